@@ -1,0 +1,457 @@
+package compiler
+
+import (
+	"time"
+
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
+)
+
+// Program is a checked project. It is never modified after Compile returns,
+// so one Program may be shared by any number of goroutines.
+type Program struct {
+	Workspaces []*Workspace // in name order
+	Campaigns  []*Campaign  // every campaign; Campaign.ID indexes this slice
+}
+
+// Workspace holds the assets of one workspace.
+type Workspace struct {
+	Name       string
+	Partitions []string // person partitions it sees; "Default" when none declared
+	Fields     []*Field // built-ins first, then declarations
+	Lists      []*List
+	SmartLists []*SmartListDef
+	Programs   []*ProgramDef
+	Folders    []*Folder
+	Emails     []*Email
+	Webhooks   []*Webhook
+	Forms      []*Form
+	Campaigns  []*Campaign
+
+	fields     map[string]*Field
+	lists      map[string]*List
+	smartLists map[string]*SmartListDef
+	programs   map[string]*ProgramDef
+	emails     map[string]*Email
+	webhooks   map[string]*Webhook
+	forms      map[string]*Form
+	campaigns  map[string]*Campaign
+	partitions map[string]lang.Position
+}
+
+// Field is a person field; Slot is its index in Workspace.Fields.
+type Field struct {
+	Name    string
+	Type    stdlib.FieldType
+	Slot    int
+	Builtin bool
+	Pos     lang.Position
+}
+
+// List is a static list.
+type List struct {
+	Name string
+	ID   int
+	Pos  lang.Position
+}
+
+// Folder is a folder; folders nest.
+type Folder struct {
+	Name   string
+	Parent *Folder
+	Scope  *Scope
+	Pos    lang.Position
+}
+
+// ProgramDef is a program.
+type ProgramDef struct {
+	Name     string
+	ID       int
+	Folder   *Folder
+	Statuses []Status
+	Scope    *Scope
+	Pos      lang.Position
+}
+
+// Status is a program status; statuses move forward only, except into one
+// marked Back.
+type Status struct {
+	Name string
+	Back bool
+	Pos  lang.Position
+}
+
+// StatusIndex finds a status by name, or -1.
+func (p *ProgramDef) StatusIndex(name string) int {
+	for i, s := range p.Statuses {
+		if s.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Scope is a node of the My Token chain: a program's scope points at its
+// folder's, and so on up. Lookup goes innermost first.
+type Scope struct {
+	Owner  string // "program \"P\"" or "folder \"F\"", for messages
+	Tokens map[string]*Token
+	Order  []*Token
+	Parent *Scope
+}
+
+// Lookup finds a token in this scope or the scopes above it.
+func (s *Scope) Lookup(name string) *Token {
+	for ; s != nil; s = s.Parent {
+		if t := s.Tokens[name]; t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
+// Names lists every token name visible from s, for suggestions.
+func (s *Scope) Names() []string {
+	var out []string
+	for ; s != nil; s = s.Parent {
+		for _, t := range s.Order {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}
+
+// Token is a My Token.
+type Token struct {
+	Name  string
+	Type  string
+	Value string
+	Pos   lang.Position
+}
+
+// SmartListDef is a reusable smart-list asset.
+type SmartListDef struct {
+	Name  string
+	ID    int
+	List  *SmartList
+	Pos   lang.Position
+	decl  *lang.SmartListDecl
+	state int // resolution state, for self-reference detection
+}
+
+// Email is an email asset; its subject is rendered in the sender's frame.
+type Email struct {
+	Name    string
+	Subject Template
+	Pos     lang.Position
+	decl    *lang.EmailDecl
+}
+
+// Webhook is a webhook asset.
+type Webhook struct {
+	Name string
+	URL  string
+	Pos  lang.Position
+}
+
+// Form is a form.
+type Form struct {
+	Name string
+	Pos  lang.Position
+}
+
+// Kind of campaign.
+type Kind int
+
+// Campaign kinds.
+const (
+	Batch Kind = iota
+	Trigger
+	Executable
+)
+
+func (k Kind) String() string { return stdlib.CampaignKinds[k] }
+
+// Campaign is a checked smart campaign.
+type Campaign struct {
+	ID          int
+	Name        string
+	Kind        Kind
+	Workspace   *Workspace
+	Program     *ProgramDef
+	Description string
+	SmartList   *SmartList
+	Flow        []*Step
+	Qualify     Qualify
+	Run         *Schedule
+	Active      bool
+	CloneOf     *Campaign
+	Pos, End    lang.Position
+
+	decl    *lang.CampaignDecl
+	body    *lang.CampaignBody // the body compiled: its own, or the clone source's
+	callers []*callSite
+}
+
+// Scope is the campaign's own My Token scope: its program's.
+func (c *Campaign) Scope() *Scope {
+	if c.Program == nil {
+		return nil
+	}
+	return c.Program.Scope
+}
+
+// Requestable reports whether the campaign listens for requests from source
+// ("flow" or "api").
+func (c *Campaign) Requestable(source string) bool {
+	if c.SmartList == nil {
+		return false
+	}
+	for _, t := range c.SmartList.Triggers {
+		if t.Kind == TrigRequested && (len(t.Sources) == 0 || contains(t.Sources, source)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Qualify is a qualification rule.
+type Qualify struct {
+	Rule     QualifyRule
+	Every    time.Duration // for QualifyEvery
+	Explicit bool          // written out, not the default
+	Pos      lang.Position
+}
+
+// QualifyRule is once, every time, or once every N.
+type QualifyRule int
+
+// Qualification rules.
+const (
+	QualifyOnce QualifyRule = iota
+	QualifyEveryTime
+	QualifyEvery
+)
+
+// Schedule is a batch campaign's run time or recurrence.
+type Schedule struct {
+	At    time.Time
+	Every time.Duration
+	Pos   lang.Position
+}
+
+// SmartList is a campaign's or an asset's smart list.
+type SmartList struct {
+	Triggers []*TriggerDef
+	Filters  []*Cond
+	Logic    *Expr  // over filter numbers (Expr.Filter); nil means all
+	Invalid  string // non-empty: why nobody qualifies
+	Pos      lang.Position
+}
+
+// TriggerKind is the event a trigger listens to.
+type TriggerKind int
+
+// Trigger kinds, in the order of stdlib.Triggers.
+const (
+	TrigRequested TriggerKind = iota
+	TrigStatusChanged
+	TrigDataChanges
+	TrigScoreChanged
+	TrigAddedToList
+	TrigRemovedFromList
+	TrigFillsOutForm
+	TrigCreated
+)
+
+// TriggerDef is one trigger of a smart list.
+type TriggerDef struct {
+	Kind    TriggerKind
+	Sources []string    // TrigRequested: empty means any
+	Program *ProgramDef // TrigStatusChanged: nil means any
+	Status  string      // TrigStatusChanged: "" means any
+	Field   *Field
+	List    *List
+	Form    *Form
+	Pos     lang.Position
+}
+
+// CondKind is the kind of a leaf condition.
+type CondKind int
+
+// Condition kinds.
+const (
+	CondIs CondKind = iota
+	CondContains
+	CondStartsWith
+	CondIn
+	CondGt
+	CondGe
+	CondLt
+	CondLe
+	CondBetween
+	CondEmpty
+	CondInPast
+	CondMemberList
+	CondMemberSmartList
+	CondMemberProgram
+	CondExecuted
+	CondSentEmail
+	CondFilledForm
+	CondDataChanged
+	CondSample
+)
+
+// Cond is a typed leaf condition. Negate inverts the result (is not, not
+// in, is not empty, not member of).
+type Cond struct {
+	Kind      CondKind
+	Negate    bool
+	Field     *Field
+	Values    []Value
+	List      *List
+	SmartList *SmartListDef
+	Program   *ProgramDef
+	Status    string // "" means any status
+	Campaign  *Campaign
+	Email     *Email
+	Form      *Form
+	Window    time.Duration // activity and in-past conditions; 0 means ever
+	AtLeast   int
+	Percent   float64
+	Text      string // the condition as written, for logs and explain
+	Pos, End  lang.Position
+}
+
+// Value is a typed literal. Text is kept as written and lowered in Fold
+// for case-insensitive comparison.
+type Value struct {
+	Type stdlib.FieldType
+	Null bool
+	Text string
+	Fold string
+	Num  float64
+	Time time.Time
+	Bool bool
+}
+
+// ExprOp is the operator of an Expr node.
+type ExprOp int
+
+// Expression operators.
+const (
+	ExprLeaf ExprOp = iota
+	ExprAnd
+	ExprOr
+	ExprNot
+)
+
+// Expr is a boolean expression: over conditions (if) or over filter numbers
+// (smart-list logic, where Filter is the 0-based filter index).
+type Expr struct {
+	Op     ExprOp
+	Kids   []*Expr
+	Cond   *Cond
+	Filter int
+}
+
+// StepOp is the kind of a flow step.
+type StepOp int
+
+// Step kinds.
+const (
+	StepChangeScore StepOp = iota
+	StepChangeData
+	StepChangeStatus
+	StepChangePartition
+	StepAddToList
+	StepRemoveFromList
+	StepSendEmail
+	StepSendAlert
+	StepMoment
+	StepWait
+	StepCallWebhook
+	StepRequest
+	StepExecute
+	StepRemoveFromFlow
+	StepDeletePerson
+	StepIf
+)
+
+// Step is a typed flow step with every reference resolved.
+type Step struct {
+	Op        StepOp
+	Field     *Field
+	Value     Value    // change data value (literal)
+	Text      Template // data value text with tokens, alert text, moment text, score change
+	To        Template // alert address
+	Score     ScoreChange
+	List      *List
+	Email     *Email
+	Webhook   *Webhook
+	Program   *ProgramDef
+	Status    string
+	Partition string
+	Moment    string
+	Wait      time.Duration
+	Until     time.Time
+	Target    *Campaign
+	Targets   []*Campaign
+	This      bool
+	Parent    bool // execute: use parent tokens
+	Branches  []*Branch
+	Else      []*Step
+	HasElse   bool
+	Pos, End  lang.Position
+}
+
+// Branch is one choice of an if step.
+type Branch struct {
+	Cond  *Expr
+	Steps []*Step
+	Pos   lang.Position
+}
+
+// ScoreChange is "+n", "-n", "=n", or a score token resolved at run time.
+type ScoreChange struct {
+	Set   bool
+	Delta float64
+	Token *lang.TokenRef // when the change comes from a token
+}
+
+// Template is a string with token references.
+type Template struct {
+	Parts []lang.Part
+}
+
+// Static reports whether the template has no token references.
+func (t Template) Static() bool {
+	for _, p := range t.Parts {
+		if p.Ref != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// String is the template as literal text with references written back.
+func (t Template) String() string {
+	s := ""
+	for _, p := range t.Parts {
+		if p.Ref != nil {
+			s += p.Ref.String()
+		} else {
+			s += p.Lit
+		}
+	}
+	return s
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}

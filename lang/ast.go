@@ -1,0 +1,580 @@
+package lang
+
+import (
+	"strconv"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// Every node that a diagnostic can point at carries Pos and EndPos, which
+// participle fills in. EndPos is the position just after the node's last token.
+
+// Ident is a bare identifier: a person field or a keyword-like word such as a
+// field type or a duration unit (kept as an identifier so that a typo gets a
+// "did you mean" from the compiler rather than a bare syntax error).
+type Ident struct {
+	Pos    lexer.Position
+	Name   string `parser:"@Ident"`
+	EndPos lexer.Position
+}
+
+// Str is a double-quoted string as written; Value gives its text.
+type Str struct {
+	Pos    lexer.Position
+	Raw    string `parser:"@String"`
+	EndPos lexer.Position
+}
+
+// Value is the string's text with escapes resolved. The lexer admits only
+// escapes that strconv understands, so this cannot fail on parsed input.
+func (s *Str) Value() string {
+	if s == nil {
+		return ""
+	}
+	v, err := strconv.Unquote(s.Raw)
+	if err != nil {
+		return s.Raw
+	}
+	return v
+}
+
+// Num is a number literal as written.
+type Num struct {
+	Pos    lexer.Position
+	Raw    string `parser:"@Number"`
+	EndPos lexer.Position
+}
+
+// TimeLit is an RFC 3339 date-time or a plain date.
+type TimeLit struct {
+	Pos    lexer.Position
+	Raw    string `parser:"@(DateTime | Date)"`
+	EndPos lexer.Position
+}
+
+// File is one .camp file.
+type File struct {
+	Pos       lexer.Position
+	Workspace *Str    `parser:"'workspace' @@"`
+	Decls     []*Decl `parser:"@@*"`
+	EndPos    lexer.Position
+}
+
+// Decl is one declaration at file level or inside a folder or program.
+type Decl struct {
+	Pos       lexer.Position
+	Field     *FieldDecl     `parser:"  @@"`
+	Partition *PartitionDecl `parser:"| @@"`
+	Folder    *FolderDecl    `parser:"| @@"`
+	Program   *ProgramDecl   `parser:"| @@"`
+	Statuses  *StatusesDecl  `parser:"| @@"`
+	Token     *TokenDecl     `parser:"| @@"`
+	List      *ListDecl      `parser:"| @@"`
+	SmartList *SmartListDecl `parser:"| @@"`
+	Email     *EmailDecl     `parser:"| @@"`
+	Webhook   *WebhookDecl   `parser:"| @@"`
+	Form      *FormDecl      `parser:"| @@"`
+	Campaign  *CampaignDecl  `parser:"| @@"`
+	Unknown   *UnknownDecl   `parser:"| @@"`
+	EndPos    lexer.Position
+}
+
+// FieldDecl declares a custom person field.
+type FieldDecl struct {
+	Pos    lexer.Position
+	Name   *Ident `parser:"'field' @@"`
+	Type   *Ident `parser:"@@"`
+	EndPos lexer.Position
+}
+
+// PartitionDecl names a person partition that the workspace sees.
+type PartitionDecl struct {
+	Pos    lexer.Position
+	Names  []*Str `parser:"'partition' @@ (',' @@)*"`
+	EndPos lexer.Position
+}
+
+// FolderDecl is a folder; folders nest and hold programs, tokens and assets.
+type FolderDecl struct {
+	Pos    lexer.Position
+	Name   *Str    `parser:"'folder' @@"`
+	Decls  []*Decl `parser:"'{' @@* '}'"`
+	EndPos lexer.Position
+}
+
+// ProgramDecl is a program with its statuses, tokens, assets and campaigns.
+type ProgramDecl struct {
+	Pos    lexer.Position
+	Name   *Str    `parser:"'program' @@"`
+	Decls  []*Decl `parser:"'{' @@* '}'"`
+	EndPos lexer.Position
+}
+
+// StatusesDecl lists a program's statuses in progression order. A name
+// followed by "(back)" may be entered from a later status.
+type StatusesDecl struct {
+	Pos    lexer.Position
+	List   []*StatusName `parser:"'statuses' @@ (',' @@)*"`
+	EndPos lexer.Position
+}
+
+// StatusName is one program status.
+type StatusName struct {
+	Pos    lexer.Position
+	Name   *Str `parser:"@@"`
+	Back   bool `parser:"@('(' 'back' ')')?"`
+	EndPos lexer.Position
+}
+
+// TokenDecl is a My Token on a folder or program.
+type TokenDecl struct {
+	Pos    lexer.Position
+	Name   *Str   `parser:"'token' @@"`
+	Type   *Ident `parser:"@@"`
+	Value  *Str   `parser:"@@"`
+	EndPos lexer.Position
+}
+
+// ListDecl is a static list.
+type ListDecl struct {
+	Pos    lexer.Position
+	Name   *Str `parser:"'list' @@"`
+	EndPos lexer.Position
+}
+
+// SmartListDecl is a reusable smart-list asset.
+type SmartListDecl struct {
+	Pos    lexer.Position
+	Name   *Str             `parser:"'smart' 'list' @@"`
+	Items  []*SmartListItem `parser:"'{' @@* '}'"`
+	EndPos lexer.Position
+}
+
+// EmailDecl is an email asset.
+type EmailDecl struct {
+	Pos     lexer.Position
+	Name    *Str `parser:"'email' @@"`
+	Subject *Str `parser:"'{' ('subject' @@)? '}'"`
+	EndPos  lexer.Position
+}
+
+// WebhookDecl is a webhook asset.
+type WebhookDecl struct {
+	Pos    lexer.Position
+	Name   *Str `parser:"'webhook' @@"`
+	URL    *Str `parser:"'{' ('url' @@)? '}'"`
+	EndPos lexer.Position
+}
+
+// FormDecl is a form that people fill out.
+type FormDecl struct {
+	Pos    lexer.Position
+	Name   *Str `parser:"'form' @@"`
+	EndPos lexer.Position
+}
+
+// CampaignDecl is a smart campaign, written out or cloned from another.
+type CampaignDecl struct {
+	Pos    lexer.Position
+	Kind   *Ident        `parser:"@@"`
+	Name   *Str          `parser:"'campaign' @@"`
+	Clone  *CampaignRef  `parser:"( 'clone' @@"`
+	Body   *CampaignBody `parser:"| @@ )"`
+	EndPos lexer.Position
+}
+
+// CampaignBody is the braced part of a campaign.
+type CampaignBody struct {
+	Pos    lexer.Position
+	Items  []*CampaignItem `parser:"'{' @@* '}'"`
+	EndPos lexer.Position
+}
+
+// CampaignItem is one clause of a campaign body.
+type CampaignItem struct {
+	Pos         lexer.Position
+	SmartList   *SmartListBlock `parser:"  @@"`
+	Flow        *Flow           `parser:"| @@"`
+	Run         *Run            `parser:"| @@"`
+	Activation  *Activation     `parser:"| @@"`
+	Qualify     *Qualify        `parser:"| @@"`
+	Description *Str            `parser:"| 'description' @@"`
+	Unknown     *UnknownItem    `parser:"| @@"`
+	EndPos      lexer.Position
+}
+
+// SmartListBlock is a campaign's own smart list.
+type SmartListBlock struct {
+	Pos    lexer.Position
+	Items  []*SmartListItem `parser:"'smart' 'list' '{' @@* '}'"`
+	EndPos lexer.Position
+}
+
+// SmartListItem is a trigger, a filter or the filter logic.
+type SmartListItem struct {
+	Pos     lexer.Position
+	Trigger *Trigger      `parser:"  'trigger' @@"`
+	Filter  *Cond         `parser:"| 'filter' @@"`
+	Logic   *Logic        `parser:"| 'logic' @@"`
+	Unknown *UnknownSLine `parser:"| @@"`
+	EndPos  lexer.Position
+}
+
+// Logic combines filters: all, any, or an expression over filter numbers.
+type Logic struct {
+	Pos    lexer.Position
+	Word   string     `parser:"( @('all' | 'any')"`
+	Expr   *LogicExpr `parser:"| @@ )"`
+	EndPos lexer.Position
+}
+
+// LogicExpr is a flat chain of terms joined by one kind of operator; the
+// compiler rejects a chain that mixes "and" and "or" without parentheses.
+type LogicExpr struct {
+	Pos    lexer.Position
+	First  *LogicTerm   `parser:"@@"`
+	Rest   []*LogicNext `parser:"@@*"`
+	EndPos lexer.Position
+}
+
+// LogicNext is one "and TERM" or "or TERM".
+type LogicNext struct {
+	Pos    lexer.Position
+	Op     string     `parser:"@('and' | 'or')"`
+	Term   *LogicTerm `parser:"@@"`
+	EndPos lexer.Position
+}
+
+// LogicTerm is a filter number, "not" a term, or a parenthesised expression.
+type LogicTerm struct {
+	Pos    lexer.Position
+	Not    *LogicTerm `parser:"  'not' @@"`
+	Ref    *Num       `parser:"| @@"`
+	Group  *LogicExpr `parser:"| '(' @@ ')'"`
+	EndPos lexer.Position
+}
+
+// Flow is a campaign's list of steps.
+type Flow struct {
+	Pos    lexer.Position
+	Steps  []*Step `parser:"'flow' '{' @@* '}'"`
+	EndPos lexer.Position
+}
+
+// Run is a batch campaign's schedule.
+type Run struct {
+	Pos      lexer.Position
+	Now      bool      `parser:"'run' ( @'now'"`
+	At       *TimeLit  `parser:"| 'at' @@"`
+	Every    *Duration `parser:"| 'every' @@"`
+	Starting *TimeLit  `parser:"('starting' @@)? )"`
+	EndPos   lexer.Position
+}
+
+// Activation is "active" or "inactive" on a trigger campaign.
+type Activation struct {
+	Pos    lexer.Position
+	Word   string `parser:"@('active' | 'inactive')"`
+	EndPos lexer.Position
+}
+
+// Qualify is the qualification rule.
+type Qualify struct {
+	Pos       lexer.Position
+	EveryTime bool      `parser:"'qualify' ( @('every' 'time')"`
+	Once      bool      `parser:"| @'once'"`
+	Every     *Duration `parser:"('every' @@)? )"`
+	EndPos    lexer.Position
+}
+
+// Duration is "N unit".
+type Duration struct {
+	Pos    lexer.Position
+	N      *Num   `parser:"@@"`
+	Unit   *Ident `parser:"@@"`
+	EndPos lexer.Position
+}
+
+// CampaignRef names a campaign, optionally in another workspace.
+type CampaignRef struct {
+	Pos       lexer.Position
+	Name      *Str `parser:"@@"`
+	Workspace *Str `parser:"('in' 'workspace' @@)?"`
+	EndPos    lexer.Position
+}
+
+// Trigger is one smart-list trigger.
+type Trigger struct {
+	Pos           lexer.Position
+	Requested     bool     `parser:"  ( @('campaign' 'is' 'requested')"`
+	Sources       []*Ident `parser:"    ('from' @@ (',' @@)*)? )"`
+	StatusChanged bool     `parser:"| ( @('program' 'status' 'is' 'changed')"`
+	InProgram     *Str     `parser:"    ('in' @@)?"`
+	ToStatus      *Str     `parser:"    ('to' @@)? )"`
+	DataChanges   *Ident   `parser:"| 'data' 'value' 'changes' @@"`
+	ScoreChanged  *Ident   `parser:"| 'score' 'is' 'changed' @@"`
+	AddedToList   *Str     `parser:"| 'added' 'to' 'list' @@"`
+	RemovedList   *Str     `parser:"| 'removed' 'from' 'list' @@"`
+	FillsOutForm  *Str     `parser:"| 'fills' 'out' 'form' @@"`
+	Created       bool     `parser:"| @('person' 'is' 'created')"`
+	EndPos        lexer.Position
+}
+
+// Value is a literal.
+type Value struct {
+	Pos    lexer.Position
+	Str    *Str     `parser:"  @@"`
+	Num    *Num     `parser:"| @@"`
+	Time   *TimeLit `parser:"| @@"`
+	Bool   string   `parser:"| @('true' | 'false')"`
+	Null   bool     `parser:"| @'null'"`
+	EndPos lexer.Position
+}
+
+// ValueList is "[v, …]".
+type ValueList struct {
+	Pos    lexer.Position
+	Values []*Value `parser:"'[' (@@ (',' @@)*)? ']'"`
+	EndPos lexer.Position
+}
+
+// Cond is one filter condition. In an if-condition it is a leaf of Expr.
+type Cond struct {
+	Pos      lexer.Position
+	Member   *MemberCond   `parser:"  @@"`
+	Activity *ActivityCond `parser:"| @@"`
+	Sample   *Num          `parser:"| 'random' 'sample' @@ 'percent'"`
+	Field    *FieldCond    `parser:"| @@"`
+	EndPos   lexer.Position
+}
+
+// MemberCond is list, smart list or program membership.
+type MemberCond struct {
+	Pos       lexer.Position
+	Not       bool `parser:"@'not'? 'member' 'of'"`
+	List      *Str `parser:"( 'list' @@"`
+	SmartList *Str `parser:"| 'smart' 'list' @@"`
+	Program   *Str `parser:"| 'program' @@"`
+	Status    *Str `parser:"  ('status' @@)? )"`
+	EndPos    lexer.Position
+}
+
+// ActivityCond filters on the activity log.
+type ActivityCond struct {
+	Pos         lexer.Position
+	Executed    *CampaignRef `parser:"( 'campaign' 'was' 'executed' @@"`
+	SentEmail   *Str         `parser:"| 'was' 'sent' 'email' @@"`
+	FilledForm  *Str         `parser:"| 'filled' 'out' 'form' @@"`
+	DataChanged *Ident       `parser:"| 'data' 'value' 'changed' @@ )"`
+	InPast      *Duration    `parser:"('in' 'past' @@)?"`
+	AtLeast     *Num         `parser:"('at' 'least' @@ 'times')?"`
+	EndPos      lexer.Position
+}
+
+// FieldCond compares a person field.
+type FieldCond struct {
+	Pos        lexer.Position
+	Field      *Ident     `parser:"@@"`
+	Is         bool       `parser:"( @'is'"`
+	IsNot      bool       `parser:"  @'not'?"`
+	Empty      bool       `parser:"  ( @'empty'"`
+	Value      *Value     `parser:"  | @@ )"`
+	Contains   *Value     `parser:"| 'contains' @@"`
+	StartsWith *Value     `parser:"| 'starts' 'with' @@"`
+	NotIn      bool       `parser:"| @'not'? 'in' ("`
+	InPast     *Duration  `parser:"    'past' @@"`
+	In         *ValueList `parser:"  | @@ )"`
+	Cmp        string     `parser:"| @('>=' | '<=' | '>' | '<')"`
+	CmpValue   *Value     `parser:"  @@"`
+	Between    *Value     `parser:"| 'between' @@"`
+	BetweenAnd *Value     `parser:"  'and' @@ )"`
+	EndPos     lexer.Position
+}
+
+// Expr is an if-condition: "or" binds loosest, then "and", then "not".
+type Expr struct {
+	Pos    lexer.Position
+	Left   *AndExpr   `parser:"@@"`
+	Right  []*AndExpr `parser:"('or' @@)*"`
+	EndPos lexer.Position
+}
+
+// AndExpr is a chain of "and".
+type AndExpr struct {
+	Pos    lexer.Position
+	Left   *UnaryExpr   `parser:"@@"`
+	Right  []*UnaryExpr `parser:"('and' @@)*"`
+	EndPos lexer.Position
+}
+
+// UnaryExpr is "not" X, a parenthesised Expr, or a condition.
+type UnaryExpr struct {
+	Pos    lexer.Position
+	Not    *UnaryExpr `parser:"  'not' @@"`
+	Group  *Expr      `parser:"| '(' @@ ')'"`
+	Cond   *Cond      `parser:"| @@"`
+	EndPos lexer.Position
+}
+
+// Step is one flow step.
+type Step struct {
+	Pos            lexer.Position
+	ChangeScore    *ChangeScore    `parser:"  @@"`
+	ChangeData     *ChangeData     `parser:"| @@"`
+	ChangeStatus   *ChangeStatus   `parser:"| @@"`
+	ChangePart     *Str            `parser:"| 'change' 'person' 'partition' 'to' @@"`
+	AddToList      *Str            `parser:"| 'add' 'to' 'list' @@"`
+	RemoveFromList *Str            `parser:"| 'remove' 'from' 'list' @@"`
+	SendEmail      *Str            `parser:"| 'send' 'email' @@"`
+	SendAlert      *SendAlert      `parser:"| @@"`
+	Moment         *Moment         `parser:"| @@"`
+	Wait           *Wait           `parser:"| @@"`
+	CallWebhook    *Str            `parser:"| 'call' 'webhook' @@"`
+	Request        *CampaignRef    `parser:"| 'request' 'campaign' @@"`
+	Execute        *Execute        `parser:"| @@"`
+	RemoveFromFlow *RemoveFromFlow `parser:"| @@"`
+	DeletePerson   bool            `parser:"| @('delete' 'person')"`
+	If             *If             `parser:"| @@"`
+	Unknown        *UnknownStep    `parser:"| @@"`
+	EndPos         lexer.Position
+}
+
+// ChangeScore is "change score F by V".
+type ChangeScore struct {
+	Pos    lexer.Position
+	Field  *Ident `parser:"'change' 'score' @@"`
+	By     *Str   `parser:"'by' @@"`
+	EndPos lexer.Position
+}
+
+// ChangeData is "change data value F to V".
+type ChangeData struct {
+	Pos    lexer.Position
+	Field  *Ident `parser:"'change' 'data' 'value' @@"`
+	To     *Value `parser:"'to' @@"`
+	EndPos lexer.Position
+}
+
+// ChangeStatus is "change program status ["P"] to "S"".
+type ChangeStatus struct {
+	Pos     lexer.Position
+	Program *Str `parser:"'change' 'program' 'status' @@?"`
+	To      *Str `parser:"'to' @@"`
+	EndPos  lexer.Position
+}
+
+// SendAlert is "send alert "text" to "address"".
+type SendAlert struct {
+	Pos    lexer.Position
+	Text   *Str `parser:"'send' 'alert' @@"`
+	To     *Str `parser:"'to' @@"`
+	EndPos lexer.Position
+}
+
+// Moment is "interesting moment TYPE "text"".
+type Moment struct {
+	Pos    lexer.Position
+	Type   *Ident `parser:"'interesting' 'moment' @@"`
+	Text   *Str   `parser:"@@"`
+	EndPos lexer.Position
+}
+
+// Wait is "wait N unit" or "wait until TIME".
+type Wait struct {
+	Pos    lexer.Position
+	Until  *TimeLit  `parser:"'wait' ( 'until' @@"`
+	For    *Duration `parser:"| @@ )"`
+	EndPos lexer.Position
+}
+
+// Execute is "execute campaign "C" [use parent tokens]".
+type Execute struct {
+	Pos          lexer.Position
+	Target       *CampaignRef `parser:"'execute' 'campaign' @@"`
+	ParentTokens bool         `parser:"@('use' 'parent' 'tokens')?"`
+	EndPos       lexer.Position
+}
+
+// RemoveFromFlow is "remove from flow this campaign | "C", …".
+type RemoveFromFlow struct {
+	Pos     lexer.Position
+	This    bool           `parser:"'remove' 'from' 'flow' ( @('this' 'campaign')"`
+	Targets []*CampaignRef `parser:"| @@ (',' @@)* )"`
+	EndPos  lexer.Position
+}
+
+// If is a step with choices.
+type If struct {
+	Pos    lexer.Position
+	First  *Branch   `parser:"'if' @@"`
+	ElseIf []*Branch `parser:"('else' 'if' @@)*"`
+	Else   *Block    `parser:"('else' @@)?"`
+	EndPos lexer.Position
+}
+
+// Branch is a condition and its steps.
+type Branch struct {
+	Pos    lexer.Position
+	Cond   *Expr  `parser:"@@"`
+	Body   *Block `parser:"@@"`
+	EndPos lexer.Position
+}
+
+// Block is a braced list of steps.
+type Block struct {
+	Pos    lexer.Position
+	Steps  []*Step `parser:"'{' @@* '}'"`
+	EndPos lexer.Position
+}
+
+// The Unknown* nodes catch a line that starts with a word that is no keyword
+// of its place, so that the compiler can report every such typo with a
+// suggestion instead of the parser stopping at the first.
+
+// UnknownDecl is an unrecognised declaration.
+type UnknownDecl struct {
+	Pos    lexer.Position
+	Head   *Ident       `parser:"(?! 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace') @@"`
+	Rest   []string     `parser:"@~('{' | '}' | 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace')*"`
+	Block  *UnknownBody `parser:"@@?"`
+	EndPos lexer.Position
+}
+
+// UnknownItem is an unrecognised campaign clause.
+type UnknownItem struct {
+	Pos    lexer.Position
+	Head   *Ident       `parser:"(?! 'smart' | 'flow' | 'run' | 'active' | 'inactive' | 'qualify' | 'description') @@"`
+	Rest   []string     `parser:"@~('{' | '}' | 'smart' | 'flow' | 'run' | 'active' | 'inactive' | 'qualify' | 'description')*"`
+	Block  *UnknownBody `parser:"@@?"`
+	EndPos lexer.Position
+}
+
+// UnknownSLine is an unrecognised smart-list line.
+type UnknownSLine struct {
+	Pos    lexer.Position
+	Head   *Ident   `parser:"(?! 'trigger' | 'filter' | 'logic') @@"`
+	Rest   []string `parser:"@~('{' | '}' | 'trigger' | 'filter' | 'logic')*"`
+	EndPos lexer.Position
+}
+
+// UnknownStep is an unrecognised flow step.
+type UnknownStep struct {
+	Pos    lexer.Position
+	Head   *Ident       `parser:"(?! 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else') @@"`
+	Rest   []string     `parser:"@~('{' | '}' | 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else')*"`
+	Block  *UnknownBody `parser:"@@?"`
+	EndPos lexer.Position
+}
+
+// UnknownBody swallows a braced block after an unknown word.
+type UnknownBody struct {
+	Pos    lexer.Position
+	Items  []*UnknownTok `parser:"'{' @@* '}'"`
+	EndPos lexer.Position
+}
+
+// UnknownTok is a token or nested block inside UnknownBody.
+type UnknownTok struct {
+	Tok   string       `parser:"  @~('{' | '}')"`
+	Block *UnknownBody `parser:"| @@"`
+}

@@ -1,0 +1,164 @@
+package lang
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// Severity of a diagnostic.
+type Severity int
+
+// Severities, in increasing order of gravity.
+const (
+	SeverityWarning Severity = iota
+	SeverityError
+)
+
+func (s Severity) String() string {
+	if s == SeverityError {
+		return "error"
+	}
+	return "warning"
+}
+
+// Code is a stable diagnostic code. Codes are coarse and append-only: a
+// code, once shipped, keeps its meaning. spec.md documents each.
+type Code string
+
+// The contract's codes, then campc's own additions.
+const (
+	CodeSyntax             Code = "syntax"
+	CodeUndefined          Code = "undefined"
+	CodeDuplicate          Code = "duplicate"
+	CodeExecuteDepth       Code = "execute_depth"
+	CodeExecuteCycle       Code = "execute_cycle"
+	CodeCrossWorkspace     Code = "cross_workspace"
+	CodeNotExecutable      Code = "not_executable"
+	CodeNotRequestable     Code = "not_requestable"
+	CodeExecutableStep     Code = "executable_step"
+	CodeExecutableTrigger  Code = "executable_trigger"
+	CodeExecutableSchedule Code = "executable_schedule"
+	CodeInvalidSmartList   Code = "invalid_smart_list"
+	CodeCloneTrigger       Code = "clone_trigger"
+	CodeBadToken           Code = "bad_token"
+	CodeTypeMismatch       Code = "type_mismatch"
+	CodeQualifyDefault     Code = "qualify_default"
+	CodeEmptySmartList     Code = "empty_smart_list"
+
+	// Additions (warnings about things people get wrong, semantics §5).
+	CodeUnreachableChoice Code = "unreachable_choice"
+	CodeNeverRuns         Code = "never_runs"
+	CodeAPISource         Code = "api_source"
+	CodeTokenContext      Code = "token_context"
+	CodeAmbiguousWait     Code = "ambiguous_wait"
+)
+
+// Position is a point in a source file: 1-based line, and 1-based column
+// counted in characters (runes), as participle counts them.
+type Position struct {
+	Filename string
+	Offset   int
+	Line     int
+	Column   int
+}
+
+// Pos converts a participle position.
+func Pos(p lexer.Position) Position {
+	return Position{Filename: p.Filename, Offset: p.Offset, Line: p.Line, Column: p.Column}
+}
+
+// Advance returns the position n characters further on the same line.
+func (p Position) Advance(n int) Position {
+	p.Column += n
+	p.Offset += n
+	return p
+}
+
+func (p Position) String() string {
+	return fmt.Sprintf("%s:%d:%d", p.Filename, p.Line, p.Column)
+}
+
+// Related points at another place that explains a diagnostic: a first
+// declaration, or one hop of an Execute Campaign chain.
+type Related struct {
+	Message string
+	Start   Position
+	End     Position
+}
+
+// Diagnostic is the single kind of report: every stage uses it.
+type Diagnostic struct {
+	Severity   Severity
+	Code       Code
+	Message    string
+	Start      Position
+	End        Position
+	Related    []Related
+	Suggestion string // a replacement name, when there is a likely one
+}
+
+func newDiag(sev Severity, code Code, start, end Position, msg string) *Diagnostic {
+	return &Diagnostic{Severity: sev, Code: code, Message: msg, Start: start, End: end}
+}
+
+// Errorf makes an error diagnostic.
+func Errorf(code Code, start, end Position, format string, args ...any) *Diagnostic {
+	return newDiag(SeverityError, code, start, end, fmt.Sprintf(format, args...))
+}
+
+// Warnf makes a warning diagnostic.
+func Warnf(code Code, start, end Position, format string, args ...any) *Diagnostic {
+	return newDiag(SeverityWarning, code, start, end, fmt.Sprintf(format, args...))
+}
+
+func (d *Diagnostic) Error() string {
+	return fmt.Sprintf("%s: %s[%s]: %s", d.Start, d.Severity, d.Code, d.Message)
+}
+
+// Sort orders diagnostics by file, position, code and message, drops exact
+// repeats, and keeps at most max of them (max <= 0 keeps all). It reports
+// how many were cut.
+func Sort(ds []*Diagnostic, max int) ([]*Diagnostic, int) {
+	slices.SortStableFunc(ds, func(a, b *Diagnostic) int {
+		return cmp.Or(
+			cmp.Compare(a.Start.Filename, b.Start.Filename),
+			cmp.Compare(a.Start.Line, b.Start.Line),
+			cmp.Compare(a.Start.Column, b.Start.Column),
+			cmp.Compare(b.Severity, a.Severity),
+			cmp.Compare(a.Code, b.Code),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+	out := ds[:0]
+	for i, d := range ds {
+		if i > 0 {
+			p := ds[i-1]
+			if p.Start == d.Start && p.Code == d.Code && p.Message == d.Message {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	cut := 0
+	if max > 0 && len(out) > max {
+		cut = len(out) - max
+		out = out[:max]
+	}
+	return out, cut
+}
+
+// HasErrors reports whether any diagnostic is an error.
+func HasErrors(ds []*Diagnostic) bool {
+	for _, d := range ds {
+		if d.Severity == SeverityError {
+			return true
+		}
+	}
+	return false
+}
+
+func runeCount(s string) int { return utf8.RuneCountInString(s) }

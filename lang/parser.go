@@ -1,0 +1,174 @@
+package lang
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// MaxNesting bounds how deeply braces, brackets and parentheses may nest.
+// participle recurses without a limit, so the guard runs before it does.
+const MaxNesting = 64
+
+// Lexer rules are tried in order: comments and whitespace first, then
+// literals whose prefixes overlap (a date-time starts like a date, which
+// starts like a number), then words and punctuation. All classes are ASCII.
+var campLexer = lexer.MustSimple([]lexer.SimpleRule{
+	{Name: "Comment", Pattern: `//[^\n]*`},
+	{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
+	{Name: "String", Pattern: `"(?:\\["\\/nt]|[^"\\\n])*"`},
+	{Name: "DateTime", Pattern: `[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:[0-9]{2})`},
+	{Name: "Date", Pattern: `[0-9]{4}-[0-9]{2}-[0-9]{2}`},
+	{Name: "Number", Pattern: `-?[0-9]+(?:\.[0-9]+)?`},
+	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
+	{Name: "Punct", Pattern: `>=|<=|[<>{}\[\](),]`},
+})
+
+var parser = participle.MustBuild[File](
+	participle.Lexer(campLexer),
+	participle.Elide("Comment", "Whitespace"),
+	participle.UseLookahead(6),
+)
+
+// Grammar returns the EBNF of the language as the parser sees it; spec.md
+// carries a copy that a test keeps in step.
+func Grammar() string { return parser.String() }
+
+// Source is one file's name and text.
+type Source struct {
+	Name string
+	Text string
+}
+
+// Parse parses one file. On a syntax error it returns a nil file and one
+// diagnostic (participle stops at the first); unknown words in statement
+// position are not syntax errors here but Unknown* nodes for the compiler.
+func Parse(filename, src string) (*File, []*Diagnostic) {
+	if d := checkText(filename, src); d != nil {
+		return nil, []*Diagnostic{d}
+	}
+	f, err := parser.ParseString(filename, src)
+	if err != nil {
+		return nil, []*Diagnostic{syntaxDiag(filename, src, err)}
+	}
+	return f, nil
+}
+
+// checkText rejects what the lexer would report poorly (a bad byte, an
+// unterminated string) and nesting deeper than MaxNesting, before the
+// recursive parser sees it.
+func checkText(filename, src string) *Diagnostic {
+	depth := 0
+	line, col := 1, 1
+	for i := 0; i < len(src); {
+		c := src[i]
+		at := Position{Filename: filename, Offset: i, Line: line, Column: col}
+		switch {
+		case c == '/' && i+1 < len(src) && src[i+1] == '/':
+			j := strings.IndexByte(src[i:], '\n')
+			if j < 0 {
+				j = len(src) - i
+			}
+			col += runeCount(src[i : i+j])
+			i += j
+			continue
+		case c == '"':
+			j := i + 1
+			for j < len(src) && src[j] != '"' && src[j] != '\n' {
+				if src[j] == '\\' {
+					if j+1 >= len(src) || !strings.ContainsRune(`"\/nt`, rune(src[j+1])) {
+						esc := Position{Filename: filename, Offset: j, Line: line, Column: col + runeCount(src[i:j])}
+						return newDiag(SeverityError, CodeSyntax, esc, esc.Advance(2), "invalid escape in string: only \\\", \\\\, \\/, \\n and \\t are allowed")
+					}
+					j++
+				}
+				j++
+			}
+			if j >= len(src) || src[j] != '"' {
+				return newDiag(SeverityError, CodeSyntax, at, at.Advance(1), "string is not terminated before the end of the line")
+			}
+			col += runeCount(src[i : j+1])
+			i = j + 1
+			continue
+		case c == '{' || c == '(' || c == '[':
+			depth++
+			if depth > MaxNesting {
+				return newDiag(SeverityError, CodeSyntax, at, at.Advance(1), fmt.Sprintf("nesting is deeper than %d levels", MaxNesting))
+			}
+		case c == '}' || c == ')' || c == ']':
+			depth--
+		case c == '\n':
+			line++
+			col = 1
+			i++
+			continue
+		case c >= 0x80:
+			return newDiag(SeverityError, CodeSyntax, at, at.Advance(1), "non-ASCII text is allowed only inside strings and comments")
+		case c < 0x20 && c != '\t' && c != '\r':
+			return newDiag(SeverityError, CodeSyntax, at, at.Advance(1), fmt.Sprintf("invalid character %q", c))
+		case !isLexChar(c):
+			return newDiag(SeverityError, CodeSyntax, at, at.Advance(1), fmt.Sprintf("unexpected character %q", c))
+		}
+		i++
+		col++
+	}
+	return nil
+}
+
+func isLexChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte(" \t\r_-+.:<>=,/", c) >= 0
+}
+
+func syntaxDiag(filename, src string, err error) *Diagnostic {
+	var perr participle.Error
+	if !errors.As(err, &perr) {
+		at := Position{Filename: filename, Line: 1, Column: 1}
+		return newDiag(SeverityError, CodeSyntax, at, at, err.Error())
+	}
+	p := perr.Position()
+	at := Position{Filename: filename, Offset: p.Offset, Line: p.Line, Column: p.Column}
+	msg := perr.Message()
+	end := at.Advance(1)
+	var ute *participle.UnexpectedTokenError
+	if errors.As(err, &ute) {
+		tok := ute.Unexpected
+		if tok.EOF() {
+			msg = "unexpected end of file"
+		} else {
+			msg = fmt.Sprintf("unexpected %s", describeToken(tok))
+			end = at.Advance(runeCount(tok.Value))
+		}
+		// participle keeps the expected production private; it is the
+		// parenthesised tail of its message.
+		full := ute.Message()
+		if i := strings.LastIndex(full, " (expected "); i >= 0 && strings.HasSuffix(full, ")") {
+			msg += "; expected " + friendlyExpect.Replace(full[i+len(" (expected "):len(full)-1])
+		}
+	}
+	return newDiag(SeverityError, CodeSyntax, at, end, msg)
+}
+
+func describeToken(t lexer.Token) string {
+	v := t.Value
+	if len(v) > 40 {
+		v = v[:37] + "..."
+	}
+	if strings.HasPrefix(v, `"`) {
+		return "string " + v
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+// friendlyExpect renames grammar productions in "expected" lists into words.
+var friendlyExpect = strings.NewReplacer(
+	"Str", "a quoted name", "Ident", "a name", "Num", "a number",
+	"TimeLit", "a date-time", "Value", "a value", "<ident>", "a name",
+	"<string>", "a quoted name", "<number>", "a number",
+)

@@ -1,0 +1,237 @@
+// Package stdlib is the one table of what the language offers: built-in
+// fields, field and token types, duration units, token families, and every
+// filter, trigger and flow step with its activity and whether an executable
+// campaign may contain it. The compiler, the VM and spec.md read it; nothing
+// here runs.
+package stdlib
+
+// FieldType is the type of a person field.
+type FieldType string
+
+// Field types.
+const (
+	Text     FieldType = "text"
+	Number   FieldType = "number"
+	Score    FieldType = "score"
+	Boolean  FieldType = "boolean"
+	Date     FieldType = "date"
+	DateTime FieldType = "datetime"
+	Email    FieldType = "email"
+)
+
+// FieldTypes lists the field types in documentation order.
+var FieldTypes = []FieldType{Text, Number, Score, Boolean, Date, DateTime, Email}
+
+// IsNumeric reports whether a type compares as a number.
+func (t FieldType) IsNumeric() bool { return t == Number || t == Score }
+
+// IsTime reports whether a type compares as a point in time.
+func (t FieldType) IsTime() bool { return t == Date || t == DateTime }
+
+// IsText reports whether a type compares as text.
+func (t FieldType) IsText() bool { return t == Text || t == Email }
+
+// Field is a built-in person field.
+type Field struct {
+	Name string
+	Type FieldType
+}
+
+// BuiltinFields exist in every workspace without a declaration.
+var BuiltinFields = []Field{
+	{"Id", Text},
+	{"Email", Email},
+	{"FirstName", Text},
+	{"LastName", Text},
+	{"Company", Text},
+	{"Title", Text},
+	{"Phone", Text},
+	{"City", Text},
+	{"State", Text},
+	{"Country", Text},
+	{"LeadSource", Text},
+	{"Partition", Text},
+	{"LeadScore", Score},
+	{"Unsubscribed", Boolean},
+	{"CreatedAt", DateTime},
+	{"UpdatedAt", DateTime},
+}
+
+// TokenTypes are the types a My Token may have.
+var TokenTypes = []string{"text", "richtext", "number", "score", "date"}
+
+// Unit is a duration unit with its length in minutes. A month is 30 days.
+type Unit struct {
+	Name    string
+	Minutes int64
+}
+
+// Units lists duration units, singular; the plural adds "s".
+var Units = []Unit{
+	{"minute", 1},
+	{"hour", 60},
+	{"day", 24 * 60},
+	{"week", 7 * 24 * 60},
+	{"month", 30 * 24 * 60},
+}
+
+// UnitByName finds a unit by its singular or plural name.
+func UnitByName(name string) (Unit, bool) {
+	for _, u := range Units {
+		if name == u.Name || name == u.Name+"s" {
+			return u, true
+		}
+	}
+	return Unit{}, false
+}
+
+// UnitNames lists every accepted spelling of a unit, for suggestions.
+func UnitNames() []string {
+	var out []string
+	for _, u := range Units {
+		out = append(out, u.Name, u.Name+"s")
+	}
+	return out
+}
+
+// MomentTypes are the types of an Interesting Moment.
+var MomentTypes = []string{"email", "web", "milestone"}
+
+// RequestSources are the sources a "campaign is requested" trigger may name.
+var RequestSources = []string{"flow", "api"}
+
+// CampaignKinds are the kinds of campaign.
+var CampaignKinds = []string{"batch", "trigger", "executable"}
+
+// Family is a token family and the names it offers. A nil Names list means
+// the names come from elsewhere (lead: the fields; my: My Tokens).
+type Family struct {
+	Name  string
+	Names []string
+	Doc   string
+}
+
+// Families lists the token families.
+var Families = []Family{
+	{Name: "lead", Doc: "the person's fields"},
+	{Name: "my", Doc: "My Tokens of the program and its folders, through the frame chain"},
+	{Name: "campaign", Names: []string{"Name", "Id", "Description"}, Doc: "the running campaign (the caller's, in parent token context)"},
+	{Name: "program", Names: []string{"Name", "Id", "Description", "Channel"}, Doc: "the campaign's program (the caller's, in parent token context)"},
+	{Name: "member", Names: []string{"Status"}, Doc: "the person's membership in the context program"},
+	{Name: "trigger", Names: []string{"Name", "Trigger Name", "Campaign", "Source", "Old Value", "New Value", "Attribute", "Program", "Status", "List", "Form"}, Doc: "the triggering event; only when the root campaign was started by a trigger"},
+	{Name: "system", Names: []string{"date", "time", "dateTime"}, Doc: "the engine's clock"},
+}
+
+// FamilyByName finds a token family.
+func FamilyByName(name string) (Family, bool) {
+	for _, f := range Families {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Family{}, false
+}
+
+// Step describes one flow step.
+type Step struct {
+	Name             string // the activity type it writes
+	Syntax           string
+	InExecutable     bool
+	EmitsEvent       string // the trigger event it emits, if any
+	Example          string
+	PrimaryAttribute string
+	Attributes       []string
+}
+
+// Steps lists every flow step once.
+var Steps = []Step{
+	{Name: "Change Score", Syntax: `change score F by "+n"|"-n"|"=n"|"{{my.Token}}"`, InExecutable: true, EmitsEvent: "score is changed", Example: `change score LeadScore by "+10"`, PrimaryAttribute: "the score field", Attributes: []string{"Change Value", "Old Value", "New Value"}},
+	{Name: "Change Data Value", Syntax: `change data value F to V|null`, InExecutable: true, EmitsEvent: "data value changes", Example: `change data value Status to "Nurture"`, PrimaryAttribute: "the field", Attributes: []string{"Old Value", "New Value"}},
+	{Name: "Change Program Status", Syntax: `change program status ["P"] to "S"`, InExecutable: true, EmitsEvent: "program status is changed", Example: `change program status to "Invited"`, PrimaryAttribute: "the program", Attributes: []string{"Old Status", "New Status"}},
+	{Name: "Change Person Partition", Syntax: `change person partition to "P"`, InExecutable: true, Example: `change person partition to "EMEA"`, PrimaryAttribute: "the new partition", Attributes: []string{"Old Partition"}},
+	{Name: "Add to List", Syntax: `add to list "L"`, InExecutable: true, EmitsEvent: "added to list", Example: `add to list "Hot Leads"`, PrimaryAttribute: "the list"},
+	{Name: "Remove from List", Syntax: `remove from list "L"`, InExecutable: true, EmitsEvent: "removed from list", Example: `remove from list "Hot Leads"`, PrimaryAttribute: "the list"},
+	{Name: "Send Email", Syntax: `send email "E"`, InExecutable: true, Example: `send email "Invitation"`, PrimaryAttribute: "the email", Attributes: []string{"Subject"}},
+	{Name: "Send Alert", Syntax: `send alert "text" to "address"`, InExecutable: true, Example: `send alert "New MQL: {{lead.Email}}" to "sales@acme.example"`, PrimaryAttribute: "the alert text", Attributes: []string{"To"}},
+	{Name: "Interesting Moment", Syntax: `interesting moment email|web|milestone "text"`, InExecutable: true, Example: `interesting moment milestone "Attended"`, PrimaryAttribute: "the description", Attributes: []string{"Type"}},
+	{Name: "Wait", Syntax: `wait N unit | wait until TIME`, InExecutable: false, Example: `wait 2 days`, PrimaryAttribute: "the duration", Attributes: []string{"Until"}},
+	{Name: "Call Webhook", Syntax: `call webhook "W"`, InExecutable: false, Example: `call webhook "CRM Sync"`, PrimaryAttribute: "the webhook", Attributes: []string{"Status"}},
+	{Name: "Request Campaign", Syntax: `request campaign "C"`, InExecutable: true, Example: `request campaign "Notify Sales"`, PrimaryAttribute: "the requested campaign", Attributes: []string{"Source"}},
+	{Name: "Executed Campaign", Syntax: `execute campaign "C" [use parent tokens]`, InExecutable: true, Example: `execute campaign "Add Activity Score" use parent tokens`, PrimaryAttribute: "the executed campaign", Attributes: []string{"Qualified", "Use Parent Token Context"}},
+	{Name: "Remove from Flow", Syntax: `remove from flow this campaign | "C"[, "C" …]`, InExecutable: true, Example: `remove from flow this campaign`, PrimaryAttribute: "the campaign(s) named"},
+	{Name: "Delete Person", Syntax: `delete person`, InExecutable: true, Example: `delete person`, PrimaryAttribute: "the person's Id"},
+}
+
+// StepByName finds a step by its activity name.
+func StepByName(name string) (Step, bool) {
+	for _, s := range Steps {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Step{}, false
+}
+
+// StepKeywords are the words a flow step may start with, for suggestions.
+var StepKeywords = []string{"change", "add", "remove", "send", "interesting", "wait", "call", "request", "execute", "delete", "if"}
+
+// DeclKeywords are the words a declaration may start with.
+var DeclKeywords = []string{"field", "partition", "folder", "program", "statuses", "token", "list", "smart", "email", "webhook", "form", "batch", "trigger", "executable"}
+
+// CampaignKeywords are the words a campaign clause may start with.
+var CampaignKeywords = []string{"smart", "flow", "run", "active", "inactive", "qualify", "description"}
+
+// SmartListKeywords are the words a smart-list line may start with.
+var SmartListKeywords = []string{"trigger", "filter", "logic"}
+
+// Trigger describes one trigger: the event it listens to and the trigger
+// tokens that event fills.
+type Trigger struct {
+	Event   string
+	Syntax  string
+	Example string
+}
+
+// Triggers lists every trigger once.
+var Triggers = []Trigger{
+	{"campaign is requested", `trigger campaign is requested [from flow|api[, …]]`, `trigger campaign is requested from flow, api`},
+	{"program status is changed", `trigger program status is changed [in "P"] [to "S"]`, `trigger program status is changed to "Attended"`},
+	{"data value changes", `trigger data value changes F`, `trigger data value changes Country`},
+	{"score is changed", `trigger score is changed F`, `trigger score is changed LeadScore`},
+	{"added to list", `trigger added to list "L"`, `trigger added to list "Hot Leads"`},
+	{"removed from list", `trigger removed from list "L"`, `trigger removed from list "Hot Leads"`},
+	{"fills out form", `trigger fills out form "Form"`, `trigger fills out form "Contact Us"`},
+	{"person is created", `trigger person is created`, `trigger person is created`},
+}
+
+// Filter describes one smart-list filter form.
+type Filter struct {
+	Syntax  string
+	Example string
+}
+
+// Filters lists every filter form once.
+var Filters = []Filter{
+	{`F is V`, `filter Country is "DE"`},
+	{`F is not V`, `filter Country is not "DE"`},
+	{`F contains "s"`, `filter Email contains "@rival.example"`},
+	{`F starts with "s"`, `filter Title starts with "VP"`},
+	{`F in [V, …]`, `filter Country in ["DE", "AT", "CH"]`},
+	{`F not in [V, …]`, `filter Country not in ["US"]`},
+	{`F > n`, `filter LeadScore > 50`},
+	{`F >= n`, `filter LeadScore >= 50`},
+	{`F < n`, `filter LeadScore < 10`},
+	{`F <= n`, `filter LeadScore <= 10`},
+	{`F between n and m`, `filter LeadScore between 10 and 50`},
+	{`F is empty`, `filter Phone is empty`},
+	{`F is not empty`, `filter Email is not empty`},
+	{`F in past N days`, `filter CreatedAt in past 30 days`},
+	{`[not] member of list "L"`, `filter member of list "Webinar Invitees"`},
+	{`[not] member of smart list "S"`, `filter not member of smart list "Competitors"`},
+	{`[not] member of program "P" [status "S"]`, `filter member of program "Webinar 2026" status "Attended"`},
+	{`campaign was executed "C" [in past N days] [at least N times]`, `filter campaign was executed "Add Activity Score" in past 7 days`},
+	{`was sent email "E" [in past N days] [at least N times]`, `filter was sent email "Invitation" at least 2 times`},
+	{`filled out form "Form" [in past N days] [at least N times]`, `filter filled out form "Contact Us" in past 30 days`},
+	{`data value changed F [in past N days] [at least N times]`, `filter data value changed Country in past 7 days`},
+	{`random sample N percent`, `filter random sample 10 percent`},
+}
