@@ -127,6 +127,7 @@ type Token struct {
 	Type  string
 	Value string
 	Pos   lang.Position
+	decl  *lang.TokenDecl
 }
 
 // SmartListDef is a reusable smart-list asset.
@@ -136,6 +137,7 @@ type SmartListDef struct {
 	List  *SmartList
 	Pos   lang.Position
 	decl  *lang.SmartListDecl
+	ws    *Workspace
 	state int // resolution state, for self-reference detection
 }
 
@@ -188,9 +190,17 @@ type Campaign struct {
 	CloneOf     *Campaign
 	Pos, End    lang.Position
 
-	decl    *lang.CampaignDecl
-	body    *lang.CampaignBody // the body compiled: its own, or the clone source's
-	callers []*callSite
+	decl     *lang.CampaignDecl
+	body     *lang.CampaignBody // the body compiled: its own, or the clone source's
+	callers  []*callSite        // Execute Campaign steps that target this campaign
+	runAt    lang.Position      // where "run" is written, if it is
+	activeAt lang.Position      // where "active"/"inactive" is written, if it is
+}
+
+// callSite is one Execute Campaign step and the campaign it stands in.
+type callSite struct {
+	caller *Campaign
+	step   *Step
 }
 
 // Scope is the campaign's own My Token scope: its program's.
@@ -403,6 +413,8 @@ type Step struct {
 	Else      []*Step
 	HasElse   bool
 	Pos, End  lang.Position
+
+	src *lang.Step
 }
 
 // Branch is one choice of an if step.
@@ -410,6 +422,8 @@ type Branch struct {
 	Cond  *Expr
 	Steps []*Step
 	Pos   lang.Position
+
+	src *lang.Branch
 }
 
 // ScoreChange is "+n", "-n", "=n", or a score token resolved at run time.
@@ -454,4 +468,16 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// WalkSteps calls fn for every step of a flow, branches included, in
+// source order.
+func WalkSteps(steps []*Step, fn func(*Step)) {
+	for _, s := range steps {
+		fn(s)
+		for _, b := range s.Branches {
+			WalkSteps(b.Steps, fn)
+		}
+		WalkSteps(s.Else, fn)
+	}
 }

@@ -49,7 +49,9 @@ const (
 	CodeQualifyDefault     Code = "qualify_default"
 	CodeEmptySmartList     Code = "empty_smart_list"
 
-	// Additions (warnings about things people get wrong, semantics §5).
+	// Additions. kind_mismatch is an error; the rest are warnings about
+	// things people get wrong (semantics §5).
+	CodeKindMismatch      Code = "kind_mismatch"
 	CodeUnreachableChoice Code = "unreachable_choice"
 	CodeNeverRuns         Code = "never_runs"
 	CodeAPISource         Code = "api_source"

@@ -1,0 +1,49 @@
+package compiler
+
+import (
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
+)
+
+// checkExecutables enforces what an executable campaign may not have: wait
+// and webhook steps, triggers, a schedule or activation; and warns when it
+// relies on the default qualification rule.
+func checkExecutables(c *checker) {
+	for _, cp := range c.prog.Campaigns {
+		if cp.Kind != Executable || cp.body == nil {
+			continue
+		}
+		WalkSteps(cp.Flow, func(s *Step) {
+			name := ""
+			switch s.Op {
+			case StepWait:
+				name = "Wait"
+			case StepCallWebhook:
+				name = "Call Webhook"
+			default:
+				return
+			}
+			if st, ok := stdlib.StepByName(name); ok && !st.InExecutable {
+				c.errorf(cp, lang.CodeExecutableStep, s.Pos, s.End,
+					"executable campaign %q cannot contain %s: it runs in series with its caller; use request campaign for such work", cp.Name, name)
+			}
+		})
+		for _, t := range cp.SmartList.Triggers {
+			c.errorf(cp, lang.CodeExecutableTrigger, t.Pos, t.Pos.Advance(len("trigger")),
+				"executable campaign %q cannot have triggers: only Execute Campaign starts it; use filters, or make it a trigger campaign", cp.Name)
+		}
+		if cp.runAt.Line > 0 {
+			c.errorf(cp, lang.CodeExecutableSchedule, cp.runAt, cp.runAt.Advance(len("run")),
+				"executable campaign %q cannot be scheduled: only Execute Campaign starts it", cp.Name)
+		}
+		if cp.activeAt.Line > 0 {
+			c.errorf(cp, lang.CodeExecutableSchedule, cp.activeAt, cp.activeAt.Advance(len("active")),
+				"executable campaign %q cannot be activated or deactivated: only Execute Campaign starts it", cp.Name)
+		}
+		if !cp.Qualify.Explicit {
+			start, end := cp.namePos()
+			c.warnf(cp, lang.CodeQualifyDefault, start, end,
+				"executable campaign %q relies on the default \"qualify once\": each person runs through it once ever, however often it is executed; write the rule out (e.g. \"qualify every time\")", cp.Name)
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package compiler
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
+)
+
+// scoreValue is the form of a score change and of a score token's value.
+var scoreValue = regexp.MustCompile(`^[+=-][0-9]+(\.[0-9]+)?$`)
+
+// frame is one static token context a campaign can run in. my holds the My
+// Token scopes in lookup order; for an executable called with "use parent
+// tokens" the caller's scopes come first (the first own of them) and the
+// child's own program follows as the fallback.
+type frame struct {
+	my      []*Scope
+	own     int // index in my where the campaign's own scope starts
+	trigger bool
+	chain   []*callSite
+}
+
+// maxFrames bounds the contexts enumerated per campaign.
+const maxFrames = 64
+
+// frames lists the contexts a campaign can run in: its own, or through each
+// caller (recursively, since a caller may itself run in its caller's frame).
+func (c *checker) frames(cp *Campaign, memo map[*Campaign][]frame, on map[*Campaign]bool) []frame {
+	if fs, ok := memo[cp]; ok {
+		return fs
+	}
+	own := frame{my: []*Scope{cp.Scope()}, trigger: cp.Kind == Trigger}
+	if cp.Kind != Executable || len(cp.callers) == 0 || on[cp] {
+		return []frame{own}
+	}
+	on[cp] = true
+	defer delete(on, cp)
+	var out []frame
+	seen := map[string]bool{}
+	add := func(f frame) {
+		key := fmt.Sprint(f.my, f.trigger)
+		if seen[key] || len(out) >= maxFrames {
+			return
+		}
+		seen[key] = true
+		out = append(out, f)
+	}
+	for _, cs := range cp.callers {
+		if cs.caller.Workspace != cp.Workspace {
+			continue
+		}
+		for _, pf := range c.frames(cs.caller, memo, on) {
+			chain := append(append([]*callSite{}, pf.chain...), cs)
+			if cs.step.Parent {
+				my := append(append([]*Scope{}, pf.my...), cp.Scope())
+				add(frame{my: my, own: len(pf.my), trigger: pf.trigger, chain: chain})
+			} else {
+				add(frame{my: own.my, trigger: false, chain: chain})
+			}
+		}
+	}
+	if len(out) == 0 {
+		out = []frame{own}
+	}
+	memo[cp] = out
+	return out
+}
+
+// lookup finds a My Token in a frame and says whether it came from the
+// caller's part of the frame.
+func (f frame) lookup(name string) (*Token, bool) {
+	for i, s := range f.my {
+		if t := s.Lookup(name); t != nil {
+			return t, i < f.own
+		}
+	}
+	return nil, false
+}
+
+func (f frame) describe(cp *Campaign) string {
+	if len(f.chain) == 0 {
+		return ""
+	}
+	var hops []string
+	for _, cs := range f.chain {
+		hops = append(hops, quote(cs.caller.Name))
+	}
+	return fmt.Sprintf(" when executed by %s > %q", strings.Join(hops, " > "), cp.Name)
+}
+
+func chainRelated(f frame) []lang.Related {
+	var out []lang.Related
+	for _, cs := range f.chain {
+		how := "without parent tokens"
+		if cs.step.Parent {
+			how = "with use parent tokens"
+		}
+		out = append(out, lang.Related{Message: fmt.Sprintf("%q executes %q %s", cs.caller.Name, cs.step.Target.Name, how), Start: cs.step.Pos, End: cs.step.End})
+	}
+	return out
+}
+
+// tmplUse is one template a campaign renders, and how.
+type tmplUse struct {
+	t     Template
+	score bool  // the reference must be a score token
+	via   *Step // a send email step, for an email subject
+}
+
+func templateUses(cp *Campaign) []tmplUse {
+	var out []tmplUse
+	WalkSteps(cp.Flow, func(s *Step) {
+		switch s.Op {
+		case StepChangeScore:
+			out = append(out, tmplUse{t: s.Text, score: true})
+		case StepChangeData, StepMoment:
+			out = append(out, tmplUse{t: s.Text})
+		case StepSendAlert:
+			out = append(out, tmplUse{t: s.Text}, tmplUse{t: s.To})
+		case StepSendEmail:
+			if s.Email != nil {
+				out = append(out, tmplUse{t: s.Email.Subject, via: s})
+			}
+		}
+	})
+	return out
+}
+
+// checkTokens checks My Token declarations and every token reference in the
+// context (frame) or contexts where it is rendered.
+func checkTokens(c *checker) {
+	for _, ws := range c.prog.Workspaces {
+		var scopes []*Scope
+		for _, f := range ws.Folders {
+			scopes = append(scopes, f.Scope)
+		}
+		for _, p := range ws.Programs {
+			scopes = append(scopes, p.Scope)
+		}
+		for _, sc := range scopes {
+			for _, t := range sc.Order {
+				c.checkTokenValue(t)
+			}
+		}
+	}
+	memo := map[*Campaign][]frame{}
+	for _, cp := range c.prog.Campaigns {
+		frames := c.frames(cp, memo, map[*Campaign]bool{})
+		reported := map[*lang.TokenRef]bool{}
+		for _, u := range templateUses(cp) {
+			for _, p := range u.t.Parts {
+				if p.Ref != nil && !reported[p.Ref] {
+					reported[p.Ref] = true
+					c.checkRef(cp, frames, p.Ref, u)
+				}
+			}
+		}
+	}
+}
+
+func (c *checker) checkTokenValue(t *Token) {
+	s, e := rng(t.decl.Value.Pos, t.decl.Value.EndPos)
+	bad := ""
+	switch t.Type {
+	case "score":
+		if !scoreValue.MatchString(t.Value) {
+			bad = "a score token is +n, -n or =n"
+		}
+	case "number":
+		if _, err := strconv.ParseFloat(t.Value, 64); err != nil {
+			bad = "a number token holds a number"
+		}
+	case "date":
+		if _, err := parseTime(t.Value); err != nil || len(t.Value) != len("2006-01-02") {
+			bad = "a date token holds a date written 2026-12-01"
+		}
+	}
+	if bad != "" {
+		c.errorf(nil, lang.CodeBadToken, s, e, "token %q has value %q; %s", t.Name, t.Value, bad)
+	}
+}
+
+// checkRef reports a reference that cannot resolve in some frame of cp.
+func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmplUse) {
+	// A reference inside an email subject stands in the email's text; the
+	// send step tells which campaign renders it.
+	report := func(f *frame, format string, args ...any) {
+		var d *lang.Diagnostic
+		if u.via != nil {
+			d = c.errorf(nil, lang.CodeBadToken, r.Start, r.End, format, args...)
+			d.Message += fmt.Sprintf(" (rendered by %q)", cp.Name)
+			d.Related = append(d.Related, lang.Related{Message: "sent here", Start: u.via.Pos, End: u.via.End})
+		} else {
+			d = c.errorf(cp, lang.CodeBadToken, r.Start, r.End, format, args...)
+		}
+		if f != nil {
+			d.Related = append(d.Related, chainRelated(*f)...)
+		}
+	}
+	fam, ok := stdlib.FamilyByName(r.Family)
+	if !ok {
+		var all []string
+		for _, f := range stdlib.Families {
+			all = append(all, f.Name)
+		}
+		report(nil, "unknown token family %q in %s (one of %s)%s", r.Family, r, strings.Join(all, ", "), didYouMean(nearest(r.Family, all), false))
+		return
+	}
+	switch fam.Name {
+	case "lead":
+		if cp.Workspace.fields[r.Name] == nil {
+			report(nil, "%s names no field%s", r, didYouMean(nearest(r.Name, fieldNames(cp.Workspace)), false))
+		}
+	case "my":
+		c.checkMy(cp, frames, r, u, report)
+	case "trigger":
+		if !contains(fam.Names, r.Name) {
+			report(nil, "%s is not a trigger token (one of %s)%s", r, strings.Join(fam.Names, ", "), didYouMean(nearest(r.Name, fam.Names), false))
+			return
+		}
+		for i := range frames {
+			if !frames[i].trigger {
+				report(&frames[i], "%s is available only when the campaign was started by a trigger, and %q is not%s", r, cp.Name, frames[i].describe(cp))
+				return
+			}
+		}
+	default:
+		if !contains(fam.Names, r.Name) {
+			report(nil, "%s is not a %s token (one of %s)%s", r, fam.Name, strings.Join(fam.Names, ", "), didYouMean(nearest(r.Name, fam.Names), false))
+		}
+	}
+	if u.score && fam.Name != "my" {
+		report(nil, "a score change takes a score token ({{my.Name}}), not %s", r)
+	}
+}
+
+func (c *checker) checkMy(cp *Campaign, frames []frame, r *lang.TokenRef, u tmplUse, report func(*frame, string, ...any)) {
+	fromCaller, fromOwn := -1, -1
+	for i := range frames {
+		f := &frames[i]
+		t, viaCaller := f.lookup(r.Name)
+		if t == nil {
+			var visible []string
+			for _, s := range f.my {
+				visible = append(visible, s.Names()...)
+			}
+			where := "its program and folders"
+			if cp.Program != nil {
+				where = fmt.Sprintf("program %q and its folders", cp.Program.Name)
+			}
+			if len(f.chain) > 0 && f.own > 0 {
+				where = fmt.Sprintf("the caller's context or in %s", where)
+			}
+			report(f, "%s is not defined in %s%s%s", r, where, f.describe(cp), didYouMean(nearest(r.Name, visible), true))
+			return
+		}
+		if u.score && t.Type != "score" {
+			report(f, "%s is a %s token; a score change needs a score token (+n, -n or =n)%s", r, t.Type, f.describe(cp))
+			return
+		}
+		if f.own > 0 {
+			if viaCaller {
+				fromCaller = i
+			} else {
+				fromOwn = i
+			}
+		}
+	}
+	if fromCaller >= 0 && fromOwn >= 0 {
+		d := c.warnf(cp, lang.CodeTokenContext, r.Start, r.End,
+			"%s comes from the caller%s, but from %q's own program%s, whose callers define it differently",
+			r, frames[fromCaller].describe(cp), cp.Name, frames[fromOwn].describe(cp))
+		d.Related = append(chainRelated(frames[fromCaller]), chainRelated(frames[fromOwn])...)
+	}
+}

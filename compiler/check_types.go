@@ -1,0 +1,79 @@
+package compiler
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
+)
+
+// checkTypes checks the values of flow steps against the fields they
+// change, and compiles score changes.
+func checkTypes(c *checker) {
+	for _, cp := range c.prog.Campaigns {
+		WalkSteps(cp.Flow, func(s *Step) {
+			switch s.Op {
+			case StepChangeScore:
+				c.checkScoreChange(cp, s)
+			case StepChangeData:
+				c.checkDataValue(cp, s)
+			}
+		})
+	}
+}
+
+func (c *checker) checkScoreChange(cp *Campaign, s *Step) {
+	by := s.src.ChangeScore.By
+	bs, be := rng(by.Pos, by.EndPos)
+	if f := s.Field; f != nil && f.Type != stdlib.Score {
+		fs, fe := rng(s.src.ChangeScore.Field.Pos, s.src.ChangeScore.Field.EndPos)
+		c.errorf(cp, lang.CodeTypeMismatch, fs, fe, "change score needs a score field; %s is %s (use change data value)", f.Name, f.Type)
+	}
+	if s.Text.Static() {
+		v := strings.TrimSpace(s.Text.String())
+		if !scoreValue.MatchString(v) {
+			c.errorf(cp, lang.CodeTypeMismatch, bs, be, "a score change is \"+n\", \"-n\", \"=n\" or a score token, not %s", by.Raw)
+			return
+		}
+		s.Score.Set = v[0] == '='
+		n, _ := strconv.ParseFloat(v[1:], 64)
+		if v[0] == '-' {
+			n = -n
+		}
+		s.Score.Delta = n
+		return
+	}
+	var refs []*lang.TokenRef
+	for _, p := range s.Text.Parts {
+		if p.Ref != nil {
+			refs = append(refs, p.Ref)
+		} else if strings.TrimSpace(p.Lit) != "" {
+			refs = nil
+			break
+		}
+	}
+	if len(refs) != 1 {
+		c.errorf(cp, lang.CodeTypeMismatch, bs, be, "a score change is \"+n\", \"-n\", \"=n\" or exactly one score token such as \"{{my.Score Change}}\", not %s", by.Raw)
+		return
+	}
+	s.Score.Token = refs[0]
+}
+
+func (c *checker) checkDataValue(cp *Campaign, s *Step) {
+	f := s.Field
+	if f == nil {
+		return
+	}
+	v := s.src.ChangeData.To
+	vs, ve := rng(v.Pos, v.EndPos)
+	if v.Str != nil && !f.Type.IsText() && !s.Text.Static() {
+		return // a token: converted and checked when it is rendered
+	}
+	val, msg := literal(f.Type, v)
+	if msg != "" {
+		c.errorf(cp, lang.CodeTypeMismatch, vs, ve, "field %s is %s: %s", f.Name, f.Type, msg)
+		return
+	}
+	s.Value = val
+}

@@ -1,0 +1,175 @@
+package compiler
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/campc/campc/lang"
+)
+
+// DefaultMaxErrors caps the diagnostics of one run unless Options says so.
+const DefaultMaxErrors = 50
+
+// Options tune a compilation.
+type Options struct {
+	// MaxErrors caps the diagnostics returned; 0 means DefaultMaxErrors and
+	// a negative number means no cap.
+	MaxErrors int
+}
+
+// Result is what Compile returns: the program (nil when the sources did
+// not parse) and every diagnostic, sorted.
+type Result struct {
+	Program     *Program
+	Diagnostics []*lang.Diagnostic
+	Omitted     int // diagnostics cut by the cap
+
+	errors, otherErrors bool
+}
+
+// HasErrors reports whether any diagnostic (kept or cut) is an error.
+func (r *Result) HasErrors() bool { return r.errors }
+
+// OnlySmartListErrors reports whether every error is invalid_smart_list, so
+// a lenient host may run the program: such smart lists qualify nobody.
+func (r *Result) OnlySmartListErrors() bool { return r.errors && !r.otherErrors }
+
+// Compile compiles a whole project: every source, loaded as one.
+func Compile(sources []lang.Source, opts Options) *Result {
+	srcs := slices.Clone(sources)
+	slices.SortStableFunc(srcs, func(a, b lang.Source) int { return strings.Compare(a.Name, b.Name) })
+	c := &checker{prog: &Program{}, workspaces: map[string]*Workspace{}, sources: map[string]string{}}
+	var files []*lang.File
+	for _, s := range srcs {
+		c.sources[s.Name] = s.Text
+		f, ds := lang.Parse(s.Name, s.Text)
+		c.diags = append(c.diags, ds...)
+		if f != nil {
+			files = append(files, f)
+		}
+	}
+	for _, f := range files {
+		c.declareFile(f)
+	}
+	c.finishDeclarations()
+	c.resolveAll()
+	for _, pass := range passes {
+		pass(c)
+	}
+	c.dropCloneEchoes()
+
+	res := &Result{Program: c.prog}
+	for _, d := range c.diags {
+		if d.Severity == lang.SeverityError {
+			res.errors = true
+			if d.Code != lang.CodeInvalidSmartList {
+				res.otherErrors = true
+			}
+		}
+	}
+	max := opts.MaxErrors
+	if max == 0 {
+		max = DefaultMaxErrors
+	}
+	res.Diagnostics, res.Omitted = lang.Sort(c.diags, max)
+	return res
+}
+
+// passes are the checks, each in a file of its own, run after resolution.
+var passes = []func(*checker){
+	checkExecuteGraph,
+	checkWorkspaces,
+	checkRequests,
+	checkSmartLists,
+	checkExecutables,
+	checkKinds,
+	checkTokens,
+	checkTypes,
+	checkClones,
+	checkStyle,
+}
+
+// checker holds the state of one compilation.
+type checker struct {
+	prog       *Program
+	workspaces map[string]*Workspace
+	diags      []*lang.Diagnostic
+	echoes     map[*lang.Diagnostic]string // clone diagnostic -> key of the original
+	originals  map[string]bool             // keys of diagnostics reported outside clones
+	folders    map[folderKey]*Folder
+	smartLists []*SmartListDef
+	sources    map[string]string
+	nextList   int
+}
+
+type folderKey struct {
+	parent *Folder
+	ws     *Workspace
+	name   string
+}
+
+func (r *Result) String() string {
+	var b strings.Builder
+	for _, d := range r.Diagnostics {
+		fmt.Fprintln(&b, d.Error())
+	}
+	return b.String()
+}
+
+// report adds a diagnostic raised while compiling campaign cp (nil when not
+// in a campaign). A clone borrows its source's body, so a problem found in
+// that body is re-anchored on the clone's declaration; dropCloneEchoes
+// later removes those that the source itself already has.
+func (c *checker) report(cp *Campaign, d *lang.Diagnostic) *lang.Diagnostic {
+	key := fmt.Sprintf("%s|%s|%s", d.Start, d.Code, d.Message)
+	if cp != nil && cp.CloneOf != nil && cp.decl != nil && !inside(d.Start, cp.Pos, cp.End) {
+		orig := *d
+		d.Related = append([]lang.Related{{Message: "the cloned text", Start: orig.Start, End: orig.End}}, d.Related...)
+		d.Start, d.End = lang.Pos(cp.decl.Name.Pos), lang.Pos(cp.decl.Name.EndPos)
+		d.Message = fmt.Sprintf("in clone %q of %q: %s", cp.Name, cp.CloneOf.Name, d.Message)
+		if c.echoes == nil {
+			c.echoes = map[*lang.Diagnostic]string{}
+		}
+		c.echoes[d] = key
+	} else {
+		if c.originals == nil {
+			c.originals = map[string]bool{}
+		}
+		c.originals[key] = true
+	}
+	c.diags = append(c.diags, d)
+	return d
+}
+
+func inside(p, start, end lang.Position) bool {
+	return p.Filename == start.Filename && p.Offset >= start.Offset && p.Offset <= end.Offset
+}
+
+func (c *checker) dropCloneEchoes() {
+	if len(c.echoes) == 0 {
+		return
+	}
+	out := c.diags[:0]
+	for _, d := range c.diags {
+		if key, ok := c.echoes[d]; ok && c.originals[key] {
+			continue
+		}
+		out = append(out, d)
+	}
+	c.diags = out
+}
+
+func (c *checker) errorf(cp *Campaign, code lang.Code, start, end lang.Position, format string, args ...any) *lang.Diagnostic {
+	return c.report(cp, lang.Errorf(code, start, end, format, args...))
+}
+
+func (c *checker) warnf(cp *Campaign, code lang.Code, start, end lang.Position, format string, args ...any) *lang.Diagnostic {
+	return c.report(cp, lang.Warnf(code, start, end, format, args...))
+}
+
+// rng converts a node's participle start and end positions.
+func rng(start, end lexer.Position) (lang.Position, lang.Position) {
+	return lang.Pos(start), lang.Pos(end)
+}

@@ -1,0 +1,471 @@
+package compiler
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
+)
+
+// smartList compiles the lines of a smart list (a campaign's, when cp is
+// set, or an asset's).
+func (c *checker) smartList(cp *Campaign, ws *Workspace, items []*lang.SmartListItem, at lang.Position) *SmartList {
+	sl := &SmartList{Pos: at}
+	x := &condCtx{cp: cp, ws: ws, sl: sl}
+	var logic *lang.Logic
+	for _, it := range items {
+		switch {
+		case it.Trigger != nil:
+			if t := c.trigger(x, it.Trigger); t != nil {
+				sl.Triggers = append(sl.Triggers, t)
+			}
+		case it.Filter != nil:
+			sl.Filters = append(sl.Filters, c.cond(x, it.Filter))
+		case it.Logic != nil:
+			if logic != nil {
+				s, e := rng(it.Pos, it.EndPos)
+				c.fail(x, lang.CodeInvalidSmartList, s, e, "", "a smart list has one logic line")
+				continue
+			}
+			logic = it.Logic
+		case it.Unknown != nil:
+			c.unknownWord(cp, it.Unknown.Head, "smart list line", stdlib.SmartListKeywords)
+		}
+	}
+	if logic != nil {
+		sl.Logic = c.logic(x, logic, len(sl.Filters))
+	}
+	return sl
+}
+
+func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
+	out := &TriggerDef{Pos: lang.Pos(t.Pos)}
+	ws := x.ws
+	code := lang.CodeInvalidSmartList
+	switch {
+	case t.Requested:
+		out.Kind = TrigRequested
+		for _, src := range t.Sources {
+			if !contains(stdlib.RequestSources, src.Name) {
+				s, e := rng(src.Pos, src.EndPos)
+				c.fail(x, code, s, e, nearest(src.Name, stdlib.RequestSources), "unknown request source %q (flow or api)", src.Name)
+				continue
+			}
+			out.Sources = append(out.Sources, src.Name)
+		}
+	case t.StatusChanged:
+		out.Kind = TrigStatusChanged
+		p := x.cp.programOrNil()
+		if t.InProgram != nil {
+			p, _ = c.condLookupProgram(x, t.InProgram)
+		}
+		out.Program = p
+		if t.ToStatus != nil {
+			out.Status = t.ToStatus.Value()
+			if p != nil && p.StatusIndex(out.Status) < 0 {
+				s, e := rng(t.ToStatus.Pos, t.ToStatus.EndPos)
+				c.fail(x, code, s, e, nearest(out.Status, statusNames(p)), "undefined status %q in program %q", out.Status, p.Name)
+			}
+		}
+	case t.DataChanges != nil:
+		out.Kind = TrigDataChanges
+		out.Field = c.field(x.cp, ws, t.DataChanges, x)
+	case t.ScoreChanged != nil:
+		out.Kind = TrigScoreChanged
+		out.Field = c.field(x.cp, ws, t.ScoreChanged, x)
+		if out.Field != nil && out.Field.Type != stdlib.Score {
+			s, e := rng(t.ScoreChanged.Pos, t.ScoreChanged.EndPos)
+			c.fail(x, code, s, e, "", "field %s is %s, not a score", out.Field.Name, out.Field.Type)
+		}
+	case t.AddedToList != nil:
+		out.Kind = TrigAddedToList
+		out.List = condLookup(c, x, "list", ws.lists, t.AddedToList)
+	case t.RemovedList != nil:
+		out.Kind = TrigRemovedFromList
+		out.List = condLookup(c, x, "list", ws.lists, t.RemovedList)
+	case t.FillsOutForm != nil:
+		out.Kind = TrigFillsOutForm
+		out.Form = condLookup(c, x, "form", ws.forms, t.FillsOutForm)
+	case t.Created:
+		out.Kind = TrigCreated
+	}
+	return out
+}
+
+func (cp *Campaign) programOrNil() *ProgramDef {
+	if cp == nil {
+		return nil
+	}
+	return cp.Program
+}
+
+// condLookup resolves an asset name inside a condition.
+func condLookup[V any](c *checker, x *condCtx, what string, m map[string]*V, s *lang.Str) *V {
+	if v, ok := m[s.Value()]; ok {
+		return v
+	}
+	start, end := rng(s.Pos, s.EndPos)
+	c.fail(x, lang.CodeUndefined, start, end, nearest(s.Value(), names(m)), "undefined %s %q", what, s.Value())
+	return nil
+}
+
+func (c *checker) condLookupProgram(x *condCtx, s *lang.Str) (*ProgramDef, bool) {
+	p := condLookup(c, x, "program", x.ws.programs, s)
+	return p, p != nil
+}
+
+// expr compiles an if-condition.
+func (c *checker) expr(x *condCtx, e *lang.Expr) *Expr {
+	var kids []*Expr
+	for _, a := range append([]*lang.AndExpr{e.Left}, e.Right...) {
+		var ands []*Expr
+		for _, u := range append([]*lang.UnaryExpr{a.Left}, a.Right...) {
+			ands = append(ands, c.unary(x, u))
+		}
+		if len(ands) == 1 {
+			kids = append(kids, ands[0])
+		} else {
+			kids = append(kids, &Expr{Op: ExprAnd, Kids: ands})
+		}
+	}
+	if len(kids) == 1 {
+		return kids[0]
+	}
+	return &Expr{Op: ExprOr, Kids: kids}
+}
+
+func (c *checker) unary(x *condCtx, u *lang.UnaryExpr) *Expr {
+	switch {
+	case u.Not != nil:
+		return &Expr{Op: ExprNot, Kids: []*Expr{c.unary(x, u.Not)}}
+	case u.Group != nil:
+		return c.expr(x, u.Group)
+	default:
+		return &Expr{Op: ExprLeaf, Cond: c.cond(x, u.Cond)}
+	}
+}
+
+// cond compiles one leaf condition with its types checked.
+func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
+	out := &Cond{Pos: lang.Pos(lc.Pos), End: lang.Pos(lc.EndPos)}
+	ws := x.ws
+	switch {
+	case lc.Member != nil:
+		m := lc.Member
+		out.Negate = m.Not
+		switch {
+		case m.List != nil:
+			out.Kind = CondMemberList
+			out.List = condLookup(c, x, "list", ws.lists, m.List)
+		case m.SmartList != nil:
+			out.Kind = CondMemberSmartList
+			out.SmartList = c.memberOfSmartList(x, m.SmartList)
+		case m.Program != nil:
+			out.Kind = CondMemberProgram
+			p, ok := c.condLookupProgram(x, m.Program)
+			out.Program = p
+			if ok && m.Status != nil {
+				out.Status = m.Status.Value()
+				if p.StatusIndex(out.Status) < 0 {
+					s, e := rng(m.Status.Pos, m.Status.EndPos)
+					c.fail(x, lang.CodeUndefined, s, e, nearest(out.Status, statusNames(p)), "undefined status %q in program %q", out.Status, p.Name)
+				}
+			}
+		}
+	case lc.Activity != nil:
+		a := lc.Activity
+		switch {
+		case a.Executed != nil:
+			out.Kind = CondExecuted
+			out.Campaign = c.condCampaign(x, a.Executed)
+		case a.SentEmail != nil:
+			out.Kind = CondSentEmail
+			out.Email = condLookup(c, x, "email", ws.emails, a.SentEmail)
+		case a.FilledForm != nil:
+			out.Kind = CondFilledForm
+			out.Form = condLookup(c, x, "form", ws.forms, a.FilledForm)
+		case a.DataChanged != nil:
+			out.Kind = CondDataChanged
+			out.Field = c.field(x.cp, ws, a.DataChanged, x)
+		}
+		if a.InPast != nil {
+			out.Window, _ = c.duration(x.cp, a.InPast)
+		}
+		out.AtLeast = 1
+		if a.AtLeast != nil {
+			n, err := strconv.Atoi(a.AtLeast.Raw)
+			if err != nil || n < 1 {
+				s, e := rng(a.AtLeast.Pos, a.AtLeast.EndPos)
+				c.fail(x, lang.CodeTypeMismatch, s, e, "", "\"at least\" needs a whole number of times, 1 or more, not %s", a.AtLeast.Raw)
+			} else {
+				out.AtLeast = n
+			}
+		}
+	case lc.Sample != nil:
+		out.Kind = CondSample
+		p, err := strconv.ParseFloat(lc.Sample.Raw, 64)
+		if err != nil || p < 0 || p > 100 {
+			s, e := rng(lc.Sample.Pos, lc.Sample.EndPos)
+			c.fail(x, lang.CodeTypeMismatch, s, e, "", "a random sample is a percentage from 0 to 100, not %s", lc.Sample.Raw)
+		}
+		out.Percent = p
+	case lc.Field != nil:
+		c.fieldCond(x, lc.Field, out)
+	}
+	return out
+}
+
+func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *Campaign {
+	if ref.Workspace == nil {
+		if t := x.ws.campaigns[ref.Name.Value()]; t != nil {
+			return t
+		}
+	} else if ref.Workspace.Value() == x.ws.Name {
+		if t := x.ws.campaigns[ref.Name.Value()]; t != nil {
+			return t
+		}
+	}
+	s, e := rng(ref.Name.Pos, ref.Name.EndPos)
+	c.fail(x, lang.CodeUndefined, s, e, nearest(ref.Name.Value(), names(x.ws.campaigns)), "undefined campaign %q in workspace %q", ref.Name.Value(), x.ws.Name)
+	return nil
+}
+
+// memberOfSmartList resolves a smart-list asset, resolving it first if
+// needed, and reports a smart list that includes itself.
+func (c *checker) memberOfSmartList(x *condCtx, s *lang.Str) *SmartListDef {
+	def := condLookup(c, x, "smart list", x.ws.smartLists, s)
+	if def == nil {
+		return nil
+	}
+	start, end := rng(s.Pos, s.EndPos)
+	switch def.state {
+	case 1:
+		c.fail(x, lang.CodeInvalidSmartList, start, end, "", "smart list %q includes itself", def.Name)
+		return def
+	case 0:
+		c.resolveSmartListDef(def)
+	}
+	if def.List != nil && def.List.Invalid != "" {
+		c.fail(x, lang.CodeInvalidSmartList, start, end, "", "smart list %q is invalid (%s)", def.Name, def.List.Invalid)
+	}
+	return def
+}
+
+func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *Cond) {
+	f := c.field(x.cp, x.ws, fc.Field, x)
+	out.Field = f
+	tm := lang.CodeTypeMismatch
+	fs, fe := rng(fc.Pos, fc.EndPos)
+	need := func(ok bool, what string) bool {
+		if !ok && f != nil {
+			c.fail(x, tm, fs, fe, "", "field %s is %s; %s", f.Name, f.Type, what)
+		}
+		return ok
+	}
+	switch {
+	case fc.Is:
+		out.Negate = fc.IsNot
+		if fc.Empty {
+			out.Kind = CondEmpty
+			return
+		}
+		out.Kind = CondIs
+		out.Values = c.values(x, f, fc.Value)
+	case fc.Contains != nil:
+		out.Kind = CondContains
+		if need(f == nil || f.Type.IsText(), "\"contains\" compares text") {
+			out.Values = c.values(x, f, fc.Contains)
+		}
+	case fc.StartsWith != nil:
+		out.Kind = CondStartsWith
+		if need(f == nil || f.Type.IsText(), "\"starts with\" compares text") {
+			out.Values = c.values(x, f, fc.StartsWith)
+		}
+	case fc.InPast != nil:
+		out.Kind = CondInPast
+		out.Negate = fc.NotIn
+		if need(f == nil || f.Type.IsTime(), "\"in past\" needs a date or datetime field") {
+			out.Window, _ = c.duration(x.cp, fc.InPast)
+		}
+	case fc.In != nil:
+		out.Kind = CondIn
+		out.Negate = fc.NotIn
+		out.Values = c.values(x, f, fc.In.Values...)
+		if len(fc.In.Values) == 0 {
+			c.fail(x, tm, fs, fe, "", "an \"in\" list needs at least one value")
+		}
+	case fc.Cmp != "":
+		out.Kind = map[string]CondKind{">": CondGt, ">=": CondGe, "<": CondLt, "<=": CondLe}[fc.Cmp]
+		if need(f == nil || f.Type.IsNumeric() || f.Type.IsTime(), fc.Cmp+" compares numbers, scores, dates and datetimes") {
+			out.Values = c.values(x, f, fc.CmpValue)
+		}
+	case fc.Between != nil:
+		out.Kind = CondBetween
+		if need(f == nil || f.Type.IsNumeric() || f.Type.IsTime(), "\"between\" compares numbers, scores, dates and datetimes") {
+			out.Values = c.values(x, f, fc.Between, fc.BetweenAnd)
+		}
+	}
+}
+
+// values type-checks literals against a field.
+func (c *checker) values(x *condCtx, f *Field, vs ...*lang.Value) []Value {
+	var out []Value
+	for _, v := range vs {
+		if val, ok := c.value(x, f, v); ok {
+			out = append(out, val)
+		}
+	}
+	return out
+}
+
+func (c *checker) value(x *condCtx, f *Field, v *lang.Value) (Value, bool) {
+	if f == nil {
+		return Value{}, false
+	}
+	s, e := rng(v.Pos, v.EndPos)
+	val, msg := literal(f.Type, v)
+	if msg != "" {
+		c.fail(x, lang.CodeTypeMismatch, s, e, "", "field %s is %s: %s", f.Name, f.Type, msg)
+		return Value{}, false
+	}
+	return val, true
+}
+
+// literal converts a literal to a field's type, or says why it cannot.
+func literal(t stdlib.FieldType, v *lang.Value) (Value, string) {
+	out := Value{Type: t}
+	switch {
+	case v.Null:
+		out.Null = true
+		return out, ""
+	case t.IsText():
+		if v.Str == nil {
+			return out, "it needs a quoted text value, not " + describe(v)
+		}
+		out.Text = v.Str.Value()
+		out.Fold = strings.ToLower(out.Text)
+		return out, ""
+	case t.IsNumeric():
+		if v.Num == nil {
+			return out, "it needs a number, not " + describe(v)
+		}
+		n, err := strconv.ParseFloat(v.Num.Raw, 64)
+		if err != nil {
+			return out, "bad number " + v.Num.Raw
+		}
+		out.Num = n
+		return out, ""
+	case t == stdlib.Boolean:
+		if v.Bool == "" {
+			return out, "it needs true or false, not " + describe(v)
+		}
+		out.Bool = v.Bool == "true"
+		return out, ""
+	case t.IsTime():
+		if v.Time == nil {
+			return out, "it needs a date (2026-12-01) or date-time (2026-12-01T09:00:00Z), not " + describe(v)
+		}
+		tm, err := parseTime(v.Time.Raw)
+		if err != nil {
+			return out, v.Time.Raw + " is not a valid date or time"
+		}
+		out.Time = tm
+		return out, ""
+	}
+	return out, "unsupported type"
+}
+
+func describe(v *lang.Value) string {
+	switch {
+	case v.Str != nil:
+		return "text " + v.Str.Raw
+	case v.Num != nil:
+		return "the number " + v.Num.Raw
+	case v.Time != nil:
+		return "the date " + v.Time.Raw
+	case v.Bool != "":
+		return v.Bool
+	case v.Null:
+		return "null"
+	}
+	return "this value"
+}
+
+// logic compiles "logic all|any|EXPR" over n filters. Every number must
+// name a filter, every filter must be used, and "and" and "or" may not be
+// mixed at one level without parentheses.
+func (c *checker) logic(x *condCtx, l *lang.Logic, n int) *Expr {
+	s, e := rng(l.Pos, l.EndPos)
+	if n == 0 {
+		c.fail(x, lang.CodeInvalidSmartList, s, e, "", "logic without filters")
+		return nil
+	}
+	switch l.Word {
+	case "all":
+		return nil
+	case "any":
+		out := &Expr{Op: ExprOr}
+		for i := 0; i < n; i++ {
+			out.Kids = append(out.Kids, &Expr{Op: ExprLeaf, Filter: i})
+		}
+		return out
+	}
+	used := make([]bool, n)
+	ok := true
+	expr := c.logicExpr(x, l.Expr, n, used, &ok)
+	if !ok {
+		return nil
+	}
+	var missing []string
+	for i, u := range used {
+		if !u {
+			missing = append(missing, strconv.Itoa(i+1))
+		}
+	}
+	if len(missing) > 0 {
+		c.fail(x, lang.CodeInvalidSmartList, s, e, "", "logic is incomplete: filter %s is not used", strings.Join(missing, ", "))
+		return nil
+	}
+	return expr
+}
+
+func (c *checker) logicExpr(x *condCtx, le *lang.LogicExpr, n int, used []bool, ok *bool) *Expr {
+	first := c.logicTerm(x, le.First, n, used, ok)
+	if len(le.Rest) == 0 {
+		return first
+	}
+	op := le.Rest[0].Op
+	out := &Expr{Op: ExprAnd, Kids: []*Expr{first}}
+	if op == "or" {
+		out.Op = ExprOr
+	}
+	for _, r := range le.Rest {
+		if r.Op != op {
+			s, e := rng(le.Pos, le.EndPos)
+			c.fail(x, lang.CodeInvalidSmartList, s, e, "", "logic mixes \"and\" and \"or\" without parentheses")
+			*ok = false
+			return nil
+		}
+		out.Kids = append(out.Kids, c.logicTerm(x, r.Term, n, used, ok))
+	}
+	return out
+}
+
+func (c *checker) logicTerm(x *condCtx, t *lang.LogicTerm, n int, used []bool, ok *bool) *Expr {
+	switch {
+	case t.Not != nil:
+		return &Expr{Op: ExprNot, Kids: []*Expr{c.logicTerm(x, t.Not, n, used, ok)}}
+	case t.Group != nil:
+		return c.logicExpr(x, t.Group, n, used, ok)
+	}
+	k, err := strconv.Atoi(t.Ref.Raw)
+	if err != nil || k < 1 || k > n {
+		s, e := rng(t.Ref.Pos, t.Ref.EndPos)
+		c.fail(x, lang.CodeInvalidSmartList, s, e, "", "logic names filter %s, but there are filters 1 to %d", t.Ref.Raw, n)
+		*ok = false
+		return nil
+	}
+	used[k-1] = true
+	return &Expr{Op: ExprLeaf, Filter: k - 1}
+}

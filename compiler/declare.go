@@ -1,0 +1,336 @@
+package compiler
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
+)
+
+// declCtx is where a declaration stands.
+type declCtx struct {
+	ws      *Workspace
+	folder  *Folder
+	program *ProgramDef
+	scope   *Scope
+}
+
+func (c *checker) workspace(name string) *Workspace {
+	if ws := c.workspaces[name]; ws != nil {
+		return ws
+	}
+	ws := &Workspace{
+		Name:       name,
+		fields:     map[string]*Field{},
+		lists:      map[string]*List{},
+		smartLists: map[string]*SmartListDef{},
+		programs:   map[string]*ProgramDef{},
+		emails:     map[string]*Email{},
+		webhooks:   map[string]*Webhook{},
+		forms:      map[string]*Form{},
+		campaigns:  map[string]*Campaign{},
+		partitions: map[string]lang.Position{},
+	}
+	for _, f := range stdlib.BuiltinFields {
+		fd := &Field{Name: f.Name, Type: f.Type, Slot: len(ws.Fields), Builtin: true}
+		ws.Fields = append(ws.Fields, fd)
+		ws.fields[f.Name] = fd
+	}
+	c.workspaces[name] = ws
+	return ws
+}
+
+func (c *checker) declareFile(f *lang.File) {
+	name := f.Workspace.Value()
+	if name == "" {
+		s, e := rng(f.Workspace.Pos, f.Workspace.EndPos)
+		c.errorf(nil, lang.CodeSyntax, s, e, "a workspace needs a name")
+	}
+	ctx := declCtx{ws: c.workspace(name)}
+	for _, d := range f.Decls {
+		c.declare(ctx, d)
+	}
+}
+
+// dup reports a second declaration of a name, pointing at the first.
+func (c *checker) dup(what, name string, start, end, first lang.Position) {
+	d := c.errorf(nil, lang.CodeDuplicate, start, end, "%s %q is already declared in this scope", what, name)
+	if first.Line > 0 {
+		d.Related = append(d.Related, lang.Related{Message: "first declared here", Start: first, End: first})
+	}
+}
+
+func (c *checker) declare(ctx declCtx, d *lang.Decl) {
+	ws := ctx.ws
+	switch {
+	case d.Field != nil:
+		c.declareField(ws, d.Field)
+	case d.Partition != nil:
+		if ctx.folder != nil || ctx.program != nil {
+			s, e := rng(d.Pos, d.EndPos)
+			c.errorf(nil, lang.CodeSyntax, s, e, "partitions are declared at file level, not inside a folder or program")
+			return
+		}
+		for _, n := range d.Partition.Names {
+			s, e := rng(n.Pos, n.EndPos)
+			if first, ok := ws.partitions[n.Value()]; ok {
+				c.dup("partition", n.Value(), s, e, first)
+				continue
+			}
+			ws.partitions[n.Value()] = s
+			ws.Partitions = append(ws.Partitions, n.Value())
+		}
+	case d.Folder != nil:
+		c.declareFolder(ctx, d.Folder)
+	case d.Program != nil:
+		c.declareProgram(ctx, d.Program)
+	case d.Statuses != nil:
+		c.declareStatuses(ctx, d.Statuses)
+	case d.Token != nil:
+		c.declareToken(ctx, d.Token)
+	case d.List != nil:
+		s, e := rng(d.List.Name.Pos, d.List.Name.EndPos)
+		name := d.List.Name.Value()
+		if first, ok := ws.lists[name]; ok {
+			c.dup("list", name, s, e, first.Pos)
+			return
+		}
+		l := &List{Name: name, ID: c.nextList, Pos: s}
+		c.nextList++
+		ws.lists[name] = l
+		ws.Lists = append(ws.Lists, l)
+	case d.SmartList != nil:
+		s, e := rng(d.SmartList.Name.Pos, d.SmartList.Name.EndPos)
+		name := d.SmartList.Name.Value()
+		if first, ok := ws.smartLists[name]; ok {
+			c.dup("smart list", name, s, e, first.Pos)
+			return
+		}
+		sl := &SmartListDef{Name: name, ID: len(c.smartLists), Pos: s, decl: d.SmartList, ws: ws}
+		c.smartLists = append(c.smartLists, sl)
+		ws.smartLists[name] = sl
+		ws.SmartLists = append(ws.SmartLists, sl)
+	case d.Email != nil:
+		s, e := rng(d.Email.Name.Pos, d.Email.Name.EndPos)
+		name := d.Email.Name.Value()
+		if first, ok := ws.emails[name]; ok {
+			c.dup("email", name, s, e, first.Pos)
+			return
+		}
+		em := &Email{Name: name, Pos: s, decl: d.Email}
+		ws.emails[name] = em
+		ws.Emails = append(ws.Emails, em)
+	case d.Webhook != nil:
+		s, e := rng(d.Webhook.Name.Pos, d.Webhook.Name.EndPos)
+		name := d.Webhook.Name.Value()
+		if first, ok := ws.webhooks[name]; ok {
+			c.dup("webhook", name, s, e, first.Pos)
+			return
+		}
+		wh := &Webhook{Name: name, URL: d.Webhook.URL.Value(), Pos: s}
+		ws.webhooks[name] = wh
+		ws.Webhooks = append(ws.Webhooks, wh)
+	case d.Form != nil:
+		s, e := rng(d.Form.Name.Pos, d.Form.Name.EndPos)
+		name := d.Form.Name.Value()
+		if first, ok := ws.forms[name]; ok {
+			c.dup("form", name, s, e, first.Pos)
+			return
+		}
+		fm := &Form{Name: name, Pos: s}
+		ws.forms[name] = fm
+		ws.Forms = append(ws.Forms, fm)
+	case d.Campaign != nil:
+		c.declareCampaign(ctx, d.Campaign)
+	case d.Unknown != nil:
+		c.unknownWord(nil, d.Unknown.Head, "declaration", stdlib.DeclKeywords)
+	}
+}
+
+// unknownWord reports a line that starts with a word no rule knows.
+func (c *checker) unknownWord(cp *Campaign, head *lang.Ident, what string, keywords []string) {
+	s, e := rng(head.Pos, head.EndPos)
+	d := c.errorf(cp, lang.CodeSyntax, s, e, "unknown %s %q%s", what, head.Name, didYouMean(nearest(head.Name, keywords), false))
+	d.Suggestion = nearest(head.Name, keywords)
+}
+
+func (c *checker) declareField(ws *Workspace, fd *lang.FieldDecl) {
+	s, e := rng(fd.Name.Pos, fd.Name.EndPos)
+	name := fd.Name.Name
+	typ, ok := fieldType(fd.Type.Name)
+	if !ok {
+		ts, te := rng(fd.Type.Pos, fd.Type.EndPos)
+		names := make([]string, len(stdlib.FieldTypes))
+		for i, t := range stdlib.FieldTypes {
+			names[i] = string(t)
+		}
+		d := c.errorf(nil, lang.CodeSyntax, ts, te, "unknown field type %q (one of %s)%s", fd.Type.Name, strings.Join(names, ", "), didYouMean(nearest(fd.Type.Name, names), false))
+		d.Suggestion = nearest(fd.Type.Name, names)
+		return
+	}
+	if first, ok := ws.fields[name]; ok {
+		if first.Builtin {
+			c.errorf(nil, lang.CodeDuplicate, s, e, "field %s is built in and cannot be declared again", name)
+			return
+		}
+		c.dup("field", name, s, e, first.Pos)
+		return
+	}
+	f := &Field{Name: name, Type: typ, Slot: len(ws.Fields), Pos: s}
+	ws.fields[name] = f
+	ws.Fields = append(ws.Fields, f)
+}
+
+func fieldType(name string) (stdlib.FieldType, bool) {
+	for _, t := range stdlib.FieldTypes {
+		if string(t) == name {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+func (c *checker) declareFolder(ctx declCtx, fd *lang.FolderDecl) {
+	s, _ := rng(fd.Name.Pos, fd.Name.EndPos)
+	if ctx.program != nil {
+		e := lang.Pos(fd.Name.EndPos)
+		c.errorf(nil, lang.CodeSyntax, s, e, "a folder cannot stand inside a program")
+		return
+	}
+	name := fd.Name.Value()
+	key := folderKey{parent: ctx.folder, ws: ctx.ws, name: name}
+	if c.folders == nil {
+		c.folders = map[folderKey]*Folder{}
+	}
+	f := c.folders[key]
+	if f == nil {
+		// A folder may be written in several files; they add up to one.
+		f = &Folder{Name: name, Parent: ctx.folder, Pos: s,
+			Scope: &Scope{Owner: "folder " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope}}
+		c.folders[key] = f
+		ctx.ws.Folders = append(ctx.ws.Folders, f)
+	}
+	inner := declCtx{ws: ctx.ws, folder: f, scope: f.Scope}
+	for _, d := range fd.Decls {
+		c.declare(inner, d)
+	}
+}
+
+func (c *checker) declareProgram(ctx declCtx, pd *lang.ProgramDecl) {
+	s, e := rng(pd.Name.Pos, pd.Name.EndPos)
+	if ctx.program != nil {
+		c.errorf(nil, lang.CodeSyntax, s, e, "a program cannot stand inside another program")
+		return
+	}
+	name := pd.Name.Value()
+	if first, ok := ctx.ws.programs[name]; ok {
+		c.dup("program", name, s, e, first.Pos)
+		return
+	}
+	p := &ProgramDef{Name: name, ID: len(ctx.ws.Programs) + 1, Folder: ctx.folder, Pos: s,
+		Scope: &Scope{Owner: "program " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope}}
+	ctx.ws.programs[name] = p
+	ctx.ws.Programs = append(ctx.ws.Programs, p)
+	inner := declCtx{ws: ctx.ws, folder: ctx.folder, program: p, scope: p.Scope}
+	for _, d := range pd.Decls {
+		c.declare(inner, d)
+	}
+}
+
+func (c *checker) declareStatuses(ctx declCtx, sd *lang.StatusesDecl) {
+	s, e := rng(sd.Pos, sd.EndPos)
+	if ctx.program == nil {
+		c.errorf(nil, lang.CodeSyntax, s, e, "statuses belong inside a program")
+		return
+	}
+	p := ctx.program
+	if len(p.Statuses) > 0 {
+		c.dup("statuses of program", p.Name, s, e, p.Statuses[0].Pos)
+		return
+	}
+	for _, st := range sd.List {
+		ns, ne := rng(st.Name.Pos, st.Name.EndPos)
+		if i := p.StatusIndex(st.Name.Value()); i >= 0 {
+			c.dup("status", st.Name.Value(), ns, ne, p.Statuses[i].Pos)
+			continue
+		}
+		p.Statuses = append(p.Statuses, Status{Name: st.Name.Value(), Back: st.Back, Pos: ns})
+	}
+}
+
+func (c *checker) declareToken(ctx declCtx, td *lang.TokenDecl) {
+	s, e := rng(td.Name.Pos, td.Name.EndPos)
+	if ctx.scope == nil {
+		c.errorf(nil, lang.CodeSyntax, s, e, "a token belongs to a folder or a program")
+		return
+	}
+	if !slices.Contains(stdlib.TokenTypes, td.Type.Name) {
+		ts, te := rng(td.Type.Pos, td.Type.EndPos)
+		d := c.errorf(nil, lang.CodeSyntax, ts, te, "unknown token type %q (one of %s)%s", td.Type.Name, strings.Join(stdlib.TokenTypes, ", "), didYouMean(nearest(td.Type.Name, stdlib.TokenTypes), false))
+		d.Suggestion = nearest(td.Type.Name, stdlib.TokenTypes)
+		return
+	}
+	name := td.Name.Value()
+	if first, ok := ctx.scope.Tokens[name]; ok {
+		c.dup("token", name, s, e, first.Pos)
+		return
+	}
+	t := &Token{Name: name, Type: td.Type.Name, Value: td.Value.Value(), Pos: s, decl: td}
+	ctx.scope.Tokens[name] = t
+	ctx.scope.Order = append(ctx.scope.Order, t)
+}
+
+func (c *checker) declareCampaign(ctx declCtx, cd *lang.CampaignDecl) {
+	s, e := rng(cd.Name.Pos, cd.Name.EndPos)
+	if ctx.program == nil {
+		c.errorf(nil, lang.CodeSyntax, s, e, "a campaign must stand inside a program")
+		return
+	}
+	kind := -1
+	for i, k := range stdlib.CampaignKinds {
+		if cd.Kind.Name == k {
+			kind = i
+		}
+	}
+	if kind < 0 {
+		ks, ke := rng(cd.Kind.Pos, cd.Kind.EndPos)
+		d := c.errorf(nil, lang.CodeSyntax, ks, ke, "unknown campaign kind %q (batch, trigger or executable)%s", cd.Kind.Name, didYouMean(nearest(cd.Kind.Name, stdlib.CampaignKinds), false))
+		d.Suggestion = nearest(cd.Kind.Name, stdlib.CampaignKinds)
+		return
+	}
+	name := cd.Name.Value()
+	if first, ok := ctx.ws.campaigns[name]; ok {
+		c.dup("campaign", name, s, e, first.Pos)
+		return
+	}
+	cp := &Campaign{ID: len(c.prog.Campaigns), Name: name, Kind: Kind(kind), Workspace: ctx.ws, Program: ctx.program,
+		Pos: lang.Pos(cd.Pos), End: lang.Pos(cd.EndPos), decl: cd, body: cd.Body}
+	ctx.ws.campaigns[name] = cp
+	ctx.ws.Campaigns = append(ctx.ws.Campaigns, cp)
+	c.prog.Campaigns = append(c.prog.Campaigns, cp)
+}
+
+// finishDeclarations orders workspaces by name and gives each workspace
+// without partitions the default one.
+func (c *checker) finishDeclarations() {
+	for _, ws := range c.workspaces {
+		if len(ws.Partitions) == 0 {
+			ws.Partitions = []string{"Default"}
+		}
+		c.prog.Workspaces = append(c.prog.Workspaces, ws)
+	}
+	slices.SortFunc(c.prog.Workspaces, func(a, b *Workspace) int { return strings.Compare(a.Name, b.Name) })
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+// names lists the keys of a name map in sorted order, for suggestions.
+func names[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

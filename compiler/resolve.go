@@ -1,0 +1,428 @@
+package compiler
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
+)
+
+// resolveAll turns every declaration's AST into resolved IR: smart-list
+// assets, email subjects, then campaigns (clone sources before clones).
+func (c *checker) resolveAll() {
+	for _, sl := range c.smartLists {
+		c.resolveSmartListDef(sl)
+	}
+	for _, ws := range c.prog.Workspaces {
+		for _, em := range ws.Emails {
+			if em.decl.Subject != nil {
+				em.Subject = c.template(nil, em.decl.Subject)
+			}
+		}
+	}
+	state := map[*Campaign]int{}
+	for _, cp := range c.prog.Campaigns {
+		c.resolveCampaign(cp, state)
+	}
+}
+
+func (c *checker) resolveSmartListDef(sl *SmartListDef) {
+	if sl.state != 0 {
+		return
+	}
+	sl.state = 1
+	s, _ := rng(sl.decl.Pos, sl.decl.EndPos)
+	sl.List = c.smartList(nil, sl.ws, sl.decl.Items, s)
+	sl.state = 2
+}
+
+// resolveCampaign compiles one campaign. A clone compiles its source's body
+// in its own place (its program, its kind).
+func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
+	switch state[cp] {
+	case 2:
+		return
+	case 1:
+		s, e := rng(cp.decl.Name.Pos, cp.decl.Name.EndPos)
+		c.errorf(nil, lang.CodeCloneTrigger, s, e, "campaign %q is cloned from itself (through a chain of clones)", cp.Name)
+		state[cp] = 2
+		return
+	}
+	state[cp] = 1
+	defer func() { state[cp] = 2 }()
+	if ref := cp.decl.Clone; ref != nil {
+		src := c.campaignRef(nil, cp.Workspace, ref, true)
+		if src == nil {
+			return
+		}
+		if src == cp {
+			s, e := rng(ref.Pos, ref.EndPos)
+			c.errorf(nil, lang.CodeCloneTrigger, s, e, "campaign %q cannot be cloned from itself", cp.Name)
+			return
+		}
+		c.resolveCampaign(src, state)
+		cp.CloneOf = src
+		cp.body = src.body
+		if src.CloneOf != nil {
+			cp.body = src.body
+		}
+	}
+	if cp.body == nil {
+		return
+	}
+	seen := map[string]lang.Position{}
+	once := func(what string, start, end lang.Position) bool {
+		if first, ok := seen[what]; ok {
+			d := c.errorf(cp, lang.CodeDuplicate, start, end, "campaign %q has more than one %s", cp.Name, what)
+			d.Related = append(d.Related, lang.Related{Message: "first here", Start: first, End: first})
+			return false
+		}
+		seen[what] = start
+		return true
+	}
+	for _, it := range cp.body.Items {
+		s, e := rng(it.Pos, it.EndPos)
+		switch {
+		case it.SmartList != nil:
+			if once("smart list", s, e) {
+				cp.SmartList = c.smartList(cp, cp.Workspace, it.SmartList.Items, s)
+			}
+		case it.Flow != nil:
+			if once("flow", s, e) {
+				cp.Flow = c.steps(cp, it.Flow.Steps)
+			}
+		case it.Run != nil:
+			if once("schedule", s, e) {
+				cp.Run = c.schedule(cp, it.Run)
+				cp.runAt = s
+			}
+		case it.Activation != nil:
+			if once("active/inactive", s, e) {
+				cp.Active = it.Activation.Word == "active"
+				cp.activeAt = s
+			}
+		case it.Qualify != nil:
+			if once("qualification rule", s, e) {
+				cp.Qualify = c.qualify(cp, it.Qualify)
+			}
+		case it.Description != nil:
+			if once("description", s, e) {
+				cp.Description = it.Description.Value()
+			}
+		case it.Unknown != nil:
+			c.unknownWord(cp, it.Unknown.Head, "campaign clause", stdlib.CampaignKeywords)
+		}
+	}
+	if cp.SmartList == nil {
+		cp.SmartList = &SmartList{Pos: cp.Pos}
+	}
+}
+
+func (c *checker) schedule(cp *Campaign, r *lang.Run) *Schedule {
+	sch := &Schedule{Pos: lang.Pos(r.Pos)}
+	if r.At != nil {
+		sch.At, _ = c.timeLit(cp, r.At)
+	}
+	if r.Every != nil {
+		sch.Every, _ = c.duration(cp, r.Every)
+		if r.Starting != nil {
+			sch.At, _ = c.timeLit(cp, r.Starting)
+		}
+	}
+	return sch
+}
+
+func (c *checker) qualify(cp *Campaign, q *lang.Qualify) Qualify {
+	out := Qualify{Explicit: true, Pos: lang.Pos(q.Pos)}
+	switch {
+	case q.EveryTime:
+		out.Rule = QualifyEveryTime
+	case q.Every != nil:
+		out.Rule = QualifyEvery
+		out.Every, _ = c.duration(cp, q.Every)
+	default:
+		out.Rule = QualifyOnce
+	}
+	return out
+}
+
+// duration compiles "N unit": a whole positive number and a known unit.
+func (c *checker) duration(cp *Campaign, d *lang.Duration) (time.Duration, bool) {
+	u, ok := stdlib.UnitByName(d.Unit.Name)
+	if !ok {
+		s, e := rng(d.Unit.Pos, d.Unit.EndPos)
+		sug := nearest(d.Unit.Name, stdlib.UnitNames())
+		dg := c.errorf(cp, lang.CodeSyntax, s, e, "unknown duration unit %q (minutes, hours, days, weeks or months)%s", d.Unit.Name, didYouMean(sug, false))
+		dg.Suggestion = sug
+		return 0, false
+	}
+	n, err := strconv.ParseInt(d.N.Raw, 10, 32)
+	if err != nil || n <= 0 {
+		s, e := rng(d.N.Pos, d.N.EndPos)
+		c.errorf(cp, lang.CodeTypeMismatch, s, e, "a duration needs a whole number greater than zero, not %s", d.N.Raw)
+		return 0, false
+	}
+	return time.Duration(n*u.Minutes) * time.Minute, true
+}
+
+func (c *checker) timeLit(cp *Campaign, t *lang.TimeLit) (time.Time, bool) {
+	tm, err := parseTime(t.Raw)
+	if err != nil {
+		s, e := rng(t.Pos, t.EndPos)
+		c.errorf(cp, lang.CodeTypeMismatch, s, e, "%s is not a valid date or time", t.Raw)
+		return time.Time{}, false
+	}
+	return tm, true
+}
+
+func parseTime(raw string) (time.Time, error) {
+	if len(raw) == len("2006-01-02") {
+		return time.Parse("2006-01-02", raw)
+	}
+	return time.Parse(time.RFC3339, raw)
+}
+
+// template parses a string's token references; it reports malformed ones.
+func (c *checker) template(cp *Campaign, s *lang.Str) Template {
+	parts, d := lang.Template(s)
+	if d != nil {
+		c.report(cp, d)
+		return Template{Parts: []lang.Part{{Lit: s.Value()}}}
+	}
+	return Template{Parts: parts}
+}
+
+// campaignRef resolves a campaign name. Unqualified names are looked up in
+// the caller's workspace, then in the others, so that a call across a
+// workspace boundary is reported as such rather than as undefined.
+func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef, sameOnly bool) *Campaign {
+	s, e := rng(ref.Name.Pos, ref.Name.EndPos)
+	name := ref.Name.Value()
+	if ref.Workspace != nil {
+		wname := ref.Workspace.Value()
+		other := c.workspaces[wname]
+		if other == nil {
+			ws0, we := rng(ref.Workspace.Pos, ref.Workspace.EndPos)
+			sug := nearest(wname, names(c.workspaces))
+			d := c.errorf(cp, lang.CodeUndefined, ws0, we, "undefined workspace %q%s", wname, didYouMean(sug, true))
+			d.Suggestion = sug
+			return nil
+		}
+		if t := other.campaigns[name]; t != nil {
+			return t
+		}
+		sug := nearest(name, names(other.campaigns))
+		d := c.errorf(cp, lang.CodeUndefined, s, e, "undefined campaign %q in workspace %q%s", name, wname, didYouMean(sug, true))
+		d.Suggestion = sug
+		return nil
+	}
+	if t := ws.campaigns[name]; t != nil {
+		return t
+	}
+	if !sameOnly {
+		for _, other := range c.prog.Workspaces {
+			if t := other.campaigns[name]; t != nil {
+				return t
+			}
+		}
+	}
+	sug := nearest(name, names(ws.campaigns))
+	d := c.errorf(cp, lang.CodeUndefined, s, e, "undefined campaign %q%s", name, didYouMean(sug, true))
+	d.Suggestion = sug
+	return nil
+}
+
+// lookup resolves a quoted asset name in one of a workspace's maps.
+func lookup[V any](c *checker, cp *Campaign, code lang.Code, what string, m map[string]V, s *lang.Str, suffix string) (V, bool) {
+	if v, ok := m[s.Value()]; ok {
+		return v, true
+	}
+	start, end := rng(s.Pos, s.EndPos)
+	sug := nearest(s.Value(), names(m))
+	d := c.errorf(cp, code, start, end, "undefined %s %q%s%s", what, s.Value(), didYouMean(sug, true), suffix)
+	d.Suggestion = sug
+	var zero V
+	return zero, false
+}
+
+func (c *checker) steps(cp *Campaign, steps []*lang.Step) []*Step {
+	var out []*Step
+	for _, st := range steps {
+		if s := c.step(cp, st); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
+	ws := cp.Workspace
+	out := &Step{Pos: lang.Pos(st.Pos), End: lang.Pos(st.EndPos), src: st}
+	und := lang.CodeUndefined
+	switch {
+	case st.ChangeScore != nil:
+		out.Op = StepChangeScore
+		out.Field = c.field(cp, ws, st.ChangeScore.Field, nil)
+		out.Text = c.template(cp, st.ChangeScore.By)
+	case st.ChangeData != nil:
+		out.Op = StepChangeData
+		out.Field = c.field(cp, ws, st.ChangeData.Field, nil)
+		if v := st.ChangeData.To; v.Str != nil {
+			out.Text = c.template(cp, v.Str)
+		}
+	case st.ChangeStatus != nil:
+		out.Op = StepChangeStatus
+		out.Program = cp.Program
+		if st.ChangeStatus.Program != nil {
+			p, ok := lookup(c, cp, und, "program", ws.programs, st.ChangeStatus.Program, "")
+			if !ok {
+				return out
+			}
+			out.Program = p
+		}
+		to := st.ChangeStatus.To
+		out.Status = to.Value()
+		if out.Program != nil && out.Program.StatusIndex(out.Status) < 0 {
+			s, e := rng(to.Pos, to.EndPos)
+			sug := nearest(out.Status, statusNames(out.Program))
+			d := c.errorf(cp, und, s, e, "undefined status %q in program %q%s", out.Status, out.Program.Name, didYouMean(sug, true))
+			d.Suggestion = sug
+		}
+	case st.ChangePart != nil:
+		out.Op = StepChangePartition
+		out.Partition = st.ChangePart.Value()
+		if _, ok := ws.partitions[out.Partition]; !ok && !(len(ws.partitions) == 0 && out.Partition == "Default") {
+			s, e := rng(st.ChangePart.Pos, st.ChangePart.EndPos)
+			sug := nearest(out.Partition, ws.Partitions)
+			d := c.errorf(cp, und, s, e, "undefined partition %q in workspace %q%s", out.Partition, ws.Name, didYouMean(sug, true))
+			d.Suggestion = sug
+		}
+	case st.AddToList != nil:
+		out.Op = StepAddToList
+		out.List, _ = lookup(c, cp, und, "list", ws.lists, st.AddToList, "")
+	case st.RemoveFromList != nil:
+		out.Op = StepRemoveFromList
+		out.List, _ = lookup(c, cp, und, "list", ws.lists, st.RemoveFromList, "")
+	case st.SendEmail != nil:
+		out.Op = StepSendEmail
+		out.Email, _ = lookup(c, cp, und, "email", ws.emails, st.SendEmail, "")
+	case st.SendAlert != nil:
+		out.Op = StepSendAlert
+		out.Text = c.template(cp, st.SendAlert.Text)
+		out.To = c.template(cp, st.SendAlert.To)
+	case st.Moment != nil:
+		out.Op = StepMoment
+		out.Moment = st.Moment.Type.Name
+		if !contains(stdlib.MomentTypes, out.Moment) {
+			s, e := rng(st.Moment.Type.Pos, st.Moment.Type.EndPos)
+			sug := nearest(out.Moment, stdlib.MomentTypes)
+			d := c.errorf(cp, lang.CodeSyntax, s, e, "unknown interesting moment type %q (email, web or milestone)%s", out.Moment, didYouMean(sug, false))
+			d.Suggestion = sug
+		}
+		out.Text = c.template(cp, st.Moment.Text)
+	case st.Wait != nil:
+		out.Op = StepWait
+		if st.Wait.Until != nil {
+			out.Until, _ = c.timeLit(cp, st.Wait.Until)
+		} else {
+			out.Wait, _ = c.duration(cp, st.Wait.For)
+		}
+	case st.CallWebhook != nil:
+		out.Op = StepCallWebhook
+		out.Webhook, _ = lookup(c, cp, und, "webhook", ws.webhooks, st.CallWebhook, "")
+	case st.Request != nil:
+		out.Op = StepRequest
+		out.Target = c.campaignRef(cp, ws, st.Request, false)
+	case st.Execute != nil:
+		out.Op = StepExecute
+		out.Target = c.campaignRef(cp, ws, st.Execute.Target, false)
+		out.Parent = st.Execute.ParentTokens
+		if out.Target != nil {
+			out.Target.callers = append(out.Target.callers, &callSite{caller: cp, step: out})
+		}
+	case st.RemoveFromFlow != nil:
+		out.Op = StepRemoveFromFlow
+		out.This = st.RemoveFromFlow.This
+		for _, ref := range st.RemoveFromFlow.Targets {
+			if t := c.campaignRef(cp, ws, ref, true); t != nil {
+				out.Targets = append(out.Targets, t)
+			}
+		}
+	case st.DeletePerson:
+		out.Op = StepDeletePerson
+	case st.If != nil:
+		out.Op = StepIf
+		for _, br := range append([]*lang.Branch{st.If.First}, st.If.ElseIf...) {
+			x := &condCtx{cp: cp, ws: ws}
+			out.Branches = append(out.Branches, &Branch{Cond: c.expr(x, br.Cond), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos), src: br})
+		}
+		if st.If.Else != nil {
+			out.HasElse = true
+			out.Else = c.steps(cp, st.If.Else.Steps)
+		}
+	case st.Unknown != nil:
+		c.unknownWord(cp, st.Unknown.Head, "step", stdlib.StepKeywords)
+		return nil
+	}
+	return out
+}
+
+func statusNames(p *ProgramDef) []string {
+	out := make([]string, len(p.Statuses))
+	for i, s := range p.Statuses {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// condCtx is where a condition stands: in a smart list (then every problem
+// makes the smart list invalid) or in an if step.
+type condCtx struct {
+	cp   *Campaign
+	ws   *Workspace
+	sl   *SmartList
+	self *SmartListDef
+}
+
+// fail reports a problem in a condition. Inside a smart list every problem
+// is invalid_smart_list and the list qualifies nobody; elsewhere the code
+// says what kind of problem it is.
+func (c *checker) fail(x *condCtx, code lang.Code, start, end lang.Position, sug string, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if x.sl != nil {
+		if x.sl.Invalid == "" {
+			x.sl.Invalid = msg
+		}
+		code = lang.CodeInvalidSmartList
+		msg += didYouMean(sug, !strings.HasPrefix(format, "undefined field")) + "; the smart list is invalid and nobody would qualify"
+	} else {
+		msg += didYouMean(sug, !strings.HasPrefix(format, "undefined field"))
+	}
+	d := c.errorf(x.cp, code, start, end, "%s", msg)
+	d.Suggestion = sug
+}
+
+// field resolves a person field; x is nil outside conditions.
+func (c *checker) field(cp *Campaign, ws *Workspace, id *lang.Ident, x *condCtx) *Field {
+	if f := ws.fields[id.Name]; f != nil {
+		return f
+	}
+	s, e := rng(id.Pos, id.EndPos)
+	sug := nearest(id.Name, fieldNames(ws))
+	if x == nil {
+		x = &condCtx{cp: cp, ws: ws}
+	}
+	c.fail(x, lang.CodeUndefined, s, e, sug, "undefined field %s", id.Name)
+	return nil
+}
+
+func fieldNames(ws *Workspace) []string {
+	out := make([]string, len(ws.Fields))
+	for i, f := range ws.Fields {
+		out[i] = f.Name
+	}
+	return out
+}
