@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -164,3 +165,27 @@ func HasErrors(ds []*Diagnostic) bool {
 }
 
 func runeCount(s string) int { return utf8.RuneCountInString(s) }
+
+// CheckBounds says whether the diagnostic's positions, related ones
+// included, lie inside src and each span ends no earlier than it starts.
+// Tests and fuzzers use it; a renderer may too, before it prints an excerpt.
+func (d *Diagnostic) CheckBounds(src string) error {
+	lines := strings.Count(src, "\n") + 1
+	spans := [][2]Position{{d.Start, d.End}}
+	for _, r := range d.Related {
+		if r.Start.Filename == d.Start.Filename {
+			spans = append(spans, [2]Position{r.Start, r.End})
+		}
+	}
+	for _, sp := range spans {
+		for _, p := range sp {
+			if p.Line < 1 || p.Line > lines || p.Column < 1 {
+				return fmt.Errorf("%v: position %d:%d is outside the file (%d lines)", d, p.Line, p.Column, lines)
+			}
+		}
+		if sp[1].Line < sp[0].Line || (sp[1].Line == sp[0].Line && sp[1].Column < sp[0].Column) {
+			return fmt.Errorf("%v: span ends before it starts", d)
+		}
+	}
+	return nil
+}

@@ -136,6 +136,19 @@ func syntaxDiag(filename, src string, err error) *Diagnostic {
 	at := Position{Filename: filename, Offset: p.Offset, Line: p.Line, Column: p.Column}
 	msg := perr.Message()
 	end := at.Advance(1)
+	if strings.HasPrefix(msg, "invalid input text") {
+		// A lexer error: name the offending word rather than the rest of
+		// the file.
+		word := src[min(p.Offset, len(src)):]
+		if i := strings.IndexAny(word, " \t\r\n"); i >= 0 {
+			word = word[:i]
+		}
+		if len(word) > 20 {
+			word = word[:20]
+		}
+		msg = fmt.Sprintf("unexpected %q", word)
+		end = at.Advance(max(runeCount(word), 1))
+	}
 	var ute *participle.UnexpectedTokenError
 	if errors.As(err, &ute) {
 		tok := ute.Unexpected

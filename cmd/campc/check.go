@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/lang"
+)
+
+// compileProject loads and compiles paths, printing diagnostics. It returns
+// the result, or an exit code when the caller should stop.
+func compileProject(paths []string, format string, strict bool, maxErrors int, stdout, stderr io.Writer) (*compiler.Result, int) {
+	srcs, texts, err := loadProject(paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "campc: %v\n", err)
+		return nil, exitUsage
+	}
+	if maxErrors == 0 {
+		maxErrors = -1
+	}
+	res := compiler.Compile(srcs, compiler.Options{MaxErrors: maxErrors})
+	failed := res.HasErrors()
+	if strict {
+		for _, d := range res.Diagnostics {
+			if d.Severity == lang.SeverityWarning {
+				d.Severity = lang.SeverityError
+				failed = true
+			}
+		}
+	}
+	if len(res.Diagnostics) > 0 {
+		if format == "json" {
+			lang.RenderJSON(stdout, res.Diagnostics)
+		} else {
+			lang.RenderText(stdout, res.Diagnostics, texts)
+		}
+	}
+	if res.Omitted > 0 {
+		fmt.Fprintf(stderr, "campc: %d more diagnostics not shown (--max-errors 0 shows all)\n", res.Omitted)
+	}
+	if failed {
+		return res, exitError
+	}
+	return res, exitOK
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("check", "check [--format text|json] [--strict] [--max-errors N] [PATH ...]", stderr)
+	format := &choice{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(format, "format", "output format: text or json")
+	strict := fs.Bool("strict", false, "treat warnings as errors")
+	maxErrors := fs.Int("max-errors", compiler.DefaultMaxErrors, "show at most this many diagnostics (0: all)")
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if *maxErrors < 0 {
+		fmt.Fprintf(stderr, "campc check: --max-errors must be 0 or more, not %d\n", *maxErrors)
+		return exitUsage
+	}
+	_, code := compileProject(paths, format.value, *strict, *maxErrors, stdout, stderr)
+	return code
+}

@@ -1,0 +1,52 @@
+// Command campc checks and runs campaign projects written in the campc
+// language. See spec.md for the language and README.md for the commands.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit codes: 0 clean, 1 the project has errors (or a run failed), 2 usage
+// or I/O problems.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage: campc <command> [flags] [arguments]
+
+commands:
+  check [--format text|json] [--strict] [--max-errors N] [PATH ...]
+        check .camp files and directories as one project
+  run [flags] CAMPAIGN [PATH ...]
+        compile the project and run one campaign over people
+  help  print this message
+
+Run "campc <command> --help" for a command's flags.
+`
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "check":
+		return cmdCheck(args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "campc: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+}
