@@ -30,7 +30,7 @@ func (c *checker) smartList(cp *Campaign, ws *Workspace, items []*lang.SmartList
 			}
 			logic = it.Logic
 		case it.Unknown != nil:
-			c.unknownWord(cp, it.Unknown.Head, "smart list line", stdlib.SmartListKeywords)
+			c.unknownWord(cp, it.Unknown.Head, it.Unknown.Rest, "smart list line", stdlib.SmartListKeywords)
 		}
 	}
 	if logic != nil {

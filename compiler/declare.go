@@ -2,6 +2,8 @@ package compiler
 
 import (
 	"slices"
+
+	"github.com/alecthomas/participle/v2/lexer"
 	"strings"
 
 	"github.com/campc/campc/lang"
@@ -144,15 +146,33 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 	case d.Campaign != nil:
 		c.declareCampaign(ctx, d.Campaign)
 	case d.Unknown != nil:
-		c.unknownWord(nil, d.Unknown.Head, "declaration", stdlib.DeclKeywords)
+		c.unknownWord(nil, d.Unknown.Head, d.Unknown.Rest, "declaration", stdlib.DeclKeywords)
 	}
 }
 
 // unknownWord reports a line that starts with a word no rule knows.
-func (c *checker) unknownWord(cp *Campaign, head *lang.Ident, what string, keywords []string) {
+// The parser lets an unknown line run on to the next known keyword, so a
+// word that starts a later line inside rest is reported as well.
+func (c *checker) unknownWord(cp *Campaign, head *lang.Ident, rest []lexer.Token, what string, keywords []string) {
+	report := func(name string, s, e lang.Position) {
+		sug := nearest(name, keywords)
+		d := c.errorf(cp, lang.CodeSyntax, s, e, "unknown %s %q%s", what, name, didYouMean(sug, false))
+		d.Suggestion = sug
+	}
 	s, e := rng(head.Pos, head.EndPos)
-	d := c.errorf(cp, lang.CodeSyntax, s, e, "unknown %s %q%s", what, head.Name, didYouMean(nearest(head.Name, keywords), false))
-	d.Suggestion = nearest(head.Name, keywords)
+	report(head.Name, s, e)
+	line := head.Pos.Line
+	for _, t := range rest {
+		if t.Pos.Line > line && isWord(t.Value) {
+			p := lang.Pos(t.Pos)
+			report(t.Value, p, p.Advance(len(t.Value)))
+		}
+		line = t.Pos.Line
+	}
+}
+
+func isWord(s string) bool {
+	return s != "" && (s[0] == '_' || (s[0]|0x20 >= 'a' && s[0]|0x20 <= 'z'))
 }
 
 func (c *checker) declareField(ws *Workspace, fd *lang.FieldDecl) {

@@ -113,7 +113,7 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 				cp.Description = it.Description.Value()
 			}
 		case it.Unknown != nil:
-			c.unknownWord(cp, it.Unknown.Head, "campaign clause", stdlib.CampaignKeywords)
+			c.unknownWord(cp, it.Unknown.Head, it.Unknown.Rest, "campaign clause", stdlib.CampaignKeywords)
 		}
 	}
 	if cp.SmartList == nil {
@@ -364,7 +364,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			out.Else = c.steps(cp, st.If.Else.Steps)
 		}
 	case st.Unknown != nil:
-		c.unknownWord(cp, st.Unknown.Head, "step", stdlib.StepKeywords)
+		c.unknownWord(cp, st.Unknown.Head, st.Unknown.Rest, "step", stdlib.StepKeywords)
 		return nil
 	}
 	return out

@@ -176,7 +176,7 @@ type FormDecl struct {
 // CampaignDecl is a smart campaign, written out or cloned from another.
 type CampaignDecl struct {
 	Pos    lexer.Position
-	Kind   *Ident        `parser:"@@"`
+	Kind   *Ident        `parser:"(?! 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form') @@"`
 	Name   *Str          `parser:"'campaign' @@"`
 	Clone  *CampaignRef  `parser:"( 'clone' @@"`
 	Body   *CampaignBody `parser:"| @@ )"`
@@ -534,35 +534,35 @@ type Block struct {
 // UnknownDecl is an unrecognised declaration.
 type UnknownDecl struct {
 	Pos    lexer.Position
-	Head   *Ident       `parser:"(?! 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace') @@"`
-	Rest   []string     `parser:"@~('{' | '}' | 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace')*"`
-	Block  *UnknownBody `parser:"@@?"`
+	Head   *Ident        `parser:"(?! 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace') @@"`
+	Rest   []lexer.Token `parser:"@~('{' | '}' | 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace')*"`
+	Block  *UnknownBody  `parser:"@@?"`
 	EndPos lexer.Position
 }
 
 // UnknownItem is an unrecognised campaign clause.
 type UnknownItem struct {
 	Pos    lexer.Position
-	Head   *Ident       `parser:"(?! 'smart' | 'flow' | 'run' | 'active' | 'inactive' | 'qualify' | 'description') @@"`
-	Rest   []string     `parser:"@~('{' | '}' | 'smart' | 'flow' | 'run' | 'active' | 'inactive' | 'qualify' | 'description')*"`
-	Block  *UnknownBody `parser:"@@?"`
+	Head   *Ident        `parser:"(?! 'smart' | 'flow' | 'run' | 'active' | 'inactive' | 'qualify' | 'description') @@"`
+	Rest   []lexer.Token `parser:"@~('{' | '}' | 'smart' | 'flow' | 'run' | 'active' | 'inactive' | 'qualify' | 'description')*"`
+	Block  *UnknownBody  `parser:"@@?"`
 	EndPos lexer.Position
 }
 
 // UnknownSLine is an unrecognised smart-list line.
 type UnknownSLine struct {
 	Pos    lexer.Position
-	Head   *Ident   `parser:"(?! 'trigger' | 'filter' | 'logic') @@"`
-	Rest   []string `parser:"@~('{' | '}' | 'trigger' | 'filter' | 'logic')*"`
+	Head   *Ident        `parser:"(?! 'trigger' | 'filter' | 'logic') @@"`
+	Rest   []lexer.Token `parser:"@~('{' | '}' | 'trigger' | 'filter' | 'logic')*"`
 	EndPos lexer.Position
 }
 
 // UnknownStep is an unrecognised flow step.
 type UnknownStep struct {
 	Pos    lexer.Position
-	Head   *Ident       `parser:"(?! 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else') @@"`
-	Rest   []string     `parser:"@~('{' | '}' | 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else')*"`
-	Block  *UnknownBody `parser:"@@?"`
+	Head   *Ident        `parser:"(?! 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else') @@"`
+	Rest   []lexer.Token `parser:"@~('{' | '}' | 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else')*"`
+	Block  *UnknownBody  `parser:"@@?"`
 	EndPos lexer.Position
 }
 

@@ -181,6 +181,9 @@ func describeToken(t lexer.Token) string {
 
 // friendlyExpect renames grammar productions in "expected" lists into words.
 var friendlyExpect = strings.NewReplacer(
+	"CampaignRef", "a quoted campaign name", "CampaignBody", `"{"`, "UnknownBody", `"{"`,
+	"Block", `"{"`, "ValueList", `"["`, "Duration", "a number and a unit",
+	"UnaryExpr", "a condition", "AndExpr", "a condition", "Expr", "a condition", "Cond", "a condition",
 	"Str", "a quoted name", "Ident", "a name", "Num", "a number",
 	"TimeLit", "a date-time", "Value", "a value", "<ident>", "a name",
 	"<string>", "a quoted name", "<number>", "a number",
