@@ -1,6 +1,9 @@
 package compiler
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/campc/campc/lang"
@@ -480,4 +483,62 @@ func WalkSteps(steps []*Step, fn func(*Step)) {
 		}
 		WalkSteps(s.Else, fn)
 	}
+}
+
+// CampaignsNamed lists the campaigns with this name, in workspace order; a
+// name may be written "Workspace/Campaign" to pick one workspace.
+func (p *Program) CampaignsNamed(name string) []*Campaign {
+	var out []*Campaign
+	for _, ws := range p.Workspaces {
+		if c := ws.campaigns[name]; c != nil {
+			out = append(out, c)
+		} else if strings.HasPrefix(name, ws.Name+"/") {
+			if c := ws.campaigns[strings.TrimPrefix(name, ws.Name+"/")]; c != nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// FieldTypes maps every field name of every workspace to its type, for
+// reading people files. A name with two types in two workspaces is an error.
+func (p *Program) FieldTypes() (map[string]stdlib.FieldType, error) {
+	out := map[string]stdlib.FieldType{}
+	for _, ws := range p.Workspaces {
+		for _, f := range ws.Fields {
+			if t, ok := out[f.Name]; ok && t != f.Type {
+				return nil, fmt.Errorf("field %s is %s in one workspace and %s in workspace %q", f.Name, t, f.Type, ws.Name)
+			}
+			out[f.Name] = f.Type
+		}
+	}
+	return out, nil
+}
+
+// Sees reports whether people of the partition are visible to the workspace.
+func (ws *Workspace) Sees(partition string) bool {
+	if partition == "" {
+		partition = "Default"
+	}
+	return slices.Contains(ws.Partitions, partition)
+}
+
+// Field finds a field of the workspace.
+func (ws *Workspace) Field(name string) *Field { return ws.fields[name] }
+
+// List finds a static list of the workspace.
+func (ws *Workspace) List(name string) *List { return ws.lists[name] }
+
+// ProgramNamed finds a program of the workspace.
+func (ws *Workspace) ProgramNamed(name string) *ProgramDef { return ws.programs[name] }
+
+// Runnable returns the program if it may run: it has no errors, or, when
+// lenient, its only errors are invalid smart lists (which then qualify
+// nobody).
+func (r *Result) Runnable(lenient bool) (*Program, error) {
+	if r.Program == nil || (r.errors && !(lenient && r.OnlySmartListErrors())) {
+		return nil, fmt.Errorf("the project has errors; run campc check")
+	}
+	return r.Program, nil
 }

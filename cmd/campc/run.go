@@ -1,11 +1,441 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/vm"
 )
 
-func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "campc run: not available yet")
-	return exitUsage
+// tokenFlags collects repeated --token my.Name=VALUE flags.
+type tokenFlags map[string]string
+
+func (t tokenFlags) String() string { return "" }
+
+func (t tokenFlags) Set(s string) error {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok {
+		return fmt.Errorf("want my.Name=VALUE, not %q", s)
+	}
+	if !strings.HasPrefix(name, "my.") || len(name) == len("my.") {
+		return fmt.Errorf("a token override is written my.Name=VALUE (a My Token), not %q", s)
+	}
+	name = strings.TrimPrefix(name, "my.")
+	if _, dup := t[name]; dup {
+		return fmt.Errorf("my.%s is given twice", name)
+	}
+	t[name] = value
+	return nil
 }
+
+// durationFlag accepts Go durations ("72h") plus days and weeks ("3d",
+// "2w", "1d12h").
+type durationFlag struct{ d time.Duration }
+
+var dayPrefix = regexp.MustCompile(`^([0-9]+)([dw])`)
+
+func (f *durationFlag) String() string { return f.d.String() }
+
+func (f *durationFlag) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	f.d = d
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	rest := s
+	var total time.Duration
+	for {
+		m := dayPrefix.FindStringSubmatch(rest)
+		if m == nil {
+			break
+		}
+		n, _ := strconv.Atoi(m[1])
+		unit := 24 * time.Hour
+		if m[2] == "w" {
+			unit *= 7
+		}
+		total += time.Duration(n) * unit
+		rest = rest[len(m[0]):]
+	}
+	if rest != "" {
+		d, err := time.ParseDuration(rest)
+		if err != nil {
+			return 0, fmt.Errorf("want a duration such as 72h, 3d or 1w2d, not %q", s)
+		}
+		total += d
+	}
+	if total < 0 || (s == "") {
+		return 0, fmt.Errorf("want a positive duration, not %q", s)
+	}
+	return total, nil
+}
+
+// timeFlag is an RFC 3339 time.
+type timeFlag struct {
+	t   time.Time
+	set bool
+}
+
+func (f *timeFlag) String() string {
+	if !f.set {
+		return "now"
+	}
+	return f.t.Format(time.RFC3339)
+}
+
+func (f *timeFlag) Set(s string) error {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return fmt.Errorf("want an RFC 3339 time such as 2026-12-01T09:00:00Z, not %q", s)
+	}
+	f.t, f.set = t.UTC(), true
+	return nil
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("run", "run [flags] CAMPAIGN [PATH ...]", stderr)
+	peopleFile := fs.String("people", "", "people to run over: a .csv or .jsonl file")
+	tokens := tokenFlags{}
+	fs.Var(tokens, "token", "override a My Token for this run: my.Name=VALUE (repeatable)")
+	format := &choice{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(format, "format", "output format: text or json")
+	var until durationFlag
+	fs.Var(&until, "until", "then advance the clock by this much (72h, 3d), resuming waits")
+	var now timeFlag
+	fs.Var(&now, "now", "the clock's start, RFC 3339 (default: the current time)")
+	lenient := fs.Bool("lenient", false, "run even when smart lists are invalid (they qualify nobody)")
+	stepBudget := fs.Int("step-budget", vm.DefaultStepBudget, "most steps in one person's pass")
+	cascadeBudget := fs.Int("cascade-budget", vm.DefaultCascadeBudget, "most triggered flow runs per person")
+	args, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "campc run: name the campaign to run")
+		fs.Usage()
+		return exitUsage
+	}
+	if *stepBudget <= 0 || *cascadeBudget <= 0 {
+		fmt.Fprintln(stderr, "campc run: --step-budget and --cascade-budget must be positive")
+		return exitUsage
+	}
+	name, paths := args[0], args[1:]
+	start := now.t
+	if !now.set {
+		start = time.Now().UTC().Truncate(time.Second)
+	}
+
+	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
+	if res == nil {
+		return code
+	}
+	prog, err := res.Runnable(*lenient)
+	if err != nil {
+		if res.OnlySmartListErrors() {
+			fmt.Fprintln(stderr, "campc run: the project has invalid smart lists; fix them, or pass --lenient to run anyway (they qualify nobody)")
+		} else {
+			fmt.Fprintln(stderr, "campc run: the project has errors; nothing ran")
+		}
+		return exitError
+	}
+
+	store := vm.NewMemStore()
+	var ids []string
+	if *peopleFile != "" {
+		people, err := loadPeople(*peopleFile, prog)
+		if err != nil {
+			fmt.Fprintf(stderr, "campc run: %v\n", err)
+			return exitUsage
+		}
+		store.PutPeople(people...)
+		for _, p := range people {
+			ids = append(ids, p.ID)
+		}
+		slices.Sort(ids)
+	}
+	clock := vm.NewManualClock(start)
+	eng, err := vm.New(prog, vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget})
+	if err != nil {
+		fmt.Fprintf(stderr, "campc run: %v\n", err)
+		return exitError
+	}
+	c, err := eng.Campaign(name)
+	if err != nil {
+		fmt.Fprintf(stderr, "campc run: %v%s\n", err, suggestCampaign(prog, name))
+		return exitError
+	}
+	ctx := context.Background()
+	opts := vm.RunOptions{Tokens: tokens}
+	var reports []*vm.Report
+	var runErr error
+	switch c.Kind {
+	case compiler.Executable:
+		fmt.Fprintf(stderr, "campc run: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
+		return exitError
+	case compiler.Batch:
+		var rep *vm.Report
+		rep, runErr = eng.RunBatch(ctx, name, opts)
+		reports = append(reports, rep)
+	case compiler.Trigger:
+		var visible []string
+		for _, id := range ids {
+			p, _ := store.LoadPerson(ctx, id)
+			if p != nil && c.Workspace.Sees(p.Partition) {
+				visible = append(visible, id)
+			}
+		}
+		var rep *vm.Report
+		rep, runErr = eng.Request(ctx, name, visible, opts)
+		reports = append(reports, rep)
+	}
+	if runErr == nil && until.d > 0 {
+		clock.Set(start.Add(until.d))
+		var rep *vm.Report
+		rep, runErr = eng.Advance(ctx)
+		reports = append(reports, rep)
+	}
+	var acts []*vm.Activity
+	var entered []vm.Entry
+	for _, r := range reports {
+		if r != nil {
+			acts = append(acts, r.Activities...)
+			entered = append(entered, r.Entered...)
+		}
+	}
+	if format.value == "json" {
+		writeJSONLog(stdout, acts)
+	} else {
+		writeTextLog(stdout, acts, entered)
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "campc run: %v\n", runErr)
+		return exitError
+	}
+	return exitOK
+}
+
+func loadPeople(path string, prog *compiler.Program) ([]*vm.Person, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("--people %s: %v", path, pe.Err)
+		}
+		return nil, fmt.Errorf("--people %s: %v", path, err)
+	}
+	schema, err := vm.NewSchema(prog)
+	if err != nil {
+		return nil, err
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return vm.ParseCSV(path, data, schema)
+	case ".jsonl", ".ndjson":
+		return vm.ParseJSONL(path, data, schema)
+	}
+	return nil, fmt.Errorf("--people %s: want a .csv or .jsonl file", path)
+}
+
+func suggestCampaign(prog *compiler.Program, name string) string {
+	var all []string
+	for _, c := range prog.Campaigns {
+		all = append(all, c.Name)
+	}
+	best, bestD := "", 4
+	for _, n := range all {
+		if d := levenshtein(strings.ToLower(n), strings.ToLower(name)); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func callersOf(prog *compiler.Program, c *compiler.Campaign) string {
+	var names []string
+	for _, other := range prog.Campaigns {
+		compiler.WalkSteps(other.Flow, func(s *compiler.Step) {
+			if s.Op == compiler.StepExecute && s.Target == c && !slices.Contains(names, other.Name) {
+				names = append(names, fmt.Sprintf("%q", other.Name))
+			}
+		})
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "; run a campaign that executes it: " + strings.Join(names, ", ")
+}
+
+type jsonActivity struct {
+	Seq        int64          `json:"seq"`
+	Time       string         `json:"time"`
+	Person     string         `json:"person"`
+	Type       string         `json:"type"`
+	Campaign   string         `json:"campaign"`
+	Primary    string         `json:"primary"`
+	Attributes map[string]any `json:"attributes"`
+}
+
+func toJSON(a *vm.Activity) jsonActivity {
+	attrs := a.Attributes
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	return jsonActivity{Seq: a.Seq, Time: a.Time.UTC().Format(time.RFC3339), Person: a.Person, Type: a.Type,
+		Campaign: a.Campaign, Primary: a.Primary, Attributes: attrs}
+}
+
+func writeJSONLog(w io.Writer, acts []*vm.Activity) {
+	enc := json.NewEncoder(w)
+	for _, a := range acts {
+		enc.Encode(toJSON(a))
+	}
+}
+
+func writeTextLog(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
+	for _, a := range acts {
+		fmt.Fprintf(w, "%4d  %s  person %-6s %-22s %-18s %q%s\n", a.Seq, a.Time.UTC().Format(time.RFC3339), a.Person,
+			quoteName(a.Campaign), a.Type, a.Primary, formatAttrs(a.Attributes))
+	}
+	writeSummary(w, acts, entered)
+}
+
+func quoteName(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strconv.Quote(s)
+}
+
+func formatAttrs(m map[string]any) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		b, _ := json.Marshal(m[k])
+		parts = append(parts, k+": "+string(b))
+	}
+	return "  {" + strings.Join(parts, ", ") + "}"
+}
+
+// writeSummary counts, per campaign, the people who entered its flow and
+// the people who passed each step that wrote an activity.
+func writeSummary(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
+	type stepCount struct {
+		pos    string
+		line   int
+		col    int
+		file   string
+		label  string
+		people map[string]bool
+	}
+	type campCount struct {
+		name    string
+		kind    string
+		entered map[string]bool
+		steps   map[string]*stepCount
+	}
+	camps := map[string]*campCount{}
+	var order []string
+	get := func(name, kind string) *campCount {
+		if c := camps[name]; c != nil {
+			return c
+		}
+		c := &campCount{name: name, kind: kind, entered: map[string]bool{}, steps: map[string]*stepCount{}}
+		camps[name] = c
+		order = append(order, name)
+		return c
+	}
+	for _, e := range entered {
+		get(e.Campaign.Name, e.Campaign.Kind.String()).entered[e.Person] = true
+	}
+	for _, a := range acts {
+		st := a.Step()
+		if st == nil || a.Campaign == "" {
+			continue
+		}
+		c := get(a.Campaign, "")
+		key := st.Pos.String()
+		sc := c.steps[key]
+		if sc == nil {
+			sc = &stepCount{pos: key, file: st.Pos.Filename, line: st.Pos.Line, col: st.Pos.Column, label: a.Type + " " + strconv.Quote(a.Primary), people: map[string]bool{}}
+			if a.Type == "Change Score" || a.Type == "Change Data Value" || a.Type == "Send Alert" || a.Type == "Interesting Moment" || a.Type == "Wait" {
+				sc.label = a.Type
+			}
+			c.steps[key] = sc
+		}
+		sc.people[a.Person] = true
+	}
+	fmt.Fprintf(w, "\nsummary: %d activities\n", len(acts))
+	for _, name := range order {
+		c := camps[name]
+		if c.kind != "" {
+			fmt.Fprintf(w, "  campaign %q: %d people entered the flow\n", name, len(c.entered))
+		} else {
+			fmt.Fprintf(w, "  campaign %q (executed)\n", name)
+		}
+		var steps []*stepCount
+		for _, s := range c.steps {
+			steps = append(steps, s)
+		}
+		sort.Slice(steps, func(i, j int) bool {
+			if steps[i].file != steps[j].file {
+				return steps[i].file < steps[j].file
+			}
+			if steps[i].line != steps[j].line {
+				return steps[i].line < steps[j].line
+			}
+			return steps[i].col < steps[j].col
+		})
+		for _, s := range steps {
+			fmt.Fprintf(w, "    %-28s %-48s %d people\n", s.pos, s.label, len(s.people))
+		}
+	}
+}
+
+var _ = flag.ContinueOnError

@@ -1,0 +1,87 @@
+package vm
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Clock tells the engine the time. The engine never reads the wall clock.
+type Clock interface {
+	Now() time.Time
+}
+
+// ManualClock is a Clock that only moves when told to.
+type ManualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewManualClock starts a clock at t.
+func NewManualClock(t time.Time) *ManualClock { return &ManualClock{t: t} }
+
+// Now implements Clock.
+func (c *ManualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set moves the clock to t.
+func (c *ManualClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// Message is an email or alert the engine decided to send.
+type Message struct {
+	Person   string
+	Campaign string
+	Name     string // the email's name; "" for an alert
+	To       string
+	Subject  string // rendered
+	Body     string // the alert text, rendered
+}
+
+// Effects delivers what flows decide to send. The engine decides whether
+// and when; the host decides how.
+type Effects interface {
+	SendEmail(ctx context.Context, m Message) error
+	SendAlert(ctx context.Context, m Message) error
+	// CallWebhook returns the HTTP-like status the call ended with.
+	CallWebhook(ctx context.Context, person, campaign, webhook, url string) (int, error)
+}
+
+// Recorder is the default Effects: it delivers nothing and remembers what
+// it was asked to deliver.
+type Recorder struct {
+	mu       sync.Mutex
+	Emails   []Message
+	Alerts   []Message
+	Webhooks []string
+}
+
+// SendEmail implements Effects.
+func (r *Recorder) SendEmail(ctx context.Context, m Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Emails = append(r.Emails, m)
+	return nil
+}
+
+// SendAlert implements Effects.
+func (r *Recorder) SendAlert(ctx context.Context, m Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Alerts = append(r.Alerts, m)
+	return nil
+}
+
+// CallWebhook implements Effects; every call "succeeds" with 200.
+func (r *Recorder) CallWebhook(ctx context.Context, person, campaign, webhook, url string) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Webhooks = append(r.Webhooks, webhook)
+	return 200, nil
+}

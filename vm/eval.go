@@ -1,0 +1,223 @@
+package vm
+
+import (
+	"hash/fnv"
+	"strings"
+
+	"github.com/campc/campc/compiler"
+)
+
+// maxSmartListNesting bounds "member of smart list" chains at run time;
+// the checker already rejects a smart list that includes itself.
+const maxSmartListNesting = 16
+
+// smartList evaluates a smart list's filters for the person. An invalid
+// smart list qualifies nobody, and says why.
+func (ps *pass) smartList(sl *compiler.SmartList, ws *compiler.Workspace, seen []*compiler.SmartList) (bool, string) {
+	if sl == nil {
+		return true, ""
+	}
+	if sl.Invalid != "" {
+		return false, "invalid smart list: " + sl.Invalid
+	}
+	if len(seen) > maxSmartListNesting {
+		return false, "smart lists nest too deeply"
+	}
+	seen = append(seen, sl)
+	if sl.Logic == nil {
+		for _, f := range sl.Filters {
+			if !ps.cond(f, ws, seen) {
+				return false, ""
+			}
+		}
+		return true, ""
+	}
+	return ps.logic(sl.Logic, sl, ws, seen), ""
+}
+
+func (ps *pass) logic(e *compiler.Expr, sl *compiler.SmartList, ws *compiler.Workspace, seen []*compiler.SmartList) bool {
+	switch e.Op {
+	case compiler.ExprAnd:
+		for _, k := range e.Kids {
+			if !ps.logic(k, sl, ws, seen) {
+				return false
+			}
+		}
+		return true
+	case compiler.ExprOr:
+		for _, k := range e.Kids {
+			if ps.logic(k, sl, ws, seen) {
+				return true
+			}
+		}
+		return false
+	case compiler.ExprNot:
+		return !ps.logic(e.Kids[0], sl, ws, seen)
+	}
+	return ps.cond(sl.Filters[e.Filter], ws, seen)
+}
+
+// expr evaluates an if-condition.
+func (ps *pass) expr(e *compiler.Expr, ws *compiler.Workspace) bool {
+	switch e.Op {
+	case compiler.ExprAnd:
+		for _, k := range e.Kids {
+			if !ps.expr(k, ws) {
+				return false
+			}
+		}
+		return true
+	case compiler.ExprOr:
+		for _, k := range e.Kids {
+			if ps.expr(k, ws) {
+				return true
+			}
+		}
+		return false
+	case compiler.ExprNot:
+		return !ps.expr(e.Kids[0], ws)
+	}
+	return ps.cond(e.Cond, ws, nil)
+}
+
+// cond evaluates a leaf condition; Negate inverts it.
+func (ps *pass) cond(c *compiler.Cond, ws *compiler.Workspace, seen []*compiler.SmartList) bool {
+	r := ps.condRaw(c, ws, seen)
+	if c.Negate {
+		return !r
+	}
+	return r
+}
+
+func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, seen []*compiler.SmartList) bool {
+	p := ps.p
+	switch c.Kind {
+	case compiler.CondMemberList:
+		return c.List != nil && p.Lists[ws.Name+"/"+c.List.Name]
+	case compiler.CondMemberSmartList:
+		if c.SmartList == nil || c.SmartList.List == nil {
+			return false
+		}
+		ok, _ := ps.smartList(c.SmartList.List, ws, seen)
+		return ok
+	case compiler.CondMemberProgram:
+		if c.Program == nil {
+			return false
+		}
+		st, ok := p.Programs[ws.Name+"/"+c.Program.Name]
+		return ok && (c.Status == "" || st == c.Status)
+	case compiler.CondExecuted:
+		return c.Campaign != nil && ps.countLog("Executed Campaign", c.Campaign.Name, c, true) >= c.AtLeast
+	case compiler.CondSentEmail:
+		return c.Email != nil && ps.countLog("Send Email", c.Email.Name, c, false) >= c.AtLeast
+	case compiler.CondFilledForm:
+		return c.Form != nil && ps.countLog("Fill Out Form", c.Form.Name, c, false) >= c.AtLeast
+	case compiler.CondDataChanged:
+		return c.Field != nil && ps.countLog("Change Data Value", c.Field.Name, c, false) >= c.AtLeast
+	case compiler.CondSample:
+		h := fnv.New32a()
+		h.Write([]byte(c.Pos.String()))
+		h.Write([]byte{0})
+		h.Write([]byte(p.ID))
+		return float64(h.Sum32()%10000) < c.Percent*100
+	}
+	if c.Field == nil {
+		return false
+	}
+	v, has := p.Fields[c.Field.Name]
+	has = has && !v.Null
+	switch c.Kind {
+	case compiler.CondEmpty:
+		return !has || (c.Field.Type.IsText() && v.Text == "")
+	case compiler.CondIs, compiler.CondIn:
+		if !has {
+			return false
+		}
+		for _, w := range c.Values {
+			if equal(v, w) {
+				return true
+			}
+		}
+		return false
+	case compiler.CondContains:
+		return has && len(c.Values) == 1 && strings.Contains(fold(v), c.Values[0].Fold)
+	case compiler.CondStartsWith:
+		return has && len(c.Values) == 1 && strings.HasPrefix(fold(v), c.Values[0].Fold)
+	case compiler.CondInPast:
+		if !has {
+			return false
+		}
+		return !v.Time.After(ps.r.now) && !v.Time.Before(ps.r.now.Add(-c.Window))
+	case compiler.CondGt, compiler.CondGe, compiler.CondLt, compiler.CondLe:
+		if !has || len(c.Values) != 1 {
+			return false
+		}
+		k := compare(v, c.Values[0])
+		switch c.Kind {
+		case compiler.CondGt:
+			return k > 0
+		case compiler.CondGe:
+			return k >= 0
+		case compiler.CondLt:
+			return k < 0
+		default:
+			return k <= 0
+		}
+	case compiler.CondBetween:
+		return has && len(c.Values) == 2 && compare(v, c.Values[0]) >= 0 && compare(v, c.Values[1]) <= 0
+	}
+	return false
+}
+
+// countLog counts the person's activities of a type and primary value
+// within the condition's window.
+func (ps *pass) countLog(typ, primary string, c *compiler.Cond, qualified bool) int {
+	n := 0
+	from := ps.r.now.Add(-c.Window)
+	for _, a := range ps.p.Log {
+		if a.Type != typ || a.Primary != primary {
+			continue
+		}
+		if c.Window > 0 && a.Time.Before(from) {
+			continue
+		}
+		if qualified && a.Attributes["Qualified"] != true {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+func fold(v compiler.Value) string {
+	if v.Fold != "" || v.Text == "" {
+		return v.Fold
+	}
+	return strings.ToLower(v.Text)
+}
+
+func equal(a, b compiler.Value) bool {
+	switch {
+	case b.Type.IsText():
+		return fold(a) == b.Fold
+	case b.Type.IsNumeric():
+		return a.Num == b.Num
+	case b.Type.IsTime():
+		return a.Time.Equal(b.Time)
+	default:
+		return a.Bool == b.Bool
+	}
+}
+
+func compare(a, b compiler.Value) int {
+	if b.Type.IsTime() {
+		return a.Time.Compare(b.Time)
+	}
+	switch {
+	case a.Num < b.Num:
+		return -1
+	case a.Num > b.Num:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,501 @@
+package vm
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/campc/campc/compiler"
+)
+
+// MaxDepth is the run-time limit on nested Execute Campaign calls; the
+// checker enforces the same limit before anything runs.
+const MaxDepth = compiler.MaxExecuteDepth
+
+// frame is one running campaign on the stack and the token context it
+// resolves in.
+type frame struct {
+	campaign *compiler.Campaign
+	tokens   *tokenCtx
+	depth    int // 0 for the root campaign
+	parent   bool
+}
+
+// tokenCtx is where tokens resolve: My Token scopes in lookup order, the
+// API overrides of the run, and the campaign, program and trigger event
+// that campaign.*, program.*, member.* and trigger.* read.
+type tokenCtx struct {
+	my        []*compiler.Scope
+	overrides map[string]string
+	campaign  *compiler.Campaign
+	program   *compiler.ProgramDef
+	trigger   *Event
+}
+
+// cursor is a position in a list of steps: a campaign's flow or one branch
+// of an if. The stack of cursors replaces Go recursion so a flow can be
+// parked and resumed, and unwound at once by Remove from Flow.
+type cursor struct {
+	steps  []*compiler.Step
+	pc     int
+	choice int // 1-based branch number when this is a branch; 0 otherwise
+	frame  *frame
+	path   []int // for parking: [if index, branch]… leading here
+	isRoot bool
+}
+
+// pass is one person's pass through one root flow. It works on a private
+// copy of the person and commits everything at the end.
+type pass struct {
+	r      *run
+	p      *Person
+	root   *compiler.Campaign
+	stack  []*cursor
+	acts   []*Activity
+	park   []*Parked
+	unpark []int64
+	events []Event
+	steps  int
+	err    error
+}
+
+func (r *run) newPass(p *Person, root *compiler.Campaign) *pass {
+	return &pass{r: r, p: p, root: root}
+}
+
+func (ps *pass) push(c *cursor) {
+	if len(ps.stack) == 0 {
+		c.isRoot = true
+	}
+	ps.stack = append(ps.stack, c)
+}
+
+// add appends an activity written by step (nil for none) in frame f.
+func (ps *pass) add(a *Activity, step *compiler.Step, cur *cursor) {
+	a.Time = ps.r.now
+	a.Person = ps.p.ID
+	a.step = step
+	if a.Attributes == nil {
+		a.Attributes = map[string]any{}
+	}
+	if cur != nil {
+		a.Campaign = cur.frame.campaign.Name
+		a.Workspace = cur.frame.campaign.Workspace.Name
+		if cur.choice > 0 {
+			a.Attributes["Choice"] = cur.choice
+		}
+	}
+	ps.acts = append(ps.acts, a)
+	ps.p.Log = append(ps.p.Log, a)
+}
+
+// finish commits the pass (unless err) and queues what it set off. A
+// failed pass commits nothing.
+func (ps *pass) finish(err error) error {
+	if err != nil {
+		return err
+	}
+	r := ps.r
+	c := &Commit{Person: ps.p, Activities: ps.acts, Park: ps.park, Unpark: ps.unpark}
+	if err := r.e.store.Commit(r.ctx, c); err != nil {
+		return err
+	}
+	r.report.Activities = append(r.report.Activities, ps.acts...)
+	for i := range ps.events {
+		ev := ps.events[i]
+		if ev.Kind == compiler.TrigRequested {
+			continue
+		}
+		r.enqueue(ps.p, &ev)
+	}
+	return r.flushOrphans()
+}
+
+func (ps *pass) fail(err error) error {
+	c := ps.root
+	if len(ps.stack) > 0 {
+		c = ps.stack[len(ps.stack)-1].frame.campaign
+	}
+	name := ""
+	if c != nil {
+		name = c.Name
+	}
+	return &Error{Campaign: name, Person: ps.p.ID, Err: err}
+}
+
+// exec runs the stack until it is empty, a wait parks it, or the person
+// leaves the flow.
+func (ps *pass) exec() error {
+	for len(ps.stack) > 0 {
+		cur := ps.stack[len(ps.stack)-1]
+		if cur.pc >= len(cur.steps) {
+			ps.stack = ps.stack[:len(ps.stack)-1]
+			continue
+		}
+		st := cur.steps[cur.pc]
+		cur.pc++
+		ps.steps++
+		if ps.steps > ps.r.e.steps {
+			return ps.fail(fmt.Errorf("%w: more than %d steps in one pass", ErrStepBudget, ps.r.e.steps))
+		}
+		if ps.steps&255 == 0 {
+			if err := ps.r.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := ps.step(st, cur); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ps *pass) unwind() { ps.stack = ps.stack[:0] }
+
+func (ps *pass) step(st *compiler.Step, cur *cursor) error {
+	f := cur.frame
+	ws := f.campaign.Workspace
+	p := ps.p
+	switch st.Op {
+	case compiler.StepIf:
+		for i, b := range st.Branches {
+			if ps.expr(b.Cond, ws) {
+				ps.push(&cursor{steps: b.Steps, choice: i + 1, frame: f, path: appendPath(cur.path, cur.pc-1, i+1)})
+				return nil
+			}
+		}
+		if st.HasElse {
+			ps.push(&cursor{steps: st.Else, choice: len(st.Branches) + 1, frame: f, path: appendPath(cur.path, cur.pc-1, 0)})
+		}
+	case compiler.StepChangeScore:
+		return ps.changeScore(st, cur)
+	case compiler.StepChangeData:
+		return ps.changeData(st, cur)
+	case compiler.StepChangeStatus:
+		key := ws.Name + "/" + st.Program.Name
+		old, member := p.Programs[key]
+		ni := st.Program.StatusIndex(st.Status)
+		if member {
+			oi := st.Program.StatusIndex(old)
+			// Statuses move forward only, except into one marked "(back)".
+			if ni == oi || (ni < oi && !st.Program.Statuses[ni].Back) {
+				return nil
+			}
+		}
+		p.Programs[key] = st.Status
+		ps.add(&Activity{Type: "Change Program Status", Primary: st.Program.Name,
+			Attributes: map[string]any{"Old Status": old, "New Status": st.Status}}, st, cur)
+		ps.events = append(ps.events, Event{Kind: compiler.TrigStatusChanged, Person: p.ID, Program: st.Program.Name,
+			Status: st.Status, Old: old, Workspace: ws.Name})
+	case compiler.StepChangePartition:
+		old := p.Partition
+		if old == "" {
+			old = "Default"
+		}
+		p.Partition = st.Partition
+		ps.add(&Activity{Type: "Change Person Partition", Primary: st.Partition, Attributes: map[string]any{"Old Partition": old}}, st, cur)
+	case compiler.StepAddToList, compiler.StepRemoveFromList:
+		key := ws.Name + "/" + st.List.Name
+		add := st.Op == compiler.StepAddToList
+		if p.Lists[key] == add {
+			return nil // already so: nothing changes, nothing is logged
+		}
+		kind, typ := compiler.TrigAddedToList, "Add to List"
+		if add {
+			p.Lists[key] = true
+		} else {
+			delete(p.Lists, key)
+			kind, typ = compiler.TrigRemovedFromList, "Remove from List"
+		}
+		ps.add(&Activity{Type: typ, Primary: st.List.Name}, st, cur)
+		ps.events = append(ps.events, Event{Kind: kind, Person: p.ID, List: st.List.Name, Workspace: ws.Name})
+	case compiler.StepSendEmail:
+		subject := ps.render(st.Email.Subject, f)
+		to := formatValue(p.Fields["Email"])
+		if err := ps.r.e.fx.SendEmail(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, Name: st.Email.Name, To: to, Subject: subject}); err != nil {
+			return ps.fail(fmt.Errorf("send email %q: %w", st.Email.Name, err))
+		}
+		ps.add(&Activity{Type: "Send Email", Primary: st.Email.Name, Attributes: map[string]any{"Subject": subject}}, st, cur)
+	case compiler.StepSendAlert:
+		text, to := ps.render(st.Text, f), ps.render(st.To, f)
+		if err := ps.r.e.fx.SendAlert(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, To: to, Body: text}); err != nil {
+			return ps.fail(fmt.Errorf("send alert: %w", err))
+		}
+		ps.add(&Activity{Type: "Send Alert", Primary: text, Attributes: map[string]any{"To": to}}, st, cur)
+	case compiler.StepMoment:
+		ps.add(&Activity{Type: "Interesting Moment", Primary: ps.render(st.Text, f), Attributes: map[string]any{"Type": st.Moment}}, st, cur)
+	case compiler.StepWait:
+		return ps.wait(st, cur)
+	case compiler.StepCallWebhook:
+		status, err := ps.r.e.fx.CallWebhook(ps.r.ctx, p.ID, f.campaign.Name, st.Webhook.Name, st.Webhook.URL)
+		if err != nil {
+			return ps.fail(fmt.Errorf("call webhook %q: %w", st.Webhook.Name, err))
+		}
+		ps.add(&Activity{Type: "Call Webhook", Primary: st.Webhook.Name, Attributes: map[string]any{"Status": status}}, st, cur)
+	case compiler.StepRequest:
+		ps.add(&Activity{Type: "Request Campaign", Primary: st.Target.Name, Attributes: map[string]any{"Source": "flow"}}, st, cur)
+		ev := &Event{Kind: compiler.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}
+		// Asynchronous: queued now, run after this flow has finished.
+		ps.r.queue = append(ps.r.queue, work{person: p.ID, campaign: st.Target, trigger: ev, requested: true})
+	case compiler.StepExecute:
+		return ps.execute(st, cur)
+	case compiler.StepRemoveFromFlow:
+		return ps.removeFromFlow(st, cur)
+	case compiler.StepDeletePerson:
+		ps.add(&Activity{Type: "Delete Person", Primary: p.ID}, st, cur)
+		p.Deleted = true
+		ps.unwind()
+	}
+	return nil
+}
+
+func appendPath(path []int, ifIndex, branch int) []int {
+	out := make([]int, 0, len(path)+2)
+	return append(append(out, path...), ifIndex, branch)
+}
+
+func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
+	f := st.Field
+	old := ps.p.Fields[f.Name]
+	oldN := old.Num
+	sc := st.Score
+	if sc.Token != nil {
+		v := strings.TrimSpace(ps.tokenValue(sc.Token, cur.frame))
+		if !validScore(v) {
+			return ps.fail(fmt.Errorf("token %s has value %q; a score change needs +n, -n or =n", sc.Token, v))
+		}
+		n, _ := strconv.ParseFloat(v[1:], 64)
+		sc = compiler.ScoreChange{Set: v[0] == '=', Delta: n}
+		if v[0] == '-' {
+			sc.Delta = -n
+		}
+	}
+	newN := oldN + sc.Delta
+	if sc.Set {
+		newN = sc.Delta
+	}
+	ps.p.Fields[f.Name] = compiler.Value{Type: f.Type, Num: newN}
+	ps.add(&Activity{Type: "Change Score", Primary: f.Name, Attributes: map[string]any{
+		"Change Value": newN - oldN, "Old Value": oldN, "New Value": newN}}, st, cur)
+	if newN != oldN {
+		ps.events = append(ps.events, Event{Kind: compiler.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
+			Old: formatNum(oldN), New: formatNum(newN), Workspace: cur.frame.campaign.Workspace.Name})
+	}
+	return nil
+}
+
+func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
+	f := st.Field
+	v := st.Value
+	if len(st.Text.Parts) > 0 {
+		text := ps.render(st.Text, cur.frame)
+		var err error
+		if v, err = parseValue(f.Type, text); err != nil {
+			return ps.fail(fmt.Errorf("change data value %s: %v", f.Name, err))
+		}
+	}
+	old := ps.p.Fields[f.Name]
+	if v.Null {
+		delete(ps.p.Fields, f.Name)
+	} else {
+		ps.p.Fields[f.Name] = v
+	}
+	ps.add(&Activity{Type: "Change Data Value", Primary: f.Name, Attributes: map[string]any{
+		"Old Value": jsonValue(old), "New Value": jsonValue(v)}}, st, cur)
+	if formatValue(old) != formatValue(v) || old.Null != v.Null {
+		ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
+			Old: formatValue(old), New: formatValue(v), Workspace: cur.frame.campaign.Workspace.Name})
+	}
+	return nil
+}
+
+func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
+	due := st.Until
+	label := "until " + st.Until.UTC().Format(time.RFC3339)
+	if st.Wait > 0 {
+		due = ps.r.now.Add(st.Wait)
+		label = formatWait(st.Wait)
+	}
+	for _, c := range ps.stack {
+		if c.frame.depth > 0 {
+			return ps.fail(fmt.Errorf("a wait cannot run inside an executed campaign"))
+		}
+	}
+	ps.add(&Activity{Type: "Wait", Primary: label, Attributes: map[string]any{"Until": due.UTC().Format(time.RFC3339)}}, st, cur)
+	if !due.After(ps.r.now) {
+		return nil // the date has passed: the flow goes straight on
+	}
+	root := ps.stack[0].frame
+	ps.park = append(ps.park, &Parked{Person: ps.p.ID, Workspace: root.campaign.Workspace.Name, Campaign: root.campaign.Name,
+		Path: append(append([]int{}, cur.path...), cur.pc), Due: due.UTC(), Tokens: root.tokens.overrides, Trigger: root.tokens.trigger})
+	ps.unwind()
+	return nil
+}
+
+// formatWait writes a duration in the largest unit that divides it.
+func formatWait(d time.Duration) string {
+	units := []struct {
+		name string
+		d    time.Duration
+	}{{"week", 7 * 24 * time.Hour}, {"day", 24 * time.Hour}, {"hour", time.Hour}, {"minute", time.Minute}}
+	for _, u := range units {
+		if d%u.d == 0 {
+			n := int64(d / u.d)
+			if n == 1 {
+				return "1 " + u.name
+			}
+			return fmt.Sprintf("%d %ss", n, u.name)
+		}
+	}
+	return d.String()
+}
+
+// restore rebuilds the stack of a parked flow from its path.
+func (ps *pass) restore(c *compiler.Campaign, w *Parked) error {
+	fr := rootFrame(c, w.Tokens, w.Trigger)
+	cur := &cursor{steps: c.Flow, frame: fr}
+	ps.push(cur)
+	path := w.Path
+	for len(path) > 1 {
+		i, b := path[0], path[1]
+		if i < 0 || i >= len(cur.steps) || cur.steps[i].Op != compiler.StepIf {
+			return fmt.Errorf("the flow changed since the person started waiting")
+		}
+		st := cur.steps[i]
+		cur.pc = i + 1
+		next := &cursor{frame: fr, path: appendPath(cur.path, i, b)}
+		switch {
+		case b == 0 && st.HasElse:
+			next.steps, next.choice = st.Else, len(st.Branches)+1
+		case b >= 1 && b <= len(st.Branches):
+			next.steps, next.choice = st.Branches[b-1].Steps, b
+		default:
+			return fmt.Errorf("the flow changed since the person started waiting")
+		}
+		ps.push(next)
+		cur = next
+		path = path[2:]
+	}
+	if len(path) != 1 || path[0] < 0 || path[0] > len(cur.steps) {
+		return fmt.Errorf("the flow changed since the person started waiting")
+	}
+	cur.pc = path[0]
+	return nil
+}
+
+func (ps *pass) execute(st *compiler.Step, cur *cursor) error {
+	f := cur.frame
+	child := st.Target
+	if f.depth+1 > MaxDepth {
+		return ps.fail(fmt.Errorf("execute campaign %q would nest %d levels deep; the limit is %d", child.Name, f.depth+1, MaxDepth))
+	}
+	ok, reason := ps.smartList(child.SmartList, child.Workspace, nil)
+	attrs := map[string]any{"Qualified": false, "Use Parent Token Context": st.Parent}
+	if ok && !ps.qualifies(child) {
+		ok, reason = false, "the qualification rule blocks the person"
+	}
+	if reason != "" {
+		attrs["Reason"] = reason
+	}
+	if ok {
+		attrs["Qualified"] = true
+		ps.recordRun(child)
+	}
+	ps.add(&Activity{Type: "Executed Campaign", Primary: child.Name, Attributes: attrs}, st, cur)
+	if !ok {
+		return nil
+	}
+	// With parent tokens the child resolves in the caller's context, its own
+	// program only as the fallback; without, in its own program alone.
+	tc := &tokenCtx{my: []*compiler.Scope{child.Scope()}, campaign: child, program: child.Program}
+	if st.Parent {
+		my := append(append([]*compiler.Scope{}, f.tokens.my...), child.Scope())
+		tc = &tokenCtx{my: my, overrides: f.tokens.overrides, campaign: f.tokens.campaign, program: f.tokens.program, trigger: f.tokens.trigger}
+	}
+	ps.push(&cursor{steps: child.Flow, frame: &frame{campaign: child, tokens: tc, depth: f.depth + 1, parent: st.Parent}})
+	return nil
+}
+
+func (ps *pass) removeFromFlow(st *compiler.Step, cur *cursor) error {
+	var names []string
+	targets := st.Targets
+	if st.This {
+		targets = []*compiler.Campaign{cur.frame.campaign}
+		names = []string{cur.frame.campaign.Name}
+	}
+	for _, t := range st.Targets {
+		names = append(names, t.Name)
+	}
+	ps.add(&Activity{Type: "Remove from Flow", Primary: strings.Join(names, ", ")}, st, cur)
+	stop := false
+	for _, t := range targets {
+		inChain := false
+		for _, c := range ps.stack {
+			if c.frame.campaign == t {
+				inChain = true
+			}
+		}
+		if inChain {
+			// Naming a running campaign (an executable, or the root) ends the
+			// whole chain: nothing after this point runs, here or above.
+			stop = true
+		}
+		if t.Kind != compiler.Executable {
+			if err := ps.dropPending(t); err != nil {
+				return err
+			}
+		}
+	}
+	if stop {
+		ps.unwind()
+	}
+	return nil
+}
+
+// dropPending removes a person's pending work in a campaign: parked waits
+// and queued requests.
+func (ps *pass) dropPending(c *compiler.Campaign) error {
+	waits, err := ps.r.e.store.WaitsOf(ps.r.ctx, ps.p.ID)
+	if err != nil {
+		return err
+	}
+	for _, w := range waits {
+		if w.Campaign == c.Name && w.Workspace == c.Workspace.Name {
+			ps.unpark = append(ps.unpark, w.ID)
+		}
+	}
+	q := ps.r.queue[:0]
+	for _, w := range ps.r.queue {
+		if !(w.person == ps.p.ID && w.campaign == c) {
+			q = append(q, w)
+		}
+	}
+	ps.r.queue = q
+	return nil
+}
+
+// qualifies applies a campaign's qualification rule to the person.
+func (ps *pass) qualifies(c *compiler.Campaign) bool {
+	last, ran := ps.p.Runs[c.Workspace.Name+"/"+c.Name]
+	switch c.Qualify.Rule {
+	case compiler.QualifyEveryTime:
+		return true
+	case compiler.QualifyEvery:
+		return !ran || !ps.r.now.Before(last.Add(c.Qualify.Every))
+	default:
+		return !ran
+	}
+}
+
+func (ps *pass) recordRun(c *compiler.Campaign) {
+	ps.p.Runs[c.Workspace.Name+"/"+c.Name] = ps.r.now
+}
+
+func validScore(v string) bool {
+	if len(v) < 2 || !strings.ContainsRune("+-=", rune(v[0])) {
+		return false
+	}
+	_, err := strconv.ParseFloat(v[1:], 64)
+	return err == nil && v[1] != '+' && v[1] != '-'
+}

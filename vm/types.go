@@ -1,0 +1,105 @@
+package vm
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/campc/campc/compiler"
+)
+
+// Person is one person (lead) as the engine sees it. Lists and program
+// memberships are keyed "Workspace/Name", since names are per workspace.
+type Person struct {
+	ID        string
+	Partition string                    // "" means "Default"
+	Fields    map[string]compiler.Value // by field name
+	Lists     map[string]bool           // "Workspace/List"
+	Programs  map[string]string         // "Workspace/Program" -> status
+	Runs      map[string]time.Time      // "Workspace/Campaign" -> when the person last qualified
+	Log       []*Activity               // the person's activities, oldest first
+	Deleted   bool
+}
+
+// Clone returns a copy that may be changed without touching p. The log is
+// shared but capped, so appends to the copy never write into p's.
+func (p *Person) Clone() *Person {
+	q := *p
+	q.Fields = maps.Clone(p.Fields)
+	q.Lists = maps.Clone(p.Lists)
+	q.Programs = maps.Clone(p.Programs)
+	q.Runs = maps.Clone(p.Runs)
+	if q.Runs == nil {
+		q.Runs = map[string]time.Time{}
+	}
+	q.Log = slices.Clip(p.Log)
+	if q.Fields == nil {
+		q.Fields = map[string]compiler.Value{}
+	}
+	if q.Lists == nil {
+		q.Lists = map[string]bool{}
+	}
+	if q.Programs == nil {
+		q.Programs = map[string]string{}
+	}
+	return &q
+}
+
+// Activity is one entry of the activity log.
+type Activity struct {
+	Seq        int64
+	Time       time.Time
+	Person     string
+	Type       string
+	Campaign   string // the campaign whose step wrote it
+	Workspace  string
+	Primary    string
+	Attributes map[string]any // JSON-encoded with sorted keys
+
+	step *compiler.Step // the step that wrote it, for run summaries
+}
+
+// Event is something that happened to a person, matched against the
+// triggers of active trigger campaigns.
+type Event struct {
+	Kind     compiler.TriggerKind
+	Person   string
+	Field    string // data value changes, score is changed
+	List     string // added to / removed from list (plain list name)
+	Program  string // program status is changed
+	Status   string // the new status
+	Form     string // fills out form
+	Campaign string // campaign is requested: the requested campaign
+	Source   string // campaign is requested: "flow" or "api"
+	Old, New string // data and score changes, status changes
+	// Workspace limits the event to one workspace ("" means every
+	// workspace that sees the person).
+	Workspace string
+}
+
+// Parked is a person waiting in a flow. The flow position is a path of
+// step indexes (into the flow, then into a branch, …) so it survives a
+// restart of the engine as long as the program has not changed.
+type Parked struct {
+	ID        int64
+	Person    string
+	Workspace string
+	Campaign  string // the campaign whose flow waits
+	Path      []int  // step index, then for each if: branch number (1-based, 0 = else) and step index
+	Due       time.Time
+	Tokens    map[string]string // API My Token overrides of the run
+	Trigger   *Event            // the event that started the run, for trigger tokens
+}
+
+// Commit is one atomic change to the store: a person's new state, the
+// activities of one pass, waits parked and waits resumed.
+type Commit struct {
+	Person     *Person // the new state (Deleted set to delete); nil: unchanged
+	Activities []*Activity
+	Park       []*Parked
+	Unpark     []int64
+}
+
+// Step is the flow step that wrote the activity (nil for activities that
+// no step wrote, such as a delivered event).
+func (a *Activity) Step() *compiler.Step { return a.step }

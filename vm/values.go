@@ -1,0 +1,203 @@
+package vm
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
+)
+
+// parseValue converts text (a people-file cell, a rendered token) to a
+// field's type. Empty text is null.
+func parseValue(t stdlib.FieldType, s string) (compiler.Value, error) {
+	v := compiler.Value{Type: t}
+	if s == "" {
+		v.Null = true
+		return v, nil
+	}
+	switch {
+	case t.IsText():
+		if t == stdlib.Email && !strings.Contains(s, "@") {
+			return v, fmt.Errorf("%q is not an email address", s)
+		}
+		v.Text, v.Fold = s, strings.ToLower(s)
+	case t.IsNumeric():
+		n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return v, fmt.Errorf("%q is not a number", s)
+		}
+		v.Num = n
+	case t == stdlib.Boolean:
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "true":
+			v.Bool = true
+		case "false":
+		default:
+			return v, fmt.Errorf("%q is not true or false", s)
+		}
+	case t == stdlib.Date:
+		tm, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+		if err != nil {
+			return v, fmt.Errorf("%q is not a date (2026-12-01)", s)
+		}
+		v.Time = tm
+	case t == stdlib.DateTime:
+		tm, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
+		if err != nil {
+			return v, fmt.Errorf("%q is not an RFC 3339 date-time (2026-12-01T09:00:00Z)", s)
+		}
+		v.Time = tm.UTC()
+	}
+	return v, nil
+}
+
+// formatValue writes a value as token text.
+func formatValue(v compiler.Value) string {
+	switch {
+	case v.Null || v.Type == "":
+		return ""
+	case v.Type.IsText():
+		return v.Text
+	case v.Type.IsNumeric():
+		return formatNum(v.Num)
+	case v.Type == stdlib.Boolean:
+		return strconv.FormatBool(v.Bool)
+	case v.Type == stdlib.Date:
+		return v.Time.Format("2006-01-02")
+	default:
+		return v.Time.UTC().Format(time.RFC3339)
+	}
+}
+
+func formatNum(n float64) string { return strconv.FormatFloat(n, 'f', -1, 64) }
+
+// jsonValue is a value as it appears in activity attributes.
+func jsonValue(v compiler.Value) any {
+	switch {
+	case v.Null || v.Type == "":
+		return nil
+	case v.Type.IsNumeric():
+		return v.Num
+	case v.Type == stdlib.Boolean:
+		return v.Bool
+	default:
+		return formatValue(v)
+	}
+}
+
+// render fills a template's token references in a frame. A token's value
+// is text: it is never read again as a template.
+func (ps *pass) render(t compiler.Template, f *frame) string {
+	if len(t.Parts) == 1 && t.Parts[0].Ref == nil {
+		return t.Parts[0].Lit
+	}
+	var b strings.Builder
+	for _, p := range t.Parts {
+		if p.Ref == nil {
+			b.WriteString(p.Lit)
+			continue
+		}
+		v := ps.tokenValue(p.Ref, f)
+		if v == "" && p.Ref.HasDefault {
+			v = p.Ref.Default
+		}
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// tokenValue resolves one reference in a frame's token context.
+func (ps *pass) tokenValue(r *lang.TokenRef, f *frame) string {
+	tc := f.tokens
+	switch r.Family {
+	case "lead":
+		return formatValue(ps.p.Fields[r.Name])
+	case "my":
+		if v, ok := tc.overrides[r.Name]; ok {
+			return v
+		}
+		for _, s := range tc.my {
+			if t := s.Lookup(r.Name); t != nil {
+				return t.Value
+			}
+		}
+	case "campaign":
+		c := tc.campaign
+		switch r.Name {
+		case "Name":
+			return c.Name
+		case "Id":
+			return strconv.Itoa(c.ID + 1)
+		case "Description":
+			return c.Description
+		}
+	case "program":
+		p := tc.program
+		if p == nil {
+			return ""
+		}
+		switch r.Name {
+		case "Name":
+			return p.Name
+		case "Id":
+			return strconv.Itoa(p.ID)
+		}
+	case "member":
+		if tc.program != nil && r.Name == "Status" {
+			return ps.p.Programs[tc.campaign.Workspace.Name+"/"+tc.program.Name]
+		}
+	case "trigger":
+		return triggerToken(tc.trigger, r.Name)
+	case "system":
+		now := ps.r.now.UTC()
+		switch r.Name {
+		case "date":
+			return now.Format("2006-01-02")
+		case "time":
+			return now.Format("15:04:05")
+		case "dateTime":
+			return now.Format(time.RFC3339)
+		}
+	}
+	return ""
+}
+
+func triggerToken(ev *Event, name string) string {
+	if ev == nil {
+		return ""
+	}
+	switch name {
+	case "Name", "Trigger Name":
+		return triggerName(ev.Kind)
+	case "Campaign":
+		return ev.Campaign
+	case "Source":
+		return ev.Source
+	case "Old Value":
+		return ev.Old
+	case "New Value":
+		return ev.New
+	case "Attribute":
+		return ev.Field
+	case "Program":
+		return ev.Program
+	case "Status":
+		return ev.Status
+	case "List":
+		return ev.List
+	case "Form":
+		return ev.Form
+	}
+	return ""
+}
+
+func triggerName(k compiler.TriggerKind) string {
+	if int(k) < len(stdlib.Triggers) {
+		return stdlib.Triggers[k].Event
+	}
+	return ""
+}
