@@ -1,19 +1,39 @@
 package compiler
 
-import "github.com/campc/campc/lang"
+import (
+	"fmt"
+
+	"github.com/campc/campc/lang"
+)
 
 // checkClones reports clones of campaigns that have triggers: such a
 // campaign cannot be cloned.
 func checkClones(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		src := cp.CloneOf
-		if src == nil || src.SmartList == nil || len(src.SmartList.Triggers) == 0 {
+		if cp.CloneOf == nil {
 			continue
+		}
+		src, root := cp.CloneOf, cloneRoot(cp.CloneOf)
+		if root.SmartList == nil || len(root.SmartList.Triggers) == 0 {
+			continue
+		}
+		name := quote(src.Name)
+		if root != src {
+			name = fmt.Sprintf("%s (cloned from %q)", name, root.Name)
 		}
 		ref := cp.decl.Clone
 		s, e := rng(ref.Pos, ref.EndPos)
-		d := c.errorf(nil, lang.CodeCloneTrigger, s, e, "campaign %q has triggers and cannot be cloned; write %q out instead", src.Name, cp.Name)
-		t := src.SmartList.Triggers[0]
+		d := c.errorf(nil, lang.CodeCloneTrigger, s, e, "campaign %s has triggers and cannot be cloned; write %q out instead", name, cp.Name)
+		t := root.SmartList.Triggers[0]
 		d.Related = append(d.Related, lang.Related{Message: "trigger of the source", Start: t.Pos, End: t.Pos})
 	}
+}
+
+// cloneRoot follows a chain of rejected clones (which keep no body) back to
+// the campaign whose text they would copy.
+func cloneRoot(c *Campaign) *Campaign {
+	for i := 0; c.body == nil && c.CloneOf != nil && i < 1000; i++ {
+		c = c.CloneOf
+	}
+	return c
 }

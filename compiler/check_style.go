@@ -1,9 +1,9 @@
 package compiler
 
 import (
+	"fmt"
 	"strings"
 
-	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/campc/campc/lang"
 )
 
@@ -38,7 +38,7 @@ func checkStyle(c *checker) {
 func (c *checker) unreachableChoices(cp *Campaign, s *Step) {
 	seen := map[string]int{}
 	for i, b := range s.Branches {
-		text := c.sourceText(b.src.Cond.Pos, b.src.Cond.EndPos)
+		text := exprKey(b.Cond)
 		if j, ok := seen[text]; ok {
 			bs, be := rng(b.src.Cond.Pos, b.src.Cond.EndPos)
 			d := c.warnf(cp, lang.CodeUnreachableChoice, bs, be, "choice %d repeats the condition of choice %d, which wins first; it can never fire", i+1, j+1)
@@ -51,11 +51,66 @@ func (c *checker) unreachableChoices(cp *Campaign, s *Step) {
 	}
 }
 
-// sourceText is the text between two positions with whitespace folded.
-func (c *checker) sourceText(start, end lexer.Position) string {
-	src := c.sources[start.Filename]
-	if start.Offset < 0 || end.Offset > len(src) || start.Offset > end.Offset {
-		return ""
+// exprKey is a canonical form of a compiled condition: two conditions with
+// the same key match the same people (text compared without case).
+func exprKey(e *Expr) string {
+	if e == nil {
+		return "?"
 	}
-	return strings.Join(strings.Fields(src[start.Offset:end.Offset]), " ")
+	if e.Op != ExprLeaf {
+		parts := make([]string, len(e.Kids))
+		for i, k := range e.Kids {
+			parts[i] = exprKey(k)
+		}
+		return fmt.Sprintf("%d(%s)", e.Op, strings.Join(parts, ","))
+	}
+	c := e.Cond
+	if c == nil {
+		return "?"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d/%t", c.Kind, c.Negate)
+	if c.Field != nil {
+		b.WriteString("/" + c.Field.Name)
+	}
+	for _, v := range c.Values {
+		fmt.Fprintf(&b, "/%s|%v|%s|%t|%t", v.Fold, v.Num, v.Time, v.Bool, v.Null)
+	}
+	for _, n := range []string{nameOf(c.List), nameOf(c.SmartList), nameOf(c.Program), c.Status, nameOf(c.Campaign), nameOf(c.Email), nameOf(c.Form)} {
+		b.WriteString("/" + n)
+	}
+	fmt.Fprintf(&b, "/%d/%d/%v", c.Window, c.AtLeast, c.Percent)
+	return b.String()
+}
+
+func nameOf[T interface {
+	*List | *SmartListDef | *ProgramDef | *Campaign | *Email | *Form
+}](x T) string {
+	switch v := any(x).(type) {
+	case *List:
+		if v != nil {
+			return v.Name
+		}
+	case *SmartListDef:
+		if v != nil {
+			return v.Name
+		}
+	case *ProgramDef:
+		if v != nil {
+			return v.Name
+		}
+	case *Campaign:
+		if v != nil {
+			return v.Name
+		}
+	case *Email:
+		if v != nil {
+			return v.Name
+		}
+	case *Form:
+		if v != nil {
+			return v.Name
+		}
+	}
+	return ""
 }

@@ -147,6 +147,7 @@ func checkTokens(c *checker) {
 			}
 		}
 	}
+	c.checkEmailSubjects()
 	memo := map[*Campaign][]frame{}
 	for _, cp := range c.prog.Campaigns {
 		frames := c.frames(cp, memo, map[*Campaign]bool{})
@@ -184,6 +185,49 @@ func (c *checker) checkTokenValue(t *Token) {
 	}
 }
 
+// staticProblem says what is wrong with a reference wherever it is
+// rendered: an unknown family, a lead field the workspace lacks, a name the
+// family does not offer. My Tokens and trigger tokens depend on the frame.
+func staticProblem(ws *Workspace, r *lang.TokenRef) string {
+	fam, ok := stdlib.FamilyByName(r.Family)
+	if !ok {
+		var all []string
+		for _, f := range stdlib.Families {
+			all = append(all, f.Name)
+		}
+		return fmt.Sprintf("unknown token family %q in %s (one of %s)%s", r.Family, r, strings.Join(all, ", "), didYouMean(nearest(r.Family, all), false))
+	}
+	switch fam.Name {
+	case "my":
+		return ""
+	case "lead":
+		if ws.fields[r.Name] == nil {
+			return fmt.Sprintf("%s names no field%s", r, didYouMean(nearest(r.Name, fieldNames(ws)), false))
+		}
+		return ""
+	}
+	if !contains(fam.Names, r.Name) {
+		return fmt.Sprintf("%s is not a %s token (one of %s)%s", r, fam.Name, strings.Join(fam.Names, ", "), didYouMean(nearest(r.Name, fam.Names), false))
+	}
+	return ""
+}
+
+// checkEmailSubjects checks what does not depend on the sender in every
+// email's subject, sent or not.
+func (c *checker) checkEmailSubjects() {
+	for _, ws := range c.prog.Workspaces {
+		for _, em := range ws.Emails {
+			for _, p := range em.Subject.Parts {
+				if p.Ref != nil {
+					if msg := staticProblem(ws, p.Ref); msg != "" {
+						c.errorf(nil, lang.CodeBadToken, p.Ref.Start, p.Ref.End, "%s", msg)
+					}
+				}
+			}
+		}
+	}
+}
+
 // checkRef reports a reference that cannot resolve in some frame of cp.
 func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmplUse) {
 	// A reference inside an email subject stands in the email's text; the
@@ -201,45 +245,33 @@ func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmp
 			d.Related = append(d.Related, chainRelated(*f)...)
 		}
 	}
-	fam, ok := stdlib.FamilyByName(r.Family)
-	if !ok {
-		var all []string
-		for _, f := range stdlib.Families {
-			all = append(all, f.Name)
+	if msg := staticProblem(cp.Workspace, r); msg != "" {
+		if u.via == nil {
+			report(nil, "%s", msg)
 		}
-		report(nil, "unknown token family %q in %s (one of %s)%s", r.Family, r, strings.Join(all, ", "), didYouMean(nearest(r.Family, all), false))
 		return
 	}
-	switch fam.Name {
-	case "lead":
-		if cp.Workspace.fields[r.Name] == nil {
-			report(nil, "%s names no field%s", r, didYouMean(nearest(r.Name, fieldNames(cp.Workspace)), false))
-		}
+	switch r.Family {
 	case "my":
 		c.checkMy(cp, frames, r, u, report)
+		return
 	case "trigger":
-		if !contains(fam.Names, r.Name) {
-			report(nil, "%s is not a trigger token (one of %s)%s", r, strings.Join(fam.Names, ", "), didYouMean(nearest(r.Name, fam.Names), false))
-			return
-		}
 		for i := range frames {
 			if !frames[i].trigger {
 				report(&frames[i], "%s is available only when the campaign was started by a trigger, and %q is not%s", r, cp.Name, frames[i].describe(cp))
 				return
 			}
 		}
-	default:
-		if !contains(fam.Names, r.Name) {
-			report(nil, "%s is not a %s token (one of %s)%s", r, fam.Name, strings.Join(fam.Names, ", "), didYouMean(nearest(r.Name, fam.Names), false))
-		}
 	}
-	if u.score && fam.Name != "my" {
+	if u.score {
 		report(nil, "a score change takes a score token ({{my.Name}}), not %s", r)
 	}
 }
 
 func (c *checker) checkMy(cp *Campaign, frames []frame, r *lang.TokenRef, u tmplUse, report func(*frame, string, ...any)) {
 	fromCaller, fromOwn := -1, -1
+	var first *Token
+	differ := false
 	for i := range frames {
 		f := &frames[i]
 		t, viaCaller := f.lookup(r.Name)
@@ -262,6 +294,11 @@ func (c *checker) checkMy(cp *Campaign, frames []frame, r *lang.TokenRef, u tmpl
 			report(f, "%s is a %s token; a score change needs a score token (+n, -n or =n)%s", r, t.Type, f.describe(cp))
 			return
 		}
+		if first == nil {
+			first = t
+		} else if t != first {
+			differ = true
+		}
 		if f.own > 0 {
 			if viaCaller {
 				fromCaller = i
@@ -270,7 +307,7 @@ func (c *checker) checkMy(cp *Campaign, frames []frame, r *lang.TokenRef, u tmpl
 			}
 		}
 	}
-	if fromCaller >= 0 && fromOwn >= 0 {
+	if differ && fromCaller >= 0 && fromOwn >= 0 {
 		d := c.warnf(cp, lang.CodeTokenContext, r.Start, r.End,
 			"%s comes from the caller%s, but from %q's own program%s, whose callers define it differently",
 			r, frames[fromCaller].describe(cp), cp.Name, frames[fromOwn].describe(cp))

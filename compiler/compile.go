@@ -40,10 +40,9 @@ func (r *Result) OnlySmartListErrors() bool { return r.errors && !r.otherErrors 
 func Compile(sources []lang.Source, opts Options) *Result {
 	srcs := slices.Clone(sources)
 	slices.SortStableFunc(srcs, func(a, b lang.Source) int { return strings.Compare(a.Name, b.Name) })
-	c := &checker{prog: &Program{}, workspaces: map[string]*Workspace{}, sources: map[string]string{}}
+	c := &checker{prog: &Program{}, workspaces: map[string]*Workspace{}}
 	var files []*lang.File
 	for _, s := range srcs {
-		c.sources[s.Name] = s.Text
 		f, ds := lang.Parse(s.Name, s.Text)
 		c.diags = append(c.diags, ds...)
 		if f != nil {
@@ -100,7 +99,6 @@ type checker struct {
 	originals  map[string]bool             // keys of diagnostics reported outside clones
 	folders    map[folderKey]*Folder
 	smartLists []*SmartListDef
-	sources    map[string]string
 	nextList   int
 }
 

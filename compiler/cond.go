@@ -17,8 +17,11 @@ func (c *checker) smartList(cp *Campaign, ws *Workspace, items []*lang.SmartList
 	for _, it := range items {
 		switch {
 		case it.Trigger != nil:
-			if t := c.trigger(x, it.Trigger); t != nil {
-				sl.Triggers = append(sl.Triggers, t)
+			t := c.trigger(x, it.Trigger)
+			sl.Triggers = append(sl.Triggers, t)
+			if cp == nil {
+				// A smart-list asset is a reusable set of filters.
+				c.fail(x, lang.CodeInvalidSmartList, t.Pos, t.Pos.Advance(len("trigger")), "", "a smart list asset holds filters only, not triggers")
 			}
 		case it.Filter != nil:
 			sl.Filters = append(sl.Filters, c.cond(x, it.Filter))
@@ -30,7 +33,7 @@ func (c *checker) smartList(cp *Campaign, ws *Workspace, items []*lang.SmartList
 			}
 			logic = it.Logic
 		case it.Unknown != nil:
-			c.unknownWord(cp, it.Unknown.Head, it.Unknown.Rest, "smart list line", stdlib.SmartListKeywords)
+			c.unknownWord(cp, it.Unknown.Head, it.Unknown.Tail(), "smart list line", stdlib.SmartListKeywords)
 		}
 	}
 	if logic != nil {
@@ -227,6 +230,10 @@ func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *Campaign {
 		}
 	}
 	s, e := rng(ref.Name.Pos, ref.Name.EndPos)
+	if ref.Workspace != nil && ref.Workspace.Value() != x.ws.Name {
+		c.fail(x, lang.CodeUndefined, s, e, "", "campaign %q of workspace %q: activity filters look at campaigns of workspace %q only", ref.Name.Value(), ref.Workspace.Value(), x.ws.Name)
+		return nil
+	}
 	c.fail(x, lang.CodeUndefined, s, e, nearest(ref.Name.Value(), names(x.ws.campaigns)), "undefined campaign %q in workspace %q", ref.Name.Value(), x.ws.Name)
 	return nil
 }
@@ -424,7 +431,11 @@ func (c *checker) logic(x *condCtx, l *lang.Logic, n int) *Expr {
 		}
 	}
 	if len(missing) > 0 {
-		c.fail(x, lang.CodeInvalidSmartList, s, e, "", "logic is incomplete: filter %s is not used", strings.Join(missing, ", "))
+		what := "filter " + missing[0] + " is"
+		if len(missing) > 1 {
+			what = "filters " + strings.Join(missing, ", ") + " are"
+		}
+		c.fail(x, lang.CodeInvalidSmartList, s, e, "", "logic is incomplete: %s not used", what)
 		return nil
 	}
 	return expr

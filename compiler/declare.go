@@ -3,7 +3,6 @@ package compiler
 import (
 	"slices"
 
-	"github.com/alecthomas/participle/v2/lexer"
 	"strings"
 
 	"github.com/campc/campc/lang"
@@ -146,14 +145,14 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 	case d.Campaign != nil:
 		c.declareCampaign(ctx, d.Campaign)
 	case d.Unknown != nil:
-		c.unknownWord(nil, d.Unknown.Head, d.Unknown.Rest, "declaration", stdlib.DeclKeywords)
+		c.unknownWord(nil, d.Unknown.Head, d.Unknown.Tail(), "declaration", stdlib.DeclKeywords)
 	}
 }
 
 // unknownWord reports a line that starts with a word no rule knows.
 // The parser lets an unknown line run on to the next known keyword, so a
 // word that starts a later line inside rest is reported as well.
-func (c *checker) unknownWord(cp *Campaign, head *lang.Ident, rest []lexer.Token, what string, keywords []string) {
+func (c *checker) unknownWord(cp *Campaign, head *lang.Ident, rest []lang.Word, what string, keywords []string) {
 	report := func(name string, s, e lang.Position) {
 		sug := nearest(name, keywords)
 		d := c.errorf(cp, lang.CodeSyntax, s, e, "unknown %s %q%s", what, name, didYouMean(sug, false))

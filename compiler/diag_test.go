@@ -46,8 +46,11 @@ func readChunks(t *testing.T, path string) []chunk {
 	var file string
 	var text []string
 	startLine := 0
+	explicit := false
 	flush := func() {
-		if cur != nil && file != "" {
+		// The implicit first file of a chunk that starts with "=== file"
+		// is empty: drop it rather than the chunk.
+		if cur != nil && file != "" && (explicit || strings.TrimSpace(strings.Join(text, "\n")) != "") {
 			cur.sources = append(cur.sources, lang.Source{Name: file, Text: strings.Join(text, "\n")})
 		}
 		text = nil
@@ -58,6 +61,7 @@ func readChunks(t *testing.T, path string) []chunk {
 			chunks = append(chunks, *cur)
 		}
 		cur = &chunk{name: fmt.Sprintf("%s:%d", base, at+1)}
+		explicit = false
 		file = fmt.Sprintf("%s_%d.camp", strings.TrimSuffix(base, ".camp"), at+1)
 		startLine = at
 	}
@@ -69,6 +73,7 @@ func readChunks(t *testing.T, path string) []chunk {
 			continue
 		case strings.HasPrefix(l, "=== file "):
 			flush()
+			explicit = true
 			file = strings.TrimSpace(strings.TrimPrefix(l, "=== file "))
 			startLine = i + 1
 			continue
@@ -96,7 +101,7 @@ func TestDiagnostics(t *testing.T) {
 	seen := map[string]bool{}
 	for _, f := range files {
 		for _, ch := range readChunks(t, f) {
-			if len(ch.sources) == 0 || strings.TrimSpace(ch.sources[0].Text) == "" {
+			if len(ch.sources) == 0 {
 				continue
 			}
 			t.Run(ch.name, func(t *testing.T) {

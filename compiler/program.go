@@ -217,7 +217,7 @@ func (c *Campaign) Scope() *Scope {
 // Requestable reports whether the campaign listens for requests from source
 // ("flow" or "api").
 func (c *Campaign) Requestable(source string) bool {
-	if c.SmartList == nil {
+	if c.Kind != Trigger || c.SmartList == nil {
 		return false
 	}
 	for _, t := range c.SmartList.Triggers {
@@ -542,3 +542,19 @@ func (r *Result) Runnable(lenient bool) (*Program, error) {
 	}
 	return r.Program, nil
 }
+
+// Constructors for values that hosts put into people.
+
+// NewText is a text value (t is stdlib.Text or stdlib.Email).
+func NewText(t stdlib.FieldType, s string) Value {
+	return Value{Type: t, Text: s, Fold: strings.ToLower(s)}
+}
+
+// NewNumber is a number value (t is stdlib.Number or stdlib.Score).
+func NewNumber(t stdlib.FieldType, n float64) Value { return Value{Type: t, Num: n} }
+
+// NewBool is a boolean value.
+func NewBool(b bool) Value { return Value{Type: stdlib.Boolean, Bool: b} }
+
+// NewTime is a date or datetime value.
+func NewTime(t stdlib.FieldType, tm time.Time) Value { return Value{Type: t, Time: tm.UTC()} }

@@ -65,10 +65,10 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		}
 		c.resolveCampaign(src, state)
 		cp.CloneOf = src
-		cp.body = src.body
-		if src.CloneOf != nil {
-			cp.body = src.body
+		if root := cloneRoot(src); root.SmartList != nil && len(root.SmartList.Triggers) > 0 {
+			return // clone_trigger is reported by checkClones; nothing to copy
 		}
+		cp.body = src.body
 	}
 	if cp.body == nil {
 		return
@@ -113,7 +113,7 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 				cp.Description = it.Description.Value()
 			}
 		case it.Unknown != nil:
-			c.unknownWord(cp, it.Unknown.Head, it.Unknown.Rest, "campaign clause", stdlib.CampaignKeywords)
+			c.unknownWord(cp, it.Unknown.Head, it.Unknown.Tail(), "campaign clause", stdlib.CampaignKeywords)
 		}
 	}
 	if cp.SmartList == nil {
@@ -203,6 +203,11 @@ func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef
 	name := ref.Name.Value()
 	if ref.Workspace != nil {
 		wname := ref.Workspace.Value()
+		if sameOnly && wname != ws.Name {
+			ws0, we := rng(ref.Pos, ref.EndPos)
+			c.errorf(cp, lang.CodeCrossWorkspace, ws0, we, "campaign %q is named in workspace %q; only campaigns of workspace %q can be named here", name, wname, ws.Name)
+			return nil
+		}
 		other := c.workspaces[wname]
 		if other == nil {
 			ws0, we := rng(ref.Workspace.Pos, ref.Workspace.EndPos)
@@ -364,7 +369,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			out.Else = c.steps(cp, st.If.Else.Steps)
 		}
 	case st.Unknown != nil:
-		c.unknownWord(cp, st.Unknown.Head, st.Unknown.Rest, "step", stdlib.StepKeywords)
+		c.unknownWord(cp, st.Unknown.Head, st.Unknown.Tail(), "step", stdlib.StepKeywords)
 		return nil
 	}
 	return out

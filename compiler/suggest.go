@@ -12,14 +12,19 @@ func nearest(name string, candidates []string) string {
 			continue
 		}
 		d := distance(ln, strings.ToLower(c))
-		if bestD < 0 || d < bestD || (d == bestD && c < best) {
+		// On a tie prefer the candidate of the same length ("hourz" is
+		// "hours", not "hour"), then the first in order.
+		tie := d == bestD && (len(c) == len(name)) != (len(best) == len(name))
+		if bestD < 0 || d < bestD || (tie && len(c) == len(name)) || (d == bestD && !tie && c < best) {
 			best, bestD = c, d
 		}
 	}
 	if best == "" {
 		return ""
 	}
-	limit := len([]rune(name))/3 + 1
+	// A short name has few likely typos: one letter off a one-letter name
+	// is just another name.
+	limit := (len([]rune(name)) + 1) / 3
 	if limit > 4 {
 		limit = 4
 	}

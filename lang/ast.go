@@ -213,7 +213,7 @@ type SmartListBlock struct {
 // SmartListItem is a trigger, a filter or the filter logic.
 type SmartListItem struct {
 	Pos     lexer.Position
-	Trigger *Trigger      `parser:"  'trigger' @@"`
+	Trigger *Trigger      `parser:"  @@"`
 	Filter  *Cond         `parser:"| 'filter' @@"`
 	Logic   *Logic        `parser:"| 'logic' @@"`
 	Unknown *UnknownSLine `parser:"| @@"`
@@ -306,7 +306,7 @@ type CampaignRef struct {
 // Trigger is one smart-list trigger.
 type Trigger struct {
 	Pos           lexer.Position
-	Requested     bool     `parser:"  ( @('campaign' 'is' 'requested')"`
+	Requested     bool     `parser:"'trigger' ( ( @('campaign' 'is' 'requested')"`
 	Sources       []*Ident `parser:"    ('from' @@ (',' @@)*)? )"`
 	StatusChanged bool     `parser:"| ( @('program' 'status' 'is' 'changed')"`
 	InProgram     *Str     `parser:"    ('in' @@)?"`
@@ -316,7 +316,7 @@ type Trigger struct {
 	AddedToList   *Str     `parser:"| 'added' 'to' 'list' @@"`
 	RemovedList   *Str     `parser:"| 'removed' 'from' 'list' @@"`
 	FillsOutForm  *Str     `parser:"| 'fills' 'out' 'form' @@"`
-	Created       bool     `parser:"| @('person' 'is' 'created')"`
+	Created       bool     `parser:"| @('person' 'is' 'created') )"`
 	EndPos        lexer.Position
 }
 
@@ -534,35 +534,35 @@ type Block struct {
 // UnknownDecl is an unrecognised declaration.
 type UnknownDecl struct {
 	Pos    lexer.Position
-	Head   *Ident        `parser:"(?! 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace') @@"`
-	Rest   []lexer.Token `parser:"@~('{' | '}' | 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace')*"`
-	Block  *UnknownBody  `parser:"@@?"`
+	Head   *Ident       `parser:"(?! 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace') @@"`
+	Rest   []*DeclTok   `parser:"@@*"`
+	Block  *UnknownBody `parser:"@@?"`
 	EndPos lexer.Position
 }
 
 // UnknownItem is an unrecognised campaign clause.
 type UnknownItem struct {
 	Pos    lexer.Position
-	Head   *Ident        `parser:"(?! 'smart' | 'flow' | 'run' | 'active' | 'inactive' | 'qualify' | 'description') @@"`
-	Rest   []lexer.Token `parser:"@~('{' | '}' | 'smart' | 'flow' | 'run' | 'active' | 'inactive' | 'qualify' | 'description')*"`
-	Block  *UnknownBody  `parser:"@@?"`
+	Head   *Ident       `parser:"(?! 'smart' | 'flow' | 'run' | 'active' | 'inactive' | 'qualify' | 'description') @@"`
+	Rest   []*ItemTok   `parser:"@@*"`
+	Block  *UnknownBody `parser:"@@?"`
 	EndPos lexer.Position
 }
 
 // UnknownSLine is an unrecognised smart-list line.
 type UnknownSLine struct {
 	Pos    lexer.Position
-	Head   *Ident        `parser:"(?! 'trigger' | 'filter' | 'logic') @@"`
-	Rest   []lexer.Token `parser:"@~('{' | '}' | 'trigger' | 'filter' | 'logic')*"`
+	Head   *Ident      `parser:"(?! 'trigger' | 'filter' | 'logic') @@"`
+	Rest   []*SLineTok `parser:"@@*"`
 	EndPos lexer.Position
 }
 
 // UnknownStep is an unrecognised flow step.
 type UnknownStep struct {
 	Pos    lexer.Position
-	Head   *Ident        `parser:"(?! 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else') @@"`
-	Rest   []lexer.Token `parser:"@~('{' | '}' | 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else')*"`
-	Block  *UnknownBody  `parser:"@@?"`
+	Head   *Ident       `parser:"(?! 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else') @@"`
+	Rest   []*StepTok   `parser:"@@*"`
+	Block  *UnknownBody `parser:"@@?"`
 	EndPos lexer.Position
 }
 
@@ -577,4 +577,69 @@ type UnknownBody struct {
 type UnknownTok struct {
 	Tok   string       `parser:"  @~('{' | '}')"`
 	Block *UnknownBody `parser:"| @@"`
+}
+
+// DeclTok is one token of an UnknownDecl's tail. (A struct per token, because
+// participle keeps only the last match of a repeated capture into a slice
+// of tokens.)
+type DeclTok struct {
+	Pos   lexer.Position
+	Value string `parser:"@~('{' | '}' | 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace')"`
+}
+
+// ItemTok is one token of an UnknownItem's tail. (A struct per token, because
+// participle keeps only the last match of a repeated capture into a slice
+// of tokens.)
+type ItemTok struct {
+	Pos   lexer.Position
+	Value string `parser:"@~('{' | '}' | 'smart' | 'flow' | 'run' | 'active' | 'inactive' | 'qualify' | 'description')"`
+}
+
+// SLineTok is one token of an UnknownSLine's tail. (A struct per token, because
+// participle keeps only the last match of a repeated capture into a slice
+// of tokens.)
+type SLineTok struct {
+	Pos   lexer.Position
+	Value string `parser:"@~('{' | '}' | 'trigger' | 'filter' | 'logic')"`
+}
+
+// StepTok is one token of an UnknownStep's tail. (A struct per token, because
+// participle keeps only the last match of a repeated capture into a slice
+// of tokens.)
+type StepTok struct {
+	Pos   lexer.Position
+	Value string `parser:"@~('{' | '}' | 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else')"`
+}
+
+// Word is a token of an unknown line's tail, whatever its kind.
+type Word struct {
+	Pos   lexer.Position
+	Value string
+}
+
+// Tail returns the tokens after the unknown word.
+func (u *UnknownDecl) Tail() []Word { return words(u.Rest) }
+
+// Tail returns the tokens after the unknown word.
+func (u *UnknownItem) Tail() []Word { return words(u.Rest) }
+
+// Tail returns the tokens after the unknown word.
+func (u *UnknownSLine) Tail() []Word { return words(u.Rest) }
+
+// Tail returns the tokens after the unknown word.
+func (u *UnknownStep) Tail() []Word { return words(u.Rest) }
+
+type anyTok interface{ word() Word }
+
+func (t *DeclTok) word() Word  { return Word{t.Pos, t.Value} }
+func (t *ItemTok) word() Word  { return Word{t.Pos, t.Value} }
+func (t *SLineTok) word() Word { return Word{t.Pos, t.Value} }
+func (t *StepTok) word() Word  { return Word{t.Pos, t.Value} }
+
+func words[T anyTok](ts []T) []Word {
+	out := make([]Word, len(ts))
+	for i, t := range ts {
+		out[i] = t.word()
+	}
+	return out
 }

@@ -55,7 +55,6 @@ const (
 	CodeKindMismatch      Code = "kind_mismatch"
 	CodeUnreachableChoice Code = "unreachable_choice"
 	CodeNeverRuns         Code = "never_runs"
-	CodeAPISource         Code = "api_source"
 	CodeTokenContext      Code = "token_context"
 	CodeAmbiguousWait     Code = "ambiguous_wait"
 )

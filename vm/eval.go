@@ -189,6 +189,8 @@ func (ps *pass) countLog(typ, primary string, c *compiler.Cond, qualified bool) 
 	return n
 }
 
+// fold is the value's case-folded text; values built without Fold (by a
+// host that filled Text only) are folded here.
 func fold(v compiler.Value) string {
 	if v.Fold != "" || v.Text == "" {
 		return v.Fold

@@ -271,7 +271,12 @@ func (s *Schema) jsonPerson(line string) (*Person, error) {
 			return nil, fail(col(), "bad JSON: %v", err)
 		}
 		key, _ := kt.(string)
-		at := col() + 1
+		// The value starts after the colon and any spaces that follow the key.
+		at := int(dec.InputOffset())
+		for at < len(line) && (line[at] == ' ' || line[at] == '\t' || line[at] == ':') {
+			at++
+		}
+		at++
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return nil, fail(at, "bad JSON: %v", err)

@@ -201,9 +201,32 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 				visible = append(visible, id)
 			}
 		}
-		var rep *vm.Report
-		rep, runErr = eng.Request(ctx, name, visible, opts)
-		reports = append(reports, rep)
+		if c.Requestable("api") {
+			var rep *vm.Report
+			rep, runErr = eng.Request(ctx, name, visible, opts)
+			reports = append(reports, rep)
+			break
+		}
+		// A trigger campaign that cannot be requested is run by simulating
+		// the event its first trigger listens to, for each person.
+		ev, err := simulatedEvent(c)
+		if err != nil {
+			fmt.Fprintf(stderr, "campc run: %v\n", err)
+			return exitError
+		}
+		if len(tokens) > 0 {
+			fmt.Fprintf(stderr, "campc run: --token applies to batch campaigns and API requests; %q is started by its trigger\n", c.Name)
+			return exitUsage
+		}
+		for _, id := range visible {
+			ev.Person = id
+			rep, err := eng.Deliver(ctx, ev)
+			reports = append(reports, rep)
+			if err != nil {
+				runErr = err
+				break
+			}
+		}
 	}
 	if runErr == nil && until.d > 0 {
 		clock.Set(start.Add(until.d))
@@ -439,3 +462,29 @@ func writeSummary(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
 }
 
 var _ = flag.ContinueOnError
+
+// simulatedEvent is the event that a trigger campaign's first trigger
+// listens to, for campc run to deliver.
+func simulatedEvent(c *compiler.Campaign) (vm.Event, error) {
+	t := c.SmartList.Triggers[0]
+	ev := vm.Event{Kind: t.Kind, Workspace: c.Workspace.Name}
+	switch t.Kind {
+	case compiler.TrigStatusChanged:
+		p := t.Program
+		if p == nil {
+			p = c.Program
+		}
+		if t.Status == "" {
+			return ev, fmt.Errorf("campaign %q listens to any status change; campc run needs a trigger that names the status (to \"S\")", c.Name)
+		}
+		ev.Program, ev.Status = p.Name, t.Status
+	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
+		ev.List = t.List.Name
+	case compiler.TrigFillsOutForm:
+		ev.Form = t.Form.Name
+	case compiler.TrigCreated:
+	default:
+		return ev, fmt.Errorf("campaign %q is started by a data or score change, which campc run cannot simulate; give it \"trigger campaign is requested from api\" to run it directly", c.Name)
+	}
+	return ev, nil
+}

@@ -1,0 +1,177 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
+)
+
+func compileSrc(t testing.TB, src string) *compiler.Program {
+	t.Helper()
+	res := compiler.Compile([]lang.Source{{Name: "t.camp", Text: src}}, compiler.Options{})
+	prog, err := res.Runnable(false)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res)
+	}
+	return prog
+}
+
+const raceProject = `workspace "W"
+list "Seen"
+program "P" {
+  batch campaign "Score All" {
+    smart list { filter Email is not empty }
+    flow {
+      change score LeadScore by "+1"
+      add to list "Seen"
+    }
+    qualify every time
+  }
+  trigger campaign "On Form" {
+    smart list { trigger fills out form "Contact" }
+    flow { change score LeadScore by "+100" }
+    active
+    qualify every time
+  }
+  form "Contact"
+}
+`
+
+// A batch run and events delivered at the same time: the engine applies
+// them one at a time, so no score update is lost.
+func TestConcurrentBatchAndEvents(t *testing.T) {
+	prog := compileSrc(t, raceProject)
+	store := NewMemStore()
+	const n = 200
+	for i := 0; i < n; i++ {
+		store.PutPeople(&Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]compiler.Value{
+			"Email": compiler.NewText(stdlib.Email, fmt.Sprintf("p%d@x.example", i))}})
+	}
+	eng, err := New(prog, Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, n+2)
+	for r := 0; r < 2; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := eng.RunBatch(ctx, "Score All", RunOptions{}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if _, err := eng.Deliver(ctx, Event{Kind: compiler.TrigFillsOutForm, Person: fmt.Sprintf("%04d", i), Form: "Contact"}); err != nil {
+				errs <- err
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		p, _ := store.LoadPerson(ctx, fmt.Sprintf("%04d", i))
+		if got := p.Fields["LeadScore"].Num; got != 102 {
+			t.Fatalf("person %d: score %v, want 102 (two batch runs +1, one form +100)", i, got)
+		}
+	}
+}
+
+// The same program, people and clock give the same log, byte for byte.
+func TestDeterministicLog(t *testing.T) {
+	prog := compileSrc(t, raceProject)
+	logOf := func() string {
+		store := NewMemStore()
+		for i := 0; i < 50; i++ {
+			store.PutPeople(&Person{ID: fmt.Sprint(i), Fields: map[string]compiler.Value{
+				"Email": compiler.NewText(stdlib.Email, fmt.Sprintf("p%d@x.example", i))}})
+		}
+		eng, _ := New(prog, Options{Store: store})
+		eng.RunBatch(context.Background(), "Score All", RunOptions{})
+		acts, _ := store.Activities(context.Background(), "")
+		var b strings.Builder
+		for _, a := range acts {
+			writeActivity(&b, a)
+		}
+		return b.String()
+	}
+	a, b := logOf(), logOf()
+	if a != b || a == "" {
+		t.Fatalf("logs differ or are empty:\n%s\n---\n%s", a, b)
+	}
+}
+
+func TestBudgetsAndCancellation(t *testing.T) {
+	src := `workspace "W"
+program "P" {
+  trigger campaign "Ping" {
+    smart list { trigger score is changed LeadScore }
+    flow { change score LeadScore by "+1" }
+    active
+    qualify every time
+  }
+  batch campaign "Start" {
+    smart list { filter Email is not empty }
+    flow { change score LeadScore by "+1" }
+  }
+}
+`
+	prog := compileSrc(t, src)
+	store := NewMemStore()
+	store.PutPeople(&Person{ID: "1", Fields: map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, "a@x.example")}})
+	eng, _ := New(prog, Options{Store: store, CascadeBudget: 5})
+	_, err := eng.RunBatch(context.Background(), "Start", RunOptions{})
+	var re *Error
+	if !errors.Is(err, ErrCascadeBudget) || !errors.As(err, &re) || re.Campaign != "Ping" || re.Person != "1" {
+		t.Fatalf("want a cascade budget error naming Ping and person 1, got %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := eng.RunBatch(ctx, "Start", RunOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	prog := compileSrc(t, raceProject)
+	eng, _ := New(prog, Options{})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{"unknown campaign", func() error { _, err := eng.RunBatch(ctx, "Nope", RunOptions{}); return err }, `no campaign "Nope"`},
+		{"trigger as batch", func() error { _, err := eng.RunBatch(ctx, "On Form", RunOptions{}); return err }, "not a batch campaign"},
+		{"no api source", func() error { _, err := eng.Request(ctx, "On Form", nil, RunOptions{}); return err }, "does not listen for API requests"},
+		{"unknown override", func() error {
+			_, err := eng.RunBatch(ctx, "Score All", RunOptions{Tokens: map[string]string{"Nope": "1"}})
+			return err
+		}, `has no My Token "Nope"`},
+		{"missing person", func() error {
+			_, err := eng.Deliver(ctx, Event{Kind: compiler.TrigFillsOutForm, Person: "x", Form: "Contact"})
+			return err
+		}, `no person with Id "x"`},
+	} {
+		err := tc.run()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+}
