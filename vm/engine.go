@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 const (
 	DefaultStepBudget    = 10000
 	DefaultCascadeBudget = 100
+	DefaultBatchGroup    = 500
 )
 
 // Options configure an Engine. Only the program is required.
@@ -29,6 +31,9 @@ type Options struct {
 	// CascadeBudget bounds the flow runs that events and requests start
 	// for one person within one operation.
 	CascadeBudget int
+	// BatchGroup is how many people's passes a batch run commits in one
+	// transaction (a person is never split across two).
+	BatchGroup int
 }
 
 // Engine runs one program. It is safe for concurrent use: operations are
@@ -40,6 +45,7 @@ type Engine struct {
 	fx       Effects
 	steps    int
 	cascades int
+	group    int
 	mu       sync.Mutex
 	index    map[trigKey][]*compiler.Campaign
 }
@@ -71,6 +77,10 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 	}
 	if e.cascades <= 0 {
 		e.cascades = DefaultCascadeBudget
+	}
+	e.group = opts.BatchGroup
+	if e.group <= 0 {
+		e.group = DefaultBatchGroup
 	}
 	// Triggers are indexed by event kind and primary value so that an event
 	// looks at the few campaigns that listen to it, not at all of them.
@@ -129,6 +139,7 @@ type RunOptions struct {
 type Report struct {
 	Activities []*Activity // written by the operation, in order
 	Entered    []Entry     // people who entered a flow (not counting executed children)
+	Resumed    bool        // RunBatch finished an earlier, interrupted run
 }
 
 // Entry records a person entering a campaign's flow.
@@ -188,7 +199,11 @@ func checkOverrides(c *compiler.Campaign, tokens map[string]string) error {
 	return nil
 }
 
-// RunBatch runs a batch campaign now over every person its workspace sees.
+// RunBatch runs a batch campaign over every person its workspace sees, in
+// Id order, committing whole passes in groups. If an earlier run of the
+// campaign stopped part way (a crash, a budget error), RunBatch finishes
+// that run instead, with its original clock and tokens: every qualifying
+// person is processed exactly once.
 func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions) (*Report, error) {
 	c, err := e.Campaign(campaign)
 	if err != nil {
@@ -203,32 +218,78 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r := e.newRun(ctx)
+	br, err := e.store.OpenRun(ctx, c.Workspace.Name, c.Name)
+	if err != nil {
+		return nil, err
+	}
+	if br == nil {
+		br = &BatchRun{Workspace: c.Workspace.Name, Campaign: c.Name, Started: r.now, Tokens: opts.Tokens}
+	} else {
+		r.now = br.Started.UTC()
+		r.report.Resumed = true
+	}
 	if c.SmartList.Invalid != "" {
-		r.log(&Activity{Type: "Smart List Invalid", Campaign: c.Name, Workspace: c.Workspace.Name, Primary: c.Name,
-			Attributes: map[string]any{"Reason": c.SmartList.Invalid, "Qualified": false}}, nil)
-		return r.report, r.flushOrphans()
+		err := r.inTx(func() error {
+			br.Done = true
+			r.orphan(&Activity{Type: "Smart List Invalid", Campaign: c.Name, Workspace: c.Workspace.Name, Primary: c.Name,
+				Attributes: map[string]any{"Reason": c.SmartList.Invalid, "Qualified": false}})
+			return r.tx.Apply(&Commit{Run: br})
+		})
+		return r.report, err
 	}
 	ids, err := e.store.PersonIDs(ctx)
 	if err != nil {
 		return r.report, err
 	}
-	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return r.report, err
+	if br.Cursor != "" {
+		ids = ids[sort.SearchStrings(ids, br.Cursor+"\x00"):]
+	}
+	for len(ids) > 0 || !br.Done {
+		n := min(e.group, len(ids))
+		group := ids[:n]
+		ids = ids[n:]
+		failed := -1 // index in group of a person whose processing failed
+		var runErr error
+		batch := func(upTo int) func() error {
+			return func() error {
+				for i, id := range group[:upTo] {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					p, err := r.tx.LoadPerson(id)
+					if err != nil {
+						return err
+					}
+					if p != nil && c.Workspace.Sees(p.Partition) {
+						err := r.start(work{person: id, campaign: c, tokens: br.Tokens}, p)
+						if err == nil {
+							err = r.drain()
+						}
+						if err != nil {
+							failed = i
+							return err
+						}
+					}
+					br.Cursor = id
+				}
+				br.Done = upTo == len(group) && len(ids) == 0
+				return r.tx.Apply(&Commit{Run: br})
+			}
 		}
-		p, err := e.store.LoadPerson(ctx, id)
-		if err != nil {
-			return r.report, err
-		}
-		if p == nil || !c.Workspace.Sees(p.Partition) {
+		cursor := br.Cursor
+		if runErr = r.inTx(batch(len(group))); runErr == nil {
 			continue
 		}
-		if err := r.start(work{person: id, campaign: c, tokens: opts.Tokens}, p); err != nil {
-			return r.report, err
+		// One person's processing failed: the group was rolled back. Commit
+		// the people before it again (the same inputs give the same passes),
+		// so only the failing person's work is left undone.
+		br.Cursor, br.Done = cursor, false
+		if failed > 0 {
+			if err := r.inTx(batch(failed)); err != nil {
+				return r.report, err
+			}
 		}
-		if err := r.drain(); err != nil {
-			return r.report, err
-		}
+		return r.report, runErr
 	}
 	return r.report, nil
 }
@@ -251,28 +312,53 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	// Check every person before running anyone: nothing half-applied.
-	for _, id := range people {
-		p, err := e.store.LoadPerson(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if p == nil {
-			return nil, fmt.Errorf("no person with Id %q", id)
-		}
-		if !c.Workspace.Sees(p.Partition) {
-			return nil, fmt.Errorf("person %q (partition %q) is not visible to workspace %q", id, p.Partition, c.Workspace.Name)
-		}
-	}
 	r := e.newRun(ctx)
+	// Check every person before running anyone: nothing half-applied.
+	err = r.inTx(func() error {
+		for _, id := range people {
+			p, err := r.tx.LoadPerson(id)
+			if err != nil {
+				return err
+			}
+			if p == nil {
+				return fmt.Errorf("no person with Id %q", id)
+			}
+			if !c.Workspace.Sees(p.Partition) {
+				return fmt.Errorf("person %q (partition %q) is not visible to workspace %q", id, partitionName(p), c.Workspace.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range people {
-		ev := &Event{Kind: compiler.TrigRequested, Person: id, Campaign: c.Name, Source: "api", Workspace: c.Workspace.Name}
-		r.queue = append(r.queue, work{person: id, campaign: c, tokens: opts.Tokens, trigger: ev, requested: true})
-		if err := r.drain(); err != nil {
+		err := r.inTx(func() error {
+			p, err := r.tx.LoadPerson(id)
+			if err != nil || p == nil {
+				return err
+			}
+			ps := r.newPass(p, nil)
+			ps.add(&Activity{Type: "Request Campaign", Workspace: c.Workspace.Name, Primary: c.Name, Attributes: map[string]any{"Source": "api"}}, nil, nil)
+			ev := &Event{Kind: compiler.TrigRequested, Person: id, Campaign: c.Name, Source: "api", Workspace: c.Workspace.Name}
+			ps.requests = append(ps.requests, work{person: id, campaign: c, tokens: opts.Tokens, trigger: ev})
+			if err := ps.finish(nil); err != nil {
+				return err
+			}
+			return r.drain()
+		})
+		if err != nil {
 			return r.report, err
 		}
 	}
 	return r.report, nil
+}
+
+func partitionName(p *Person) string {
+	if p.Partition == "" {
+		return "Default"
+	}
+	return p.Partition
 }
 
 // Deliver applies an event to its person (a form fill is logged, a data
@@ -282,17 +368,59 @@ func (e *Engine) Deliver(ctx context.Context, ev Event) (*Report, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r := e.newRun(ctx)
-	p, err := e.store.LoadPerson(ctx, ev.Person)
+	err := r.inTx(func() error {
+		p, err := r.tx.LoadPerson(ev.Person)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			return fmt.Errorf("no person with Id %q", ev.Person)
+		}
+		if err := r.applyEvent(p, &ev); err != nil {
+			return err
+		}
+		return r.drain()
+	})
+	return r.report, err
+}
+
+// Recover runs the queued requests and triggered runs that a stopped
+// engine left in the store. Advance recovers first, by itself.
+func (e *Engine) Recover(ctx context.Context) (*Report, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.newRun(ctx)
+	return r.report, r.recover()
+}
+
+func (r *run) recover() error {
+	queued, err := r.e.store.Queued(r.ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if p == nil {
-		return nil, fmt.Errorf("no person with Id %q", ev.Person)
+	for _, q := range queued {
+		w, ok := r.e.workOf(q)
+		err := r.inTx(func() error {
+			if !ok {
+				return r.tx.Apply(&Commit{Dequeue: []int64{q.ID}})
+			}
+			r.queue = append(r.queue, w)
+			return r.drain()
+		})
+		if err != nil {
+			return err
+		}
 	}
-	if err := r.applyEvent(p, &ev); err != nil {
-		return r.report, err
+	return nil
+}
+
+// workOf turns a stored queue entry back into work; false when its
+// campaign is gone.
+func (e *Engine) workOf(q *Queued) (work, bool) {
+	for _, c := range e.prog.CampaignsNamed(q.Workspace + "/" + q.Campaign) {
+		return work{person: q.Person, campaign: c, tokens: q.Tokens, trigger: q.Trigger, queued: q}, true
 	}
-	return r.report, r.drain()
+	return work{}, false
 }
 
 // Advance resumes every parked wait due at or before the clock's time,
@@ -302,6 +430,9 @@ func (e *Engine) Advance(ctx context.Context) (*Report, error) {
 	defer e.mu.Unlock()
 	until := e.clock.Now()
 	r := e.newRun(ctx)
+	if err := r.recover(); err != nil {
+		return r.report, err
+	}
 	for {
 		due, err := e.store.DueWaits(ctx, until)
 		if err != nil {
@@ -316,10 +447,13 @@ func (e *Engine) Advance(ctx context.Context) (*Report, error) {
 			}
 			// The flow resumes at its due time, and what it sets off runs then too.
 			r.now = w.Due.UTC()
-			if err := r.resume(w); err != nil {
-				return r.report, err
-			}
-			if err := r.drain(); err != nil {
+			err := r.inTx(func() error {
+				if err := r.resume(w); err != nil {
+					return err
+				}
+				return r.drain()
+			})
+			if err != nil {
 				return r.report, err
 			}
 		}

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,16 +49,18 @@ type cursor struct {
 // pass is one person's pass through one root flow. It works on a private
 // copy of the person and commits everything at the end.
 type pass struct {
-	r      *run
-	p      *Person
-	root   *compiler.Campaign
-	stack  []*cursor
-	acts   []*Activity
-	park   []*Parked
-	unpark []int64
-	events []Event
-	steps  int
-	err    error
+	r        *run
+	p        *Person
+	root     *compiler.Campaign
+	stack    []*cursor
+	acts     []*Activity
+	park     []*Parked
+	unpark   []int64
+	events   []Event
+	requests []work  // Request Campaign steps, queued when the pass commits
+	taken    *Queued // the queue entry this pass consumes
+	dequeue  []int64 // queue entries that Remove from Flow drops
+	steps    int
 }
 
 func (r *run) newPass(p *Person, root *compiler.Campaign) *pass {
@@ -90,26 +93,33 @@ func (ps *pass) add(a *Activity, step *compiler.Step, cur *cursor) {
 	ps.p.Log = append(ps.p.Log, a)
 }
 
-// finish commits the pass (unless err) and queues what it set off. A
-// failed pass commits nothing.
+// finish applies the pass to the transaction (unless err) and queues what
+// it set off: its requests, then the campaigns its events trigger. A failed
+// pass applies nothing.
 func (ps *pass) finish(err error) error {
 	if err != nil {
 		return err
 	}
 	r := ps.r
-	c := &Commit{Person: ps.p, Activities: ps.acts, Park: ps.park, Unpark: ps.unpark}
-	if err := r.e.store.Commit(r.ctx, c); err != nil {
+	next := ps.requests
+	for i := range ps.events {
+		next = append(next, r.matches(ps.p, &ps.events[i])...)
+	}
+	c := &Commit{Person: ps.p, Activities: ps.acts, Park: ps.park, Unpark: ps.unpark, Dequeue: ps.dequeue}
+	if ps.taken != nil {
+		c.Dequeue = append(c.Dequeue, ps.taken.ID)
+	}
+	for i := range next {
+		w := &next[i]
+		w.queued = &Queued{Person: w.person, Workspace: w.campaign.Workspace.Name, Campaign: w.campaign.Name, Tokens: w.tokens, Trigger: w.trigger}
+		c.Enqueue = append(c.Enqueue, w.queued)
+	}
+	if err := r.tx.Apply(c); err != nil {
 		return err
 	}
-	r.report.Activities = append(r.report.Activities, ps.acts...)
-	for i := range ps.events {
-		ev := ps.events[i]
-		if ev.Kind == compiler.TrigRequested {
-			continue
-		}
-		r.enqueue(ps.p, &ev)
-	}
-	return r.flushOrphans()
+	r.pending.Activities = append(r.pending.Activities, ps.acts...)
+	r.queue = append(r.queue, next...)
+	return nil
 }
 
 func (ps *pass) fail(err error) error {
@@ -236,8 +246,9 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	case compiler.StepRequest:
 		ps.add(&Activity{Type: "Request Campaign", Primary: st.Target.Name, Attributes: map[string]any{"Source": "flow"}}, st, cur)
 		ev := &Event{Kind: compiler.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}
-		// Asynchronous: queued now, run after this flow has finished.
-		ps.r.queue = append(ps.r.queue, work{person: p.ID, campaign: st.Target, trigger: ev, requested: true})
+		// Asynchronous: queued when this pass ends, run after this flow
+		// has finished for the person, first in first out.
+		ps.requests = append(ps.requests, work{person: p.ID, campaign: st.Target, trigger: ev})
 	case compiler.StepExecute:
 		return ps.execute(st, cur)
 	case compiler.StepRemoveFromFlow:
@@ -456,7 +467,7 @@ func (ps *pass) removeFromFlow(st *compiler.Step, cur *cursor) error {
 // dropPending removes a person's pending work in a campaign: parked waits
 // and queued requests.
 func (ps *pass) dropPending(c *compiler.Campaign) error {
-	waits, err := ps.r.e.store.WaitsOf(ps.r.ctx, ps.p.ID)
+	waits, err := ps.r.tx.WaitsOf(ps.p.ID)
 	if err != nil {
 		return err
 	}
@@ -467,11 +478,16 @@ func (ps *pass) dropPending(c *compiler.Campaign) error {
 	}
 	q := ps.r.queue[:0]
 	for _, w := range ps.r.queue {
-		if !(w.person == ps.p.ID && w.campaign == c) {
-			q = append(q, w)
+		if w.person == ps.p.ID && w.campaign == c {
+			if w.queued != nil {
+				ps.dequeue = append(ps.dequeue, w.queued.ID)
+			}
+			continue
 		}
+		q = append(q, w)
 	}
 	ps.r.queue = q
+	ps.requests = slices.DeleteFunc(ps.requests, func(w work) bool { return w.campaign == c })
 	return nil
 }
 

@@ -73,7 +73,7 @@ func TestPeopleErrors(t *testing.T) {
 		{"a.csv", "Id,Born\n1,1990-13-01\n", `a.csv:2:3: field Born (date): "1990-13-01" is not a date (2026-12-01)`},
 		{"a.csv", "", "a.csv:1:1: the file is empty"},
 		{"a.jsonl", `{"Email": "a@x.example"}`, `a.jsonl:1:1: missing "Id"`},
-		{"a.jsonl", `{"Id": "1"}` + "\n" + `{"Id": "2", "Vip": "maybe"}`, `a.jsonl:2:19: field Vip (boolean): "maybe" is not true or false`},
+		{"a.jsonl", `{"Id": "1"}` + "\n" + `{"Id": "2", "Vip": "maybe"}`, `a.jsonl:2:20: field Vip (boolean): "maybe" is not true or false`},
 		{"a.jsonl", `{"Id": "1", "lists": ["Cold"]}`, `a.jsonl:1:22: no list "Cold" in any workspace`},
 		{"a.jsonl", `{"Id": "1", "programs": {"P": "Gone"}}`, `a.jsonl:1:25: program "P" has no status "Gone"`},
 		{"a.jsonl", `[1,2]`, "a.jsonl:1:1: each line must be one JSON object"},

@@ -10,44 +10,59 @@ import (
 
 // work is a flow run waiting its turn: a request, or a triggered campaign.
 type work struct {
-	person    string
-	campaign  *compiler.Campaign
-	tokens    map[string]string
-	trigger   *Event
-	requested bool
+	person   string
+	campaign *compiler.Campaign
+	tokens   map[string]string
+	trigger  *Event
+	queued   *Queued // its entry in the store's queue, if it has one
 }
 
-// run is the state of one operation: its clock reading, its report, and
-// the FIFO of flow runs that requests and events have queued.
+// run is the state of one operation: its clock reading, its report, its
+// current transaction, and the FIFO of flow runs that requests and events
+// have queued.
 type run struct {
 	e        *Engine
 	ctx      context.Context
 	now      time.Time
 	report   *Report
+	tx       Tx
+	pending  *Report // what the current transaction will add to report
 	queue    []work
 	cascades map[string]int
-	orphans  []*Activity // activities that belong to no person's pass
 }
 
 func (e *Engine) newRun(ctx context.Context) *run {
 	return &run{e: e, ctx: ctx, now: e.clock.Now().UTC(), report: &Report{}, cascades: map[string]int{}}
 }
 
-// log records an activity of the operation that belongs to no pass.
-func (r *run) log(a *Activity, step *compiler.Step) {
-	a.Time = r.now
-	a.step = step
-	r.orphans = append(r.orphans, a)
+// inTx runs fn in a transaction: committed when fn succeeds, rolled back
+// (with its part of the report and queue) when it fails.
+func (r *run) inTx(fn func() error) error {
+	tx, err := r.e.store.Begin(r.ctx)
+	if err != nil {
+		return err
+	}
+	r.tx, r.pending = tx, &Report{}
+	defer func() { r.tx, r.pending = nil, nil }()
+	if err := fn(); err != nil {
+		tx.Rollback()
+		r.queue = r.queue[:0]
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		r.queue = r.queue[:0]
+		return err
+	}
+	r.report.Activities = append(r.report.Activities, r.pending.Activities...)
+	r.report.Entered = append(r.report.Entered, r.pending.Entered...)
+	return nil
 }
 
-func (r *run) flushOrphans() error {
-	if len(r.orphans) == 0 {
-		return nil
-	}
-	err := r.e.store.Commit(r.ctx, &Commit{Activities: r.orphans})
-	r.report.Activities = append(r.report.Activities, r.orphans...)
-	r.orphans = nil
-	return err
+// orphan records an activity that belongs to no person's pass.
+func (r *run) orphan(a *Activity) {
+	a.Time = r.now
+	r.tx.Apply(&Commit{Activities: []*Activity{a}})
+	r.pending.Activities = append(r.pending.Activities, a)
 }
 
 // start runs the root flow of w for person p when p qualifies: the smart
@@ -55,14 +70,12 @@ func (r *run) flushOrphans() error {
 func (r *run) start(w work, p *Person) error {
 	c := w.campaign
 	ps := r.newPass(p, c)
-	if ok, _ := ps.smartList(c.SmartList, c.Workspace, nil); !ok {
-		return nil
-	}
-	if !ps.qualifies(c) {
-		return nil
+	ps.taken = w.queued
+	if ok, _ := ps.smartList(c.SmartList, c.Workspace, nil); !ok || !ps.qualifies(c) {
+		return r.dequeue(w)
 	}
 	ps.recordRun(c)
-	r.report.Entered = append(r.report.Entered, Entry{Campaign: c, Person: p.ID})
+	r.pending.Entered = append(r.pending.Entered, Entry{Campaign: c, Person: p.ID})
 	ps.push(&cursor{steps: c.Flow, frame: rootFrame(c, w.tokens, w.trigger)})
 	return ps.finish(ps.exec())
 }
@@ -73,8 +86,16 @@ func rootFrame(c *compiler.Campaign, tokens map[string]string, trigger *Event) *
 		campaign: c, program: c.Program, trigger: trigger}}
 }
 
-// drain runs queued work first in, first out. Each run reloads its person,
-// so it sees what earlier passes committed.
+// dequeue takes a queued run that will not run off the store's queue.
+func (r *run) dequeue(w work) error {
+	if w.queued == nil {
+		return nil
+	}
+	return r.tx.Apply(&Commit{Dequeue: []int64{w.queued.ID}})
+}
+
+// drain runs queued work first in, first out, in the current transaction.
+// Each run reloads its person, so it sees what earlier passes wrote.
 func (r *run) drain() error {
 	for len(r.queue) > 0 {
 		w := r.queue[0]
@@ -84,23 +105,29 @@ func (r *run) drain() error {
 		}
 		c := w.campaign
 		if !c.Active {
+			if err := r.dequeue(w); err != nil {
+				return err
+			}
 			continue
 		}
 		r.cascades[w.person]++
 		if r.cascades[w.person] > r.e.cascades {
 			return &Error{Campaign: c.Name, Person: w.person, Err: fmt.Errorf("%w: more than %d flow runs in one operation", ErrCascadeBudget, r.e.cascades)}
 		}
-		p, err := r.e.store.LoadPerson(r.ctx, w.person)
+		p, err := r.tx.LoadPerson(w.person)
 		if err != nil {
 			return err
 		}
 		if p == nil || !c.Workspace.Sees(p.Partition) {
+			if err := r.dequeue(w); err != nil {
+				return err
+			}
 			continue
 		}
 		if c.SmartList.Invalid != "" {
-			r.log(&Activity{Person: p.ID, Type: "Smart List Invalid", Campaign: c.Name, Workspace: c.Workspace.Name,
-				Primary: c.Name, Attributes: map[string]any{"Reason": c.SmartList.Invalid, "Qualified": false}}, nil)
-			if err := r.flushOrphans(); err != nil {
+			r.orphan(&Activity{Person: p.ID, Type: "Smart List Invalid", Campaign: c.Name, Workspace: c.Workspace.Name,
+				Primary: c.Name, Attributes: map[string]any{"Reason": c.SmartList.Invalid, "Qualified": false}})
+			if err := r.dequeue(w); err != nil {
 				return err
 			}
 			continue
@@ -112,9 +139,10 @@ func (r *run) drain() error {
 	return nil
 }
 
-// enqueue matches an event against the active trigger campaigns of every
-// workspace that sees the person, and queues those that listen.
-func (r *run) enqueue(p *Person, ev *Event) {
+// matches lists the active trigger campaigns of every workspace that sees
+// the person that listen to an event, as work to queue.
+func (r *run) matches(p *Person, ev *Event) []work {
+	var out []work
 	for _, ws := range r.e.prog.Workspaces {
 		if (ev.Workspace != "" && ws.Name != ev.Workspace) || !ws.Sees(p.Partition) {
 			continue
@@ -140,9 +168,10 @@ func (r *run) enqueue(p *Person, ev *Event) {
 				continue
 			}
 			seen[c] = true
-			r.queue = append(r.queue, work{person: p.ID, campaign: c, trigger: ev})
+			out = append(out, work{person: p.ID, campaign: c, trigger: ev})
 		}
 	}
+	return out
 }
 
 // triggerMatches applies a trigger's constraints beyond its index key.
@@ -234,12 +263,12 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 
 // resume continues a parked flow at its due time.
 func (r *run) resume(w *Parked) error {
-	p, err := r.e.store.LoadPerson(r.ctx, w.Person)
+	p, err := r.tx.LoadPerson(w.Person)
 	if err != nil {
 		return err
 	}
 	if p == nil {
-		return r.e.store.Commit(r.ctx, &Commit{Unpark: []int64{w.ID}})
+		return r.tx.Apply(&Commit{Unpark: []int64{w.ID}})
 	}
 	var c *compiler.Campaign
 	for _, cand := range r.e.prog.CampaignsNamed(w.Workspace + "/" + w.Campaign) {

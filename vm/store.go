@@ -2,39 +2,92 @@ package vm
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
 	"time"
 )
 
-// Store keeps people, the activity log, qualification history and parked
-// waits. Implementations must make Commit atomic: all of it or none.
+// Store keeps people, the activity log, qualification history (inside
+// each person), parked waits, the queue of requested and triggered runs,
+// and the progress of batch runs.
+//
+// All changes go through a Tx: the engine commits one person's pass (or a
+// group of whole passes, for batch speed) as one transaction, so a crash
+// never leaves half a flow applied.
 type Store interface {
 	// PersonIDs lists every person's Id in ascending order.
 	PersonIDs(ctx context.Context) ([]string, error)
-	// LoadPerson returns a private copy of a person, or nil when there is
-	// none (or the person was deleted).
-	LoadPerson(ctx context.Context, id string) (*Person, error)
-	// Commit applies one change atomically and numbers its activities.
-	Commit(ctx context.Context, c *Commit) error
+	// Begin starts a transaction.
+	Begin(ctx context.Context) (Tx, error)
 	// DueWaits lists the parked waits due at or before t, earliest first
 	// (ties by ID).
 	DueWaits(ctx context.Context, t time.Time) ([]*Parked, error)
-	// WaitsOf lists the parked waits of one person, by ID.
-	WaitsOf(ctx context.Context, person string) ([]*Parked, error)
-	// Activities lists the log of one person, or of everyone when id is "".
+	// Queued lists the queued runs, first in first out.
+	Queued(ctx context.Context) ([]*Queued, error)
+	// OpenRun returns the unfinished batch run of a campaign, or nil.
+	OpenRun(ctx context.Context, workspace, campaign string) (*BatchRun, error)
+	// Activities lists the log of one person, or of everyone when id is "",
+	// in sequence order.
 	Activities(ctx context.Context, id string) ([]*Activity, error)
 }
 
+// Tx is a store transaction. LoadPerson sees what Apply wrote earlier in
+// the same transaction; a durable store also locks the person's row so
+// that two processes never run the same person's flow at once.
+type Tx interface {
+	// LoadPerson returns a private copy of a person, or nil when there is
+	// none (or the person was deleted).
+	LoadPerson(id string) (*Person, error)
+	// WaitsOf lists a person's parked waits, by ID.
+	WaitsOf(person string) ([]*Parked, error)
+	// Apply records a change; it takes effect at Commit. It numbers the
+	// change's parked waits and queued runs (their ID fields).
+	Apply(c *Commit) error
+	Commit() error
+	Rollback() error
+}
+
+// Queued is a flow run waiting its turn: a Request Campaign, or a trigger
+// campaign an event has matched. It is stored so it survives a restart.
+type Queued struct {
+	ID        int64
+	Person    string
+	Workspace string
+	Campaign  string
+	Tokens    map[string]string
+	Trigger   *Event
+}
+
+// BatchRun is the progress of one batch run: people are processed in Id
+// order, and Cursor is the last Id whose pass is committed, so a run
+// killed at any point resumes where it stopped.
+type BatchRun struct {
+	ID        int64
+	Workspace string
+	Campaign  string
+	Started   time.Time // the run's clock: a resumed run keeps it
+	Tokens    map[string]string
+	Cursor    string
+	Done      bool
+}
+
+// ErrTxDone is returned when a finished transaction is used again.
+var ErrTxDone = errors.New("vm: transaction already committed or rolled back")
+
 // MemStore is the in-memory Store, the embedded default.
 type MemStore struct {
+	txMu   sync.Mutex // one transaction at a time
 	mu     sync.RWMutex
 	people map[string]*Person
 	ids    []string // sorted
 	log    []*Activity
 	seq    int64
 	parked map[int64]*Parked
+	queue  []*Queued
+	runs   []*BatchRun
 	nextID int64
 }
 
@@ -64,41 +117,155 @@ func (m *MemStore) PersonIDs(ctx context.Context) ([]string, error) {
 	return slices.Clone(m.ids), nil
 }
 
-// LoadPerson implements Store.
+// LoadPerson reads a person outside any transaction (for hosts and tests).
 func (m *MemStore) LoadPerson(ctx context.Context, id string) (*Person, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	p := m.people[id]
-	if p == nil || p.Deleted {
-		return nil, nil
-	}
-	return p.Clone(), nil
+	return m.load(id), nil
 }
 
-// Commit implements Store.
-func (m *MemStore) Commit(ctx context.Context, c *Commit) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, a := range c.Activities {
-		m.seq++
-		a.Seq = m.seq
-		m.log = append(m.log, a)
+func (m *MemStore) load(id string) *Person {
+	p := m.people[id]
+	if p == nil || p.Deleted {
+		return nil
 	}
-	if c.Person != nil {
-		if _, ok := m.people[c.Person.ID]; !ok {
-			m.ids = append(m.ids, c.Person.ID)
-			slices.Sort(m.ids)
+	return p.Clone()
+}
+
+// Begin implements Store.
+func (m *MemStore) Begin(ctx context.Context) (Tx, error) {
+	m.txMu.Lock()
+	return &memTx{m: m, people: map[string]*Person{}}, nil
+}
+
+type memTx struct {
+	m       *MemStore
+	people  map[string]*Person // written in this transaction
+	commits []*Commit
+	unpark  map[int64]bool
+	done    bool
+}
+
+func (t *memTx) LoadPerson(id string) (*Person, error) {
+	if t.done {
+		return nil, ErrTxDone
+	}
+	if p, ok := t.people[id]; ok {
+		if p.Deleted {
+			return nil, nil
 		}
-		m.people[c.Person.ID] = c.Person
+		return p.Clone(), nil
+	}
+	t.m.mu.RLock()
+	defer t.m.mu.RUnlock()
+	return t.m.load(id), nil
+}
+
+func (t *memTx) WaitsOf(person string) ([]*Parked, error) {
+	if t.done {
+		return nil, ErrTxDone
+	}
+	t.m.mu.RLock()
+	var out []*Parked
+	for _, p := range t.m.parked {
+		if p.Person == person && !t.unpark[p.ID] {
+			out = append(out, p)
+		}
+	}
+	t.m.mu.RUnlock()
+	for _, c := range t.commits {
+		for _, p := range c.Park {
+			if p.Person == person && !t.unpark[p.ID] {
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func (t *memTx) Apply(c *Commit) error {
+	if t.done {
+		return ErrTxDone
+	}
+	t.m.mu.Lock()
+	for _, p := range c.Park {
+		t.m.nextID++
+		p.ID = t.m.nextID
+	}
+	for _, q := range c.Enqueue {
+		t.m.nextID++
+		q.ID = t.m.nextID
+	}
+	if c.Run != nil && c.Run.ID == 0 {
+		t.m.nextID++
+		c.Run.ID = t.m.nextID
+	}
+	t.m.mu.Unlock()
+	if c.Person != nil {
+		t.people[c.Person.ID] = c.Person
+	}
+	if t.unpark == nil {
+		t.unpark = map[int64]bool{}
 	}
 	for _, id := range c.Unpark {
-		delete(m.parked, id)
+		t.unpark[id] = true
 	}
-	for _, p := range c.Park {
-		m.nextID++
-		p.ID = m.nextID
-		m.parked[p.ID] = p
+	t.commits = append(t.commits, c)
+	return nil
+}
+
+func (t *memTx) Commit() error {
+	if t.done {
+		return ErrTxDone
 	}
+	t.done = true
+	defer t.m.txMu.Unlock()
+	m := t.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range t.commits {
+		for _, a := range c.Activities {
+			m.seq++
+			a.Seq = m.seq
+			m.log = append(m.log, a)
+		}
+		if p := c.Person; p != nil {
+			if _, ok := m.people[p.ID]; !ok {
+				m.ids = append(m.ids, p.ID)
+				slices.Sort(m.ids)
+			}
+			m.people[p.ID] = p
+		}
+		for _, id := range c.Unpark {
+			delete(m.parked, id)
+		}
+		for _, p := range c.Park {
+			m.parked[p.ID] = p
+		}
+		if len(c.Dequeue) > 0 {
+			m.queue = slices.DeleteFunc(m.queue, func(q *Queued) bool { return slices.Contains(c.Dequeue, q.ID) })
+		}
+		m.queue = append(m.queue, c.Enqueue...)
+		if r := c.Run; r != nil {
+			cp := *r
+			cp.Tokens = maps.Clone(r.Tokens)
+			if i := slices.IndexFunc(m.runs, func(x *BatchRun) bool { return x.ID == r.ID }); i >= 0 {
+				m.runs[i] = &cp
+			} else {
+				m.runs = append(m.runs, &cp)
+			}
+		}
+	}
+	return nil
+}
+
+func (t *memTx) Rollback() error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	t.m.txMu.Unlock()
 	return nil
 }
 
@@ -121,6 +288,26 @@ func (m *MemStore) DueWaits(ctx context.Context, t time.Time) ([]*Parked, error)
 	return out, nil
 }
 
+// Queued implements Store.
+func (m *MemStore) Queued(ctx context.Context) ([]*Queued, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return slices.Clone(m.queue), nil
+}
+
+// OpenRun implements Store.
+func (m *MemStore) OpenRun(ctx context.Context, workspace, campaign string) (*BatchRun, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, r := range m.runs {
+		if !r.Done && r.Workspace == workspace && r.Campaign == campaign {
+			cp := *r
+			return &cp, nil
+		}
+	}
+	return nil, nil
+}
+
 // Activities implements Store.
 func (m *MemStore) Activities(ctx context.Context, id string) ([]*Activity, error) {
 	m.mu.RLock()
@@ -132,18 +319,4 @@ func (m *MemStore) Activities(ctx context.Context, id string) ([]*Activity, erro
 		return slices.Clone(p.Log), nil
 	}
 	return nil, nil
-}
-
-// WaitsOf implements Store.
-func (m *MemStore) WaitsOf(ctx context.Context, person string) ([]*Parked, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	var out []*Parked
-	for _, p := range m.parked {
-		if p.Person == person {
-			out = append(out, p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
 }

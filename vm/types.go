@@ -91,13 +91,17 @@ type Parked struct {
 	Trigger   *Event            // the event that started the run, for trigger tokens
 }
 
-// Commit is one atomic change to the store: a person's new state, the
-// activities of one pass, waits parked and waits resumed.
+// Commit is one change within a transaction: a person's new state, the
+// activities of one pass, waits parked and resumed, runs queued and taken
+// from the queue, and a batch run's progress.
 type Commit struct {
 	Person     *Person // the new state (Deleted set to delete); nil: unchanged
 	Activities []*Activity
 	Park       []*Parked
 	Unpark     []int64
+	Enqueue    []*Queued
+	Dequeue    []int64
+	Run        *BatchRun
 }
 
 // Step is the flow step that wrote the activity (nil for activities that

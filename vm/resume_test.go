@@ -1,0 +1,105 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/stdlib"
+)
+
+// crashStore fails the commit of its n-th transaction, as a crash would.
+type crashStore struct {
+	*MemStore
+	n, seen int
+}
+
+var errCrash = errors.New("crash")
+
+func (s *crashStore) Begin(ctx context.Context) (Tx, error) {
+	tx, err := s.MemStore.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.seen++
+	if s.seen == s.n {
+		return &crashTx{tx}, nil
+	}
+	return tx, nil
+}
+
+type crashTx struct{ Tx }
+
+func (t *crashTx) Commit() error {
+	t.Tx.Rollback()
+	return errCrash
+}
+
+// A batch run that dies part way is finished by the next RunBatch, with
+// every qualifying person processed exactly once, at the first run's clock.
+func TestBatchResumesAfterCrash(t *testing.T) {
+	prog := compileSrc(t, `workspace "W"
+list "Done"
+program "P" {
+  batch campaign "Every Time" {
+    smart list { filter Email is not empty }
+    flow {
+      change score LeadScore by "+1"
+      add to list "Done"
+    }
+    qualify every time
+  }
+}
+`)
+	for crashAt := 1; crashAt <= 4; crashAt++ {
+		t.Run(fmt.Sprint(crashAt), func(t *testing.T) {
+			mem := NewMemStore()
+			const n = 7
+			for i := 0; i < n; i++ {
+				mem.PutPeople(&Person{ID: fmt.Sprint(i), Fields: map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, "x@y.example")}})
+			}
+			store := &crashStore{MemStore: mem, n: crashAt}
+			clock := NewManualClock(testStart)
+			eng, _ := New(prog, Options{Store: store, Clock: clock, BatchGroup: 2})
+			if _, err := eng.RunBatch(context.Background(), "Every Time", RunOptions{}); !errors.Is(err, errCrash) {
+				t.Fatalf("want the crash, got %v", err)
+			}
+			clock.Set(testStart.Add(time.Hour))
+			eng2, _ := New(prog, Options{Store: mem, Clock: clock, BatchGroup: 2})
+			rep, err := eng2.RunBatch(context.Background(), "Every Time", RunOptions{})
+			// A crash in the first transaction leaves nothing, not even the
+			// run: the next RunBatch is a new run at the new clock.
+			wantResumed, wantTime := crashAt > 1, testStart
+			if !wantResumed {
+				wantTime = clock.Now()
+			}
+			if err != nil || rep.Resumed != wantResumed {
+				t.Fatalf("resume: %v (resumed %v, want %v)", err, rep.Resumed, wantResumed)
+			}
+			acts, _ := mem.Activities(context.Background(), "")
+			per := map[string]int{}
+			for _, a := range acts {
+				per[a.Person+"/"+a.Type]++
+				if !a.Time.Equal(wantTime) {
+					t.Errorf("activity at %v, want %v", a.Time, wantTime)
+				}
+			}
+			for i := 0; i < n; i++ {
+				for _, typ := range []string{"Change Score", "Add to List"} {
+					if got := per[fmt.Sprint(i)+"/"+typ]; got != 1 {
+						t.Errorf("person %d: %d %q activities, want exactly 1", i, got, typ)
+					}
+				}
+			}
+			// The run is finished: a new RunBatch is a new run.
+			if open, _ := mem.OpenRun(context.Background(), "W", "Every Time"); open != nil {
+				t.Errorf("run still open: %+v", open)
+			}
+		})
+	}
+}
+
+var testStart = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
