@@ -125,6 +125,10 @@ func templateUses(cp *Campaign) []tmplUse {
 			if s.Email != nil {
 				out = append(out, tmplUse{t: s.Email.Subject, via: s})
 			}
+		case StepCallWebhook:
+			if s.Webhook != nil {
+				out = append(out, tmplUse{t: s.Webhook.URL, via: s})
+			}
 		}
 	})
 	return out
@@ -147,7 +151,7 @@ func checkTokens(c *checker) {
 			}
 		}
 	}
-	c.checkEmailSubjects()
+	c.checkAssetTemplates()
 	memo := map[*Campaign][]frame{}
 	for _, cp := range c.prog.Campaigns {
 		frames := c.frames(cp, memo, map[*Campaign]bool{})
@@ -212,12 +216,19 @@ func staticProblem(ws *Workspace, r *lang.TokenRef) string {
 	return ""
 }
 
-// checkEmailSubjects checks what does not depend on the sender in every
-// email's subject, sent or not.
-func (c *checker) checkEmailSubjects() {
+// checkAssetTemplates checks what does not depend on the sender in every
+// email subject and webhook URL, used or not.
+func (c *checker) checkAssetTemplates() {
 	for _, ws := range c.prog.Workspaces {
+		var ts []Template
 		for _, em := range ws.Emails {
-			for _, p := range em.Subject.Parts {
+			ts = append(ts, em.Subject)
+		}
+		for _, wh := range ws.Webhooks {
+			ts = append(ts, wh.URL)
+		}
+		for _, t := range ts {
+			for _, p := range t.Parts {
 				if p.Ref != nil {
 					if msg := staticProblem(ws, p.Ref); msg != "" {
 						c.errorf(nil, lang.CodeBadToken, p.Ref.Start, p.Ref.End, "%s", msg)
@@ -237,7 +248,7 @@ func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmp
 		if u.via != nil {
 			d = c.errorf(nil, lang.CodeBadToken, r.Start, r.End, format, args...)
 			d.Message += fmt.Sprintf(" (rendered by %q)", cp.Name)
-			d.Related = append(d.Related, lang.Related{Message: "sent here", Start: u.via.Pos, End: u.via.End})
+			d.Related = append(d.Related, lang.Related{Message: "used here", Start: u.via.Pos, End: u.via.End})
 		} else {
 			d = c.errorf(cp, lang.CodeBadToken, r.Start, r.End, format, args...)
 		}

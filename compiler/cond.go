@@ -10,9 +10,9 @@ import (
 
 // smartList compiles the lines of a smart list (a campaign's, when cp is
 // set, or an asset's).
-func (c *checker) smartList(cp *Campaign, ws *Workspace, items []*lang.SmartListItem, at lang.Position) *SmartList {
+func (c *checker) smartList(cp *Campaign, ws *Workspace, assets *AssetScope, items []*lang.SmartListItem, at lang.Position) *SmartList {
 	sl := &SmartList{Pos: at}
-	x := &condCtx{cp: cp, ws: ws, sl: sl}
+	x := &condCtx{cp: cp, ws: ws, assets: assets, sl: sl}
 	var logic *lang.Logic
 	for _, it := range items {
 		switch {
@@ -83,13 +83,13 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
 		}
 	case t.AddedToList != nil:
 		out.Kind = TrigAddedToList
-		out.List = condLookup(c, x, "list", ws.lists, t.AddedToList)
+		out.List = condLookup(c, x, "list", pickLists, t.AddedToList)
 	case t.RemovedList != nil:
 		out.Kind = TrigRemovedFromList
-		out.List = condLookup(c, x, "list", ws.lists, t.RemovedList)
+		out.List = condLookup(c, x, "list", pickLists, t.RemovedList)
 	case t.FillsOutForm != nil:
 		out.Kind = TrigFillsOutForm
-		out.Form = condLookup(c, x, "form", ws.forms, t.FillsOutForm)
+		out.Form = condLookup(c, x, "form", pickForms, t.FillsOutForm)
 	case t.Created:
 		out.Kind = TrigCreated
 	}
@@ -104,18 +104,22 @@ func (cp *Campaign) programOrNil() *ProgramDef {
 }
 
 // condLookup resolves an asset name inside a condition.
-func condLookup[V any](c *checker, x *condCtx, what string, m map[string]*V, s *lang.Str) *V {
-	if v, ok := m[s.Value()]; ok {
+func condLookup[V any](c *checker, x *condCtx, what string, pick func(*AssetScope) map[string]*V, s *lang.Str) *V {
+	if v, ok := find(x.assets, pick, s.Value()); ok {
 		return v
 	}
 	start, end := rng(s.Pos, s.EndPos)
-	c.fail(x, lang.CodeUndefined, start, end, nearest(s.Value(), names(m)), "undefined %s %q", what, s.Value())
+	c.fail(x, lang.CodeUndefined, start, end, nearest(s.Value(), visible(x.assets, pick)), "undefined %s %q", what, s.Value())
 	return nil
 }
 
 func (c *checker) condLookupProgram(x *condCtx, s *lang.Str) (*ProgramDef, bool) {
-	p := condLookup(c, x, "program", x.ws.programs, s)
-	return p, p != nil
+	if p, ok := x.ws.programs[s.Value()]; ok {
+		return p, true
+	}
+	start, end := rng(s.Pos, s.EndPos)
+	c.fail(x, lang.CodeUndefined, start, end, nearest(s.Value(), names(x.ws.programs)), "undefined program %q", s.Value())
+	return nil, false
 }
 
 // expr compiles an if-condition.
@@ -160,7 +164,7 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 		switch {
 		case m.List != nil:
 			out.Kind = CondMemberList
-			out.List = condLookup(c, x, "list", ws.lists, m.List)
+			out.List = condLookup(c, x, "list", pickLists, m.List)
 		case m.SmartList != nil:
 			out.Kind = CondMemberSmartList
 			out.SmartList = c.memberOfSmartList(x, m.SmartList)
@@ -184,10 +188,10 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 			out.Campaign = c.condCampaign(x, a.Executed)
 		case a.SentEmail != nil:
 			out.Kind = CondSentEmail
-			out.Email = condLookup(c, x, "email", ws.emails, a.SentEmail)
+			out.Email = condLookup(c, x, "email", pickEmails, a.SentEmail)
 		case a.FilledForm != nil:
 			out.Kind = CondFilledForm
-			out.Form = condLookup(c, x, "form", ws.forms, a.FilledForm)
+			out.Form = condLookup(c, x, "form", pickForms, a.FilledForm)
 		case a.DataChanged != nil:
 			out.Kind = CondDataChanged
 			out.Field = c.field(x.cp, ws, a.DataChanged, x)
@@ -241,7 +245,7 @@ func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *Campaign {
 // memberOfSmartList resolves a smart-list asset, resolving it first if
 // needed, and reports a smart list that includes itself.
 func (c *checker) memberOfSmartList(x *condCtx, s *lang.Str) *SmartListDef {
-	def := condLookup(c, x, "smart list", x.ws.smartLists, s)
+	def := condLookup(c, x, "smart list", pickSmartLists, s)
 	if def == nil {
 		return nil
 	}

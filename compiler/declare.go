@@ -14,7 +14,8 @@ type declCtx struct {
 	ws      *Workspace
 	folder  *Folder
 	program *ProgramDef
-	scope   *Scope
+	scope   *Scope      // My Tokens
+	assets  *AssetScope // lists, smart lists, emails, webhooks, forms
 }
 
 func (c *checker) workspace(name string) *Workspace {
@@ -24,12 +25,8 @@ func (c *checker) workspace(name string) *Workspace {
 	ws := &Workspace{
 		Name:       name,
 		fields:     map[string]*Field{},
-		lists:      map[string]*List{},
-		smartLists: map[string]*SmartListDef{},
+		assets:     newAssetScope(nil, ""),
 		programs:   map[string]*ProgramDef{},
-		emails:     map[string]*Email{},
-		webhooks:   map[string]*Webhook{},
-		forms:      map[string]*Form{},
 		campaigns:  map[string]*Campaign{},
 		partitions: map[string]lang.Position{},
 	}
@@ -48,7 +45,8 @@ func (c *checker) declareFile(f *lang.File) {
 		s, e := rng(f.Workspace.Pos, f.Workspace.EndPos)
 		c.errorf(nil, lang.CodeSyntax, s, e, "a workspace needs a name")
 	}
-	ctx := declCtx{ws: c.workspace(name)}
+	ws := c.workspace(name)
+	ctx := declCtx{ws: ws, assets: ws.assets}
 	for _, d := range f.Decls {
 		c.declare(ctx, d)
 	}
@@ -93,54 +91,54 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 	case d.List != nil:
 		s, e := rng(d.List.Name.Pos, d.List.Name.EndPos)
 		name := d.List.Name.Value()
-		if first, ok := ws.lists[name]; ok {
+		if first, ok := ctx.assets.lists[name]; ok {
 			c.dup("list", name, s, e, first.Pos)
 			return
 		}
-		l := &List{Name: name, ID: c.nextList, Pos: s}
+		l := &List{Name: name, Key: ws.Name + "/" + ctx.assets.path + name, ID: c.nextList, Pos: s}
 		c.nextList++
-		ws.lists[name] = l
+		ctx.assets.lists[name] = l
 		ws.Lists = append(ws.Lists, l)
 	case d.SmartList != nil:
 		s, e := rng(d.SmartList.Name.Pos, d.SmartList.Name.EndPos)
 		name := d.SmartList.Name.Value()
-		if first, ok := ws.smartLists[name]; ok {
+		if first, ok := ctx.assets.smartLists[name]; ok {
 			c.dup("smart list", name, s, e, first.Pos)
 			return
 		}
-		sl := &SmartListDef{Name: name, ID: len(c.smartLists), Pos: s, decl: d.SmartList, ws: ws}
+		sl := &SmartListDef{Name: name, ID: len(c.smartLists), Pos: s, decl: d.SmartList, ws: ws, scope: ctx.assets}
 		c.smartLists = append(c.smartLists, sl)
-		ws.smartLists[name] = sl
+		ctx.assets.smartLists[name] = sl
 		ws.SmartLists = append(ws.SmartLists, sl)
 	case d.Email != nil:
 		s, e := rng(d.Email.Name.Pos, d.Email.Name.EndPos)
 		name := d.Email.Name.Value()
-		if first, ok := ws.emails[name]; ok {
+		if first, ok := ctx.assets.emails[name]; ok {
 			c.dup("email", name, s, e, first.Pos)
 			return
 		}
 		em := &Email{Name: name, Pos: s, decl: d.Email}
-		ws.emails[name] = em
+		ctx.assets.emails[name] = em
 		ws.Emails = append(ws.Emails, em)
 	case d.Webhook != nil:
 		s, e := rng(d.Webhook.Name.Pos, d.Webhook.Name.EndPos)
 		name := d.Webhook.Name.Value()
-		if first, ok := ws.webhooks[name]; ok {
+		if first, ok := ctx.assets.webhooks[name]; ok {
 			c.dup("webhook", name, s, e, first.Pos)
 			return
 		}
-		wh := &Webhook{Name: name, URL: d.Webhook.URL.Value(), Pos: s}
-		ws.webhooks[name] = wh
+		wh := &Webhook{Name: name, Pos: s, decl: d.Webhook}
+		ctx.assets.webhooks[name] = wh
 		ws.Webhooks = append(ws.Webhooks, wh)
 	case d.Form != nil:
 		s, e := rng(d.Form.Name.Pos, d.Form.Name.EndPos)
 		name := d.Form.Name.Value()
-		if first, ok := ws.forms[name]; ok {
+		if first, ok := ctx.assets.forms[name]; ok {
 			c.dup("form", name, s, e, first.Pos)
 			return
 		}
 		fm := &Form{Name: name, Pos: s}
-		ws.forms[name] = fm
+		ctx.assets.forms[name] = fm
 		ws.Forms = append(ws.Forms, fm)
 	case d.Campaign != nil:
 		c.declareCampaign(ctx, d.Campaign)
@@ -226,11 +224,12 @@ func (c *checker) declareFolder(ctx declCtx, fd *lang.FolderDecl) {
 	if f == nil {
 		// A folder may be written in several files; they add up to one.
 		f = &Folder{Name: name, Parent: ctx.folder, Pos: s,
-			Scope: &Scope{Owner: "folder " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope}}
+			Scope:  &Scope{Owner: "folder " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope},
+			Assets: newAssetScope(ctx.assets, ctx.assets.path+name+"/")}
 		c.folders[key] = f
 		ctx.ws.Folders = append(ctx.ws.Folders, f)
 	}
-	inner := declCtx{ws: ctx.ws, folder: f, scope: f.Scope}
+	inner := declCtx{ws: ctx.ws, folder: f, scope: f.Scope, assets: f.Assets}
 	for _, d := range fd.Decls {
 		c.declare(inner, d)
 	}
@@ -248,10 +247,11 @@ func (c *checker) declareProgram(ctx declCtx, pd *lang.ProgramDecl) {
 		return
 	}
 	p := &ProgramDef{Name: name, ID: len(ctx.ws.Programs) + 1, Folder: ctx.folder, Pos: s,
-		Scope: &Scope{Owner: "program " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope}}
+		Scope:  &Scope{Owner: "program " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope},
+		Assets: newAssetScope(ctx.assets, ctx.assets.path+name+"/")}
 	ctx.ws.programs[name] = p
 	ctx.ws.Programs = append(ctx.ws.Programs, p)
-	inner := declCtx{ws: ctx.ws, folder: ctx.folder, program: p, scope: p.Scope}
+	inner := declCtx{ws: ctx.ws, folder: ctx.folder, program: p, scope: p.Scope, assets: p.Assets}
 	for _, d := range pd.Decls {
 		c.declare(inner, d)
 	}

@@ -32,12 +32,8 @@ type Workspace struct {
 	Campaigns  []*Campaign
 
 	fields     map[string]*Field
-	lists      map[string]*List
-	smartLists map[string]*SmartListDef
+	assets     *AssetScope // file-level lists, smart lists, emails, webhooks, forms
 	programs   map[string]*ProgramDef
-	emails     map[string]*Email
-	webhooks   map[string]*Webhook
-	forms      map[string]*Form
 	campaigns  map[string]*Campaign
 	partitions map[string]lang.Position
 }
@@ -51,18 +47,66 @@ type Field struct {
 	Pos     lang.Position
 }
 
-// List is a static list.
+// List is a static list. Key names it uniquely ("Workspace/Program/List"
+// for a list declared in a program); people's memberships use the key.
 type List struct {
 	Name string
+	Key  string
 	ID   int
 	Pos  lang.Position
 }
+
+// AssetScope holds the lists, smart lists, emails, webhooks and forms
+// declared at one level: the workspace's files, a folder, or a program.
+// Names resolve from the innermost scope outwards, so two programs may each
+// have an email "Invitation".
+type AssetScope struct {
+	Parent     *AssetScope
+	path       string // "Folder/Program/" below the workspace
+	lists      map[string]*List
+	smartLists map[string]*SmartListDef
+	emails     map[string]*Email
+	webhooks   map[string]*Webhook
+	forms      map[string]*Form
+}
+
+func newAssetScope(parent *AssetScope, path string) *AssetScope {
+	return &AssetScope{Parent: parent, path: path, lists: map[string]*List{}, smartLists: map[string]*SmartListDef{},
+		emails: map[string]*Email{}, webhooks: map[string]*Webhook{}, forms: map[string]*Form{}}
+}
+
+// find looks a name up from s outwards.
+func find[V any](s *AssetScope, pick func(*AssetScope) map[string]V, name string) (V, bool) {
+	for ; s != nil; s = s.Parent {
+		if v, ok := pick(s)[name]; ok {
+			return v, true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+// visible lists the names seen from s, for suggestions.
+func visible[V any](s *AssetScope, pick func(*AssetScope) map[string]V) []string {
+	var out []string
+	for ; s != nil; s = s.Parent {
+		out = append(out, names(pick(s))...)
+	}
+	return out
+}
+
+func pickLists(s *AssetScope) map[string]*List              { return s.lists }
+func pickSmartLists(s *AssetScope) map[string]*SmartListDef { return s.smartLists }
+func pickEmails(s *AssetScope) map[string]*Email            { return s.emails }
+func pickWebhooks(s *AssetScope) map[string]*Webhook        { return s.webhooks }
+func pickForms(s *AssetScope) map[string]*Form              { return s.forms }
 
 // Folder is a folder; folders nest.
 type Folder struct {
 	Name   string
 	Parent *Folder
 	Scope  *Scope
+	Assets *AssetScope
 	Pos    lang.Position
 }
 
@@ -73,6 +117,7 @@ type ProgramDef struct {
 	Folder   *Folder
 	Statuses []Status
 	Scope    *Scope
+	Assets   *AssetScope
 	Pos      lang.Position
 }
 
@@ -141,6 +186,7 @@ type SmartListDef struct {
 	Pos   lang.Position
 	decl  *lang.SmartListDecl
 	ws    *Workspace
+	scope *AssetScope
 	state int // resolution state, for self-reference detection
 }
 
@@ -152,11 +198,13 @@ type Email struct {
 	decl    *lang.EmailDecl
 }
 
-// Webhook is a webhook asset.
+// Webhook is a webhook asset; its URL may hold tokens, rendered in the
+// caller's frame.
 type Webhook struct {
 	Name string
-	URL  string
+	URL  Template
 	Pos  lang.Position
+	decl *lang.WebhookDecl
 }
 
 // Form is a form.
@@ -527,8 +575,17 @@ func (ws *Workspace) Sees(partition string) bool {
 // Field finds a field of the workspace.
 func (ws *Workspace) Field(name string) *Field { return ws.fields[name] }
 
-// List finds a static list of the workspace.
-func (ws *Workspace) List(name string) *List { return ws.lists[name] }
+// ListsNamed lists the workspace's static lists with this name, wherever
+// they are declared.
+func (ws *Workspace) ListsNamed(name string) []*List {
+	var out []*List
+	for _, l := range ws.Lists {
+		if l.Name == name {
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
 // ProgramNamed finds a program of the workspace.
 func (ws *Workspace) ProgramNamed(name string) *ProgramDef { return ws.programs[name] }

@@ -22,6 +22,11 @@ func (c *checker) resolveAll() {
 				em.Subject = c.template(nil, em.decl.Subject)
 			}
 		}
+		for _, wh := range ws.Webhooks {
+			if wh.decl.URL != nil {
+				wh.URL = c.template(nil, wh.decl.URL)
+			}
+		}
 	}
 	state := map[*Campaign]int{}
 	for _, cp := range c.prog.Campaigns {
@@ -35,7 +40,7 @@ func (c *checker) resolveSmartListDef(sl *SmartListDef) {
 	}
 	sl.state = 1
 	s, _ := rng(sl.decl.Pos, sl.decl.EndPos)
-	sl.List = c.smartList(nil, sl.ws, sl.decl.Items, s)
+	sl.List = c.smartList(nil, sl.ws, sl.scope, sl.decl.Items, s)
 	sl.state = 2
 }
 
@@ -88,7 +93,7 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		switch {
 		case it.SmartList != nil:
 			if once("smart list", s, e) {
-				cp.SmartList = c.smartList(cp, cp.Workspace, it.SmartList.Items, s)
+				cp.SmartList = c.smartList(cp, cp.Workspace, cp.Program.Assets, it.SmartList.Items, s)
 			}
 		case it.Flow != nil:
 			if once("flow", s, e) {
@@ -240,13 +245,13 @@ func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef
 	return nil
 }
 
-// lookup resolves a quoted asset name in one of a workspace's maps.
-func lookup[V any](c *checker, cp *Campaign, code lang.Code, what string, m map[string]V, s *lang.Str, suffix string) (V, bool) {
-	if v, ok := m[s.Value()]; ok {
+// lookup resolves a quoted asset name from a scope outwards.
+func lookup[V any](c *checker, cp *Campaign, code lang.Code, what string, scope *AssetScope, pick func(*AssetScope) map[string]V, s *lang.Str, suffix string) (V, bool) {
+	if v, ok := find(scope, pick, s.Value()); ok {
 		return v, true
 	}
 	start, end := rng(s.Pos, s.EndPos)
-	sug := nearest(s.Value(), names(m))
+	sug := nearest(s.Value(), visible(scope, pick))
 	d := c.errorf(cp, code, start, end, "undefined %s %q%s%s", what, s.Value(), didYouMean(sug, true), suffix)
 	d.Suggestion = sug
 	var zero V
@@ -265,6 +270,7 @@ func (c *checker) steps(cp *Campaign, steps []*lang.Step) []*Step {
 
 func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 	ws := cp.Workspace
+	assets := cp.Program.Assets
 	out := &Step{Pos: lang.Pos(st.Pos), End: lang.Pos(st.EndPos), src: st}
 	und := lang.CodeUndefined
 	switch {
@@ -282,8 +288,12 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		out.Op = StepChangeStatus
 		out.Program = cp.Program
 		if st.ChangeStatus.Program != nil {
-			p, ok := lookup(c, cp, und, "program", ws.programs, st.ChangeStatus.Program, "")
+			p, ok := ws.programs[st.ChangeStatus.Program.Value()]
 			if !ok {
+				s, e := rng(st.ChangeStatus.Program.Pos, st.ChangeStatus.Program.EndPos)
+				sug := nearest(st.ChangeStatus.Program.Value(), names(ws.programs))
+				d := c.errorf(cp, und, s, e, "undefined program %q%s", st.ChangeStatus.Program.Value(), didYouMean(sug, true))
+				d.Suggestion = sug
 				return out
 			}
 			out.Program = p
@@ -307,13 +317,13 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		}
 	case st.AddToList != nil:
 		out.Op = StepAddToList
-		out.List, _ = lookup(c, cp, und, "list", ws.lists, st.AddToList, "")
+		out.List, _ = lookup(c, cp, und, "list", assets, pickLists, st.AddToList, "")
 	case st.RemoveFromList != nil:
 		out.Op = StepRemoveFromList
-		out.List, _ = lookup(c, cp, und, "list", ws.lists, st.RemoveFromList, "")
+		out.List, _ = lookup(c, cp, und, "list", assets, pickLists, st.RemoveFromList, "")
 	case st.SendEmail != nil:
 		out.Op = StepSendEmail
-		out.Email, _ = lookup(c, cp, und, "email", ws.emails, st.SendEmail, "")
+		out.Email, _ = lookup(c, cp, und, "email", assets, pickEmails, st.SendEmail, "")
 	case st.SendAlert != nil:
 		out.Op = StepSendAlert
 		out.Text = c.template(cp, st.SendAlert.Text)
@@ -337,7 +347,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		}
 	case st.CallWebhook != nil:
 		out.Op = StepCallWebhook
-		out.Webhook, _ = lookup(c, cp, und, "webhook", ws.webhooks, st.CallWebhook, "")
+		out.Webhook, _ = lookup(c, cp, und, "webhook", assets, pickWebhooks, st.CallWebhook, "")
 	case st.Request != nil:
 		out.Op = StepRequest
 		out.Target = c.campaignRef(cp, ws, st.Request, false)
@@ -361,7 +371,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 	case st.If != nil:
 		out.Op = StepIf
 		for _, br := range append([]*lang.Branch{st.If.First}, st.If.ElseIf...) {
-			x := &condCtx{cp: cp, ws: ws}
+			x := &condCtx{cp: cp, ws: ws, assets: assets}
 			out.Branches = append(out.Branches, &Branch{Cond: c.expr(x, br.Cond), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos), src: br})
 		}
 		if st.If.Else != nil {
@@ -386,10 +396,10 @@ func statusNames(p *ProgramDef) []string {
 // condCtx is where a condition stands: in a smart list (then every problem
 // makes the smart list invalid) or in an if step.
 type condCtx struct {
-	cp   *Campaign
-	ws   *Workspace
-	sl   *SmartList
-	self *SmartListDef
+	cp     *Campaign
+	ws     *Workspace
+	assets *AssetScope // where asset names resolve from
+	sl     *SmartList
 }
 
 // fail reports a problem in a condition. Inside a smart list every problem

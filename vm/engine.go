@@ -108,7 +108,7 @@ func triggerPrimary(t *compiler.TriggerDef) string {
 		}
 	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
 		if t.List != nil {
-			return t.List.Name
+			return t.List.Key
 		}
 	case compiler.TrigFillsOutForm:
 		if t.Form != nil {

@@ -93,7 +93,7 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, seen []*compil
 	p := ps.p
 	switch c.Kind {
 	case compiler.CondMemberList:
-		return c.List != nil && p.Lists[ws.Name+"/"+c.List.Name]
+		return c.List != nil && p.Lists[c.List.Key]
 	case compiler.CondMemberSmartList:
 		if c.SmartList == nil || c.SmartList.List == nil {
 			return false

@@ -206,7 +206,7 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		p.Partition = st.Partition
 		ps.add(&Activity{Type: "Change Person Partition", Primary: st.Partition, Attributes: map[string]any{"Old Partition": old}}, st, cur)
 	case compiler.StepAddToList, compiler.StepRemoveFromList:
-		key := ws.Name + "/" + st.List.Name
+		key := st.List.Key
 		add := st.Op == compiler.StepAddToList
 		if p.Lists[key] == add {
 			return nil // already so: nothing changes, nothing is logged
@@ -219,7 +219,7 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 			kind, typ = compiler.TrigRemovedFromList, "Remove from List"
 		}
 		ps.add(&Activity{Type: typ, Primary: st.List.Name}, st, cur)
-		ps.events = append(ps.events, Event{Kind: kind, Person: p.ID, List: st.List.Name, Workspace: ws.Name})
+		ps.events = append(ps.events, Event{Kind: kind, Person: p.ID, List: st.List.Name, ListKey: st.List.Key, Workspace: ws.Name})
 	case compiler.StepSendEmail:
 		subject := ps.render(st.Email.Subject, f)
 		to := formatValue(p.Fields["Email"])
@@ -238,11 +238,12 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	case compiler.StepWait:
 		return ps.wait(st, cur)
 	case compiler.StepCallWebhook:
-		status, err := ps.r.e.fx.CallWebhook(ps.r.ctx, p.ID, f.campaign.Name, st.Webhook.Name, st.Webhook.URL)
+		url := ps.render(st.Webhook.URL, f)
+		status, err := ps.r.e.fx.CallWebhook(ps.r.ctx, p.ID, f.campaign.Name, st.Webhook.Name, url)
 		if err != nil {
 			return ps.fail(fmt.Errorf("call webhook %q: %w", st.Webhook.Name, err))
 		}
-		ps.add(&Activity{Type: "Call Webhook", Primary: st.Webhook.Name, Attributes: map[string]any{"Status": status}}, st, cur)
+		ps.add(&Activity{Type: "Call Webhook", Primary: st.Webhook.Name, Attributes: map[string]any{"Status": status, "URL": url}}, st, cur)
 	case compiler.StepRequest:
 		ps.add(&Activity{Type: "Request Campaign", Primary: st.Target.Name, Attributes: map[string]any{"Source": "flow"}}, st, cur)
 		ev := &Event{Kind: compiler.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}

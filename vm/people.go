@@ -44,7 +44,7 @@ func NewSchema(prog *compiler.Program) (*Schema, error) {
 	s := &Schema{fields: types, lists: map[string][]string{}, programs: map[string][]*compiler.ProgramDef{}, progWS: map[*compiler.ProgramDef]string{}}
 	for _, ws := range prog.Workspaces {
 		for _, l := range ws.Lists {
-			s.lists[l.Name] = append(s.lists[l.Name], ws.Name+"/"+l.Name)
+			s.lists[l.Name] = append(s.lists[l.Name], l.Key)
 		}
 		for _, p := range ws.Programs {
 			s.programs[p.Name] = append(s.programs[p.Name], p)

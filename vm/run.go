@@ -150,7 +150,7 @@ func (r *run) matches(p *Person, ev *Event) []work {
 		primary := ev.Field
 		switch ev.Kind {
 		case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
-			primary = ev.List
+			primary = ev.ListKey
 		case compiler.TrigFillsOutForm:
 			primary = ev.Form
 		case compiler.TrigStatusChanged:
@@ -229,10 +229,19 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		act.Type, act.Primary = "Change Data Value", f.Name
 		act.Attributes["Old Value"], act.Attributes["New Value"] = jsonValue(old), jsonValue(v)
 	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
-		if ws.List(ev.List) == nil {
-			return fmt.Errorf("workspace %q has no list %q", ws.Name, ev.List)
+		key := ev.ListKey
+		if key == "" {
+			lists := ws.ListsNamed(ev.List)
+			switch len(lists) {
+			case 0:
+				return fmt.Errorf("workspace %q has no list %q", ws.Name, ev.List)
+			case 1:
+				key = lists[0].Key
+			default:
+				return fmt.Errorf("workspace %q has several lists named %q (%s and others); give the event's ListKey", ws.Name, ev.List, lists[0].Key)
+			}
+			ev.ListKey = key
 		}
-		key := ws.Name + "/" + ev.List
 		if ev.Kind == compiler.TrigAddedToList {
 			p.Lists[key] = true
 			act.Type = "Add to List"

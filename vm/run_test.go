@@ -206,7 +206,10 @@ func writeActivity(b *strings.Builder, a *Activity) {
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	j, _ := json.Marshal(struct {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(struct {
 		Seq        int64          `json:"seq"`
 		Time       string         `json:"time"`
 		Person     string         `json:"person"`
@@ -215,8 +218,7 @@ func writeActivity(b *strings.Builder, a *Activity) {
 		Primary    string         `json:"primary"`
 		Attributes map[string]any `json:"attributes"`
 	}{a.Seq, a.Time.UTC().Format(time.RFC3339), a.Person, a.Type, a.Campaign, a.Primary, attrs})
-	b.Write(j)
-	b.WriteByte('\n')
+	b.WriteString(buf.String())
 }
 
 var argRe = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|\S+`)

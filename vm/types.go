@@ -65,7 +65,8 @@ type Event struct {
 	Kind     compiler.TriggerKind
 	Person   string
 	Field    string // data value changes, score is changed
-	List     string // added to / removed from list (plain list name)
+	List     string // added to / removed from list: the list's name
+	ListKey  string // the list's key ("Workspace/Program/List"); found from List when empty
 	Program  string // program status is changed
 	Status   string // the new status
 	Form     string // fills out form

@@ -349,6 +349,7 @@ func toJSON(a *vm.Activity) jsonActivity {
 
 func writeJSONLog(w io.Writer, acts []*vm.Activity) {
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	for _, a := range acts {
 		enc.Encode(toJSON(a))
 	}
