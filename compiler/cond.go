@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -10,9 +11,9 @@ import (
 
 // smartList compiles the lines of a smart list (a campaign's, when cp is
 // set, or an asset's).
-func (c *checker) smartList(cp *Campaign, ws *Workspace, assets *AssetScope, items []*lang.SmartListItem, at lang.Position) *SmartList {
+func (c *checker) smartList(cp *Campaign, ws *Workspace, assets *AssetScope, owner string, items []*lang.SmartListItem, at lang.Position) *SmartList {
 	sl := &SmartList{Pos: at}
-	x := &condCtx{cp: cp, ws: ws, assets: assets, sl: sl}
+	x := &condCtx{cp: cp, ws: ws, assets: assets, sl: sl, owner: owner, samples: new(int)}
 	var logic *lang.Logic
 	for _, it := range items {
 		switch {
@@ -217,6 +218,8 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 			c.fail(x, lang.CodeTypeMismatch, s, e, "", "a random sample is a percentage from 0 to 100, not %s", lc.Sample.Raw)
 		}
 		out.Percent = p
+		*x.samples++
+		out.SampleKey = fmt.Sprintf("%s#%d", x.owner, *x.samples)
 	case lc.Field != nil:
 		c.fieldCond(x, lc.Field, out)
 	}

@@ -245,6 +245,7 @@ type Campaign struct {
 	body     *lang.CampaignBody // the body compiled: its own, or the clone source's
 	callers  []*callSite        // Execute Campaign steps that target this campaign
 	runAt    lang.Position      // where "run" is written, if it is
+	samples  int                // random samples in the flow, for their keys
 	activeAt lang.Position      // where "active"/"inactive" is written, if it is
 }
 
@@ -380,6 +381,9 @@ type Cond struct {
 	Window    time.Duration // activity and in-past conditions; 0 means ever
 	AtLeast   int
 	Percent   float64
+	// SampleKey seeds a random sample: the owner's name and the sample's
+	// ordinal, so editing other text does not re-draw the sample.
+	SampleKey string
 	Text      string // the condition as written, for logs and explain
 	Pos, End  lang.Position
 }

@@ -441,12 +441,13 @@ func (e *Engine) Advance(ctx context.Context) (*Report, error) {
 		if len(due) == 0 {
 			return r.report, nil
 		}
-		for _, w := range due {
+		for i, w := range due {
 			if err := ctx.Err(); err != nil {
 				return r.report, err
 			}
 			// The flow resumes at its due time, and what it sets off runs then too.
 			r.now = w.Due.UTC()
+			r.parkedMin = time.Time{}
 			err := r.inTx(func() error {
 				if err := r.resume(w); err != nil {
 					return err
@@ -455,6 +456,11 @@ func (e *Engine) Advance(ctx context.Context) (*Report, error) {
 			})
 			if err != nil {
 				return r.report, err
+			}
+			// A wait parked just now may fall due before the rest of this
+			// list: ask the store again so waits resume in due order.
+			if !r.parkedMin.IsZero() && !r.parkedMin.After(until) && i+1 < len(due) && r.parkedMin.Before(due[i+1].Due) {
+				break
 			}
 		}
 	}

@@ -116,7 +116,7 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, seen []*compil
 		return c.Field != nil && ps.countLog("Change Data Value", c.Field.Name, c, false) >= c.AtLeast
 	case compiler.CondSample:
 		h := fnv.New32a()
-		h.Write([]byte(c.Pos.String()))
+		h.Write([]byte(c.SampleKey))
 		h.Write([]byte{0})
 		h.Write([]byte(p.ID))
 		return float64(h.Sum32()%10000) < c.Percent*100

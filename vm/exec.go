@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/stdlib"
 )
 
 // MaxDepth is the run-time limit on nested Execute Campaign calls; the
@@ -184,14 +185,9 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		return ps.changeData(st, cur)
 	case compiler.StepChangeStatus:
 		key := ws.Name + "/" + st.Program.Name
-		old, member := p.Programs[key]
-		ni := st.Program.StatusIndex(st.Status)
-		if member {
-			oi := st.Program.StatusIndex(old)
-			// Statuses move forward only, except into one marked "(back)".
-			if ni == oi || (ni < oi && !st.Program.Statuses[ni].Back) {
-				return nil
-			}
+		old := p.Programs[key]
+		if !statusMove(st.Program, p, key, st.Status) {
+			return nil
 		}
 		p.Programs[key] = st.Status
 		ps.add(&Activity{Type: "Change Program Status", Primary: st.Program.Name,
@@ -204,6 +200,7 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 			old = "Default"
 		}
 		p.Partition = st.Partition
+		p.Fields["Partition"] = compiler.NewText(stdlib.Text, st.Partition)
 		ps.add(&Activity{Type: "Change Person Partition", Primary: st.Partition, Attributes: map[string]any{"Old Partition": old}}, st, cur)
 	case compiler.StepAddToList, compiler.StepRemoveFromList:
 		key := st.List.Key
@@ -292,7 +289,7 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 		"Change Value": newN - oldN, "Old Value": oldN, "New Value": newN}}, st, cur)
 	if newN != oldN {
 		ps.events = append(ps.events, Event{Kind: compiler.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
-			Old: formatNum(oldN), New: formatNum(newN), Workspace: cur.frame.campaign.Workspace.Name})
+			Old: formatNum(oldN), New: formatNum(newN)})
 	}
 	return nil
 }
@@ -317,7 +314,7 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 		"Old Value": jsonValue(old), "New Value": jsonValue(v)}}, st, cur)
 	if formatValue(old) != formatValue(v) || old.Null != v.Null {
 		ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
-			Old: formatValue(old), New: formatValue(v), Workspace: cur.frame.campaign.Workspace.Name})
+			Old: formatValue(old), New: formatValue(v)})
 	}
 	return nil
 }
@@ -339,6 +336,9 @@ func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
 		return nil // the date has passed: the flow goes straight on
 	}
 	root := ps.stack[0].frame
+	if ps.r.parkedMin.IsZero() || due.Before(ps.r.parkedMin) {
+		ps.r.parkedMin = due
+	}
 	ps.park = append(ps.park, &Parked{Person: ps.p.ID, Workspace: root.campaign.Workspace.Name, Campaign: root.campaign.Name,
 		Path: append(append([]int{}, cur.path...), cur.pc), Due: due.UTC(), Tokens: root.tokens.overrides, Trigger: root.tokens.trigger})
 	ps.unwind()
@@ -515,4 +515,16 @@ func validScore(v string) bool {
 	}
 	_, err := strconv.ParseFloat(v[1:], 64)
 	return err == nil && v[1] != '+' && v[1] != '-'
+}
+
+// statusMove reports whether a person may move to a program status:
+// statuses move forward only, except into one marked "(back)"; moving to
+// the status one has is no move.
+func statusMove(prog *compiler.ProgramDef, p *Person, key, status string) bool {
+	old, member := p.Programs[key]
+	if !member {
+		return true
+	}
+	ni, oi := prog.StatusIndex(status), prog.StatusIndex(old)
+	return ni != oi && (ni > oi || prog.Statuses[ni].Back)
 }

@@ -29,6 +29,9 @@ type run struct {
 	pending  *Report // what the current transaction will add to report
 	queue    []work
 	cascades map[string]int
+	// parkedMin is the earliest due time of the waits parked since Advance
+	// last looked, so that it can keep waits in due order.
+	parkedMin time.Time
 }
 
 func (e *Engine) newRun(ctx context.Context) *run {
@@ -224,6 +227,9 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			return fmt.Errorf("field %s: %v", f.Name, err)
 		}
 		old := p.Fields[f.Name]
+		if formatValue(old) == formatValue(v) && old.Null == v.Null {
+			return nil // no change, so no event
+		}
 		ev.Old = formatValue(old)
 		p.Fields[f.Name] = v
 		act.Type, act.Primary = "Change Data Value", f.Name
@@ -256,6 +262,9 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			return fmt.Errorf("workspace %q has no program %q with status %q", ws.Name, ev.Program, ev.Status)
 		}
 		key := ws.Name + "/" + ev.Program
+		if !statusMove(prog, p, key, ev.Status) {
+			return nil // backwards or no move: nothing happens
+		}
 		ev.Old = p.Programs[key]
 		p.Programs[key] = ev.Status
 		act.Type, act.Primary = "Change Program Status", ev.Program
@@ -276,12 +285,14 @@ func (r *run) resume(w *Parked) error {
 	if err != nil {
 		return err
 	}
-	if p == nil {
-		return r.tx.Apply(&Commit{Unpark: []int64{w.ID}})
-	}
 	var c *compiler.Campaign
 	for _, cand := range r.e.prog.CampaignsNamed(w.Workspace + "/" + w.Campaign) {
 		c = cand
+	}
+	// A person who is gone, or who moved out of the workspace's sight, is
+	// not touched: the wait is dropped.
+	if p == nil || (c != nil && !c.Workspace.Sees(p.Partition)) {
+		return r.tx.Apply(&Commit{Unpark: []int64{w.ID}})
 	}
 	ps := r.newPass(p, c)
 	ps.unpark = append(ps.unpark, w.ID)

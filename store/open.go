@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
+)
+
+// IsPostgres reports whether a --db value names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens a store: a postgres:// URL means PostgreSQL (whose schema
+// must be migrated first, with campc migrate), anything else is a SQLite
+// file, created and migrated as needed.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if IsPostgres(dsn) {
+		return OpenPostgres(ctx, dsn, false)
+	}
+	return OpenSQLite(ctx, dsn)
+}
+
+// OpenSQLite opens (creating if needed) a SQLite file and migrates it.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("no database file given")
+	}
+	// Writers take the lock when the transaction begins (no upgrade
+	// deadlocks between processes), wait for each other, and the WAL
+	// journal keeps committed transactions across a crash of the process.
+	q := url.Values{}
+	q.Set("_txlock", "immediate")
+	q.Add("_pragma", "busy_timeout(30000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s, err := open(ctx, db, sqliteDialect, true)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// OpenPostgres opens a PostgreSQL database; migrate says whether to bring
+// its schema up to date (campc migrate) or to require that it is.
+func OpenPostgres(ctx context.Context, url string, migrate bool) (*Store, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return open(ctx, db, postgresDialect, migrate)
+}
+
+var sqliteDialect = dialect{
+	name: "sqlite",
+	migrations: []string{`
+CREATE TABLE people (id TEXT PRIMARY KEY, data BLOB NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE activities (seq INTEGER PRIMARY KEY AUTOINCREMENT, person TEXT NOT NULL, time TEXT NOT NULL,
+  type TEXT NOT NULL, campaign TEXT NOT NULL, workspace TEXT NOT NULL, primary_value TEXT NOT NULL, attributes TEXT NOT NULL);
+CREATE INDEX activities_person ON activities (person, seq);
+CREATE TABLE parked (id INTEGER PRIMARY KEY AUTOINCREMENT, person TEXT NOT NULL, workspace TEXT NOT NULL,
+  campaign TEXT NOT NULL, due TEXT NOT NULL, data BLOB NOT NULL);
+CREATE INDEX parked_due ON parked (due, id);
+CREATE INDEX parked_person ON parked (person);
+CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, person TEXT NOT NULL, data BLOB NOT NULL);
+CREATE TABLE batch_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, workspace TEXT NOT NULL, campaign TEXT NOT NULL,
+  started TEXT NOT NULL, tokens BLOB NOT NULL, cursor TEXT NOT NULL, done INTEGER NOT NULL);
+`},
+}
+
+var postgresDialect = dialect{
+	name:      "postgres",
+	dollar:    true,
+	forUpdate: " FOR UPDATE",
+	migrations: []string{`
+CREATE TABLE people (id TEXT COLLATE "C" PRIMARY KEY, data BYTEA NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE activities (seq BIGSERIAL PRIMARY KEY, person TEXT NOT NULL, time TEXT NOT NULL,
+  type TEXT NOT NULL, campaign TEXT NOT NULL, workspace TEXT NOT NULL, primary_value TEXT NOT NULL, attributes TEXT NOT NULL);
+CREATE INDEX activities_person ON activities (person, seq);
+CREATE TABLE parked (id BIGSERIAL PRIMARY KEY, person TEXT NOT NULL, workspace TEXT NOT NULL,
+  campaign TEXT NOT NULL, due TEXT COLLATE "C" NOT NULL, data BYTEA NOT NULL);
+CREATE INDEX parked_due ON parked (due, id);
+CREATE INDEX parked_person ON parked (person);
+CREATE TABLE queue (id BIGSERIAL PRIMARY KEY, person TEXT NOT NULL, data BYTEA NOT NULL);
+CREATE TABLE batch_runs (id BIGSERIAL PRIMARY KEY, workspace TEXT NOT NULL, campaign TEXT NOT NULL,
+  started TEXT NOT NULL, tokens BYTEA NOT NULL, cursor TEXT NOT NULL, done INTEGER NOT NULL);
+`},
+}

@@ -1,0 +1,498 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/campc/campc/vm"
+)
+
+// dialect is what differs between the two databases.
+type dialect struct {
+	name       string
+	dollar     bool   // placeholders are $1, $2 … rather than ?
+	forUpdate  string // appended to the person read inside a transaction
+	migrations []string
+}
+
+// Store is a vm.Store on a SQL database.
+type Store struct {
+	db *sql.DB
+	d  dialect
+	st map[string]*sql.Stmt
+}
+
+var _ vm.Store = (*Store)(nil)
+
+// queries, written with ? and rebound per dialect.
+var queries = map[string]string{
+	"loadPerson":  `SELECT data, deleted FROM people WHERE id = ?`,
+	"personLog":   `SELECT seq, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE person = ? ORDER BY seq`,
+	"upsert":      `INSERT INTO people (id, data, deleted) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted`,
+	"activity":    `INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+	"park":        `INSERT INTO parked (person, workspace, campaign, due, data) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+	"unpark":      `DELETE FROM parked WHERE id = ?`,
+	"enqueue":     `INSERT INTO queue (person, data) VALUES (?, ?) RETURNING id`,
+	"dequeue":     `DELETE FROM queue WHERE id = ?`,
+	"newRun":      `INSERT INTO batch_runs (workspace, campaign, started, tokens, cursor, done) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+	"updateRun":   `UPDATE batch_runs SET cursor = ?, done = ? WHERE id = ?`,
+	"waitsOf":     `SELECT id, person, workspace, campaign, due, data FROM parked WHERE person = ? ORDER BY id`,
+	"personIDs":   `SELECT id FROM people WHERE deleted = 0 ORDER BY id`,
+	"dueWaits":    `SELECT id, person, workspace, campaign, due, data FROM parked WHERE due <= ? ORDER BY due, id`,
+	"queued":      `SELECT id, person, data FROM queue ORDER BY id`,
+	"openRun":     `SELECT id, workspace, campaign, started, tokens, cursor FROM batch_runs WHERE workspace = ? AND campaign = ? AND done = 0 ORDER BY id LIMIT 1`,
+	"allLog":      `SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities ORDER BY seq`,
+	"oneLog":      `SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE person = ? ORDER BY seq`,
+	"version":     `SELECT version FROM schema_version`,
+	"setVersion":  `UPDATE schema_version SET version = ?`,
+	"initVersion": `INSERT INTO schema_version (version) VALUES (0)`,
+}
+
+func (d dialect) rebind(q string) string {
+	if !d.dollar {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func open(ctx context.Context, db *sql.DB, d dialect, migrate bool) (*Store, error) {
+	s := &Store{db: db, d: d}
+	if migrate {
+		if _, err := s.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	} else {
+		v, err := s.Version(ctx)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		if v != len(d.migrations) {
+			db.Close()
+			return nil, fmt.Errorf("the database schema is at version %d, this campc needs %d: run campc migrate --db URL", v, len(d.migrations))
+		}
+	}
+	s.st = map[string]*sql.Stmt{}
+	for name, q := range queries {
+		if name == "loadPerson" {
+			q += d.forUpdate
+		}
+		st, err := db.PrepareContext(ctx, d.rebind(q))
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("prepare %s: %w", name, err)
+		}
+		s.st[name] = st
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Version reports the schema version (0 for an empty database).
+func (s *Store) Version(ctx context.Context) (int, error) {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("schema_version: %w", err)
+	}
+	var v int
+	err := s.db.QueryRowContext(ctx, queries["version"]).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := s.db.ExecContext(ctx, queries["initVersion"]); err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	return v, err
+}
+
+// Migrate brings the schema to the newest version, one migration per
+// transaction, and reports the version it started from.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	from, err := s.Version(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if from > len(s.d.migrations) {
+		return from, fmt.Errorf("the database schema is at version %d, newer than this campc (%d)", from, len(s.d.migrations))
+	}
+	for v := from; v < len(s.d.migrations); v++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return from, err
+		}
+		if _, err := tx.ExecContext(ctx, s.d.migrations[v]); err != nil {
+			tx.Rollback()
+			return from, fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.rebind(queries["setVersion"]), v+1); err != nil {
+			tx.Rollback()
+			return from, err
+		}
+		if err := tx.Commit(); err != nil {
+			return from, err
+		}
+	}
+	return from, nil
+}
+
+// PersonIDs implements vm.Store.
+func (s *Store) PersonIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.st["personIDs"].QueryContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Begin implements vm.Store.
+func (s *Store) Begin(ctx context.Context) (vm.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlTx{s: s, tx: tx, ctx: ctx}, nil
+}
+
+type sqlTx struct {
+	s   *Store
+	tx  *sql.Tx
+	ctx context.Context
+}
+
+func (t *sqlTx) stmt(name string) *sql.Stmt { return t.tx.StmtContext(t.ctx, t.s.st[name]) }
+
+func (t *sqlTx) LoadPerson(id string) (*vm.Person, error) {
+	var data []byte
+	var deleted int
+	err := t.stmt("loadPerson").QueryRowContext(t.ctx, id).Scan(&data, &deleted)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && deleted != 0) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := decodePerson(id, data)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.stmt("personLog").QueryContext(t.ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := scanActivity(rows, id)
+		if err != nil {
+			return nil, err
+		}
+		p.Log = append(p.Log, a)
+	}
+	return p, rows.Err()
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanActivity(r scanner, person string) (*vm.Activity, error) {
+	a := &vm.Activity{Person: person}
+	var tm, attrs string
+	var err error
+	if person == "" {
+		err = r.Scan(&a.Seq, &a.Person, &tm, &a.Type, &a.Campaign, &a.Workspace, &a.Primary, &attrs)
+	} else {
+		err = r.Scan(&a.Seq, &tm, &a.Type, &a.Campaign, &a.Workspace, &a.Primary, &attrs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.Time, err = parseTime(tm); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(attrs), &a.Attributes); err != nil {
+		return nil, fmt.Errorf("activity %d: %v", a.Seq, err)
+	}
+	return a, nil
+}
+
+func (t *sqlTx) WaitsOf(person string) ([]*vm.Parked, error) {
+	rows, err := t.stmt("waitsOf").QueryContext(t.ctx, person)
+	if err != nil {
+		return nil, err
+	}
+	return scanParked(rows)
+}
+
+type parkedDoc struct {
+	Path    []int             `json:"path"`
+	Tokens  map[string]string `json:"tokens,omitempty"`
+	Trigger *vm.Event         `json:"trigger,omitempty"`
+}
+
+func scanParked(rows *sql.Rows) ([]*vm.Parked, error) {
+	defer rows.Close()
+	var out []*vm.Parked
+	for rows.Next() {
+		p := &vm.Parked{}
+		var due string
+		var data []byte
+		if err := rows.Scan(&p.ID, &p.Person, &p.Workspace, &p.Campaign, &due, &data); err != nil {
+			return nil, err
+		}
+		var err error
+		if p.Due, err = parseTime(due); err != nil {
+			return nil, err
+		}
+		var d parkedDoc
+		if err := json.Unmarshal(data, &d); err != nil {
+			return nil, fmt.Errorf("parked wait %d: %v", p.ID, err)
+		}
+		p.Path, p.Tokens, p.Trigger = d.Path, d.Tokens, d.Trigger
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+type queuedDoc struct {
+	Workspace string            `json:"workspace"`
+	Campaign  string            `json:"campaign"`
+	Tokens    map[string]string `json:"tokens,omitempty"`
+	Trigger   *vm.Event         `json:"trigger,omitempty"`
+}
+
+func (t *sqlTx) Apply(c *vm.Commit) error {
+	if p := c.Person; p != nil {
+		data, err := encodePerson(p)
+		if err != nil {
+			return err
+		}
+		if _, err := t.stmt("upsert").ExecContext(t.ctx, p.ID, data, boolInt(p.Deleted)); err != nil {
+			return fmt.Errorf("save person %q: %w", p.ID, err)
+		}
+	}
+	if len(c.Activities) > 0 {
+		st := t.stmt("activity")
+		for _, a := range c.Activities {
+			attrs, err := json.Marshal(a.Attributes)
+			if err != nil {
+				return err
+			}
+			if err := st.QueryRowContext(t.ctx, a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, string(attrs)).Scan(&a.Seq); err != nil {
+				return fmt.Errorf("log activity: %w", err)
+			}
+		}
+	}
+	for _, id := range c.Unpark {
+		if _, err := t.stmt("unpark").ExecContext(t.ctx, id); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.Park {
+		data, _ := json.Marshal(parkedDoc{Path: p.Path, Tokens: p.Tokens, Trigger: p.Trigger})
+		if err := t.stmt("park").QueryRowContext(t.ctx, p.Person, p.Workspace, p.Campaign, fmtTime(p.Due), data).Scan(&p.ID); err != nil {
+			return err
+		}
+	}
+	for _, id := range c.Dequeue {
+		if _, err := t.stmt("dequeue").ExecContext(t.ctx, id); err != nil {
+			return err
+		}
+	}
+	for _, q := range c.Enqueue {
+		data, _ := json.Marshal(queuedDoc{Workspace: q.Workspace, Campaign: q.Campaign, Tokens: q.Tokens, Trigger: q.Trigger})
+		if err := t.stmt("enqueue").QueryRowContext(t.ctx, q.Person, data).Scan(&q.ID); err != nil {
+			return err
+		}
+	}
+	if r := c.Run; r != nil {
+		if r.ID == 0 {
+			tokens, _ := json.Marshal(r.Tokens)
+			if err := t.stmt("newRun").QueryRowContext(t.ctx, r.Workspace, r.Campaign, fmtTime(r.Started), tokens, r.Cursor, boolInt(r.Done)).Scan(&r.ID); err != nil {
+				return err
+			}
+		} else if _, err := t.stmt("updateRun").ExecContext(t.ctx, r.Cursor, boolInt(r.Done), r.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *sqlTx) Commit() error   { return t.tx.Commit() }
+func (t *sqlTx) Rollback() error { return t.tx.Rollback() }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// DueWaits implements vm.Store.
+func (s *Store) DueWaits(ctx context.Context, t time.Time) ([]*vm.Parked, error) {
+	rows, err := s.st["dueWaits"].QueryContext(ctx, fmtTime(t))
+	if err != nil {
+		return nil, err
+	}
+	return scanParked(rows)
+}
+
+// Queued implements vm.Store.
+func (s *Store) Queued(ctx context.Context) ([]*vm.Queued, error) {
+	rows, err := s.st["queued"].QueryContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*vm.Queued
+	for rows.Next() {
+		q := &vm.Queued{}
+		var data []byte
+		if err := rows.Scan(&q.ID, &q.Person, &data); err != nil {
+			return nil, err
+		}
+		var d queuedDoc
+		if err := json.Unmarshal(data, &d); err != nil {
+			return nil, fmt.Errorf("queued run %d: %v", q.ID, err)
+		}
+		q.Workspace, q.Campaign, q.Tokens, q.Trigger = d.Workspace, d.Campaign, d.Tokens, d.Trigger
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// OpenRun implements vm.Store.
+func (s *Store) OpenRun(ctx context.Context, workspace, campaign string) (*vm.BatchRun, error) {
+	r := &vm.BatchRun{}
+	var started string
+	var tokens []byte
+	err := s.st["openRun"].QueryRowContext(ctx, workspace, campaign).Scan(&r.ID, &r.Workspace, &r.Campaign, &started, &tokens, &r.Cursor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Started, err = parseTime(started); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(tokens, &r.Tokens); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Activities implements vm.Store.
+func (s *Store) Activities(ctx context.Context, id string) ([]*vm.Activity, error) {
+	var rows *sql.Rows
+	var err error
+	if id == "" {
+		rows, err = s.st["allLog"].QueryContext(ctx)
+	} else {
+		rows, err = s.st["oneLog"].QueryContext(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*vm.Activity
+	for rows.Next() {
+		var a *vm.Activity
+		if id == "" {
+			a, err = scanActivity(rows, "")
+		} else {
+			var p string
+			a = &vm.Activity{}
+			var tm, attrs string
+			if err = rows.Scan(&a.Seq, &p, &tm, &a.Type, &a.Campaign, &a.Workspace, &a.Primary, &attrs); err == nil {
+				a.Person = p
+				if a.Time, err = parseTime(tm); err == nil {
+					err = json.Unmarshal([]byte(attrs), &a.Attributes)
+				}
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Import adds or updates people in one transaction: the fields, lists and
+// programs they carry are set; their qualification history and activity
+// log are kept. Nothing is imported if anything fails.
+func (s *Store) Import(ctx context.Context, people []*vm.Person, progress func(done int)) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	load := tx.StmtContext(ctx, s.st["loadPerson"])
+	upsert := tx.StmtContext(ctx, s.st["upsert"])
+	for i, p := range people {
+		var data []byte
+		var deleted int
+		merged := p
+		err := load.QueryRowContext(ctx, p.ID).Scan(&data, &deleted)
+		switch {
+		case err == nil && deleted == 0:
+			old, err := decodePerson(p.ID, data)
+			if err != nil {
+				return err
+			}
+			for k, v := range p.Fields {
+				old.Fields[k] = v
+			}
+			for k := range p.Lists {
+				old.Lists[k] = true
+			}
+			for k, v := range p.Programs {
+				old.Programs[k] = v
+			}
+			if p.Partition != "" {
+				old.Partition = p.Partition
+			}
+			merged = old
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		enc, err := encodePerson(merged)
+		if err != nil {
+			return err
+		}
+		if _, err := upsert.ExecContext(ctx, p.ID, enc, 0); err != nil {
+			return fmt.Errorf("import person %q: %w", p.ID, err)
+		}
+		if progress != nil {
+			progress(i + 1)
+		}
+	}
+	return tx.Commit()
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
