@@ -114,7 +114,13 @@ func (m *MemStore) PutPeople(ps ...*Person) {
 func (m *MemStore) PersonIDs(ctx context.Context) ([]string, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return slices.Clone(m.ids), nil
+	out := make([]string, 0, len(m.ids))
+	for _, id := range m.ids {
+		if !m.people[id].Deleted {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // LoadPerson reads a person outside any transaction (for hosts and tests).
@@ -202,8 +208,24 @@ func (t *memTx) Apply(c *Commit) error {
 		c.Run.ID = t.m.nextID
 	}
 	t.m.mu.Unlock()
-	if c.Person != nil {
-		t.people[c.Person.ID] = c.Person
+	// The store keeps each person's log itself: a person's state comes
+	// from the commit, its log from what was committed and applied before,
+	// plus this commit's activities.
+	if p := c.Person; p != nil {
+		q := *p
+		q.Log = t.logOf(p.ID)
+		t.people[p.ID] = &q
+	}
+	for _, a := range c.Activities {
+		if a.Person == "" {
+			continue
+		}
+		if p := t.people[a.Person]; p != nil {
+			p.Log = append(p.Log, a)
+		} else if p := t.committed(a.Person); p != nil {
+			p.Log = append(p.Log, a)
+			t.people[a.Person] = p
+		}
 	}
 	if t.unpark == nil {
 		t.unpark = map[int64]bool{}
@@ -212,6 +234,27 @@ func (t *memTx) Apply(c *Commit) error {
 		t.unpark[id] = true
 	}
 	t.commits = append(t.commits, c)
+	return nil
+}
+
+// logOf is a person's log as this transaction sees it.
+func (t *memTx) logOf(id string) []*Activity {
+	if p := t.people[id]; p != nil {
+		return slices.Clip(p.Log)
+	}
+	if p := t.committed(id); p != nil {
+		return p.Log
+	}
+	return nil
+}
+
+// committed is a copy of a person as last committed, deleted or not.
+func (t *memTx) committed(id string) *Person {
+	t.m.mu.RLock()
+	defer t.m.mu.RUnlock()
+	if p := t.m.people[id]; p != nil {
+		return p.Clone()
+	}
 	return nil
 }
 
@@ -224,18 +267,22 @@ func (t *memTx) Commit() error {
 	m := t.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	added := false
+	for id, p := range t.people {
+		if _, ok := m.people[id]; !ok {
+			m.ids = append(m.ids, id)
+			added = true
+		}
+		m.people[id] = p
+	}
+	if added {
+		slices.Sort(m.ids)
+	}
 	for _, c := range t.commits {
 		for _, a := range c.Activities {
 			m.seq++
 			a.Seq = m.seq
 			m.log = append(m.log, a)
-		}
-		if p := c.Person; p != nil {
-			if _, ok := m.people[p.ID]; !ok {
-				m.ids = append(m.ids, p.ID)
-				slices.Sort(m.ids)
-			}
-			m.people[p.ID] = p
 		}
 		for _, id := range c.Unpark {
 			delete(m.parked, id)
@@ -312,11 +359,38 @@ func (m *MemStore) OpenRun(ctx context.Context, workspace, campaign string) (*Ba
 func (m *MemStore) Activities(ctx context.Context, id string) ([]*Activity, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if id == "" {
-		return slices.Clone(m.log), nil
+	var out []*Activity
+	for _, a := range m.log {
+		if id == "" || a.Person == id {
+			out = append(out, a)
+		}
 	}
-	if p := m.people[id]; p != nil {
-		return slices.Clone(p.Log), nil
+	return out, nil
+}
+
+// Import adds or updates people as the durable stores' Import does: the
+// fields, lists and programs given are set, and a known person keeps its
+// qualification history and activity log.
+func (m *MemStore) Import(ctx context.Context, people []*Person, progress func(int)) error {
+	merged := make([]*Person, len(people))
+	m.mu.RLock()
+	for i, p := range people {
+		merged[i] = p
+		if old := m.people[p.ID]; old != nil && !old.Deleted {
+			q := old.Clone()
+			maps.Copy(q.Fields, p.Fields)
+			maps.Copy(q.Lists, p.Lists)
+			maps.Copy(q.Programs, p.Programs)
+			if p.Partition != "" {
+				q.Partition = p.Partition
+			}
+			merged[i] = q
+		}
 	}
-	return nil, nil
+	m.mu.RUnlock()
+	m.PutPeople(merged...)
+	if progress != nil {
+		progress(len(people))
+	}
+	return nil
 }

@@ -1,0 +1,288 @@
+// Package vmtest holds the engine's shared test suites: the data-driven run
+// cases (testdata/run in package vm) and the store conformance suite. The
+// in-memory store and the durable stores all pass the same suites.
+package vmtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/vm"
+	"github.com/google/go-cmp/cmp"
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// The cases in testdata/run are txtar archives: .camp files (one project),
+// an optional people.jsonl, an "ops" file of operations, one per line, and
+// "want.log", the expected activity log as JSON lines followed by the
+// operations' errors. Operations:
+//
+//	now 2026-12-01T09:00:00Z          set the clock
+//	batch "C" [my.Name=V ...]         run a batch campaign
+//	request "C" ID... [my.Name=V ...] request a trigger campaign (API)
+//	status ID "Program" "Status"      deliver a program status change
+//	form ID "Form"                    deliver a form fill
+//	data ID Field "value"             deliver a data value change
+//	list ID "List"                    deliver an add to list
+//	created ID                        deliver person is created
+//	advance 3d                        move the clock, resume due waits
+//	budget steps N | cascade N        set the engine's budgets (before any run)
+// RunCases runs every case in dir against stores made by newStore: each
+// case gets a new, empty store. With update, it rewrites the golden logs.
+func RunCases(t *testing.T, dir string, newStore func(t *testing.T) Store, update bool) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.txtar"))
+	if len(files) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txtar"), func(t *testing.T) {
+			ar, err := txtar.ParseFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runCase(t, ar, newStore(t))
+			var want string
+			for _, fl := range ar.Files {
+				if fl.Name == "want.log" {
+					want = string(fl.Data)
+				}
+			}
+			if update {
+				updateGolden(t, f, ar, got)
+				return
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("log differs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func updateGolden(t *testing.T, path string, ar *txtar.Archive, got string) {
+	found := false
+	for i := range ar.Files {
+		if ar.Files[i].Name == "want.log" {
+			ar.Files[i].Data = []byte(got)
+			found = true
+		}
+	}
+	if !found {
+		ar.Files = append(ar.Files, txtar.File{Name: "want.log", Data: []byte(got)})
+	}
+	if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// compileCase compiles the .camp files of a case; they must check clean
+// unless the case says "lenient" in its comment.
+func compileCase(t testing.TB, ar *txtar.Archive) *compiler.Program {
+	t.Helper()
+	var srcs []lang.Source
+	for _, f := range ar.Files {
+		if strings.HasSuffix(f.Name, ".camp") {
+			srcs = append(srcs, lang.Source{Name: f.Name, Text: string(f.Data)})
+		}
+	}
+	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1})
+	lenient := strings.Contains(string(ar.Comment), "lenient")
+	prog, err := res.Runnable(lenient)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, res)
+	}
+	if !lenient && len(res.Diagnostics) > 0 {
+		t.Fatalf("case does not check clean:\n%s", res)
+	}
+	return prog
+}
+
+// Store is a vm.Store that can also take people in bulk, as an import does.
+type Store interface {
+	vm.Store
+	Import(ctx context.Context, people []*vm.Person, progress func(int)) error
+}
+
+func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
+	prog := compileCase(t, ar)
+	schema, err := vm.NewSchema(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops string
+	for _, f := range ar.Files {
+		switch f.Name {
+		case "people.jsonl":
+			ps, err := vm.ParseJSONL(f.Name, f.Data, schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Import(context.Background(), ps, nil); err != nil {
+				t.Fatal(err)
+			}
+		case "ops":
+			ops = string(f.Data)
+		}
+	}
+	clock := vm.NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	opts := vm.Options{Store: store, Clock: clock}
+	var eng *vm.Engine
+	engine := func() *vm.Engine {
+		if eng == nil {
+			eng, err = vm.New(prog, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return eng
+	}
+	var errs []string
+	ctx := context.Background()
+	for n, line := range strings.Split(ops, "\n") {
+		args := splitArgs(t, line)
+		if len(args) == 0 {
+			continue
+		}
+		var err error
+		switch args[0] {
+		case "now":
+			tm, perr := time.Parse(time.RFC3339, args[1])
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			clock.Set(tm)
+		case "budget":
+			n, _ := strconv.Atoi(args[2])
+			if args[1] == "steps" {
+				opts.StepBudget = n
+			} else {
+				opts.CascadeBudget = n
+			}
+		case "batch":
+			ids, tokens := splitTokens(args[2:])
+			if len(ids) > 0 {
+				t.Fatalf("ops line %d: batch takes no people", n+1)
+			}
+			_, err = engine().RunBatch(ctx, args[1], vm.RunOptions{Tokens: tokens})
+		case "request":
+			ids, tokens := splitTokens(args[2:])
+			_, err = engine().Request(ctx, args[1], ids, vm.RunOptions{Tokens: tokens})
+		case "status":
+			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigStatusChanged, Person: args[1], Program: args[2], Status: args[3]})
+		case "form":
+			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigFillsOutForm, Person: args[1], Form: args[2]})
+		case "data":
+			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigDataChanges, Person: args[1], Field: args[2], New: args[3]})
+		case "list":
+			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigAddedToList, Person: args[1], List: args[2]})
+		case "created":
+			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigCreated, Person: args[1]})
+		case "advance":
+			d, perr := parseTestDuration(args[1])
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			clock.Set(clock.Now().Add(d))
+			_, err = engine().Advance(ctx)
+		default:
+			t.Fatalf("ops line %d: unknown operation %q", n+1, args[0])
+		}
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("error (ops line %d): %v", n+1, err))
+		}
+	}
+	acts, err := store.Activities(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(FormatLog(acts))
+	for _, e := range errs {
+		b.WriteString(e + "\n")
+	}
+	return b.String()
+}
+
+// FormatLog writes activities as the golden logs have them: one JSON
+// object per line.
+func FormatLog(acts []*vm.Activity) string {
+	var b strings.Builder
+	for _, a := range acts {
+		writeActivity(&b, a)
+	}
+	return b.String()
+}
+
+func writeActivity(b *strings.Builder, a *vm.Activity) {
+	attrs := a.Attributes
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(struct {
+		Seq        int64          `json:"seq"`
+		Time       string         `json:"time"`
+		Person     string         `json:"person"`
+		Type       string         `json:"type"`
+		Campaign   string         `json:"campaign"`
+		Primary    string         `json:"primary"`
+		Attributes map[string]any `json:"attributes"`
+	}{a.Seq, a.Time.UTC().Format(time.RFC3339), a.Person, a.Type, a.Campaign, a.Primary, attrs})
+	b.WriteString(buf.String())
+}
+
+var argRe = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|\S+`)
+
+func splitArgs(t *testing.T, line string) []string {
+	line = strings.TrimSpace(line)
+	if line == "" || strings.HasPrefix(line, "#") {
+		return nil
+	}
+	var out []string
+	for _, m := range argRe.FindAllString(line, -1) {
+		if strings.HasPrefix(m, `"`) {
+			u, err := strconv.Unquote(m)
+			if err != nil {
+				t.Fatalf("bad quoted argument %s", m)
+			}
+			m = u
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func splitTokens(args []string) ([]string, map[string]string) {
+	var ids []string
+	var tokens map[string]string
+	for _, a := range args {
+		if name, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(name, "my.") {
+			if tokens == nil {
+				tokens = map[string]string{}
+			}
+			tokens[strings.TrimPrefix(name, "my.")] = v
+			continue
+		}
+		ids = append(ids, a)
+	}
+	return ids, tokens
+}
+
+func parseTestDuration(s string) (time.Duration, error) {
+	if strings.HasSuffix(s, "d") {
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		return time.Duration(n) * 24 * time.Hour, err
+	}
+	return time.ParseDuration(s)
+}

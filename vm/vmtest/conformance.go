@@ -1,0 +1,270 @@
+package vmtest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+func samplePerson(id string) *vm.Person {
+	return &vm.Person{ID: id, Partition: "EMEA",
+		Fields: map[string]compiler.Value{
+			"Id":        compiler.NewText(stdlib.Text, id),
+			"Email":     compiler.NewText(stdlib.Email, id+"@x.example"),
+			"LeadScore": compiler.NewNumber(stdlib.Score, 12.5),
+			"Vip":       compiler.NewBool(true),
+			"Born":      compiler.NewTime(stdlib.Date, time.Date(1990, 5, 1, 0, 0, 0, 0, time.UTC)),
+			"SeenAt":    compiler.NewTime(stdlib.DateTime, t0.Add(90*time.Second)),
+		},
+		Lists:    map[string]bool{"W/Hot": true},
+		Programs: map[string]string{"W/Webinar": "Invited"},
+		Runs:     map[string]time.Time{"W/Batch": t0},
+	}
+}
+
+// Conformance checks the behaviour every vm.Store must have. newStore
+// gives a new, empty store each time.
+func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
+	ctx := context.Background()
+	begin := func(t *testing.T, s Store) vm.Tx {
+		t.Helper()
+		tx, err := s.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	apply := func(t *testing.T, tx vm.Tx, c *vm.Commit) {
+		t.Helper()
+		if err := tx.Apply(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit := func(t *testing.T, tx vm.Tx) {
+		t.Helper()
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	personOpts := cmp.Options{cmpopts.IgnoreFields(vm.Person{}, "Log"), cmpopts.EquateEmpty(),
+		cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })}
+
+	t.Run("person round trip", func(t *testing.T) {
+		s := newStore(t)
+		want := samplePerson("p1")
+		if err := s.Import(ctx, []*vm.Person{want}, nil); err != nil {
+			t.Fatal(err)
+		}
+		tx := begin(t, s)
+		got, err := tx.LoadPerson("p1")
+		if err != nil || got == nil {
+			t.Fatalf("load: %v %v", got, err)
+		}
+		tx.Rollback()
+		if d := cmp.Diff(want, got, personOpts); d != "" {
+			t.Errorf("person differs (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("commit, rollback and reads in a transaction", func(t *testing.T) {
+		s := newStore(t)
+		s.Import(ctx, []*vm.Person{samplePerson("a")}, nil)
+		tx := begin(t, s)
+		p, _ := tx.LoadPerson("a")
+		p.Fields["LeadScore"] = compiler.NewNumber(stdlib.Score, 99)
+		act := &vm.Activity{Time: t0, Person: "a", Type: "Change Score", Campaign: "C", Workspace: "W", Primary: "LeadScore", Attributes: map[string]any{"New Value": 99.0}}
+		p.Log = append(p.Log, act)
+		apply(t, tx, &vm.Commit{Person: p, Activities: []*vm.Activity{act}})
+		again, _ := tx.LoadPerson("a")
+		if again.Fields["LeadScore"].Num != 99 {
+			t.Errorf("a transaction must read its own writes")
+		}
+		tx.Rollback()
+		tx = begin(t, s)
+		after, _ := tx.LoadPerson("a")
+		tx.Rollback()
+		if after.Fields["LeadScore"].Num != 12.5 {
+			t.Errorf("rollback kept a write: score %v", after.Fields["LeadScore"].Num)
+		}
+		if acts, _ := s.Activities(ctx, ""); len(acts) != 0 {
+			t.Errorf("rollback kept %d activities", len(acts))
+		}
+		tx = begin(t, s)
+		p, _ = tx.LoadPerson("a")
+		p.Fields["LeadScore"] = compiler.NewNumber(stdlib.Score, 50)
+		apply(t, tx, &vm.Commit{Person: p, Activities: []*vm.Activity{act}})
+		commit(t, tx)
+		if act.Seq <= 0 {
+			t.Errorf("a committed activity gets a sequence number, got %d", act.Seq)
+		}
+		tx = begin(t, s)
+		p, _ = tx.LoadPerson("a")
+		tx.Rollback()
+		if p.Fields["LeadScore"].Num != 50 || len(p.Log) != 1 || p.Log[0].Type != "Change Score" || p.Log[0].Attributes["New Value"] != 99.0 {
+			t.Errorf("committed state not read back: %v, log %v", p.Fields["LeadScore"], p.Log)
+		}
+	})
+
+	t.Run("ids in order, deleted people gone", func(t *testing.T) {
+		s := newStore(t)
+		var ps []*vm.Person
+		for _, id := range []string{"b", "10", "a", "2", "B"} {
+			ps = append(ps, samplePerson(id))
+		}
+		s.Import(ctx, ps, nil)
+		tx := begin(t, s)
+		p, _ := tx.LoadPerson("a")
+		p.Deleted = true
+		apply(t, tx, &vm.Commit{Person: p})
+		commit(t, tx)
+		ids, err := s.PersonIDs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]string{"10", "2", "B", "b"}, ids); d != "" {
+			t.Errorf("ids (-want +got):\n%s", d)
+		}
+		tx = begin(t, s)
+		if p, _ := tx.LoadPerson("a"); p != nil {
+			t.Errorf("a deleted person loads as nil")
+		}
+		if p, _ := tx.LoadPerson("nobody"); p != nil {
+			t.Errorf("an unknown person loads as nil")
+		}
+		tx.Rollback()
+	})
+
+	t.Run("import merges and keeps history", func(t *testing.T) {
+		s := newStore(t)
+		s.Import(ctx, []*vm.Person{samplePerson("a")}, nil)
+		upd := &vm.Person{ID: "a", Fields: map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, "new@x.example")},
+			Lists: map[string]bool{"W/Cold": true}, Programs: map[string]string{}}
+		s.Import(ctx, []*vm.Person{upd}, nil)
+		tx := begin(t, s)
+		p, _ := tx.LoadPerson("a")
+		tx.Rollback()
+		if p.Fields["Email"].Text != "new@x.example" || p.Fields["LeadScore"].Num != 12.5 || !p.Lists["W/Hot"] || !p.Lists["W/Cold"] || !p.Runs["W/Batch"].Equal(t0) || p.Partition != "EMEA" {
+			t.Errorf("import did not merge: %+v", p)
+		}
+	})
+
+	t.Run("waits", func(t *testing.T) {
+		s := newStore(t)
+		s.Import(ctx, []*vm.Person{samplePerson("a"), samplePerson("b")}, nil)
+		tx := begin(t, s)
+		w1 := &vm.Parked{Person: "a", Workspace: "W", Campaign: "C", Path: []int{2, 1, 0}, Due: t0.Add(48 * time.Hour),
+			Tokens: map[string]string{"X": "1"}, Trigger: &vm.Event{Kind: compiler.TrigFillsOutForm, Person: "a", Form: "F"}}
+		w2 := &vm.Parked{Person: "b", Workspace: "W", Campaign: "C", Path: []int{1}, Due: t0.Add(24 * time.Hour)}
+		w3 := &vm.Parked{Person: "a", Workspace: "W", Campaign: "D", Path: []int{1}, Due: t0.Add(24 * time.Hour)}
+		apply(t, tx, &vm.Commit{Park: []*vm.Parked{w1, w2, w3}})
+		if w1.ID == 0 || w2.ID == 0 || w1.ID == w2.ID {
+			t.Fatalf("parked waits need distinct IDs: %d %d", w1.ID, w2.ID)
+		}
+		mine, _ := tx.WaitsOf("a")
+		if len(mine) != 2 {
+			t.Errorf("WaitsOf in the transaction: %d waits, want 2", len(mine))
+		}
+		commit(t, tx)
+		due, err := s.DueWaits(ctx, t0.Add(48*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var order []int64
+		for _, d := range due {
+			order = append(order, d.ID)
+		}
+		if d := cmp.Diff([]int64{w2.ID, w3.ID, w1.ID}, order); d != "" {
+			t.Errorf("due order (-want +got):\n%s", d)
+		}
+		if d := cmp.Diff(w1, due[2], cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); d != "" {
+			t.Errorf("wait round trip (-want +got):\n%s", d)
+		}
+		if due, _ := s.DueWaits(ctx, t0.Add(24*time.Hour-time.Second)); len(due) != 0 {
+			t.Errorf("waits before their time: %d", len(due))
+		}
+		tx = begin(t, s)
+		apply(t, tx, &vm.Commit{Unpark: []int64{w2.ID}})
+		commit(t, tx)
+		if due, _ := s.DueWaits(ctx, t0.Add(72*time.Hour)); len(due) != 2 {
+			t.Errorf("unpark: %d waits left, want 2", len(due))
+		}
+	})
+
+	t.Run("queue is first in first out", func(t *testing.T) {
+		s := newStore(t)
+		tx := begin(t, s)
+		var qs []*vm.Queued
+		for i := 0; i < 3; i++ {
+			qs = append(qs, &vm.Queued{Person: fmt.Sprint(i), Workspace: "W", Campaign: "R", Tokens: map[string]string{"T": "v"},
+				Trigger: &vm.Event{Kind: compiler.TrigRequested, Campaign: "R", Source: "flow"}})
+		}
+		apply(t, tx, &vm.Commit{Enqueue: qs})
+		commit(t, tx)
+		tx = begin(t, s)
+		apply(t, tx, &vm.Commit{Dequeue: []int64{qs[1].ID}})
+		commit(t, tx)
+		got, err := s.Queued(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]*vm.Queued{qs[0], qs[2]}, got); d != "" {
+			t.Errorf("queue (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("batch runs", func(t *testing.T) {
+		s := newStore(t)
+		if r, _ := s.OpenRun(ctx, "W", "C"); r != nil {
+			t.Fatalf("no run yet, got %+v", r)
+		}
+		r := &vm.BatchRun{Workspace: "W", Campaign: "C", Started: t0, Tokens: map[string]string{"A": "1"}, Cursor: "17"}
+		tx := begin(t, s)
+		apply(t, tx, &vm.Commit{Run: r})
+		commit(t, tx)
+		got, _ := s.OpenRun(ctx, "W", "C")
+		if got == nil || got.ID != r.ID || got.Cursor != "17" || !got.Started.Equal(t0) || got.Tokens["A"] != "1" {
+			t.Fatalf("open run: %+v", got)
+		}
+		r.Cursor, r.Done = "20", true
+		tx = begin(t, s)
+		apply(t, tx, &vm.Commit{Run: r})
+		commit(t, tx)
+		if got, _ := s.OpenRun(ctx, "W", "C"); got != nil {
+			t.Errorf("a finished run is not open: %+v", got)
+		}
+	})
+
+	t.Run("activity log order", func(t *testing.T) {
+		s := newStore(t)
+		tx := begin(t, s)
+		for i := 0; i < 5; i++ {
+			person := []string{"a", "b"}[i%2]
+			apply(t, tx, &vm.Commit{Activities: []*vm.Activity{{Time: t0.Add(time.Duration(i) * time.Second), Person: person, Type: "T", Campaign: "C", Workspace: "W", Primary: fmt.Sprint(i), Attributes: map[string]any{}}}})
+		}
+		commit(t, tx)
+		all, _ := s.Activities(ctx, "")
+		var prims []string
+		for i, a := range all {
+			prims = append(prims, a.Primary)
+			if i > 0 && a.Seq <= all[i-1].Seq {
+				t.Errorf("sequence numbers must increase")
+			}
+		}
+		if d := cmp.Diff([]string{"0", "1", "2", "3", "4"}, prims); d != "" {
+			t.Errorf("log order (-want +got):\n%s", d)
+		}
+		b, _ := s.Activities(ctx, "b")
+		if len(b) != 2 || b[0].Primary != "1" || b[1].Primary != "3" || b[0].Person != "b" {
+			t.Errorf("one person's log: %+v", b)
+		}
+	})
+}
