@@ -37,6 +37,7 @@ import (
 //	created ID                        deliver person is created
 //	advance 3d                        move the clock, resume due waits
 //	budget steps N | cascade N        set the engine's budgets (before any run)
+//
 // RunCases runs every case in dir against stores made by newStore: each
 // case gets a new, empty store. With update, it rewrites the golden logs.
 func RunCases(t *testing.T, dir string, newStore func(t *testing.T) Store, update bool) {
