@@ -187,6 +187,10 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 		case a.Executed != nil:
 			out.Kind = CondExecuted
 			out.Campaign = c.condCampaign(x, a.Executed)
+			if t := out.Campaign; t != nil && t.Kind != Executable {
+				s, e := rng(a.Executed.Pos, a.Executed.EndPos)
+				c.fail(x, lang.CodeTypeMismatch, s, e, "", "campaign %q is a %s campaign; \"campaign was executed\" counts runs of executable campaigns", t.Name, t.Kind)
+			}
 		case a.SentEmail != nil:
 			out.Kind = CondSentEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.SentEmail)
@@ -338,6 +342,10 @@ func (c *checker) value(x *condCtx, f *Field, v *lang.Value) (Value, bool) {
 		return Value{}, false
 	}
 	s, e := rng(v.Pos, v.EndPos)
+	if v.Null {
+		c.fail(x, lang.CodeTypeMismatch, s, e, "", "null matches nothing in a condition; write \"%s is empty\" or \"%s is not empty\"", f.Name, f.Name)
+		return Value{}, false
+	}
 	val, msg := literal(f.Type, v)
 	if msg != "" {
 		c.fail(x, lang.CodeTypeMismatch, s, e, "", "field %s is %s: %s", f.Name, f.Type, msg)

@@ -90,6 +90,9 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 	}
 	for _, it := range cp.body.Items {
 		s, e := rng(it.Pos, it.EndPos)
+		if cp.CloneOf != nil && it.SmartList == nil && it.Flow == nil && it.Qualify == nil {
+			continue // a clone copies its source's smart list, flow and qualification only
+		}
 		switch {
 		case it.SmartList != nil:
 			if once("smart list", s, e) {

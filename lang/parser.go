@@ -136,7 +136,7 @@ func syntaxDiag(filename, src string, err error) *Diagnostic {
 	at := Position{Filename: filename, Offset: p.Offset, Line: p.Line, Column: p.Column}
 	msg := perr.Message()
 	end := at.Advance(1)
-	if strings.HasPrefix(msg, "invalid input text") {
+	if strings.Contains(msg, "invalid input text") {
 		// A lexer error: name the offending word rather than the rest of
 		// the file.
 		word := src[min(p.Offset, len(src)):]

@@ -107,13 +107,13 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, seen []*compil
 		st, ok := p.Programs[ws.Name+"/"+c.Program.Name]
 		return ok && (c.Status == "" || st == c.Status)
 	case compiler.CondExecuted:
-		return c.Campaign != nil && ps.countLog("Executed Campaign", c.Campaign.Name, c, true) >= c.AtLeast
+		return c.Campaign != nil && ps.countLog("Executed Campaign", c.Campaign.Name, c, c.Campaign.Workspace.Name) >= c.AtLeast
 	case compiler.CondSentEmail:
-		return c.Email != nil && ps.countLog("Send Email", c.Email.Name, c, false) >= c.AtLeast
+		return c.Email != nil && ps.countLog("Send Email", c.Email.Name, c, "") >= c.AtLeast
 	case compiler.CondFilledForm:
-		return c.Form != nil && ps.countLog("Fill Out Form", c.Form.Name, c, false) >= c.AtLeast
+		return c.Form != nil && ps.countLog("Fill Out Form", c.Form.Name, c, "") >= c.AtLeast
 	case compiler.CondDataChanged:
-		return c.Field != nil && ps.countLog("Change Data Value", c.Field.Name, c, false) >= c.AtLeast
+		return c.Field != nil && ps.countLog("Change Data Value", c.Field.Name, c, "") >= c.AtLeast
 	case compiler.CondSample:
 		h := fnv.New32a()
 		h.Write([]byte(c.SampleKey))
@@ -170,8 +170,9 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, seen []*compil
 }
 
 // countLog counts the person's activities of a type and primary value
-// within the condition's window.
-func (ps *pass) countLog(typ, primary string, c *compiler.Cond, qualified bool) int {
+// within the condition's window. For executions (workspace set) only
+// qualified runs in that workspace count.
+func (ps *pass) countLog(typ, primary string, c *compiler.Cond, workspace string) int {
 	n := 0
 	from := ps.r.now.Add(-c.Window)
 	for _, a := range ps.p.Log {
@@ -181,7 +182,7 @@ func (ps *pass) countLog(typ, primary string, c *compiler.Cond, qualified bool) 
 		if c.Window > 0 && a.Time.Before(from) {
 			continue
 		}
-		if qualified && a.Attributes["Qualified"] != true {
+		if workspace != "" && (a.Workspace != workspace || a.Attributes["Qualified"] != true) {
 			continue
 		}
 		n++

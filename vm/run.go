@@ -248,6 +248,9 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			}
 			ev.ListKey = key
 		}
+		if p.Lists[key] == (ev.Kind == compiler.TrigAddedToList) {
+			return nil // already so: no change, no event
+		}
 		if ev.Kind == compiler.TrigAddedToList {
 			p.Lists[key] = true
 			act.Type = "Add to List"

@@ -27,6 +27,14 @@ commands:
         check .camp files and directories as one project
   run [flags] CAMPAIGN [PATH ...]
         compile the project and run one campaign over people
+  import --db DB PEOPLE [PATH ...]
+        import people (.csv or .jsonl) into a database
+  log --db DB [--person ID] [--format text|json]
+        print the activity log a database holds
+  advance --db DB [--now TIME] [--until DURATION] [PATH ...]
+        resume the waits and queued runs a database holds
+  migrate --db DB
+        create or update a database's schema
   help  print this message
 
 Run "campc <command> --help" for a command's flags.
@@ -42,6 +50,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdCheck(args[1:], stdout, stderr)
 	case "run":
 		return cmdRun(args[1:], stdout, stderr)
+	case "import":
+		return cmdImport(args[1:], stdout, stderr)
+	case "log":
+		return cmdLog(args[1:], stdout, stderr)
+	case "migrate":
+		return cmdMigrate(args[1:], stdout, stderr)
+	case "advance":
+		return cmdAdvance(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -111,7 +111,8 @@ func (f *timeFlag) Set(s string) error {
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", "run [flags] CAMPAIGN [PATH ...]", stderr)
-	peopleFile := fs.String("people", "", "people to run over: a .csv or .jsonl file")
+	peopleFile := fs.String("people", "", "people to run over: a .csv or .jsonl file (with --db: imported first)")
+	dbFlag := fs.String("db", "", "keep state in a database: a SQLite file path or a postgres:// URL (default: in memory)")
 	tokens := tokenFlags{}
 	fs.Var(tokens, "token", "override a My Token for this run: my.Name=VALUE (repeatable)")
 	format := &choice{value: "text", allowed: []string{"text", "json"}}
@@ -156,20 +157,39 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 
-	store := vm.NewMemStore()
-	var ids []string
+	ctx := context.Background()
+	var people []*vm.Person
 	if *peopleFile != "" {
-		people, err := loadPeople(*peopleFile, prog)
-		if err != nil {
+		// Read the whole file before touching any store: a bad row stops
+		// everything, and nothing runs.
+		if people, err = loadPeople(*peopleFile, prog); err != nil {
 			fmt.Fprintf(stderr, "campc run: %v\n", err)
 			return exitUsage
 		}
-		store.PutPeople(people...)
-		for _, p := range people {
-			ids = append(ids, p.ID)
-		}
-		slices.Sort(ids)
 	}
+	store, err := openStore(ctx, *dbFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "campc run: --db %s: %v\n", *dbFlag, err)
+		return exitUsage
+	}
+	defer store.Close()
+	if len(people) > 0 {
+		if err := store.Import(ctx, people, nil); err != nil {
+			fmt.Fprintf(stderr, "campc run: import %s: %v\n", *peopleFile, err)
+			return exitError
+		}
+	}
+	var ids []string
+	for _, p := range people {
+		ids = append(ids, p.ID)
+	}
+	if *peopleFile == "" {
+		if ids, err = store.PersonIDs(ctx); err != nil {
+			fmt.Fprintf(stderr, "campc run: %v\n", err)
+			return exitError
+		}
+	}
+	slices.Sort(ids)
 	clock := vm.NewManualClock(start)
 	eng, err := vm.New(prog, vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget})
 	if err != nil {
@@ -181,25 +201,33 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc run: %v%s\n", err, suggestCampaign(prog, name))
 		return exitError
 	}
-	ctx := context.Background()
 	opts := vm.RunOptions{Tokens: tokens}
 	var reports []*vm.Report
-	var runErr error
+	// Work a stopped run left queued in a durable store goes first.
+	rep, runErr := eng.Recover(ctx)
+	reports = append(reports, rep)
 	switch c.Kind {
 	case compiler.Executable:
 		fmt.Fprintf(stderr, "campc run: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
 		return exitError
 	case compiler.Batch:
+		if runErr != nil {
+			break
+		}
 		var rep *vm.Report
 		rep, runErr = eng.RunBatch(ctx, name, opts)
 		reports = append(reports, rep)
+		if rep != nil && rep.Resumed {
+			fmt.Fprintf(stderr, "campc run: finished an earlier run of %q that had stopped part way\n", c.Name)
+		}
 	case compiler.Trigger:
-		var visible []string
-		for _, id := range ids {
-			p, _ := store.LoadPerson(ctx, id)
-			if p != nil && c.Workspace.Sees(p.Partition) {
-				visible = append(visible, id)
-			}
+		if runErr != nil {
+			break
+		}
+		visible, err := visiblePeople(ctx, store, c, ids)
+		if err != nil {
+			fmt.Fprintf(stderr, "campc run: %v\n", err)
+			return exitError
 		}
 		if c.Requestable("api") {
 			var rep *vm.Report
@@ -242,10 +270,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			entered = append(entered, r.Entered...)
 		}
 	}
-	if format.value == "json" {
-		writeJSONLog(stdout, acts)
-	} else {
-		writeTextLog(stdout, acts, entered)
+	if runErr == nil || len(acts) > 0 {
+		if format.value == "json" {
+			writeJSONLog(stdout, acts)
+		} else {
+			writeTextLog(stdout, acts, entered)
+		}
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "campc run: %v\n", runErr)
@@ -357,10 +387,14 @@ func writeJSONLog(w io.Writer, acts []*vm.Activity) {
 
 func writeTextLog(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
 	for _, a := range acts {
-		fmt.Fprintf(w, "%4d  %s  person %-6s %-22s %-18s %q%s\n", a.Seq, a.Time.UTC().Format(time.RFC3339), a.Person,
-			quoteName(a.Campaign), a.Type, a.Primary, formatAttrs(a.Attributes))
+		writeTextActivity(w, a)
 	}
 	writeSummary(w, acts, entered)
+}
+
+func writeTextActivity(w io.Writer, a *vm.Activity) {
+	fmt.Fprintf(w, "%4d  %s  person %-6s %-22s %-18s %q%s\n", a.Seq, a.Time.UTC().Format(time.RFC3339), a.Person,
+		quoteName(a.Campaign), a.Type, a.Primary, formatAttrs(a.Attributes))
 }
 
 func quoteName(s string) string {
@@ -480,12 +514,34 @@ func simulatedEvent(c *compiler.Campaign) (vm.Event, error) {
 		}
 		ev.Program, ev.Status = p.Name, t.Status
 	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
-		ev.List = t.List.Name
+		ev.List, ev.ListKey = t.List.Name, t.List.Key
 	case compiler.TrigFillsOutForm:
 		ev.Form = t.Form.Name
 	case compiler.TrigCreated:
+	case compiler.TrigRequested:
+		return ev, fmt.Errorf("campaign %q listens for requests from flow only; add api to its trigger (\"trigger campaign is requested from flow, api\") to run it directly", c.Name)
 	default:
 		return ev, fmt.Errorf("campaign %q is started by a data or score change, which campc run cannot simulate; give it \"trigger campaign is requested from api\" to run it directly", c.Name)
 	}
 	return ev, nil
+}
+
+// visiblePeople keeps the ids whose person the campaign's workspace sees.
+func visiblePeople(ctx context.Context, st vm.Store, c *compiler.Campaign, ids []string) ([]string, error) {
+	tx, err := st.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var out []string
+	for _, id := range ids {
+		p, err := tx.LoadPerson(id)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil && c.Workspace.Sees(p.Partition) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/store"
+	"github.com/campc/campc/vm"
+)
+
+// peopleStore is a store that can also import people.
+type peopleStore interface {
+	vm.Store
+	Import(ctx context.Context, people []*vm.Person, progress func(int)) error
+	Close() error
+}
+
+type memCloser struct{ *vm.MemStore }
+
+func (memCloser) Close() error { return nil }
+
+// openStore opens --db: nothing means in memory, a postgres:// URL means
+// PostgreSQL, anything else a SQLite file.
+func openStore(ctx context.Context, db string) (peopleStore, error) {
+	if db == "" {
+		return memCloser{vm.NewMemStore()}, nil
+	}
+	return store.Open(ctx, db)
+}
+
+func requireDB(name string, db string, stderr io.Writer) bool {
+	if db == "" {
+		fmt.Fprintf(stderr, "campc %s: --db is required (a SQLite file path or a postgres:// URL)\n", name)
+		return false
+	}
+	return true
+}
+
+func cmdMigrate(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("migrate", "migrate --db PATH_OR_URL", stderr)
+	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "campc migrate: unexpected argument %q\n", rest[0])
+		return exitUsage
+	}
+	if !requireDB("migrate", *db, stderr) {
+		return exitUsage
+	}
+	ctx := context.Background()
+	var s *store.Store
+	if store.IsPostgres(*db) {
+		s, err = store.OpenPostgres(ctx, *db, true)
+	} else {
+		s, err = store.OpenSQLite(ctx, *db)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "campc migrate: %v\n", err)
+		return exitError
+	}
+	defer s.Close()
+	v, _ := s.Version(ctx)
+	fmt.Fprintf(stdout, "schema at version %d\n", v)
+	return exitOK
+}
+
+func cmdImport(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("import", "import --db PATH_OR_URL PEOPLE.csv|.jsonl [PATH ...]", stderr)
+	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if !requireDB("import", *db, stderr) {
+		return exitUsage
+	}
+	if len(rest) == 0 {
+		fmt.Fprintln(stderr, "campc import: name the people file (.csv or .jsonl), then the project's paths")
+		return exitUsage
+	}
+	file, paths := rest[0], rest[1:]
+	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
+	if res == nil {
+		return code
+	}
+	prog, err := res.Runnable(true)
+	if err != nil {
+		fmt.Fprintln(stderr, "campc import: the project has errors; nothing was imported")
+		return exitError
+	}
+	// The whole file is read and checked before the database is touched: a
+	// bad row rejects the file, and nothing is imported.
+	people, err := loadPeople(file, prog)
+	if err != nil {
+		fmt.Fprintf(stderr, "campc import: %v\n", err)
+		return exitError
+	}
+	ctx := context.Background()
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		fmt.Fprintf(stderr, "campc import: --db %s: %v\n", *db, err)
+		return exitUsage
+	}
+	defer st.Close()
+	bar := newProgress(stderr, len(people))
+	if err := st.Import(ctx, people, bar.update); err != nil {
+		bar.done()
+		fmt.Fprintf(stderr, "campc import: %v; nothing was imported\n", err)
+		return exitError
+	}
+	bar.done()
+	fmt.Fprintf(stdout, "imported %d people from %s\n", len(people), file)
+	return exitOK
+}
+
+// progress draws a bar on a terminal and nothing elsewhere.
+type progress struct {
+	w     io.Writer
+	total int
+	on    bool
+	last  time.Time
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{w: w, total: total}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.on = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(done int) {
+	if !p.on || p.total == 0 || (time.Since(p.last) < 100*time.Millisecond && done < p.total) {
+		return
+	}
+	p.last = time.Now()
+	const width = 30
+	n := done * width / p.total
+	fmt.Fprintf(p.w, "\rimporting [%s%s] %d/%d", strings.Repeat("=", n), strings.Repeat(" ", width-n), done, p.total)
+}
+
+func (p *progress) done() {
+	if p.on {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+func cmdLog(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("log", "log --db PATH_OR_URL [--person ID] [--format text|json]", stderr)
+	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
+	person := fs.String("person", "", "only this person's activities")
+	format := &choice{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(format, "format", "output format: text or json")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "campc log: unexpected argument %q\n", rest[0])
+		return exitUsage
+	}
+	if !requireDB("log", *db, stderr) {
+		return exitUsage
+	}
+	ctx := context.Background()
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		fmt.Fprintf(stderr, "campc log: --db %s: %v\n", *db, err)
+		return exitUsage
+	}
+	defer st.Close()
+	acts, err := st.Activities(ctx, *person)
+	if err != nil {
+		fmt.Fprintf(stderr, "campc log: %v\n", err)
+		return exitError
+	}
+	if format.value == "json" {
+		writeJSONLog(stdout, acts)
+	} else {
+		for _, a := range acts {
+			writeTextActivity(stdout, a)
+		}
+	}
+	return exitOK
+}
+
+// cmdAdvance resumes the waits and queued runs a database holds, with the
+// clock at --now (plus --until).
+func cmdAdvance(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("advance", "advance --db PATH_OR_URL [--now TIME] [--until DURATION] [--format text|json] [PATH ...]", stderr)
+	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
+	format := &choice{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(format, "format", "output format: text or json")
+	var until durationFlag
+	fs.Var(&until, "until", "advance the clock by this much past --now (72h, 3d)")
+	var now timeFlag
+	fs.Var(&now, "now", "the clock, RFC 3339 (default: the current time)")
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if !requireDB("advance", *db, stderr) {
+		return exitUsage
+	}
+	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
+	if res == nil {
+		return code
+	}
+	prog, err := res.Runnable(false)
+	if err != nil {
+		fmt.Fprintln(stderr, "campc advance: the project has errors; nothing ran")
+		return exitError
+	}
+	ctx := context.Background()
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		fmt.Fprintf(stderr, "campc advance: --db %s: %v\n", *db, err)
+		return exitUsage
+	}
+	defer st.Close()
+	t := now.t
+	if !now.set {
+		t = time.Now().UTC().Truncate(time.Second)
+	}
+	eng, err := vm.New(prog, vm.Options{Store: st, Clock: vm.NewManualClock(t.Add(until.d))})
+	if err != nil {
+		fmt.Fprintf(stderr, "campc advance: %v\n", err)
+		return exitError
+	}
+	rep, runErr := eng.Advance(ctx)
+	var acts []*vm.Activity
+	var entered []vm.Entry
+	if rep != nil {
+		acts, entered = rep.Activities, rep.Entered
+	}
+	if format.value == "json" {
+		writeJSONLog(stdout, acts)
+	} else {
+		writeTextLog(stdout, acts, entered)
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "campc advance: %v\n", runErr)
+		return exitError
+	}
+	return exitOK
+}
