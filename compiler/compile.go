@@ -40,9 +40,10 @@ func (r *Result) OnlySmartListErrors() bool { return r.errors && !r.otherErrors 
 func Compile(sources []lang.Source, opts Options) *Result {
 	srcs := slices.Clone(sources)
 	slices.SortStableFunc(srcs, func(a, b lang.Source) int { return strings.Compare(a.Name, b.Name) })
-	c := &checker{prog: &Program{}, workspaces: map[string]*Workspace{}}
+	c := &checker{prog: &Program{}, workspaces: map[string]*Workspace{}, sources: map[string]string{}}
 	var files []*lang.File
 	for _, s := range srcs {
+		c.sources[s.Name] = s.Text
 		f, ds := lang.Parse(s.Name, s.Text)
 		c.diags = append(c.diags, ds...)
 		if f != nil {
@@ -99,6 +100,7 @@ type checker struct {
 	originals  map[string]bool             // keys of diagnostics reported outside clones
 	folders    map[folderKey]*Folder
 	smartLists []*SmartListDef
+	sources    map[string]string // file name -> text, for the source text of conditions and steps
 	nextList   int
 }
 
@@ -170,4 +172,14 @@ func (c *checker) warnf(cp *Campaign, code lang.Code, start, end lang.Position, 
 // rng converts a node's participle start and end positions.
 func rng(start, end lexer.Position) (lang.Position, lang.Position) {
 	return lang.Pos(start), lang.Pos(end)
+}
+
+// text is the source between two positions, whitespace folded: how a
+// condition or step reads in explanations.
+func (c *checker) text(start, end lexer.Position) string {
+	src := c.sources[start.Filename]
+	if start.Offset < 0 || end.Offset > len(src) || start.Offset >= end.Offset {
+		return ""
+	}
+	return strings.Join(strings.Fields(src[start.Offset:end.Offset]), " ")
 }

@@ -39,6 +39,7 @@ func (c *checker) smartList(cp *Campaign, ws *Workspace, assets *AssetScope, own
 	}
 	if logic != nil {
 		sl.Logic = c.logic(x, logic, len(sl.Filters))
+		sl.LogicText = c.text(logic.Pos, logic.EndPos)
 	}
 	return sl
 }
@@ -156,7 +157,7 @@ func (c *checker) unary(x *condCtx, u *lang.UnaryExpr) *Expr {
 
 // cond compiles one leaf condition with its types checked.
 func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
-	out := &Cond{Pos: lang.Pos(lc.Pos), End: lang.Pos(lc.EndPos)}
+	out := &Cond{Pos: lang.Pos(lc.Pos), End: lang.Pos(lc.EndPos), Text: c.text(lc.Pos, lc.EndPos)}
 	ws := x.ws
 	switch {
 	case lc.Member != nil:

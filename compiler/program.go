@@ -304,11 +304,12 @@ type Schedule struct {
 
 // SmartList is a campaign's or an asset's smart list.
 type SmartList struct {
-	Triggers []*TriggerDef
-	Filters  []*Cond
-	Logic    *Expr  // over filter numbers (Expr.Filter); nil means all
-	Invalid  string // non-empty: why nobody qualifies
-	Pos      lang.Position
+	Triggers  []*TriggerDef
+	Filters   []*Cond
+	Logic     *Expr  // over filter numbers (Expr.Filter); nil means all
+	LogicText string // the logic as written ("1 and (2 or 3)"); "" for all
+	Invalid   string // non-empty: why nobody qualifies
+	Pos       lang.Position
 }
 
 // TriggerKind is the event a trigger listens to.
@@ -468,6 +469,7 @@ type Step struct {
 	Else      []*Step
 	HasElse   bool
 	Pos, End  lang.Position
+	Source    string // the step as written (empty for if steps), for explanations
 
 	src *lang.Step
 }
@@ -475,6 +477,7 @@ type Step struct {
 // Branch is one choice of an if step.
 type Branch struct {
 	Cond  *Expr
+	Text  string // the condition as written
 	Steps []*Step
 	Pos   lang.Position
 

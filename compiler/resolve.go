@@ -275,6 +275,9 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 	ws := cp.Workspace
 	assets := cp.Program.Assets
 	out := &Step{Pos: lang.Pos(st.Pos), End: lang.Pos(st.EndPos), src: st}
+	if st.If == nil {
+		out.Source = c.text(st.Pos, st.EndPos)
+	}
 	und := lang.CodeUndefined
 	switch {
 	case st.ChangeScore != nil:
@@ -375,7 +378,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		out.Op = StepIf
 		for _, br := range append([]*lang.Branch{st.If.First}, st.If.ElseIf...) {
 			x := &condCtx{cp: cp, ws: ws, assets: assets, owner: ws.Name + "/" + cp.Name + "/flow", samples: &cp.samples}
-			out.Branches = append(out.Branches, &Branch{Cond: c.expr(x, br.Cond), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos), src: br})
+			out.Branches = append(out.Branches, &Branch{Cond: c.expr(x, br.Cond), Text: c.text(br.Cond.Pos, br.Cond.EndPos), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos), src: br})
 		}
 		if st.If.Else != nil {
 			out.HasElse = true

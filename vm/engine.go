@@ -34,6 +34,9 @@ type Options struct {
 	// BatchGroup is how many people's passes a batch run commits in one
 	// transaction (a person is never split across two).
 	BatchGroup int
+	// Tracer, when set, is told every decision of every pass (for campc
+	// explain and run --trace). It slows the engine down.
+	Tracer Tracer
 }
 
 // Engine runs one program. It is safe for concurrent use: operations are
@@ -46,6 +49,7 @@ type Engine struct {
 	steps    int
 	cascades int
 	group    int
+	tracer   Tracer
 	mu       sync.Mutex
 	index    map[trigKey][]*compiler.Campaign
 }
@@ -78,6 +82,7 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 	if e.cascades <= 0 {
 		e.cascades = DefaultCascadeBudget
 	}
+	e.tracer = opts.Tracer
 	e.group = opts.BatchGroup
 	if e.group <= 0 {
 		e.group = DefaultBatchGroup

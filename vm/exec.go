@@ -92,6 +92,9 @@ func (ps *pass) add(a *Activity, step *compiler.Step, cur *cursor) {
 	}
 	ps.acts = append(ps.acts, a)
 	ps.p.Log = append(ps.p.Log, a)
+	if ps.tracing() && step != nil {
+		ps.trace(TraceEvent{Kind: TraceActivity, Activity: a})
+	}
 }
 
 // finish applies the pass to the transaction (unless err) and queues what
@@ -142,6 +145,9 @@ func (ps *pass) exec() error {
 		cur := ps.stack[len(ps.stack)-1]
 		if cur.pc >= len(cur.steps) {
 			ps.stack = ps.stack[:len(ps.stack)-1]
+			if ps.tracing() && (len(ps.stack) == 0 || ps.stack[len(ps.stack)-1].frame != cur.frame) {
+				ps.trace(TraceEvent{Kind: TraceLeave, Depth: cur.frame.depth, Campaign: cur.frame.campaign, Text: "the flow ended"})
+			}
 			continue
 		}
 		st := cur.steps[cur.pc]
@@ -154,6 +160,10 @@ func (ps *pass) exec() error {
 			if err := ps.r.ctx.Err(); err != nil {
 				return err
 			}
+		}
+		if ps.tracing() {
+			ps.trace(TraceEvent{Kind: TraceStep, Depth: cur.frame.depth, Campaign: cur.frame.campaign, Step: st})
+			ps.traceTokens(stepTemplates(st), cur.frame)
 		}
 		if err := ps.step(st, cur); err != nil {
 			return err
@@ -172,12 +182,20 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	case compiler.StepIf:
 		for i, b := range st.Branches {
 			if ps.expr(b.Cond, ws) {
+				if ps.tracing() {
+					ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: i + 1, Text: b.Text})
+				}
 				ps.push(&cursor{steps: b.Steps, choice: i + 1, frame: f, path: appendPath(cur.path, cur.pc-1, i+1)})
 				return nil
 			}
 		}
 		if st.HasElse {
+			if ps.tracing() {
+				ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: len(st.Branches) + 1, Text: "else"})
+			}
 			ps.push(&cursor{steps: st.Else, choice: len(st.Branches) + 1, frame: f, path: appendPath(cur.path, cur.pc-1, 0)})
+		} else if ps.tracing() {
+			ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: 0, Text: "no choice matched"})
 		}
 	case compiler.StepChangeScore:
 		return ps.changeScore(st, cur)
@@ -254,6 +272,9 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	case compiler.StepDeletePerson:
 		ps.add(&Activity{Type: "Delete Person", Primary: p.ID}, st, cur)
 		p.Deleted = true
+		if ps.tracing() {
+			ps.trace(TraceEvent{Kind: TraceLeave, Campaign: f.campaign, Text: "the person is deleted: nothing more runs"})
+		}
 		ps.unwind()
 	}
 	return nil
@@ -341,6 +362,9 @@ func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
 	}
 	ps.park = append(ps.park, &Parked{Person: ps.p.ID, Workspace: root.campaign.Workspace.Name, Campaign: root.campaign.Name,
 		Path: append(append([]int{}, cur.path...), cur.pc), Due: due.UTC(), Tokens: root.tokens.overrides, Trigger: root.tokens.trigger})
+	if ps.tracing() {
+		ps.trace(TraceEvent{Kind: TraceLeave, Campaign: root.campaign, Text: "waiting until " + due.UTC().Format(time.RFC3339) + "; the rest of the flow runs then"})
+	}
 	ps.unwind()
 	return nil
 }
@@ -402,10 +426,20 @@ func (ps *pass) execute(st *compiler.Step, cur *cursor) error {
 	if f.depth+1 > MaxDepth {
 		return ps.fail(fmt.Errorf("execute campaign %q would nest %d levels deep; the limit is %d", child.Name, f.depth+1, MaxDepth))
 	}
+	if ps.tracing() {
+		ps.trace(TraceEvent{Kind: TraceStart, Depth: f.depth + 1, Campaign: child})
+		ps.traceSmartList(child, f.depth+1)
+	}
 	ok, reason := ps.smartList(child.SmartList, child.Workspace, nil)
 	attrs := map[string]any{"Qualified": false, "Use Parent Token Context": st.Parent}
-	if ok && !ps.qualifies(child) {
-		ok, reason = false, "the qualification rule blocks the person"
+	if ok {
+		q := ps.qualifies(child)
+		if ps.tracing() {
+			ps.trace(TraceEvent{Kind: TraceQualify, Depth: f.depth + 1, Campaign: child, Text: ps.qualifyText(child), Result: q})
+		}
+		if !q {
+			ok, reason = false, "the qualification rule blocks the person"
+		}
 	}
 	if reason != "" {
 		attrs["Reason"] = reason
@@ -424,6 +458,9 @@ func (ps *pass) execute(st *compiler.Step, cur *cursor) error {
 	if st.Parent {
 		my := append(append([]*compiler.Scope{}, f.tokens.my...), child.Scope())
 		tc = &tokenCtx{my: my, overrides: f.tokens.overrides, campaign: f.tokens.campaign, program: f.tokens.program, trigger: f.tokens.trigger}
+	}
+	if ps.tracing() {
+		ps.trace(TraceEvent{Kind: TraceEnter, Depth: f.depth + 1, Campaign: child, Parent: st.Parent})
 	}
 	ps.push(&cursor{steps: child.Flow, frame: &frame{campaign: child, tokens: tc, depth: f.depth + 1, parent: st.Parent}})
 	return nil
@@ -460,6 +497,9 @@ func (ps *pass) removeFromFlow(st *compiler.Step, cur *cursor) error {
 		}
 	}
 	if stop {
+		if ps.tracing() {
+			ps.trace(TraceEvent{Kind: TraceLeave, Campaign: cur.frame.campaign, Text: "removed from the flow: nothing after this runs, here or in any caller"})
+		}
 		ps.unwind()
 	}
 	return nil

@@ -74,7 +74,18 @@ func (r *run) start(w work, p *Person) error {
 	c := w.campaign
 	ps := r.newPass(p, c)
 	ps.taken = w.queued
-	if ok, _ := ps.smartList(c.SmartList, c.Workspace, nil); !ok || !ps.qualifies(c) {
+	if ps.tracing() {
+		ps.trace(TraceEvent{Kind: TraceStart, Campaign: c})
+		ps.traceSmartList(c, 0)
+	}
+	if ok, _ := ps.smartList(c.SmartList, c.Workspace, nil); !ok {
+		return r.dequeue(w)
+	}
+	q := ps.qualifies(c)
+	if ps.tracing() {
+		ps.trace(TraceEvent{Kind: TraceQualify, Campaign: c, Text: ps.qualifyText(c), Result: q})
+	}
+	if !q {
 		return r.dequeue(w)
 	}
 	ps.recordRun(c)

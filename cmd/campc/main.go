@@ -31,6 +31,8 @@ commands:
         import people (.csv or .jsonl) into a database
   log --db DB [--person ID] [--format text|json]
         print the activity log a database holds
+  explain CAMPAIGN --person ID --people FILE [PATH ...]
+        show, step by step, what a campaign does for one person and why
   advance --db DB [--now TIME] [--until DURATION] [PATH ...]
         resume the waits and queued runs a database holds
   migrate --db DB
@@ -58,6 +60,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdMigrate(args[1:], stdout, stderr)
 	case "advance":
 		return cmdAdvance(args[1:], stdout, stderr)
+	case "explain":
+		return cmdExplain(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -122,6 +122,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	var now timeFlag
 	fs.Var(&now, "now", "the clock's start, RFC 3339 (default: the current time)")
 	lenient := fs.Bool("lenient", false, "run even when smart lists are invalid (they qualify nobody)")
+	trace := fs.Bool("trace", false, "explain every person's pass as campc explain does (on standard error with --format json)")
 	stepBudget := fs.Int("step-budget", vm.DefaultStepBudget, "most steps in one person's pass")
 	cascadeBudget := fs.Int("cascade-budget", vm.DefaultCascadeBudget, "most triggered flow runs per person")
 	args, err := parseInterleaved(fs, args)
@@ -191,7 +192,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	slices.Sort(ids)
 	clock := vm.NewManualClock(start)
-	eng, err := vm.New(prog, vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget})
+	vopts := vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget}
+	if *trace {
+		w := stdout
+		if format.value == "json" {
+			w = stderr
+		}
+		vopts.Tracer = &explainer{w: w}
+	}
+	eng, err := vm.New(prog, vopts)
 	if err != nil {
 		fmt.Fprintf(stderr, "campc run: %v\n", err)
 		return exitError
@@ -473,7 +482,7 @@ func writeSummary(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
 	for _, name := range order {
 		c := camps[name]
 		if c.kind != "" {
-			fmt.Fprintf(w, "  campaign %q: %d people entered the flow\n", name, len(c.entered))
+			fmt.Fprintf(w, "  campaign %q: %s entered the flow\n", name, countPeople(len(c.entered)))
 		} else {
 			fmt.Fprintf(w, "  campaign %q (executed)\n", name)
 		}
@@ -491,7 +500,7 @@ func writeSummary(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
 			return steps[i].col < steps[j].col
 		})
 		for _, s := range steps {
-			fmt.Fprintf(w, "    %-28s %-48s %d people\n", s.pos, s.label, len(s.people))
+			fmt.Fprintf(w, "    %-28s %-48s %s\n", s.pos, s.label, countPeople(len(s.people)))
 		}
 	}
 }
@@ -544,4 +553,11 @@ func visiblePeople(ctx context.Context, st vm.Store, c *compiler.Campaign, ids [
 		}
 	}
 	return out, nil
+}
+
+func countPeople(n int) string {
+	if n == 1 {
+		return "1 person"
+	}
+	return fmt.Sprintf("%d people", n)
 }

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/vm"
+)
+
+// explainer renders trace events as an indented explanation: for each
+// campaign, its filters with what they saw, the logic and qualification
+// verdicts, then each step with its tokens, branches and activities, and
+// executed children explained the same way, one level deeper.
+type explainer struct {
+	w       io.Writer
+	person  string          // the person of the last header, to separate people
+	started map[string]bool // root flows whose "flow:" heading is printed
+}
+
+func (x *explainer) line(depth, extra int, format string, args ...any) {
+	fmt.Fprintf(x.w, "%s%s\n", strings.Repeat("  ", depth*3+extra), fmt.Sprintf(format, args...))
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func (x *explainer) Trace(e vm.TraceEvent) {
+	d := e.Depth
+	switch e.Kind {
+	case vm.TraceStart:
+		if d == 0 {
+			if x.person != "" {
+				fmt.Fprintln(x.w)
+			}
+			x.person = e.Person
+			x.line(0, 0, "person %s, campaign %q (%s)", e.Person, e.Campaign.Name, e.Campaign.Kind)
+		} else {
+			x.line(d, 0, "campaign %q (%s)", e.Campaign.Name, e.Campaign.Kind)
+		}
+		x.line(d, 1, "smart list:")
+	case vm.TraceFilter:
+		x.line(d, 2, "filter %d: %s  [saw %s] %s", e.Filter, e.Cond.Text, e.Saw, yesNo(e.Result))
+	case vm.TraceLogic:
+		verdict := "qualifies"
+		if !e.Result {
+			verdict = "does not qualify"
+		}
+		if e.Reason != "" {
+			verdict += " (" + e.Reason + ")"
+		}
+		if e.Text == "" || e.Text == "no filters" {
+			x.line(d, 2, "%s%s", map[bool]string{true: "no filters: ", false: ""}[e.Text != ""], verdict)
+		} else {
+			x.line(d, 2, "logic %s: %s", e.Text, verdict)
+		}
+	case vm.TraceQualify:
+		verdict := "lets the person in"
+		if !e.Result {
+			verdict = "keeps the person out"
+		}
+		x.line(d, 1, "qualification: %s: %s", e.Text, verdict)
+	case vm.TraceEnter:
+		how := "its own token context"
+		if e.Parent {
+			how = "the caller's token context (use parent tokens)"
+		}
+		x.line(d, 1, "flow, in %s:", how)
+	case vm.TraceStep:
+		if d == 0 && e.Step != nil && x.lastDepth0Flow(e) {
+			x.line(0, 1, "flow:")
+		}
+		src := e.Step.Source
+		if e.Step.Op == compiler.StepIf {
+			src = "if …"
+		}
+		x.line(d, 2, "%s: %s", e.Step.Pos, src)
+	case vm.TraceToken:
+		x.line(d, 3, "%s = %q  from %s", e.Token, e.Value, e.From)
+	case vm.TraceBranch:
+		switch {
+		case e.Branch == 0:
+			x.line(d, 3, "no choice matched; nothing runs")
+		case e.Text == "else":
+			x.line(d, 3, "choice %d (else) taken", e.Branch)
+		default:
+			x.line(d, 3, "choice %d taken: %s", e.Branch, e.Text)
+		}
+	case vm.TraceActivity:
+		a := e.Activity
+		x.line(d, 3, "→ %s %q%s", a.Type, a.Primary, formatAttrs(a.Attributes))
+	case vm.TraceLeave:
+		x.line(d, 1, "%s", e.Text)
+	}
+}
+
+// lastDepth0Flow reports whether this is the first step of a root flow,
+// so that the "flow:" heading is printed once per root campaign.
+func (x *explainer) lastDepth0Flow(e vm.TraceEvent) bool {
+	key := e.Person + "\x00" + e.Campaign.Name
+	if x.started == nil {
+		x.started = map[string]bool{}
+	}
+	if x.started[key] {
+		return false
+	}
+	x.started[key] = true
+	return true
+}
+
+func cmdExplain(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("explain", "explain CAMPAIGN --person ID --people FILE [flags] [PATH ...]", stderr)
+	person := fs.String("person", "", "the person's Id (required)")
+	peopleFile := fs.String("people", "", "the people file (.csv or .jsonl) that holds the person (required)")
+	tokens := tokenFlags{}
+	fs.Var(tokens, "token", "override a My Token for this run: my.Name=VALUE (repeatable)")
+	var now timeFlag
+	fs.Var(&now, "now", "the clock, RFC 3339 (default: the current time)")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(rest) == 0 || *person == "" || *peopleFile == "" {
+		fmt.Fprintln(stderr, "campc explain: name the campaign, --person ID and --people FILE")
+		fs.Usage()
+		return exitUsage
+	}
+	name, paths := rest[0], rest[1:]
+	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
+	if res == nil {
+		return code
+	}
+	prog, err := res.Runnable(true)
+	if err != nil {
+		fmt.Fprintln(stderr, "campc explain: the project has errors; nothing ran")
+		return exitError
+	}
+	people, err := loadPeople(*peopleFile, prog)
+	if err != nil {
+		fmt.Fprintf(stderr, "campc explain: %v\n", err)
+		return exitUsage
+	}
+	var who *vm.Person
+	for _, p := range people {
+		if p.ID == *person {
+			who = p
+		}
+	}
+	if who == nil {
+		fmt.Fprintf(stderr, "campc explain: --person %s: no such Id in %s\n", *person, *peopleFile)
+		return exitUsage
+	}
+	start := now.t
+	if !now.set {
+		start = time.Now().UTC().Truncate(time.Second)
+	}
+	st := vm.NewMemStore()
+	st.PutPeople(who)
+	x := &explainer{w: stdout}
+	eng, err := vm.New(prog, vm.Options{Store: st, Clock: vm.NewManualClock(start), Tracer: x})
+	if err != nil {
+		fmt.Fprintf(stderr, "campc explain: %v\n", err)
+		return exitError
+	}
+	c, err := eng.Campaign(name)
+	if err != nil {
+		fmt.Fprintf(stderr, "campc explain: %v%s\n", err, suggestCampaign(prog, name))
+		return exitError
+	}
+	ctx := context.Background()
+	opts := vm.RunOptions{Tokens: tokens}
+	switch c.Kind {
+	case compiler.Executable:
+		fmt.Fprintf(stderr, "campc explain: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
+		return exitError
+	case compiler.Batch:
+		_, err = eng.RunBatch(ctx, name, opts)
+	default:
+		if !c.Workspace.Sees(who.Partition) {
+			fmt.Fprintf(stderr, "campc explain: person %s is in partition %q, which workspace %q does not see\n", who.ID, partitionOf(who), c.Workspace.Name)
+			return exitError
+		}
+		if c.Requestable("api") {
+			_, err = eng.Request(ctx, name, []string{who.ID}, opts)
+			break
+		}
+		ev, serr := simulatedEvent(c)
+		if serr != nil {
+			fmt.Fprintf(stderr, "campc explain: %v\n", serr)
+			return exitError
+		}
+		ev.Person = who.ID
+		_, err = eng.Deliver(ctx, ev)
+	}
+	if x.person == "" {
+		fmt.Fprintf(stdout, "person %s: campaign %q did not consider this person (not in its workspace's partitions, or its trigger did not fire)\n", who.ID, c.Name)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "campc explain: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+func partitionOf(p *vm.Person) string {
+	if p.Partition == "" {
+		return "Default"
+	}
+	return p.Partition
+}

@@ -1,0 +1,259 @@
+package vm
+
+import (
+	"fmt"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/lang"
+)
+
+// TraceKind says what a TraceEvent reports.
+type TraceKind int
+
+// Trace event kinds, in the order a pass produces them.
+const (
+	TraceStart    TraceKind = iota // a campaign's flow is considered for a person (Campaign)
+	TraceFilter                    // one smart-list filter (Filter, Cond, Saw, Result)
+	TraceLogic                     // the smart list's verdict (Text, Result, Reason)
+	TraceQualify                   // the qualification rule's verdict (Text, Result)
+	TraceStep                      // a step runs (Step)
+	TraceToken                     // a token was resolved for the step (Token, Value, From)
+	TraceBranch                    // an if chose a branch (Step, Branch: 1-based, 0 = none)
+	TraceEnter                     // an executed child starts (Campaign, Parent)
+	TraceLeave                     // a campaign's flow ended for the person (Campaign, Text says how)
+	TraceActivity                  // a step wrote an activity (Activity)
+)
+
+// TraceEvent is one thing the engine did or decided for a person, for
+// explanations. Depth is the Execute Campaign nesting (0 for the root).
+type TraceEvent struct {
+	Kind     TraceKind
+	Depth    int
+	Person   string
+	Campaign *compiler.Campaign
+	Filter   int // 1-based filter number
+	Cond     *compiler.Cond
+	Saw      string // what the filter looked at
+	Result   bool
+	Reason   string
+	Text     string
+	Step     *compiler.Step
+	Branch   int
+	Token    *lang.TokenRef
+	Value    string
+	From     string // where the token's value came from
+	Parent   bool   // TraceEnter: use parent tokens
+	Activity *Activity
+}
+
+// Tracer receives trace events. The engine calls it synchronously.
+type Tracer interface {
+	Trace(e TraceEvent)
+}
+
+// TraceFunc adapts a function to Tracer.
+type TraceFunc func(TraceEvent)
+
+// Trace implements Tracer.
+func (f TraceFunc) Trace(e TraceEvent) { f(e) }
+
+func (ps *pass) tracing() bool { return ps.r.e.tracer != nil }
+
+func (ps *pass) trace(e TraceEvent) {
+	e.Person = ps.p.ID
+	if len(ps.stack) > 0 && e.Depth == 0 {
+		e.Depth = ps.stack[len(ps.stack)-1].frame.depth
+	}
+	ps.r.e.tracer.Trace(e)
+}
+
+// traceSmartList reports every filter of a smart list with what it saw,
+// then the verdict; depth is the campaign's nesting.
+func (ps *pass) traceSmartList(c *compiler.Campaign, depth int) {
+	sl := c.SmartList
+	ws := c.Workspace
+	if sl.Invalid != "" {
+		ps.trace(TraceEvent{Kind: TraceLogic, Depth: depth, Campaign: c, Result: false, Reason: "invalid smart list: " + sl.Invalid})
+		return
+	}
+	for i, f := range sl.Filters {
+		ps.trace(TraceEvent{Kind: TraceFilter, Depth: depth, Campaign: c, Filter: i + 1, Cond: f, Saw: ps.saw(f, ws), Result: ps.cond(f, ws, nil)})
+	}
+	ok, reason := ps.smartList(sl, ws, nil)
+	text := sl.LogicText
+	if text == "" {
+		text = "all"
+	}
+	if len(sl.Filters) == 0 {
+		text = "no filters"
+	}
+	ps.trace(TraceEvent{Kind: TraceLogic, Depth: depth, Campaign: c, Text: text, Result: ok, Reason: reason})
+}
+
+// saw describes what a condition looked at for the person.
+func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
+	p := ps.p
+	switch c.Kind {
+	case compiler.CondMemberList:
+		if c.List != nil && p.Lists[c.List.Key] {
+			return "a member"
+		}
+		return "not a member"
+	case compiler.CondMemberSmartList:
+		if c.SmartList != nil && c.SmartList.List != nil {
+			if ok, _ := ps.smartList(c.SmartList.List, ws, nil); ok {
+				return "in the smart list"
+			}
+		}
+		return "not in the smart list"
+	case compiler.CondMemberProgram:
+		if c.Program == nil {
+			return "not a member"
+		}
+		if st, ok := p.Programs[ws.Name+"/"+c.Program.Name]; ok {
+			return fmt.Sprintf("status %q", st)
+		}
+		return "not a member"
+	case compiler.CondExecuted:
+		if c.Campaign != nil {
+			return countText(ps.countLog("Executed Campaign", c.Campaign.Name, c, c.Campaign.Workspace.Name))
+		}
+	case compiler.CondSentEmail:
+		if c.Email != nil {
+			return countText(ps.countLog("Send Email", c.Email.Name, c, ""))
+		}
+	case compiler.CondFilledForm:
+		if c.Form != nil {
+			return countText(ps.countLog("Fill Out Form", c.Form.Name, c, ""))
+		}
+	case compiler.CondDataChanged:
+		if c.Field != nil {
+			return countText(ps.countLog("Change Data Value", c.Field.Name, c, ""))
+		}
+	case compiler.CondSample:
+		return "the sample draw"
+	}
+	if c.Field == nil {
+		return ""
+	}
+	v, ok := p.Fields[c.Field.Name]
+	if !ok || v.Null {
+		return c.Field.Name + " is empty"
+	}
+	return fmt.Sprintf("%s = %s", c.Field.Name, quoteValue(v))
+}
+
+func countText(n int) string {
+	if n == 1 {
+		return "1 matching activity"
+	}
+	return fmt.Sprintf("%d matching activities", n)
+}
+
+func quoteValue(v compiler.Value) string {
+	s := formatValue(v)
+	if v.Type.IsText() || v.Type.IsTime() {
+		return fmt.Sprintf("%q", s)
+	}
+	return s
+}
+
+// traceTokens reports the tokens a step resolves, with where each came from.
+func (ps *pass) traceTokens(ts []compiler.Template, f *frame) {
+	seen := map[string]bool{}
+	for _, t := range ts {
+		for _, part := range t.Parts {
+			r := part.Ref
+			if r == nil || seen[r.String()] {
+				continue
+			}
+			seen[r.String()] = true
+			v, from := ps.tokenSource(r, f)
+			if v == "" && r.HasDefault {
+				v, from = r.Default, "the default in the reference"
+			}
+			ps.trace(TraceEvent{Kind: TraceToken, Token: r, Value: v, From: from})
+		}
+	}
+}
+
+// tokenSource resolves a reference like tokenValue and says where the
+// value came from.
+func (ps *pass) tokenSource(r *lang.TokenRef, f *frame) (string, string) {
+	tc := f.tokens
+	switch r.Family {
+	case "lead":
+		return ps.tokenValue(r, f), "the person's field " + r.Name
+	case "my":
+		if v, ok := tc.overrides[r.Name]; ok {
+			return v, "an API override of this run"
+		}
+		for i, s := range tc.my {
+			for sc := s; sc != nil; sc = sc.Parent {
+				if t := sc.Tokens[r.Name]; t != nil {
+					from := sc.Owner
+					if f.parent && i < len(tc.my)-1 && s != tc.my[len(tc.my)-1] {
+						from += " (the caller's context)"
+					}
+					return t.Value, from
+				}
+			}
+		}
+		return "", "nowhere: no such My Token in this context"
+	case "campaign":
+		return ps.tokenValue(r, f), fmt.Sprintf("campaign %q", tc.campaign.Name)
+	case "program":
+		if tc.program != nil {
+			return ps.tokenValue(r, f), fmt.Sprintf("program %q", tc.program.Name)
+		}
+	case "member":
+		if tc.program != nil {
+			return ps.tokenValue(r, f), fmt.Sprintf("membership in program %q", tc.program.Name)
+		}
+	case "trigger":
+		if tc.trigger == nil {
+			return "", "no trigger started this run"
+		}
+		return ps.tokenValue(r, f), "the triggering event"
+	case "system":
+		return ps.tokenValue(r, f), "the engine's clock"
+	}
+	return ps.tokenValue(r, f), r.Family
+}
+
+// stepTemplates lists the templates a step renders.
+func stepTemplates(st *compiler.Step) []compiler.Template {
+	switch st.Op {
+	case compiler.StepSendEmail:
+		if st.Email != nil {
+			return []compiler.Template{st.Email.Subject}
+		}
+	case compiler.StepCallWebhook:
+		if st.Webhook != nil {
+			return []compiler.Template{st.Webhook.URL}
+		}
+	case compiler.StepSendAlert:
+		return []compiler.Template{st.Text, st.To}
+	case compiler.StepChangeData, compiler.StepMoment, compiler.StepChangeScore:
+		return []compiler.Template{st.Text}
+	}
+	return nil
+}
+
+// qualifyText describes a campaign's rule and the person's history.
+func (ps *pass) qualifyText(c *compiler.Campaign) string {
+	rule := "once"
+	switch c.Qualify.Rule {
+	case compiler.QualifyEveryTime:
+		rule = "every time"
+	case compiler.QualifyEvery:
+		rule = "once every " + formatWait(c.Qualify.Every)
+	}
+	if !c.Qualify.Explicit {
+		rule += " (the default)"
+	}
+	if last, ok := ps.p.Runs[c.Workspace.Name+"/"+c.Name]; ok {
+		return fmt.Sprintf("qualify %s; last ran %s", rule, last.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	return fmt.Sprintf("qualify %s; never ran", rule)
+}
