@@ -132,6 +132,31 @@ func FamilyByName(name string) (Family, bool) {
 	return Family{}, false
 }
 
+// Activity types. Each flow step writes the one its Steps entry names; the
+// rest are written by the engine itself.
+const (
+	ActChangeScore         = "Change Score"
+	ActChangeDataValue     = "Change Data Value"
+	ActChangeProgramStatus = "Change Program Status"
+	ActChangePartition     = "Change Person Partition"
+	ActAddToList           = "Add to List"
+	ActRemoveFromList      = "Remove from List"
+	ActSendEmail           = "Send Email"
+	ActSendAlert           = "Send Alert"
+	ActInterestingMoment   = "Interesting Moment"
+	ActWait                = "Wait"
+	ActCallWebhook         = "Call Webhook"
+	ActRequestCampaign     = "Request Campaign"
+	ActExecutedCampaign    = "Executed Campaign"
+	ActRemoveFromFlow      = "Remove from Flow"
+	ActDeletePerson        = "Delete Person"
+
+	ActFillOutForm      = "Fill Out Form"      // a delivered form fill
+	ActNewPerson        = "New Person"         // a delivered "person is created"
+	ActSmartListInvalid = "Smart List Invalid" // a campaign whose smart list is invalid qualified nobody
+	ActWaitDropped      = "Wait Dropped"       // a parked wait whose flow no longer exists
+)
+
 // Step describes one flow step.
 type Step struct {
 	Name             string // the activity type it writes
@@ -145,21 +170,21 @@ type Step struct {
 
 // Steps lists every flow step once.
 var Steps = []Step{
-	{Name: "Change Score", Syntax: `change score F by "+n"|"-n"|"=n"|"{{my.Token}}"`, InExecutable: true, EmitsEvent: "score is changed", Example: `change score LeadScore by "+10"`, PrimaryAttribute: "the score field", Attributes: []string{"Change Value", "Old Value", "New Value"}},
-	{Name: "Change Data Value", Syntax: `change data value F to V|null`, InExecutable: true, EmitsEvent: "data value changes", Example: `change data value Status to "Nurture"`, PrimaryAttribute: "the field", Attributes: []string{"Old Value", "New Value"}},
-	{Name: "Change Program Status", Syntax: `change program status ["P"] to "S"`, InExecutable: true, EmitsEvent: "program status is changed", Example: `change program status to "Invited"`, PrimaryAttribute: "the program", Attributes: []string{"Old Status", "New Status"}},
-	{Name: "Change Person Partition", Syntax: `change person partition to "P"`, InExecutable: true, Example: `change person partition to "EMEA"`, PrimaryAttribute: "the new partition", Attributes: []string{"Old Partition"}},
-	{Name: "Add to List", Syntax: `add to list "L"`, InExecutable: true, EmitsEvent: "added to list", Example: `add to list "Hot Leads"`, PrimaryAttribute: "the list"},
-	{Name: "Remove from List", Syntax: `remove from list "L"`, InExecutable: true, EmitsEvent: "removed from list", Example: `remove from list "Hot Leads"`, PrimaryAttribute: "the list"},
-	{Name: "Send Email", Syntax: `send email "E"`, InExecutable: true, Example: `send email "Invitation"`, PrimaryAttribute: "the email", Attributes: []string{"Subject"}},
-	{Name: "Send Alert", Syntax: `send alert "text" to "address"`, InExecutable: true, Example: `send alert "New MQL: {{lead.Email}}" to "sales@acme.example"`, PrimaryAttribute: "the alert text", Attributes: []string{"To"}},
-	{Name: "Interesting Moment", Syntax: `interesting moment email|web|milestone "text"`, InExecutable: true, Example: `interesting moment milestone "Attended"`, PrimaryAttribute: "the description", Attributes: []string{"Type"}},
-	{Name: "Wait", Syntax: `wait N unit | wait until TIME`, InExecutable: false, Example: `wait 2 days`, PrimaryAttribute: "the duration", Attributes: []string{"Until"}},
-	{Name: "Call Webhook", Syntax: `call webhook "W"`, InExecutable: false, Example: `call webhook "CRM Sync"`, PrimaryAttribute: "the webhook", Attributes: []string{"Status"}},
-	{Name: "Request Campaign", Syntax: `request campaign "C"`, InExecutable: true, Example: `request campaign "Notify Sales"`, PrimaryAttribute: "the requested campaign", Attributes: []string{"Source"}},
-	{Name: "Executed Campaign", Syntax: `execute campaign "C" [use parent tokens]`, InExecutable: true, Example: `execute campaign "Add Activity Score" use parent tokens`, PrimaryAttribute: "the executed campaign", Attributes: []string{"Qualified", "Use Parent Token Context"}},
-	{Name: "Remove from Flow", Syntax: `remove from flow this campaign | "C"[, "C" …]`, InExecutable: true, Example: `remove from flow this campaign`, PrimaryAttribute: "the campaign(s) named"},
-	{Name: "Delete Person", Syntax: `delete person`, InExecutable: true, Example: `delete person`, PrimaryAttribute: "the person's Id"},
+	{Name: ActChangeScore, Syntax: `change score F by "+n"|"-n"|"=n"|"{{my.Token}}"`, InExecutable: true, EmitsEvent: "score is changed", Example: `change score LeadScore by "+10"`, PrimaryAttribute: "the score field", Attributes: []string{"Change Value", "Old Value", "New Value"}},
+	{Name: ActChangeDataValue, Syntax: `change data value F to V|null`, InExecutable: true, EmitsEvent: "data value changes", Example: `change data value Status to "Nurture"`, PrimaryAttribute: "the field", Attributes: []string{"Old Value", "New Value"}},
+	{Name: ActChangeProgramStatus, Syntax: `change program status ["P"] to "S"`, InExecutable: true, EmitsEvent: "program status is changed", Example: `change program status to "Invited"`, PrimaryAttribute: "the program", Attributes: []string{"Old Status", "New Status"}},
+	{Name: ActChangePartition, Syntax: `change person partition to "P"`, InExecutable: true, Example: `change person partition to "EMEA"`, PrimaryAttribute: "the new partition", Attributes: []string{"Old Partition"}},
+	{Name: ActAddToList, Syntax: `add to list "L"`, InExecutable: true, EmitsEvent: "added to list", Example: `add to list "Hot Leads"`, PrimaryAttribute: "the list"},
+	{Name: ActRemoveFromList, Syntax: `remove from list "L"`, InExecutable: true, EmitsEvent: "removed from list", Example: `remove from list "Hot Leads"`, PrimaryAttribute: "the list"},
+	{Name: ActSendEmail, Syntax: `send email "E"`, InExecutable: true, Example: `send email "Invitation"`, PrimaryAttribute: "the email", Attributes: []string{"Subject"}},
+	{Name: ActSendAlert, Syntax: `send alert "text" to "address"`, InExecutable: true, Example: `send alert "New MQL: {{lead.Email}}" to "sales@acme.example"`, PrimaryAttribute: "the alert text", Attributes: []string{"To"}},
+	{Name: ActInterestingMoment, Syntax: `interesting moment email|web|milestone "text"`, InExecutable: true, Example: `interesting moment milestone "Attended"`, PrimaryAttribute: "the description", Attributes: []string{"Type"}},
+	{Name: ActWait, Syntax: `wait N unit | wait until TIME`, InExecutable: false, Example: `wait 2 days`, PrimaryAttribute: "the duration", Attributes: []string{"Until"}},
+	{Name: ActCallWebhook, Syntax: `call webhook "W"`, InExecutable: false, Example: `call webhook "CRM Sync"`, PrimaryAttribute: "the webhook", Attributes: []string{"Status"}},
+	{Name: ActRequestCampaign, Syntax: `request campaign "C"`, InExecutable: true, Example: `request campaign "Notify Sales"`, PrimaryAttribute: "the requested campaign", Attributes: []string{"Source"}},
+	{Name: ActExecutedCampaign, Syntax: `execute campaign "C" [use parent tokens]`, InExecutable: true, Example: `execute campaign "Add Activity Score" use parent tokens`, PrimaryAttribute: "the executed campaign", Attributes: []string{"Qualified", "Use Parent Token Context"}},
+	{Name: ActRemoveFromFlow, Syntax: `remove from flow this campaign | "C"[, "C" …]`, InExecutable: true, Example: `remove from flow this campaign`, PrimaryAttribute: "the campaign(s) named"},
+	{Name: ActDeletePerson, Syntax: `delete person`, InExecutable: true, Example: `delete person`, PrimaryAttribute: "the person's Id"},
 }
 
 // StepByName finds a step by its activity name.

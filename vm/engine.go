@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/stdlib"
 )
 
 // Default budgets.
@@ -236,7 +237,7 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 	if c.SmartList.Invalid != "" {
 		err := r.inTx(func() error {
 			br.Done = true
-			r.orphan(&Activity{Type: "Smart List Invalid", Campaign: c.Name, Workspace: c.Workspace.Name, Primary: c.Name,
+			r.orphan(&Activity{Type: stdlib.ActSmartListInvalid, Campaign: c.Name, Workspace: c.Workspace.Name, Primary: c.Name,
 				Attributes: map[string]any{"Reason": c.SmartList.Invalid, "Qualified": false}})
 			return r.tx.Apply(&Commit{Run: br})
 		})
@@ -344,7 +345,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 				return err
 			}
 			ps := r.newPass(p, nil)
-			ps.add(&Activity{Type: "Request Campaign", Workspace: c.Workspace.Name, Primary: c.Name, Attributes: map[string]any{"Source": "api"}}, nil, nil)
+			ps.add(&Activity{Type: stdlib.ActRequestCampaign, Workspace: c.Workspace.Name, Primary: c.Name, Attributes: map[string]any{"Source": "api"}}, nil, nil)
 			ev := &Event{Kind: compiler.TrigRequested, Person: id, Campaign: c.Name, Source: "api", Workspace: c.Workspace.Name}
 			ps.requests = append(ps.requests, work{person: id, campaign: c, tokens: opts.Tokens, trigger: ev})
 			if err := ps.finish(nil); err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/stdlib"
 )
 
 // maxSmartListNesting bounds "member of smart list" chains at run time;
@@ -107,13 +108,13 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, seen []*compil
 		st, ok := p.Programs[ws.Name+"/"+c.Program.Name]
 		return ok && (c.Status == "" || st == c.Status)
 	case compiler.CondExecuted:
-		return c.Campaign != nil && ps.countLog("Executed Campaign", c.Campaign.Name, c, c.Campaign.Workspace.Name) >= c.AtLeast
+		return c.Campaign != nil && ps.countLog(stdlib.ActExecutedCampaign, c.Campaign.Name, c, c.Campaign.Workspace.Name) >= c.AtLeast
 	case compiler.CondSentEmail:
-		return c.Email != nil && ps.countLog("Send Email", c.Email.Name, c, "") >= c.AtLeast
+		return c.Email != nil && ps.countLog(stdlib.ActSendEmail, c.Email.Name, c, "") >= c.AtLeast
 	case compiler.CondFilledForm:
-		return c.Form != nil && ps.countLog("Fill Out Form", c.Form.Name, c, "") >= c.AtLeast
+		return c.Form != nil && ps.countLog(stdlib.ActFillOutForm, c.Form.Name, c, "") >= c.AtLeast
 	case compiler.CondDataChanged:
-		return c.Field != nil && ps.countLog("Change Data Value", c.Field.Name, c, "") >= c.AtLeast
+		return c.Field != nil && ps.countLog(stdlib.ActChangeDataValue, c.Field.Name, c, "") >= c.AtLeast
 	case compiler.CondSample:
 		h := fnv.New32a()
 		h.Write([]byte(c.SampleKey))

@@ -208,7 +208,7 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 			return nil
 		}
 		p.Programs[key] = st.Status
-		ps.add(&Activity{Type: "Change Program Status", Primary: st.Program.Name,
+		ps.add(&Activity{Type: stdlib.ActChangeProgramStatus, Primary: st.Program.Name,
 			Attributes: map[string]any{"Old Status": old, "New Status": st.Status}}, st, cur)
 		ps.events = append(ps.events, Event{Kind: compiler.TrigStatusChanged, Person: p.ID, Program: st.Program.Name,
 			Status: st.Status, Old: old, Workspace: ws.Name})
@@ -219,19 +219,19 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		}
 		p.Partition = st.Partition
 		p.Fields["Partition"] = compiler.NewText(stdlib.Text, st.Partition)
-		ps.add(&Activity{Type: "Change Person Partition", Primary: st.Partition, Attributes: map[string]any{"Old Partition": old}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActChangePartition, Primary: st.Partition, Attributes: map[string]any{"Old Partition": old}}, st, cur)
 	case compiler.StepAddToList, compiler.StepRemoveFromList:
 		key := st.List.Key
 		add := st.Op == compiler.StepAddToList
 		if p.Lists[key] == add {
 			return nil // already so: nothing changes, nothing is logged
 		}
-		kind, typ := compiler.TrigAddedToList, "Add to List"
+		kind, typ := compiler.TrigAddedToList, stdlib.ActAddToList
 		if add {
 			p.Lists[key] = true
 		} else {
 			delete(p.Lists, key)
-			kind, typ = compiler.TrigRemovedFromList, "Remove from List"
+			kind, typ = compiler.TrigRemovedFromList, stdlib.ActRemoveFromList
 		}
 		ps.add(&Activity{Type: typ, Primary: st.List.Name}, st, cur)
 		ps.events = append(ps.events, Event{Kind: kind, Person: p.ID, List: st.List.Name, ListKey: st.List.Key, Workspace: ws.Name})
@@ -241,15 +241,15 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		if err := ps.r.e.fx.SendEmail(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, Name: st.Email.Name, To: to, Subject: subject}); err != nil {
 			return ps.fail(fmt.Errorf("send email %q: %w", st.Email.Name, err))
 		}
-		ps.add(&Activity{Type: "Send Email", Primary: st.Email.Name, Attributes: map[string]any{"Subject": subject}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActSendEmail, Primary: st.Email.Name, Attributes: map[string]any{"Subject": subject}}, st, cur)
 	case compiler.StepSendAlert:
 		text, to := ps.render(st.Text, f), ps.render(st.To, f)
 		if err := ps.r.e.fx.SendAlert(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, To: to, Body: text}); err != nil {
 			return ps.fail(fmt.Errorf("send alert: %w", err))
 		}
-		ps.add(&Activity{Type: "Send Alert", Primary: text, Attributes: map[string]any{"To": to}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActSendAlert, Primary: text, Attributes: map[string]any{"To": to}}, st, cur)
 	case compiler.StepMoment:
-		ps.add(&Activity{Type: "Interesting Moment", Primary: ps.render(st.Text, f), Attributes: map[string]any{"Type": st.Moment}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActInterestingMoment, Primary: ps.render(st.Text, f), Attributes: map[string]any{"Type": st.Moment}}, st, cur)
 	case compiler.StepWait:
 		return ps.wait(st, cur)
 	case compiler.StepCallWebhook:
@@ -258,9 +258,9 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		if err != nil {
 			return ps.fail(fmt.Errorf("call webhook %q: %w", st.Webhook.Name, err))
 		}
-		ps.add(&Activity{Type: "Call Webhook", Primary: st.Webhook.Name, Attributes: map[string]any{"Status": status, "URL": url}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActCallWebhook, Primary: st.Webhook.Name, Attributes: map[string]any{"Status": status, "URL": url}}, st, cur)
 	case compiler.StepRequest:
-		ps.add(&Activity{Type: "Request Campaign", Primary: st.Target.Name, Attributes: map[string]any{"Source": "flow"}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActRequestCampaign, Primary: st.Target.Name, Attributes: map[string]any{"Source": "flow"}}, st, cur)
 		ev := &Event{Kind: compiler.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}
 		// Asynchronous: queued when this pass ends, run after this flow
 		// has finished for the person, first in first out.
@@ -270,7 +270,7 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	case compiler.StepRemoveFromFlow:
 		return ps.removeFromFlow(st, cur)
 	case compiler.StepDeletePerson:
-		ps.add(&Activity{Type: "Delete Person", Primary: p.ID}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActDeletePerson, Primary: p.ID}, st, cur)
 		p.Deleted = true
 		if ps.tracing() {
 			ps.trace(TraceEvent{Kind: TraceLeave, Campaign: f.campaign, Text: "the person is deleted: nothing more runs"})
@@ -306,7 +306,7 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 		newN = sc.Delta
 	}
 	ps.p.Fields[f.Name] = compiler.Value{Type: f.Type, Num: newN}
-	ps.add(&Activity{Type: "Change Score", Primary: f.Name, Attributes: map[string]any{
+	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: map[string]any{
 		"Change Value": newN - oldN, "Old Value": oldN, "New Value": newN}}, st, cur)
 	if newN != oldN {
 		ps.events = append(ps.events, Event{Kind: compiler.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
@@ -331,7 +331,7 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 	} else {
 		ps.p.Fields[f.Name] = v
 	}
-	ps.add(&Activity{Type: "Change Data Value", Primary: f.Name, Attributes: map[string]any{
+	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: map[string]any{
 		"Old Value": jsonValue(old), "New Value": jsonValue(v)}}, st, cur)
 	if formatValue(old) != formatValue(v) || old.Null != v.Null {
 		ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
@@ -352,7 +352,7 @@ func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
 			return ps.fail(fmt.Errorf("a wait cannot run inside an executed campaign"))
 		}
 	}
-	ps.add(&Activity{Type: "Wait", Primary: label, Attributes: map[string]any{"Until": due.UTC().Format(time.RFC3339)}}, st, cur)
+	ps.add(&Activity{Type: stdlib.ActWait, Primary: label, Attributes: map[string]any{"Until": due.UTC().Format(time.RFC3339)}}, st, cur)
 	if !due.After(ps.r.now) {
 		return nil // the date has passed: the flow goes straight on
 	}
@@ -448,7 +448,7 @@ func (ps *pass) execute(st *compiler.Step, cur *cursor) error {
 		attrs["Qualified"] = true
 		ps.recordRun(child)
 	}
-	ps.add(&Activity{Type: "Executed Campaign", Primary: child.Name, Attributes: attrs}, st, cur)
+	ps.add(&Activity{Type: stdlib.ActExecutedCampaign, Primary: child.Name, Attributes: attrs}, st, cur)
 	if !ok {
 		return nil
 	}
@@ -476,7 +476,7 @@ func (ps *pass) removeFromFlow(st *compiler.Step, cur *cursor) error {
 	for _, t := range st.Targets {
 		names = append(names, t.Name)
 	}
-	ps.add(&Activity{Type: "Remove from Flow", Primary: strings.Join(names, ", ")}, st, cur)
+	ps.add(&Activity{Type: stdlib.ActRemoveFromFlow, Primary: strings.Join(names, ", ")}, st, cur)
 	stop := false
 	for _, t := range targets {
 		inChain := false

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/stdlib"
 )
 
 // work is a flow run waiting its turn: a request, or a triggered campaign.
@@ -139,7 +140,7 @@ func (r *run) drain() error {
 			continue
 		}
 		if c.SmartList.Invalid != "" {
-			r.orphan(&Activity{Person: p.ID, Type: "Smart List Invalid", Campaign: c.Name, Workspace: c.Workspace.Name,
+			r.orphan(&Activity{Person: p.ID, Type: stdlib.ActSmartListInvalid, Campaign: c.Name, Workspace: c.Workspace.Name,
 				Primary: c.Name, Attributes: map[string]any{"Reason": c.SmartList.Invalid, "Qualified": false}})
 			if err := r.dequeue(w); err != nil {
 				return err
@@ -227,7 +228,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 	act := &Activity{Workspace: ws.Name, Attributes: map[string]any{}}
 	switch ev.Kind {
 	case compiler.TrigFillsOutForm:
-		act.Type, act.Primary = "Fill Out Form", ev.Form
+		act.Type, act.Primary = stdlib.ActFillOutForm, ev.Form
 	case compiler.TrigDataChanges, compiler.TrigScoreChanged:
 		f := ws.Field(ev.Field)
 		if f == nil {
@@ -243,7 +244,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		}
 		ev.Old = formatValue(old)
 		p.Fields[f.Name] = v
-		act.Type, act.Primary = "Change Data Value", f.Name
+		act.Type, act.Primary = stdlib.ActChangeDataValue, f.Name
 		act.Attributes["Old Value"], act.Attributes["New Value"] = jsonValue(old), jsonValue(v)
 	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
 		key := ev.ListKey
@@ -264,10 +265,10 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		}
 		if ev.Kind == compiler.TrigAddedToList {
 			p.Lists[key] = true
-			act.Type = "Add to List"
+			act.Type = stdlib.ActAddToList
 		} else {
 			delete(p.Lists, key)
-			act.Type = "Remove from List"
+			act.Type = stdlib.ActRemoveFromList
 		}
 		act.Primary = ev.List
 	case compiler.TrigStatusChanged:
@@ -281,10 +282,10 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		}
 		ev.Old = p.Programs[key]
 		p.Programs[key] = ev.Status
-		act.Type, act.Primary = "Change Program Status", ev.Program
+		act.Type, act.Primary = stdlib.ActChangeProgramStatus, ev.Program
 		act.Attributes["Old Status"], act.Attributes["New Status"] = ev.Old, ev.Status
 	case compiler.TrigCreated:
-		act.Type, act.Primary = "New Person", p.ID
+		act.Type, act.Primary = stdlib.ActNewPerson, p.ID
 	default:
 		return fmt.Errorf("events of this kind are started with Request, not Deliver")
 	}
@@ -312,12 +313,12 @@ func (r *run) resume(w *Parked) error {
 	ps.unpark = append(ps.unpark, w.ID)
 	if c == nil {
 		// The program changed under the parked flow: drop the wait and say so.
-		ps.add(&Activity{Type: "Wait Dropped", Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
+		ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
 			Attributes: map[string]any{"Reason": "the campaign no longer exists"}}, nil, nil)
 		return ps.finish(nil)
 	}
 	if err := ps.restore(c, w); err != nil {
-		ps.add(&Activity{Type: "Wait Dropped", Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
+		ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
 			Attributes: map[string]any{"Reason": err.Error()}}, nil, nil)
 		return ps.finish(nil)
 	}

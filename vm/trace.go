@@ -5,6 +5,7 @@ import (
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
 )
 
 // TraceKind says what a TraceEvent reports.
@@ -116,19 +117,19 @@ func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
 		return "not a member"
 	case compiler.CondExecuted:
 		if c.Campaign != nil {
-			return countText(ps.countLog("Executed Campaign", c.Campaign.Name, c, c.Campaign.Workspace.Name))
+			return countText(ps.countLog(stdlib.ActExecutedCampaign, c.Campaign.Name, c, c.Campaign.Workspace.Name))
 		}
 	case compiler.CondSentEmail:
 		if c.Email != nil {
-			return countText(ps.countLog("Send Email", c.Email.Name, c, ""))
+			return countText(ps.countLog(stdlib.ActSendEmail, c.Email.Name, c, ""))
 		}
 	case compiler.CondFilledForm:
 		if c.Form != nil {
-			return countText(ps.countLog("Fill Out Form", c.Form.Name, c, ""))
+			return countText(ps.countLog(stdlib.ActFillOutForm, c.Form.Name, c, ""))
 		}
 	case compiler.CondDataChanged:
 		if c.Field != nil {
-			return countText(ps.countLog("Change Data Value", c.Field.Name, c, ""))
+			return countText(ps.countLog(stdlib.ActChangeDataValue, c.Field.Name, c, ""))
 		}
 	case compiler.CondSample:
 		return "the sample draw"
