@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -31,6 +35,13 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("no database file given")
 	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%s is a directory, not a SQLite database file", path)
+	} else if errors.Is(err, fs.ErrNotExist) {
+		if dir := filepath.Dir(path); !isDir(dir) {
+			return nil, fmt.Errorf("%s: directory %s does not exist", path, dir)
+		}
+	}
 	// Writers take the lock when the transaction begins (no upgrade
 	// deadlocks between processes), wait for each other, and the WAL
 	// journal keeps committed transactions across a crash of the process.
@@ -46,13 +57,27 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(1)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, sqliteErr(path, err)
 	}
 	s, err := open(ctx, db, sqliteDialect, true)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, sqliteErr(path, err)
 	}
 	return s, nil
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// sqliteErr says what went wrong opening a SQLite file in plain words
+// where the driver's are obscure.
+func sqliteErr(path string, err error) error {
+	if strings.Contains(err.Error(), "file is not a database") {
+		return fmt.Errorf("%s is not a SQLite database file", path)
+	}
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 // OpenPostgres opens a PostgreSQL database; migrate says whether to bring
@@ -64,13 +89,14 @@ func OpenPostgres(ctx context.Context, url string, migrate bool) (*Store, error)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+		return nil, fmt.Errorf("cannot connect to PostgreSQL: %w", err)
 	}
 	return open(ctx, db, postgresDialect, migrate)
 }
 
 var sqliteDialect = dialect{
-	name: "sqlite",
+	name:       "sqlite",
+	hasVersion: `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`,
 	migrations: []string{`
 CREATE TABLE people (id TEXT PRIMARY KEY, data BLOB NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE activities (seq INTEGER PRIMARY KEY AUTOINCREMENT, person TEXT NOT NULL, time TEXT NOT NULL,
@@ -90,6 +116,9 @@ var postgresDialect = dialect{
 	name:      "postgres",
 	dollar:    true,
 	forUpdate: " FOR UPDATE",
+	// to_regclass looks the table up on the search path, as queries do.
+	hasVersion:  `SELECT to_regclass('schema_version') IS NOT NULL`,
+	migrateLock: `SELECT pg_advisory_xact_lock(7140693351786733357)`, // "campc migrate"
 	migrations: []string{`
 CREATE TABLE people (id TEXT COLLATE "C" PRIMARY KEY, data BYTEA NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE activities (seq BIGSERIAL PRIMARY KEY, person TEXT NOT NULL, time TEXT NOT NULL,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +20,11 @@ type dialect struct {
 	dollar     bool   // placeholders are $1, $2 … rather than ?
 	forUpdate  string // appended to the person read inside a transaction
 	migrations []string
+	// hasVersion tells whether the schema_version table exists.
+	hasVersion string
+	// migrateLock, run first in a migration's transaction, makes
+	// processes that migrate at the same time take turns.
+	migrateLock string
 }
 
 // Store is a vm.Store on a SQL database.
@@ -42,6 +48,7 @@ var queries = map[string]string{
 	"dequeue":     `DELETE FROM queue WHERE id = ?`,
 	"newRun":      `INSERT INTO batch_runs (workspace, campaign, started, tokens, cursor, done) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 	"updateRun":   `UPDATE batch_runs SET cursor = ?, done = ? WHERE id = ?`,
+	"lockRun":     `SELECT cursor, done FROM batch_runs WHERE id = ?`,
 	"waitsOf":     `SELECT id, person, workspace, campaign, due, data FROM parked WHERE person = ? ORDER BY id`,
 	"personIDs":   `SELECT id FROM people WHERE deleted = 0 ORDER BY id`,
 	"dueWaits":    `SELECT id, person, workspace, campaign, due, data FROM parked WHERE due <= ? ORDER BY due, id`,
@@ -91,7 +98,7 @@ func open(ctx context.Context, db *sql.DB, d dialect, migrate bool) (*Store, err
 	}
 	s.st = map[string]*sql.Stmt{}
 	for name, q := range queries {
-		if name == "loadPerson" {
+		if name == "loadPerson" || name == "lockRun" {
 			q += d.forUpdate
 		}
 		st, err := db.PrepareContext(ctx, d.rebind(q))
@@ -107,50 +114,83 @@ func open(ctx context.Context, db *sql.DB, d dialect, migrate bool) (*Store, err
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Version reports the schema version (0 for an empty database).
+// Version reports the schema version (0 for an empty database). It only
+// reads: a database that was never migrated is left as it is.
 func (s *Store) Version(ctx context.Context) (int, error) {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return 0, fmt.Errorf("schema_version: %w", err)
+	var exists bool
+	if err := s.db.QueryRowContext(ctx, s.d.hasVersion).Scan(&exists); err != nil {
+		return 0, fmt.Errorf("read the schema version: %w", err)
+	}
+	if !exists {
+		return 0, nil
 	}
 	var v int
 	err := s.db.QueryRowContext(ctx, queries["version"]).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := s.db.ExecContext(ctx, queries["initVersion"]); err != nil {
-			return 0, err
-		}
 		return 0, nil
 	}
 	return v, err
 }
 
 // Migrate brings the schema to the newest version, one migration per
-// transaction, and reports the version it started from.
+// transaction, and reports the version it started from. Processes that
+// migrate one database at the same time take turns (SQLite: the write lock
+// each transaction takes when it begins; PostgreSQL: an advisory lock), and
+// each reads the version again once it has its turn, so every migration
+// runs once.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
-	from, err := s.Version(ctx)
+	from := -1
+	for {
+		v, done, err := s.migrateOne(ctx)
+		if from < 0 {
+			from = v
+		}
+		if err != nil || done {
+			return from, err
+		}
+	}
+}
+
+// migrateOne applies the next migration, if there is one, in a transaction
+// of its own; it reports the version it found and whether there was none
+// left to apply.
+func (s *Store) migrateOne(ctx context.Context) (int, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	if from > len(s.d.migrations) {
-		return from, fmt.Errorf("the database schema is at version %d, newer than this campc (%d)", from, len(s.d.migrations))
-	}
-	for v := from; v < len(s.d.migrations); v++ {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return from, err
-		}
-		if _, err := tx.ExecContext(ctx, s.d.migrations[v]); err != nil {
-			tx.Rollback()
-			return from, fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, s.d.rebind(queries["setVersion"]), v+1); err != nil {
-			tx.Rollback()
-			return from, err
-		}
-		if err := tx.Commit(); err != nil {
-			return from, err
+	defer tx.Rollback()
+	if s.d.migrateLock != "" {
+		if _, err := tx.ExecContext(ctx, s.d.migrateLock); err != nil {
+			return 0, false, fmt.Errorf("lock for migration: %w", err)
 		}
 	}
-	return from, nil
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return 0, false, fmt.Errorf("schema_version: %w", err)
+	}
+	var v int
+	err = tx.QueryRowContext(ctx, queries["version"]).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := tx.ExecContext(ctx, queries["initVersion"]); err != nil {
+			return 0, false, err
+		}
+	} else if err != nil {
+		return 0, false, err
+	}
+	n := len(s.d.migrations)
+	if v > n {
+		return v, false, fmt.Errorf("the database schema is at version %d, newer than this campc (%d)", v, n)
+	}
+	if v == n {
+		return v, true, tx.Commit()
+	}
+	if _, err := tx.ExecContext(ctx, s.d.migrations[v]); err != nil {
+		return v, false, fmt.Errorf("migration %d: %w", v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind(queries["setVersion"]), v+1); err != nil {
+		return v, false, err
+	}
+	return v, false, tx.Commit()
 }
 
 // PersonIDs implements vm.Store.
@@ -335,9 +375,31 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 			if err := t.stmt("newRun").QueryRowContext(t.ctx, r.Workspace, r.Campaign, fmtTime(r.Started), tokens, r.Cursor, boolInt(r.Done)).Scan(&r.ID); err != nil {
 				return err
 			}
-		} else if _, err := t.stmt("updateRun").ExecContext(t.ctx, r.Cursor, boolInt(r.Done), r.ID); err != nil {
-			return err
+		} else {
+			if err := t.checkRun(r); err != nil {
+				return err
+			}
+			if _, err := t.stmt("updateRun").ExecContext(t.ctx, r.Cursor, boolInt(r.Done), r.ID); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// checkRun makes sure that the batch run's stored progress is where this
+// process left it: a run only moves forward, one group at a time. When two
+// processes finish the same interrupted run at once, the one that commits
+// second would process the same people again; it stops instead, and its
+// group is rolled back. The run's row stays locked until the commit.
+func (t *sqlTx) checkRun(r *vm.BatchRun) error {
+	var cursor string
+	var done int
+	if err := t.stmt("lockRun").QueryRowContext(t.ctx, r.ID).Scan(&cursor, &done); err != nil {
+		return fmt.Errorf("batch run %d: %w", r.ID, err)
+	}
+	if done != 0 || r.Cursor < cursor || (r.Cursor == cursor && !r.Done) {
+		return fmt.Errorf("batch run %d of %q was advanced by another process while this one ran (it is at Id %q): stopping, so that nobody is processed twice", r.ID, r.Campaign, cursor)
 	}
 	return nil
 }
@@ -446,7 +508,14 @@ func (s *Store) Activities(ctx context.Context, id string) ([]*vm.Activity, erro
 // Import adds or updates people in one transaction: the fields, lists and
 // programs they carry are set; their qualification history and activity
 // log are kept. Nothing is imported if anything fails.
+//
+// People are written in Id order (a person given twice keeps the order of
+// the file), the order in which batch runs lock them too: an import and a
+// batch run at the same time on PostgreSQL wait for each other rather than
+// deadlock.
 func (s *Store) Import(ctx context.Context, people []*vm.Person, progress func(done int)) error {
+	people = slices.Clone(people)
+	slices.SortStableFunc(people, func(a, b *vm.Person) int { return strings.Compare(a.ID, b.ID) })
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -52,6 +52,9 @@ type Engine struct {
 	group    int
 	tracer   Tracer
 	mu       sync.Mutex
+	frameMu  sync.Mutex
+	frames   map[frameKey]*frame            // kept frames (see childFrame)
+	listens  [compiler.TrigCreated + 1]bool // event kinds some trigger campaign listens to
 	index    map[trigKey][]*compiler.Campaign
 }
 
@@ -88,6 +91,12 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 	if e.group <= 0 {
 		e.group = DefaultBatchGroup
 	}
+	e.frames = map[frameKey]*frame{}
+	for _, c := range prog.Campaigns {
+		f := newRootFrame(c, nil, nil)
+		f.kept = true
+		e.frames[frameKey{child: c}] = f
+	}
 	// Triggers are indexed by event kind and primary value so that an event
 	// looks at the few campaigns that listen to it, not at all of them.
 	for _, c := range prog.Campaigns {
@@ -96,6 +105,7 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 		}
 		seen := map[trigKey]bool{}
 		for _, t := range c.SmartList.Triggers {
+			e.listens[t.Kind] = true
 			k := trigKey{ws: c.Workspace, kind: t.Kind, primary: triggerPrimary(t)}
 			if !seen[k] {
 				seen[k] = true
@@ -238,7 +248,7 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 		err := r.inTx(func() error {
 			br.Done = true
 			r.orphan(&Activity{Type: stdlib.ActSmartListInvalid, Campaign: c.Name, Workspace: c.Workspace.Name, Primary: c.Name,
-				Attributes: map[string]any{"Reason": c.SmartList.Invalid, "Qualified": false}})
+				Attributes: Attrs{{"Reason", AttrStr(c.SmartList.Invalid)}, {"Qualified", AttrBool(false)}}})
 			return r.tx.Apply(&Commit{Run: br})
 		})
 		return r.report, err
@@ -345,7 +355,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 				return err
 			}
 			ps := r.newPass(p, nil)
-			ps.add(&Activity{Type: stdlib.ActRequestCampaign, Workspace: c.Workspace.Name, Primary: c.Name, Attributes: map[string]any{"Source": "api"}}, nil, nil)
+			ps.add(&Activity{Type: stdlib.ActRequestCampaign, Workspace: c.Workspace.Name, Primary: c.Name, Attributes: Attrs{{"Source", AttrStr("api")}}}, nil, nil)
 			ev := &Event{Kind: compiler.TrigRequested, Person: id, Campaign: c.Name, Source: "api", Workspace: c.Workspace.Name}
 			ps.requests = append(ps.requests, work{person: id, campaign: c, tokens: opts.Tokens, trigger: ev})
 			if err := ps.finish(nil); err != nil {

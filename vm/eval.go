@@ -183,7 +183,7 @@ func (ps *pass) countLog(typ, primary string, c *compiler.Cond, workspace string
 		if c.Window > 0 && a.Time.Before(from) {
 			continue
 		}
-		if workspace != "" && (a.Workspace != workspace || a.Attributes["Qualified"] != true) {
+		if workspace != "" && (a.Workspace != workspace || !qualified(a)) {
 			continue
 		}
 		n++
@@ -224,4 +224,9 @@ func compare(a, b compiler.Value) int {
 		return 1
 	}
 	return 0
+}
+
+func qualified(a *Activity) bool {
+	v, ok := a.Attributes.Get("Qualified")
+	return ok && v.kind == attrBool && v.b
 }

@@ -65,7 +65,7 @@ func Example() {
 		return
 	}
 	for _, a := range rep.Activities {
-		fmt.Println(a.Seq, a.Person, a.Campaign, a.Type, a.Primary, a.Attributes)
+		fmt.Println(a.Seq, a.Person, a.Campaign, a.Type, a.Primary, a.Attributes.Map())
 	}
 	// Output:
 	// 1 1 Reward Attendees Executed Campaign Add Activity Score map[Qualified:true Use Parent Token Context:true]
@@ -93,7 +93,8 @@ program "Sales" {
 	eng, _ := vm.New(prog, vm.Options{Store: store})
 	rep, _ := eng.Deliver(context.Background(), vm.Event{Kind: compiler.TrigAddedToList, Person: "7", List: "Hot Leads"})
 	for _, a := range rep.Activities {
-		fmt.Println(a.Campaign, a.Type, a.Primary, a.Attributes["New Value"])
+		v, _ := a.Attributes.Get("New Value")
+		fmt.Println(a.Campaign, a.Type, a.Primary, v.Any())
 	}
 	// Output:
 	//  Add to List Hot Leads <nil>

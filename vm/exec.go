@@ -22,6 +22,7 @@ type frame struct {
 	tokens   *tokenCtx
 	depth    int // 0 for the root campaign
 	parent   bool
+	kept     bool // made once and kept by the engine (see childFrame)
 }
 
 // tokenCtx is where tokens resolve: My Token scopes in lookup order, the
@@ -43,8 +44,10 @@ type cursor struct {
 	pc     int
 	choice int // 1-based branch number when this is a branch; 0 otherwise
 	frame  *frame
-	path   []int // for parking: [if index, branch]… leading here
-	isRoot bool
+	// For a branch: the index of its if step in the enclosing list and the
+	// branch number (0 for else); a parked flow's path is built from these.
+	ifIndex, branch int
+	isRoot          bool
 }
 
 // pass is one person's pass through one root flow. It works on a private
@@ -62,11 +65,41 @@ type pass struct {
 	taken    *Queued // the queue entry this pass consumes
 	dequeue  []int64 // queue entries that Remove from Flow drops
 	steps    int
+	owned    uint8 // the person's maps this pass has copied (own*)
 }
 
+// newPass starts a pass on p. The person's maps may be shared with the
+// store (a MemStore hands out its own), so the pass copies each map the
+// first time it writes to it, and never writes into the shared log.
 func (r *run) newPass(p *Person, root *compiler.Campaign) *pass {
-	return &pass{r: r, p: p, root: root}
+	p.Log = slices.Clip(p.Log)
+	return &pass{r: r, p: p, root: root, stack: r.stack[:0]}
 }
+
+// Which of the person's maps this pass has copied.
+const (
+	ownFields = 1 << iota
+	ownLists
+	ownPrograms
+	ownRuns
+)
+
+func own[K comparable, V any](ps *pass, bit uint8, m *map[K]V) map[K]V {
+	if ps.owned&bit == 0 {
+		c := make(map[K]V, len(*m)+1)
+		for k, v := range *m {
+			c[k] = v
+		}
+		*m = c
+		ps.owned |= bit
+	}
+	return *m
+}
+
+func (ps *pass) fields() map[string]compiler.Value { return own(ps, ownFields, &ps.p.Fields) }
+func (ps *pass) lists() map[string]bool            { return own(ps, ownLists, &ps.p.Lists) }
+func (ps *pass) programs() map[string]string       { return own(ps, ownPrograms, &ps.p.Programs) }
+func (ps *pass) runs() map[string]time.Time        { return own(ps, ownRuns, &ps.p.Runs) }
 
 func (ps *pass) push(c *cursor) {
 	if len(ps.stack) == 0 {
@@ -80,14 +113,11 @@ func (ps *pass) add(a *Activity, step *compiler.Step, cur *cursor) {
 	a.Time = ps.r.now
 	a.Person = ps.p.ID
 	a.step = step
-	if a.Attributes == nil {
-		a.Attributes = map[string]any{}
-	}
 	if cur != nil {
 		a.Campaign = cur.frame.campaign.Name
 		a.Workspace = cur.frame.campaign.Workspace.Name
 		if cur.choice > 0 {
-			a.Attributes["Choice"] = cur.choice
+			a.Attributes = append(a.Attributes, Attr{"Choice", AttrNum(float64(cur.choice))})
 		}
 	}
 	ps.acts = append(ps.acts, a)
@@ -121,6 +151,7 @@ func (ps *pass) finish(err error) error {
 	if err := r.tx.Apply(c); err != nil {
 		return err
 	}
+	r.stack = ps.stack[:0]
 	r.pending.Activities = append(r.pending.Activities, ps.acts...)
 	r.queue = append(r.queue, next...)
 	return nil
@@ -144,7 +175,7 @@ func (ps *pass) exec() error {
 	for len(ps.stack) > 0 {
 		cur := ps.stack[len(ps.stack)-1]
 		if cur.pc >= len(cur.steps) {
-			ps.stack = ps.stack[:len(ps.stack)-1]
+			ps.pop()
 			if ps.tracing() && (len(ps.stack) == 0 || ps.stack[len(ps.stack)-1].frame != cur.frame) {
 				ps.trace(TraceEvent{Kind: TraceLeave, Depth: cur.frame.depth, Campaign: cur.frame.campaign, Text: "the flow ended"})
 			}
@@ -172,7 +203,11 @@ func (ps *pass) exec() error {
 	return nil
 }
 
-func (ps *pass) unwind() { ps.stack = ps.stack[:0] }
+func (ps *pass) unwind() {
+	for len(ps.stack) > 0 {
+		ps.pop()
+	}
+}
 
 func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	f := cur.frame
@@ -185,7 +220,7 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 				if ps.tracing() {
 					ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: i + 1, Text: b.Text})
 				}
-				ps.push(&cursor{steps: b.Steps, choice: i + 1, frame: f, path: appendPath(cur.path, cur.pc-1, i+1)})
+				ps.pushBranch(b.Steps, i+1, f, cur.pc-1, i+1)
 				return nil
 			}
 		}
@@ -193,7 +228,7 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 			if ps.tracing() {
 				ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: len(st.Branches) + 1, Text: "else"})
 			}
-			ps.push(&cursor{steps: st.Else, choice: len(st.Branches) + 1, frame: f, path: appendPath(cur.path, cur.pc-1, 0)})
+			ps.pushBranch(st.Else, len(st.Branches)+1, f, cur.pc-1, 0)
 		} else if ps.tracing() {
 			ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: 0, Text: "no choice matched"})
 		}
@@ -207,19 +242,21 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		if !statusMove(st.Program, p, key, st.Status) {
 			return nil
 		}
-		p.Programs[key] = st.Status
+		ps.programs()[key] = st.Status
 		ps.add(&Activity{Type: stdlib.ActChangeProgramStatus, Primary: st.Program.Name,
-			Attributes: map[string]any{"Old Status": old, "New Status": st.Status}}, st, cur)
-		ps.events = append(ps.events, Event{Kind: compiler.TrigStatusChanged, Person: p.ID, Program: st.Program.Name,
-			Status: st.Status, Old: old, Workspace: ws.Name})
+			Attributes: Attrs{{"Old Status", AttrStr(old)}, {"New Status", AttrStr(st.Status)}}}, st, cur)
+		if ps.r.e.listens[compiler.TrigStatusChanged] {
+			ps.events = append(ps.events, Event{Kind: compiler.TrigStatusChanged, Person: p.ID, Program: st.Program.Name,
+				Status: st.Status, Old: old, Workspace: ws.Name})
+		}
 	case compiler.StepChangePartition:
 		old := p.Partition
 		if old == "" {
 			old = "Default"
 		}
 		p.Partition = st.Partition
-		p.Fields["Partition"] = compiler.NewText(stdlib.Text, st.Partition)
-		ps.add(&Activity{Type: stdlib.ActChangePartition, Primary: st.Partition, Attributes: map[string]any{"Old Partition": old}}, st, cur)
+		ps.fields()["Partition"] = compiler.NewText(stdlib.Text, st.Partition)
+		ps.add(&Activity{Type: stdlib.ActChangePartition, Primary: st.Partition, Attributes: Attrs{{"Old Partition", AttrStr(old)}}}, st, cur)
 	case compiler.StepAddToList, compiler.StepRemoveFromList:
 		key := st.List.Key
 		add := st.Op == compiler.StepAddToList
@@ -228,28 +265,30 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		}
 		kind, typ := compiler.TrigAddedToList, stdlib.ActAddToList
 		if add {
-			p.Lists[key] = true
+			ps.lists()[key] = true
 		} else {
-			delete(p.Lists, key)
+			delete(ps.lists(), key)
 			kind, typ = compiler.TrigRemovedFromList, stdlib.ActRemoveFromList
 		}
 		ps.add(&Activity{Type: typ, Primary: st.List.Name}, st, cur)
-		ps.events = append(ps.events, Event{Kind: kind, Person: p.ID, List: st.List.Name, ListKey: st.List.Key, Workspace: ws.Name})
+		if ps.r.e.listens[kind] {
+			ps.events = append(ps.events, Event{Kind: kind, Person: p.ID, List: st.List.Name, ListKey: st.List.Key, Workspace: ws.Name})
+		}
 	case compiler.StepSendEmail:
 		subject := ps.render(st.Email.Subject, f)
 		to := formatValue(p.Fields["Email"])
 		if err := ps.r.e.fx.SendEmail(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, Name: st.Email.Name, To: to, Subject: subject}); err != nil {
 			return ps.fail(fmt.Errorf("send email %q: %w", st.Email.Name, err))
 		}
-		ps.add(&Activity{Type: stdlib.ActSendEmail, Primary: st.Email.Name, Attributes: map[string]any{"Subject": subject}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActSendEmail, Primary: st.Email.Name, Attributes: Attrs{{"Subject", AttrStr(subject)}}}, st, cur)
 	case compiler.StepSendAlert:
 		text, to := ps.render(st.Text, f), ps.render(st.To, f)
 		if err := ps.r.e.fx.SendAlert(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, To: to, Body: text}); err != nil {
 			return ps.fail(fmt.Errorf("send alert: %w", err))
 		}
-		ps.add(&Activity{Type: stdlib.ActSendAlert, Primary: text, Attributes: map[string]any{"To": to}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActSendAlert, Primary: text, Attributes: Attrs{{"To", AttrStr(to)}}}, st, cur)
 	case compiler.StepMoment:
-		ps.add(&Activity{Type: stdlib.ActInterestingMoment, Primary: ps.render(st.Text, f), Attributes: map[string]any{"Type": st.Moment}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActInterestingMoment, Primary: ps.render(st.Text, f), Attributes: Attrs{{"Type", AttrStr(st.Moment)}}}, st, cur)
 	case compiler.StepWait:
 		return ps.wait(st, cur)
 	case compiler.StepCallWebhook:
@@ -258,9 +297,9 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		if err != nil {
 			return ps.fail(fmt.Errorf("call webhook %q: %w", st.Webhook.Name, err))
 		}
-		ps.add(&Activity{Type: stdlib.ActCallWebhook, Primary: st.Webhook.Name, Attributes: map[string]any{"Status": status, "URL": url}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActCallWebhook, Primary: st.Webhook.Name, Attributes: Attrs{{"Status", AttrNum(float64(status))}, {"URL", AttrStr(url)}}}, st, cur)
 	case compiler.StepRequest:
-		ps.add(&Activity{Type: stdlib.ActRequestCampaign, Primary: st.Target.Name, Attributes: map[string]any{"Source": "flow"}}, st, cur)
+		ps.add(&Activity{Type: stdlib.ActRequestCampaign, Primary: st.Target.Name, Attributes: Attrs{{"Source", AttrStr("flow")}}}, st, cur)
 		ev := &Event{Kind: compiler.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}
 		// Asynchronous: queued when this pass ends, run after this flow
 		// has finished for the person, first in first out.
@@ -280,9 +319,42 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	return nil
 }
 
-func appendPath(path []int, ifIndex, branch int) []int {
-	out := make([]int, 0, len(path)+2)
-	return append(append(out, path...), ifIndex, branch)
+func (ps *pass) pushBranch(steps []*compiler.Step, choice int, f *frame, ifIndex, branch int) {
+	c := ps.cursor(steps, f)
+	c.choice, c.ifIndex, c.branch = choice, ifIndex, branch
+	ps.push(c)
+}
+
+// cursor takes a cursor from the run's free list.
+func (ps *pass) cursor(steps []*compiler.Step, f *frame) *cursor {
+	r := ps.r
+	var c *cursor
+	if n := len(r.cursors); n > 0 {
+		c = r.cursors[n-1]
+		r.cursors = r.cursors[:n-1]
+		*c = cursor{}
+	} else {
+		c = new(cursor)
+	}
+	c.steps, c.frame = steps, f
+	return c
+}
+
+// pop removes the top cursor and gives it back to the free list.
+func (ps *pass) pop() {
+	n := len(ps.stack) - 1
+	ps.r.cursors = append(ps.r.cursors, ps.stack[n])
+	ps.stack = ps.stack[:n]
+}
+
+// path is where the flow stands, as a parked wait records it: for each
+// branch on the stack its if index and branch number, then the next step.
+func (ps *pass) path() []int {
+	var p []int
+	for _, c := range ps.stack[1:] {
+		p = append(p, c.ifIndex, c.branch)
+	}
+	return append(p, ps.stack[len(ps.stack)-1].pc)
 }
 
 func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
@@ -305,10 +377,9 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 	if sc.Set {
 		newN = sc.Delta
 	}
-	ps.p.Fields[f.Name] = compiler.Value{Type: f.Type, Num: newN}
-	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: map[string]any{
-		"Change Value": newN - oldN, "Old Value": oldN, "New Value": newN}}, st, cur)
-	if newN != oldN {
+	ps.fields()[f.Name] = compiler.Value{Type: f.Type, Num: newN}
+	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: Attrs{{"Change Value", AttrNum(newN - oldN)}, {"Old Value", AttrNum(oldN)}, {"New Value", AttrNum(newN)}}}, st, cur)
+	if newN != oldN && ps.r.e.listens[compiler.TrigScoreChanged] {
 		ps.events = append(ps.events, Event{Kind: compiler.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
 			Old: formatNum(oldN), New: formatNum(newN)})
 	}
@@ -327,13 +398,12 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 	}
 	old := ps.p.Fields[f.Name]
 	if v.Null {
-		delete(ps.p.Fields, f.Name)
+		delete(ps.fields(), f.Name)
 	} else {
-		ps.p.Fields[f.Name] = v
+		ps.fields()[f.Name] = v
 	}
-	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: map[string]any{
-		"Old Value": jsonValue(old), "New Value": jsonValue(v)}}, st, cur)
-	if formatValue(old) != formatValue(v) || old.Null != v.Null {
+	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}}, st, cur)
+	if ps.r.e.listens[compiler.TrigDataChanges] && (formatValue(old) != formatValue(v) || old.Null != v.Null) {
 		ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
 			Old: formatValue(old), New: formatValue(v)})
 	}
@@ -352,7 +422,7 @@ func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
 			return ps.fail(fmt.Errorf("a wait cannot run inside an executed campaign"))
 		}
 	}
-	ps.add(&Activity{Type: stdlib.ActWait, Primary: label, Attributes: map[string]any{"Until": due.UTC().Format(time.RFC3339)}}, st, cur)
+	ps.add(&Activity{Type: stdlib.ActWait, Primary: label, Attributes: Attrs{{"Until", AttrStr(due.UTC().Format(time.RFC3339))}}}, st, cur)
 	if !due.After(ps.r.now) {
 		return nil // the date has passed: the flow goes straight on
 	}
@@ -361,7 +431,7 @@ func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
 		ps.r.parkedMin = due
 	}
 	ps.park = append(ps.park, &Parked{Person: ps.p.ID, Workspace: root.campaign.Workspace.Name, Campaign: root.campaign.Name,
-		Path: append(append([]int{}, cur.path...), cur.pc), Due: due.UTC(), Tokens: root.tokens.overrides, Trigger: root.tokens.trigger})
+		Path: ps.path(), Due: due.UTC(), Tokens: root.tokens.overrides, Trigger: root.tokens.trigger})
 	if ps.tracing() {
 		ps.trace(TraceEvent{Kind: TraceLeave, Campaign: root.campaign, Text: "waiting until " + due.UTC().Format(time.RFC3339) + "; the rest of the flow runs then"})
 	}
@@ -389,8 +459,8 @@ func formatWait(d time.Duration) string {
 
 // restore rebuilds the stack of a parked flow from its path.
 func (ps *pass) restore(c *compiler.Campaign, w *Parked) error {
-	fr := rootFrame(c, w.Tokens, w.Trigger)
-	cur := &cursor{steps: c.Flow, frame: fr}
+	fr := ps.r.e.rootFrame(c, w.Tokens, w.Trigger)
+	cur := ps.cursor(c.Flow, fr)
 	ps.push(cur)
 	path := w.Path
 	for len(path) > 1 {
@@ -400,7 +470,8 @@ func (ps *pass) restore(c *compiler.Campaign, w *Parked) error {
 		}
 		st := cur.steps[i]
 		cur.pc = i + 1
-		next := &cursor{frame: fr, path: appendPath(cur.path, i, b)}
+		next := ps.cursor(nil, fr)
+		next.ifIndex, next.branch = i, b
 		switch {
 		case b == 0 && st.HasElse:
 			next.steps, next.choice = st.Else, len(st.Branches)+1
@@ -431,7 +502,7 @@ func (ps *pass) execute(st *compiler.Step, cur *cursor) error {
 		ps.traceSmartList(child, f.depth+1)
 	}
 	ok, reason := ps.smartList(child.SmartList, child.Workspace, nil)
-	attrs := map[string]any{"Qualified": false, "Use Parent Token Context": st.Parent}
+	attrs := Attrs{{"Qualified", AttrBool(false)}, {"Use Parent Token Context", AttrBool(st.Parent)}}
 	if ok {
 		q := ps.qualifies(child)
 		if ps.tracing() {
@@ -442,10 +513,10 @@ func (ps *pass) execute(st *compiler.Step, cur *cursor) error {
 		}
 	}
 	if reason != "" {
-		attrs["Reason"] = reason
+		attrs = append(attrs, Attr{"Reason", AttrStr(reason)})
 	}
 	if ok {
-		attrs["Qualified"] = true
+		attrs[0].Value = AttrBool(true)
 		ps.recordRun(child)
 	}
 	ps.add(&Activity{Type: stdlib.ActExecutedCampaign, Primary: child.Name, Attributes: attrs}, st, cur)
@@ -454,15 +525,11 @@ func (ps *pass) execute(st *compiler.Step, cur *cursor) error {
 	}
 	// With parent tokens the child resolves in the caller's context, its own
 	// program only as the fallback; without, in its own program alone.
-	tc := &tokenCtx{my: []*compiler.Scope{child.Scope()}, campaign: child, program: child.Program}
-	if st.Parent {
-		my := append(append([]*compiler.Scope{}, f.tokens.my...), child.Scope())
-		tc = &tokenCtx{my: my, overrides: f.tokens.overrides, campaign: f.tokens.campaign, program: f.tokens.program, trigger: f.tokens.trigger}
-	}
+	nf := ps.r.e.childFrame(f, child, st.Parent)
 	if ps.tracing() {
 		ps.trace(TraceEvent{Kind: TraceEnter, Depth: f.depth + 1, Campaign: child, Parent: st.Parent})
 	}
-	ps.push(&cursor{steps: child.Flow, frame: &frame{campaign: child, tokens: tc, depth: f.depth + 1, parent: st.Parent}})
+	ps.push(ps.cursor(child.Flow, nf))
 	return nil
 }
 
@@ -546,7 +613,7 @@ func (ps *pass) qualifies(c *compiler.Campaign) bool {
 }
 
 func (ps *pass) recordRun(c *compiler.Campaign) {
-	ps.p.Runs[c.Workspace.Name+"/"+c.Name] = ps.r.now
+	ps.runs()[c.Workspace.Name+"/"+c.Name] = ps.r.now
 }
 
 func validScore(v string) bool {
@@ -567,4 +634,36 @@ func statusMove(prog *compiler.ProgramDef, p *Person, key, status string) bool {
 	}
 	ni, oi := prog.StatusIndex(status), prog.StatusIndex(old)
 	return ni != oi && (ni > oi || prog.Statuses[ni].Back)
+}
+
+// frameKey names a frame the engine keeps: a campaign's own root frame
+// (parent nil), or a child's frame under a kept parent frame.
+type frameKey struct {
+	parent *frame
+	child  *compiler.Campaign
+	inPar  bool // use parent tokens
+}
+
+// childFrame is the frame an executed child runs in. Frames that depend
+// only on the program (no API overrides, no trigger event) are made once
+// and kept; the others are made per run.
+func (e *Engine) childFrame(f *frame, child *compiler.Campaign, parent bool) *frame {
+	key := frameKey{parent: f, child: child, inPar: parent}
+	if f.kept {
+		e.frameMu.Lock()
+		defer e.frameMu.Unlock()
+		if nf := e.frames[key]; nf != nil {
+			return nf
+		}
+	}
+	tc := &tokenCtx{my: []*compiler.Scope{child.Scope()}, campaign: child, program: child.Program}
+	if parent {
+		my := append(append([]*compiler.Scope{}, f.tokens.my...), child.Scope())
+		tc = &tokenCtx{my: my, overrides: f.tokens.overrides, campaign: f.tokens.campaign, program: f.tokens.program, trigger: f.tokens.trigger}
+	}
+	nf := &frame{campaign: child, tokens: tc, depth: f.depth + 1, parent: parent, kept: f.kept}
+	if f.kept {
+		e.frames[key] = nf
+	}
+	return nf
 }

@@ -33,6 +33,10 @@ type run struct {
 	// parkedMin is the earliest due time of the waits parked since Advance
 	// last looked, so that it can keep waits in due order.
 	parkedMin time.Time
+	// Buffers that successive passes reuse, so that a pass allocates no
+	// stack of its own.
+	stack   []*cursor
+	cursors []*cursor
 }
 
 func (e *Engine) newRun(ctx context.Context) *run {
@@ -91,12 +95,19 @@ func (r *run) start(w work, p *Person) error {
 	}
 	ps.recordRun(c)
 	r.pending.Entered = append(r.pending.Entered, Entry{Campaign: c, Person: p.ID})
-	ps.push(&cursor{steps: c.Flow, frame: rootFrame(c, w.tokens, w.trigger)})
+	ps.push(ps.cursor(c.Flow, r.e.rootFrame(c, w.tokens, w.trigger)))
 	return ps.finish(ps.exec())
 }
 
 // rootFrame is the token context of a campaign started on its own.
-func rootFrame(c *compiler.Campaign, tokens map[string]string, trigger *Event) *frame {
+func (e *Engine) rootFrame(c *compiler.Campaign, tokens map[string]string, trigger *Event) *frame {
+	if tokens == nil && trigger == nil {
+		return e.frames[frameKey{child: c}]
+	}
+	return newRootFrame(c, tokens, trigger)
+}
+
+func newRootFrame(c *compiler.Campaign, tokens map[string]string, trigger *Event) *frame {
 	return &frame{campaign: c, tokens: &tokenCtx{my: []*compiler.Scope{c.Scope()}, overrides: tokens,
 		campaign: c, program: c.Program, trigger: trigger}}
 }
@@ -141,7 +152,7 @@ func (r *run) drain() error {
 		}
 		if c.SmartList.Invalid != "" {
 			r.orphan(&Activity{Person: p.ID, Type: stdlib.ActSmartListInvalid, Campaign: c.Name, Workspace: c.Workspace.Name,
-				Primary: c.Name, Attributes: map[string]any{"Reason": c.SmartList.Invalid, "Qualified": false}})
+				Primary: c.Name, Attributes: Attrs{{"Reason", AttrStr(c.SmartList.Invalid)}, {"Qualified", AttrBool(false)}}})
 			if err := r.dequeue(w); err != nil {
 				return err
 			}
@@ -225,7 +236,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 	if ws == nil {
 		return fmt.Errorf("person %q is not visible to any workspace", p.ID)
 	}
-	act := &Activity{Workspace: ws.Name, Attributes: map[string]any{}}
+	act := &Activity{Workspace: ws.Name, Attributes: Attrs{}}
 	switch ev.Kind {
 	case compiler.TrigFillsOutForm:
 		act.Type, act.Primary = stdlib.ActFillOutForm, ev.Form
@@ -243,9 +254,9 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			return nil // no change, so no event
 		}
 		ev.Old = formatValue(old)
-		p.Fields[f.Name] = v
+		ps.fields()[f.Name] = v
 		act.Type, act.Primary = stdlib.ActChangeDataValue, f.Name
-		act.Attributes["Old Value"], act.Attributes["New Value"] = jsonValue(old), jsonValue(v)
+		act.Attributes = Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}
 	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
 		key := ev.ListKey
 		if key == "" {
@@ -264,10 +275,10 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			return nil // already so: no change, no event
 		}
 		if ev.Kind == compiler.TrigAddedToList {
-			p.Lists[key] = true
+			ps.lists()[key] = true
 			act.Type = stdlib.ActAddToList
 		} else {
-			delete(p.Lists, key)
+			delete(ps.lists(), key)
 			act.Type = stdlib.ActRemoveFromList
 		}
 		act.Primary = ev.List
@@ -281,9 +292,9 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			return nil // backwards or no move: nothing happens
 		}
 		ev.Old = p.Programs[key]
-		p.Programs[key] = ev.Status
+		ps.programs()[key] = ev.Status
 		act.Type, act.Primary = stdlib.ActChangeProgramStatus, ev.Program
-		act.Attributes["Old Status"], act.Attributes["New Status"] = ev.Old, ev.Status
+		act.Attributes = Attrs{{"Old Status", AttrStr(ev.Old)}, {"New Status", AttrStr(ev.Status)}}
 	case compiler.TrigCreated:
 		act.Type, act.Primary = stdlib.ActNewPerson, p.ID
 	default:
@@ -314,12 +325,12 @@ func (r *run) resume(w *Parked) error {
 	if c == nil {
 		// The program changed under the parked flow: drop the wait and say so.
 		ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
-			Attributes: map[string]any{"Reason": "the campaign no longer exists"}}, nil, nil)
+			Attributes: Attrs{{"Reason", AttrStr("the campaign no longer exists")}}}, nil, nil)
 		return ps.finish(nil)
 	}
 	if err := ps.restore(c, w); err != nil {
 		ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
-			Attributes: map[string]any{"Reason": err.Error()}}, nil, nil)
+			Attributes: Attrs{{"Reason", AttrStr(err.Error())}}}, nil, nil)
 		return ps.finish(nil)
 	}
 	return ps.finish(ps.exec())

@@ -38,8 +38,10 @@ type Store interface {
 // the same transaction; a durable store also locks the person's row so
 // that two processes never run the same person's flow at once.
 type Tx interface {
-	// LoadPerson returns a private copy of a person, or nil when there is
-	// none (or the person was deleted).
+	// LoadPerson returns a person, or nil when there is none (or the
+	// person was deleted). The struct is the caller's, but its maps and log
+	// may be shared with the store: copy a map (Person.Clone) before
+	// writing to it, as the engine does.
 	LoadPerson(id string) (*Person, error)
 	// WaitsOf lists a person's parked waits, by ID.
 	WaitsOf(person string) ([]*Parked, error)
@@ -138,6 +140,18 @@ func (m *MemStore) load(id string) *Person {
 	return p.Clone()
 }
 
+// share is a shallow copy of a stored person: its maps and log are the
+// store's, which the engine copies before it writes (see newPass).
+func (m *MemStore) share(id string) *Person {
+	p := m.people[id]
+	if p == nil || p.Deleted {
+		return nil
+	}
+	q := *p
+	q.Log = slices.Clip(q.Log)
+	return &q
+}
+
 // Begin implements Store.
 func (m *MemStore) Begin(ctx context.Context) (Tx, error) {
 	m.txMu.Lock()
@@ -160,11 +174,13 @@ func (t *memTx) LoadPerson(id string) (*Person, error) {
 		if p.Deleted {
 			return nil, nil
 		}
-		return p.Clone(), nil
+		q := *p
+		q.Log = slices.Clip(q.Log)
+		return &q, nil
 	}
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
-	return t.m.load(id), nil
+	return t.m.share(id), nil
 }
 
 func (t *memTx) WaitsOf(person string) ([]*Parked, error) {
@@ -248,12 +264,15 @@ func (t *memTx) logOf(id string) []*Activity {
 	return nil
 }
 
-// committed is a copy of a person as last committed, deleted or not.
+// committed is a shallow copy of a person as last committed, deleted or
+// not, with a log that appends never write through.
 func (t *memTx) committed(id string) *Person {
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
 	if p := t.m.people[id]; p != nil {
-		return p.Clone()
+		q := *p
+		q.Log = slices.Clip(q.Log)
+		return &q
 	}
 	return nil
 }

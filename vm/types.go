@@ -54,7 +54,7 @@ type Activity struct {
 	Campaign   string // the campaign whose step wrote it
 	Workspace  string
 	Primary    string
-	Attributes map[string]any // JSON-encoded with sorted keys
+	Attributes Attrs // JSON-encoded as an object with sorted keys
 
 	step *compiler.Step // the step that wrote it, for run summaries
 }

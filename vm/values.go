@@ -75,17 +75,17 @@ func formatValue(v compiler.Value) string {
 
 func formatNum(n float64) string { return strconv.FormatFloat(n, 'f', -1, 64) }
 
-// jsonValue is a value as it appears in activity attributes.
-func jsonValue(v compiler.Value) any {
+// attrValue is a field value as it appears in activity attributes.
+func attrValue(v compiler.Value) AttrValue {
 	switch {
 	case v.Null || v.Type == "":
-		return nil
+		return AttrNull()
 	case v.Type.IsNumeric():
-		return v.Num
+		return AttrNum(v.Num)
 	case v.Type == stdlib.Boolean:
-		return v.Bool
+		return AttrBool(v.Bool)
 	default:
-		return formatValue(v)
+		return AttrStr(formatValue(v))
 	}
 }
 

@@ -368,19 +368,19 @@ func callersOf(prog *compiler.Program, c *compiler.Campaign) string {
 }
 
 type jsonActivity struct {
-	Seq        int64          `json:"seq"`
-	Time       string         `json:"time"`
-	Person     string         `json:"person"`
-	Type       string         `json:"type"`
-	Campaign   string         `json:"campaign"`
-	Primary    string         `json:"primary"`
-	Attributes map[string]any `json:"attributes"`
+	Seq        int64    `json:"seq"`
+	Time       string   `json:"time"`
+	Person     string   `json:"person"`
+	Type       string   `json:"type"`
+	Campaign   string   `json:"campaign"`
+	Primary    string   `json:"primary"`
+	Attributes vm.Attrs `json:"attributes"`
 }
 
 func toJSON(a *vm.Activity) jsonActivity {
 	attrs := a.Attributes
 	if attrs == nil {
-		attrs = map[string]any{}
+		attrs = vm.Attrs{}
 	}
 	return jsonActivity{Seq: a.Seq, Time: a.Time.UTC().Format(time.RFC3339), Person: a.Person, Type: a.Type,
 		Campaign: a.Campaign, Primary: a.Primary, Attributes: attrs}
@@ -413,19 +413,15 @@ func quoteName(s string) string {
 	return strconv.Quote(s)
 }
 
-func formatAttrs(m map[string]any) string {
-	if len(m) == 0 {
+func formatAttrs(attrs vm.Attrs) string {
+	if len(attrs) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	sorted := append(vm.Attrs(nil), attrs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Key < sorted[j].Key })
 	var parts []string
-	for _, k := range keys {
-		b, _ := json.Marshal(m[k])
-		parts = append(parts, k+": "+string(b))
+	for _, a := range sorted {
+		parts = append(parts, a.Key+": "+a.Value.String())
 	}
 	return "  {" + strings.Join(parts, ", ") + "}"
 }

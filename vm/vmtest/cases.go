@@ -226,19 +226,19 @@ func FormatLog(acts []*vm.Activity) string {
 func writeActivity(b *strings.Builder, a *vm.Activity) {
 	attrs := a.Attributes
 	if attrs == nil {
-		attrs = map[string]any{}
+		attrs = vm.Attrs{}
 	}
 	var buf strings.Builder
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.Encode(struct {
-		Seq        int64          `json:"seq"`
-		Time       string         `json:"time"`
-		Person     string         `json:"person"`
-		Type       string         `json:"type"`
-		Campaign   string         `json:"campaign"`
-		Primary    string         `json:"primary"`
-		Attributes map[string]any `json:"attributes"`
+		Seq        int64    `json:"seq"`
+		Time       string   `json:"time"`
+		Person     string   `json:"person"`
+		Type       string   `json:"type"`
+		Campaign   string   `json:"campaign"`
+		Primary    string   `json:"primary"`
+		Attributes vm.Attrs `json:"attributes"`
 	}{a.Seq, a.Time.UTC().Format(time.RFC3339), a.Person, a.Type, a.Campaign, a.Primary, attrs})
 	b.WriteString(buf.String())
 }
