@@ -175,3 +175,41 @@ func TestRunErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestMatcher(t *testing.T) {
+	prog := compileSrc(t, `workspace "W"
+list "Subscribers"
+program "P" {
+  batch campaign "C" {
+    smart list {
+      filter Country in ["DE", "AT"]
+      filter LeadScore > 10
+      filter member of list "Subscribers"
+      logic 1 and (2 or 3)
+    }
+    flow { delete person }
+  }
+}
+`)
+	eng, _ := New(prog, Options{})
+	m, err := eng.Matcher("C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(country string, score float64, sub bool) *Person {
+		return &Person{ID: "x", Fields: map[string]compiler.Value{"Country": compiler.NewText(stdlib.Text, country),
+			"LeadScore": compiler.NewNumber(stdlib.Score, score)}, Lists: map[string]bool{"W/Subscribers": sub}}
+	}
+	for _, tc := range []struct {
+		p    *Person
+		want bool
+	}{{mk("de", 20, false), true}, {mk("AT", 5, true), true}, {mk("AT", 5, false), false}, {mk("US", 50, true), false}} {
+		if got := m.Match(tc.p, testStart); got != tc.want {
+			t.Errorf("%v: got %v, want %v", tc.p.Fields, got, tc.want)
+		}
+	}
+	p := mk("DE", 20, true)
+	if allocs := testing.AllocsPerRun(100, func() { m.Match(p, testStart) }); allocs != 0 {
+		t.Errorf("Match allocates %v times per call, want 0", allocs)
+	}
+}

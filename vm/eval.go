@@ -14,48 +14,47 @@ const maxSmartListNesting = 16
 
 // smartList evaluates a smart list's filters for the person. An invalid
 // smart list qualifies nobody, and says why.
-func (ps *pass) smartList(sl *compiler.SmartList, ws *compiler.Workspace, seen []*compiler.SmartList) (bool, string) {
+func (ps *pass) smartList(sl *compiler.SmartList, ws *compiler.Workspace, depth int) (bool, string) {
 	if sl == nil {
 		return true, ""
 	}
 	if sl.Invalid != "" {
 		return false, "invalid smart list: " + sl.Invalid
 	}
-	if len(seen) > maxSmartListNesting {
+	if depth > maxSmartListNesting {
 		return false, "smart lists nest too deeply"
 	}
-	seen = append(seen, sl)
 	if sl.Logic == nil {
 		for _, f := range sl.Filters {
-			if !ps.cond(f, ws, seen) {
+			if !ps.cond(f, ws, depth) {
 				return false, ""
 			}
 		}
 		return true, ""
 	}
-	return ps.logic(sl.Logic, sl, ws, seen), ""
+	return ps.logic(sl.Logic, sl, ws, depth), ""
 }
 
-func (ps *pass) logic(e *compiler.Expr, sl *compiler.SmartList, ws *compiler.Workspace, seen []*compiler.SmartList) bool {
+func (ps *pass) logic(e *compiler.Expr, sl *compiler.SmartList, ws *compiler.Workspace, depth int) bool {
 	switch e.Op {
 	case compiler.ExprAnd:
 		for _, k := range e.Kids {
-			if !ps.logic(k, sl, ws, seen) {
+			if !ps.logic(k, sl, ws, depth) {
 				return false
 			}
 		}
 		return true
 	case compiler.ExprOr:
 		for _, k := range e.Kids {
-			if ps.logic(k, sl, ws, seen) {
+			if ps.logic(k, sl, ws, depth) {
 				return true
 			}
 		}
 		return false
 	case compiler.ExprNot:
-		return !ps.logic(e.Kids[0], sl, ws, seen)
+		return !ps.logic(e.Kids[0], sl, ws, depth)
 	}
-	return ps.cond(sl.Filters[e.Filter], ws, seen)
+	return ps.cond(sl.Filters[e.Filter], ws, depth)
 }
 
 // expr evaluates an if-condition.
@@ -78,19 +77,19 @@ func (ps *pass) expr(e *compiler.Expr, ws *compiler.Workspace) bool {
 	case compiler.ExprNot:
 		return !ps.expr(e.Kids[0], ws)
 	}
-	return ps.cond(e.Cond, ws, nil)
+	return ps.cond(e.Cond, ws, 0)
 }
 
 // cond evaluates a leaf condition; Negate inverts it.
-func (ps *pass) cond(c *compiler.Cond, ws *compiler.Workspace, seen []*compiler.SmartList) bool {
-	r := ps.condRaw(c, ws, seen)
+func (ps *pass) cond(c *compiler.Cond, ws *compiler.Workspace, depth int) bool {
+	r := ps.condRaw(c, ws, depth)
 	if c.Negate {
 		return !r
 	}
 	return r
 }
 
-func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, seen []*compiler.SmartList) bool {
+func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) bool {
 	p := ps.p
 	switch c.Kind {
 	case compiler.CondMemberList:
@@ -99,7 +98,7 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, seen []*compil
 		if c.SmartList == nil || c.SmartList.List == nil {
 			return false
 		}
-		ok, _ := ps.smartList(c.SmartList.List, ws, seen)
+		ok, _ := ps.smartList(c.SmartList.List, ws, depth+1)
 		return ok
 	case compiler.CondMemberProgram:
 		if c.Program == nil {

@@ -501,7 +501,7 @@ func (ps *pass) execute(st *compiler.Step, cur *cursor) error {
 		ps.trace(TraceEvent{Kind: TraceStart, Depth: f.depth + 1, Campaign: child})
 		ps.traceSmartList(child, f.depth+1)
 	}
-	ok, reason := ps.smartList(child.SmartList, child.Workspace, nil)
+	ok, reason := ps.smartList(child.SmartList, child.Workspace, 0)
 	attrs := Attrs{{"Qualified", AttrBool(false)}, {"Use Parent Token Context", AttrBool(st.Parent)}}
 	if ok {
 		q := ps.qualifies(child)

@@ -83,7 +83,7 @@ func (r *run) start(w work, p *Person) error {
 		ps.trace(TraceEvent{Kind: TraceStart, Campaign: c})
 		ps.traceSmartList(c, 0)
 	}
-	if ok, _ := ps.smartList(c.SmartList, c.Workspace, nil); !ok {
+	if ok, _ := ps.smartList(c.SmartList, c.Workspace, 0); !ok {
 		return r.dequeue(w)
 	}
 	q := ps.qualifies(c)

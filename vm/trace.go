@@ -78,9 +78,9 @@ func (ps *pass) traceSmartList(c *compiler.Campaign, depth int) {
 		return
 	}
 	for i, f := range sl.Filters {
-		ps.trace(TraceEvent{Kind: TraceFilter, Depth: depth, Campaign: c, Filter: i + 1, Cond: f, Saw: ps.saw(f, ws), Result: ps.cond(f, ws, nil)})
+		ps.trace(TraceEvent{Kind: TraceFilter, Depth: depth, Campaign: c, Filter: i + 1, Cond: f, Saw: ps.saw(f, ws), Result: ps.cond(f, ws, 0)})
 	}
-	ok, reason := ps.smartList(sl, ws, nil)
+	ok, reason := ps.smartList(sl, ws, 0)
 	text := sl.LogicText
 	if text == "" {
 		text = "all"
@@ -102,7 +102,7 @@ func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
 		return "not a member"
 	case compiler.CondMemberSmartList:
 		if c.SmartList != nil && c.SmartList.List != nil {
-			if ok, _ := ps.smartList(c.SmartList.List, ws, nil); ok {
+			if ok, _ := ps.smartList(c.SmartList.List, ws, 0); ok {
 				return "in the smart list"
 			}
 		}
