@@ -565,3 +565,8 @@ func (s *Store) Import(ctx context.Context, people []*vm.Person, progress func(d
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// ConcurrentTx reports whether transactions may run at the same time: on
+// PostgreSQL they lock only the rows of the people they load; a SQLite
+// transaction holds the whole database.
+func (s *Store) ConcurrentTx() bool { return s.d.dollar }

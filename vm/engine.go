@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/campc/campc/compiler"
@@ -38,6 +39,10 @@ type Options struct {
 	// Tracer, when set, is told every decision of every pass (for campc
 	// explain and run --trace). It slows the engine down.
 	Tracer Tracer
+	// Workers is how many batch groups run at once (default 1). It takes
+	// effect on stores whose transactions may run concurrently (the
+	// in-memory store, PostgreSQL); the log is the same either way.
+	Workers int
 }
 
 // Engine runs one program. It is safe for concurrent use: operations are
@@ -50,6 +55,7 @@ type Engine struct {
 	steps    int
 	cascades int
 	group    int
+	workers  int
 	tracer   Tracer
 	mu       sync.Mutex
 	frameMu  sync.Mutex
@@ -87,6 +93,7 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 		e.cascades = DefaultCascadeBudget
 	}
 	e.tracer = opts.Tracer
+	e.workers = max(opts.Workers, 1)
 	e.group = opts.BatchGroup
 	if e.group <= 0 {
 		e.group = DefaultBatchGroup
@@ -260,54 +267,169 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 	if br.Cursor != "" {
 		ids = ids[sort.SearchStrings(ids, br.Cursor+"\x00"):]
 	}
-	for len(ids) > 0 || !br.Done {
+	var groups [][]string
+	for len(ids) > 0 {
 		n := min(e.group, len(ids))
-		group := ids[:n]
+		groups = append(groups, ids[:n])
 		ids = ids[n:]
-		failed := -1 // index in group of a person whose processing failed
-		var runErr error
-		batch := func(upTo int) func() error {
-			return func() error {
-				for i, id := range group[:upTo] {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-					p, err := r.tx.LoadPerson(id)
-					if err != nil {
-						return err
-					}
-					if p != nil && c.Workspace.Sees(p.Partition) {
-						err := r.start(work{person: id, campaign: c, tokens: br.Tokens}, p)
-						if err == nil {
-							err = r.drain()
-						}
-						if err != nil {
-							failed = i
-							return err
-						}
-					}
-					br.Cursor = id
-				}
-				br.Done = upTo == len(group) && len(ids) == 0
-				return r.tx.Apply(&Commit{Run: br})
-			}
+	}
+	if len(groups) == 0 {
+		// Nobody left to process: just mark the run finished.
+		groups = append(groups, nil)
+	}
+	if e.workers > 1 && len(groups) > 1 && e.tracer == nil {
+		if cs, ok := e.store.(interface{ ConcurrentTx() bool }); ok && cs.ConcurrentTx() {
+			return r.report, e.batchParallel(r, c, br, groups)
 		}
+	}
+	for g, group := range groups {
+		last := g == len(groups)-1
+		failed, runErr := -1, error(nil)
 		cursor := br.Cursor
-		if runErr = r.inTx(batch(len(group))); runErr == nil {
+		if runErr = r.inTx(func() error {
+			var err error
+			if failed, err = r.batchGroup(c, br, group); err != nil {
+				return err
+			}
+			br.Done = last
+			return r.tx.Apply(&Commit{Run: br})
+		}); runErr == nil {
 			continue
 		}
-		// One person's processing failed: the group was rolled back. Commit
-		// the people before it again (the same inputs give the same passes),
-		// so only the failing person's work is left undone.
 		br.Cursor, br.Done = cursor, false
-		if failed > 0 {
-			if err := r.inTx(batch(failed)); err != nil {
-				return r.report, err
-			}
-		}
-		return r.report, runErr
+		return r.report, r.redoBefore(c, br, group, failed, runErr)
 	}
 	return r.report, nil
+}
+
+// batchGroup runs the batch campaign for a group of people in the current
+// transaction, moving the run's cursor past each. On failure it says which
+// person of the group failed (-1 when it was no person's pass).
+func (r *run) batchGroup(c *compiler.Campaign, br *BatchRun, group []string) (int, error) {
+	for i, id := range group {
+		if err := r.ctx.Err(); err != nil {
+			return -1, err
+		}
+		p, err := r.tx.LoadPerson(id)
+		if err != nil {
+			return -1, err
+		}
+		if p != nil && c.Workspace.Sees(p.Partition) {
+			err := r.start(work{person: id, campaign: c, tokens: br.Tokens}, p)
+			if err == nil {
+				err = r.drain()
+			}
+			if err != nil {
+				return i, err
+			}
+		}
+		br.Cursor = id
+	}
+	return -1, nil
+}
+
+// redoBefore handles a group that failed at person index failed: the group
+// was rolled back, so the people before the failing one are run again (the
+// same inputs give the same passes) and committed, leaving only the
+// failing person's work undone. It returns the original error.
+func (r *run) redoBefore(c *compiler.Campaign, br *BatchRun, group []string, failed int, runErr error) error {
+	if failed > 0 {
+		err := r.inTx(func() error {
+			if _, err := r.batchGroup(c, br, group[:failed]); err != nil {
+				return err
+			}
+			return r.tx.Apply(&Commit{Run: br})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return runErr
+}
+
+var errStopped = errors.New("vm: an earlier group failed")
+
+// batchParallel runs groups on several workers at once. Each group is one
+// transaction; groups commit strictly in order, so the log and its
+// sequence numbers are the same as a sequential run's, whatever the
+// schedule. After a failure no later group commits.
+func (e *Engine) batchParallel(r *run, c *compiler.Campaign, br *BatchRun, groups [][]string) error {
+	n := len(groups)
+	turns := make([]chan struct{}, n+1)
+	for i := range turns {
+		turns[i] = make(chan struct{})
+	}
+	close(turns[0])
+	type result struct {
+		rep    *Report
+		err    error
+		failed int
+		cursor string
+	}
+	results := make([]result, n)
+	tokens := br.Tokens // workers read these; br itself is written only in turn
+	var next atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := 0; w < min(e.workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wr := e.newRun(r.ctx)
+			wr.now = r.now
+			for {
+				g := int(next.Add(1) - 1)
+				if g >= n {
+					return
+				}
+				res := &results[g]
+				tx, err := e.store.Begin(r.ctx)
+				if err == nil {
+					wr.tx, wr.pending = tx, &Report{}
+					local := BatchRun{Tokens: tokens} // the cursor is per group until its turn
+					res.failed, err = wr.batchGroup(c, &local, groups[g])
+					res.cursor = local.Cursor
+				}
+				<-turns[g]
+				if err == nil && stop.Load() {
+					err = errStopped
+				}
+				if err == nil {
+					br.Cursor, br.Done = res.cursor, g == n-1
+					if err = tx.Apply(&Commit{Run: br}); err == nil {
+						err = tx.Commit()
+					}
+				} else if tx != nil {
+					tx.Rollback()
+				}
+				if err == nil {
+					res.rep = wr.pending
+				} else {
+					wr.queue = wr.queue[:0]
+					res.err = err
+					if !errors.Is(err, errStopped) {
+						stop.Store(true)
+					}
+				}
+				wr.tx, wr.pending = nil, nil
+				close(turns[g+1])
+			}
+		}()
+	}
+	wg.Wait()
+	for g, res := range results {
+		if res.err != nil {
+			// Groups before g committed; the cursor is the last of them.
+			br.Done = false
+			if g > 0 {
+				br.Cursor = results[g-1].cursor
+			}
+			return r.redoBefore(c, br, groups[g], res.failed, res.err)
+		}
+		r.report.Activities = append(r.report.Activities, res.rep.Activities...)
+		r.report.Entered = append(r.report.Entered, res.rep.Entered...)
+	}
+	return nil
 }
 
 // Request requests a trigger campaign for people, as the API does: the

@@ -213,3 +213,76 @@ program "P" {
 		t.Errorf("Match allocates %v times per call, want 0", allocs)
 	}
 }
+
+// A batch run on several workers writes the same log, byte for byte, as a
+// run on one, and stops at the same person when one person's work fails.
+func TestParallelBatchSameLog(t *testing.T) {
+	src := `workspace "W"
+list "Hot"
+folder "F" {
+  token "P" score "+3"
+  program "S" {
+    executable campaign "Child" {
+      smart list { filter Email is not empty }
+      flow { change score LeadScore by "{{my.P}}" }
+      qualify every time
+    }
+  }
+}
+program "M" {
+  token "P" score "+5"
+  batch campaign "B" {
+    smart list { filter Email is not empty }
+    flow {
+      execute campaign "Child" use parent tokens
+      if LeadScore >= 50 { add to list "Hot" }
+    }
+  }
+  trigger campaign "Loop" {
+    smart list {
+      trigger added to list "Hot"
+      filter Email is "loop@x.example"
+    }
+    flow {
+      remove from list "Hot"
+      add to list "Hot"
+    }
+    active
+    qualify every time
+  }
+}
+`
+	prog := compileSrc(t, src)
+	logOf := func(workers int, loopAt int) (string, error) {
+		store := NewMemStore()
+		for i := 0; i < 600; i++ {
+			email := fmt.Sprintf("p%d@x.example", i)
+			if i == loopAt {
+				email = "loop@x.example"
+			}
+			store.PutPeople(&Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]compiler.Value{
+				"Email": compiler.NewText(stdlib.Email, email), "LeadScore": compiler.NewNumber(stdlib.Score, float64(i%100))}})
+		}
+		eng, _ := New(prog, Options{Store: store, Workers: workers, BatchGroup: 50, CascadeBudget: 10})
+		_, err := eng.RunBatch(context.Background(), "B", RunOptions{})
+		acts, _ := store.Activities(context.Background(), "")
+		var b strings.Builder
+		for _, a := range acts {
+			fmt.Fprintf(&b, "%d %s %s %s %s %v\n", a.Seq, a.Person, a.Type, a.Campaign, a.Primary, a.Attributes)
+		}
+		if open, _ := store.OpenRun(context.Background(), "W", "B"); open != nil {
+			fmt.Fprintf(&b, "open run at %q\n", open.Cursor)
+		}
+		return b.String(), err
+	}
+	for _, loopAt := range []int{-1, 45, 348} {
+		one, err1 := logOf(1, loopAt)
+		four, err4 := logOf(4, loopAt)
+		if one != four || fmt.Sprint(err1) != fmt.Sprint(err4) {
+			t.Fatalf("loop at %d: logs or errors differ between 1 and 4 workers\nerr %v / %v", loopAt, err1, err4)
+		}
+		if (loopAt >= 0) != (err1 != nil) {
+			t.Fatalf("loop at %d: error %v", loopAt, err1)
+		}
+	}
+}

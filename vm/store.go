@@ -79,9 +79,12 @@ type BatchRun struct {
 // ErrTxDone is returned when a finished transaction is used again.
 var ErrTxDone = errors.New("vm: transaction already committed or rolled back")
 
-// MemStore is the in-memory Store, the embedded default.
+// MemStore is the in-memory Store, the embedded default. Transactions may
+// run at the same time: each holds the people it has loaded until it ends,
+// as a database's row locks would.
 type MemStore struct {
-	txMu   sync.Mutex // one transaction at a time
+	lk     sync.Mutex               // guards held
+	held   map[string]chan struct{} // people locked by open transactions
 	mu     sync.RWMutex
 	people map[string]*Person
 	ids    []string // sorted
@@ -154,21 +157,68 @@ func (m *MemStore) share(id string) *Person {
 
 // Begin implements Store.
 func (m *MemStore) Begin(ctx context.Context) (Tx, error) {
-	m.txMu.Lock()
-	return &memTx{m: m, people: map[string]*Person{}}, nil
+	return &memTx{m: m, ctx: ctx, people: map[string]*Person{}, locked: map[string]chan struct{}{}}, nil
 }
+
+// ConcurrentTx reports that transactions on different people may run at
+// the same time, so a batch run may use several workers.
+func (m *MemStore) ConcurrentTx() bool { return true }
 
 type memTx struct {
 	m       *MemStore
+	ctx     context.Context
 	people  map[string]*Person // written in this transaction
 	commits []*Commit
 	unpark  map[int64]bool
+	locked  map[string]chan struct{}
 	done    bool
+}
+
+// lock takes a person for the transaction, waiting while another holds it.
+func (t *memTx) lock(id string) error {
+	if _, ok := t.locked[id]; ok {
+		return nil
+	}
+	m := t.m
+	for {
+		m.lk.Lock()
+		if m.held == nil {
+			m.held = map[string]chan struct{}{}
+		}
+		ch, busy := m.held[id]
+		if !busy {
+			ch = make(chan struct{})
+			m.held[id] = ch
+			m.lk.Unlock()
+			t.locked[id] = ch
+			return nil
+		}
+		m.lk.Unlock()
+		select {
+		case <-ch:
+		case <-t.ctx.Done():
+			return t.ctx.Err()
+		}
+	}
+}
+
+func (t *memTx) unlockAll() {
+	m := t.m
+	m.lk.Lock()
+	for id, ch := range t.locked {
+		delete(m.held, id)
+		close(ch)
+	}
+	m.lk.Unlock()
+	t.locked = nil
 }
 
 func (t *memTx) LoadPerson(id string) (*Person, error) {
 	if t.done {
 		return nil, ErrTxDone
+	}
+	if err := t.lock(id); err != nil {
+		return nil, err
 	}
 	if p, ok := t.people[id]; ok {
 		if p.Deleted {
@@ -282,7 +332,7 @@ func (t *memTx) Commit() error {
 		return ErrTxDone
 	}
 	t.done = true
-	defer t.m.txMu.Unlock()
+	defer t.unlockAll()
 	m := t.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -331,7 +381,7 @@ func (t *memTx) Rollback() error {
 		return nil
 	}
 	t.done = true
-	t.m.txMu.Unlock()
+	t.unlockAll()
 	return nil
 }
 

@@ -125,6 +125,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	trace := fs.Bool("trace", false, "explain every person's pass as campc explain does (on standard error with --format json)")
 	stepBudget := fs.Int("step-budget", vm.DefaultStepBudget, "most steps in one person's pass")
 	cascadeBudget := fs.Int("cascade-budget", vm.DefaultCascadeBudget, "most triggered flow runs per person")
+	workers := fs.Int("workers", runtime.NumCPU(), "batch groups run at once (the log is the same whatever the number)")
+	batchGroup := fs.Int("batch-group", vm.DefaultBatchGroup, "people whose passes a batch run commits in one transaction")
 	args, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
@@ -134,8 +136,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if *stepBudget <= 0 || *cascadeBudget <= 0 {
-		fmt.Fprintln(stderr, "campc run: --step-budget and --cascade-budget must be positive")
+	if *stepBudget <= 0 || *cascadeBudget <= 0 || *batchGroup <= 0 {
+		fmt.Fprintln(stderr, "campc run: --step-budget, --cascade-budget and --batch-group must be positive")
 		return exitUsage
 	}
 	name, paths := args[0], args[1:]
@@ -170,8 +172,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	store, err := openStore(ctx, *dbFlag)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc run: --db %s: %v\n", *dbFlag, err)
-		return exitUsage
+		return dbError(stderr, "run", *dbFlag, err)
 	}
 	defer store.Close()
 	if len(people) > 0 {
@@ -192,7 +193,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	slices.Sort(ids)
 	clock := vm.NewManualClock(start)
-	vopts := vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget}
+	vopts := vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget, BatchGroup: *batchGroup}
 	if *trace {
 		w := stdout
 		if format.value == "json" {
@@ -298,9 +299,9 @@ func loadPeople(path string, prog *compiler.Program) ([]*vm.Person, error) {
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("--people %s: %v", path, pe.Err)
+			return nil, fmt.Errorf("%s: %v", path, pe.Err)
 		}
-		return nil, fmt.Errorf("--people %s: %v", path, err)
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	schema, err := vm.NewSchema(prog)
 	if err != nil {
@@ -312,7 +313,7 @@ func loadPeople(path string, prog *compiler.Program) ([]*vm.Person, error) {
 	case ".jsonl", ".ndjson":
 		return vm.ParseJSONL(path, data, schema)
 	}
-	return nil, fmt.Errorf("--people %s: want a .csv or .jsonl file", path)
+	return nil, fmt.Errorf("%s: want a people file ending in .csv or .jsonl", path)
 }
 
 func suggestCampaign(prog *compiler.Program, name string) string {
