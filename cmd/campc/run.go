@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -136,8 +137,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if *stepBudget <= 0 || *cascadeBudget <= 0 || *batchGroup <= 0 {
-		fmt.Fprintln(stderr, "campc run: --step-budget, --cascade-budget and --batch-group must be positive")
+	if *stepBudget <= 0 || *cascadeBudget <= 0 || *batchGroup <= 0 || *workers <= 0 {
+		fmt.Fprintln(stderr, "campc run: --step-budget, --cascade-budget, --batch-group and --workers must be positive")
 		return exitUsage
 	}
 	name, paths := args[0], args[1:]
@@ -193,7 +194,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	slices.Sort(ids)
 	clock := vm.NewManualClock(start)
-	vopts := vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget, BatchGroup: *batchGroup}
+	vopts := vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget, BatchGroup: *batchGroup, Workers: *workers}
 	if *trace {
 		w := stdout
 		if format.value == "json" {
