@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -25,12 +28,51 @@ type memCloser struct{ *vm.MemStore }
 func (memCloser) Close() error { return nil }
 
 // openStore opens --db: nothing means in memory, a postgres:// URL means
-// PostgreSQL, anything else a SQLite file.
+// PostgreSQL, anything else a SQLite file (created when missing).
 func openStore(ctx context.Context, db string) (peopleStore, error) {
 	if db == "" {
 		return memCloser{vm.NewMemStore()}, nil
 	}
 	return store.Open(ctx, db)
+}
+
+// openExisting opens --db for a command that only makes sense on a
+// database that holds something (log, advance): a SQLite file that does
+// not exist is an error, not a new empty database.
+func openExisting(ctx context.Context, db string) (peopleStore, error) {
+	if !store.IsPostgres(db) {
+		if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s does not exist (campc import or campc run --db creates a SQLite database)", db)
+		}
+	}
+	return openStore(ctx, db)
+}
+
+// dbName is --db as messages show it: a PostgreSQL URL without its
+// password.
+func dbName(db string) string {
+	if !store.IsPostgres(db) {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "the PostgreSQL URL"
+	}
+	return u.Redacted()
+}
+
+// dbError prints a failure to open --db; it exits 2 (an I/O problem).
+func dbError(stderr io.Writer, cmd, db string, err error) int {
+	msg := err.Error()
+	if store.IsPostgres(db) {
+		if u, perr := url.Parse(db); perr == nil {
+			if pw, ok := u.User.Password(); ok && pw != "" {
+				msg = strings.ReplaceAll(msg, pw, "xxxxx")
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "campc %s: --db %s: %s\n", cmd, dbName(db), msg)
+	return exitUsage
 }
 
 func requireDB(name string, db string, stderr io.Writer) bool {
@@ -63,11 +105,13 @@ func cmdMigrate(args []string, stdout, stderr io.Writer) int {
 		s, err = store.OpenSQLite(ctx, *db)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "campc migrate: %v\n", err)
-		return exitError
+		return dbError(stderr, "migrate", *db, err)
 	}
 	defer s.Close()
-	v, _ := s.Version(ctx)
+	v, err := s.Version(ctx)
+	if err != nil {
+		return dbError(stderr, "migrate", *db, err)
+	}
 	fmt.Fprintf(stdout, "schema at version %d\n", v)
 	return exitOK
 }
@@ -100,14 +144,13 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 	// bad row rejects the file, and nothing is imported.
 	people, err := loadPeople(file, prog)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc import: %v\n", err)
-		return exitError
+		fmt.Fprintf(stderr, "campc import: %v; nothing was imported\n", err)
+		return exitUsage
 	}
 	ctx := context.Background()
 	st, err := openStore(ctx, *db)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc import: --db %s: %v\n", *db, err)
-		return exitUsage
+		return dbError(stderr, "import", *db, err)
 	}
 	defer st.Close()
 	bar := newProgress(stderr, len(people))
@@ -173,10 +216,9 @@ func cmdLog(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	st, err := openStore(ctx, *db)
+	st, err := openExisting(ctx, *db)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc log: --db %s: %v\n", *db, err)
-		return exitUsage
+		return dbError(stderr, "log", *db, err)
 	}
 	defer st.Close()
 	acts, err := st.Activities(ctx, *person)
@@ -222,10 +264,9 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	ctx := context.Background()
-	st, err := openStore(ctx, *db)
+	st, err := openExisting(ctx, *db)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc advance: --db %s: %v\n", *db, err)
-		return exitUsage
+		return dbError(stderr, "advance", *db, err)
 	}
 	defer st.Close()
 	t := now.t
