@@ -1,0 +1,54 @@
+package stdlib
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Markdown renders the tables as the appendix of spec.md, which a test
+// keeps equal to this output.
+func Markdown() string {
+	var b strings.Builder
+	cell := func(s string) string { return "`" + strings.ReplaceAll(s, "|", `\|`) + "`" }
+	yes := func(ok bool) string {
+		if ok {
+			return "yes"
+		}
+		return "**no**"
+	}
+	b.WriteString("### Flow steps\n\n| step | activity | primary value | attributes | in an executable | emits |\n|---|---|---|---|---|---|\n")
+	for _, s := range Steps {
+		attrs := strings.Join(s.Attributes, ", ")
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(s.Syntax), s.Name, s.PrimaryAttribute, attrs, yes(s.InExecutable), s.EmitsEvent)
+	}
+	b.WriteString("\nA step inside `if`/`else` also records `Choice`. The engine itself writes ")
+	b.WriteString(strings.Join([]string{"`" + ActFillOutForm + "`", "`" + ActNewPerson + "`", "`" + ActSmartListInvalid + "`", "`" + ActWaitDropped + "`"}, ", "))
+	b.WriteString(" activities.\n\n### Triggers\n\n| trigger | event | example |\n|---|---|---|\n")
+	for _, t := range Triggers {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(t.Syntax), t.Event, cell(t.Example))
+	}
+	b.WriteString("\n### Filters\n\n| filter | example |\n|---|---|\n")
+	for _, f := range Filters {
+		fmt.Fprintf(&b, "| %s | %s |\n", cell(f.Syntax), cell(f.Example))
+	}
+	b.WriteString("\n### Built-in fields\n\n| field | type |\n|---|---|\n")
+	for _, f := range BuiltinFields {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", f.Name, f.Type)
+	}
+	b.WriteString("\n### Token families\n\n| family | names | what |\n|---|---|---|\n")
+	for _, f := range Families {
+		names := "any field name"
+		if f.Name == "my" {
+			names = "any My Token"
+		}
+		if f.Names != nil {
+			names = strings.Join(f.Names, ", ")
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", f.Name, names, f.Doc)
+	}
+	b.WriteString("\n### Duration units\n\n| unit | length |\n|---|---|\n")
+	for _, u := range Units {
+		fmt.Fprintf(&b, "| `%s`, `%ss` | %d minutes |\n", u.Name, u.Name, u.Minutes)
+	}
+	return b.String()
+}
