@@ -37,6 +37,10 @@ commands:
         resume the waits and queued runs a database holds
   migrate --db DB
         create or update a database's schema
+  fmt [-l] [-d] [-w] [--check] [PATH ...]
+        format .camp files in the one canonical layout (no PATH: standard input)
+  graph [--format dot|mermaid] [PATH ...]
+        draw which campaign executes or requests which, as Graphviz or Mermaid
   help  print this message
 
 Run "campc <command> --help" for a command's flags.
@@ -60,6 +64,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdMigrate(args[1:], stdout, stderr)
 	case "advance":
 		return cmdAdvance(args[1:], stdout, stderr)
+	case "fmt":
+		return cmdFmt(args[1:], stdin, stdout, stderr)
+	case "graph":
+		return cmdGraph(args[1:], stdout, stderr)
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
