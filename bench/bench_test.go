@@ -1,0 +1,368 @@
+package bench
+
+// The benchmarks. One op is one person (Batch*, Predicate, Memory), one
+// event (Events) or one whole project (Check, whose b.SetBytes makes MB/s
+// the comparable figure). Setup (generating and loading people, importing
+// them into a database, compiling) is outside the timer. bench/run.sh runs
+// them and writes BENCHMARKS.md; .ci/run runs each once.
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/campc/campc/bench/gen"
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/store"
+	"github.com/campc/campc/vm"
+)
+
+// PostgresEnv points the PostgreSQL benchmark at a server, as in the store
+// tests: postgres://user@host:port/db?sslmode=disable.
+const PostgresEnv = "CAMPC_TEST_POSTGRES"
+
+func mustCompile(b testing.TB, srcs []lang.Source) *compiler.Program {
+	b.Helper()
+	prog, err := Compile(srcs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return prog
+}
+
+func canonical(b testing.TB) (*compiler.Program, *compiler.Campaign) {
+	prog := mustCompile(b, gen.CanonicalSources())
+	return prog, prog.CampaignsNamed(gen.Batch)[0]
+}
+
+// settle collects the setup's garbage and returns the free memory to the
+// operating system before the timer starts, so that every benchmark starts
+// from the same state whatever ran before it in the process (otherwise the
+// second of a pair reuses pages the first faulted in, which on this
+// machine is worth a factor of two). With BENCH_WARM set it instead leaves
+// about 1 GB of pages faulted in and free, to show what page faults cost:
+// an experiment, not how run.sh measures.
+func settle(b *testing.B) {
+	if os.Getenv("BENCH_WARM") != "" {
+		var keep [][]byte
+		for range 250_000 {
+			keep = append(keep, make([]byte, 4096))
+		}
+		keep = nil
+		runtime.GC()
+	} else {
+		debug.FreeOSMemory()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+}
+
+func perPerson(b *testing.B, acts, people int) {
+	b.ReportMetric(float64(acts)/float64(people), "acts/person")
+	b.ReportMetric(float64(people)/b.Elapsed().Seconds(), "people/s")
+}
+
+// BenchmarkBatch runs the canonical batch campaign over b.N people held in
+// a MemStore: through the engine, and by hand (Handwritten).
+func BenchmarkBatch(b *testing.B) {
+	prog, _ := canonical(b)
+	ctx := context.Background()
+	b.Run("campc", func(b *testing.B) {
+		eng, err := NewEngine(prog, LoadMem(0, b.N), 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		settle(b)
+		rep, err := eng.RunBatch(ctx, gen.Batch, vm.RunOptions{})
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		perPerson(b, len(rep.Activities), b.N)
+	})
+	b.Run("handwritten", func(b *testing.B) {
+		s := LoadMem(0, b.N)
+		h := NewHandwritten()
+		settle(b)
+		acts, err := h.Run(ctx, s)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		perPerson(b, len(acts), b.N)
+	})
+}
+
+// BenchmarkBatchParallel runs the canonical batch over b.N people in one
+// MemStore using every core: the engine's own parallel batch run
+// (vm.Options.Workers = GOMAXPROCS), in which workers run groups of 500
+// people each in a transaction of its own and commit them in order, so the
+// log is the same as a single worker's.
+func BenchmarkBatchParallel(b *testing.B) {
+	prog, _ := canonical(b)
+	ctx := context.Background()
+	b.Run("campc", func(b *testing.B) {
+		workers := runtime.GOMAXPROCS(0)
+		eng, err := NewEngine(prog, LoadMem(0, b.N), workers)
+		if err != nil {
+			b.Fatal(err)
+		}
+		settle(b)
+		rep, err := eng.RunBatch(ctx, gen.Batch, vm.RunOptions{})
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		perPerson(b, len(rep.Activities), b.N)
+		b.ReportMetric(float64(workers), "workers")
+	})
+}
+
+// BenchmarkPredicate evaluates the canonical three-filter smart list for
+// one person: the engine's evaluation of the compiled smart list
+// (vm.Matcher), and the same predicate compiled by expr over the same
+// *vm.Person.
+func BenchmarkPredicate(b *testing.B) {
+	prog, c := canonical(b)
+	people := gen.People(gen.Seed, 0, gen.Small)
+	b.Run("campc", func(b *testing.B) {
+		eng, err := NewEngine(prog, nil, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := eng.Matcher(c.Name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		settle(b)
+		for i := range b.N {
+			if m.Match(people[i%len(people)], Now) {
+				n++
+			}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(n)/float64(b.N), "matched")
+	})
+	b.Run("expr", func(b *testing.B) {
+		pred, err := NewExprPredicate()
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		settle(b)
+		for i := range b.N {
+			ok, err := pred.Match(people[i%len(people)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ok {
+				n++
+			}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(n)/float64(b.N), "matched")
+	})
+}
+
+// CheckCampaigns is the size of the project BenchmarkCheck checks.
+const CheckCampaigns = 10_000
+
+// BenchmarkCheck parses and checks a generated 10,000-campaign project,
+// against go/parser parsing generated Go source of the same size. One op
+// is the whole input; compare MB/s.
+func BenchmarkCheck(b *testing.B) {
+	srcs := gen.Project(CheckCampaigns)
+	size := gen.Size(srcs)
+	b.Run("campc", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		settle(b)
+		for range b.N {
+			res := compiler.Compile(srcs, compiler.Options{})
+			if res.HasErrors() {
+				b.Fatal(res)
+			}
+		}
+	})
+	b.Run("goparser", func(b *testing.B) {
+		src := gen.GoSource(size)
+		b.SetBytes(int64(len(src)))
+		settle(b)
+		for range b.N {
+			if _, err := parser.ParseFile(token.NewFileSet(), "generated.go", src, parser.ParseComments); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// Events is how many active trigger campaigns BenchmarkEvents has; five
+// listen to each event key.
+const Events = 1_000
+
+// BenchmarkEvents delivers b.N events (form fills, list additions, data
+// value changes; gen.Event) to 10,000 people with 1,000 active trigger
+// campaigns, five listening to each event key, through Engine.Deliver.
+func BenchmarkEvents(b *testing.B) {
+	prog := mustCompile(b, gen.EventsProject(Events))
+	ctx := context.Background()
+	b.Run("campc", func(b *testing.B) {
+		eng, err := NewEngine(prog, LoadMem(0, gen.Small), 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		evs := make([]vm.Event, b.N)
+		for i := range evs {
+			evs[i] = gen.Event(i, gen.Small, Events)
+		}
+		acts, runs := 0, 0
+		settle(b)
+		for _, ev := range evs {
+			rep, err := eng.Deliver(ctx, ev)
+			if err != nil {
+				b.Fatal(err)
+			}
+			acts += len(rep.Activities)
+			runs += len(rep.Entered)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(acts)/float64(b.N), "acts/event")
+		b.ReportMetric(float64(runs)/float64(b.N), "runs/event")
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+// batchOnStore imports b.N people into a durable store (untimed) and runs
+// the canonical batch over them (timed).
+func batchOnStore(b *testing.B, s *store.Store) {
+	prog, _ := canonical(b)
+	ctx := context.Background()
+	for i := 0; i < b.N; i += 10_000 {
+		if err := s.Import(ctx, gen.People(gen.Seed, i, min(i+10_000, b.N)), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	eng, err := NewEngine(prog, s, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	settle(b)
+	rep, err := eng.RunBatch(ctx, gen.Batch, vm.RunOptions{})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	perPerson(b, len(rep.Activities), b.N)
+}
+
+// BenchmarkBatchSQLite runs the canonical batch on a SQLite file.
+func BenchmarkBatchSQLite(b *testing.B) {
+	b.Run("campc", func(b *testing.B) {
+		s, err := store.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		batchOnStore(b, s)
+	})
+}
+
+var pgSchemas int
+
+// BenchmarkBatchPostgres runs the canonical batch on PostgreSQL, in a
+// schema of its own, when CAMPC_TEST_POSTGRES names a server.
+func BenchmarkBatchPostgres(b *testing.B) {
+	b.Run("campc", func(b *testing.B) {
+		base := os.Getenv(PostgresEnv)
+		if base == "" {
+			b.Skipf("set %s=postgres://… to run (.ci/postgres.sh start starts a private server)", PostgresEnv)
+		}
+		ctx := context.Background()
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer admin.Close()
+		pgSchemas++
+		schema := fmt.Sprintf("bench%d_%d", os.Getpid(), pgSchemas)
+		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+			b.Fatal(err)
+		}
+		defer admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE")
+		sep := "?"
+		if strings.Contains(base, "?") {
+			sep = "&"
+		}
+		s, err := store.OpenPostgres(ctx, base+sep+"search_path="+schema, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		batchOnStore(b, s)
+	})
+}
+
+// BenchmarkMemory holds a million generated people in a MemStore and
+// reports the process's peak resident set (VmHWM, reset first so that
+// earlier benchmarks do not count), the live heap with the store loaded,
+// and the heap per person. One op loads the million people (with -short,
+// as in CI, 10,000: the figures then mean little). bench/run.sh runs it
+// in a process of its own.
+func BenchmarkMemory(b *testing.B) {
+	b.Run("campc", func(b *testing.B) {
+		people := gen.Large
+		if testing.Short() {
+			people = gen.Small
+		}
+		var s *vm.MemStore
+		b.StopTimer()
+		for range b.N {
+			s = nil
+			runtime.GC()
+			debug.FreeOSMemory()
+			resetPeakRSS()
+			b.StartTimer()
+			s = LoadMem(0, people)
+			b.StopTimer()
+		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MB")
+		b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MB")
+		b.ReportMetric(float64(ms.HeapAlloc)/float64(people), "heap-B/person")
+		b.ReportMetric(float64(people), "people")
+		runtime.KeepAlive(s)
+	})
+}
+
+// resetPeakRSS sets VmHWM to the current resident set (Linux 4.0 and later).
+func resetPeakRSS() {
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// peakRSS reads VmHWM from /proc/self/status, in bytes (0 where there is
+// no /proc).
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

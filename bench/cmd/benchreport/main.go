@@ -1,0 +1,375 @@
+// Command benchreport writes BENCHMARKS.md from the output of the
+// benchmark runs that bench/run.sh makes.
+//
+//	benchreport -dir DIR -out ../BENCHMARKS.md
+//
+// DIR holds raw.txt (the go test output of every run), commands.txt (the
+// commands, one per line), machine.txt (key: value lines), profile.txt
+// (go tool pprof -top of BenchmarkBatch/campc) and optionally
+// analysis.md, copied in as the analysis of missed targets.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	dir := flag.String("dir", ".", "directory with raw.txt, commands.txt, machine.txt, profile.txt")
+	out := flag.String("out", "BENCHMARKS.md", "file to write")
+	analysis := flag.String("analysis", "", "markdown file with the analysis of missed targets")
+	flag.Parse()
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(*dir, name))
+		if err != nil && !os.IsNotExist(err) {
+			fatal(err)
+		}
+		return string(b)
+	}
+	var notes string
+	if *analysis != "" {
+		b, err := os.ReadFile(*analysis)
+		if err != nil {
+			fatal(err)
+		}
+		notes = string(b)
+	}
+	res := Parse(strings.NewReader(read("raw.txt")))
+	md := Render(res, Inputs{Commands: read("commands.txt"), Machine: read("machine.txt"), Profile: read("profile.txt"),
+		ProfileCum: read("profile-cum.txt"), ProfileAll: read("profile-all.txt"), Analysis: notes})
+	if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "benchreport:", err)
+	os.Exit(1)
+}
+
+// Result is every measurement of one benchmark, by unit.
+type Result struct {
+	Name    string
+	Runs    int                  // lines seen (go test -count)
+	N       []int                // iterations of each line
+	Metrics map[string][]float64 // unit -> one value per line
+	Skipped string
+}
+
+// Median of a unit's values, and whether there are any.
+func (r *Result) Median(unit string) (float64, bool) {
+	if r == nil {
+		return 0, false
+	}
+	v := slices.Clone(r.Metrics[unit])
+	if len(v) == 0 {
+		return 0, false
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2], true
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+}
+
+// Spread is the smallest and largest value of a unit.
+func (r *Result) Spread(unit string) (lo, hi float64) {
+	v := r.Metrics[unit]
+	return slices.Min(v), slices.Max(v)
+}
+
+var lineRE = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
+var skipRE = regexp.MustCompile(`^\s*---\s+SKIP:\s+(Benchmark\S+?)(?:-\d+)?(?:\s.*)?$`)
+
+// Parse reads go test -bench output, in any number of runs.
+func Parse(r io.Reader) map[string]*Result {
+	out := map[string]*Result{}
+	get := func(name string) *Result {
+		if out[name] == nil {
+			out[name] = &Result{Name: name, Metrics: map[string][]float64{}}
+		}
+		return out[name]
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	skipping := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if m := skipRE.FindStringSubmatch(line); m != nil {
+			skipping = m[1]
+			get(m[1]).Skipped = "skipped"
+			continue
+		}
+		if skipping != "" && strings.HasPrefix(line, "    ") {
+			get(skipping).Skipped = strings.TrimSpace(line)
+			skipping = ""
+			continue
+		}
+		skipping = ""
+		m := lineRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		res := get(m[1])
+		n, _ := strconv.Atoi(m[2])
+		res.Runs++
+		res.N = append(res.N, n)
+		f := strings.Fields(m[3])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			res.Metrics[f[i+1]] = append(res.Metrics[f[i+1]], v)
+		}
+	}
+	return out
+}
+
+// Inputs are the other parts of the report.
+type Inputs struct {
+	Commands, Machine, Profile, ProfileCum, ProfileAll, Analysis string
+}
+
+// Target is one of the issue's targets, judged from the results.
+type Target struct {
+	What     string
+	Measured string
+	Status   string // "met", "missed" or "not measured"
+}
+
+func fmtNum(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case math.Abs(v) >= 100:
+		return strconv.FormatFloat(math.Round(v), 'f', -1, 64)
+	case math.Abs(v) >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case math.Abs(v) >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		return strconv.FormatFloat(v, 'g', 3, 64)
+	}
+}
+
+func withCommas(v float64) string {
+	s := strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func status(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// Targets judges the issue's targets.
+func Targets(res map[string]*Result) []Target {
+	ns := func(name string) (float64, bool) { return res[name].Median("ns/op") }
+	var out []Target
+	add := func(what string, measured string, ok, have bool) {
+		t := Target{What: what, Measured: measured, Status: status(ok)}
+		if !have {
+			t.Measured, t.Status = "—", "not measured"
+		}
+		out = append(out, t)
+	}
+	c, ok1 := ns("BenchmarkBatch/campc")
+	h, ok2 := ns("BenchmarkBatch/handwritten")
+	add("Batch campc/handwritten ≤ 1.5", fmt.Sprintf("%s (%s vs %s ns/person)", fmtNum(c/h), fmtNum(c), fmtNum(h)), c/h <= 1.5, ok1 && ok2)
+
+	c, ok1 = ns("BenchmarkPredicate/campc")
+	e, ok2 := ns("BenchmarkPredicate/expr")
+	allocs, _ := res["BenchmarkPredicate/campc"].Median("allocs/op")
+	add("Predicate campc/expr ≤ 1.0 with 0 allocs/op", fmt.Sprintf("%s (%s vs %s ns/op), %s allocs/op", fmtNum(c/e), fmtNum(c), fmtNum(e), fmtNum(allocs)),
+		c/e <= 1.0 && allocs == 0, ok1 && ok2)
+
+	cm, ok1 := res["BenchmarkCheck/campc"].Median("MB/s")
+	gm, ok2 := res["BenchmarkCheck/goparser"].Median("MB/s")
+	add("Check campc/goparser ≤ 8 (time per byte)", fmt.Sprintf("%s (%s vs %s MB/s)", fmtNum(gm/cm), fmtNum(cm), fmtNum(gm)), gm/cm <= 8, ok1 && ok2)
+
+	s, ok1 := ns("BenchmarkBatch/campc")
+	p, ok2 := ns("BenchmarkBatchParallel/campc")
+	shards, _ := res["BenchmarkBatchParallel/campc"].Median("shards")
+	what := "BatchParallel ≥ 1.7× Batch on 2 cores"
+	if shards > 0 {
+		what += fmt.Sprintf(" (%s shards)", fmtNum(shards))
+	}
+	add(what, fmt.Sprintf("%s× (%s vs %s ns/person)", fmtNum(s/p), fmtNum(p), fmtNum(s)), s/p >= 1.7, ok1 && ok2)
+
+	rss, ok1 := res["BenchmarkMemory/campc"].Median("peak-RSS-MB")
+	heap, _ := res["BenchmarkMemory/campc"].Median("heap-MB")
+	add("1M people in memory, peak RSS < 400 MB", fmt.Sprintf("%s MB peak RSS (live heap %s MB)", withCommas(rss), withCommas(heap)), rss < 400, ok1)
+
+	for _, st := range []struct{ name, bench string }{{"SQLite", "BenchmarkBatchSQLite/campc"}, {"PostgreSQL", "BenchmarkBatchPostgres/campc"}} {
+		v, ok := ns(st.bench)
+		add(st.name+" batch ≥ 50,000 people/s", withCommas(1e9/v)+" people/s", 1e9/v >= 50_000, ok)
+	}
+	return out
+}
+
+// figure is one row of the figures table.
+type figure struct {
+	bench, baseline, ratioNote string
+	inverse                    bool // ratio of throughputs (baseline ns / this ns)
+	byMBs                      bool // ratio of MB/s (baseline / this): time per byte
+}
+
+var figures = []figure{
+	{"BenchmarkBatch/campc", "BenchmarkBatch/handwritten", "campc/handwritten time", false, false},
+	{"BenchmarkBatch/handwritten", "", "", false, false},
+	{"BenchmarkBatchParallel/campc", "BenchmarkBatch/campc", "speed-up over Batch/campc", true, false},
+	{"BenchmarkPredicate/campc", "BenchmarkPredicate/expr", "campc/expr time", false, false},
+	{"BenchmarkPredicate/expr", "", "", false, false},
+	{"BenchmarkCheck/campc", "BenchmarkCheck/goparser", "campc/goparser time per byte", false, true},
+	{"BenchmarkCheck/goparser", "", "", false, false},
+	{"BenchmarkEvents/campc", "", "", false, false},
+	{"BenchmarkBatchSQLite/campc", "BenchmarkBatch/campc", "time vs the in-memory store", false, false},
+	{"BenchmarkBatchPostgres/campc", "BenchmarkBatch/campc", "time vs the in-memory store", false, false},
+	{"BenchmarkMemory/campc", "", "", false, false},
+}
+
+// trimHeader drops pprof's File/Build ID/Type/Time lines, which repeat.
+func trimHeader(s string) string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") || strings.HasPrefix(l, "Time:") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
+
+// Render writes the report.
+func Render(res map[string]*Result, in Inputs) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# Benchmarks\n\n")
+	w("Generated by `bench/run.sh` (do not edit by hand: run it again). The benchmarks live in the\n")
+	w("`bench/` module (`bench/bench_test.go`); the workload, the generator and the hand-written baseline\n")
+	w("are described in `bench/README.md`. Figures are medians over the runs of `-count`; the spread is\n")
+	w("the smallest and largest value seen. One op is one person (Batch*, Predicate, Memory: one op\n")
+	w("loads the million), one event (Events), or the whole input (Check: compare MB/s).\n\n")
+
+	w("## Machine\n\n")
+	for _, line := range strings.Split(strings.TrimSpace(in.Machine), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			w("- %s: %s\n", strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	w("\n## Targets\n\n| target | measured | status |\n| --- | --- | --- |\n")
+	for _, t := range Targets(res) {
+		w("| %s | %s | %s |\n", t.What, t.Measured, t.Status)
+	}
+
+	w("\n## Figures\n\n")
+	w("| benchmark | runs × ops | ns/op (spread) | B/op | allocs/op | other | baseline | ratio |\n")
+	w("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, f := range figures {
+		r := res[f.bench]
+		if r == nil {
+			w("| %s | not run | | | | | | |\n", f.bench)
+			continue
+		}
+		if r.Runs == 0 {
+			w("| %s | %s | | | | | | |\n", f.bench, r.Skipped)
+			continue
+		}
+		med, _ := r.Median("ns/op")
+		lo, hi := r.Spread("ns/op")
+		bop, _ := r.Median("B/op")
+		aop, _ := r.Median("allocs/op")
+		var other []string
+		var units []string
+		for u := range r.Metrics {
+			if u != "ns/op" && u != "B/op" && u != "allocs/op" {
+				units = append(units, u)
+			}
+		}
+		slices.Sort(units)
+		for _, u := range units {
+			v, _ := r.Median(u)
+			if u == "people/s" || u == "events/s" {
+				other = append(other, withCommas(v)+" "+u)
+			} else {
+				other = append(other, fmtNum(v)+" "+u)
+			}
+		}
+		baseline, ratio := "", ""
+		if f.baseline != "" {
+			baseline = strings.TrimPrefix(f.baseline, "Benchmark")
+			if bl := res[f.baseline]; bl != nil && bl.Runs > 0 {
+				var x float64
+				switch {
+				case f.byMBs:
+					a, _ := r.Median("MB/s")
+					c, _ := bl.Median("MB/s")
+					x = c / a
+				case f.inverse:
+					c, _ := bl.Median("ns/op")
+					x = c / med
+				default:
+					c, _ := bl.Median("ns/op")
+					x = med / c
+				}
+				ratio = fmtNum(x) + " (" + f.ratioNote + ")"
+			} else {
+				ratio = "baseline not measured"
+			}
+		}
+		ns := fmtNum(med)
+		if len(r.Metrics["ns/op"]) > 1 {
+			ns += fmt.Sprintf(" (%s–%s)", fmtNum(lo), fmtNum(hi))
+		}
+		n := r.N[0]
+		if slices.Min(r.N) != slices.Max(r.N) {
+			n = slices.Max(r.N)
+		}
+		w("| %s | %d × %s | %s | %s | %s | %s | %s | %s |\n", strings.TrimPrefix(f.bench, "Benchmark"), r.Runs, withCommas(float64(n)),
+			ns, withCommas(bop), withCommas(aop), strings.Join(other, ", "), baseline, ratio)
+	}
+
+	w("\n## Commands\n\nRun from `bench/` by `bench/run.sh`:\n\n```sh\n%s\n```\n", strings.TrimSpace(in.Commands))
+
+	w("\n## CPU profile of BenchmarkBatch/campc\n\n")
+	w("`go tool pprof -top` of the profile that `go test -cpuprofile` wrote, first focused on the\n")
+	w("engine's `RunBatch` (its own work and the allocation it does; the garbage collector's\n")
+	w("background marking is not in it), by flat and by cumulative time, then the whole process,\n")
+	w("which also covers the untimed setup (generating and loading the people) and the collector.\n\n")
+	w("```\n%s\n```\n", strings.TrimSpace(in.Profile))
+	if strings.TrimSpace(in.ProfileCum) != "" {
+		w("\nBy cumulative time:\n\n```\n%s\n```\n", trimHeader(in.ProfileCum))
+	}
+	if strings.TrimSpace(in.ProfileAll) != "" {
+		w("\nThe whole process:\n\n```\n%s\n```\n", trimHeader(in.ProfileAll))
+	}
+
+	if strings.TrimSpace(in.Analysis) != "" {
+		w("\n%s\n", strings.TrimSpace(in.Analysis))
+	}
+	return b.String()
+}

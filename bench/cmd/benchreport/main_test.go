@@ -1,0 +1,53 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const sample = `goos: linux
+BenchmarkBatch/campc-2     	   50000	     6000 ns/op	         2.658 acts/person	     14797 people/s	    6254 B/op	      48 allocs/op
+BenchmarkBatch/campc-2     	   50000	     8000 ns/op	         2.658 acts/person	     14797 people/s	    6254 B/op	      48 allocs/op
+BenchmarkBatch/campc-2     	   50000	     7000 ns/op	         2.658 acts/person	     14797 people/s	    6254 B/op	      48 allocs/op
+BenchmarkBatch/handwritten-2         	   50000	     5000 ns/op	         2.658 acts/person	     16618 people/s	    4763 B/op	      30 allocs/op
+BenchmarkPredicate/campc-2           	   50000	       50 ns/op	         0.7203 matched	       0 B/op	       0 allocs/op
+BenchmarkPredicate/expr-2            	   50000	      200 ns/op	         0.7203 matched	     189 B/op	       2 allocs/op
+BenchmarkCheck/campc-2         	       1	7295488693 ns/op	   0.63 MB/s	1320209584 B/op	13757353 allocs/op
+BenchmarkCheck/goparser-2      	       1	 214589634 ns/op	  21.38 MB/s	84336112 B/op	 2030956 allocs/op
+--- SKIP: BenchmarkBatchPostgres/campc
+    bench_test.go:290: set CAMPC_TEST_POSTGRES=postgres://… to run
+BenchmarkMemory/campc-2         	       1	88175972767 ns/op	      1673 heap-B/person	      1596 heap-MB	      2238 peak-RSS-MB
+`
+
+func TestParseAndRender(t *testing.T) {
+	res := Parse(strings.NewReader(sample))
+	if m, _ := res["BenchmarkBatch/campc"].Median("ns/op"); m != 7000 || res["BenchmarkBatch/campc"].Runs != 3 {
+		t.Fatalf("median %v of %d runs", m, res["BenchmarkBatch/campc"].Runs)
+	}
+	if res["BenchmarkBatchPostgres/campc"].Skipped == "" {
+		t.Fatal("the skip is not seen")
+	}
+	got := map[string]string{}
+	for _, tg := range Targets(res) {
+		got[tg.What] = tg.Status
+	}
+	want := map[string]string{
+		"Batch campc/handwritten ≤ 1.5":               "met",
+		"Predicate campc/expr ≤ 1.0 with 0 allocs/op": "met",
+		"Check campc/goparser ≤ 8 (time per byte)":    "**missed**",
+		"1M people in memory, peak RSS < 400 MB":      "**missed**",
+		"SQLite batch ≥ 50,000 people/s":              "not measured",
+		"PostgreSQL batch ≥ 50,000 people/s":          "not measured",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %q, want %q", k, got[k], v)
+		}
+	}
+	md := Render(res, Inputs{Machine: "cores: 2\n", Commands: "go test", Profile: "flat"})
+	for _, s := range []string{"| Batch/campc | 3 × 50,000 | 7000 (6000–8000) |", "1.40 (campc/handwritten time)", "- cores: 2", "33.9 (campc/goparser time per byte)"} {
+		if !strings.Contains(md, s) {
+			t.Errorf("the report lacks %q:\n%s", s, md)
+		}
+	}
+}
