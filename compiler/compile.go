@@ -2,8 +2,11 @@ package compiler
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/campc/campc/lang"
@@ -42,12 +45,12 @@ func Compile(sources []lang.Source, opts Options) *Result {
 	slices.SortStableFunc(srcs, func(a, b lang.Source) int { return strings.Compare(a.Name, b.Name) })
 	c := &checker{prog: &Program{}, workspaces: map[string]*Workspace{}, sources: map[string]string{}}
 	var files []*lang.File
-	for _, s := range srcs {
+	parsed := parseAll(srcs)
+	for i, s := range srcs {
 		c.sources[s.Name] = s.Text
-		f, ds := lang.Parse(s.Name, s.Text)
-		c.diags = append(c.diags, ds...)
-		if f != nil {
-			files = append(files, f)
+		c.diags = append(c.diags, parsed[i].diags...)
+		if parsed[i].file != nil {
+			files = append(files, parsed[i].file)
 		}
 	}
 	for _, f := range files {
@@ -182,4 +185,40 @@ func (c *checker) text(start, end lexer.Position) string {
 		return ""
 	}
 	return strings.Join(strings.Fields(src[start.Offset:end.Offset]), " ")
+}
+
+type parsedFile struct {
+	file  *lang.File
+	diags []*lang.Diagnostic
+}
+
+// parseAll parses the sources, several at a time: files are independent,
+// and the parser, not the checks, is most of a compilation. The results
+// keep the sources' order.
+func parseAll(srcs []lang.Source) []parsedFile {
+	out := make([]parsedFile, len(srcs))
+	workers := min(runtime.GOMAXPROCS(0), len(srcs))
+	if workers <= 1 {
+		for i, s := range srcs {
+			out[i].file, out[i].diags = lang.Parse(s.Name, s.Text)
+		}
+		return out
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(srcs) {
+					return
+				}
+				out[i].file, out[i].diags = lang.Parse(srcs[i].Name, srcs[i].Text)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }

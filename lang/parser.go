@@ -13,20 +13,6 @@ import (
 // participle recurses without a limit, so the guard runs before it does.
 const MaxNesting = 64
 
-// Lexer rules are tried in order: comments and whitespace first, then
-// literals whose prefixes overlap (a date-time starts like a date, which
-// starts like a number), then words and punctuation. All classes are ASCII.
-var campLexer = lexer.MustSimple([]lexer.SimpleRule{
-	{Name: "Comment", Pattern: `//[^\n]*`},
-	{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
-	{Name: "String", Pattern: `"(?:\\["\\/nt]|[^"\\\n])*"`},
-	{Name: "DateTime", Pattern: `[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:[0-9]{2})`},
-	{Name: "Date", Pattern: `[0-9]{4}-[0-9]{2}-[0-9]{2}`},
-	{Name: "Number", Pattern: `-?[0-9]+(?:\.[0-9]+)?`},
-	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
-	{Name: "Punct", Pattern: `>=|<=|[<>{}\[\](),]`},
-})
-
 var parser = participle.MustBuild[File](
 	participle.Lexer(campLexer),
 	participle.Elide("Comment", "Whitespace"),
