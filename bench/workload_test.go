@@ -231,7 +231,16 @@ func TestLoadMem(t *testing.T) {
 	}
 	p, _ := s.LoadPerson(ctx, gen.PersonID(12_345))
 	want := gen.Person(gen.Seed, 12_345)
-	if !reflect.DeepEqual(p.Fields, want.Fields) || !reflect.DeepEqual(p.Lists, want.Lists) {
+	// Fold caches a text value's lower case; the store need not keep it.
+	noFold := func(m map[string]compiler.Value) map[string]compiler.Value {
+		out := map[string]compiler.Value{}
+		for k, v := range m {
+			v.Fold = ""
+			out[k] = v
+		}
+		return out
+	}
+	if !reflect.DeepEqual(noFold(p.Fields), noFold(want.Fields)) || !reflect.DeepEqual(p.Lists, want.Lists) {
 		t.Fatalf("person 12345 is %+v, want %+v", p, want)
 	}
 }

@@ -140,9 +140,9 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) boo
 		}
 		return false
 	case compiler.CondContains:
-		return has && len(c.Values) == 1 && strings.Contains(fold(v), c.Values[0].Fold)
+		return has && len(c.Values) == 1 && containsFold(v.Text, c.Values[0].Fold)
 	case compiler.CondStartsWith:
-		return has && len(c.Values) == 1 && strings.HasPrefix(fold(v), c.Values[0].Fold)
+		return has && len(c.Values) == 1 && hasPrefixFold(v.Text, c.Values[0].Fold)
 	case compiler.CondInPast:
 		if !has {
 			return false
@@ -190,19 +190,61 @@ func (ps *pass) countLog(typ, primary string, c *compiler.Cond, workspace string
 	return n
 }
 
-// fold is the value's case-folded text; values built without Fold (by a
-// host that filled Text only) are folded here.
-func fold(v compiler.Value) string {
-	if v.Fold != "" || v.Text == "" {
-		return v.Fold
+// Text comparison ignores case. lower is a literal of the program, already
+// lowered; s is a person's value. ASCII text compares without allocating.
+func equalFold(s, lower string) bool {
+	if isASCII(s) {
+		return len(s) == len(lower) && asciiEqualFold(s, lower)
 	}
-	return strings.ToLower(v.Text)
+	return strings.ToLower(s) == lower
+}
+
+func containsFold(s, lower string) bool {
+	if !isASCII(s) {
+		return strings.Contains(strings.ToLower(s), lower)
+	}
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if asciiEqualFold(s[i:i+len(lower)], lower) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefixFold(s, lower string) bool {
+	if !isASCII(s) {
+		return strings.HasPrefix(strings.ToLower(s), lower)
+	}
+	return len(s) >= len(lower) && asciiEqualFold(s[:len(lower)], lower)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiEqualFold compares ASCII s with lower, which is lower case.
+func asciiEqualFold(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func equal(a, b compiler.Value) bool {
 	switch {
 	case b.Type.IsText():
-		return fold(a) == b.Fold
+		return equalFold(a.Text, b.Fold)
 	case b.Type.IsNumeric():
 		return a.Num == b.Num
 	case b.Type.IsTime():

@@ -65,41 +65,29 @@ type pass struct {
 	taken    *Queued // the queue entry this pass consumes
 	dequeue  []int64 // queue entries that Remove from Flow drops
 	steps    int
-	owned    uint8 // the person's maps this pass has copied (own*)
 }
 
-// newPass starts a pass on p. The person's maps may be shared with the
-// store (a MemStore hands out its own), so the pass copies each map the
-// first time it writes to it, and never writes into the shared log.
+// newPass starts a pass on p, a person the pass owns (Tx.LoadPerson
+// returns a private copy); its log may be shared, so appends never write
+// into another's array.
 func (r *run) newPass(p *Person, root *compiler.Campaign) *pass {
 	p.Log = slices.Clip(p.Log)
 	return &pass{r: r, p: p, root: root, stack: r.stack[:0]}
 }
 
-// Which of the person's maps this pass has copied.
-const (
-	ownFields = 1 << iota
-	ownLists
-	ownPrograms
-	ownRuns
-)
-
-func own[K comparable, V any](ps *pass, bit uint8, m *map[K]V) map[K]V {
-	if ps.owned&bit == 0 {
-		c := make(map[K]V, len(*m)+1)
-		for k, v := range *m {
-			c[k] = v
-		}
-		*m = c
-		ps.owned |= bit
+// The person's maps, made when first written (a loaded person may have nil
+// maps where it has nothing).
+func made[K comparable, V any](m *map[K]V) map[K]V {
+	if *m == nil {
+		*m = map[K]V{}
 	}
 	return *m
 }
 
-func (ps *pass) fields() map[string]compiler.Value { return own(ps, ownFields, &ps.p.Fields) }
-func (ps *pass) lists() map[string]bool            { return own(ps, ownLists, &ps.p.Lists) }
-func (ps *pass) programs() map[string]string       { return own(ps, ownPrograms, &ps.p.Programs) }
-func (ps *pass) runs() map[string]time.Time        { return own(ps, ownRuns, &ps.p.Runs) }
+func (ps *pass) fields() map[string]compiler.Value { return made(&ps.p.Fields) }
+func (ps *pass) lists() map[string]bool            { return made(&ps.p.Lists) }
+func (ps *pass) programs() map[string]string       { return made(&ps.p.Programs) }
+func (ps *pass) runs() map[string]time.Time        { return made(&ps.p.Runs) }
 
 func (ps *pass) push(c *cursor) {
 	if len(ps.stack) == 0 {

@@ -38,10 +38,9 @@ type Store interface {
 // the same transaction; a durable store also locks the person's row so
 // that two processes never run the same person's flow at once.
 type Tx interface {
-	// LoadPerson returns a person, or nil when there is none (or the
-	// person was deleted). The struct is the caller's, but its maps and log
-	// may be shared with the store: copy a map (Person.Clone) before
-	// writing to it, as the engine does.
+	// LoadPerson returns a private copy of a person (its maps may be nil
+	// where it has nothing; its log may be shared, so append to a clipped
+	// slice), or nil when there is none or the person was deleted.
 	LoadPerson(id string) (*Person, error)
 	// WaitsOf lists a person's parked waits, by ID.
 	WaitsOf(person string) ([]*Parked, error)
@@ -86,7 +85,9 @@ type MemStore struct {
 	lk     sync.Mutex               // guards held
 	held   map[string]chan struct{} // people locked by open transactions
 	mu     sync.RWMutex
-	people map[string]*Person
+	people map[string]*memPerson  // packed (see mempack.go)
+	logs   map[string][]*Activity // each person's log, oldest first
+	strs   interner
 	ids    []string // sorted
 	log    []*Activity
 	seq    int64
@@ -98,7 +99,7 @@ type MemStore struct {
 
 // NewMemStore makes an empty in-memory store.
 func NewMemStore() *MemStore {
-	return &MemStore{people: map[string]*Person{}, parked: map[int64]*Parked{}}
+	return &MemStore{people: map[string]*memPerson{}, logs: map[string][]*Activity{}, parked: map[int64]*Parked{}}
 }
 
 // PutPeople adds or replaces people (as an import does), keeping the Id
@@ -106,13 +107,18 @@ func NewMemStore() *MemStore {
 func (m *MemStore) PutPeople(ps ...*Person) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	added := false
 	for _, p := range ps {
 		if _, ok := m.people[p.ID]; !ok {
 			m.ids = append(m.ids, p.ID)
+			added = true
 		}
-		m.people[p.ID] = p.Clone()
+		m.people[p.ID] = m.pack(p)
+		m.setLog(p.ID, p.Log)
 	}
-	slices.Sort(m.ids)
+	if added {
+		slices.Sort(m.ids)
+	}
 }
 
 // PersonIDs implements Store.
@@ -121,7 +127,7 @@ func (m *MemStore) PersonIDs(ctx context.Context) ([]string, error) {
 	defer m.mu.RUnlock()
 	out := make([]string, 0, len(m.ids))
 	for _, id := range m.ids {
-		if !m.people[id].Deleted {
+		if !m.people[id].deleted {
 			out = append(out, id)
 		}
 	}
@@ -136,23 +142,19 @@ func (m *MemStore) LoadPerson(ctx context.Context, id string) (*Person, error) {
 }
 
 func (m *MemStore) load(id string) *Person {
-	p := m.people[id]
-	if p == nil || p.Deleted {
+	mp := m.people[id]
+	if mp == nil || mp.deleted {
 		return nil
 	}
-	return p.Clone()
+	return m.unpack(mp)
 }
 
-// share is a shallow copy of a stored person: its maps and log are the
-// store's, which the engine copies before it writes (see newPass).
-func (m *MemStore) share(id string) *Person {
-	p := m.people[id]
-	if p == nil || p.Deleted {
-		return nil
+func (m *MemStore) setLog(id string, log []*Activity) {
+	if len(log) == 0 {
+		delete(m.logs, id)
+		return
 	}
-	q := *p
-	q.Log = slices.Clip(q.Log)
-	return &q
+	m.logs[id] = slices.Clip(log)
 }
 
 // Begin implements Store.
@@ -224,13 +226,11 @@ func (t *memTx) LoadPerson(id string) (*Person, error) {
 		if p.Deleted {
 			return nil, nil
 		}
-		q := *p
-		q.Log = slices.Clip(q.Log)
-		return &q, nil
+		return p.Clone(), nil
 	}
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
-	return t.m.share(id), nil
+	return t.m.load(id), nil
 }
 
 func (t *memTx) WaitsOf(person string) ([]*Parked, error) {
@@ -314,15 +314,12 @@ func (t *memTx) logOf(id string) []*Activity {
 	return nil
 }
 
-// committed is a shallow copy of a person as last committed, deleted or
-// not, with a log that appends never write through.
+// committed is a person as last committed, deleted or not.
 func (t *memTx) committed(id string) *Person {
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
-	if p := t.m.people[id]; p != nil {
-		q := *p
-		q.Log = slices.Clip(q.Log)
-		return &q
+	if mp := t.m.people[id]; mp != nil {
+		return t.m.unpack(mp)
 	}
 	return nil
 }
@@ -342,7 +339,8 @@ func (t *memTx) Commit() error {
 			m.ids = append(m.ids, id)
 			added = true
 		}
-		m.people[id] = p
+		m.people[id] = m.pack(p)
+		m.setLog(id, p.Log)
 	}
 	if added {
 		slices.Sort(m.ids)
@@ -445,8 +443,14 @@ func (m *MemStore) Import(ctx context.Context, people []*Person, progress func(i
 	m.mu.RLock()
 	for i, p := range people {
 		merged[i] = p
-		if old := m.people[p.ID]; old != nil && !old.Deleted {
-			q := old.Clone()
+		if old := m.load(p.ID); old != nil {
+			q := old
+			if q.Lists == nil {
+				q.Lists = map[string]bool{}
+			}
+			if q.Programs == nil {
+				q.Programs = map[string]string{}
+			}
 			maps.Copy(q.Fields, p.Fields)
 			maps.Copy(q.Lists, p.Lists)
 			maps.Copy(q.Programs, p.Programs)
