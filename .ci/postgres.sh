@@ -16,6 +16,8 @@ start)
   fi
   BIN=$(bindir)
   id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+  case "$DATA" in /*) ;; *) DATA="$PWD/$DATA" ;; esac
+  cd / # the postgres user may not be allowed into the caller's directory
   if [ -f "$DATA/postmaster.pid" ]; then
     runuser -u postgres -- "$BIN/pg_ctl" -D "$DATA" -m fast stop >&2 || true
   fi
@@ -25,10 +27,16 @@ start)
   runuser -u postgres -- "$BIN/initdb" -D "$DATA" -U postgres -A trust --no-sync >/dev/null
   runuser -u postgres -- "$BIN/pg_ctl" -D "$DATA" -l "$DATA/log" -w \
     -o "-h 127.0.0.1 -p $PORT -k $DATA -c fsync=off -c max_connections=200" start >&2
-  echo "export CAMPC_TEST_POSTGRES=postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable"
+  echo "export CAMPC_TEST_POSTGRES='postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable'"
   ;;
 stop)
-  BIN=$(bindir)
-  [ -n "$BIN" ] && [ -f "$DATA/postmaster.pid" ] && runuser -u postgres -- "$BIN/pg_ctl" -D "$DATA" -m fast stop >&2 || true
+  BIN=$(bindir || true)
+  if [ -n "$BIN" ] && [ -f "$DATA/postmaster.pid" ]; then
+    runuser -u postgres -- "$BIN/pg_ctl" -D "$DATA" -m fast stop >&2 || true
+  fi
+  ;;
+*)
+  echo "usage: $0 start|stop" >&2
+  exit 2
   ;;
 esac

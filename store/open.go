@@ -42,6 +42,23 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("%s: directory %s does not exist", path, dir)
 		}
 	}
+	db, err := sqliteDB(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, sqliteErr(path, err)
+	}
+	s, err := open(ctx, db, sqliteDialect, true)
+	if err != nil {
+		return nil, sqliteErr(path, err)
+	}
+	return s, nil
+}
+
+// sqliteDB is the connection to a SQLite file that a Store uses.
+func sqliteDB(path string) (*sql.DB, error) {
 	// Writers take the lock when the transaction begins (no upgrade
 	// deadlocks between processes), wait for each other, and the WAL
 	// journal keeps committed transactions across a crash of the process.
@@ -55,15 +72,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, sqliteErr(path, err)
-	}
-	s, err := open(ctx, db, sqliteDialect, true)
-	if err != nil {
-		return nil, sqliteErr(path, err)
-	}
-	return s, nil
+	return db, nil
 }
 
 func isDir(path string) bool {

@@ -224,6 +224,100 @@ type sqlTx struct {
 	s   *Store
 	tx  *sql.Tx
 	ctx context.Context
+	// taken are the parked waits and queued runs this transaction has
+	// deleted, by statement name.
+	taken map[string]map[int64]bool
+	// acts are the activities applied, to be written at Commit;
+	// pendingLog has them by person.
+	acts       []*vm.Activity
+	pendingLog map[string][]*vm.Activity
+}
+
+// maxActivityRows bounds the rows of one INSERT (PostgreSQL takes at most
+// 65535 parameters).
+const maxActivityRows = 500
+
+// logActivities inserts activities in one statement (one round trip to
+// PostgreSQL, whatever the number) and numbers them. Rows are inserted,
+// and so numbered, in the order of the VALUES list; the numbers come back
+// sorted and are given out in that order.
+func (t *sqlTx) logActivities(acts []*vm.Activity) error {
+	args := make([]any, 0, 7*len(acts))
+	for _, a := range acts {
+		attrs, err := json.Marshal(a.Attributes)
+		if err != nil {
+			return err
+		}
+		args = append(args, a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, string(attrs))
+	}
+	if len(acts) == 1 {
+		return t.stmt("activity").QueryRowContext(t.ctx, args...).Scan(&acts[0].Seq)
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes) VALUES `)
+	for i := range acts {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+	}
+	q.WriteString(" RETURNING seq")
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q.String()), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	seqs := make([]int64, 0, len(acts))
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return err
+		}
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(seqs) != len(acts) {
+		return fmt.Errorf("%d activities inserted, %d numbers returned", len(acts), len(seqs))
+	}
+	slices.Sort(seqs)
+	for i, a := range acts {
+		a.Seq = seqs[i]
+	}
+	return nil
+}
+
+// ErrTaken is returned when a transaction resumes a parked wait or runs a
+// queued run that another process has resumed or run since this one read
+// it: the transaction must be rolled back, or that work would be done
+// twice.
+var ErrTaken = vm.ErrTaken
+
+// take deletes a parked wait or a queued run. The one that deletes it is
+// the one that does its work: when it is gone, another transaction (in
+// another process) took it first, and this one fails with ErrTaken.
+func (t *sqlTx) take(stmt, what string, id int64) error {
+	if t.taken[stmt][id] {
+		return nil // this transaction took it already
+	}
+	res, err := t.stmt(stmt).ExecContext(t.ctx, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%s %d: %w", what, id, ErrTaken)
+	}
+	if t.taken == nil {
+		t.taken = map[string]map[int64]bool{}
+	}
+	if t.taken[stmt] == nil {
+		t.taken[stmt] = map[int64]bool{}
+	}
+	t.taken[stmt][id] = true
+	return nil
 }
 
 func (t *sqlTx) stmt(name string) *sql.Stmt { return t.tx.StmtContext(t.ctx, t.s.st[name]) }
@@ -254,7 +348,11 @@ func (t *sqlTx) LoadPerson(id string) (*vm.Person, error) {
 		}
 		p.Log = append(p.Log, a)
 	}
-	return p, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	p.Log = append(p.Log, t.pendingLog[id]...)
+	return p, nil
 }
 
 type scanner interface{ Scan(...any) error }
@@ -335,20 +433,19 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 			return fmt.Errorf("save person %q: %w", p.ID, err)
 		}
 	}
-	if len(c.Activities) > 0 {
-		st := t.stmt("activity")
-		for _, a := range c.Activities {
-			attrs, err := json.Marshal(a.Attributes)
-			if err != nil {
-				return err
+	// Activities are written at Commit (see there); until then this
+	// transaction's loads see them.
+	for _, a := range c.Activities {
+		t.acts = append(t.acts, a)
+		if a.Person != "" {
+			if t.pendingLog == nil {
+				t.pendingLog = map[string][]*vm.Activity{}
 			}
-			if err := st.QueryRowContext(t.ctx, a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, string(attrs)).Scan(&a.Seq); err != nil {
-				return fmt.Errorf("log activity: %w", err)
-			}
+			t.pendingLog[a.Person] = append(t.pendingLog[a.Person], a)
 		}
 	}
 	for _, id := range c.Unpark {
-		if _, err := t.stmt("unpark").ExecContext(t.ctx, id); err != nil {
+		if err := t.take("unpark", "parked wait", id); err != nil {
 			return err
 		}
 	}
@@ -359,7 +456,7 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 		}
 	}
 	for _, id := range c.Dequeue {
-		if _, err := t.stmt("dequeue").ExecContext(t.ctx, id); err != nil {
+		if err := t.take("dequeue", "queued run", id); err != nil {
 			return err
 		}
 	}
@@ -399,13 +496,33 @@ func (t *sqlTx) checkRun(r *vm.BatchRun) error {
 		return fmt.Errorf("batch run %d: %w", r.ID, err)
 	}
 	if done != 0 || r.Cursor < cursor || (r.Cursor == cursor && !r.Done) {
-		return fmt.Errorf("batch run %d of %q was advanced by another process while this one ran (it is at Id %q): stopping, so that nobody is processed twice", r.ID, r.Campaign, cursor)
+		return fmt.Errorf("batch run %d of %q: %w (it is at Id %q); this one stops, so that nobody is processed twice", r.ID, r.Campaign, ErrTaken, cursor)
 	}
 	return nil
 }
 
-func (t *sqlTx) Commit() error   { return t.tx.Commit() }
-func (t *sqlTx) Rollback() error { return t.tx.Rollback() }
+// Commit writes the transaction's activities, then commits. The activity
+// log is numbered when it is written, so writing it last numbers it in
+// commit order, as the in-memory store does: transactions that run at the
+// same time (the workers of a batch run) but commit in turn log in turn,
+// and rows go in a few statements rather than one per activity.
+func (t *sqlTx) Commit() error {
+	for acts := t.acts; len(acts) > 0; {
+		n := min(len(acts), maxActivityRows)
+		if err := t.logActivities(acts[:n]); err != nil {
+			t.tx.Rollback()
+			return fmt.Errorf("log activity: %w", err)
+		}
+		acts = acts[n:]
+	}
+	t.acts, t.pendingLog = nil, nil
+	return t.tx.Commit()
+}
+
+func (t *sqlTx) Rollback() error {
+	t.acts, t.pendingLog = nil, nil
+	return t.tx.Rollback()
+}
 
 func boolInt(b bool) int {
 	if b {

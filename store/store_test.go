@@ -43,6 +43,17 @@ var schemaSeq atomic.Int64
 
 // newPostgres gives each test a schema of its own on the test server.
 func newPostgres(t *testing.T) vmtest.Store {
+	s, err := OpenPostgres(context.Background(), newPostgresURL(t), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// newPostgresURL makes a schema of the test's own on the test server,
+// dropped when the test ends, and returns a URL that works in it.
+func newPostgresURL(t *testing.T) string {
 	base := postgresURL(t)
 	ctx := context.Background()
 	admin, err := sql.Open("pgx", base)
@@ -61,12 +72,7 @@ func newPostgres(t *testing.T) vmtest.Store {
 			a.Close()
 		}
 	})
-	s, err := OpenPostgres(ctx, withSearchPath(base, schema), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return withSearchPath(base, schema)
 }
 
 func withSearchPath(url, schema string) string {

@@ -59,7 +59,8 @@ type Engine struct {
 	tracer   Tracer
 	mu       sync.Mutex
 	frameMu  sync.Mutex
-	frames   map[frameKey]*frame            // kept frames (see childFrame)
+	roots    map[*compiler.Campaign]*frame  // each campaign's own root frame, made in New
+	children map[frameKey]*frame            // kept child frames (see childFrame), under frameMu
 	listens  [compiler.TrigCreated + 1]bool // event kinds some trigger campaign listens to
 	index    map[trigKey][]*compiler.Campaign
 }
@@ -98,11 +99,11 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 	if e.group <= 0 {
 		e.group = DefaultBatchGroup
 	}
-	e.frames = map[frameKey]*frame{}
+	e.roots, e.children = map[*compiler.Campaign]*frame{}, map[frameKey]*frame{}
 	for _, c := range prog.Campaigns {
 		f := newRootFrame(c, nil, nil)
 		f.kept = true
-		e.frames[frameKey{child: c}] = f
+		e.roots[c] = f
 	}
 	// Triggers are indexed by event kind and primary value so that an event
 	// looks at the few campaigns that listen to it, not at all of them.
@@ -545,6 +546,9 @@ func (r *run) recover() error {
 			r.queue = append(r.queue, w)
 			return r.drain()
 		})
+		if errors.Is(err, ErrTaken) {
+			continue // another process ran it
+		}
 		if err != nil {
 			return err
 		}
@@ -592,6 +596,9 @@ func (e *Engine) Advance(ctx context.Context) (*Report, error) {
 				}
 				return r.drain()
 			})
+			if errors.Is(err, ErrTaken) {
+				continue // another process resumed it
+			}
 			if err != nil {
 				return r.report, err
 			}

@@ -640,7 +640,7 @@ func (e *Engine) childFrame(f *frame, child *compiler.Campaign, parent bool) *fr
 	if f.kept {
 		e.frameMu.Lock()
 		defer e.frameMu.Unlock()
-		if nf := e.frames[key]; nf != nil {
+		if nf := e.children[key]; nf != nil {
 			return nf
 		}
 	}
@@ -651,7 +651,7 @@ func (e *Engine) childFrame(f *frame, child *compiler.Campaign, parent bool) *fr
 	}
 	nf := &frame{campaign: child, tokens: tc, depth: f.depth + 1, parent: parent, kept: f.kept}
 	if f.kept {
-		e.frames[key] = nf
+		e.children[key] = nf
 	}
 	return nf
 }

@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/campc/campc/compiler"
@@ -102,7 +103,7 @@ func (r *run) start(w work, p *Person) error {
 // rootFrame is the token context of a campaign started on its own.
 func (e *Engine) rootFrame(c *compiler.Campaign, tokens map[string]string, trigger *Event) *frame {
 	if tokens == nil && trigger == nil {
-		return e.frames[frameKey{child: c}]
+		return e.roots[c] // made in New, never changed: no lock
 	}
 	return newRootFrame(c, tokens, trigger)
 }
@@ -314,6 +315,17 @@ func (r *run) resume(w *Parked) error {
 	var c *compiler.Campaign
 	for _, cand := range r.e.prog.CampaignsNamed(w.Workspace + "/" + w.Campaign) {
 		c = cand
+	}
+	// Another process may have resumed this wait while this one waited for
+	// the person's lock: then there is nothing left to do.
+	if p != nil {
+		waits, err := r.tx.WaitsOf(w.Person)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(waits, func(x *Parked) bool { return x.ID == w.ID }) {
+			return nil
+		}
 	}
 	// A person who is gone, or who moved out of the workspace's sight, is
 	// not touched: the wait is dropped.

@@ -75,6 +75,12 @@ type BatchRun struct {
 	Done      bool
 }
 
+// ErrTaken is what a store returns when a transaction would resume a wait,
+// run a queued run or move a batch run that another process (with its own
+// engine on the same database) has taken since this one read it. The
+// engine then leaves that work to the other process.
+var ErrTaken = errors.New("already taken by another process")
+
 // ErrTxDone is returned when a finished transaction is used again.
 var ErrTxDone = errors.New("vm: transaction already committed or rolled back")
 

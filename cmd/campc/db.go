@@ -42,7 +42,7 @@ func openStore(ctx context.Context, db string) (peopleStore, error) {
 func openExisting(ctx context.Context, db string) (peopleStore, error) {
 	if !store.IsPostgres(db) {
 		if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s does not exist (campc import or campc run --db creates a SQLite database)", db)
+			return nil, fmt.Errorf("no such file (campc import or campc run --db creates a SQLite database)")
 		}
 	}
 	return openStore(ctx, db)
@@ -63,7 +63,7 @@ func dbName(db string) string {
 
 // dbError prints a failure to open --db; it exits 2 (an I/O problem).
 func dbError(stderr io.Writer, cmd, db string, err error) int {
-	msg := err.Error()
+	msg := strings.TrimPrefix(err.Error(), db+": ")
 	if store.IsPostgres(db) {
 		if u, perr := url.Parse(db); perr == nil {
 			if pw, ok := u.User.Password(); ok && pw != "" {
@@ -290,8 +290,16 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 		writeTextLog(stdout, acts, entered)
 	}
 	if runErr != nil {
-		fmt.Fprintf(stderr, "campc advance: %v\n", runErr)
+		fmt.Fprintf(stderr, "campc advance: %v%s\n", runErr, takenHint(runErr))
 		return exitError
 	}
 	return exitOK
+}
+
+// takenHint explains an error that says another process took the work.
+func takenHint(err error) string {
+	if errors.Is(err, store.ErrTaken) {
+		return "\ncampc: another campc process took this work first and does it; this one stopped rather than do it twice"
+	}
+	return ""
 }

@@ -289,7 +289,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if runErr != nil {
-		fmt.Fprintf(stderr, "campc run: %v\n", runErr)
+		fmt.Fprintf(stderr, "campc run: %v%s\n", runErr, takenHint(runErr))
 		return exitError
 	}
 	return exitOK
