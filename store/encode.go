@@ -1,8 +1,10 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/campc/campc/compiler"
@@ -82,7 +84,8 @@ func (f *fieldValue) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-func encodePerson(p *vm.Person) ([]byte, error) {
+// encodePersonJSON is the first stored form of a person, still read.
+func encodePersonJSON(p *vm.Person) ([]byte, error) {
 	d := personDoc{Partition: p.Partition, Programs: p.Programs, Runs: p.Runs, Fields: map[string]fieldValue{}}
 	for k, v := range p.Fields {
 		if !v.Null {
@@ -98,7 +101,7 @@ func encodePerson(p *vm.Person) ([]byte, error) {
 	return json.Marshal(d)
 }
 
-func decodePerson(id string, data []byte) (*vm.Person, error) {
+func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
 	var d personDoc
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("person %q: %v", id, err)
@@ -118,4 +121,227 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 		p.Runs = map[string]time.Time{}
 	}
 	return p, nil
+}
+
+// A person is stored in a compact binary form: a version byte, then the
+// partition, the fields (name, type, value), the lists, the program
+// statuses and the qualification times; strings are length-prefixed.
+// JSON, which the first schema stored, is still read.
+const binVersion = 1
+
+func encodePerson(p *vm.Person) ([]byte, error) {
+	b := make([]byte, 0, 64+32*len(p.Fields))
+	b = append(b, binVersion)
+	b = appendStr(b, p.Partition)
+	n := 0
+	for _, v := range p.Fields {
+		if !v.Null {
+			n++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	for _, name := range sortedKeys(p.Fields) {
+		v := p.Fields[name]
+		if v.Null {
+			continue
+		}
+		b = appendStr(b, name)
+		b = append(b, typeCode(v.Type))
+		switch {
+		case v.Type.IsText():
+			b = appendStr(b, v.Text)
+		case v.Type.IsNumeric():
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v.Num))
+		case v.Type == stdlib.Boolean:
+			b = append(b, boolByte(v.Bool))
+		default:
+			b = binary.AppendVarint(b, v.Time.Unix())
+			b = binary.AppendUvarint(b, uint64(v.Time.Nanosecond()))
+		}
+	}
+	var lists []string
+	for k, in := range p.Lists {
+		if in {
+			lists = append(lists, k)
+		}
+	}
+	sortStrings(lists)
+	b = binary.AppendUvarint(b, uint64(len(lists)))
+	for _, k := range lists {
+		b = appendStr(b, k)
+	}
+	b = binary.AppendUvarint(b, uint64(len(p.Programs)))
+	for _, k := range sortedKeys(p.Programs) {
+		b = appendStr(appendStr(b, k), p.Programs[k])
+	}
+	b = binary.AppendUvarint(b, uint64(len(p.Runs)))
+	for _, k := range sortedKeys(p.Runs) {
+		b = binary.AppendVarint(appendStr(b, k), p.Runs[k].UnixNano())
+	}
+	return b, nil
+}
+
+func decodePerson(id string, data []byte) (*vm.Person, error) {
+	if len(data) > 0 && data[0] == '{' {
+		return decodePersonJSON(id, data)
+	}
+	d := binReader{s: string(data)} // one copy; every string below shares it
+	if v := d.byte(); v != binVersion {
+		return nil, fmt.Errorf("person %q: unknown stored form %d", id, v)
+	}
+	p := &vm.Person{ID: id, Partition: d.str()}
+	n := d.count()
+	p.Fields = make(map[string]compiler.Value, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		name := d.str()
+		t := fieldType(d.byte())
+		v := compiler.Value{Type: t}
+		switch {
+		case t.IsText():
+			v.Text = d.str()
+		case t.IsNumeric():
+			v.Num = math.Float64frombits(d.uint64())
+		case t == stdlib.Boolean:
+			v.Bool = d.byte() != 0
+		default:
+			sec := d.varint()
+			v.Time = time.Unix(sec, int64(d.uvarint())).UTC()
+		}
+		p.Fields[name] = v
+	}
+	if n := d.count(); n > 0 {
+		p.Lists = make(map[string]bool, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			p.Lists[d.str()] = true
+		}
+	}
+	if n := d.count(); n > 0 {
+		p.Programs = make(map[string]string, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			k := d.str()
+			p.Programs[k] = d.str()
+		}
+	}
+	if n := d.count(); n > 0 {
+		p.Runs = make(map[string]time.Time, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			k := d.str()
+			p.Runs[k] = time.Unix(0, d.varint()).UTC()
+		}
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("person %q: %v", id, d.err)
+	}
+	return p, nil
+}
+
+func appendStr(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func typeCode(t stdlib.FieldType) byte {
+	for i, x := range stdlib.FieldTypes {
+		if x == t {
+			return byte(i)
+		}
+	}
+	return 0
+}
+
+func fieldType(c byte) stdlib.FieldType {
+	if int(c) < len(stdlib.FieldTypes) {
+		return stdlib.FieldTypes[c]
+	}
+	return stdlib.Text
+}
+
+// binReader reads the binary form; the first problem sticks in err.
+type binReader struct {
+	s   string
+	i   int
+	err error
+}
+
+func (d *binReader) fail() {
+	if d.err == nil {
+		d.err = fmt.Errorf("stored person is cut short at byte %d", d.i)
+	}
+	d.i = len(d.s)
+}
+
+func (d *binReader) byte() byte {
+	if d.i >= len(d.s) {
+		d.fail()
+		return 0
+	}
+	d.i++
+	return d.s[d.i-1]
+}
+
+func (d *binReader) uvarint() uint64 {
+	v, n := binary.Uvarint([]byte(d.s[d.i:min(len(d.s), d.i+binary.MaxVarintLen64)]))
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.i += n
+	return v
+}
+
+// count reads a number of entries, each at least one byte long: more than
+// the bytes left is damage, not a reason to allocate.
+func (d *binReader) count() uint64 {
+	n := d.uvarint()
+	if n > uint64(len(d.s)-d.i) {
+		d.fail()
+		return 0
+	}
+	return n
+}
+
+func (d *binReader) varint() int64 {
+	v, n := binary.Varint([]byte(d.s[d.i:min(len(d.s), d.i+binary.MaxVarintLen64)]))
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.i += n
+	return v
+}
+
+func (d *binReader) uint64() uint64 {
+	if d.i+8 > len(d.s) {
+		d.fail()
+		return 0
+	}
+	v := binary.LittleEndian.Uint64([]byte(d.s[d.i : d.i+8]))
+	d.i += 8
+	return v
+}
+
+func (d *binReader) str() string {
+	n := d.uvarint()
+	if n > uint64(len(d.s)-d.i) {
+		d.fail()
+		return ""
+	}
+	s := d.s[d.i : d.i+int(n)]
+	d.i += int(n)
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sortStrings(out)
+	return out
 }

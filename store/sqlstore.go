@@ -231,7 +231,24 @@ type sqlTx struct {
 	// pendingLog has them by person.
 	acts       []*vm.Activity
 	pendingLog map[string][]*vm.Activity
+	// people are the states applied, written at Commit in a few
+	// statements; loads in this transaction read them from here.
+	people  map[string]personRow
+	order   []string
+	fetched map[string]*personRow // people read ahead by Prefetch
 }
+
+// personRow is a person as stored: the encoded state and, once read, the
+// committed log.
+type personRow struct {
+	data    []byte
+	deleted int
+	log     []*vm.Activity
+	logRead bool
+}
+
+// maxPersonRows bounds the rows of one people INSERT.
+const maxPersonRows = 500
 
 // maxActivityRows bounds the rows of one INSERT (PostgreSQL takes at most
 // 65535 parameters).
@@ -244,7 +261,7 @@ const maxActivityRows = 500
 func (t *sqlTx) logActivities(acts []*vm.Activity) error {
 	args := make([]any, 0, 7*len(acts))
 	for _, a := range acts {
-		attrs, err := json.Marshal(a.Attributes)
+		attrs, err := a.Attributes.MarshalJSON()
 		if err != nil {
 			return err
 		}
@@ -323,18 +340,34 @@ func (t *sqlTx) take(stmt, what string, id int64) error {
 func (t *sqlTx) stmt(name string) *sql.Stmt { return t.tx.StmtContext(t.ctx, t.s.st[name]) }
 
 func (t *sqlTx) LoadPerson(id string) (*vm.Person, error) {
-	var data []byte
-	var deleted int
-	err := t.stmt("loadPerson").QueryRowContext(t.ctx, id).Scan(&data, &deleted)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && deleted != 0) {
+	var row personRow
+	if w, ok := t.people[id]; ok {
+		row = w
+	} else if f, ok := t.fetched[id]; ok {
+		row = *f
+	} else {
+		err := t.stmt("loadPerson").QueryRowContext(t.ctx, id).Scan(&row.data, &row.deleted)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if row.deleted != 0 {
 		return nil, nil
 	}
+	p, err := decodePerson(id, row.data)
 	if err != nil {
 		return nil, err
 	}
-	p, err := decodePerson(id, data)
-	if err != nil {
-		return nil, err
+	if f, ok := t.fetched[id]; ok && !f.logRead {
+		// Read ahead without logs: the engine said it never reads them.
+		p.Log = append(p.Log, t.pendingLog[id]...)
+		return p, nil
+	} else if ok {
+		p.Log = append(f.log[:len(f.log):len(f.log)], t.pendingLog[id]...)
+		return p, nil
 	}
 	rows, err := t.stmt("personLog").QueryContext(t.ctx, id)
 	if err != nil {
@@ -429,8 +462,19 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 		if err != nil {
 			return err
 		}
-		if _, err := t.stmt("upsert").ExecContext(t.ctx, p.ID, data, boolInt(p.Deleted)); err != nil {
-			return fmt.Errorf("save person %q: %w", p.ID, err)
+		if t.people == nil {
+			t.people = map[string]personRow{}
+		}
+		if _, seen := t.people[p.ID]; !seen {
+			t.order = append(t.order, p.ID)
+		}
+		row := personRow{data: data, deleted: boolInt(p.Deleted)}
+		if f, ok := t.fetched[p.ID]; ok {
+			row.log, row.logRead = f.log, f.logRead
+		}
+		t.people[p.ID] = row
+		if f, ok := t.fetched[p.ID]; ok {
+			f.data, f.deleted = row.data, row.deleted
 		}
 	}
 	// Activities are written at Commit (see there); until then this
@@ -507,6 +551,14 @@ func (t *sqlTx) checkRun(r *vm.BatchRun) error {
 // same time (the workers of a batch run) but commit in turn log in turn,
 // and rows go in a few statements rather than one per activity.
 func (t *sqlTx) Commit() error {
+	for ids := t.order; len(ids) > 0; {
+		n := min(len(ids), maxPersonRows)
+		if err := t.savePeople(ids[:n]); err != nil {
+			t.tx.Rollback()
+			return fmt.Errorf("save people: %w", err)
+		}
+		ids = ids[n:]
+	}
 	for acts := t.acts; len(acts) > 0; {
 		n := min(len(acts), maxActivityRows)
 		if err := t.logActivities(acts[:n]); err != nil {
@@ -522,6 +574,71 @@ func (t *sqlTx) Commit() error {
 func (t *sqlTx) Rollback() error {
 	t.acts, t.pendingLog = nil, nil
 	return t.tx.Rollback()
+}
+
+// savePeople writes people's states in one statement.
+func (t *sqlTx) savePeople(ids []string) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO people (id, data, deleted) VALUES `)
+	args := make([]any, 0, 3*len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?, ?, ?)")
+		row := t.people[id]
+		args = append(args, id, row.data, row.deleted)
+	}
+	q.WriteString(` ON CONFLICT (id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted`)
+	_, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(q.String()), args...)
+	return err
+}
+
+// Prefetch reads a group of people (an Id range, as a batch run takes
+// them) in one or two statements, locking them as LoadPerson would; the
+// engine says whether it will read their logs.
+func (t *sqlTx) Prefetch(ids []string, withLogs bool) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	lo, hi := ids[0], ids[len(ids)-1]
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(`SELECT id, data, deleted FROM people WHERE id >= ? AND id <= ? ORDER BY id`+t.s.d.forUpdate), lo, hi)
+	if err != nil {
+		return err
+	}
+	if t.fetched == nil {
+		t.fetched = map[string]*personRow{}
+	}
+	for rows.Next() {
+		var id string
+		row := &personRow{logRead: withLogs}
+		if err := rows.Scan(&id, &row.data, &row.deleted); err != nil {
+			rows.Close()
+			return err
+		}
+		if _, written := t.people[id]; !written {
+			t.fetched[id] = row
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || !withLogs {
+		return err
+	}
+	logs, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(`SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE person >= ? AND person <= ? ORDER BY person, seq`), lo, hi)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	for logs.Next() {
+		a, err := scanActivity(logs, "")
+		if err != nil {
+			return err
+		}
+		if f := t.fetched[a.Person]; f != nil {
+			f.log = append(f.log, a)
+		}
+	}
+	return logs.Err()
 }
 
 func boolInt(b bool) int {

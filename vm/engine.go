@@ -48,21 +48,22 @@ type Options struct {
 // Engine runs one program. It is safe for concurrent use: operations are
 // applied one at a time, each person's pass atomically.
 type Engine struct {
-	prog     *compiler.Program
-	store    Store
-	clock    Clock
-	fx       Effects
-	steps    int
-	cascades int
-	group    int
-	workers  int
-	tracer   Tracer
-	mu       sync.Mutex
-	frameMu  sync.Mutex
-	roots    map[*compiler.Campaign]*frame  // each campaign's own root frame, made in New
-	children map[frameKey]*frame            // kept child frames (see childFrame), under frameMu
-	listens  [compiler.TrigCreated + 1]bool // event kinds some trigger campaign listens to
-	index    map[trigKey][]*compiler.Campaign
+	prog      *compiler.Program
+	store     Store
+	clock     Clock
+	fx        Effects
+	steps     int
+	cascades  int
+	group     int
+	workers   int
+	tracer    Tracer
+	readsLogs bool // some condition reads the activity log
+	mu        sync.Mutex
+	frameMu   sync.Mutex
+	roots     map[*compiler.Campaign]*frame  // each campaign's own root frame, made in New
+	children  map[frameKey]*frame            // kept child frames (see childFrame), under frameMu
+	listens   [compiler.TrigCreated + 1]bool // event kinds some trigger campaign listens to
+	index     map[trigKey][]*compiler.Campaign
 }
 
 type trigKey struct {
@@ -94,6 +95,7 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 		e.cascades = DefaultCascadeBudget
 	}
 	e.tracer = opts.Tracer
+	e.readsLogs = readsLogs(prog)
 	e.workers = max(opts.Workers, 1)
 	e.group = opts.BatchGroup
 	if e.group <= 0 {
@@ -307,6 +309,11 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 // transaction, moving the run's cursor past each. On failure it says which
 // person of the group failed (-1 when it was no person's pass).
 func (r *run) batchGroup(c *compiler.Campaign, br *BatchRun, group []string) (int, error) {
+	if pf, ok := r.tx.(Prefetcher); ok && len(group) > 1 && r.e.tracer == nil {
+		if err := pf.Prefetch(group, r.e.readsLogs); err != nil {
+			return -1, err
+		}
+	}
 	for i, id := range group {
 		if err := r.ctx.Err(); err != nil {
 			return -1, err
@@ -618,4 +625,61 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// readsLogs reports whether any condition of the program reads people's
+// activity logs (the activity filters), wherever it stands.
+func readsLogs(prog *compiler.Program) bool {
+	var inExpr func(e *compiler.Expr) bool
+	isLog := func(c *compiler.Cond) bool {
+		switch c.Kind {
+		case compiler.CondExecuted, compiler.CondSentEmail, compiler.CondFilledForm, compiler.CondDataChanged:
+			return true
+		}
+		return false
+	}
+	inExpr = func(e *compiler.Expr) bool {
+		if e == nil {
+			return false
+		}
+		if e.Cond != nil && isLog(e.Cond) {
+			return true
+		}
+		for _, k := range e.Kids {
+			if inExpr(k) {
+				return true
+			}
+		}
+		return false
+	}
+	inList := func(sl *compiler.SmartList) bool {
+		if sl == nil {
+			return false
+		}
+		for _, f := range sl.Filters {
+			if isLog(f) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, ws := range prog.Workspaces {
+		for _, sl := range ws.SmartLists {
+			if inList(sl.List) {
+				return true
+			}
+		}
+	}
+	found := false
+	for _, c := range prog.Campaigns {
+		if inList(c.SmartList) {
+			return true
+		}
+		compiler.WalkSteps(c.Flow, func(s *compiler.Step) {
+			for _, b := range s.Branches {
+				found = found || inExpr(b.Cond)
+			}
+		})
+	}
+	return found
 }

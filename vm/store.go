@@ -75,6 +75,15 @@ type BatchRun struct {
 	Done      bool
 }
 
+// Prefetcher is an optional Tx method: a durable store reads a batch
+// group's people (a range of Ids, locked as LoadPerson locks them) in a
+// statement or two instead of one or two per person. withLogs false says
+// the engine will not read their activity logs (the program has no
+// activity filters), so LoadPerson may leave out what was committed before.
+type Prefetcher interface {
+	Prefetch(ids []string, withLogs bool) error
+}
+
 // ErrTaken is what a store returns when a transaction would resume a wait,
 // run a queued run or move a batch run that another process (with its own
 // engine on the same database) has taken since this one read it. The
