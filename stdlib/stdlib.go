@@ -180,9 +180,9 @@ var Steps = []Step{
 	{Name: ActSendAlert, Syntax: `send alert "text" to "address"`, InExecutable: true, Example: `send alert "New MQL: {{lead.Email}}" to "sales@acme.example"`, PrimaryAttribute: "the alert text", Attributes: []string{"To"}},
 	{Name: ActInterestingMoment, Syntax: `interesting moment email|web|milestone "text"`, InExecutable: true, Example: `interesting moment milestone "Attended"`, PrimaryAttribute: "the description", Attributes: []string{"Type"}},
 	{Name: ActWait, Syntax: `wait N unit | wait until TIME`, InExecutable: false, Example: `wait 2 days`, PrimaryAttribute: "the duration", Attributes: []string{"Until"}},
-	{Name: ActCallWebhook, Syntax: `call webhook "W"`, InExecutable: false, Example: `call webhook "CRM Sync"`, PrimaryAttribute: "the webhook", Attributes: []string{"Status"}},
+	{Name: ActCallWebhook, Syntax: `call webhook "W"`, InExecutable: false, Example: `call webhook "CRM Sync"`, PrimaryAttribute: "the webhook", Attributes: []string{"Status", "URL"}},
 	{Name: ActRequestCampaign, Syntax: `request campaign "C"`, InExecutable: true, Example: `request campaign "Notify Sales"`, PrimaryAttribute: "the requested campaign", Attributes: []string{"Source"}},
-	{Name: ActExecutedCampaign, Syntax: `execute campaign "C" [use parent tokens]`, InExecutable: true, Example: `execute campaign "Add Activity Score" use parent tokens`, PrimaryAttribute: "the executed campaign", Attributes: []string{"Qualified", "Use Parent Token Context"}},
+	{Name: ActExecutedCampaign, Syntax: `execute campaign "C" [use parent tokens]`, InExecutable: true, Example: `execute campaign "Add Activity Score" use parent tokens`, PrimaryAttribute: "the executed campaign", Attributes: []string{"Qualified", "Use Parent Token Context", "Reason (when not qualified)"}},
 	{Name: ActRemoveFromFlow, Syntax: `remove from flow this campaign | "C"[, "C" …]`, InExecutable: true, Example: `remove from flow this campaign`, PrimaryAttribute: "the campaign(s) named"},
 	{Name: ActDeletePerson, Syntax: `delete person`, InExecutable: true, Example: `delete person`, PrimaryAttribute: "the person's Id"},
 }
