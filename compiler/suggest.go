@@ -2,8 +2,11 @@ package compiler
 
 import "strings"
 
-// nearest returns the candidate closest to name by edit distance (case
-// folded), or "" when none is close enough to be a likely typo.
+// Nearest returns the candidate closest to name by edit distance (case
+// folded), or "" when none is close enough to be a likely typo. Every "did
+// you mean" of campc comes from here.
+func Nearest(name string, candidates []string) string { return nearest(name, candidates) }
+
 func nearest(name string, candidates []string) string {
 	best, bestD := "", -1
 	ln := strings.ToLower(name)

@@ -185,36 +185,10 @@ func csvErr(file string, err error, empty string) error {
 }
 
 func suggestField(name string, s *Schema) string {
-	best, bestD := "", 4
-	for _, f := range s.fieldNames() {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(f)); d < bestD {
-			best, bestD = f, d
-		}
+	if best := compiler.Nearest(name, s.fieldNames()); best != "" {
+		return fmt.Sprintf("; did you mean %s?", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %s?", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // ParseJSONL reads people from JSON Lines: one object per line with an

@@ -322,36 +322,10 @@ func suggestCampaign(prog *compiler.Program, name string) string {
 	for _, c := range prog.Campaigns {
 		all = append(all, c.Name)
 	}
-	best, bestD := "", 4
-	for _, n := range all {
-		if d := levenshtein(strings.ToLower(n), strings.ToLower(name)); d < bestD {
-			best, bestD = n, d
-		}
+	if best := compiler.Nearest(name, all); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return ""
 }
 
 func callersOf(prog *compiler.Program, c *compiler.Campaign) string {
