@@ -303,3 +303,6 @@ func takenHint(err error) string {
 	}
 	return ""
 }
+
+// isPostgres reports whether --db names a PostgreSQL database.
+func isPostgres(db string) bool { return store.IsPostgres(db) }

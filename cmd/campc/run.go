@@ -126,7 +126,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	trace := fs.Bool("trace", false, "explain every person's pass as campc explain does (on standard error with --format json)")
 	stepBudget := fs.Int("step-budget", vm.DefaultStepBudget, "most steps in one person's pass")
 	cascadeBudget := fs.Int("cascade-budget", vm.DefaultCascadeBudget, "most triggered flow runs per person")
-	workers := fs.Int("workers", runtime.NumCPU(), "batch groups run at once (the log is the same whatever the number)")
+	workers := fs.Int("workers", 0, "batch groups run at once; the log is the same whatever the number (default: one per core on PostgreSQL, 1 otherwise)")
 	batchGroup := fs.Int("batch-group", vm.DefaultBatchGroup, "people whose passes a batch run commits in one transaction")
 	args, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -136,6 +136,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "campc run: name the campaign to run")
 		fs.Usage()
 		return exitUsage
+	}
+	if *workers == 0 {
+		// Measured on two cores: PostgreSQL gains from overlapping groups'
+		// round trips; in memory two workers only make the collector busier.
+		*workers = 1
+		if isPostgres(*dbFlag) {
+			*workers = runtime.NumCPU()
+		}
 	}
 	if *stepBudget <= 0 || *cascadeBudget <= 0 || *batchGroup <= 0 || *workers <= 0 {
 		fmt.Fprintln(stderr, "campc run: --step-budget, --cascade-budget, --batch-group and --workers must be positive")
