@@ -458,7 +458,11 @@ func writeSummary(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
 		}
 		sc.people[a.Person] = true
 	}
-	fmt.Fprintf(w, "\nsummary: %d activities\n", len(acts))
+	noun := "activities"
+	if len(acts) == 1 {
+		noun = "activity"
+	}
+	fmt.Fprintf(w, "\nsummary: %d %s\n", len(acts), noun)
 	for _, name := range order {
 		c := camps[name]
 		if c.kind != "" {
