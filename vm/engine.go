@@ -470,7 +470,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 				return fmt.Errorf("no person with Id %q", id)
 			}
 			if !c.Workspace.Sees(p.Partition) {
-				return fmt.Errorf("person %q (partition %q) is not visible to workspace %q", id, partitionName(p), c.Workspace.Name)
+				return fmt.Errorf("person %q (partition %q) is not visible to workspace %q", id, p.PartitionName(), c.Workspace.Name)
 			}
 		}
 		return nil
@@ -498,13 +498,6 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 		}
 	}
 	return r.report, nil
-}
-
-func partitionName(p *Person) string {
-	if p.Partition == "" {
-		return "Default"
-	}
-	return p.Partition
 }
 
 // Deliver applies an event to its person (a form fill is logged, a data

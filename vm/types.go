@@ -108,3 +108,11 @@ type Commit struct {
 // Step is the flow step that wrote the activity (nil for activities that
 // no step wrote, such as a delivered event).
 func (a *Activity) Step() *compiler.Step { return a.step }
+
+// PartitionName is the person's partition, "Default" when none is set.
+func (p *Person) PartitionName() string {
+	if p.Partition == "" {
+		return "Default"
+	}
+	return p.Partition
+}

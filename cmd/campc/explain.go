@@ -184,7 +184,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		_, err = eng.RunBatch(ctx, name, opts)
 	default:
 		if !c.Workspace.Sees(who.Partition) {
-			fmt.Fprintf(stderr, "campc explain: person %s is in partition %q, which workspace %q does not see\n", who.ID, partitionOf(who), c.Workspace.Name)
+			fmt.Fprintf(stderr, "campc explain: person %s is in partition %q, which workspace %q does not see\n", who.ID, who.PartitionName(), c.Workspace.Name)
 			return exitError
 		}
 		if c.Requestable("api") {
@@ -207,11 +207,4 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
-}
-
-func partitionOf(p *vm.Person) string {
-	if p.Partition == "" {
-		return "Default"
-	}
-	return p.Partition
 }

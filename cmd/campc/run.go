@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -488,8 +487,6 @@ func writeSummary(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
 		}
 	}
 }
-
-var _ = flag.ContinueOnError
 
 // simulatedEvent is the event that a trigger campaign's first trigger
 // listens to, for campc run to deliver.
