@@ -238,10 +238,7 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 				Status: st.Status, Old: old, Workspace: ws.Name})
 		}
 	case compiler.StepChangePartition:
-		old := p.Partition
-		if old == "" {
-			old = "Default"
-		}
+		old := p.PartitionName()
 		p.Partition = st.Partition
 		ps.fields()["Partition"] = compiler.NewText(stdlib.Text, st.Partition)
 		ps.add(&Activity{Type: stdlib.ActChangePartition, Primary: st.Partition, Attributes: Attrs{{"Old Partition", AttrStr(old)}}}, st, cur)
