@@ -89,57 +89,37 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 	case d.Token != nil:
 		c.declareToken(ctx, d.Token)
 	case d.List != nil:
-		s, e := rng(d.List.Name.Pos, d.List.Name.EndPos)
-		name := d.List.Name.Value()
-		if first, ok := ctx.assets.lists[name]; ok {
-			c.dup("list", name, s, e, first.Pos)
-			return
+		if l, ok := declareAsset(c, "list", ctx.assets.lists, d.List.Name, func(name string, at lang.Position) *List {
+			c.nextList++
+			return &List{Name: name, Key: ws.Name + "/" + ctx.assets.path + name, ID: c.nextList - 1, Pos: at}
+		}); ok {
+			ws.Lists = append(ws.Lists, l)
 		}
-		l := &List{Name: name, Key: ws.Name + "/" + ctx.assets.path + name, ID: c.nextList, Pos: s}
-		c.nextList++
-		ctx.assets.lists[name] = l
-		ws.Lists = append(ws.Lists, l)
 	case d.SmartList != nil:
-		s, e := rng(d.SmartList.Name.Pos, d.SmartList.Name.EndPos)
-		name := d.SmartList.Name.Value()
-		if first, ok := ctx.assets.smartLists[name]; ok {
-			c.dup("smart list", name, s, e, first.Pos)
-			return
+		if sl, ok := declareAsset(c, "smart list", ctx.assets.smartLists, d.SmartList.Name, func(name string, at lang.Position) *SmartListDef {
+			return &SmartListDef{Name: name, ID: len(c.smartLists), Pos: at, decl: d.SmartList, ws: ws, scope: ctx.assets}
+		}); ok {
+			c.smartLists = append(c.smartLists, sl)
+			ws.SmartLists = append(ws.SmartLists, sl)
 		}
-		sl := &SmartListDef{Name: name, ID: len(c.smartLists), Pos: s, decl: d.SmartList, ws: ws, scope: ctx.assets}
-		c.smartLists = append(c.smartLists, sl)
-		ctx.assets.smartLists[name] = sl
-		ws.SmartLists = append(ws.SmartLists, sl)
 	case d.Email != nil:
-		s, e := rng(d.Email.Name.Pos, d.Email.Name.EndPos)
-		name := d.Email.Name.Value()
-		if first, ok := ctx.assets.emails[name]; ok {
-			c.dup("email", name, s, e, first.Pos)
-			return
+		if em, ok := declareAsset(c, "email", ctx.assets.emails, d.Email.Name, func(name string, at lang.Position) *Email {
+			return &Email{Name: name, Pos: at, decl: d.Email}
+		}); ok {
+			ws.Emails = append(ws.Emails, em)
 		}
-		em := &Email{Name: name, Pos: s, decl: d.Email}
-		ctx.assets.emails[name] = em
-		ws.Emails = append(ws.Emails, em)
 	case d.Webhook != nil:
-		s, e := rng(d.Webhook.Name.Pos, d.Webhook.Name.EndPos)
-		name := d.Webhook.Name.Value()
-		if first, ok := ctx.assets.webhooks[name]; ok {
-			c.dup("webhook", name, s, e, first.Pos)
-			return
+		if wh, ok := declareAsset(c, "webhook", ctx.assets.webhooks, d.Webhook.Name, func(name string, at lang.Position) *Webhook {
+			return &Webhook{Name: name, Pos: at, decl: d.Webhook}
+		}); ok {
+			ws.Webhooks = append(ws.Webhooks, wh)
 		}
-		wh := &Webhook{Name: name, Pos: s, decl: d.Webhook}
-		ctx.assets.webhooks[name] = wh
-		ws.Webhooks = append(ws.Webhooks, wh)
 	case d.Form != nil:
-		s, e := rng(d.Form.Name.Pos, d.Form.Name.EndPos)
-		name := d.Form.Name.Value()
-		if first, ok := ctx.assets.forms[name]; ok {
-			c.dup("form", name, s, e, first.Pos)
-			return
+		if fm, ok := declareAsset(c, "form", ctx.assets.forms, d.Form.Name, func(name string, at lang.Position) *Form {
+			return &Form{Name: name, Pos: at}
+		}); ok {
+			ws.Forms = append(ws.Forms, fm)
 		}
-		fm := &Form{Name: name, Pos: s}
-		ctx.assets.forms[name] = fm
-		ws.Forms = append(ws.Forms, fm)
 	case d.Campaign != nil:
 		c.declareCampaign(ctx, d.Campaign)
 	case d.Unknown != nil:
@@ -352,4 +332,28 @@ func names[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// asset is a declared list, smart list, email, webhook or form.
+type asset interface{ declPos() lang.Position }
+
+func (l *List) declPos() lang.Position         { return l.Pos }
+func (s *SmartListDef) declPos() lang.Position { return s.Pos }
+func (e *Email) declPos() lang.Position        { return e.Pos }
+func (w *Webhook) declPos() lang.Position      { return w.Pos }
+func (f *Form) declPos() lang.Position         { return f.Pos }
+
+// declareAsset adds an asset to its scope unless the scope has one of that
+// name already (reported as a duplicate pointing at the first).
+func declareAsset[V asset](c *checker, what string, scope map[string]V, n *lang.Str, build func(name string, at lang.Position) V) (V, bool) {
+	s, e := rng(n.Pos, n.EndPos)
+	name := n.Value()
+	if first, ok := scope[name]; ok {
+		c.dup(what, name, s, e, first.declPos())
+		var zero V
+		return zero, false
+	}
+	v := build(name, s)
+	scope[name] = v
+	return v, true
 }
