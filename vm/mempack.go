@@ -3,6 +3,8 @@ package vm
 import (
 	"math"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/campc/campc/compiler"
@@ -45,23 +47,37 @@ const (
 	tagRun
 )
 
-// interner numbers strings; it only grows.
+// interner numbers strings; it only grows. Numbering takes its own lock,
+// so people are packed outside the store's lock; reading takes a snapshot
+// of the list, whose entries never change once written.
 type interner struct {
-	strs []string
+	mu   sync.Mutex
 	idx  map[string]uint32
+	strs atomic.Pointer[[]string]
 }
 
 func (in *interner) id(s string) uint32 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	if i, ok := in.idx[s]; ok {
 		return i
 	}
 	if in.idx == nil {
 		in.idx = map[string]uint32{}
 	}
-	in.strs = append(in.strs, s)
-	i := uint32(len(in.strs) - 1)
+	list := append(in.list(), s)
+	in.strs.Store(&list)
+	i := uint32(len(list) - 1)
 	in.idx[s] = i
 	return i
+}
+
+// list is a snapshot of the strings numbered so far.
+func (in *interner) list() []string {
+	if p := in.strs.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func typeIndex(t stdlib.FieldType) uint8 {
@@ -73,11 +89,12 @@ func typeIndex(t stdlib.FieldType) uint8 {
 	return 0
 }
 
-// pack turns a person into its stored form. The caller holds m.mu.
+// pack turns a person into its stored form; it needs no lock of the store.
 func (m *MemStore) pack(p *Person) *memPerson {
 	mp := &memPerson{id: p.ID, deleted: p.Deleted}
 	if p.Partition != "" {
-		mp.partition = m.strs.strs[m.strs.id(p.Partition)]
+		i := m.strs.id(p.Partition) // numbered first: the snapshot below must hold it
+		mp.partition = m.strs.list()[i]
 	}
 	var arena strings.Builder
 	mp.fields = make([]memField, 0, len(p.Fields))
@@ -122,7 +139,7 @@ func (m *MemStore) pack(p *Person) *memPerson {
 func (m *MemStore) unpack(mp *memPerson) *Person {
 	p := &Person{ID: mp.id, Partition: mp.partition, Deleted: mp.deleted,
 		Fields: make(map[string]compiler.Value, len(mp.fields)+1), Log: m.logs[mp.id]}
-	strs := m.strs.strs
+	strs := m.strs.list()
 	if mp.idField {
 		p.Fields["Id"] = compiler.Value{Type: stdlib.Text, Text: mp.id}
 	}

@@ -346,6 +346,12 @@ func (t *memTx) Commit() error {
 	t.done = true
 	defer t.unlockAll()
 	m := t.m
+	// Pack first, outside the store's lock, so that other transactions'
+	// reads wait only for the installing below.
+	packed := make(map[string]*memPerson, len(t.people))
+	for id, p := range t.people {
+		packed[id] = m.pack(p)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	added := false
@@ -354,7 +360,7 @@ func (t *memTx) Commit() error {
 			m.ids = append(m.ids, id)
 			added = true
 		}
-		m.people[id] = m.pack(p)
+		m.people[id] = packed[id]
 		m.setLog(id, p.Log)
 	}
 	if added {
