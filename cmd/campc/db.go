@@ -269,10 +269,7 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 		return dbError(stderr, "advance", *db, err)
 	}
 	defer st.Close()
-	t := now.t
-	if !now.set {
-		t = time.Now().UTC().Truncate(time.Second)
-	}
+	t := now.value()
 	eng, err := vm.New(prog, vm.Options{Store: st, Clock: vm.NewManualClock(t.Add(until.d))})
 	if err != nil {
 		fmt.Fprintf(stderr, "campc advance: %v\n", err)
@@ -284,11 +281,7 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 	if rep != nil {
 		acts, entered = rep.Activities, rep.Entered
 	}
-	if format.value == "json" {
-		writeJSONLog(stdout, acts)
-	} else {
-		writeTextLog(stdout, acts, entered)
-	}
+	writeLog(stdout, format.value, acts, entered)
 	if runErr != nil {
 		fmt.Fprintf(stderr, "campc advance: %v%s\n", runErr, takenHint(runErr))
 		return exitError

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/vm"
@@ -157,10 +157,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc explain: --person %s: no such Id in %s\n", *person, *peopleFile)
 		return exitUsage
 	}
-	start := now.t
-	if !now.set {
-		start = time.Now().UTC().Truncate(time.Second)
-	}
+	start := now.value()
 	st := vm.NewMemStore()
 	st.PutPeople(who)
 	x := &explainer{w: stdout}
@@ -175,29 +172,19 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	ctx := context.Background()
-	opts := vm.RunOptions{Tokens: tokens}
-	switch c.Kind {
-	case compiler.Executable:
+	if c.Kind == compiler.Executable {
 		fmt.Fprintf(stderr, "campc explain: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
 		return exitError
-	case compiler.Batch:
-		_, err = eng.RunBatch(ctx, name, opts)
-	default:
-		if !c.Workspace.Sees(who.Partition) {
-			fmt.Fprintf(stderr, "campc explain: person %s is in partition %q, which workspace %q does not see\n", who.ID, who.PartitionName(), c.Workspace.Name)
-			return exitError
-		}
-		if c.Requestable("api") {
-			_, err = eng.Request(ctx, name, []string{who.ID}, opts)
-			break
-		}
-		ev, serr := simulatedEvent(c)
-		if serr != nil {
-			fmt.Fprintf(stderr, "campc explain: %v\n", serr)
-			return exitError
-		}
-		ev.Person = who.ID
-		_, err = eng.Deliver(ctx, ev)
+	}
+	if c.Kind == compiler.Trigger && !c.Workspace.Sees(who.Partition) {
+		fmt.Fprintf(stderr, "campc explain: person %s is in partition %q, which workspace %q does not see\n", who.ID, who.PartitionName(), c.Workspace.Name)
+		return exitError
+	}
+	_, err = startCampaign(ctx, eng, c, []string{who.ID}, vm.RunOptions{Tokens: tokens})
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "campc explain: %v\n", ue.err)
+		return ue.code
 	}
 	if x.person == "" {
 		fmt.Fprintf(stdout, "person %s: campaign %q did not consider this person (not in its workspace's partitions, or its trigger did not fire)\n", who.ID, c.Name)

@@ -100,6 +100,14 @@ func (f *timeFlag) String() string {
 	return f.t.Format(time.RFC3339)
 }
 
+// value is the time given, or the current time to the second.
+func (f *timeFlag) value() time.Time {
+	if !f.set {
+		return time.Now().UTC().Truncate(time.Second)
+	}
+	return f.t
+}
+
 func (f *timeFlag) Set(s string) error {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
@@ -149,10 +157,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	name, paths := args[0], args[1:]
-	start := now.t
-	if !now.set {
-		start = time.Now().UTC().Truncate(time.Second)
-	}
+	start := now.value()
 
 	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
 	if res == nil {
@@ -224,53 +229,29 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	// Work a stopped run left queued in a durable store goes first.
 	rep, runErr := eng.Recover(ctx)
 	reports = append(reports, rep)
-	switch c.Kind {
-	case compiler.Executable:
+	if c.Kind == compiler.Executable {
 		fmt.Fprintf(stderr, "campc run: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
 		return exitError
-	case compiler.Batch:
-		if runErr != nil {
-			break
+	}
+	if runErr == nil {
+		people := ids
+		if c.Kind == compiler.Trigger {
+			if people, err = visiblePeople(ctx, store, c, ids); err != nil {
+				fmt.Fprintf(stderr, "campc run: %v\n", err)
+				return exitError
+			}
 		}
-		var rep *vm.Report
-		rep, runErr = eng.RunBatch(ctx, name, opts)
-		reports = append(reports, rep)
-		if rep != nil && rep.Resumed {
-			fmt.Fprintf(stderr, "campc run: finished an earlier run of %q that had stopped part way\n", c.Name)
+		var reps []*vm.Report
+		reps, runErr = startCampaign(ctx, eng, c, people, opts)
+		reports = append(reports, reps...)
+		var ue *usageError
+		if errors.As(runErr, &ue) {
+			fmt.Fprintf(stderr, "campc run: %v\n", ue.err)
+			return ue.code
 		}
-	case compiler.Trigger:
-		if runErr != nil {
-			break
-		}
-		visible, err := visiblePeople(ctx, store, c, ids)
-		if err != nil {
-			fmt.Fprintf(stderr, "campc run: %v\n", err)
-			return exitError
-		}
-		if c.Requestable("api") {
-			var rep *vm.Report
-			rep, runErr = eng.Request(ctx, name, visible, opts)
-			reports = append(reports, rep)
-			break
-		}
-		// A trigger campaign that cannot be requested is run by simulating
-		// the event its first trigger listens to, for each person.
-		ev, err := simulatedEvent(c)
-		if err != nil {
-			fmt.Fprintf(stderr, "campc run: %v\n", err)
-			return exitError
-		}
-		if len(tokens) > 0 {
-			fmt.Fprintf(stderr, "campc run: --token applies to batch campaigns and API requests; %q is started by its trigger\n", c.Name)
-			return exitUsage
-		}
-		for _, id := range visible {
-			ev.Person = id
-			rep, err := eng.Deliver(ctx, ev)
-			reports = append(reports, rep)
-			if err != nil {
-				runErr = err
-				break
+		for _, rep := range reps {
+			if rep != nil && rep.Resumed {
+				fmt.Fprintf(stderr, "campc run: finished an earlier run of %q that had stopped part way\n", c.Name)
 			}
 		}
 	}
@@ -289,11 +270,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if runErr == nil || len(acts) > 0 {
-		if format.value == "json" {
-			writeJSONLog(stdout, acts)
-		} else {
-			writeTextLog(stdout, acts, entered)
-		}
+		writeLog(stdout, format.value, acts, entered)
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "campc run: %v%s\n", runErr, takenHint(runErr))
@@ -541,4 +518,56 @@ func countPeople(n int) string {
 		return "1 person"
 	}
 	return fmt.Sprintf("%d people", n)
+}
+
+// usageError is a problem with how a campaign was asked to run, reported
+// with its exit code before anything is printed.
+type usageError struct {
+	code int
+	err  error
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+// startCampaign runs a campaign as campc run and campc explain do: a batch
+// campaign over everyone its workspace sees; a trigger campaign requested
+// for people, as the API does, or, when it cannot be requested, by
+// simulating for each person the event its first trigger listens to.
+// Executables are refused by the callers, with their callers named.
+func startCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, people []string, opts vm.RunOptions) ([]*vm.Report, error) {
+	name := c.Workspace.Name + "/" + c.Name
+	switch {
+	case c.Kind == compiler.Batch:
+		rep, err := eng.RunBatch(ctx, name, opts)
+		return []*vm.Report{rep}, err
+	case c.Requestable("api"):
+		rep, err := eng.Request(ctx, name, people, opts)
+		return []*vm.Report{rep}, err
+	}
+	ev, err := simulatedEvent(c)
+	if err != nil {
+		return nil, &usageError{exitError, err}
+	}
+	if len(opts.Tokens) > 0 {
+		return nil, &usageError{exitUsage, fmt.Errorf("--token applies to batch campaigns and API requests; %q is started by its trigger", c.Name)}
+	}
+	var reps []*vm.Report
+	for _, id := range people {
+		ev.Person = id
+		rep, err := eng.Deliver(ctx, ev)
+		reps = append(reps, rep)
+		if err != nil {
+			return reps, err
+		}
+	}
+	return reps, nil
+}
+
+// writeLog prints activities in the form --format asks for.
+func writeLog(w io.Writer, format string, acts []*vm.Activity, entered []vm.Entry) {
+	if format == "json" {
+		writeJSONLog(w, acts)
+	} else {
+		writeTextLog(w, acts, entered)
+	}
 }
