@@ -200,7 +200,26 @@ func (c *checker) template(cp *Campaign, s *lang.Str) Template {
 		c.report(cp, d)
 		return Template{Parts: []lang.Part{{Lit: s.Value()}}}
 	}
+	for _, p := range parts {
+		if p.Ref != nil {
+			canonicalRef(p.Ref)
+		}
+	}
 	return Template{Parts: parts}
+}
+
+// canonicalRef spells a reference's family, and a built-in family's token
+// name, as stdlib does, so that later stages compare exactly. My Token and
+// field names keep their spelling: they are the author's own names.
+func canonicalRef(r *lang.TokenRef) {
+	fam, ok := stdlib.FamilyByName(r.Family)
+	if !ok {
+		return
+	}
+	r.Family = fam.Name
+	if n, ok := fam.Canonical(r.Name); ok {
+		r.Name = n
+	}
 }
 
 // campaignRef resolves a campaign name. Unqualified names are looked up in

@@ -5,6 +5,8 @@
 // here runs.
 package stdlib
 
+import "strings"
+
 // FieldType is the type of a person field.
 type FieldType string
 
@@ -122,14 +124,27 @@ var Families = []Family{
 	{Name: "system", Names: []string{"date", "time", "dateTime"}, Doc: "the engine's clock"},
 }
 
-// FamilyByName finds a token family.
+// FamilyByName finds a token family, ignoring case: Marketo authors write
+// {{Campaign.Name}} as often as {{campaign.Name}}.
 func FamilyByName(name string) (Family, bool) {
 	for _, f := range Families {
-		if f.Name == name {
+		if strings.EqualFold(f.Name, name) {
 			return f, true
 		}
 	}
 	return Family{}, false
+}
+
+// Canonical is the family's own spelling of a built-in token name, found
+// ignoring case; ok is false when the family offers no such name (and for
+// the lead and my families, whose names are fields and My Tokens).
+func (f Family) Canonical(name string) (string, bool) {
+	for _, n := range f.Names {
+		if strings.EqualFold(n, name) {
+			return n, true
+		}
+	}
+	return "", false
 }
 
 // Activity types. Each flow step writes the one its Steps entry names; the
