@@ -222,6 +222,16 @@ func canonicalRef(r *lang.TokenRef) {
 	}
 }
 
+// partitionOwner is the first other workspace that declares the partition.
+func (c *checker) partitionOwner(ws *Workspace, name string) *Workspace {
+	for _, other := range c.prog.Workspaces {
+		if _, ok := other.partitions[name]; ok && other != ws {
+			return other
+		}
+	}
+	return nil
+}
+
 // campaignRef resolves a campaign name. Unqualified names are looked up in
 // the caller's workspace, then in the others, so that a call across a
 // workspace boundary is reported as such rather than as undefined.
@@ -258,6 +268,16 @@ func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef
 		for _, other := range c.prog.Workspaces {
 			if t := other.campaigns[name]; t != nil {
 				return t
+			}
+		}
+	}
+	if sameOnly {
+		// The name is another workspace's: say so, rather than undefined.
+		for _, other := range c.prog.Workspaces {
+			if t := other.campaigns[name]; t != nil && other != ws {
+				d := c.errorf(cp, lang.CodeCrossWorkspace, s, e, "campaign %q is in workspace %q; only campaigns of workspace %q can be named here", name, other.Name, ws.Name)
+				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: t.Pos, End: t.Pos})
+				return nil
 			}
 		}
 	}
@@ -336,6 +356,13 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		out.Partition = st.ChangePart.Value()
 		if _, ok := ws.partitions[out.Partition]; !ok && !(len(ws.partitions) == 0 && out.Partition == "Default") {
 			s, e := rng(st.ChangePart.Pos, st.ChangePart.EndPos)
+			if other := c.partitionOwner(ws, out.Partition); other != nil {
+				d := c.errorf(cp, lang.CodeCrossWorkspace, s, e, "partition %q belongs to workspace %q, not %q; a campaign can only move people into partitions its own workspace sees", out.Partition, other.Name, ws.Name)
+				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: other.partitions[out.Partition], End: other.partitions[out.Partition]})
+				break
+			}
+			// Suggestions come from the campaign's own workspace only: another
+			// workspace's names are not the author's to see.
 			sug := nearest(out.Partition, ws.Partitions)
 			d := c.errorf(cp, und, s, e, "undefined partition %q in workspace %q%s", out.Partition, ws.Name, didYouMean(sug, true))
 			d.Suggestion = sug
