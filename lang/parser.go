@@ -38,7 +38,7 @@ func Parse(filename, src string) (*File, []*Diagnostic) {
 	}
 	f, err := parser.ParseString(filename, src)
 	if err != nil {
-		return nil, []*Diagnostic{syntaxDiag(filename, src, err)}
+		return nil, []*Diagnostic{syntaxDiag(filename, src, refineSyntax(src, filename, err))}
 	}
 	return f, nil
 }
@@ -149,6 +149,9 @@ func syntaxDiag(filename, src string, err error) *Diagnostic {
 		full := ute.Message()
 		if i := strings.LastIndex(full, " (expected "); i >= 0 && strings.HasSuffix(full, ")") {
 			msg += "; expected " + friendlyExpect.Replace(full[i+len(" (expected "):len(full)-1])
+		}
+		if !tok.EOF() {
+			msg = syntaxHint(msg, tok, tokenBefore(filename, src, p.Offset))
 		}
 	}
 	return newDiag(SeverityError, CodeSyntax, at, end, msg)
