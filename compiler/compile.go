@@ -91,6 +91,7 @@ var passes = []func(*checker){
 	checkTokens,
 	checkTypes,
 	checkClones,
+	checkTriggerLoops,
 	checkStyle,
 }
 

@@ -57,6 +57,7 @@ const (
 	CodeNeverRuns         Code = "never_runs"
 	CodeTokenContext      Code = "token_context"
 	CodeAmbiguousWait     Code = "ambiguous_wait"
+	CodeTriggerLoop       Code = "trigger_loop"
 )
 
 // Position is a point in a source file: 1-based line, and 1-based column

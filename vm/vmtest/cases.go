@@ -86,7 +86,8 @@ func updateGolden(t *testing.T, path string, ar *txtar.Archive, got string) {
 }
 
 // compileCase compiles the .camp files of a case; they must check clean
-// unless the case says "lenient" in its comment.
+// unless the case says "lenient" in its comment, or lists the warnings it
+// expects in a "warnings" file.
 func compileCase(t testing.TB, ar *txtar.Archive) *compiler.Program {
 	t.Helper()
 	var srcs []lang.Source
@@ -101,8 +102,30 @@ func compileCase(t testing.TB, ar *txtar.Archive) *compiler.Program {
 	if err != nil {
 		t.Fatalf("%v:\n%s", err, res)
 	}
-	if !lenient && len(res.Diagnostics) > 0 {
-		t.Fatalf("case does not check clean:\n%s", res)
+	// A "warnings" file lists the warning codes the case expects, one a
+	// line; every one must be reported, and nothing else.
+	want := map[string]bool{}
+	for _, f := range ar.Files {
+		if f.Name == "warnings" {
+			for _, code := range strings.Fields(string(f.Data)) {
+				want[code] = true
+			}
+		}
+	}
+	got := map[string]bool{}
+	for _, d := range res.Diagnostics {
+		if d.Severity == lang.SeverityWarning && want[string(d.Code)] {
+			got[string(d.Code)] = true
+			continue
+		}
+		if !lenient {
+			t.Fatalf("case does not check clean:\n%s", res)
+		}
+	}
+	for code := range want {
+		if !got[code] {
+			t.Fatalf("case expects a %s warning, and the checker reports none:\n%s", code, res)
+		}
 	}
 	return prog
 }

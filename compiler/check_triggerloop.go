@@ -1,0 +1,193 @@
+package compiler
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/campc/campc/lang"
+)
+
+// A trigger campaign whose flow raises an event that one of its own
+// triggers listens to, directly or through other trigger campaigns, can
+// start itself again and again: at run time only the cascade budget stops
+// it. checkTriggerLoops warns of every such cycle at check time, with the
+// chain that closes it. Filters or the qualification rule may well break
+// the cycle, so it is a warning, not an error.
+
+// raise is one event a flow can cause, and the step that causes it.
+type raise struct {
+	step *Step
+	// what the event is: the trigger kind and its subject
+	kind    TriggerKind
+	field   *Field
+	list    *List
+	program *ProgramDef
+	status  string
+	target  *Campaign // TrigRequested: the campaign asked for
+}
+
+// raises lists the events a flow can cause, through executed children too
+// (they run in series, in the same pass); seen guards against execute
+// cycles, which execute_cycle reports.
+func raises(flow []*Step, seen map[*Campaign]bool) []raise {
+	var out []raise
+	WalkSteps(flow, func(s *Step) {
+		switch s.Op {
+		case StepChangeData:
+			if s.Field != nil {
+				out = append(out, raise{step: s, kind: TrigDataChanges, field: s.Field})
+			}
+		case StepChangeScore:
+			if s.Field != nil && (s.Score.Token != nil || s.Score.Set || s.Score.Delta != 0) {
+				out = append(out, raise{step: s, kind: TrigScoreChanged, field: s.Field})
+			}
+		case StepAddToList:
+			if s.List != nil {
+				out = append(out, raise{step: s, kind: TrigAddedToList, list: s.List})
+			}
+		case StepRemoveFromList:
+			if s.List != nil {
+				out = append(out, raise{step: s, kind: TrigRemovedFromList, list: s.List})
+			}
+		case StepChangeStatus:
+			if s.Program != nil {
+				out = append(out, raise{step: s, kind: TrigStatusChanged, program: s.Program, status: s.Status})
+			}
+		case StepRequest:
+			if s.Target != nil {
+				out = append(out, raise{step: s, kind: TrigRequested, target: s.Target})
+			}
+		case StepExecute:
+			if s.Target != nil && !seen[s.Target] {
+				seen[s.Target] = true
+				out = append(out, raises(s.Target.Flow, seen)...)
+			}
+		}
+	})
+	return out
+}
+
+// listens reports whether trigger t starts its campaign on event r.
+func listens(t *TriggerDef, to *Campaign, r raise) bool {
+	if t.Kind != r.kind {
+		return false
+	}
+	switch r.kind {
+	case TrigDataChanges, TrigScoreChanged:
+		return t.Field == r.field
+	case TrigAddedToList, TrigRemovedFromList:
+		return t.List == r.list
+	case TrigStatusChanged:
+		return (t.Program == nil || t.Program == r.program) && (t.Status == "" || t.Status == r.status)
+	case TrigRequested:
+		return r.target == to && (len(t.Sources) == 0 || contains(t.Sources, "flow"))
+	}
+	return false
+}
+
+// loopEdge is one campaign's flow starting another trigger campaign.
+type loopEdge struct {
+	to      *Campaign
+	step    *Step
+	trigger *TriggerDef
+}
+
+func checkTriggerLoops(c *checker) {
+	var triggers []*Campaign
+	for _, cp := range c.prog.Campaigns {
+		if cp.Kind == Trigger && cp.Active && cp.SmartList != nil && cp.SmartList.Invalid == "" {
+			triggers = append(triggers, cp)
+		}
+	}
+	edges := map[*Campaign][]loopEdge{}
+	for _, from := range triggers {
+		for _, r := range raises(from.Flow, map[*Campaign]bool{from: true}) {
+			for _, to := range triggers {
+				if to.Workspace != from.Workspace {
+					continue // events stay in the workspace where they happen
+				}
+				for _, t := range to.SmartList.Triggers {
+					if listens(t, to, r) {
+						edges[from] = append(edges[from], loopEdge{to: to, step: r.step, trigger: t})
+						break
+					}
+				}
+			}
+		}
+	}
+	// One warning per cycle, found from its first campaign in program
+	// order, so that the report is the same on every run.
+	reported := map[*Campaign]bool{}
+	for _, start := range triggers {
+		if reported[start] {
+			continue
+		}
+		path := shortestLoop(start, edges)
+		if path == nil {
+			continue
+		}
+		names := []string{quote(start.Name)}
+		var rel []lang.Related
+		for _, e := range path {
+			names = append(names, quote(e.to.Name))
+			reported[e.to] = true
+			rel = append(rel, lang.Related{Message: fmt.Sprintf("raises %s of %q", triggerWords(e.trigger), e.to.Name), Start: e.step.Pos, End: e.step.End})
+		}
+		// The last edge comes back to start: its trigger is start's own.
+		first := path[len(path)-1].trigger
+		what := "its own trigger"
+		if len(path) > 1 {
+			what = "its own trigger through other trigger campaigns"
+		}
+		d := c.warnf(start, lang.CodeTriggerLoop, first.Pos, first.Pos,
+			"trigger campaign %q can start itself again: its flow raises %s (%s); only the cascade budget would stop the loop at run time, unless filters or the qualification rule break it",
+			start.Name, what, strings.Join(names, " > "))
+		d.Related = rel
+	}
+}
+
+// shortestLoop is the shortest chain of edges from start back to start, by
+// breadth-first search in edge order.
+func shortestLoop(start *Campaign, edges map[*Campaign][]loopEdge) []loopEdge {
+	type node struct {
+		at   *Campaign
+		path []loopEdge
+	}
+	queue := []node{{at: start}}
+	seen := map[*Campaign]bool{}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, e := range edges[n.at] {
+			p := append(slices.Clone(n.path), e)
+			if e.to == start {
+				return p
+			}
+			if !seen[e.to] {
+				seen[e.to] = true
+				queue = append(queue, node{at: e.to, path: p})
+			}
+		}
+	}
+	return nil
+}
+
+// triggerWords names the event a trigger listens to, for messages.
+func triggerWords(t *TriggerDef) string {
+	switch t.Kind {
+	case TrigDataChanges:
+		return "a change of " + t.Field.Name
+	case TrigScoreChanged:
+		return "a change of " + t.Field.Name
+	case TrigAddedToList:
+		return fmt.Sprintf("an add to list %q", t.List.Name)
+	case TrigRemovedFromList:
+		return fmt.Sprintf("a removal from list %q", t.List.Name)
+	case TrigStatusChanged:
+		return "a program status change"
+	case TrigRequested:
+		return "a request"
+	}
+	return "an event"
+}
