@@ -12,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/project"
 )
 
 // stdinName names standard input in fmt's listings, diffs and diagnostics.
@@ -53,7 +54,7 @@ func cmdFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
-			fmt.Fprintf(stderr, "campc: %s: %v\n", f, unwrapPathErr(err))
+			fmt.Fprintf(stderr, "campc: %s: %v\n", f, pathErr(err))
 			code = exitUsage
 			continue
 		}
@@ -62,44 +63,9 @@ func cmdFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return code
 }
 
-// fmtFiles lists the .camp files that paths name: files as given (they
-// must be .camp), directories searched recursively, each file once.
-func fmtFiles(paths []string) ([]string, error) {
-	var files []string
-	seen := map[string]bool{}
-	add := func(p string) {
-		if !seen[filepath.Clean(p)] {
-			seen[filepath.Clean(p)] = true
-			files = append(files, p)
-		}
-	}
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("%s: no such file or directory", p)
-		}
-		if !info.IsDir() {
-			if filepath.Ext(p) != ".camp" {
-				return nil, fmt.Errorf("%s: not a .camp file", p)
-			}
-			add(p)
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return fmt.Errorf("%s: %v", path, unwrapPathErr(err))
-			}
-			if !d.IsDir() && filepath.Ext(path) == ".camp" {
-				add(path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return files, nil
-}
+// fmtFiles lists the .camp files that paths name, as every command
+// finds them (project.Files: .campignore honoured).
+func fmtFiles(paths []string) ([]string, error) { return project.Files(paths) }
 
 // fmtOne formats one file's text and does what the flags say with it.
 func fmtOne(name string, src []byte, o fmtOptions, stdout, stderr io.Writer) int {
@@ -145,16 +111,16 @@ func writeAtomic(name string, data []byte) error {
 	}
 	info, err := os.Stat(name)
 	if err != nil {
-		return fmt.Errorf("%s: %v", name, unwrapPathErr(err))
+		return fmt.Errorf("%s: %v", name, pathErr(err))
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".campc-fmt-*")
 	if err != nil {
-		return fmt.Errorf("%s: %v", name, unwrapPathErr(err))
+		return fmt.Errorf("%s: %v", name, pathErr(err))
 	}
 	fail := func(err error) error {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return fmt.Errorf("%s: %v", name, unwrapPathErr(err))
+		return fmt.Errorf("%s: %v", name, pathErr(err))
 	}
 	if _, err := tmp.Write(data); err != nil {
 		return fail(err)
@@ -170,7 +136,16 @@ func writeAtomic(name string, data []byte) error {
 	}
 	if err := os.Rename(tmp.Name(), name); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("%s: %v", name, unwrapPathErr(err))
+		return fmt.Errorf("%s: %v", name, pathErr(err))
 	}
 	return nil
+}
+
+// pathErr drops the operation and path an *fs.PathError repeats, since the
+// message names the file already.
+func pathErr(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
 }

@@ -1,78 +1,15 @@
 package main
 
 import (
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
-
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/project"
 )
 
-// loadProject reads the .camp files named by paths (files, or directories
-// searched recursively) as one project. A path that does not exist, a file
-// that is not .camp, or a project with no .camp file at all is an error.
+// loadProject reads the project that paths name (see project.Load).
 func loadProject(paths []string) ([]lang.Source, map[string]string, error) {
-	if len(paths) == 0 {
-		paths = []string{"."}
+	p, err := project.Load(paths)
+	if err != nil {
+		return nil, nil, err
 	}
-	var files []string
-	seen := map[string]bool{}
-	add := func(p string) {
-		p = filepath.Clean(p)
-		if !seen[p] {
-			seen[p] = true
-			files = append(files, p)
-		}
-	}
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: no such file or directory", p)
-		}
-		if !info.IsDir() {
-			if filepath.Ext(p) != ".camp" {
-				return nil, nil, fmt.Errorf("%s: not a .camp file", p)
-			}
-			add(p)
-			continue
-		}
-		n := len(files)
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return fmt.Errorf("%s: %v", path, unwrapPathErr(err))
-			}
-			if !d.IsDir() && filepath.Ext(path) == ".camp" {
-				add(path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(files) == n {
-			return nil, nil, fmt.Errorf("%s: no .camp files found", p)
-		}
-	}
-	slices.Sort(files)
-	var srcs []lang.Source
-	texts := map[string]string{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %v", f, unwrapPathErr(err))
-		}
-		name := filepath.ToSlash(f)
-		srcs = append(srcs, lang.Source{Name: name, Text: string(b)})
-		texts[name] = string(b)
-	}
-	return srcs, texts, nil
-}
-
-func unwrapPathErr(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
-		return pe.Err
-	}
-	return err
+	return p.Sources, p.Texts, nil
 }
