@@ -365,8 +365,9 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 	ps.fields()[f.Name] = compiler.Value{Type: f.Type, Num: newN}
 	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: Attrs{{"Change Value", AttrNum(newN - oldN)}, {"Old Value", AttrNum(oldN)}, {"New Value", AttrNum(newN)}}}, st, cur)
 	if newN != oldN && ps.r.e.listens[compiler.TrigScoreChanged] {
+		// Events stay in the workspace where they happened (§13.4).
 		ps.events = append(ps.events, Event{Kind: compiler.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
-			Old: formatNum(oldN), New: formatNum(newN)})
+			Old: formatNum(oldN), New: formatNum(newN), Workspace: cur.frame.campaign.Workspace.Name})
 	}
 	return nil
 }
@@ -390,7 +391,7 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}}, st, cur)
 	if ps.r.e.listens[compiler.TrigDataChanges] && (formatValue(old) != formatValue(v) || old.Null != v.Null) {
 		ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
-			Old: formatValue(old), New: formatValue(v)})
+			Old: formatValue(old), New: formatValue(v), Workspace: cur.frame.campaign.Workspace.Name})
 	}
 	return nil
 }
