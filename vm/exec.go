@@ -374,6 +374,12 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 
 func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 	f := st.Field
+	if f.Builtin && stdlib.ReadOnlyField(f.Name) {
+		// The checker refuses this (read_only_field); a program built
+		// another way must not move a person out of its workspace's sight
+		// or change its identity either.
+		return ps.fail(fmt.Errorf("change data value cannot change %s; use change person partition", f.Name))
+	}
 	v := st.Value
 	if len(st.Text.Parts) > 0 {
 		text := ps.render(st.Text, cur.frame)
