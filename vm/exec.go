@@ -225,7 +225,7 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	case compiler.StepChangeData:
 		return ps.changeData(st, cur)
 	case compiler.StepChangeStatus:
-		key := ws.Name + "/" + st.Program.Name
+		key := st.Program.Key
 		old := p.Programs[key]
 		if !statusMove(st.Program, p, key, st.Status) {
 			return nil
@@ -593,7 +593,7 @@ func (ps *pass) dropPending(c *compiler.Campaign) error {
 
 // qualifies applies a campaign's qualification rule to the person.
 func (ps *pass) qualifies(c *compiler.Campaign) bool {
-	last, ran := ps.p.Runs[c.Workspace.Name+"/"+c.Name]
+	last, ran := ps.p.Runs[c.Key]
 	switch c.Qualify.Rule {
 	case compiler.QualifyEveryTime:
 		return true
@@ -605,7 +605,7 @@ func (ps *pass) qualifies(c *compiler.Campaign) bool {
 }
 
 func (ps *pass) recordRun(c *compiler.Campaign) {
-	ps.runs()[c.Workspace.Name+"/"+c.Name] = ps.r.now
+	ps.runs()[c.Key] = ps.r.now
 }
 
 func validScore(v string) bool {
