@@ -68,49 +68,18 @@ func exprKey(e *Expr) string {
 	if c == nil {
 		return "?"
 	}
+	// Every part is quoted, and things are told apart by identity, not by
+	// name: names and values may contain any character, and two lists of
+	// two scopes may share a name.
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d/%t", c.Kind, c.Negate)
 	if c.Field != nil {
-		b.WriteString("/" + c.Field.Name)
+		fmt.Fprintf(&b, "/%q", c.Field.Name)
 	}
 	for _, v := range c.Values {
-		fmt.Fprintf(&b, "/%s|%v|%s|%t|%t", v.Fold, v.Num, v.Time, v.Bool, v.Null)
+		fmt.Fprintf(&b, "/%q|%v|%s|%t|%t", v.Fold, v.Num, v.Time, v.Bool, v.Null)
 	}
-	for _, n := range []string{nameOf(c.List), nameOf(c.SmartList), nameOf(c.Program), c.Status, nameOf(c.Campaign), nameOf(c.Email), nameOf(c.Form)} {
-		b.WriteString("/" + n)
-	}
+	fmt.Fprintf(&b, "/%p/%p/%p/%q/%p/%p/%p", c.List, c.SmartList, c.Program, c.Status, c.Campaign, c.Email, c.Form)
 	fmt.Fprintf(&b, "/%d/%d/%v", c.Window, c.AtLeast, c.Percent)
 	return b.String()
-}
-
-func nameOf[T interface {
-	*List | *SmartListDef | *ProgramDef | *Campaign | *Email | *Form
-}](x T) string {
-	switch v := any(x).(type) {
-	case *List:
-		if v != nil {
-			return v.Name
-		}
-	case *SmartListDef:
-		if v != nil {
-			return v.Name
-		}
-	case *ProgramDef:
-		if v != nil {
-			return v.Name
-		}
-	case *Campaign:
-		if v != nil {
-			return v.Name
-		}
-	case *Email:
-		if v != nil {
-			return v.Name
-		}
-	case *Form:
-		if v != nil {
-			return v.Name
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -65,6 +66,11 @@ func (c *checker) checkDataValue(cp *Campaign, s *Step) {
 	if f == nil {
 		return
 	}
+	if f.Builtin && stdlib.ReadOnlyField(f.Name) {
+		fs, fe := rng(s.src.ChangeData.Field.Pos, s.src.ChangeData.Field.EndPos)
+		c.errorf(cp, lang.CodeReadOnlyField, fs, fe, "%s", readOnlyMessage(f.Name))
+		return
+	}
 	v := s.src.ChangeData.To
 	vs, ve := rng(v.Pos, v.EndPos)
 	if v.Str != nil && !f.Type.IsText() && !s.Text.Static() {
@@ -76,4 +82,12 @@ func (c *checker) checkDataValue(cp *Campaign, s *Step) {
 		return
 	}
 	s.Value = val
+}
+
+// readOnlyMessage says why a field cannot be changed and what to do.
+func readOnlyMessage(name string) string {
+	if name == "Partition" {
+		return "change data value cannot change Partition: a move between partitions must be checked against the workspace; use change person partition to \"P\""
+	}
+	return fmt.Sprintf("change data value cannot change %s: the engine keeps it (to move the person to another partition, use change person partition)", name)
 }

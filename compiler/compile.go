@@ -100,8 +100,8 @@ type checker struct {
 	prog       *Program
 	workspaces map[string]*Workspace
 	diags      []*lang.Diagnostic
-	echoes     map[*lang.Diagnostic]string // clone diagnostic -> key of the original
-	originals  map[string]bool             // keys of diagnostics reported outside clones
+	echoes     map[*lang.Diagnostic]diagKey // clone diagnostic -> key of the original
+	originals  map[diagKey]bool             // keys of diagnostics reported outside clones
 	folders    map[folderKey]*Folder
 	smartLists []*SmartListDef
 	sources    map[string]string // file name -> text, for the source text of conditions and steps
@@ -122,24 +122,32 @@ func (r *Result) String() string {
 	return b.String()
 }
 
+// diagKey tells diagnostics apart: a struct, since file names and
+// messages may contain any character.
+type diagKey struct {
+	start lang.Position
+	code  lang.Code
+	msg   string
+}
+
 // report adds a diagnostic raised while compiling campaign cp (nil when not
 // in a campaign). A clone borrows its source's body, so a problem found in
 // that body is re-anchored on the clone's declaration; dropCloneEchoes
 // later removes those that the source itself already has.
 func (c *checker) report(cp *Campaign, d *lang.Diagnostic) *lang.Diagnostic {
-	key := fmt.Sprintf("%s|%s|%s", d.Start, d.Code, d.Message)
+	key := diagKey{d.Start, d.Code, d.Message}
 	if cp != nil && cp.CloneOf != nil && cp.decl != nil && !inside(d.Start, cp.Pos, cp.End) {
 		orig := *d
 		d.Related = append([]lang.Related{{Message: "the cloned text", Start: orig.Start, End: orig.End}}, d.Related...)
 		d.Start, d.End = lang.Pos(cp.decl.Name.Pos), lang.Pos(cp.decl.Name.EndPos)
 		d.Message = fmt.Sprintf("in clone %q of %q: %s", cp.Name, cp.CloneOf.Name, d.Message)
 		if c.echoes == nil {
-			c.echoes = map[*lang.Diagnostic]string{}
+			c.echoes = map[*lang.Diagnostic]diagKey{}
 		}
 		c.echoes[d] = key
 	} else {
 		if c.originals == nil {
-			c.originals = map[string]bool{}
+			c.originals = map[diagKey]bool{}
 		}
 		c.originals[key] = true
 	}

@@ -91,7 +91,7 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 	case d.List != nil:
 		if l, ok := declareAsset(c, "list", ctx.assets.lists, d.List.Name, func(name string, at lang.Position) *List {
 			c.nextList++
-			return &List{Name: name, Key: ws.Name + "/" + ctx.assets.path + name, ID: c.nextList - 1, Pos: at}
+			return &List{Name: name, Key: Key(ws.Name) + "/" + ctx.assets.path + keyPart(name), ID: c.nextList - 1, Pos: at}
 		}); ok {
 			ws.Lists = append(ws.Lists, l)
 		}
@@ -205,7 +205,7 @@ func (c *checker) declareFolder(ctx declCtx, fd *lang.FolderDecl) {
 		// A folder may be written in several files; they add up to one.
 		f = &Folder{Name: name, Parent: ctx.folder, Pos: s,
 			Scope:  &Scope{Owner: "folder " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope},
-			Assets: newAssetScope(ctx.assets, ctx.assets.path+name+"/")}
+			Assets: newAssetScope(ctx.assets, ctx.assets.path+keyPart(name)+"/")}
 		c.folders[key] = f
 		ctx.ws.Folders = append(ctx.ws.Folders, f)
 	}
@@ -226,9 +226,9 @@ func (c *checker) declareProgram(ctx declCtx, pd *lang.ProgramDecl) {
 		c.dup("program", name, s, e, first.Pos)
 		return
 	}
-	p := &ProgramDef{Name: name, ID: len(ctx.ws.Programs) + 1, Folder: ctx.folder, Pos: s,
+	p := &ProgramDef{Name: name, Key: Key(ctx.ws.Name, name), ID: len(ctx.ws.Programs) + 1, Folder: ctx.folder, Pos: s,
 		Scope:  &Scope{Owner: "program " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope},
-		Assets: newAssetScope(ctx.assets, ctx.assets.path+name+"/")}
+		Assets: newAssetScope(ctx.assets, ctx.assets.path+keyPart(name)+"/")}
 	ctx.ws.programs[name] = p
 	ctx.ws.Programs = append(ctx.ws.Programs, p)
 	inner := declCtx{ws: ctx.ws, folder: ctx.folder, program: p, scope: p.Scope, assets: p.Assets}
@@ -303,7 +303,7 @@ func (c *checker) declareCampaign(ctx declCtx, cd *lang.CampaignDecl) {
 		c.dup("campaign", name, s, e, first.Pos)
 		return
 	}
-	cp := &Campaign{ID: len(c.prog.Campaigns), Name: name, Kind: Kind(kind), Workspace: ctx.ws, Program: ctx.program,
+	cp := &Campaign{ID: len(c.prog.Campaigns), Name: name, Key: Key(ctx.ws.Name, name), Kind: Kind(kind), Workspace: ctx.ws, Program: ctx.program,
 		Pos: lang.Pos(cd.Pos), End: lang.Pos(cd.EndPos), decl: cd, body: cd.Body}
 	ctx.ws.campaigns[name] = cp
 	ctx.ws.Campaigns = append(ctx.ws.Campaigns, cp)

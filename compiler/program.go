@@ -47,8 +47,9 @@ type Field struct {
 	Pos     lang.Position
 }
 
-// List is a static list. Key names it uniquely ("Workspace/Program/List"
-// for a list declared in a program); people's memberships use the key.
+// List is a static list. Key names it uniquely (see Key: "W/P/List" for
+// list "List" of program "P" of workspace "W"); people's memberships use
+// the key.
 type List struct {
 	Name string
 	Key  string
@@ -113,6 +114,7 @@ type Folder struct {
 // ProgramDef is a program.
 type ProgramDef struct {
 	Name     string
+	Key      string // Key(workspace, Name): people's statuses are kept under it
 	ID       int
 	Folder   *Folder
 	Statuses []Status
@@ -229,6 +231,7 @@ func (k Kind) String() string { return stdlib.CampaignKinds[k] }
 type Campaign struct {
 	ID          int
 	Name        string
+	Key         string // Key(workspace, Name): qualification history is kept under it
 	Kind        Kind
 	Workspace   *Workspace
 	Program     *ProgramDef
@@ -540,20 +543,35 @@ func WalkSteps(steps []*Step, fn func(*Step)) {
 	}
 }
 
-// CampaignsNamed lists the campaigns with this name, in workspace order; a
-// name may be written "Workspace/Campaign" to pick one workspace.
+// CampaignsNamed lists, in workspace order, the campaigns a name may
+// mean: those named so, in any workspace, and, for a name written
+// "Workspace/Campaign", campaign "Campaign" of workspace "Workspace", for
+// every "/" of the name that splits it so. Names may contain "/", so more
+// than one campaign can match; Campaign picks one without ambiguity.
 func (p *Program) CampaignsNamed(name string) []*Campaign {
 	var out []*Campaign
 	for _, ws := range p.Workspaces {
 		if c := ws.campaigns[name]; c != nil {
 			out = append(out, c)
-		} else if strings.HasPrefix(name, ws.Name+"/") {
-			if c := ws.campaigns[strings.TrimPrefix(name, ws.Name+"/")]; c != nil {
+		}
+		if rest, ok := strings.CutPrefix(name, ws.Name+"/"); ok {
+			if c := ws.campaigns[rest]; c != nil && !slices.Contains(out, c) {
 				out = append(out, c)
 			}
 		}
 	}
 	return out
+}
+
+// Campaign finds the campaign named name in the workspace named
+// workspace, or nil.
+func (p *Program) Campaign(workspace, name string) *Campaign {
+	for _, ws := range p.Workspaces {
+		if ws.Name == workspace {
+			return ws.campaigns[name]
+		}
+	}
+	return nil
 }
 
 // FieldTypes maps every field name of every workspace to its type, for

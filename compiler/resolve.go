@@ -40,7 +40,7 @@ func (c *checker) resolveSmartListDef(sl *SmartListDef) {
 	}
 	sl.state = 1
 	s, _ := rng(sl.decl.Pos, sl.decl.EndPos)
-	sl.List = c.smartList(nil, sl.ws, sl.scope, sl.ws.Name+"/"+sl.Name, sl.decl.Items, s)
+	sl.List = c.smartList(nil, sl.ws, sl.scope, Key(sl.ws.Name, sl.Name), sl.decl.Items, s)
 	sl.state = 2
 }
 
@@ -96,7 +96,7 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		switch {
 		case it.SmartList != nil:
 			if once("smart list", s, e) {
-				cp.SmartList = c.smartList(cp, cp.Workspace, cp.Program.Assets, cp.Workspace.Name+"/"+cp.Name, it.SmartList.Items, s)
+				cp.SmartList = c.smartList(cp, cp.Workspace, cp.Program.Assets, cp.Key, it.SmartList.Items, s)
 			}
 		case it.Flow != nil:
 			if once("flow", s, e) {
@@ -423,7 +423,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 	case st.If != nil:
 		out.Op = StepIf
 		for _, br := range append([]*lang.Branch{st.If.First}, st.If.ElseIf...) {
-			x := &condCtx{cp: cp, ws: ws, assets: assets, owner: ws.Name + "/" + cp.Name + "/flow", samples: &cp.samples}
+			x := &condCtx{cp: cp, ws: ws, assets: assets, owner: Key(ws.Name, cp.Name, "flow"), samples: &cp.samples}
 			out.Branches = append(out.Branches, &Branch{Cond: c.expr(x, br.Cond), Text: c.text(br.Cond.Pos, br.Cond.EndPos), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos), src: br})
 		}
 		if st.If.Else != nil {

@@ -50,9 +50,10 @@ const (
 	CodeQualifyDefault     Code = "qualify_default"
 	CodeEmptySmartList     Code = "empty_smart_list"
 
-	// Additions. kind_mismatch is an error; the rest are warnings about
-	// things people get wrong (semantics §5).
+	// Additions. kind_mismatch and read_only_field are errors; the rest
+	// are warnings about things people get wrong (semantics §5).
 	CodeKindMismatch      Code = "kind_mismatch"
+	CodeReadOnlyField     Code = "read_only_field"
 	CodeUnreachableChoice Code = "unreachable_choice"
 	CodeNeverRuns         Code = "never_runs"
 	CodeTokenContext      Code = "token_context"

@@ -59,6 +59,19 @@ var BuiltinFields = []Field{
 	{"UpdatedAt", DateTime},
 }
 
+// ReadOnlyField reports whether a built-in field is kept by the engine
+// and not writable by Change Data Value: the Id is the person's identity,
+// the Partition decides which workspaces see the person (it moves only
+// through Change Person Partition, which checks the target), and the
+// timestamps record what happened.
+func ReadOnlyField(name string) bool {
+	switch name {
+	case "Id", "Partition", "CreatedAt", "UpdatedAt":
+		return true
+	}
+	return false
+}
+
 // TokenTypes are the types a My Token may have.
 var TokenTypes = []string{"text", "richtext", "number", "score", "date"}
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/campc/campc/compiler"
@@ -108,6 +109,7 @@ func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
 	}
 	p := &vm.Person{ID: id, Partition: d.Partition, Fields: map[string]compiler.Value{}, Lists: map[string]bool{},
 		Programs: d.Programs, Runs: d.Runs}
+	defer rekeyV1(p)
 	for k, v := range d.Fields {
 		p.Fields[k] = v.Value
 	}
@@ -126,8 +128,10 @@ func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
 // A person is stored in a compact binary form: a version byte, then the
 // partition, the fields (name, type, value), the lists, the program
 // statuses and the qualification times; strings are length-prefixed.
-// JSON, which the first schema stored, is still read.
-const binVersion = 1
+// JSON, which the first schema stored, is still read. Form 2 is form 1
+// with keys made by compiler.Key; form 1 and JSON are read with their
+// keys rewritten (see rekeyV1), and a person is written back in form 2.
+const binVersion = 2
 
 func encodePerson(p *vm.Person) ([]byte, error) {
 	b := make([]byte, 0, 64+32*len(p.Fields))
@@ -186,7 +190,8 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 		return decodePersonJSON(id, data)
 	}
 	d := binReader{s: string(data)} // one copy; every string below shares it
-	if v := d.byte(); v != binVersion {
+	v := d.byte()
+	if v != 1 && v != binVersion {
 		return nil, fmt.Errorf("person %q: unknown stored form %d", id, v)
 	}
 	p := &vm.Person{ID: id, Partition: d.str()}
@@ -232,7 +237,45 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 	if d.err != nil {
 		return nil, fmt.Errorf("person %q: %v", id, d.err)
 	}
+	if v == 1 {
+		rekeyV1(p)
+	}
 	return p, nil
+}
+
+// rekeyV1 rewrites the keys of a person stored before form 2, whose keys
+// joined names with "/" as they were: every "/" of a list key separates
+// names, and a program's or campaign's key is a workspace's name, "/",
+// and the program's or campaign's name. Keys of names without "/" or "\"
+// are the same in both forms. A list named with a "/" cannot be told from
+// a deeper one in the old form: its membership is left under a key no
+// list has.
+func rekeyV1(p *vm.Person) {
+	if len(p.Lists) > 0 {
+		lists := make(map[string]bool, len(p.Lists))
+		for k, in := range p.Lists {
+			lists[compiler.Key(strings.Split(k, "/")...)] = in
+		}
+		p.Lists = lists
+	}
+	pair := func(k string) string {
+		ws, name, _ := strings.Cut(k, "/")
+		return compiler.Key(ws, name)
+	}
+	if len(p.Programs) > 0 {
+		progs := make(map[string]string, len(p.Programs))
+		for k, st := range p.Programs {
+			progs[pair(k)] = st
+		}
+		p.Programs = progs
+	}
+	if len(p.Runs) > 0 {
+		runs := make(map[string]time.Time, len(p.Runs))
+		for k, t := range p.Runs {
+			runs[pair(k)] = t
+		}
+		p.Runs = runs
+	}
 }
 
 func appendStr(b []byte, s string) []byte {

@@ -58,3 +58,43 @@ func FuzzDecodePerson(f *testing.F) {
 		decodePerson("x", data)
 	})
 }
+
+// Rows written before keys were escaped (binary form 1, JSON) are read
+// with their keys rewritten as compiler.Key makes them: a program or
+// campaign key splits at its first "/", a list key at every "/".
+func TestPersonEncodingRekeysOldForms(t *testing.T) {
+	old := &vm.Person{ID: "7", Fields: map[string]compiler.Value{},
+		Lists:    map[string]bool{"W/P/Hot": true, `W/a\b`: true},
+		Programs: map[string]string{"A/Y/Z": "Invited", `W/back\slash`: "Attended", "W/Plain": "Invited"},
+		Runs:     map[string]time.Time{"A/Y/Z": time.Unix(5, 0).UTC()},
+	}
+	want := map[string]any{
+		"lists":    map[string]bool{compiler.Key("W", "P", "Hot"): true, compiler.Key("W", `a\b`): true},
+		"programs": map[string]string{compiler.Key("A", "Y/Z"): "Invited", compiler.Key("W", `back\slash`): "Attended", "W/Plain": "Invited"},
+		"runs":     map[string]time.Time{compiler.Key("A", "Y/Z"): time.Unix(5, 0).UTC()},
+	}
+	v1, err := encodePerson(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1[0] = 1
+	js, err := encodePersonJSON(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"binary 1": v1, "json": js} {
+		got, err := decodePerson("7", b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d := cmp.Diff(want, map[string]any{"lists": got.Lists, "programs": got.Programs, "runs": got.Runs}); d != "" {
+			t.Errorf("%s (-want +got):\n%s", name, d)
+		}
+		// Written back, the keys stay as they are now.
+		b2, _ := encodePerson(got)
+		again, err := decodePerson("7", b2)
+		if err != nil || !cmp.Equal(again.Programs, got.Programs) || !cmp.Equal(again.Lists, got.Lists) || !cmp.Equal(again.Runs, got.Runs) {
+			t.Errorf("%s: written back and read again: %v, %v", name, again, err)
+		}
+	}
+}

@@ -156,6 +156,9 @@ func (e *Engine) Store() Store { return e.store }
 
 // RunOptions are the per-run inputs of an operation.
 type RunOptions struct {
+	// Workspace is the campaign's workspace; the name is then taken as it
+	// is. Without it, the name must pick one campaign (see Campaign).
+	Workspace string
 	// Tokens override My Tokens of the started campaign for this run only,
 	// keyed by token name (without "my.").
 	Tokens map[string]string
@@ -194,9 +197,24 @@ var (
 	ErrCascadeBudget = errors.New("cascade budget exceeded (campaigns keep triggering each other)")
 )
 
-// Campaign finds a campaign by name ("Workspace/Name" when the name is in
-// several workspaces).
-func (e *Engine) Campaign(name string) (*compiler.Campaign, error) {
+// Campaign finds a campaign by name: a campaign's name, or
+// "Workspace/Campaign". A name that may mean campaigns of several
+// workspaces (names may contain "/") is an *AmbiguousError: name the
+// workspace with CampaignIn.
+func (e *Engine) Campaign(name string) (*compiler.Campaign, error) { return e.CampaignIn("", name) }
+
+// CampaignIn finds campaign name of workspace ws, taking name as it is;
+// with ws "", it is Campaign.
+func (e *Engine) CampaignIn(ws, name string) (*compiler.Campaign, error) {
+	if ws != "" {
+		if c := e.prog.Campaign(ws, name); c != nil {
+			return c, nil
+		}
+		if !slices.ContainsFunc(e.prog.Workspaces, func(w *compiler.Workspace) bool { return w.Name == ws }) {
+			return nil, fmt.Errorf("no workspace %q", ws)
+		}
+		return nil, fmt.Errorf("workspace %q has no campaign %q", ws, name)
+	}
 	cs := e.prog.CampaignsNamed(name)
 	switch len(cs) {
 	case 1:
@@ -204,11 +222,23 @@ func (e *Engine) Campaign(name string) (*compiler.Campaign, error) {
 	case 0:
 		return nil, fmt.Errorf("no campaign %q", name)
 	}
-	var ws []string
-	for _, c := range cs {
-		ws = append(ws, fmt.Sprintf("%q", c.Workspace.Name+"/"+name))
+	return nil, &AmbiguousError{Name: name, Campaigns: cs}
+}
+
+// AmbiguousError is a campaign name that may mean several campaigns: the
+// same name in several workspaces, or a name with "/" that also reads as
+// "Workspace/Campaign".
+type AmbiguousError struct {
+	Name      string
+	Campaigns []*compiler.Campaign // in workspace order
+}
+
+func (e *AmbiguousError) Error() string {
+	var cs []string
+	for _, c := range e.Campaigns {
+		cs = append(cs, fmt.Sprintf("campaign %q of workspace %q", c.Name, c.Workspace.Name))
 	}
-	return nil, fmt.Errorf("campaign %q is in several workspaces; write one of %s", name, strings.Join(ws, ", "))
+	return fmt.Sprintf("%q may mean %s; name the workspace", e.Name, strings.Join(cs, " or "))
 }
 
 // checkOverrides validates API My Token overrides against the campaign.
@@ -231,7 +261,7 @@ func checkOverrides(c *compiler.Campaign, tokens map[string]string) error {
 // that run instead, with its original clock and tokens: every qualifying
 // person is processed exactly once.
 func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions) (*Report, error) {
-	c, err := e.Campaign(campaign)
+	c, err := e.CampaignIn(opts.Workspace, campaign)
 	if err != nil {
 		return nil, err
 	}
@@ -443,7 +473,7 @@ func (e *Engine) batchParallel(r *run, c *compiler.Campaign, br *BatchRun, group
 // Request requests a trigger campaign for people, as the API does: the
 // campaign must listen for requests from "api".
 func (e *Engine) Request(ctx context.Context, campaign string, people []string, opts RunOptions) (*Report, error) {
-	c, err := e.Campaign(campaign)
+	c, err := e.CampaignIn(opts.Workspace, campaign)
 	if err != nil {
 		return nil, err
 	}
@@ -559,10 +589,11 @@ func (r *run) recover() error {
 // workOf turns a stored queue entry back into work; false when its
 // campaign is gone.
 func (e *Engine) workOf(q *Queued) (work, bool) {
-	for _, c := range e.prog.CampaignsNamed(q.Workspace + "/" + q.Campaign) {
-		return work{person: q.Person, campaign: c, tokens: q.Tokens, trigger: q.Trigger, queued: q}, true
+	c := e.prog.Campaign(q.Workspace, q.Campaign)
+	if c == nil {
+		return work{}, false
 	}
-	return work{}, false
+	return work{person: q.Person, campaign: c, tokens: q.Tokens, trigger: q.Trigger, queued: q}, true
 }
 
 // Advance resumes every parked wait due at or before the clock's time,

@@ -104,7 +104,7 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) boo
 		if c.Program == nil {
 			return false
 		}
-		st, ok := p.Programs[ws.Name+"/"+c.Program.Name]
+		st, ok := p.Programs[c.Program.Key]
 		return ok && (c.Status == "" || st == c.Status)
 	case compiler.CondExecuted:
 		return c.Campaign != nil && ps.countLog(stdlib.ActExecutedCampaign, c.Campaign.Name, c, c.Campaign.Workspace.Name) >= c.AtLeast

@@ -225,7 +225,7 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	case compiler.StepChangeData:
 		return ps.changeData(st, cur)
 	case compiler.StepChangeStatus:
-		key := ws.Name + "/" + st.Program.Name
+		key := st.Program.Key
 		old := p.Programs[key]
 		if !statusMove(st.Program, p, key, st.Status) {
 			return nil
@@ -365,14 +365,21 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 	ps.fields()[f.Name] = compiler.Value{Type: f.Type, Num: newN}
 	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: Attrs{{"Change Value", AttrNum(newN - oldN)}, {"Old Value", AttrNum(oldN)}, {"New Value", AttrNum(newN)}}}, st, cur)
 	if newN != oldN && ps.r.e.listens[compiler.TrigScoreChanged] {
+		// Events stay in the workspace where they happened (§13.4).
 		ps.events = append(ps.events, Event{Kind: compiler.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
-			Old: formatNum(oldN), New: formatNum(newN)})
+			Old: formatNum(oldN), New: formatNum(newN), Workspace: cur.frame.campaign.Workspace.Name})
 	}
 	return nil
 }
 
 func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 	f := st.Field
+	if f.Builtin && stdlib.ReadOnlyField(f.Name) {
+		// The checker refuses this (read_only_field); a program built
+		// another way must not move a person out of its workspace's sight
+		// or change its identity either.
+		return ps.fail(fmt.Errorf("change data value cannot change %s; use change person partition", f.Name))
+	}
 	v := st.Value
 	if len(st.Text.Parts) > 0 {
 		text := ps.render(st.Text, cur.frame)
@@ -390,7 +397,7 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}}, st, cur)
 	if ps.r.e.listens[compiler.TrigDataChanges] && (formatValue(old) != formatValue(v) || old.Null != v.Null) {
 		ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
-			Old: formatValue(old), New: formatValue(v)})
+			Old: formatValue(old), New: formatValue(v), Workspace: cur.frame.campaign.Workspace.Name})
 	}
 	return nil
 }
@@ -586,7 +593,7 @@ func (ps *pass) dropPending(c *compiler.Campaign) error {
 
 // qualifies applies a campaign's qualification rule to the person.
 func (ps *pass) qualifies(c *compiler.Campaign) bool {
-	last, ran := ps.p.Runs[c.Workspace.Name+"/"+c.Name]
+	last, ran := ps.p.Runs[c.Key]
 	switch c.Qualify.Rule {
 	case compiler.QualifyEveryTime:
 		return true
@@ -598,7 +605,7 @@ func (ps *pass) qualifies(c *compiler.Campaign) bool {
 }
 
 func (ps *pass) recordRun(c *compiler.Campaign) {
-	ps.runs()[c.Workspace.Name+"/"+c.Name] = ps.r.now
+	ps.runs()[c.Key] = ps.r.now
 }
 
 func validScore(v string) bool {

@@ -30,9 +30,8 @@ func (e *PeopleError) Error() string {
 // and the lists and programs (with their statuses) that names may refer to.
 type Schema struct {
 	fields   map[string]stdlib.FieldType
-	lists    map[string][]string // list name -> "Workspace/List" keys
+	lists    map[string][]string // list name -> the keys of the lists so named
 	programs map[string][]*compiler.ProgramDef
-	progWS   map[*compiler.ProgramDef]string
 }
 
 // NewSchema derives the schema of a program.
@@ -41,14 +40,13 @@ func NewSchema(prog *compiler.Program) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Schema{fields: types, lists: map[string][]string{}, programs: map[string][]*compiler.ProgramDef{}, progWS: map[*compiler.ProgramDef]string{}}
+	s := &Schema{fields: types, lists: map[string][]string{}, programs: map[string][]*compiler.ProgramDef{}}
 	for _, ws := range prog.Workspaces {
 		for _, l := range ws.Lists {
 			s.lists[l.Name] = append(s.lists[l.Name], l.Key)
 		}
 		for _, p := range ws.Programs {
 			s.programs[p.Name] = append(s.programs[p.Name], p)
-			s.progWS[p] = ws.Name
 		}
 	}
 	return s, nil
@@ -95,7 +93,7 @@ func (s *Schema) setProgram(p *Person, name, status string) error {
 		if pr.StatusIndex(status) < 0 {
 			return fmt.Errorf("program %q has no status %q", name, status)
 		}
-		p.Programs[s.progWS[pr]+"/"+name] = status
+		p.Programs[pr.Key] = status
 	}
 	return nil
 }

@@ -288,7 +288,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		if prog == nil || prog.StatusIndex(ev.Status) < 0 {
 			return fmt.Errorf("workspace %q has no program %q with status %q", ws.Name, ev.Program, ev.Status)
 		}
-		key := ws.Name + "/" + ev.Program
+		key := prog.Key
 		if !statusMove(prog, p, key, ev.Status) {
 			return nil // backwards or no move: nothing happens
 		}
@@ -312,10 +312,7 @@ func (r *run) resume(w *Parked) error {
 	if err != nil {
 		return err
 	}
-	var c *compiler.Campaign
-	for _, cand := range r.e.prog.CampaignsNamed(w.Workspace + "/" + w.Campaign) {
-		c = cand
-	}
+	c := r.e.prog.Campaign(w.Workspace, w.Campaign)
 	// Another process may have resumed this wait while this one waited for
 	// the person's lock: then there is nothing left to do.
 	if p != nil {

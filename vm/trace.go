@@ -111,7 +111,7 @@ func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
 		if c.Program == nil {
 			return "not a member"
 		}
-		if st, ok := p.Programs[ws.Name+"/"+c.Program.Name]; ok {
+		if st, ok := p.Programs[c.Program.Key]; ok {
 			return fmt.Sprintf("status %q", st)
 		}
 		return "not a member"
@@ -253,7 +253,7 @@ func (ps *pass) qualifyText(c *compiler.Campaign) string {
 	if !c.Qualify.Explicit {
 		rule += " (the default)"
 	}
-	if last, ok := ps.p.Runs[c.Workspace.Name+"/"+c.Name]; ok {
+	if last, ok := ps.p.Runs[c.Key]; ok {
 		return fmt.Sprintf("qualify %s; last ran %s", rule, last.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	return fmt.Sprintf("qualify %s; never ran", rule)

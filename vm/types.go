@@ -8,15 +8,18 @@ import (
 	"github.com/campc/campc/compiler"
 )
 
-// Person is one person (lead) as the engine sees it. Lists and program
-// memberships are keyed "Workspace/Name", since names are per workspace.
+// Person is one person (lead) as the engine sees it. Lists, program
+// memberships and qualification history are keyed by the keys the
+// compiler gives lists, programs and campaigns (compiler.Key): names are
+// per workspace and may contain "/", so a key is never built by joining
+// names here.
 type Person struct {
 	ID        string
 	Partition string                    // "" means "Default"
 	Fields    map[string]compiler.Value // by field name
-	Lists     map[string]bool           // "Workspace/List"
-	Programs  map[string]string         // "Workspace/Program" -> status
-	Runs      map[string]time.Time      // "Workspace/Campaign" -> when the person last qualified
+	Lists     map[string]bool           // compiler.List.Key
+	Programs  map[string]string         // compiler.ProgramDef.Key -> status
+	Runs      map[string]time.Time      // compiler.Campaign.Key -> when the person last qualified
 	Log       []*Activity               // the person's activities, oldest first
 	Deleted   bool
 }
@@ -66,7 +69,7 @@ type Event struct {
 	Person   string
 	Field    string // data value changes, score is changed
 	List     string // added to / removed from list: the list's name
-	ListKey  string // the list's key ("Workspace/Program/List"); found from List when empty
+	ListKey  string // the list's key (compiler.List.Key); found from List when empty
 	Program  string // program status is changed
 	Status   string // the new status
 	Form     string // fills out form

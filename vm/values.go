@@ -148,7 +148,7 @@ func (ps *pass) tokenValue(r *lang.TokenRef, f *frame) string {
 		}
 	case "member":
 		if tc.program != nil && r.Name == "Status" {
-			return ps.p.Programs[tc.campaign.Workspace.Name+"/"+tc.program.Name]
+			return ps.p.Programs[tc.program.Key]
 		}
 	case "trigger":
 		return triggerToken(tc.trigger, r.Name)

@@ -17,8 +17,15 @@ import (
 // executed children explained the same way, one level deeper.
 type explainer struct {
 	w       io.Writer
-	person  string          // the person of the last header, to separate people
-	started map[string]bool // root flows whose "flow:" heading is printed
+	person  string            // the person of the last header, to separate people
+	started map[rootFlow]bool // root flows whose "flow:" heading is printed
+}
+
+// rootFlow is one person's flow of one campaign; the campaign, not its
+// name, since names repeat across workspaces.
+type rootFlow struct {
+	person   string
+	campaign *compiler.Campaign
 }
 
 func (x *explainer) line(depth, extra int, format string, args ...any) {
@@ -104,9 +111,9 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 // lastDepth0Flow reports whether this is the first step of a root flow,
 // so that the "flow:" heading is printed once per root campaign.
 func (x *explainer) lastDepth0Flow(e vm.TraceEvent) bool {
-	key := e.Person + "\x00" + e.Campaign.Name
+	key := rootFlow{e.Person, e.Campaign}
 	if x.started == nil {
-		x.started = map[string]bool{}
+		x.started = map[rootFlow]bool{}
 	}
 	if x.started[key] {
 		return false
@@ -123,6 +130,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(tokens, "token", "override a My Token for this run: my.Name=VALUE (repeatable)")
 	var now timeFlag
 	fs.Var(&now, "now", "the clock, RFC 3339 (default: the current time)")
+	workspace := fs.String("workspace", "", "the campaign's workspace, when its name alone may mean several campaigns")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
@@ -166,9 +174,9 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc explain: %v\n", err)
 		return exitError
 	}
-	c, err := eng.Campaign(name)
+	c, err := findCampaign(eng, prog, *workspace, name)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc explain: %v%s\n", err, suggestCampaign(prog, name))
+		fmt.Fprintf(stderr, "campc explain: %v\n", err)
 		return exitError
 	}
 	ctx := context.Background()

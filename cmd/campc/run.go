@@ -135,6 +135,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	cascadeBudget := fs.Int("cascade-budget", vm.DefaultCascadeBudget, "most triggered flow runs per person")
 	workers := fs.Int("workers", 0, "batch groups run at once; the log is the same whatever the number (default: one per core on PostgreSQL, 1 otherwise)")
 	batchGroup := fs.Int("batch-group", vm.DefaultBatchGroup, "people whose passes a batch run commits in one transaction")
+	workspace := fs.String("workspace", "", "the campaign's workspace, when its name alone may mean several campaigns")
 	args, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
@@ -219,9 +220,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc run: %v\n", err)
 		return exitError
 	}
-	c, err := eng.Campaign(name)
+	c, err := findCampaign(eng, prog, *workspace, name)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc run: %v%s\n", err, suggestCampaign(prog, name))
+		fmt.Fprintf(stderr, "campc run: %v\n", err)
 		return exitError
 	}
 	opts := vm.RunOptions{Tokens: tokens}
@@ -299,6 +300,34 @@ func loadPeople(path string, prog *compiler.Program) ([]*vm.Person, error) {
 		return vm.ParseJSONL(path, data, schema)
 	}
 	return nil, fmt.Errorf("%s: want a people file ending in .csv or .jsonl", path)
+}
+
+// findCampaign finds the campaign that campc run and campc explain start:
+// by its name in workspace ws, or, without ws, by a name that picks one
+// campaign (its name, or "Workspace/Campaign"). The error suggests a
+// near name, or the --workspace that settles an ambiguous one.
+func findCampaign(eng *vm.Engine, prog *compiler.Program, ws, name string) (*compiler.Campaign, error) {
+	c, err := eng.CampaignIn(ws, name)
+	var amb *vm.AmbiguousError
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.As(err, &amb):
+		var how []string
+		for _, c := range amb.Campaigns {
+			how = append(how, fmt.Sprintf("--workspace %s %s", shellQuote(c.Workspace.Name), shellQuote(c.Name)))
+		}
+		return nil, fmt.Errorf("%v: write %s", err, strings.Join(how, " or "))
+	}
+	return nil, fmt.Errorf("%v%s", err, suggestCampaign(prog, name))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func suggestCampaign(prog *compiler.Program, name string) string {
@@ -535,7 +564,10 @@ func (e *usageError) Error() string { return e.err.Error() }
 // simulating for each person the event its first trigger listens to.
 // Executables are refused by the callers, with their callers named.
 func startCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, people []string, opts vm.RunOptions) ([]*vm.Report, error) {
-	name := c.Workspace.Name + "/" + c.Name
+	// The campaign is named by its workspace and name, never by a
+	// "Workspace/Name" string, which names with "/" make ambiguous.
+	name := c.Name
+	opts.Workspace = c.Workspace.Name
 	switch {
 	case c.Kind == compiler.Batch:
 		rep, err := eng.RunBatch(ctx, name, opts)

@@ -1,0 +1,73 @@
+package vm_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm"
+)
+
+// The checker refuses change data value of the fields the engine keeps
+// (read_only_field). A program that reaches the engine without that check
+// still must not move a person into another partition or change its Id.
+func TestChangeDataValueReadOnlyAtRunTime(t *testing.T) {
+	when := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for field, v := range map[string]compiler.Value{
+		"Partition": compiler.NewText(stdlib.Text, "PB"),
+		"Id":        compiler.NewText(stdlib.Text, "b1"),
+		"CreatedAt": compiler.NewTime(stdlib.DateTime, when),
+		"UpdatedAt": compiler.NewTime(stdlib.DateTime, when),
+	} {
+		t.Run(field, func(t *testing.T) {
+			res := compiler.Compile([]lang.Source{{Name: "t.camp", Text: `workspace "W"
+partition "PA"
+program "P" {
+  batch campaign "C" {
+    smart list { filter Email is not empty }
+    flow { change data value Country to "PB" }
+  }
+}
+`}}, compiler.Options{})
+			prog, err := res.Runnable(false)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, res)
+			}
+			// Point the step at the read-only field, as a program built
+			// without the checker could.
+			ws := prog.Workspaces[0]
+			compiler.WalkSteps(prog.Campaigns[0].Flow, func(s *compiler.Step) {
+				if s.Op == compiler.StepChangeData {
+					s.Field = ws.Field(field)
+					s.Value = v
+				}
+			})
+			store := vm.NewMemStore()
+			store.PutPeople(&vm.Person{ID: "a1", Partition: "PA", Fields: map[string]compiler.Value{
+				"Id":        compiler.NewText(stdlib.Text, "a1"),
+				"Partition": compiler.NewText(stdlib.Text, "PA"),
+				"Email":     compiler.NewText(stdlib.Email, "a@x.example")}})
+			eng, err := vm.New(prog, vm.Options{Store: store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			_, err = eng.RunBatch(ctx, "C", vm.RunOptions{})
+			if err == nil || !strings.Contains(err.Error(), "cannot change "+field) {
+				t.Fatalf("run: %v, want an error saying %s cannot be changed", err, field)
+			}
+			p, err := store.LoadPerson(ctx, "a1")
+			if err != nil || p == nil {
+				t.Fatalf("person a1: %v %v", p, err)
+			}
+			_, timeSet := p.Fields[field]
+			if p.Partition != "PA" || p.Fields["Partition"].Text != "PA" || p.Fields["Id"].Text != "a1" || v.Type.IsTime() && timeSet {
+				t.Errorf("person changed: partition %q, fields %v", p.Partition, p.Fields)
+			}
+		})
+	}
+}
