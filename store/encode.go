@@ -12,12 +12,14 @@ import (
 	"github.com/campc/campc/vm"
 )
 
-// timeFormat is fixed-width so that stored times sort as text.
-const timeFormat = "2006-01-02T15:04:05.000000000Z"
+// Times are stored as integers, microseconds since 1970 UTC: they sort as
+// numbers whatever the year (text stopped sorting, and parsing, at year
+// 10000), and an int64 holds every microsecond for ±290,000 years, while
+// nanoseconds would end in 2262. The engine's clock counts microseconds
+// (vm.Clock), so nothing is lost.
+func fmtTime(t time.Time) int64 { return t.UnixMicro() }
 
-func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
-
-func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
+func parseTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // personDoc is how a person's state (all but its activity log) is stored.
 type personDoc struct {
@@ -126,8 +128,10 @@ func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
 // A person is stored in a compact binary form: a version byte, then the
 // partition, the fields (name, type, value), the lists, the program
 // statuses and the qualification times; strings are length-prefixed.
-// JSON, which the first schema stored, is still read.
-const binVersion = 1
+// JSON, which the first schema stored, is still read, and so is version 1,
+// which stored qualification times as Unix nanoseconds (wrong past 2262);
+// version 2 stores them as seconds and nanoseconds, as field times are.
+const binVersion = 2
 
 func encodePerson(p *vm.Person) ([]byte, error) {
 	b := make([]byte, 0, 64+32*len(p.Fields))
@@ -176,7 +180,9 @@ func encodePerson(p *vm.Person) ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, uint64(len(p.Runs)))
 	for _, k := range sortedKeys(p.Runs) {
-		b = binary.AppendVarint(appendStr(b, k), p.Runs[k].UnixNano())
+		t := p.Runs[k]
+		b = binary.AppendVarint(appendStr(b, k), t.Unix())
+		b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
 	}
 	return b, nil
 }
@@ -186,7 +192,8 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 		return decodePersonJSON(id, data)
 	}
 	d := binReader{s: string(data)} // one copy; every string below shares it
-	if v := d.byte(); v != binVersion {
+	v := d.byte()
+	if v != 1 && v != binVersion {
 		return nil, fmt.Errorf("person %q: unknown stored form %d", id, v)
 	}
 	p := &vm.Person{ID: id, Partition: d.str()}
@@ -226,7 +233,12 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 		p.Runs = make(map[string]time.Time, n)
 		for i := uint64(0); i < n && d.err == nil; i++ {
 			k := d.str()
-			p.Runs[k] = time.Unix(0, d.varint()).UTC()
+			if v == 1 {
+				p.Runs[k] = time.Unix(0, d.varint()).UTC()
+			} else {
+				sec := d.varint()
+				p.Runs[k] = time.Unix(sec, int64(d.uvarint())).UTC()
+			}
 		}
 	}
 	if d.err != nil {
