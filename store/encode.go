@@ -106,7 +106,7 @@ func encodePersonJSON(p *vm.Person) ([]byte, error) {
 func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
 	var d personDoc
 	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, fmt.Errorf("person %q: %v", id, err)
+		return nil, damaged("person %q: %v", id, err)
 	}
 	p := &vm.Person{ID: id, Partition: d.Partition, Fields: map[string]compiler.Value{}, Lists: map[string]bool{},
 		Programs: d.Programs, Runs: d.Runs}
@@ -194,7 +194,7 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 	d := binReader{s: string(data)} // one copy; every string below shares it
 	v := d.byte()
 	if v != 1 && v != binVersion {
-		return nil, fmt.Errorf("person %q: unknown stored form %d", id, v)
+		return nil, damaged("person %q: unknown stored form %d", id, v)
 	}
 	p := &vm.Person{ID: id, Partition: d.str()}
 	n := d.count()
@@ -242,7 +242,7 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 		}
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("person %q: %v", id, d.err)
+		return nil, damaged("person %q: %v", id, d.err)
 	}
 	return p, nil
 }

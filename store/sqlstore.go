@@ -405,7 +405,7 @@ func scanActivity(r scanner, person string) (*vm.Activity, error) {
 	}
 	a.Time = parseTime(tm)
 	if err := json.Unmarshal([]byte(attrs), &a.Attributes); err != nil {
-		return nil, fmt.Errorf("activity %d: %v", a.Seq, err)
+		return nil, damaged("activity %d: %v", a.Seq, err)
 	}
 	return a, nil
 }
@@ -437,7 +437,7 @@ func scanParked(rows *sql.Rows) ([]*vm.Parked, error) {
 		p.Due = parseTime(due)
 		var d parkedDoc
 		if err := json.Unmarshal(data, &d); err != nil {
-			return nil, fmt.Errorf("parked wait %d: %v", p.ID, err)
+			return nil, damaged("parked wait %d: %v", p.ID, err)
 		}
 		p.Path, p.Tokens, p.Trigger = d.Path, d.Tokens, d.Trigger
 		out = append(out, p)
@@ -669,7 +669,7 @@ func (s *Store) Queued(ctx context.Context) ([]*vm.Queued, error) {
 		}
 		var d queuedDoc
 		if err := json.Unmarshal(data, &d); err != nil {
-			return nil, fmt.Errorf("queued run %d: %v", q.ID, err)
+			return nil, damaged("queued run %d: %v", q.ID, err)
 		}
 		q.Workspace, q.Campaign, q.Tokens, q.Trigger = d.Workspace, d.Campaign, d.Tokens, d.Trigger
 		out = append(out, q)
@@ -691,7 +691,7 @@ func (s *Store) OpenRun(ctx context.Context, workspace, campaign string) (*vm.Ba
 	}
 	r.Started = parseTime(started)
 	if err := json.Unmarshal(tokens, &r.Tokens); err != nil {
-		return nil, err
+		return nil, damaged("batch run %d: %v", r.ID, err)
 	}
 	return r, nil
 }
@@ -722,7 +722,9 @@ func (s *Store) Activities(ctx context.Context, id string) ([]*vm.Activity, erro
 			if err = rows.Scan(&a.Seq, &p, &tm, &a.Type, &a.Campaign, &a.Workspace, &a.Primary, &attrs); err == nil {
 				a.Person = p
 				a.Time = parseTime(tm)
-				err = json.Unmarshal([]byte(attrs), &a.Attributes)
+				if err = json.Unmarshal([]byte(attrs), &a.Attributes); err != nil {
+					err = damaged("activity %d: %v", a.Seq, err)
+				}
 			}
 		}
 		if err != nil {
