@@ -180,8 +180,7 @@ func (c *checker) duration(cp *Campaign, d *lang.Duration) (time.Duration, bool)
 	case n*u.Minutes > stdlib.MaxDurationMinutes:
 		// Checked here, before the multiplication by time.Minute could
 		// overflow: past the bound a wait would wrap to a date in the past.
-		s, _ := rng(d.N.Pos, d.N.EndPos)
-		_, e := rng(d.Unit.Pos, d.Unit.EndPos)
+		_, e = rng(d.Unit.Pos, d.Unit.EndPos) // the span covers "N unit"
 		c.errorf(cp, lang.CodeTypeMismatch, s, e, "%s %s is too long: a duration is at most %d days", d.N.Raw, d.Unit.Name, stdlib.MaxDurationDays)
 		return 0, false
 	}
