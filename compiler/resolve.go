@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -132,12 +133,12 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 func (c *checker) schedule(cp *Campaign, r *lang.Run) *Schedule {
 	sch := &Schedule{Pos: lang.Pos(r.Pos)}
 	if r.At != nil {
-		sch.At, _ = c.timeLit(cp, r.At)
+		sch.At, _ = c.clockTime(cp, r.At)
 	}
 	if r.Every != nil {
 		sch.Every, _ = c.duration(cp, r.Every)
 		if r.Starting != nil {
-			sch.At, _ = c.timeLit(cp, r.Starting)
+			sch.At, _ = c.clockTime(cp, r.Starting)
 		}
 	}
 	return sch
@@ -168,9 +169,19 @@ func (c *checker) duration(cp *Campaign, d *lang.Duration) (time.Duration, bool)
 		return 0, false
 	}
 	n, err := strconv.ParseInt(d.N.Raw, 10, 32)
-	if err != nil || n <= 0 {
-		s, e := rng(d.N.Pos, d.N.EndPos)
+	s, e := rng(d.N.Pos, d.N.EndPos)
+	switch {
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(d.N.Raw, "-"):
+		c.errorf(cp, lang.CodeTypeMismatch, s, e, "%s is too large: a duration is at most %d days", d.N.Raw, stdlib.MaxDurationDays)
+		return 0, false
+	case err != nil || n <= 0:
 		c.errorf(cp, lang.CodeTypeMismatch, s, e, "a duration needs a whole number greater than zero, not %s", d.N.Raw)
+		return 0, false
+	case n*u.Minutes > stdlib.MaxDurationMinutes:
+		// Checked here, before the multiplication by time.Minute could
+		// overflow: past the bound a wait would wrap to a date in the past.
+		_, e = rng(d.Unit.Pos, d.Unit.EndPos) // the span covers "N unit"
+		c.errorf(cp, lang.CodeTypeMismatch, s, e, "%s %s is too long: a duration is at most %d days", d.N.Raw, d.Unit.Name, stdlib.MaxDurationDays)
 		return 0, false
 	}
 	return time.Duration(n*u.Minutes) * time.Minute, true
@@ -184,6 +195,19 @@ func (c *checker) timeLit(cp *Campaign, t *lang.TimeLit) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return tm, true
+}
+
+// clockTime compiles a time the clock must reach (a wait's date, a
+// schedule's start): it must lie in the clock's range, or the store could
+// not keep it and the clock could never get there.
+func (c *checker) clockTime(cp *Campaign, t *lang.TimeLit) (time.Time, bool) {
+	tm, ok := c.timeLit(cp, t)
+	if ok && !stdlib.InTimeRange(tm) {
+		s, e := rng(t.Pos, t.EndPos)
+		c.errorf(cp, lang.CodeTypeMismatch, s, e, "%s is outside the clock's range, %s", t.Raw, stdlib.TimeRange)
+		return time.Time{}, false
+	}
+	return tm, ok
 }
 
 func parseTime(raw string) (time.Time, error) {
@@ -393,7 +417,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 	case st.Wait != nil:
 		out.Op = StepWait
 		if st.Wait.Until != nil {
-			out.Until, _ = c.timeLit(cp, st.Wait.Until)
+			out.Until, _ = c.clockTime(cp, st.Wait.Until)
 		} else {
 			out.Wait, _ = c.duration(cp, st.Wait.For)
 		}

@@ -5,7 +5,10 @@
 // here runs.
 package stdlib
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // FieldType is the type of a person field.
 type FieldType string
@@ -288,3 +291,28 @@ var Filters = []Filter{
 	{`data value changed F [in past N days] [at least N times]`, `filter data value changed Country in past 7 days`},
 	{`random sample N percent`, `filter random sample 10 percent`},
 }
+
+// The time range campc keeps: every clock time and every due time lies in
+// the years MinYear to MaxYear inclusive (UTC). Stores can then hold times
+// as fixed-size numbers, and every time prints as a four-digit year.
+const (
+	MinYear = 1970
+	MaxYear = 9999
+)
+
+// MaxDurationDays bounds a duration (a wait, an "in past" window, a
+// qualification rule, a schedule's period): about 100 years, far below
+// where minutes overflow, and enough for any campaign.
+const MaxDurationDays = 36500
+
+// MaxDurationMinutes is MaxDurationDays in minutes.
+const MaxDurationMinutes = MaxDurationDays * 24 * 60
+
+// InTimeRange reports whether t lies in the years MinYear to MaxYear.
+func InTimeRange(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= MinYear && y <= MaxYear
+}
+
+// TimeRange describes the range for messages.
+const TimeRange = "the years 1970 to 9999 (UTC)"

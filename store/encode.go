@@ -13,12 +13,14 @@ import (
 	"github.com/campc/campc/vm"
 )
 
-// timeFormat is fixed-width so that stored times sort as text.
-const timeFormat = "2006-01-02T15:04:05.000000000Z"
+// Times are stored as integers, microseconds since 1970 UTC: they sort as
+// numbers whatever the year (text stopped sorting, and parsing, at year
+// 10000), and an int64 holds every microsecond for ±290,000 years, while
+// nanoseconds would end in 2262. The engine's clock counts microseconds
+// (vm.Clock), so nothing is lost.
+func fmtTime(t time.Time) int64 { return t.UnixMicro() }
 
-func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
-
-func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
+func parseTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // personDoc is how a person's state (all but its activity log) is stored.
 type personDoc struct {
@@ -105,7 +107,7 @@ func encodePersonJSON(p *vm.Person) ([]byte, error) {
 func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
 	var d personDoc
 	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, fmt.Errorf("person %q: %v", id, err)
+		return nil, damaged("person %q: %v", id, err)
 	}
 	p := &vm.Person{ID: id, Partition: d.Partition, Fields: map[string]compiler.Value{}, Lists: map[string]bool{},
 		Programs: d.Programs, Runs: d.Runs}
@@ -128,9 +130,12 @@ func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
 // A person is stored in a compact binary form: a version byte, then the
 // partition, the fields (name, type, value), the lists, the program
 // statuses and the qualification times; strings are length-prefixed.
-// JSON, which the first schema stored, is still read. Form 2 is form 1
-// with keys made by compiler.Key; form 1 and JSON are read with their
-// keys rewritten (see rekeyV1), and a person is written back in form 2.
+// JSON, which the first schema stored, is still read, and so is version 1,
+// which joined key names with "/" as they were and stored qualification
+// times as Unix nanoseconds (wrong past 2262). Version 2 makes keys with
+// compiler.Key and stores times as seconds and nanoseconds, as field times
+// are; version 1 and JSON are read with their keys rewritten (see rekeyV1),
+// and a person is written back in version 2.
 const binVersion = 2
 
 func encodePerson(p *vm.Person) ([]byte, error) {
@@ -180,7 +185,9 @@ func encodePerson(p *vm.Person) ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, uint64(len(p.Runs)))
 	for _, k := range sortedKeys(p.Runs) {
-		b = binary.AppendVarint(appendStr(b, k), p.Runs[k].UnixNano())
+		t := p.Runs[k]
+		b = binary.AppendVarint(appendStr(b, k), t.Unix())
+		b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
 	}
 	return b, nil
 }
@@ -192,7 +199,7 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 	d := binReader{s: string(data)} // one copy; every string below shares it
 	v := d.byte()
 	if v != 1 && v != binVersion {
-		return nil, fmt.Errorf("person %q: unknown stored form %d", id, v)
+		return nil, damaged("person %q: unknown stored form %d", id, v)
 	}
 	p := &vm.Person{ID: id, Partition: d.str()}
 	n := d.count()
@@ -231,11 +238,16 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 		p.Runs = make(map[string]time.Time, n)
 		for i := uint64(0); i < n && d.err == nil; i++ {
 			k := d.str()
-			p.Runs[k] = time.Unix(0, d.varint()).UTC()
+			if v == 1 {
+				p.Runs[k] = time.Unix(0, d.varint()).UTC()
+			} else {
+				sec := d.varint()
+				p.Runs[k] = time.Unix(sec, int64(d.uvarint())).UTC()
+			}
 		}
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("person %q: %v", id, d.err)
+		return nil, damaged("person %q: %v", id, d.err)
 	}
 	if v == 1 {
 		rekeyV1(p)

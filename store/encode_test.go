@@ -23,7 +23,8 @@ func samplePerson() *vm.Person {
 		},
 		Lists:    map[string]bool{"W/Hot": true, "W/P/Cold": true},
 		Programs: map[string]string{"W/Webinar": "Invited"},
-		Runs:     map[string]time.Time{"W/Batch": time.Date(2026, 12, 1, 9, 0, 0, 5, time.UTC)},
+		Runs: map[string]time.Time{"W/Batch": time.Date(2026, 12, 1, 9, 0, 0, 5, time.UTC),
+			"W/Far": time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)}, // past 2262: not Unix nanoseconds
 	}
 }
 

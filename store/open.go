@@ -118,7 +118,43 @@ CREATE INDEX parked_person ON parked (person);
 CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, person TEXT NOT NULL, data BLOB NOT NULL);
 CREATE TABLE batch_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, workspace TEXT NOT NULL, campaign TEXT NOT NULL,
   started TEXT NOT NULL, tokens BLOB NOT NULL, cursor TEXT NOT NULL, done INTEGER NOT NULL);
+`, `
+DROP INDEX parked_due;
+` + sqliteTimeColumn("activities", "time") + sqliteTimeColumn("parked", "due") + sqliteTimeColumn("batch_runs", "started") + `
+CREATE INDEX parked_due ON parked (due, id);
 `},
+}
+
+// sqliteTimeColumn turns a column of times as text into one of
+// microseconds (see fmtTime). SQLite changes a column's type only by
+// adding another: the new column goes last, and queries name columns.
+func sqliteTimeColumn(table, col string) string {
+	return fmt.Sprintf(`
+ALTER TABLE %[1]s ADD COLUMN %[2]s_us INTEGER NOT NULL DEFAULT 0;
+UPDATE %[1]s SET %[2]s_us = %[3]s;
+ALTER TABLE %[1]s DROP COLUMN %[2]s;
+ALTER TABLE %[1]s RENAME COLUMN %[2]s_us TO %[2]s;
+`, table, col, textToMicros(col, "CAST(%s AS INTEGER)", "CAST(strftime('%%s', %s) AS INTEGER)"))
+}
+
+// textToMicros is the SQL that converts a time stored as text by the first
+// schema, "2006-01-02T15:04:05.000000000Z", to microseconds since 1970.
+// The year may have more than four digits (a bug stored due times past
+// 9999), which date functions do not read: the year is brought into
+// 2000–2399 and the difference added back as whole 400-year cycles of
+// the Gregorian calendar, 146,097 days each, so the conversion is exact
+// for every year. toInt and epoch are the dialect's integer cast and its
+// seconds since 1970 of a "YYYY-MM-DDTHH:MM:SS" text, with %s for the
+// operand.
+func textToMicros(col, toInt, epoch string) string {
+	cast := func(x string) string { return fmt.Sprintf(toInt, x) }
+	year := cast(fmt.Sprintf("substr(%s, 1, length(%s) - 26)", col, col))
+	near := fmt.Sprintf("(2000 + %s %% 400)", year)
+	// "-MM-DDTHH:MM:SS" follows the year; the fraction follows its dot.
+	rest := fmt.Sprintf("substr(%s, length(%s) - 25, 15)", col, col)
+	sec := fmt.Sprintf(epoch, fmt.Sprintf("CAST(%s AS TEXT) || %s", near, rest))
+	frac := cast(fmt.Sprintf("substr(%s, length(%s) - 9, 6)", col, col))
+	return fmt.Sprintf("(%s + (%s - %s) / 400 * 12622780800) * 1000000 + %s", sec, year, near, frac)
 }
 
 var postgresDialect = dialect{
@@ -140,5 +176,12 @@ CREATE INDEX parked_person ON parked (person);
 CREATE TABLE queue (id BIGSERIAL PRIMARY KEY, person TEXT NOT NULL, data BYTEA NOT NULL);
 CREATE TABLE batch_runs (id BIGSERIAL PRIMARY KEY, workspace TEXT NOT NULL, campaign TEXT NOT NULL,
   started TEXT NOT NULL, tokens BYTEA NOT NULL, cursor TEXT NOT NULL, done INTEGER NOT NULL);
-`},
+`, postgresTimeColumn("activities", "time") + postgresTimeColumn("parked", "due") + postgresTimeColumn("batch_runs", "started")},
+}
+
+// postgresTimeColumn turns a column of times as text into one of
+// microseconds (see fmtTime and textToMicros).
+func postgresTimeColumn(table, col string) string {
+	return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE BIGINT USING %s;\n", table, col,
+		textToMicros(col, "CAST(%s AS BIGINT)", "CAST(extract(epoch FROM CAST(%s || 'Z' AS timestamptz)) AS BIGINT)"))
 }

@@ -392,7 +392,8 @@ type scanner interface{ Scan(...any) error }
 
 func scanActivity(r scanner, person string) (*vm.Activity, error) {
 	a := &vm.Activity{Person: person}
-	var tm, attrs string
+	var tm int64
+	var attrs string
 	var err error
 	if person == "" {
 		err = r.Scan(&a.Seq, &a.Person, &tm, &a.Type, &a.Campaign, &a.Workspace, &a.Primary, &attrs)
@@ -402,11 +403,9 @@ func scanActivity(r scanner, person string) (*vm.Activity, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.Time, err = parseTime(tm); err != nil {
-		return nil, err
-	}
+	a.Time = parseTime(tm)
 	if err := json.Unmarshal([]byte(attrs), &a.Attributes); err != nil {
-		return nil, fmt.Errorf("activity %d: %v", a.Seq, err)
+		return nil, damaged("activity %d: %v", a.Seq, err)
 	}
 	return a, nil
 }
@@ -430,18 +429,15 @@ func scanParked(rows *sql.Rows) ([]*vm.Parked, error) {
 	var out []*vm.Parked
 	for rows.Next() {
 		p := &vm.Parked{}
-		var due string
+		var due int64
 		var data []byte
 		if err := rows.Scan(&p.ID, &p.Person, &p.Workspace, &p.Campaign, &due, &data); err != nil {
 			return nil, err
 		}
-		var err error
-		if p.Due, err = parseTime(due); err != nil {
-			return nil, err
-		}
+		p.Due = parseTime(due)
 		var d parkedDoc
 		if err := json.Unmarshal(data, &d); err != nil {
-			return nil, fmt.Errorf("parked wait %d: %v", p.ID, err)
+			return nil, damaged("parked wait %d: %v", p.ID, err)
 		}
 		p.Path, p.Tokens, p.Trigger = d.Path, d.Tokens, d.Trigger
 		out = append(out, p)
@@ -673,7 +669,7 @@ func (s *Store) Queued(ctx context.Context) ([]*vm.Queued, error) {
 		}
 		var d queuedDoc
 		if err := json.Unmarshal(data, &d); err != nil {
-			return nil, fmt.Errorf("queued run %d: %v", q.ID, err)
+			return nil, damaged("queued run %d: %v", q.ID, err)
 		}
 		q.Workspace, q.Campaign, q.Tokens, q.Trigger = d.Workspace, d.Campaign, d.Tokens, d.Trigger
 		out = append(out, q)
@@ -684,7 +680,7 @@ func (s *Store) Queued(ctx context.Context) ([]*vm.Queued, error) {
 // OpenRun implements vm.Store.
 func (s *Store) OpenRun(ctx context.Context, workspace, campaign string) (*vm.BatchRun, error) {
 	r := &vm.BatchRun{}
-	var started string
+	var started int64
 	var tokens []byte
 	err := s.st["openRun"].QueryRowContext(ctx, workspace, campaign).Scan(&r.ID, &r.Workspace, &r.Campaign, &started, &tokens, &r.Cursor)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -693,11 +689,9 @@ func (s *Store) OpenRun(ctx context.Context, workspace, campaign string) (*vm.Ba
 	if err != nil {
 		return nil, err
 	}
-	if r.Started, err = parseTime(started); err != nil {
-		return nil, err
-	}
+	r.Started = parseTime(started)
 	if err := json.Unmarshal(tokens, &r.Tokens); err != nil {
-		return nil, err
+		return nil, damaged("batch run %d: %v", r.ID, err)
 	}
 	return r, nil
 }
@@ -723,11 +717,13 @@ func (s *Store) Activities(ctx context.Context, id string) ([]*vm.Activity, erro
 		} else {
 			var p string
 			a = &vm.Activity{}
-			var tm, attrs string
+			var tm int64
+			var attrs string
 			if err = rows.Scan(&a.Seq, &p, &tm, &a.Type, &a.Campaign, &a.Workspace, &a.Primary, &attrs); err == nil {
 				a.Person = p
-				if a.Time, err = parseTime(tm); err == nil {
-					err = json.Unmarshal([]byte(attrs), &a.Attributes)
+				a.Time = parseTime(tm)
+				if err = json.Unmarshal([]byte(attrs), &a.Attributes); err != nil {
+					err = damaged("activity %d: %v", a.Seq, err)
 				}
 			}
 		}

@@ -7,6 +7,8 @@ import (
 )
 
 // Clock tells the engine the time. The engine never reads the wall clock.
+// It counts whole microseconds (it drops finer fractions), so that every
+// store keeps the times it is given exactly.
 type Clock interface {
 	Now() time.Time
 }

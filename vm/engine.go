@@ -601,7 +601,7 @@ func (e *Engine) workOf(q *Queued) (work, bool) {
 func (e *Engine) Advance(ctx context.Context) (*Report, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	until := e.clock.Now()
+	until := e.now()
 	r := e.newRun(ctx)
 	if err := r.recover(); err != nil {
 		return r.report, err

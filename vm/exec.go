@@ -409,6 +409,11 @@ func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
 		due = ps.r.now.Add(st.Wait)
 		label = formatWait(st.Wait)
 	}
+	if due.UTC().Year() > stdlib.MaxYear {
+		// The check bounds waits, not the clock they start from: a stored
+		// due time past the range could never come due.
+		return ps.fail(fmt.Errorf("wait %s from %s would end at %s, past the clock's range, %s", label, ps.r.now.UTC().Format(time.RFC3339), due.UTC().Format(time.RFC3339), stdlib.TimeRange))
+	}
 	for _, c := range ps.stack {
 		if c.frame.depth > 0 {
 			return ps.fail(fmt.Errorf("a wait cannot run inside an executed campaign"))

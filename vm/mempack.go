@@ -38,7 +38,7 @@ type memField struct {
 type memTag struct {
 	kind uint8  // tagList, tagProgram, tagRun
 	key  uint32 // interned list key, program key or campaign key
-	val  int64  // program: interned status; run: Unix nanoseconds
+	val  int64  // program: interned status; run: Unix microseconds (see Clock)
 }
 
 const (
@@ -130,7 +130,7 @@ func (m *MemStore) pack(p *Person) *memPerson {
 		mp.tags = append(mp.tags, memTag{kind: tagProgram, key: m.strs.id(k), val: int64(m.strs.id(st))})
 	}
 	for k, t := range p.Runs {
-		mp.tags = append(mp.tags, memTag{kind: tagRun, key: m.strs.id(k), val: t.UnixNano()})
+		mp.tags = append(mp.tags, memTag{kind: tagRun, key: m.strs.id(k), val: t.UnixMicro()})
 	}
 	return mp
 }
@@ -174,7 +174,7 @@ func (m *MemStore) unpack(mp *memPerson) *Person {
 			if p.Runs == nil {
 				p.Runs = map[string]time.Time{}
 			}
-			p.Runs[strs[tg.key]] = time.Unix(0, tg.val).UTC()
+			p.Runs[strs[tg.key]] = time.UnixMicro(tg.val).UTC()
 		}
 	}
 	return p

@@ -40,8 +40,11 @@ type run struct {
 	cursors []*cursor
 }
 
+// now reads the clock, to the microsecond (see Clock).
+func (e *Engine) now() time.Time { return e.clock.Now().UTC().Truncate(time.Microsecond) }
+
 func (e *Engine) newRun(ctx context.Context) *run {
-	return &run{e: e, ctx: ctx, now: e.clock.Now().UTC(), report: &Report{}, cascades: map[string]int{}}
+	return &run{e: e, ctx: ctx, now: e.now(), report: &Report{}, cascades: map[string]int{}}
 }
 
 // inTx runs fn in a transaction: committed when fn succeeds, rolled back

@@ -157,6 +157,9 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 	if err := st.Import(ctx, people, bar.update); err != nil {
 		bar.done()
 		fmt.Fprintf(stderr, "campc import: %v; nothing was imported\n", err)
+		if store.IsCorrupt(err) {
+			return exitUsage // as a --db that cannot be opened
+		}
 		return exitError
 	}
 	bar.done()
@@ -223,8 +226,7 @@ func cmdLog(args []string, stdout, stderr io.Writer) int {
 	defer st.Close()
 	acts, err := st.Activities(ctx, *person)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc log: %v\n", err)
-		return exitError
+		return runFailed(stderr, "log", *db, err)
 	}
 	if format.value == "json" {
 		writeJSONLog(stdout, acts)
@@ -254,6 +256,11 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 	if !requireDB("advance", *db, stderr) {
 		return exitUsage
 	}
+	t := now.value()
+	if err := clockEnd(t, until.d); err != nil {
+		fmt.Fprintf(stderr, "campc advance: %v\n", err)
+		return exitUsage
+	}
 	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
 	if res == nil {
 		return code
@@ -269,7 +276,6 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 		return dbError(stderr, "advance", *db, err)
 	}
 	defer st.Close()
-	t := now.value()
 	eng, err := vm.New(prog, vm.Options{Store: st, Clock: vm.NewManualClock(t.Add(until.d))})
 	if err != nil {
 		fmt.Fprintf(stderr, "campc advance: %v\n", err)
@@ -283,8 +289,7 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 	}
 	writeLog(stdout, format.value, acts, entered)
 	if runErr != nil {
-		fmt.Fprintf(stderr, "campc advance: %v%s\n", runErr, takenHint(runErr))
-		return exitError
+		return runFailed(stderr, "advance", *db, runErr)
 	}
 	return exitOK
 }

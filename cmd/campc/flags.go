@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
+
+	"github.com/campc/campc/stdlib"
 )
 
 // parseInterleaved parses flags that may stand before, between or after
@@ -56,4 +59,30 @@ func (c *choice) Set(s string) error {
 		}
 	}
 	return fmt.Errorf("must be one of %s", strings.Join(c.allowed, ", "))
+}
+
+// flagSet reports whether a flag was given on the command line, to tell an
+// explicit value from the default.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// clockEnd refuses a --now plus --until that leaves the clock's range: the
+// clock could not get there, nor a store keep the times.
+func clockEnd(start time.Time, until time.Duration) error {
+	if end := start.Add(until); !stdlib.InTimeRange(end) {
+		return fmt.Errorf("--until %s from %s ends at %s, outside the clock's range, %s", formatDays(until), start.Format(time.RFC3339), end.Format(time.RFC3339), stdlib.TimeRange)
+	}
+	return nil
+}
+
+// formatDays writes a duration as the days flag reads it.
+func formatDays(d time.Duration) string {
+	day := 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return d.String()
 }

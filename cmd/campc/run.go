@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
 )
 
@@ -58,34 +59,60 @@ func (f *durationFlag) Set(s string) error {
 	return nil
 }
 
+// maxDuration is the longest duration campc takes (see stdlib).
+const maxDuration = stdlib.MaxDurationDays * 24 * time.Hour
+
+// goDuration is what time.ParseDuration reads, to tell a number too large
+// for it from a malformed duration (it says "invalid" for both).
+var goDuration = regexp.MustCompile(`^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$`)
+
 func parseDuration(s string) (time.Duration, error) {
+	tooLong := fmt.Errorf("%q is too long: a duration is at most %d days", s, stdlib.MaxDurationDays)
 	rest := s
-	var total time.Duration
+	var days int64
 	for {
 		m := dayPrefix.FindStringSubmatch(rest)
 		if m == nil {
 			break
 		}
-		n, _ := strconv.Atoi(m[1])
-		unit := 24 * time.Hour
-		if m[2] == "w" {
-			unit *= 7
+		n, err := strconv.ParseInt(m[1], 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("%q is too large: a duration is at most %d days", s, stdlib.MaxDurationDays)
 		}
-		total += time.Duration(n) * unit
+		if m[2] == "w" {
+			n *= 7
+		}
+		// Summed in days and bounded at each step, so nothing overflows.
+		if days += n; days > stdlib.MaxDurationDays {
+			return 0, tooLong
+		}
 		rest = rest[len(m[0]):]
 	}
+	total := time.Duration(days) * 24 * time.Hour
 	if rest != "" {
 		d, err := time.ParseDuration(rest)
+		if err != nil && goDuration.MatchString(rest) {
+			return 0, fmt.Errorf("%q is too large: a duration is at most %d days", s, stdlib.MaxDurationDays)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("want a duration such as 72h, 3d or 1w2d, not %q", s)
+		}
+		if d > maxDuration {
+			return 0, tooLong
 		}
 		total += d
 	}
 	if total < 0 || (s == "") {
 		return 0, fmt.Errorf("want a positive duration, not %q", s)
 	}
+	if total > maxDuration {
+		return 0, tooLong
+	}
 	return total, nil
 }
+
+// longYear is a time past year 9999, which time.Parse does not read.
+var longYear = regexp.MustCompile(`^[0-9]{5,}-`)
 
 // timeFlag is an RFC 3339 time.
 type timeFlag struct {
@@ -110,8 +137,14 @@ func (f *timeFlag) value() time.Time {
 
 func (f *timeFlag) Set(s string) error {
 	t, err := time.Parse(time.RFC3339, s)
+	if err != nil && longYear.MatchString(s) {
+		return fmt.Errorf("%s is outside the clock's range, %s", s, stdlib.TimeRange)
+	}
 	if err != nil {
 		return fmt.Errorf("want an RFC 3339 time such as 2026-12-01T09:00:00Z, not %q", s)
+	}
+	if !stdlib.InTimeRange(t) {
+		return fmt.Errorf("%s is outside the clock's range, %s", s, stdlib.TimeRange)
 	}
 	f.t, f.set = t.UTC(), true
 	return nil
@@ -145,6 +178,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	if flagSet(fs, "workers") && *workers <= 0 {
+		// 0 is the default's placeholder, not a number of workers.
+		fmt.Fprintln(stderr, "campc run: --workers must be positive")
+		return exitUsage
+	}
 	if *workers == 0 {
 		// Measured on two cores: PostgreSQL gains from overlapping groups'
 		// round trips; in memory two workers only make the collector busier.
@@ -159,6 +197,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	name, paths := args[0], args[1:]
 	start := now.value()
+	if err := clockEnd(start, until.d); err != nil {
+		fmt.Fprintf(stderr, "campc run: %v\n", err)
+		return exitUsage
+	}
 
 	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
 	if res == nil {
@@ -191,8 +233,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer store.Close()
 	if len(people) > 0 {
 		if err := store.Import(ctx, people, nil); err != nil {
-			fmt.Fprintf(stderr, "campc run: import %s: %v\n", *peopleFile, err)
-			return exitError
+			return runFailed(stderr, "run", *dbFlag, fmt.Errorf("import %s: %w", *peopleFile, err))
 		}
 	}
 	var ids []string
@@ -201,8 +242,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	if *peopleFile == "" {
 		if ids, err = store.PersonIDs(ctx); err != nil {
-			fmt.Fprintf(stderr, "campc run: %v\n", err)
-			return exitError
+			return runFailed(stderr, "run", *dbFlag, err)
 		}
 	}
 	slices.Sort(ids)
@@ -238,8 +278,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		people := ids
 		if c.Kind == compiler.Trigger {
 			if people, err = visiblePeople(ctx, store, c, ids); err != nil {
-				fmt.Fprintf(stderr, "campc run: %v\n", err)
-				return exitError
+				return runFailed(stderr, "run", *dbFlag, err)
 			}
 		}
 		var reps []*vm.Report
@@ -274,8 +313,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		writeLog(stdout, format.value, acts, entered)
 	}
 	if runErr != nil {
-		fmt.Fprintf(stderr, "campc run: %v%s\n", runErr, takenHint(runErr))
-		return exitError
+		return runFailed(stderr, "run", *dbFlag, runErr)
 	}
 	return exitOK
 }
