@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -74,11 +75,20 @@ func TestPersonEncodingRekeysOldForms(t *testing.T) {
 		"programs": map[string]string{compiler.Key("A", "Y/Z"): "Invited", compiler.Key("W", `back\slash`): "Attended", "W/Plain": "Invited"},
 		"runs":     map[string]time.Time{compiler.Key("A", "Y/Z"): time.Unix(5, 0).UTC()},
 	}
-	v1, err := encodePerson(old)
+	// Version 1 is version 2's layout but for the keys (checked here) and
+	// the qualification times, Unix nanoseconds: encode without them, then
+	// write them as version 1 did (the runs come last).
+	noRuns := *old
+	noRuns.Runs = nil
+	v1, err := encodePerson(&noRuns)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v1[0] = 1
+	v1 = v1[:len(v1)-1] // the empty runs count
+	v1 = binary.AppendUvarint(v1, 1)
+	v1 = appendStr(v1, "A/Y/Z")
+	v1 = binary.AppendVarint(v1, time.Unix(5, 0).UnixNano())
 	js, err := encodePersonJSON(old)
 	if err != nil {
 		t.Fatal(err)
