@@ -602,11 +602,8 @@ func (ps *pass) recordRun(c *compiler.Campaign) {
 }
 
 func validScore(v string) bool {
-	if len(v) < 2 || !strings.ContainsRune("+-=", rune(v[0])) {
-		return false
-	}
-	_, err := strconv.ParseFloat(v[1:], 64)
-	return err == nil && v[1] != '+' && v[1] != '-'
+	_, _, err := ParseScore(v)
+	return err == nil
 }
 
 // statusMove reports whether a person may move to a program status:
