@@ -118,3 +118,26 @@ func CheckTokenValue(typ, value string) error {
 	}
 	return nil
 }
+
+// CheckPerson applies the door's checks to a person built elsewhere than
+// a people file: its Id passes CheckID, its text passes CheckText, and its
+// numbers are finite. Stores refuse a person that fails them, so that no
+// store holds what another would reject.
+func CheckPerson(p *Person) error {
+	if err := CheckID(p.ID); err != nil {
+		return err
+	}
+	if err := CheckText(p.Partition); err != nil {
+		return fmt.Errorf("Partition: %v", err)
+	}
+	for _, name := range sortedKeys(p.Fields) {
+		v := p.Fields[name]
+		if err := CheckText(v.Text); err != nil {
+			return fmt.Errorf("field %s: %v", name, err)
+		}
+		if math.IsNaN(v.Num) || math.IsInf(v.Num, 0) {
+			return fmt.Errorf("field %s: %v is not a finite number", name, v.Num)
+		}
+	}
+	return nil
+}
