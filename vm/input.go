@@ -28,7 +28,7 @@ func CheckText(s string) error {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && n <= 1:
-			return &TextError{i, fmt.Sprintf("invalid UTF-8 (byte %#02x at byte %d); files must be UTF-8", s[i], i+1)}
+			return &TextError{i, fmt.Sprintf("invalid UTF-8 (byte %#02x at byte %d)", s[i], i+1)}
 		case r == 0:
 			return &TextError{i, fmt.Sprintf("a NUL byte at byte %d; text may not contain NUL", i+1)}
 		}
