@@ -347,7 +347,7 @@ func (pr *PeopleReader) nextJSONL() (*Person, error) {
 		if err != nil {
 			return nil, err
 		}
-		pr.rec = Record{Line: pr.line, Column: 1, Offset: start, Size: int64(len(b))}
+		pr.rec = Record{Line: pr.line, Column: pr.rec.Column, Offset: start, Size: int64(len(b))}
 		return p, nil
 	}
 }
@@ -360,7 +360,7 @@ func (pr *PeopleReader) jsonLine(line string) (*Person, error) {
 	if err := CheckText(line); err != nil {
 		return nil, &PeopleError{pr.file, pr.line, err.(*TextError).Offset + 1, err.Error()}
 	}
-	p, err := pr.s.jsonPerson(line)
+	p, idCol, err := pr.s.jsonPerson(line)
 	if err != nil {
 		var je *jsonErr
 		if errors.As(err, &je) {
@@ -368,6 +368,7 @@ func (pr *PeopleReader) jsonLine(line string) (*Person, error) {
 		}
 		return nil, &PeopleError{pr.file, pr.line, 1, err.Error()}
 	}
+	pr.rec.Column = idCol
 	return p, nil
 }
 
@@ -386,16 +387,16 @@ func (e *jsonErr) Error() string { return e.msg }
 
 // jsonPerson decodes one line token by token so that an error can name the
 // column of the offending value.
-func (s *Schema) jsonPerson(line string) (*Person, error) {
+func (s *Schema) jsonPerson(line string) (p *Person, idCol int, err error) {
 	dec := json.NewDecoder(strings.NewReader(line))
 	dec.UseNumber()
 	col := func() int { return int(dec.InputOffset()) + 1 }
 	fail := func(c int, format string, args ...any) error { return &jsonErr{c, fmt.Sprintf(format, args...)} }
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {
-		return nil, fail(1, "each line must be one JSON object")
+		return nil, 0, fail(1, "each line must be one JSON object")
 	}
-	p := newPerson("")
+	p = newPerson("")
 	hasID := false
 	keys := map[string]int{}
 	for dec.More() {
@@ -407,13 +408,13 @@ func (s *Schema) jsonPerson(line string) (*Person, error) {
 		kat++
 		kt, err := dec.Token()
 		if err != nil {
-			return nil, fail(col(), "bad JSON: %v", err)
+			return nil, 0, fail(col(), "bad JSON: %v", err)
 		}
 		key, _ := kt.(string)
 		// Last-wins would hide a mistake; fields match their names exactly,
 		// so only an exact repeat is the same key.
 		if first, dup := keys[key]; dup {
-			return nil, fail(kat, "key %q appears twice in the object (first at column %d)", key, first)
+			return nil, 0, fail(kat, "key %q appears twice in the object (first at column %d)", key, first)
 		}
 		keys[key] = kat
 		// The value starts after the colon and any spaces that follow the key.
@@ -424,7 +425,7 @@ func (s *Schema) jsonPerson(line string) (*Person, error) {
 		at++
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, fail(at, "bad JSON: %v", err)
+			return nil, 0, fail(at, "bad JSON: %v", err)
 		}
 		switch key {
 		case "Id":
@@ -432,59 +433,59 @@ func (s *Schema) jsonPerson(line string) (*Person, error) {
 			// people or one depending on how they were written.
 			var id string
 			if err := json.Unmarshal(raw, &id); err != nil {
-				return nil, fail(at, "Id must be a string (an Id is text: write \"Id\": \"1\", not \"Id\": 1)")
+				return nil, 0, fail(at, "Id must be a string (an Id is text: write \"Id\": \"1\", not \"Id\": 1)")
 			}
 			if err := CheckID(id); err != nil {
-				return nil, fail(at, "%v", err)
+				return nil, 0, fail(at, "%v", err)
 			}
-			p.ID, hasID = id, true
+			p.ID, hasID, idCol = id, true, at
 			p.Fields["Id"] = compiler.Value{Type: stdlib.Text, Text: id, Fold: strings.ToLower(id)}
 		case "lists":
 			var names []string
 			if err := json.Unmarshal(raw, &names); err != nil {
-				return nil, fail(at, "\"lists\" must be an array of list names")
+				return nil, 0, fail(at, "\"lists\" must be an array of list names")
 			}
 			for _, n := range names {
 				if err := s.addList(p, n); err != nil {
-					return nil, fail(at, "%v", err)
+					return nil, 0, fail(at, "%v", err)
 				}
 			}
 		case "programs":
 			progs, dup, err := stringMap(raw)
 			if err != nil {
-				return nil, fail(at, "\"programs\" must map program names to statuses")
+				return nil, 0, fail(at, "\"programs\" must map program names to statuses")
 			}
 			if dup != "" {
-				return nil, fail(at, "program %q appears twice in \"programs\"", dup)
+				return nil, 0, fail(at, "program %q appears twice in \"programs\"", dup)
 			}
 			for _, name := range sortedKeys(progs) {
 				if err := s.setProgram(p, name, progs[name]); err != nil {
-					return nil, fail(at, "%v", err)
+					return nil, 0, fail(at, "%v", err)
 				}
 			}
 		default:
 			if _, ok := s.fields[key]; !ok {
-				return nil, fail(at, "unknown field %q%s", key, suggestField(key, s))
+				return nil, 0, fail(at, "unknown field %q%s", key, suggestField(key, s))
 			}
 			text, ok := scalarText(raw)
 			if !ok {
-				return nil, fail(at, "field %s needs a string, number, boolean or null", key)
+				return nil, 0, fail(at, "field %s needs a string, number, boolean or null", key)
 			}
 			if err := s.setField(p, key, text); err != nil {
-				return nil, fail(at, "%v", err)
+				return nil, 0, fail(at, "%v", err)
 			}
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, fail(col(), "bad JSON: %v", err)
+		return nil, 0, fail(col(), "bad JSON: %v", err)
 	}
 	if dec.More() {
-		return nil, fail(col(), "one JSON object per line")
+		return nil, 0, fail(col(), "one JSON object per line")
 	}
 	if !hasID {
-		return nil, fail(1, "missing \"Id\"")
+		return nil, 0, fail(1, "missing \"Id\"")
 	}
-	return p, nil
+	return p, idCol, nil
 }
 
 func scalarText(raw json.RawMessage) (string, bool) {

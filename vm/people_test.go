@@ -73,6 +73,7 @@ func TestPeopleErrors(t *testing.T) {
 		{"a.csv", "Id,LeadScore\n1,5\n2,lots\n", `a.csv:3:3: field LeadScore (score): "lots" is not a number`},
 		{"a.csv", "Id,Email\n1,a@x.example\n,b@x.example\n", "a.csv:3:1: missing Id"},
 		{"a.csv", "Id,Email\n1,a@x.example\n1,b@x.example\n", `a.csv:3:1: Id "1" already appears on line 2`},
+		{"a.jsonl", `{"Id": "1"}` + "\n\n" + `{"Email": "b@x.example", "Id": "1"}`, `a.jsonl:3:32: Id "1" already appears on line 1`},
 		{"a.csv", "Id,Email\n1,a@x.example,extra\n", "a.csv:2:1: row has 3 cells; the header has 2"},
 		{"a.csv", "Id,Born\n1,1990-13-01\n", `a.csv:2:3: field Born (date): "1990-13-01" is not a date (2026-12-01)`},
 		{"a.csv", "", "a.csv:1:1: the file is empty"},
