@@ -2,6 +2,7 @@ package vm
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -361,6 +362,9 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 	newN := oldN + sc.Delta
 	if sc.Set {
 		newN = sc.Delta
+	}
+	if math.IsInf(newN, 0) {
+		return ps.fail(fmt.Errorf("score %s would leave the range of numbers (%g plus %g is beyond ±1.8e308)", f.Name, oldN, sc.Delta))
 	}
 	ps.fields()[f.Name] = compiler.Value{Type: f.Type, Num: newN}
 	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: Attrs{{"Change Value", AttrNum(newN - oldN)}, {"Old Value", AttrNum(oldN)}, {"New Value", AttrNum(newN)}}}, st, cur)
