@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 type checkedPeople struct {
 	path string
 	f    *os.File
+	src  io.ReaderAt // f, or the bytes of a file that is not regular (a pipe)
 	r    *vm.PeopleReader
 	recs []peopleRec // by Id
 }
@@ -56,16 +58,27 @@ func openPeople(path string, prog *compiler.Program) (*checkedPeople, error) {
 		}
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	pf := &checkedPeople{path: path, f: f}
-	if err := pf.scan(open, schema); err != nil {
+	pf := &checkedPeople{path: path, f: f, src: f}
+	var in io.Reader = f
+	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+		// A pipe cannot be read twice: hold it, as before streaming.
+		data, err := io.ReadAll(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		br := bytes.NewReader(data)
+		pf.src, in = br, io.NewSectionReader(br, 0, br.Size())
+	}
+	if err := pf.scan(open, schema, in); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return pf, nil
 }
 
-func (pf *checkedPeople) scan(open func(io.Reader, *vm.Schema) (*vm.PeopleReader, error), s *vm.Schema) error {
-	r, err := open(pf.f, s)
+func (pf *checkedPeople) scan(open func(io.Reader, *vm.Schema) (*vm.PeopleReader, error), s *vm.Schema, in io.Reader) error {
+	r, err := open(in, s)
 	if err != nil {
 		return err
 	}
@@ -131,7 +144,7 @@ func (pf *checkedPeople) next() func() (*vm.Person, error) {
 // read reads one person again; nil if the file no longer holds it there.
 func (pf *checkedPeople) read(r peopleRec, buf []byte) (*vm.Person, []byte) {
 	buf = slices.Grow(buf[:0], int(r.rec.Size))[:r.rec.Size]
-	if _, err := pf.f.ReadAt(buf, r.rec.Offset); err != nil {
+	if _, err := pf.src.ReadAt(buf, r.rec.Offset); err != nil {
 		return nil, buf
 	}
 	p, err := pf.r.ReadRecord(buf, r.rec)
