@@ -115,6 +115,9 @@ func TestPeopleErrors(t *testing.T) {
 		{"a.jsonl", `{"Id": "1", "Id": "2"}`, `a.jsonl:1:13: key "Id" appears twice in the object (first at column 2)`},
 		{"a.jsonl", `{"Id": "1", "Email": "a@x.example","Email": "b@x.example"}`, `a.jsonl:1:36: key "Email" appears twice in the object (first at column 13)`},
 		{"a.jsonl", `{"Id": "1", "programs": {"P": "Invited", "P": "Attended"}}`, `a.jsonl:1:25: program "P" appears twice in "programs"`},
+		// Keys match fields exactly, so a key differing only by case is no
+		// second Email but an unknown field.
+		{"a.jsonl", `{"Id": "1", "Email": "a@x.example", "email": "b@x.example"}`, `a.jsonl:1:46: unknown field "email"; did you mean Email?`},
 		// An Id is text: 1 and 1.0 would be two people.
 		{"a.jsonl", `{"Id": 1}`, `a.jsonl:1:8: Id must be a string`},
 		{"a.jsonl", `{"Id": 1.0}`, `a.jsonl:1:8: Id must be a string`},
