@@ -113,10 +113,10 @@ func newPerson(id string) *Person {
 // may start with one.
 const bom = "\ufeff"
 
-// Record is where a person was read: the line of the record's start, and
+// PeopleRecord is where a person was read: the line of the record's start, and
 // the bytes of the record in the file (from its first byte up to and
 // including its line break). ReadRecord reads it again from those bytes.
-type Record struct {
+type PeopleRecord struct {
 	Line   int
 	Column int // of the Id
 	Offset int64
@@ -131,7 +131,7 @@ type PeopleReader struct {
 	file string
 	s    *Schema
 	base int64 // bytes skipped before the first record's reader (a BOM)
-	rec  Record
+	rec  PeopleRecord
 
 	// CSV
 	csv    *csv.Reader
@@ -201,7 +201,7 @@ func (pr *PeopleReader) Next() (*Person, error) {
 }
 
 // Record is where the person Next returned was read.
-func (pr *PeopleReader) Record() Record { return pr.rec }
+func (pr *PeopleReader) Record() PeopleRecord { return pr.rec }
 
 func (pr *PeopleReader) nextCSV() (*Person, error) {
 	start := pr.base + pr.csv.InputOffset()
@@ -218,7 +218,7 @@ func (pr *PeopleReader) nextCSV() (*Person, error) {
 		return nil, err
 	}
 	_, idCol := pr.csv.FieldPos(pr.idCol)
-	pr.rec = Record{Line: line, Column: idCol, Offset: start, Size: pr.base + pr.csv.InputOffset() - start}
+	pr.rec = PeopleRecord{Line: line, Column: idCol, Offset: start, Size: pr.base + pr.csv.InputOffset() - start}
 	return p, nil
 }
 
@@ -250,7 +250,7 @@ func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*Pers
 // ReadRecord reads again the person Next read at rec, from the bytes at
 // rec.Offset (rec.Size of them): after a first pass has checked a whole
 // file, a second can import it in any order without holding it in memory.
-func (pr *PeopleReader) ReadRecord(data []byte, rec Record) (*Person, error) {
+func (pr *PeopleReader) ReadRecord(data []byte, rec PeopleRecord) (*Person, error) {
 	if pr.csv == nil {
 		pr.line = rec.Line - 1
 		return pr.jsonLine(string(data))
@@ -347,7 +347,7 @@ func (pr *PeopleReader) nextJSONL() (*Person, error) {
 		if err != nil {
 			return nil, err
 		}
-		pr.rec = Record{Line: pr.line, Column: pr.rec.Column, Offset: start, Size: int64(len(b))}
+		pr.rec = PeopleRecord{Line: pr.line, Column: pr.rec.Column, Offset: start, Size: int64(len(b))}
 		return p, nil
 	}
 }

@@ -179,7 +179,7 @@ func TestPeopleReaderRecords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var recs []Record
+		var recs []PeopleRecord
 		var people []*Person
 		for {
 			p, err := pr.Next()

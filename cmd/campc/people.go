@@ -31,7 +31,7 @@ type checkedPeople struct {
 
 type peopleRec struct {
 	id  string
-	rec vm.Record
+	rec vm.PeopleRecord
 }
 
 // openPeople checks a whole people file against the project. Its error
