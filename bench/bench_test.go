@@ -7,17 +7,20 @@ package bench
 // them and writes BENCHMARKS.md; .ci/run runs each once.
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/campc/campc/bench/gen"
@@ -365,4 +368,67 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkImport runs the campc binary's import of a generated CSV people
+// file (1,000,000 rows; with -short, as in CI, 10,000) into a new SQLite
+// database, and reports the child process's peak resident set from its
+// rusage: import streams the file, so the figure must stay bounded
+// whatever the file's size (target: under 300 MB for the million). One op
+// is one whole import; building the binary and writing the file are
+// outside the timer.
+func BenchmarkImport(b *testing.B) {
+	b.Run("campc", func(b *testing.B) {
+		people := gen.Large
+		if testing.Short() {
+			people = gen.Small
+		}
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			b.Skip("no go command to build campc with")
+		}
+		dir := b.TempDir()
+		bin := filepath.Join(dir, "campc")
+		if out, err := exec.Command(goTool, "build", "-o", bin, "github.com/campc/campc/cmd/campc").CombinedOutput(); err != nil {
+			b.Fatalf("build campc: %v\n%s", err, out)
+		}
+		camp := filepath.Join(dir, "bench.camp")
+		if err := os.WriteFile(camp, []byte(gen.Canonical), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		csvPath := filepath.Join(dir, "people.csv")
+		f, err := os.Create(csvPath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := bufio.NewWriter(f)
+		if err := gen.PeopleCSV(w, 1, 0, people); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		fi, _ := os.Stat(csvPath)
+		var peak int64
+		b.ResetTimer()
+		for i := range b.N {
+			db := filepath.Join(dir, fmt.Sprintf("state%d.db", i))
+			cmd := exec.Command(bin, "import", "--db", db, csvPath, camp)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("campc import: %v\n%s", err, out)
+			}
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				peak = max(peak, ru.Maxrss<<10) // kilobytes on Linux
+			}
+			b.StopTimer()
+			os.Remove(db)
+			b.StartTimer()
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
+		b.ReportMetric(float64(people)*float64(b.N)/b.Elapsed().Seconds(), "people/s")
+		b.ReportMetric(float64(fi.Size())/(1<<20), "file-MB")
+		b.ReportMetric(float64(people), "people")
+	})
 }

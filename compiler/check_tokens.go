@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +13,9 @@ import (
 
 // scoreValue is the form of a score change and of a score token's value.
 var scoreValue = regexp.MustCompile(`^[+=-][0-9]+(\.[0-9]+)?$`)
+
+// decimalNumber is a number token's form, vm.ParseNumber's.
+var decimalNumber = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
 
 // frame is one static token context a campaign can run in. my holds the My
 // Token scopes in lookup order; for an executable called with "use parent
@@ -176,7 +180,8 @@ func (c *checker) checkTokenValue(t *Token) {
 			bad = "a score token is +n, -n or =n"
 		}
 	case "number":
-		if _, err := strconv.ParseFloat(t.Value, 64); err != nil {
+		// As in people files: decimal and finite, no NaN, Inf or 1_000.
+		if n, err := strconv.ParseFloat(t.Value, 64); err != nil || !decimalNumber.MatchString(t.Value) || math.IsInf(n, 0) {
 			bad = "a number token holds a number"
 		}
 	case "date":

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -746,6 +747,23 @@ func (s *Store) Activities(ctx context.Context, id string) ([]*vm.Activity, erro
 func (s *Store) Import(ctx context.Context, people []*vm.Person, progress func(done int)) error {
 	people = slices.Clone(people)
 	slices.SortStableFunc(people, func(a, b *vm.Person) int { return strings.Compare(a.ID, b.ID) })
+	i := 0
+	next := func() (*vm.Person, error) {
+		if i == len(people) {
+			return nil, io.EOF
+		}
+		i++
+		return people[i-1], nil
+	}
+	return s.ImportEach(ctx, next, progress)
+}
+
+// ImportEach is Import for people that come one at a time, so that a file
+// of any size is imported in bounded memory: next returns io.EOF after the
+// last (any other error rolls the import back). They are written in the
+// order next gives them, in one transaction; give them in Id order, as
+// Import does, to lock rows in the order batch runs do.
+func (s *Store) ImportEach(ctx context.Context, next func() (*vm.Person, error), progress func(done int)) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -753,11 +771,23 @@ func (s *Store) Import(ctx context.Context, people []*vm.Person, progress func(d
 	defer tx.Rollback()
 	load := tx.StmtContext(ctx, s.st["loadPerson"])
 	upsert := tx.StmtContext(ctx, s.st["upsert"])
-	for i, p := range people {
+	for i := 0; ; i++ {
+		p, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		// The door checks these already; a value PostgreSQL would refuse
+		// (a NUL) must not pass on SQLite either, whoever calls.
+		if err := vm.CheckPerson(p); err != nil {
+			return fmt.Errorf("import person %q: %w", p.ID, err)
+		}
 		var data []byte
 		var deleted int
 		merged := p
-		err := load.QueryRowContext(ctx, p.ID).Scan(&data, &deleted)
+		err = load.QueryRowContext(ctx, p.ID).Scan(&data, &deleted)
 		switch {
 		case err == nil && deleted == 0:
 			old, err := decodePerson(p.ID, data)

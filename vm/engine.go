@@ -248,8 +248,8 @@ func checkOverrides(c *compiler.Campaign, tokens map[string]string) error {
 		if t == nil {
 			return fmt.Errorf("campaign %q has no My Token %q to override", c.Name, name)
 		}
-		if t.Type == "score" && !validScore(tokens[name]) {
-			return fmt.Errorf("My Token %q is a score token: its value must be +n, -n or =n, not %q", name, tokens[name])
+		if err := CheckTokenValue(t.Type, tokens[name]); err != nil {
+			return fmt.Errorf("My Token %q is a %s token: %v", name, t.Type, err)
 		}
 	}
 	return nil

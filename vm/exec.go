@@ -2,6 +2,7 @@ package vm
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -362,6 +363,9 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 	if sc.Set {
 		newN = sc.Delta
 	}
+	if math.IsInf(newN, 0) {
+		return ps.fail(fmt.Errorf("score %s would leave the range of numbers (%g plus %g is beyond ±1.8e308)", f.Name, oldN, sc.Delta))
+	}
 	ps.fields()[f.Name] = compiler.Value{Type: f.Type, Num: newN}
 	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: Attrs{{"Change Value", AttrNum(newN - oldN)}, {"Old Value", AttrNum(oldN)}, {"New Value", AttrNum(newN)}}}, st, cur)
 	if newN != oldN && ps.r.e.listens[compiler.TrigScoreChanged] {
@@ -614,11 +618,8 @@ func (ps *pass) recordRun(c *compiler.Campaign) {
 }
 
 func validScore(v string) bool {
-	if len(v) < 2 || !strings.ContainsRune("+-=", rune(v[0])) {
-		return false
-	}
-	_, err := strconv.ParseFloat(v[1:], 64)
-	return err == nil && v[1] != '+' && v[1] != '-'
+	_, _, err := ParseScore(v)
+	return err == nil
 }
 
 // statusMove reports whether a person may move to a program status:

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -60,6 +61,9 @@ func (s *Schema) setField(p *Person, name, text string) error {
 	if !ok {
 		return fmt.Errorf("unknown field %q", name)
 	}
+	if err := CheckText(text); err != nil {
+		return fmt.Errorf("field %s: %v", name, err)
+	}
 	v, err := parseValue(t, text)
 	if err != nil {
 		return fmt.Errorf("field %s (%s): %v", name, t, err)
@@ -103,23 +107,73 @@ func newPerson(id string) *Person {
 		Lists: map[string]bool{}, Programs: map[string]string{}}
 }
 
-// ParseCSV reads people from CSV: a header of field names with an Id
-// column, then one person per row. Any bad cell rejects the whole file.
-func ParseCSV(file string, data []byte, s *Schema) ([]*Person, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
+// bom is the UTF-8 byte order mark some tools write first; a people file
+// may start with one.
+const bom = "\ufeff"
+
+// PeopleRecord is where a person was read: the line of the record's start, and
+// the bytes of the record in the file (from its first byte up to and
+// including its line break). ReadRecord reads it again from those bytes.
+type PeopleRecord struct {
+	Line   int
+	Column int // of the Id
+	Offset int64
+	Size   int64
+}
+
+// PeopleReader reads a people file one person at a time, so that a file of
+// any size can be checked, and then imported, in bounded memory. It reports
+// the first problem with its place; it does not look for duplicate Ids
+// (ParseCSV and ParseJSONL do, and so must a caller that streams).
+type PeopleReader struct {
+	file string
+	s    *Schema
+	base int64 // bytes skipped before the first record's reader (a BOM)
+	rec  PeopleRecord
+
+	// CSV
+	csv    *csv.Reader
+	header []string
+	idCol  int
+
+	// JSONL
+	lines *bufio.Reader
+	line  int
+	off   int64
+}
+
+// skipBOM wraps r, dropping a leading byte order mark; n is its length.
+func skipBOM(r io.Reader) (*bufio.Reader, int64) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if b, _ := br.Peek(len(bom)); string(b) == bom {
+		br.Discard(len(bom))
+		return br, int64(len(bom))
+	}
+	return br, 0
+}
+
+// NewCSVReader reads the header of a CSV people file: field names with an
+// Id column. Each following row is one person.
+func NewCSVReader(file string, r io.Reader, s *Schema) (*PeopleReader, error) {
+	br, base := skipBOM(r)
+	pr := &PeopleReader{file: file, s: s, base: base, idCol: -1}
+	pr.csv = csv.NewReader(br)
+	pr.csv.FieldsPerRecord = -1
+	header, err := pr.csv.Read()
 	if err != nil {
 		return nil, csvErr(file, err, "the file is empty; it needs a header with an Id column")
 	}
-	idCol := -1
+	header = slices.Clone(header)
 	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		line, col := pr.csv.FieldPos(i)
+		if err := CheckText(h); err != nil {
+			return nil, &PeopleError{file, line, col, "column name: " + err.Error()}
+		}
+		h = strings.TrimSpace(strings.TrimPrefix(h, bom))
 		header[i] = h
-		line, col := r.FieldPos(i)
 		switch {
 		case h == "Id":
-			idCol = i
+			pr.idCol = i
 		case h == "":
 			return nil, &PeopleError{file, line, col, "empty column name in the header"}
 		case s.fields[h] == "":
@@ -129,46 +183,120 @@ func ParseCSV(file string, data []byte, s *Schema) ([]*Person, error) {
 			return nil, &PeopleError{file, line, col, fmt.Sprintf("column %q appears twice", h)}
 		}
 	}
-	if idCol < 0 {
+	if pr.idCol < 0 {
 		return nil, &PeopleError{file, 1, 1, "the header has no Id column"}
 	}
+	pr.header = header
+	return pr, nil
+}
+
+// Next reads the next person; at the end of the file it returns io.EOF.
+func (pr *PeopleReader) Next() (*Person, error) {
+	if pr.csv != nil {
+		return pr.nextCSV()
+	}
+	return pr.nextJSONL()
+}
+
+// Record is where the person Next returned was read.
+func (pr *PeopleReader) Record() PeopleRecord { return pr.rec }
+
+func (pr *PeopleReader) nextCSV() (*Person, error) {
+	start := pr.base + pr.csv.InputOffset()
+	rec, err := pr.csv.Read()
+	if err == io.EOF {
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, csvErr(pr.file, err, "")
+	}
+	line, _ := pr.csv.FieldPos(0)
+	p, err := pr.csvPerson(rec, pr.csv.FieldPos)
+	if err != nil {
+		return nil, err
+	}
+	_, idCol := pr.csv.FieldPos(pr.idCol)
+	pr.rec = PeopleRecord{Line: line, Column: idCol, Offset: start, Size: pr.base + pr.csv.InputOffset() - start}
+	return p, nil
+}
+
+// csvPerson makes a person of one row; pos places its cells.
+func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*Person, error) {
+	if len(rec) != len(pr.header) {
+		line, _ := pos(0)
+		return nil, &PeopleError{pr.file, line, 1, fmt.Sprintf("row has %d cells; the header has %d", len(rec), len(pr.header))}
+	}
+	// The Id is cloned: a cell shares the memory of its whole row.
+	id := strings.Clone(strings.TrimSpace(rec[pr.idCol]))
+	if err := CheckID(id); err != nil {
+		l, c := pos(pr.idCol)
+		return nil, &PeopleError{pr.file, l, c, err.Error()}
+	}
+	p := newPerson(id)
+	for i, cell := range rec {
+		if i == pr.idCol {
+			continue
+		}
+		if err := pr.s.setField(p, pr.header[i], cell); err != nil {
+			l, c := pos(i)
+			return nil, &PeopleError{pr.file, l, c, err.Error()}
+		}
+	}
+	return p, nil
+}
+
+// ReadRecord reads again the person Next read at rec, from the bytes at
+// rec.Offset (rec.Size of them): after a first pass has checked a whole
+// file, a second can import it in any order without holding it in memory.
+func (pr *PeopleReader) ReadRecord(data []byte, rec PeopleRecord) (*Person, error) {
+	if pr.csv == nil {
+		pr.line = rec.Line - 1
+		return pr.jsonLine(string(data))
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	row, err := r.Read()
+	if err != nil {
+		pe := csvErr(pr.file, err, "the record is gone").(*PeopleError)
+		pe.Line += rec.Line - 1
+		return nil, pe
+	}
+	pos := func(i int) (int, int) {
+		l, c := r.FieldPos(i)
+		return l + rec.Line - 1, c
+	}
+	return pr.csvPerson(row, pos)
+}
+
+// ParseCSV reads people from CSV: a header of field names with an Id
+// column, then one person per row. Any bad cell rejects the whole file.
+func ParseCSV(file string, data []byte, s *Schema) ([]*Person, error) {
+	pr, err := NewCSVReader(file, bytes.NewReader(data), s)
+	if err != nil {
+		return nil, err
+	}
+	return readAll(pr)
+}
+
+// readAll reads every person, refusing an Id given twice.
+func readAll(pr *PeopleReader) ([]*Person, error) {
 	var out []*Person
 	seen := map[string]int{}
 	for {
-		rec, err := r.Read()
+		p, err := pr.Next()
 		if err == io.EOF {
-			break
+			return out, nil
 		}
 		if err != nil {
-			return nil, csvErr(file, err, "")
+			return nil, err
 		}
-		line, _ := r.FieldPos(0)
-		if len(rec) != len(header) {
-			return nil, &PeopleError{file, line, 1, fmt.Sprintf("row has %d cells; the header has %d", len(rec), len(header))}
+		rec := pr.Record()
+		if first, dup := seen[p.ID]; dup {
+			return nil, &PeopleError{pr.file, rec.Line, rec.Column, fmt.Sprintf("Id %q already appears on line %d", p.ID, first)}
 		}
-		id := strings.TrimSpace(rec[idCol])
-		if id == "" {
-			l, c := r.FieldPos(idCol)
-			return nil, &PeopleError{file, l, c, "missing Id"}
-		}
-		if first, dup := seen[id]; dup {
-			l, c := r.FieldPos(idCol)
-			return nil, &PeopleError{file, l, c, fmt.Sprintf("Id %q already appears on line %d", id, first)}
-		}
-		seen[id] = line
-		p := newPerson(id)
-		for i, cell := range rec {
-			if i == idCol {
-				continue
-			}
-			if err := s.setField(p, header[i], cell); err != nil {
-				l, c := r.FieldPos(i)
-				return nil, &PeopleError{file, l, c, err.Error()}
-			}
-		}
+		seen[p.ID] = rec.Line
 		out = append(out, p)
 	}
-	return out, nil
 }
 
 func csvErr(file string, err error, empty string) error {
@@ -189,32 +317,63 @@ func suggestField(name string, s *Schema) string {
 	return ""
 }
 
-// ParseJSONL reads people from JSON Lines: one object per line with an
-// "Id", field names as keys, and optionally "lists": ["name", …] and
+// NewJSONLReader reads people from JSON Lines: one object per line with an
+// "Id" string, field names as keys, and optionally "lists": ["name", …] and
 // "programs": {"Program": "Status"}. Blank lines are skipped.
-func ParseJSONL(file string, data []byte, s *Schema) ([]*Person, error) {
-	var out []*Person
-	seen := map[string]int{}
-	for n, line := range strings.Split(string(data), "\n") {
-		lineNo := n + 1
+func NewJSONLReader(file string, r io.Reader, s *Schema) *PeopleReader {
+	br, base := skipBOM(r)
+	return &PeopleReader{file: file, s: s, base: base, lines: br, off: base}
+}
+
+func (pr *PeopleReader) nextJSONL() (*Person, error) {
+	for {
+		b, err := pr.lines.ReadBytes('\n')
+		if len(b) == 0 && err == io.EOF {
+			return nil, io.EOF
+		}
+		if err != nil && err != io.EOF {
+			return nil, &PeopleError{pr.file, pr.line + 1, 1, err.Error()}
+		}
+		start := pr.off
+		pr.off += int64(len(b))
+		line := string(b)
 		if strings.TrimSpace(line) == "" {
+			pr.line++
 			continue
 		}
-		p, err := s.jsonPerson(line)
+		p, err := pr.jsonLine(line)
 		if err != nil {
-			var je *jsonErr
-			if errors.As(err, &je) {
-				return nil, &PeopleError{file, lineNo, je.col, je.msg}
-			}
-			return nil, &PeopleError{file, lineNo, 1, err.Error()}
+			return nil, err
 		}
-		if first, dup := seen[p.ID]; dup {
-			return nil, &PeopleError{file, lineNo, 1, fmt.Sprintf("Id %q already appears on line %d", p.ID, first)}
-		}
-		seen[p.ID] = lineNo
-		out = append(out, p)
+		pr.rec = PeopleRecord{Line: pr.line, Column: pr.rec.Column, Offset: start, Size: int64(len(b))}
+		return p, nil
 	}
-	return out, nil
+}
+
+// jsonLine reads the person of the line after pr.line.
+func (pr *PeopleReader) jsonLine(line string) (*Person, error) {
+	pr.line++
+	line = strings.TrimSuffix(line, "\n")
+	// encoding/json turns invalid UTF-8 into U+FFFD without a word.
+	if err := CheckText(line); err != nil {
+		return nil, &PeopleError{pr.file, pr.line, err.(*TextError).Offset + 1, err.Error()}
+	}
+	p, idCol, err := pr.s.jsonPerson(line)
+	if err != nil {
+		var je *jsonErr
+		if errors.As(err, &je) {
+			return nil, &PeopleError{pr.file, pr.line, je.col, je.msg}
+		}
+		return nil, &PeopleError{pr.file, pr.line, 1, err.Error()}
+	}
+	pr.rec.Column = idCol
+	return p, nil
+}
+
+// ParseJSONL reads people from JSON Lines (see NewJSONLReader). Any bad
+// line rejects the whole file.
+func ParseJSONL(file string, data []byte, s *Schema) ([]*Person, error) {
+	return readAll(NewJSONLReader(file, bytes.NewReader(data), s))
 }
 
 type jsonErr struct {
@@ -226,23 +385,36 @@ func (e *jsonErr) Error() string { return e.msg }
 
 // jsonPerson decodes one line token by token so that an error can name the
 // column of the offending value.
-func (s *Schema) jsonPerson(line string) (*Person, error) {
+func (s *Schema) jsonPerson(line string) (p *Person, idCol int, err error) {
 	dec := json.NewDecoder(strings.NewReader(line))
 	dec.UseNumber()
 	col := func() int { return int(dec.InputOffset()) + 1 }
 	fail := func(c int, format string, args ...any) error { return &jsonErr{c, fmt.Sprintf(format, args...)} }
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {
-		return nil, fail(1, "each line must be one JSON object")
+		return nil, 0, fail(1, "each line must be one JSON object")
 	}
-	p := newPerson("")
+	p = newPerson("")
 	hasID := false
+	keys := map[string]int{}
 	for dec.More() {
+		// The key starts after the comma and spaces that end the last value.
+		kat := int(dec.InputOffset())
+		for kat < len(line) && (line[kat] == ' ' || line[kat] == '\t' || line[kat] == ',') {
+			kat++
+		}
+		kat++
 		kt, err := dec.Token()
 		if err != nil {
-			return nil, fail(col(), "bad JSON: %v", err)
+			return nil, 0, fail(col(), "bad JSON: %v", err)
 		}
 		key, _ := kt.(string)
+		// Last-wins would hide a mistake; fields match their names exactly,
+		// so only an exact repeat is the same key.
+		if first, dup := keys[key]; dup {
+			return nil, 0, fail(kat, "key %q appears twice in the object (first at column %d)", key, first)
+		}
+		keys[key] = kat
 		// The value starts after the colon and any spaces that follow the key.
 		at := int(dec.InputOffset())
 		for at < len(line) && (line[at] == ' ' || line[at] == '\t' || line[at] == ':') {
@@ -251,59 +423,67 @@ func (s *Schema) jsonPerson(line string) (*Person, error) {
 		at++
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, fail(at, "bad JSON: %v", err)
+			return nil, 0, fail(at, "bad JSON: %v", err)
 		}
 		switch key {
 		case "Id":
-			id, ok := scalarText(raw)
-			if !ok || id == "" {
-				return nil, fail(at, "Id must be a non-empty string or number")
+			// An Id is text: were 1 and 1.0 numbers, they would be two
+			// people or one depending on how they were written.
+			var id string
+			if err := json.Unmarshal(raw, &id); err != nil {
+				return nil, 0, fail(at, "Id must be a string (an Id is text: write \"Id\": \"1\", not \"Id\": 1)")
 			}
-			p.ID, hasID = id, true
+			if err := CheckID(id); err != nil {
+				return nil, 0, fail(at, "%v", err)
+			}
+			p.ID, hasID, idCol = id, true, at
 			p.Fields["Id"] = compiler.Value{Type: stdlib.Text, Text: id, Fold: strings.ToLower(id)}
 		case "lists":
 			var names []string
 			if err := json.Unmarshal(raw, &names); err != nil {
-				return nil, fail(at, "\"lists\" must be an array of list names")
+				return nil, 0, fail(at, "\"lists\" must be an array of list names")
 			}
 			for _, n := range names {
 				if err := s.addList(p, n); err != nil {
-					return nil, fail(at, "%v", err)
+					return nil, 0, fail(at, "%v", err)
 				}
 			}
 		case "programs":
-			var progs map[string]string
-			if err := json.Unmarshal(raw, &progs); err != nil {
-				return nil, fail(at, "\"programs\" must map program names to statuses")
+			progs, dup, err := stringMap(raw)
+			if err != nil {
+				return nil, 0, fail(at, "\"programs\" must map program names to statuses")
+			}
+			if dup != "" {
+				return nil, 0, fail(at, "program %q appears twice in \"programs\"", dup)
 			}
 			for _, name := range sortedKeys(progs) {
 				if err := s.setProgram(p, name, progs[name]); err != nil {
-					return nil, fail(at, "%v", err)
+					return nil, 0, fail(at, "%v", err)
 				}
 			}
 		default:
 			if _, ok := s.fields[key]; !ok {
-				return nil, fail(at, "unknown field %q%s", key, suggestField(key, s))
+				return nil, 0, fail(at, "unknown field %q%s", key, suggestField(key, s))
 			}
 			text, ok := scalarText(raw)
 			if !ok {
-				return nil, fail(at, "field %s needs a string, number, boolean or null", key)
+				return nil, 0, fail(at, "field %s needs a string, number, boolean or null", key)
 			}
 			if err := s.setField(p, key, text); err != nil {
-				return nil, fail(at, "%v", err)
+				return nil, 0, fail(at, "%v", err)
 			}
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, fail(col(), "bad JSON: %v", err)
+		return nil, 0, fail(col(), "bad JSON: %v", err)
 	}
 	if dec.More() {
-		return nil, fail(col(), "one JSON object per line")
+		return nil, 0, fail(col(), "one JSON object per line")
 	}
 	if !hasID {
-		return nil, fail(1, "missing \"Id\"")
+		return nil, 0, fail(1, "missing \"Id\"")
 	}
-	return p, nil
+	return p, idCol, nil
 }
 
 func scalarText(raw json.RawMessage) (string, bool) {
@@ -327,4 +507,30 @@ func scalarText(raw json.RawMessage) (string, bool) {
 		return "false", true
 	}
 	return "", false
+}
+
+// stringMap decodes a JSON object of strings, naming a key that appears
+// twice (json.Unmarshal would keep the last silently).
+func stringMap(raw json.RawMessage) (m map[string]string, dup string, err error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, "", errors.New("not an object")
+	}
+	m = map[string]string{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, "", err
+		}
+		k := t.(string)
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return nil, "", err
+		}
+		if _, ok := m[k]; ok && dup == "" {
+			dup = k
+		}
+		m[k] = v
+	}
+	return m, dup, nil
 }

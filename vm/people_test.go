@@ -1,6 +1,10 @@
 package vm
 
 import (
+	"bytes"
+	"io"
+	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -50,7 +54,7 @@ func TestParseCSV(t *testing.T) {
 
 func TestParseJSONL(t *testing.T) {
 	s := schemaFor(t)
-	ps, err := ParseJSONL("p.jsonl", []byte(`{"Id": 7, "Email": "a@x.example", "lists": ["Hot"], "programs": {"P": "Invited"}}`+"\n\n"), s)
+	ps, err := ParseJSONL("p.jsonl", []byte(`{"Id": "7", "Email": "a@x.example", "lists": ["Hot"], "programs": {"P": "Invited"}}`+"\n\n"), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +73,7 @@ func TestPeopleErrors(t *testing.T) {
 		{"a.csv", "Id,LeadScore\n1,5\n2,lots\n", `a.csv:3:3: field LeadScore (score): "lots" is not a number`},
 		{"a.csv", "Id,Email\n1,a@x.example\n,b@x.example\n", "a.csv:3:1: missing Id"},
 		{"a.csv", "Id,Email\n1,a@x.example\n1,b@x.example\n", `a.csv:3:1: Id "1" already appears on line 2`},
+		{"a.jsonl", `{"Id": "1"}` + "\n\n" + `{"Email": "b@x.example", "Id": "1"}`, `a.jsonl:3:32: Id "1" already appears on line 1`},
 		{"a.csv", "Id,Email\n1,a@x.example,extra\n", "a.csv:2:1: row has 3 cells; the header has 2"},
 		{"a.csv", "Id,Born\n1,1990-13-01\n", `a.csv:2:3: field Born (date): "1990-13-01" is not a date (2026-12-01)`},
 		{"a.csv", "", "a.csv:1:1: the file is empty"},
@@ -79,6 +84,45 @@ func TestPeopleErrors(t *testing.T) {
 		{"a.jsonl", `[1,2]`, "a.jsonl:1:1: each line must be one JSON object"},
 		{"a.jsonl", `{"Id": "1", "Emial": "x"}`, `a.jsonl:1:22: unknown field "Emial"`},
 		{"a.jsonl", `{"Id": "1"} {"Id": "2"}`, "one JSON object per line"},
+		// NUL and invalid UTF-8 are refused at the door, in any cell.
+		{"a.csv", "Id,Email\n1,a\x00@x.example\n", "a.csv:2:3: field Email: a NUL byte at byte 2"},
+		{"a.csv", "Id,Email\n1,a\xff@x.example\n", "a.csv:2:3: field Email: invalid UTF-8 (byte 0xff at byte 2)"},
+		{"a.csv", "Id,Email\n1\x002,a@x.example\n", "a.csv:2:1: Id a NUL byte at byte 2"},
+		{"a.csv", "Id,Em\xffail\n", "a.csv:1:4: column name: invalid UTF-8"},
+		{"a.jsonl", `{"Id": "1", "Email": "a\u0000@x.example"}`, "a.jsonl:1:22: field Email: a NUL byte at byte 2"},
+		{"a.jsonl", "{\"Id\": \"1\", \"Email\": \"a\xff@x.example\"}", "a.jsonl:1:24: invalid UTF-8 (byte 0xff at byte 24)"},
+		{"a.jsonl", "{\"Id\": \"1\x00\"}", "a.jsonl:1:10: a NUL byte at byte 10"},
+		// Control characters in Ids: they would rewrite a terminal or fake
+		// a log line.
+		{"a.csv", "Id,Email\n\"7\x1b[1A\",a@x.example\n", `a.csv:2:1: Id "7\x1b[1A" holds the control character U+001B at byte 2`},
+		{"a.csv", "Id,Email\n\"1\n2\",a@x.example\n", `a.csv:2:1: Id "1\n2" holds the control character U+000A`},
+		{"a.csv", "Id,Email\n\"1\r2\",a@x.example\n", `Id "1\r2" holds the control character U+000D`},
+		{"a.csv", "Id,Email\n1\t2,a@x.example\n", `a.csv:2:1: Id "1\t2" holds the control character U+0009`},
+		{"a.csv", "Id,Email\n1\x7f,a@x.example\n", `Id "1\x7f" holds the control character U+007F`},
+		{"a.csv", "Id,Email\n1\u009b2,a@x.example\n", `Id "1\u009b2" holds the control character U+009B`},
+		{"a.jsonl", `{"Id": "7\u001b[2K"}`, `a.jsonl:1:8: Id "7\x1b[2K" holds the control character U+001B`},
+		{"a.jsonl", `{"Id": "a\nb"}`, `a.jsonl:1:8: Id "a\nb" holds the control character U+000A`},
+		// NaN, infinities and other spellings strconv would take.
+		{"a.csv", "Id,LeadScore\n1,NaN\n", `a.csv:2:3: field LeadScore (score): "NaN" is not a number`},
+		{"a.csv", "Id,LeadScore\n1,-Inf\n", `"-Inf" is not a number`},
+		{"a.csv", "Id,LeadScore\n1,infinity\n", `"infinity" is not a number`},
+		{"a.csv", "Id,LeadScore\n1,0x1p4\n", `"0x1p4" is not a number`},
+		{"a.csv", "Id,LeadScore\n1,1_000\n", `"1_000" is not a number`},
+		{"a.csv", "Id,LeadScore\n1,1e400\n", `"1e400" is out of range`},
+		{"a.jsonl", `{"Id": "1", "LeadScore": "nan"}`, `a.jsonl:1:26: field LeadScore (score): "nan" is not a number`},
+		{"a.jsonl", `{"Id": "1", "LeadScore": 1e999}`, `"1e999" is out of range`},
+		// Duplicate keys are an error at the second key, not last-wins.
+		{"a.jsonl", `{"Id": "1", "Id": "2"}`, `a.jsonl:1:13: key "Id" appears twice in the object (first at column 2)`},
+		{"a.jsonl", `{"Id": "1", "Email": "a@x.example","Email": "b@x.example"}`, `a.jsonl:1:36: key "Email" appears twice in the object (first at column 13)`},
+		{"a.jsonl", `{"Id": "1", "programs": {"P": "Invited", "P": "Attended"}}`, `a.jsonl:1:25: program "P" appears twice in "programs"`},
+		// Keys match fields exactly, so a key differing only by case is no
+		// second Email but an unknown field.
+		{"a.jsonl", `{"Id": "1", "Email": "a@x.example", "email": "b@x.example"}`, `a.jsonl:1:46: unknown field "email"; did you mean Email?`},
+		// An Id is text: 1 and 1.0 would be two people.
+		{"a.jsonl", `{"Id": 1}`, `a.jsonl:1:8: Id must be a string`},
+		{"a.jsonl", `{"Id": 1.0}`, `a.jsonl:1:8: Id must be a string`},
+		{"a.jsonl", `{"Id": true}`, `a.jsonl:1:8: Id must be a string`},
+		{"a.jsonl", `{"Id": ""}`, `a.jsonl:1:8: missing Id`},
 	} {
 		var err error
 		if strings.HasSuffix(tc.file, ".csv") {
@@ -92,20 +136,134 @@ func TestPeopleErrors(t *testing.T) {
 	}
 }
 
+// A leading byte order mark is accepted in both forms, and changes nothing.
+func TestPeopleBOM(t *testing.T) {
+	s := schemaFor(t)
+	for _, tc := range []struct {
+		file, data string
+		parse      func(string, []byte, *Schema) ([]*Person, error)
+	}{
+		{"a.csv", "Id,Email\n1,a@x.example\n", ParseCSV},
+		{"a.jsonl", `{"Id": "1", "Email": "a@x.example"}` + "\n", ParseJSONL},
+	} {
+		plain, err := tc.parse(tc.file, []byte(tc.data), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withBOM, err := tc.parse(tc.file, []byte("\ufeff"+tc.data), s)
+		if err != nil {
+			t.Fatalf("%s with a BOM: %v", tc.file, err)
+		}
+		if !reflect.DeepEqual(plain, withBOM) {
+			t.Errorf("%s: a BOM changed the people: %+v", tc.file, withBOM[0])
+		}
+	}
+	// Only a leading one: elsewhere it is part of a value.
+	if _, err := ParseJSONL("a.jsonl", []byte(`{"Id": "1"}`+"\n\ufeff"+`{"Id": "2"}`), s); err == nil || !strings.Contains(err.Error(), "a.jsonl:2:1:") {
+		t.Errorf("a BOM on line 2: got %v", err)
+	}
+}
+
+// A streamed first pass can note where each person is, and a second pass
+// read each again from those bytes alone, in any order.
+func TestPeopleReaderRecords(t *testing.T) {
+	s := schemaFor(t)
+	for _, tc := range []struct {
+		file, data string
+		open       func(io.Reader) (*PeopleReader, error)
+	}{
+		{"a.csv", "\ufeffId,Email,Born\r\n1,a@x.example,1990-05-01\r\n\"2\",\"b\n@x.example\",\n3,c@x.example,\n", func(r io.Reader) (*PeopleReader, error) { return NewCSVReader("a.csv", r, s) }},
+		{"a.jsonl", "\ufeff{\"Id\": \"1\", \"Email\": \"a@x.example\"}\n\n{\"Id\": \"2\", \"lists\": [\"Hot\"]}\r\n{\"Id\": \"3\"}", func(r io.Reader) (*PeopleReader, error) { return NewJSONLReader("a.jsonl", r, s), nil }},
+	} {
+		pr, err := tc.open(strings.NewReader(tc.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []PeopleRecord
+		var people []*Person
+		for {
+			p, err := pr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			people = append(people, p)
+			recs = append(recs, pr.Record())
+		}
+		if len(people) != 3 {
+			t.Fatalf("%s: read %d people", tc.file, len(people))
+		}
+		for i := len(recs) - 1; i >= 0; i-- {
+			r := recs[i]
+			p, err := pr.ReadRecord([]byte(tc.data[r.Offset:r.Offset+r.Size]), r)
+			if err != nil {
+				t.Fatalf("%s: record %d: %v", tc.file, i, err)
+			}
+			if !reflect.DeepEqual(p, people[i]) {
+				t.Errorf("%s: record %d read again is %+v, not %+v", tc.file, i, p, people[i])
+			}
+		}
+		if recs[2].Line != 5 && tc.file == "a.csv" || recs[2].Line != 4 && tc.file == "a.jsonl" {
+			t.Errorf("%s: the third person is on line %d", tc.file, recs[2].Line)
+		}
+	}
+}
+
 // FuzzPeople feeds arbitrary bytes to both people parsers: they must never
-// panic, and every error must carry a place.
+// panic, every error must carry a place, and what they accept is clean:
+// Ids are printable UTF-8 text, values hold no NUL or invalid UTF-8, and
+// numbers are finite.
 func FuzzPeople(f *testing.F) {
 	f.Add([]byte("Id,Email,LeadScore\n1,a@x.example,3\n"))
 	f.Add([]byte(`{"Id": "1", "lists": ["Hot"], "programs": {"P": "Invited"}}`))
 	f.Add([]byte("Id,\"Email\n1"))
+	f.Add([]byte("\ufeffId,Email,LeadScore\n\"7\x1b[1A\",a@x.example,NaN\n"))
+	f.Add([]byte("\ufeff{\"Id\": \"a\\u0000\", \"LeadScore\": 1e999}\n"))
+	f.Add([]byte("Id,Email\n\"1\r\n2\",\xff\x00\n\u0085,x@\u009b\n"))
+	f.Add([]byte("{\"Id\": \"1\\n2\", \"Id\": \"\\u007f\", \"Email\": \"\xc3\"}\n{\"Id\": 1.0}\n"))
 	s := schemaFor(&testing.T{})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Each person read again from its record's bytes alone is the
+		// same: the streaming import's second pass relies on it.
+		csvr, _ := NewCSVReader("f", bytes.NewReader(data), s)
+		for _, pr := range []*PeopleReader{csvr, NewJSONLReader("f", bytes.NewReader(data), s)} {
+			for pr != nil {
+				p, err := pr.Next()
+				if err != nil {
+					break
+				}
+				r := pr.Record()
+				if r.Offset < 0 || r.Size <= 0 || r.Offset+r.Size > int64(len(data)) {
+					t.Fatalf("record %+v outside the %d bytes", r, len(data))
+				}
+				again, err := pr.ReadRecord(data[r.Offset:r.Offset+r.Size], r)
+				if err != nil || !reflect.DeepEqual(again, p) {
+					t.Fatalf("record %+v reads again as %+v, %v; first %+v", r, again, err, p)
+				}
+			}
+		}
 		for _, parse := range []func(string, []byte, *Schema) ([]*Person, error){ParseCSV, ParseJSONL} {
-			_, err := parse("f", data, s)
+			ps, err := parse("f", data, s)
 			if err != nil {
 				pe, ok := err.(*PeopleError)
 				if !ok || pe.Line < 1 || pe.Column < 1 {
 					t.Fatalf("error without a place: %v", err)
+				}
+				continue
+			}
+			for _, p := range ps {
+				if err := CheckID(p.ID); err != nil {
+					t.Fatalf("accepted a bad Id %q: %v", p.ID, err)
+				}
+				for name, v := range p.Fields {
+					if err := CheckText(v.Text); err != nil {
+						t.Fatalf("accepted a bad %s %q: %v", name, v.Text, err)
+					}
+					if math.IsNaN(v.Num) || math.IsInf(v.Num, 0) {
+						t.Fatalf("accepted %s = %v", name, v.Num)
+					}
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -460,6 +461,11 @@ func (m *MemStore) Activities(ctx context.Context, id string) ([]*Activity, erro
 // fields, lists and programs given are set, and a known person keeps its
 // qualification history and activity log.
 func (m *MemStore) Import(ctx context.Context, people []*Person, progress func(int)) error {
+	for _, p := range people {
+		if err := CheckPerson(p); err != nil {
+			return fmt.Errorf("import person %q: %w", p.ID, err)
+		}
+	}
 	merged := make([]*Person, len(people))
 	m.mu.RLock()
 	for i, p := range people {

@@ -26,9 +26,9 @@ func parseValue(t stdlib.FieldType, s string) (compiler.Value, error) {
 		}
 		v.Text, v.Fold = s, strings.ToLower(s)
 	case t.IsNumeric():
-		n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		n, err := ParseNumber(strings.TrimSpace(s))
 		if err != nil {
-			return v, fmt.Errorf("%q is not a number", s)
+			return v, err
 		}
 		v.Num = n
 	case t == stdlib.Boolean:

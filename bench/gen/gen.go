@@ -9,7 +9,9 @@
 package gen
 
 import (
+	"encoding/csv"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -401,6 +403,40 @@ func People(seed uint64, from, to int) []*vm.Person {
 		out = append(out, Person(seed, i))
 	}
 	return out
+}
+
+// PeopleCSVHeader is the header PeopleCSV writes: the fields of Person
+// that a CSV people file can carry (lists it cannot).
+var PeopleCSVHeader = []string{"Id", "FirstName", "Email", "Country", "LeadScore", "Segment", "Title"}
+
+// PeopleCSV writes persons [from, to) of the population of a seed as a
+// people file for the canonical project, one row at a time, for campc
+// import and run --people.
+func PeopleCSV(w io.Writer, seed uint64, from, to int) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(PeopleCSVHeader); err != nil {
+		return err
+	}
+	row := make([]string, len(PeopleCSVHeader))
+	for i := from; i < to; i++ {
+		p := Person(seed, i)
+		for j, name := range PeopleCSVHeader {
+			v, ok := p.Fields[name]
+			switch {
+			case !ok:
+				row[j] = ""
+			case v.Type.IsNumeric():
+				row[j] = strconv.FormatFloat(v.Num, 'f', -1, 64)
+			default:
+				row[j] = v.Text
+			}
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // GoSource is Go source of about size bytes (never less), for go/parser to

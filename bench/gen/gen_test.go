@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"bytes"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/vm"
 )
 
 // Every project size checks clean: no errors, no warnings.
@@ -82,5 +84,35 @@ func TestGoSourceParses(t *testing.T) {
 	}
 	if _, err := parser.ParseFile(token.NewFileSet(), "gen.go", src, 0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// PeopleCSV writes a file campc reads back as the same people (less their
+// lists, which CSV cannot carry).
+func TestPeopleCSVReadsBack(t *testing.T) {
+	var buf bytes.Buffer
+	if err := PeopleCSV(&buf, 7, 0, 200); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := compiler.Compile(CanonicalSources(), compiler.Options{}).Runnable(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := vm.NewSchema(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := vm.ParseCSV("people.csv", buf.Bytes(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range got {
+		want := Person(7, i)
+		if p.ID != want.ID || !reflect.DeepEqual(p.Fields, want.Fields) {
+			t.Fatalf("person %d reads back as %+v, not %+v", i, p.Fields, want.Fields)
+		}
+	}
+	if len(got) != 200 {
+		t.Fatalf("read %d people", len(got))
 	}
 }

@@ -20,12 +20,29 @@ import (
 type peopleStore interface {
 	vm.Store
 	Import(ctx context.Context, people []*vm.Person, progress func(int)) error
+	ImportEach(ctx context.Context, next func() (*vm.Person, error), progress func(int)) error
 	Close() error
 }
 
 type memCloser struct{ *vm.MemStore }
 
 func (memCloser) Close() error { return nil }
+
+// ImportEach gathers the people first: in memory they are all kept anyway.
+func (m memCloser) ImportEach(ctx context.Context, next func() (*vm.Person, error), progress func(int)) error {
+	var people []*vm.Person
+	for {
+		p, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		people = append(people, p)
+	}
+	return m.Import(ctx, people, progress)
+}
 
 // openStore opens --db: nothing means in memory, a postgres:// URL means
 // PostgreSQL, anything else a SQLite file (created when missing).
@@ -141,20 +158,23 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	// The whole file is read and checked before the database is touched: a
-	// bad row rejects the file, and nothing is imported.
-	people, err := loadPeople(file, prog)
+	// bad row rejects the file, and nothing is imported. Then it is read
+	// again, a person at a time, into one transaction: memory holds where
+	// each person is, never the whole file.
+	people, err := openPeople(file, prog)
 	if err != nil {
 		fmt.Fprintf(stderr, "campc import: %v; nothing was imported\n", err)
 		return exitUsage
 	}
+	defer people.Close()
 	ctx := context.Background()
 	st, err := openStore(ctx, *db)
 	if err != nil {
 		return dbError(stderr, "import", *db, err)
 	}
 	defer st.Close()
-	bar := newProgress(stderr, len(people))
-	if err := st.Import(ctx, people, bar.update); err != nil {
+	bar := newProgress(stderr, people.len())
+	if err := st.ImportEach(ctx, people.next(), bar.update); err != nil {
 		bar.done()
 		fmt.Fprintf(stderr, "campc import: %v; nothing was imported\n", err)
 		if store.IsCorrupt(err) {
@@ -163,7 +183,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	bar.done()
-	fmt.Fprintf(stdout, "imported %d people from %s\n", len(people), file)
+	fmt.Fprintf(stdout, "imported %d people from %s\n", people.len(), file)
 	return exitOK
 }
 

@@ -150,16 +150,16 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "campc explain: the project has errors; nothing ran")
 		return exitError
 	}
-	people, err := loadPeople(*peopleFile, prog)
+	people, err := openPeople(*peopleFile, prog)
 	if err != nil {
 		fmt.Fprintf(stderr, "campc explain: %v\n", err)
 		return exitUsage
 	}
-	var who *vm.Person
-	for _, p := range people {
-		if p.ID == *person {
-			who = p
-		}
+	who, err := people.person(*person)
+	people.Close()
+	if err != nil {
+		fmt.Fprintf(stderr, "campc explain: %v\n", err)
+		return exitUsage
 	}
 	if who == nil {
 		fmt.Fprintf(stderr, "campc explain: --person %s: no such Id in %s\n", *person, *peopleFile)

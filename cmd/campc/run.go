@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -35,6 +33,9 @@ func (t tokenFlags) Set(s string) error {
 		return fmt.Errorf("a token override is written my.Name=VALUE (a My Token), not %q", s)
 	}
 	name = strings.TrimPrefix(name, "my.")
+	if err := vm.CheckText(value); err != nil {
+		return fmt.Errorf("my.%s: %v", name, err)
+	}
 	if _, dup := t[name]; dup {
 		return fmt.Errorf("my.%s is given twice", name)
 	}
@@ -217,28 +218,27 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 
 	ctx := context.Background()
-	var people []*vm.Person
+	var people *checkedPeople
 	if *peopleFile != "" {
 		// Read the whole file before touching any store: a bad row stops
 		// everything, and nothing runs.
-		if people, err = loadPeople(*peopleFile, prog); err != nil {
+		if people, err = openPeople(*peopleFile, prog); err != nil {
 			fmt.Fprintf(stderr, "campc run: %v\n", err)
 			return exitUsage
 		}
+		defer people.Close()
 	}
 	store, err := openStore(ctx, *dbFlag)
 	if err != nil {
 		return dbError(stderr, "run", *dbFlag, err)
 	}
 	defer store.Close()
-	if len(people) > 0 {
-		if err := store.Import(ctx, people, nil); err != nil {
+	var ids []string
+	if people != nil && people.len() > 0 {
+		if err := store.ImportEach(ctx, people.next(), nil); err != nil {
 			return runFailed(stderr, "run", *dbFlag, fmt.Errorf("import %s: %w", *peopleFile, err))
 		}
-	}
-	var ids []string
-	for _, p := range people {
-		ids = append(ids, p.ID)
+		ids = people.ids()
 	}
 	if *peopleFile == "" {
 		if ids, err = store.PersonIDs(ctx); err != nil {
@@ -316,28 +316,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return runFailed(stderr, "run", *dbFlag, runErr)
 	}
 	return exitOK
-}
-
-func loadPeople(path string, prog *compiler.Program) ([]*vm.Person, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s: %v", path, pe.Err)
-		}
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	schema, err := vm.NewSchema(prog)
-	if err != nil {
-		return nil, err
-	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".csv":
-		return vm.ParseCSV(path, data, schema)
-	case ".jsonl", ".ndjson":
-		return vm.ParseJSONL(path, data, schema)
-	}
-	return nil, fmt.Errorf("%s: want a people file ending in .csv or .jsonl", path)
 }
 
 // findCampaign finds the campaign that campc run and campc explain start:
@@ -602,6 +580,9 @@ func (e *usageError) Error() string { return e.err.Error() }
 // simulating for each person the event its first trigger listens to.
 // Executables are refused by the callers, with their callers named.
 func startCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, people []string, opts vm.RunOptions) ([]*vm.Report, error) {
+	if err := checkTokenValues(c, opts.Tokens); err != nil {
+		return nil, &usageError{exitUsage, err}
+	}
 	// The campaign is named by its workspace and name, never by a
 	// "Workspace/Name" string, which names with "/" make ambiguous.
 	name := c.Name

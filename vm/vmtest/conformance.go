@@ -3,6 +3,7 @@ package vmtest
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -158,6 +159,30 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		tx.Rollback()
 		if p.Fields["Email"].Text != "new@x.example" || p.Fields["LeadScore"].Num != 12.5 || !p.Lists["W/Hot"] || !p.Lists["W/Cold"] || !p.Runs["W/Batch"].Equal(t0) || p.Partition != "EMEA" {
 			t.Errorf("import did not merge: %+v", p)
+		}
+	})
+
+	// What the door refuses, every store refuses too, whoever calls it:
+	// PostgreSQL cannot hold a NUL, so SQLite and memory must not either.
+	t.Run("import refuses unclean people, and imports none of them", func(t *testing.T) {
+		for _, bad := range []*vm.Person{
+			{ID: "b", Fields: map[string]compiler.Value{"FirstName": compiler.NewText(stdlib.Text, "B\x00b")}},
+			{ID: "b", Fields: map[string]compiler.Value{"FirstName": compiler.NewText(stdlib.Text, "B\xffb")}},
+			{ID: "b\x1b[2K"},
+			{ID: "b\nc"},
+			{ID: ""},
+			{ID: "b", Partition: "P\x00"},
+			{ID: "b", Fields: map[string]compiler.Value{"LeadScore": compiler.NewNumber(stdlib.Score, math.NaN())}},
+			{ID: "b", Fields: map[string]compiler.Value{"LeadScore": compiler.NewNumber(stdlib.Score, math.Inf(-1))}},
+		} {
+			s := newStore(t)
+			err := s.Import(ctx, []*vm.Person{samplePerson("a"), bad}, nil)
+			if err == nil {
+				t.Errorf("import of %q %+v: no error", bad.ID, bad.Fields)
+			}
+			if ids, _ := s.PersonIDs(ctx); len(ids) != 0 {
+				t.Errorf("import of %q failed but left %v", bad.ID, ids)
+			}
 		}
 	})
 

@@ -224,6 +224,10 @@ func Targets(res map[string]*Result) []Target {
 	heap, _ := res["BenchmarkMemory/campc"].Median("heap-MB")
 	add("1M people in memory, peak RSS < 400 MB", fmt.Sprintf("%s MB peak RSS (live heap %s MB)", withCommas(rss), withCommas(heap)), rss < 400, ok1)
 
+	rss, ok1 = res["BenchmarkImport/campc"].Median("peak-RSS-MB")
+	people, _ := res["BenchmarkImport/campc"].Median("people")
+	add("campc import of 1M CSV rows, peak RSS < 300 MB", fmt.Sprintf("%s MB peak RSS (%s rows)", withCommas(rss), withCommas(people)), rss < 300 && people >= 1_000_000, ok1)
+
 	for _, st := range []struct{ name, bench string }{{"SQLite", "BenchmarkBatchSQLite/campc"}, {"PostgreSQL", "BenchmarkBatchPostgres/campc"}} {
 		v, ok := ns(st.bench)
 		add(st.name+" batch ≥ 50,000 people/s", withCommas(1e9/v)+" people/s", 1e9/v >= 50_000, ok)
@@ -250,6 +254,7 @@ var figures = []figure{
 	{"BenchmarkBatchSQLite/campc", "BenchmarkBatch/campc", "time vs the in-memory store", false, false},
 	{"BenchmarkBatchPostgres/campc", "BenchmarkBatch/campc", "time vs the in-memory store", false, false},
 	{"BenchmarkMemory/campc", "", "", false, false},
+	{"BenchmarkImport/campc", "", "", false, false},
 }
 
 // trimHeader drops pprof's File/Build ID/Type/Time lines, which repeat.
@@ -273,7 +278,8 @@ func Render(res map[string]*Result, in Inputs) string {
 	w("`bench/` module (`bench/bench_test.go`); the workload, the generator and the hand-written baseline\n")
 	w("are described in `bench/README.md`. Figures are medians over the runs of `-count`; the spread is\n")
 	w("the smallest and largest value seen. One op is one person (Batch*, Predicate, Memory: one op\n")
-	w("loads the million), one event (Events), or the whole input (Check: compare MB/s).\n\n")
+	w("loads the million), one event (Events), or the whole input (Check: compare MB/s; Import: one\n")
+	w("`campc import` of a million-row CSV file into SQLite, in a process of its own).\n\n")
 
 	w("## Machine\n\n")
 	for _, line := range strings.Split(strings.TrimSpace(in.Machine), "\n") {
