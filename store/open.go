@@ -91,16 +91,18 @@ func sqliteErr(path string, err error) error {
 
 // OpenPostgres opens a PostgreSQL database; migrate says whether to bring
 // its schema up to date (campc migrate) or to require that it is.
+// Its errors never carry the URL's secrets (see RedactDSN).
 func OpenPostgres(ctx context.Context, url string, migrate bool) (*Store, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
-		return nil, err
+		return nil, redactErr(err, url)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cannot connect to PostgreSQL: %w", err)
+		return nil, redactErr(fmt.Errorf("cannot connect to PostgreSQL: %w", err), url)
 	}
-	return open(ctx, db, postgresDialect, migrate)
+	s, err := open(ctx, db, postgresDialect, migrate)
+	return s, redactErr(err, url)
 }
 
 var sqliteDialect = dialect{
