@@ -60,7 +60,20 @@ func (d campDef) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 }
 
 func (campDef) LexString(filename, src string) (lexer.Lexer, error) {
-	return &campLex{src: src, pos: lexer.Position{Filename: filename, Line: 1, Column: 1}}, nil
+	// A leading byte-order mark is skipped: offsets still index src, and
+	// columns on line 1 count from after it.
+	return &campLex{src: src, pos: lexer.Position{Filename: filename, Offset: bomLen(src), Line: 1, Column: 1}}, nil
+}
+
+// BOM is the UTF-8 byte-order mark, which a .camp file may start with.
+const BOM = "\uFEFF"
+
+// bomLen is the length of src's leading byte-order mark, or 0.
+func bomLen(src string) int {
+	if strings.HasPrefix(src, BOM) {
+		return len(BOM)
+	}
+	return 0
 }
 
 func (d campDef) LexBytes(filename string, src []byte) (lexer.Lexer, error) {

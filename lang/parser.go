@@ -49,7 +49,7 @@ func Parse(filename, src string) (*File, []*Diagnostic) {
 func checkText(filename, src string) *Diagnostic {
 	depth := 0
 	line, col := 1, 1
-	for i := 0; i < len(src); {
+	for i := bomLen(src); i < len(src); {
 		c := src[i]
 		at := Position{Filename: filename, Offset: i, Line: line, Column: col}
 		switch {
@@ -91,6 +91,8 @@ func checkText(filename, src string) *Diagnostic {
 			col = 1
 			i++
 			continue
+		case strings.HasPrefix(src[i:], BOM):
+			return newDiag(SeverityError, CodeSyntax, at, at.Advance(1), "a byte-order mark (U+FEFF) is allowed only at the very start of a file")
 		case c >= 0x80:
 			return newDiag(SeverityError, CodeSyntax, at, at.Advance(1), "non-ASCII text is allowed only inside strings and comments")
 		case c < 0x20 && c != '\t' && c != '\r':

@@ -34,6 +34,7 @@ func sourceLine(src string, n int) (string, bool) {
 	if src == "" || n < 1 {
 		return "", false
 	}
+	src = src[bomLen(src):] // columns on line 1 count from after it
 	for i := 1; i < n; i++ {
 		j := strings.IndexByte(src, '\n')
 		if j < 0 {
