@@ -1,9 +1,9 @@
 package lang
 
 import (
-	"strings"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/alecthomas/participle/v2/lexer"
