@@ -57,6 +57,10 @@ const (
 	CodeNeverRuns         Code = "never_runs"
 	CodeTokenContext      Code = "token_context"
 	CodeAmbiguousWait     Code = "ambiguous_wait"
+
+	// CodeLimit: a file past one of the limits of spec §2.11 (size,
+	// declarations, repetitions), refused before it can exhaust memory.
+	CodeLimit Code = "limit"
 )
 
 // Position is a point in a source file: 1-based line, and 1-based column

@@ -81,9 +81,14 @@ func (d campDef) LexBytes(filename string, src []byte) (lexer.Lexer, error) {
 }
 
 type campLex struct {
-	src string
-	pos lexer.Position
+	src    string
+	pos    lexer.Position
+	tokens int // tokens other than comments and whitespace, for MaxTokens
 }
+
+// errTooManyTokens is the lexer's error past MaxTokens; the parser turns
+// it into a CodeLimit diagnostic.
+var errTooManyTokens = fmt.Sprintf("more than %d words, names, numbers and symbols in one file; split it into several files", MaxTokens)
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isAlpha(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
@@ -113,6 +118,13 @@ func (l *campLex) Next() (lexer.Token, error) {
 			rest = rest[:16]
 		}
 		return lexer.Token{}, &lexer.Error{Msg: fmt.Sprintf("invalid input text %q", rest), Pos: l.pos}
+	}
+	if typ != tokComment && typ != tokWhitespace {
+		// participle reads every token before it parses, so this bounds
+		// its memory as well as its repetitions.
+		if l.tokens++; l.tokens > MaxTokens {
+			return lexer.Token{}, &lexer.Error{Msg: errTooManyTokens, Pos: l.pos}
+		}
 	}
 	tok := lexer.Token{Type: typ, Value: s[i : i+n], Pos: l.pos}
 	l.advance(tok.Value)

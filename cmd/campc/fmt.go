@@ -37,7 +37,7 @@ func cmdFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "campc fmt: cannot use -w with standard input")
 			return exitUsage
 		}
-		src, err := io.ReadAll(stdin)
+		src, err := io.ReadAll(io.LimitReader(stdin, lang.MaxFileSize+1))
 		if err != nil {
 			fmt.Fprintf(stderr, "campc fmt: reading standard input: %v\n", err)
 			return exitUsage
@@ -51,7 +51,7 @@ func cmdFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	code := exitOK
 	for _, f := range files {
-		src, err := os.ReadFile(f)
+		src, err := readCamp(f)
 		if err != nil {
 			fmt.Fprintf(stderr, "campc: %s: %v\n", f, unwrapPathErr(err))
 			code = exitUsage

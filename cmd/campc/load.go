@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -59,7 +60,7 @@ func loadProject(paths []string) ([]lang.Source, map[string]string, error) {
 	var srcs []lang.Source
 	texts := map[string]string{}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := readCamp(f)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %v", f, unwrapPathErr(err))
 		}
@@ -75,4 +76,16 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// readCamp reads a .camp file, but no more of it than lang.Parse needs to
+// see that it is over lang.MaxFileSize: a huge file costs no memory before
+// it is refused.
+func readCamp(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, lang.MaxFileSize+1))
 }
