@@ -28,7 +28,7 @@ const (
 )
 
 var parser = participle.MustBuild[File](
-	participle.Lexer(campLexer),
+	participle.Lexer(parseLexer),
 	participle.Elide("Comment", "Whitespace"),
 	participle.UseLookahead(6),
 )

@@ -250,6 +250,7 @@ var figures = []figure{
 	{"BenchmarkBatchSQLite/campc", "BenchmarkBatch/campc", "time vs the in-memory store", false, false},
 	{"BenchmarkBatchPostgres/campc", "BenchmarkBatch/campc", "time vs the in-memory store", false, false},
 	{"BenchmarkMemory/campc", "", "", false, false},
+	{"BenchmarkCheckMemory/campc", "", "", false, false},
 }
 
 // trimHeader drops pprof's File/Build ID/Type/Time lines, which repeat.
@@ -273,7 +274,8 @@ func Render(res map[string]*Result, in Inputs) string {
 	w("`bench/` module (`bench/bench_test.go`); the workload, the generator and the hand-written baseline\n")
 	w("are described in `bench/README.md`. Figures are medians over the runs of `-count`; the spread is\n")
 	w("the smallest and largest value seen. One op is one person (Batch*, Predicate, Memory: one op\n")
-	w("loads the million), one event (Events), or the whole input (Check: compare MB/s).\n\n")
+	w("loads the million), one event (Events), or the whole input (Check: compare MB/s; CheckMemory:\n")
+	w("one check of the same project, with its peak live heap and the process's peak RSS).\n\n")
 
 	w("## Machine\n\n")
 	for _, line := range strings.Split(strings.TrimSpace(in.Machine), "\n") {
