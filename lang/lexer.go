@@ -43,18 +43,11 @@ var regexRules = []lexer.SimpleRule{
 }
 
 // campDef is a hand-written lexer for participle: the regular-expression
-// lexer spent most of a parse in the regexp engine. With skipTrivia it
-// does not hand comments and whitespace to participle, which elides them
-// anyway but would first keep every one in its token buffer: about half
-// the tokens of a file, and a quarter of the memory a parse allocates.
-type campDef struct{ skipTrivia bool }
+// lexer spent most of a parse in the regexp engine.
+type campDef struct{}
 
-// campLexer is the language's lexer definition, comments and whitespace
-// included (the formatter needs them); parseLexer is the parser's.
-var (
-	campLexer  = campDef{}
-	parseLexer = campDef{skipTrivia: true}
-)
+// campLexer is the language's lexer definition.
+var campLexer = campDef{}
 
 func (campDef) Symbols() map[string]lexer.TokenType { return symbols }
 
@@ -66,10 +59,10 @@ func (d campDef) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 	return d.LexString(filename, string(b))
 }
 
-func (d campDef) LexString(filename, src string) (lexer.Lexer, error) {
+func (campDef) LexString(filename, src string) (lexer.Lexer, error) {
 	// A leading byte-order mark is skipped: offsets still index src, and
 	// columns on line 1 count from after it.
-	return &campLex{src: src, pos: lexer.Position{Filename: filename, Offset: bomLen(src), Line: 1, Column: 1}, skipTrivia: d.skipTrivia}, nil
+	return &campLex{src: src, pos: lexer.Position{Filename: filename, Offset: bomLen(src), Line: 1, Column: 1}}, nil
 }
 
 // BOM is the UTF-8 byte-order mark, which a .camp file may start with.
@@ -88,10 +81,9 @@ func (d campDef) LexBytes(filename string, src []byte) (lexer.Lexer, error) {
 }
 
 type campLex struct {
-	src        string
-	pos        lexer.Position
-	tokens     int // tokens other than comments and whitespace, for MaxTokens
-	skipTrivia bool
+	src    string
+	pos    lexer.Position
+	tokens int // tokens other than comments and whitespace, for MaxTokens
 }
 
 // errTooManyTokens is the lexer's error past MaxTokens; the parser turns
@@ -115,34 +107,28 @@ func digits(s string, i, n int) bool {
 }
 
 func (l *campLex) Next() (lexer.Token, error) {
-	for {
-		s, i := l.src, l.pos.Offset
-		if i >= len(s) {
-			return lexer.Token{Type: tokEOF, Pos: l.pos}, nil
-		}
-		typ, n := scan(s, i)
-		if n == 0 {
-			rest := s[i:]
-			if len(rest) > 16 {
-				rest = rest[:16]
-			}
-			return lexer.Token{}, &lexer.Error{Msg: fmt.Sprintf("invalid input text %q", rest), Pos: l.pos}
-		}
-		trivia := typ == tokComment || typ == tokWhitespace
-		if !trivia {
-			// participle reads every token before it parses, so this
-			// bounds its memory as well as its repetitions.
-			if l.tokens++; l.tokens > MaxTokens {
-				return lexer.Token{}, &lexer.Error{Msg: errTooManyTokens, Pos: l.pos}
-			}
-		}
-		tok := lexer.Token{Type: typ, Value: s[i : i+n], Pos: l.pos}
-		l.advance(tok.Value)
-		if trivia && l.skipTrivia {
-			continue
-		}
-		return tok, nil
+	s, i := l.src, l.pos.Offset
+	if i >= len(s) {
+		return lexer.Token{Type: tokEOF, Pos: l.pos}, nil
 	}
+	typ, n := scan(s, i)
+	if n == 0 {
+		rest := s[i:]
+		if len(rest) > 16 {
+			rest = rest[:16]
+		}
+		return lexer.Token{}, &lexer.Error{Msg: fmt.Sprintf("invalid input text %q", rest), Pos: l.pos}
+	}
+	if typ != tokComment && typ != tokWhitespace {
+		// participle reads every token before it parses, so this bounds
+		// its memory as well as its repetitions.
+		if l.tokens++; l.tokens > MaxTokens {
+			return lexer.Token{}, &lexer.Error{Msg: errTooManyTokens, Pos: l.pos}
+		}
+	}
+	tok := lexer.Token{Type: typ, Value: s[i : i+n], Pos: l.pos}
+	l.advance(tok.Value)
+	return tok, nil
 }
 
 // advance moves the position past text, counting columns in runes (an

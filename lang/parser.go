@@ -28,7 +28,7 @@ const (
 )
 
 var parser = participle.MustBuild[File](
-	participle.Lexer(parseLexer),
+	participle.Lexer(campLexer),
 	participle.Elide("Comment", "Whitespace"),
 	participle.UseLookahead(6),
 )

@@ -46,14 +46,14 @@ func cmdFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	files, err := fmtFiles(paths)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc: %v\n", err)
+		fmt.Fprintf(stderr, "campc: %s\n", lang.Escape(err.Error()))
 		return exitUsage
 	}
 	code := exitOK
 	for _, f := range files {
 		src, err := readCamp(f)
 		if err != nil {
-			fmt.Fprintf(stderr, "campc: %s: %v\n", f, unwrapPathErr(err))
+			fmt.Fprintf(stderr, "campc: %s: %v\n", lang.Escape(f), unwrapPathErr(err))
 			code = exitUsage
 			continue
 		}
@@ -111,12 +111,12 @@ func fmtOne(name string, src []byte, o fmtOptions, stdout, stderr io.Writer) int
 			lang.RenderText(stderr, []*lang.Diagnostic{d}, map[string]string{shown: string(src)})
 			return exitError
 		}
-		fmt.Fprintf(stderr, "campc: %s: %v\n", shown, err)
+		fmt.Fprintf(stderr, "campc: %s: %v\n", lang.Escape(shown), err)
 		return exitError
 	}
 	changed := !bytes.Equal(src, out)
 	if (o.list || o.check) && changed {
-		fmt.Fprintln(stdout, shown)
+		fmt.Fprintln(stdout, lang.Escape(shown))
 	}
 	if o.diff && changed {
 		stdout.Write(diff.Diff(shown+".orig", src, shown, out))
