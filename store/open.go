@@ -35,6 +35,11 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("no database file given")
 	}
+	if len(kvSecretSpans(path)) > 0 {
+		// A key-value PostgreSQL connection string, not a file name:
+		// creating a file of that name would write its password to disk.
+		return nil, fmt.Errorf("this is a key-value connection string, which campc does not read; write a postgres:// URL")
+	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("%s is a directory, not a SQLite database file", path)
 	} else if errors.Is(err, fs.ErrNotExist) {
