@@ -1,8 +1,10 @@
 package lang
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestEscape(t *testing.T) {
@@ -77,4 +79,40 @@ func TestRenderTextEscapes(t *testing.T) {
 	if got := string([]rune(lines[1])[at : at+3]); got != "bad" {
 		t.Errorf("the caret is under %q, not \"bad\":\n%s", got, b.String())
 	}
+}
+
+// FuzzEscape: whatever the input, the output holds only printable runes,
+// printable input comes back unchanged, and a quoted Id reads back as the
+// Id.
+func FuzzEscape(f *testing.F) {
+	for _, s := range []string{"", "42", "Zoë", "7\x1b[1A", "a\nb", "\xff", "\u009b", "\ufeff", `"q"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e := Escape(s)
+		if !utf8.ValidString(e) {
+			t.Fatalf("Escape(%q) = %q is not UTF-8", s, e)
+		}
+		for _, r := range e {
+			if !strconv.IsPrint(r) {
+				t.Fatalf("Escape(%q) = %q keeps %U", s, e, r)
+			}
+		}
+		if e == s {
+			for _, r := range s {
+				if !strconv.IsPrint(r) {
+					t.Fatalf("Escape(%q) left %U", s, r)
+				}
+			}
+		}
+		q := QuoteIfNeeded(s)
+		if q != s {
+			if u, err := strconv.Unquote(q); err != nil || (utf8.ValidString(s) && u != s) {
+				t.Fatalf("QuoteIfNeeded(%q) = %s does not read back: %q, %v", s, q, u, err)
+			}
+		}
+		if Escape(q) != q {
+			t.Fatalf("QuoteIfNeeded(%q) = %q is not printable", s, q)
+		}
+	})
 }
