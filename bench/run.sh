@@ -47,6 +47,7 @@ run "$T -bench '^BenchmarkBatchPostgres\$' -benchtime=10000x ."
 run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkMemory\$' -benchtime=1x ."
 # campc import runs as a child process; its peak resident set comes from its rusage.
 run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkImport\$' -benchtime=1x ."
+run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkCheckMemory\$' -benchtime=1x ."
 
 # The CPU profile of the batch run through the engine.
 P="go test -run '^\$' -count=1 -bench '^BenchmarkBatch\$/^campc\$' -benchtime=200000x -cpuprofile \"\$OUT/cpu.out\" -o \"\$OUT/bench.test\" ."
@@ -73,7 +74,7 @@ eval "$Q" >"$OUT/profile-all.txt" 2>/dev/null
   echo "go: $(go version)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(test -n "$(git status --porcelain -- .. 2>/dev/null)" && echo ' (with uncommitted changes)')"
   echo "load average (1, 5, 15 min) at start: $LOAD_START; at end: $(load)"
-  echo "runs of each benchmark (-count): $COUNT; the Batch/BatchParallel pair $((COUNT + 2)); Memory and Import 1"
+  echo "runs of each benchmark (-count): $COUNT; the Batch/BatchParallel pair $((COUNT + 2)); Memory, Import and CheckMemory 1"
   if [ -n "${CAMPC_TEST_POSTGRES:-}" ]; then
     echo "PostgreSQL: $(psql_version) on this machine, reached over 127.0.0.1 (started by .ci/postgres.sh: fsync off)"
   else

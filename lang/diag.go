@@ -59,6 +59,10 @@ const (
 	CodeTokenContext      Code = "token_context"
 	CodeAmbiguousWait     Code = "ambiguous_wait"
 	CodeTriggerLoop       Code = "trigger_loop"
+
+	// CodeLimit: a file past one of the limits of spec §2.11 (size,
+	// declarations, repetitions), refused before it can exhaust memory.
+	CodeLimit Code = "limit"
 )
 
 // Position is a point in a source file: 1-based line, and 1-based column
@@ -82,8 +86,10 @@ func (p Position) Advance(n int) Position {
 	return p
 }
 
+// String is file:line:col, the file name escaped (it comes from the file
+// system, and a terminal shows it).
 func (p Position) String() string {
-	return fmt.Sprintf("%s:%d:%d", p.Filename, p.Line, p.Column)
+	return fmt.Sprintf("%s:%d:%d", Escape(p.Filename), p.Line, p.Column)
 }
 
 // Related points at another place that explains a diagnostic: a first
@@ -120,7 +126,7 @@ func Warnf(code Code, start, end Position, format string, args ...any) *Diagnost
 }
 
 func (d *Diagnostic) Error() string {
-	return fmt.Sprintf("%s: %s[%s]: %s", d.Start, d.Severity, d.Code, d.Message)
+	return fmt.Sprintf("%s: %s[%s]: %s", d.Start, d.Severity, d.Code, Escape(d.Message))
 }
 
 // Sort orders diagnostics by file, position, code and message, drops exact

@@ -60,7 +60,20 @@ func (d campDef) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 }
 
 func (campDef) LexString(filename, src string) (lexer.Lexer, error) {
-	return &campLex{src: src, pos: lexer.Position{Filename: filename, Line: 1, Column: 1}}, nil
+	// A leading byte-order mark is skipped: offsets still index src, and
+	// columns on line 1 count from after it.
+	return &campLex{src: src, pos: lexer.Position{Filename: filename, Offset: bomLen(src), Line: 1, Column: 1}}, nil
+}
+
+// BOM is the UTF-8 byte-order mark, which a .camp file may start with.
+const BOM = "\uFEFF"
+
+// bomLen is the length of src's leading byte-order mark, or 0.
+func bomLen(src string) int {
+	if strings.HasPrefix(src, BOM) {
+		return len(BOM)
+	}
+	return 0
 }
 
 func (d campDef) LexBytes(filename string, src []byte) (lexer.Lexer, error) {
@@ -68,9 +81,14 @@ func (d campDef) LexBytes(filename string, src []byte) (lexer.Lexer, error) {
 }
 
 type campLex struct {
-	src string
-	pos lexer.Position
+	src    string
+	pos    lexer.Position
+	tokens int // tokens other than comments and whitespace, for MaxTokens
 }
+
+// errTooManyTokens is the lexer's error past MaxTokens; the parser turns
+// it into a CodeLimit diagnostic.
+var errTooManyTokens = fmt.Sprintf("more than %d words, names, numbers and symbols in one file; split it into several files", MaxTokens)
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isAlpha(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
@@ -100,6 +118,13 @@ func (l *campLex) Next() (lexer.Token, error) {
 			rest = rest[:16]
 		}
 		return lexer.Token{}, &lexer.Error{Msg: fmt.Sprintf("invalid input text %q", rest), Pos: l.pos}
+	}
+	if typ != tokComment && typ != tokWhitespace {
+		// participle reads every token before it parses, so this bounds
+		// its memory as well as its repetitions.
+		if l.tokens++; l.tokens > MaxTokens {
+			return lexer.Token{}, &lexer.Error{Msg: errTooManyTokens, Pos: l.pos}
+		}
 	}
 	tok := lexer.Token{Type: typ, Value: s[i : i+n], Pos: l.pos}
 	l.advance(tok.Value)

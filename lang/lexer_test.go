@@ -3,6 +3,7 @@ package lang
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -44,6 +45,9 @@ func FuzzLexer(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
+		if strings.HasPrefix(src, BOM) {
+			t.Skip("the regular expressions do not skip a leading byte-order mark")
+		}
 		want, werr := lexTokens(regexLexer, src)
 		got, gerr := lexTokens(campLexer, src)
 		if (werr == nil) != (gerr == nil) {

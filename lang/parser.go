@@ -13,6 +13,20 @@ import (
 // participle recurses without a limit, so the guard runs before it does.
 const MaxNesting = 64
 
+// Limits on one file (spec §2.11). Parsing and checking take memory in
+// proportion to a file's size and to its declarations, so a file past
+// them is refused with a CodeLimit diagnostic instead of exhausting memory.
+// A project may have any number of files.
+const (
+	MaxFileSize = 8 << 20 // bytes
+	MaxDecls    = 10000   // declarations, those inside folders and programs included
+	// MaxTokens bounds the words, strings, numbers and symbols of a file
+	// (comments and whitespace aside). It is participle's own bound on
+	// one repetition (Decl*, the values of a list, …), so that bound,
+	// which participle reports in its own words, is never reached.
+	MaxTokens = 1000000
+)
+
 var parser = participle.MustBuild[File](
 	participle.Lexer(campLexer),
 	participle.Elide("Comment", "Whitespace"),
@@ -33,6 +47,11 @@ type Source struct {
 // diagnostic (participle stops at the first); unknown words in statement
 // position are not syntax errors here but Unknown* nodes for the compiler.
 func Parse(filename, src string) (*File, []*Diagnostic) {
+	if len(src) > MaxFileSize {
+		at := Position{Filename: filename, Line: 1, Column: 1}
+		return nil, []*Diagnostic{newDiag(SeverityError, CodeLimit, at, at,
+			fmt.Sprintf("the file is larger than %d MiB, the most a .camp file may hold; split it into several files", MaxFileSize>>20))}
+	}
 	if d := checkText(filename, src); d != nil {
 		return nil, []*Diagnostic{d}
 	}
@@ -40,7 +59,37 @@ func Parse(filename, src string) (*File, []*Diagnostic) {
 	if err != nil {
 		return nil, []*Diagnostic{syntaxDiag(filename, src, refineSyntax(src, filename, err))}
 	}
+	if d := countDecls(filename, f.Decls, new(int)); d != nil {
+		return nil, []*Diagnostic{d}
+	}
 	return f, nil
+}
+
+// countDecls counts declarations, depth first in source order, and
+// reports the first one past MaxDecls.
+func countDecls(filename string, ds []*Decl, n *int) *Diagnostic {
+	for _, d := range ds {
+		if *n++; *n > MaxDecls {
+			start, end := Pos(d.Pos), Pos(d.EndPos)
+			if end.Line != start.Line {
+				end = start.Advance(1)
+			}
+			start.Filename, end.Filename = filename, filename
+			return newDiag(SeverityError, CodeLimit, start, end,
+				fmt.Sprintf("more than %d declarations in one file; split it into several files", MaxDecls))
+		}
+		var inner []*Decl
+		switch {
+		case d.Folder != nil:
+			inner = d.Folder.Decls
+		case d.Program != nil:
+			inner = d.Program.Decls
+		}
+		if e := countDecls(filename, inner, n); e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 // checkText rejects what the lexer would report poorly (a bad byte, an
@@ -49,7 +98,7 @@ func Parse(filename, src string) (*File, []*Diagnostic) {
 func checkText(filename, src string) *Diagnostic {
 	depth := 0
 	line, col := 1, 1
-	for i := 0; i < len(src); {
+	for i := bomLen(src); i < len(src); {
 		c := src[i]
 		at := Position{Filename: filename, Offset: i, Line: line, Column: col}
 		switch {
@@ -91,6 +140,8 @@ func checkText(filename, src string) *Diagnostic {
 			col = 1
 			i++
 			continue
+		case strings.HasPrefix(src[i:], BOM):
+			return newDiag(SeverityError, CodeSyntax, at, at.Advance(1), "a byte-order mark (U+FEFF) is allowed only at the very start of a file")
 		case c >= 0x80:
 			return newDiag(SeverityError, CodeSyntax, at, at.Advance(1), "non-ASCII text is allowed only inside strings and comments")
 		case c < 0x20 && c != '\t' && c != '\r':
@@ -122,6 +173,9 @@ func syntaxDiag(filename, src string, err error) *Diagnostic {
 	at := Position{Filename: filename, Offset: p.Offset, Line: p.Line, Column: p.Column}
 	msg := perr.Message()
 	end := at.Advance(1)
+	if msg == errTooManyTokens {
+		return newDiag(SeverityError, CodeLimit, at, end, msg)
+	}
 	if strings.Contains(msg, "invalid input text") {
 		// A lexer error: name the offending word rather than the rest of
 		// the file.

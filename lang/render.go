@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // RenderText writes diagnostics the way compilers do:
@@ -17,23 +18,68 @@ import (
 // names to their text; a missing file just loses the source excerpt.
 func RenderText(w io.Writer, ds []*Diagnostic, sources map[string]string) error {
 	for _, d := range ds {
-		if _, err := fmt.Fprintf(w, "%s: %s[%s]: %s\n", d.Start, d.Severity, d.Code, d.Message); err != nil {
+		if _, err := fmt.Fprintf(w, "%s: %s[%s]: %s\n", d.Start, d.Severity, d.Code, Escape(d.Message)); err != nil {
 			return err
 		}
 		if line, ok := sourceLine(sources[d.Start.Filename], d.Start.Line); ok {
-			fmt.Fprintf(w, "    %s\n    %s\n", expandTabs(line), caret(line, d.Start, d.End))
+			text, mark := excerpt(line, d.Start, d.End)
+			fmt.Fprintf(w, "    %s\n    %s\n", text, mark)
 		}
 		for _, r := range d.Related {
-			fmt.Fprintf(w, "    %s: note: %s\n", r.Start, r.Message)
+			fmt.Fprintf(w, "    %s: note: %s\n", r.Start, Escape(r.Message))
 		}
 	}
 	return nil
+}
+
+// maxExcerpt is the most of a source line a diagnostic shows, in
+// characters as printed; a longer line is cut around the caret.
+const maxExcerpt = 160
+
+// excerpt is the source line as a diagnostic shows it, with the caret line
+// under it. Tabs become spaces and the line is escaped (an ESC in a
+// comment must not reach the terminal); the caret counts the escapes, so
+// it stays under the span.
+func excerpt(line string, start, end Position) (string, string) {
+	rs := []rune(line)
+	col := min(max(start.Column, 1), len(rs)+1)
+	n := 1
+	if end.Line == start.Line && end.Column > col {
+		n = end.Column - col
+	} else if end.Line > start.Line && len(rs) >= col {
+		n = len(rs) - col + 1
+	}
+	n = min(n, max(len(rs)-col+1, 1))
+	show := func(rs []rune) []rune { return []rune(Escape(expandTabs(string(rs)))) }
+	before := show(rs[:col-1])
+	span := show(rs[col-1 : min(col-1+n, len(rs))])
+	after := show(rs[min(col-1+n, len(rs)):])
+	text := append(append(append([]rune{}, before...), span...), after...)
+	at, width := len(before), max(len(span), 1)
+	// Cut a long line so that the caret and the start of the span show.
+	from := 0
+	if at > maxExcerpt/2 && len(text) > maxExcerpt {
+		from = min(at-maxExcerpt/4, len(text)-maxExcerpt)
+	}
+	to := min(len(text), from+maxExcerpt)
+	out := string(text[from:to])
+	at -= from
+	if from > 0 {
+		out = "…" + out
+		at++
+	}
+	if to < len(text) {
+		out += "…"
+	}
+	width = min(width, max(utf8.RuneCountInString(out)-at, 1))
+	return out, strings.Repeat(" ", at) + "^" + strings.Repeat("~", width-1)
 }
 
 func sourceLine(src string, n int) (string, bool) {
 	if src == "" || n < 1 {
 		return "", false
 	}
+	src = src[bomLen(src):] // columns on line 1 count from after it
 	for i := 1; i < n; i++ {
 		j := strings.IndexByte(src, '\n')
 		if j < 0 {
@@ -48,23 +94,6 @@ func sourceLine(src string, n int) (string, bool) {
 }
 
 func expandTabs(s string) string { return strings.ReplaceAll(s, "\t", " ") }
-
-// caret underlines the span on the start line (to its end when the span
-// runs on to later lines).
-func caret(line string, start, end Position) string {
-	width := runeCount(line)
-	col := start.Column
-	if col < 1 {
-		col = 1
-	}
-	n := 1
-	if end.Line == start.Line && end.Column > col {
-		n = end.Column - col
-	} else if end.Line > start.Line && width >= col {
-		n = width - col + 1
-	}
-	return strings.Repeat(" ", col-1) + "^" + strings.Repeat("~", max(n-1, 0))
-}
 
 type jsonRelated struct {
 	Message   string `json:"message"`

@@ -6,6 +6,7 @@ package project
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ func Load(paths []string) (*Project, error) {
 	}
 	pr := &Project{Texts: map[string]string{}}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := ReadCamp(f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", f, unwrapPathErr(err))
 		}
@@ -130,6 +131,18 @@ func walk(root string, add func(string)) error {
 		}
 		return nil
 	})
+}
+
+// ReadCamp reads a .camp file, but no more of it than lang.Parse needs to
+// refuse it as too large (lang.MaxFileSize), so a huge file cannot exhaust
+// memory before the limit diagnostic.
+func ReadCamp(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, lang.MaxFileSize+1))
 }
 
 func unwrapPathErr(err error) error {

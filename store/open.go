@@ -35,6 +35,11 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("no database file given")
 	}
+	if len(kvSecretSpans(path)) > 0 {
+		// A key-value PostgreSQL connection string, not a file name:
+		// creating a file of that name would write its password to disk.
+		return nil, fmt.Errorf("this is a key-value connection string, which campc does not read; write a postgres:// URL")
+	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("%s is a directory, not a SQLite database file", path)
 	} else if errors.Is(err, fs.ErrNotExist) {
@@ -91,16 +96,18 @@ func sqliteErr(path string, err error) error {
 
 // OpenPostgres opens a PostgreSQL database; migrate says whether to bring
 // its schema up to date (campc migrate) or to require that it is.
+// Its errors never carry the URL's secrets (see RedactDSN).
 func OpenPostgres(ctx context.Context, url string, migrate bool) (*Store, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
-		return nil, err
+		return nil, redactErr(err, url)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cannot connect to PostgreSQL: %w", err)
+		return nil, redactErr(fmt.Errorf("cannot connect to PostgreSQL: %w", err), url)
 	}
-	return open(ctx, db, postgresDialect, migrate)
+	s, err := open(ctx, db, postgresDialect, migrate)
+	return s, redactErr(err, url)
 }
 
 var sqliteDialect = dialect{

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
 
@@ -186,7 +187,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("campaign %q, person %s: %v", e.Campaign, e.Person, e.Err)
+	// The Id as the text log shows it: quoted when it holds characters a
+	// terminal would act on.
+	return fmt.Sprintf("campaign %q, person %s: %v", e.Campaign, lang.QuoteIfNeeded(e.Person), e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -13,7 +13,7 @@ import (
 func compileProject(paths []string, format string, strict bool, maxErrors int, stdout, stderr io.Writer) (*compiler.Result, int) {
 	srcs, texts, err := loadProject(paths)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc: %v\n", err)
+		fmt.Fprintf(stderr, "campc: %s\n", lang.Escape(err.Error()))
 		return nil, exitUsage
 	}
 	if maxErrors == 0 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -65,30 +64,14 @@ func openExisting(ctx context.Context, db string) (peopleStore, error) {
 	return openStore(ctx, db)
 }
 
-// dbName is --db as messages show it: a PostgreSQL URL without its
-// password.
-func dbName(db string) string {
-	if !store.IsPostgres(db) {
-		return db
-	}
-	u, err := url.Parse(db)
-	if err != nil {
-		return "the PostgreSQL URL"
-	}
-	return u.Redacted()
-}
+// dbName is --db as messages show it, without the secrets a PostgreSQL
+// connection string can carry.
+func dbName(db string) string { return store.RedactDSN(db) }
 
 // dbError prints a failure to open --db; it exits 2 (an I/O problem).
 func dbError(stderr io.Writer, cmd, db string, err error) int {
 	msg := strings.TrimPrefix(err.Error(), db+": ")
-	if store.IsPostgres(db) {
-		if u, perr := url.Parse(db); perr == nil {
-			if pw, ok := u.User.Password(); ok && pw != "" {
-				msg = strings.ReplaceAll(msg, pw, "xxxxx")
-			}
-		}
-	}
-	fmt.Fprintf(stderr, "campc %s: --db %s: %s\n", cmd, dbName(db), msg)
+	fmt.Fprintf(stderr, "campc %s: --db %s: %s\n", cmd, dbName(db), store.RedactIn(msg, db))
 	return exitUsage
 }
 

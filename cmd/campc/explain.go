@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
 )
 
@@ -28,8 +29,10 @@ type rootFlow struct {
 	campaign *compiler.Campaign
 }
 
+// line writes one line of the explanation, escaped (lang.Escape): source
+// text, names and values in it must not drive the terminal.
 func (x *explainer) line(depth, extra int, format string, args ...any) {
-	fmt.Fprintf(x.w, "%s%s\n", strings.Repeat("  ", depth*3+extra), fmt.Sprintf(format, args...))
+	fmt.Fprintf(x.w, "%s%s\n", strings.Repeat("  ", depth*3+extra), lang.Escape(fmt.Sprintf(format, args...)))
 }
 
 func yesNo(b bool) string {
@@ -48,7 +51,7 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 				fmt.Fprintln(x.w)
 			}
 			x.person = e.Person
-			x.line(0, 0, "person %s, campaign %q (%s)", e.Person, e.Campaign.Name, e.Campaign.Kind)
+			x.line(0, 0, "person %s, campaign %q (%s)", lang.QuoteIfNeeded(e.Person), e.Campaign.Name, e.Campaign.Kind)
 		} else {
 			x.line(d, 0, "campaign %q (%s)", e.Campaign.Name, e.Campaign.Kind)
 		}
@@ -162,7 +165,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if who == nil {
-		fmt.Fprintf(stderr, "campc explain: --person %s: no such Id in %s\n", *person, *peopleFile)
+		fmt.Fprintf(stderr, "campc explain: --person %s: no such Id in %s\n", lang.QuoteIfNeeded(*person), lang.Escape(*peopleFile))
 		return exitUsage
 	}
 	start := now.value()
@@ -185,7 +188,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	if c.Kind == compiler.Trigger && !c.Workspace.Sees(who.Partition) {
-		fmt.Fprintf(stderr, "campc explain: person %s is in partition %q, which workspace %q does not see\n", who.ID, who.PartitionName(), c.Workspace.Name)
+		fmt.Fprintf(stderr, "campc explain: person %s is in partition %q, which workspace %q does not see\n", lang.QuoteIfNeeded(who.ID), who.PartitionName(), c.Workspace.Name)
 		return exitError
 	}
 	_, err = startCampaign(ctx, eng, c, []string{who.ID}, vm.RunOptions{Tokens: tokens})
@@ -195,7 +198,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return ue.code
 	}
 	if x.person == "" {
-		fmt.Fprintf(stdout, "person %s: campaign %q did not consider this person (not in its workspace's partitions, or its trigger did not fire)\n", who.ID, c.Name)
+		fmt.Fprintf(stdout, "person %s: campaign %q did not consider this person (not in its workspace's partitions, or its trigger did not fire)\n", lang.QuoteIfNeeded(who.ID), c.Name)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "campc explain: %v\n", err)

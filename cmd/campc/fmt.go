@@ -38,7 +38,7 @@ func cmdFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "campc fmt: cannot use -w with standard input")
 			return exitUsage
 		}
-		src, err := io.ReadAll(stdin)
+		src, err := io.ReadAll(io.LimitReader(stdin, lang.MaxFileSize+1))
 		if err != nil {
 			fmt.Fprintf(stderr, "campc fmt: reading standard input: %v\n", err)
 			return exitUsage
@@ -47,14 +47,14 @@ func cmdFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	files, err := fmtFiles(paths)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc: %v\n", err)
+		fmt.Fprintf(stderr, "campc: %s\n", lang.Escape(err.Error()))
 		return exitUsage
 	}
 	code := exitOK
 	for _, f := range files {
-		src, err := os.ReadFile(f)
+		src, err := project.ReadCamp(f)
 		if err != nil {
-			fmt.Fprintf(stderr, "campc: %s: %v\n", f, pathErr(err))
+			fmt.Fprintf(stderr, "campc: %s: %v\n", lang.Escape(f), pathErr(err))
 			code = exitUsage
 			continue
 		}
@@ -77,12 +77,12 @@ func fmtOne(name string, src []byte, o fmtOptions, stdout, stderr io.Writer) int
 			lang.RenderText(stderr, []*lang.Diagnostic{d}, map[string]string{shown: string(src)})
 			return exitError
 		}
-		fmt.Fprintf(stderr, "campc: %s: %v\n", shown, err)
+		fmt.Fprintf(stderr, "campc: %s: %v\n", lang.Escape(shown), err)
 		return exitError
 	}
 	changed := !bytes.Equal(src, out)
 	if (o.list || o.check) && changed {
-		fmt.Fprintln(stdout, shown)
+		fmt.Fprintln(stdout, lang.Escape(shown))
 	}
 	if o.diff && changed {
 		stdout.Write(diff.Diff(shown+".orig", src, shown, out))

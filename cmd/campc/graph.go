@@ -29,7 +29,7 @@ func cmdGraph(args []string, stdout, stderr io.Writer) int {
 	}
 	srcs, texts, err := loadProject(paths)
 	if err != nil {
-		fmt.Fprintf(stderr, "campc: %v\n", err)
+		fmt.Fprintf(stderr, "campc: %s\n", lang.Escape(err.Error()))
 		return exitUsage
 	}
 	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
 )
 
@@ -406,9 +407,13 @@ func writeTextLog(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
 	writeSummary(w, acts, entered)
 }
 
+// writeTextActivity writes one line of the text log. Every value in it is
+// escaped (lang.Escape): an Id or a value holding ESC or a line break must
+// neither drive the terminal nor fake a log line.
 func writeTextActivity(w io.Writer, a *vm.Activity) {
-	fmt.Fprintf(w, "%4d  %s  person %-6s %-22s %-18s %q%s\n", a.Seq, a.Time.UTC().Format(time.RFC3339), a.Person,
+	line := fmt.Sprintf("%4d  %s  person %-6s %-22s %-18s %q%s", a.Seq, a.Time.UTC().Format(time.RFC3339), lang.QuoteIfNeeded(a.Person),
 		quoteName(a.Campaign), a.Type, a.Primary, formatAttrs(a.Attributes))
+	fmt.Fprintln(w, lang.Escape(line))
 }
 
 func quoteName(s string) string {

@@ -255,6 +255,7 @@ var figures = []figure{
 	{"BenchmarkBatchPostgres/campc", "BenchmarkBatch/campc", "time vs the in-memory store", false, false},
 	{"BenchmarkMemory/campc", "", "", false, false},
 	{"BenchmarkImport/campc", "", "", false, false},
+	{"BenchmarkCheckMemory/campc", "", "", false, false},
 }
 
 // trimHeader drops pprof's File/Build ID/Type/Time lines, which repeat.
@@ -278,7 +279,8 @@ func Render(res map[string]*Result, in Inputs) string {
 	w("`bench/` module (`bench/bench_test.go`); the workload, the generator and the hand-written baseline\n")
 	w("are described in `bench/README.md`. Figures are medians over the runs of `-count`; the spread is\n")
 	w("the smallest and largest value seen. One op is one person (Batch*, Predicate, Memory: one op\n")
-	w("loads the million), one event (Events), or the whole input (Check: compare MB/s; Import: one\n")
+	w("loads the million), one event (Events), or the whole input (Check: compare MB/s; CheckMemory:\n")
+	w("one check of the same project, with its peak live heap and the process's peak RSS; Import: one\n")
 	w("`campc import` of a million-row CSV file into SQLite, in a process of its own).\n\n")
 
 	w("## Machine\n\n")

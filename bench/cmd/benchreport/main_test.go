@@ -18,6 +18,7 @@ BenchmarkCheck/goparser-2      	       1	 214589634 ns/op	  21.38 MB/s	84336112 
     bench_test.go:290: set CAMPC_TEST_POSTGRES=postgres://… to run
 BenchmarkMemory/campc-2         	       1	88175972767 ns/op	      1673 heap-B/person	      1596 heap-MB	      2238 peak-RSS-MB
 BenchmarkImport/campc-2         	       1	90000000000 ns/op	        62.0 file-MB	       180.0 peak-RSS-MB	   1000000 people	     11111 people/s
+BenchmarkCheckMemory/campc-2         	       1	4868662741 ns/op	       105.9 heap-MB	       199.4 peak-RSS-MB	       170.8 peak-heap-MB	         4.376 source-MB	1197288520 B/op	12734318 allocs/op
 `
 
 func TestParseAndRender(t *testing.T) {
@@ -47,7 +48,7 @@ func TestParseAndRender(t *testing.T) {
 		}
 	}
 	md := Render(res, Inputs{Machine: "cores: 2\n", Commands: "go test", Profile: "flat"})
-	for _, s := range []string{"| Batch/campc | 3 × 50,000 | 7000 (6000–8000) |", "1.40 (campc/handwritten time)", "- cores: 2", "33.9 (campc/goparser time per byte)"} {
+	for _, s := range []string{"| Batch/campc | 3 × 50,000 | 7000 (6000–8000) |", "1.40 (campc/handwritten time)", "- cores: 2", "33.9 (campc/goparser time per byte)", "| CheckMemory/campc | 1 × 1 | 4868662741 | 1,197,288,520 | 12,734,318 | 106 heap-MB, 199 peak-RSS-MB, 171 peak-heap-MB, 4.38 source-MB |"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("the report lacks %q:\n%s", s, md)
 		}
