@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
-	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
 )
 
