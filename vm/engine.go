@@ -62,7 +62,7 @@ type Engine struct {
 	frameMu   sync.Mutex
 	roots     map[*compiler.Campaign]*frame  // each campaign's own root frame, made in New
 	children  map[frameKey]*frame            // kept child frames (see childFrame), under frameMu
-	listens   [compiler.TrigCreated + 1]bool // event kinds some trigger campaign listens to
+	listens   [compiler.NumTriggerKinds]bool // event kinds some trigger campaign listens to
 	index     map[trigKey][]*compiler.Campaign
 }
 
@@ -143,6 +143,14 @@ func triggerPrimary(t *compiler.TriggerDef) string {
 	case compiler.TrigStatusChanged:
 		if t.Program != nil {
 			return t.Program.Name
+		}
+	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes:
+		if t.Email != nil {
+			return t.Email.Name
+		}
+	case compiler.TrigVisitsPage, compiler.TrigClicksPage:
+		if t.WebPage != nil {
+			return t.WebPage.Name
 		}
 	}
 	return ""
@@ -657,7 +665,9 @@ func readsLogs(prog *compiler.Program) bool {
 	var inExpr func(e *compiler.Expr) bool
 	isLog := func(c *compiler.Cond) bool {
 		switch c.Kind {
-		case compiler.CondExecuted, compiler.CondSentEmail, compiler.CondFilledForm, compiler.CondDataChanged:
+		case compiler.CondExecuted, compiler.CondSentEmail, compiler.CondFilledForm, compiler.CondDataChanged,
+			compiler.CondOpenedEmail, compiler.CondClickedEmail, compiler.CondVisitedPage, compiler.CondClickedPage,
+			compiler.CondDeliveredEmail, compiler.CondBouncedEmail, compiler.CondUnsubscribed:
 			return true
 		}
 		return false

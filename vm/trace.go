@@ -131,6 +131,11 @@ func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
 		if c.Field != nil {
 			return countText(ps.countLog(stdlib.ActChangeDataValue, c.Field.Name, c, ""))
 		}
+	case compiler.CondOpenedEmail, compiler.CondClickedEmail, compiler.CondVisitedPage, compiler.CondClickedPage,
+		compiler.CondDeliveredEmail, compiler.CondBouncedEmail, compiler.CondUnsubscribed:
+		if typ, primary := engagementLog(c); primary != "" {
+			return countText(ps.countLog(typ, primary, c, ""))
+		}
 	case compiler.CondSample:
 		return "the sample draw"
 	}
