@@ -45,7 +45,7 @@ func (c *checker) smartList(cp *Campaign, ws *Workspace, assets *AssetScope, own
 }
 
 func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
-	out := &TriggerDef{Pos: lang.Pos(t.Pos)}
+	out := &TriggerDef{Pos: lang.Pos(t.Pos), Text: c.text(t.Pos, t.EndPos)}
 	ws := x.ws
 	code := lang.CodeInvalidSmartList
 	switch {

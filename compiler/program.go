@@ -369,6 +369,7 @@ type TriggerDef struct {
 	To         *Value   // data value changes: the new value
 	AtLeast    float64  // score is changed by at least (when HasAtLeast)
 	HasAtLeast bool
+	Text       string // the trigger as written, for explanations
 }
 
 // CondKind is the kind of a leaf condition.

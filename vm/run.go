@@ -87,6 +87,7 @@ func (r *run) start(w work, p *Person) error {
 	ps.taken = w.queued
 	if ps.tracing() {
 		ps.trace(TraceEvent{Kind: TraceStart, Campaign: c})
+		ps.traceTrigger(c, w.trigger)
 		ps.traceSmartList(c, 0)
 	}
 	if ok, _ := ps.smartList(c.SmartList, c.Workspace, 0); !ok {
@@ -223,26 +224,21 @@ func triggerMatches(c *compiler.Campaign, ev *Event) bool {
 		if t.Kind != ev.Kind {
 			continue
 		}
-		if t.Kind != compiler.TrigStatusChanged && triggerPrimary(t) != eventPrimary(ev) {
-			continue
+		// Requests are queued directly, never matched.
+		if t.Kind != compiler.TrigRequested && triggerMet(t, ev) {
+			return true
 		}
-		if !constraintsMet(t, ev) {
-			continue
-		}
-		switch t.Kind {
-		case compiler.TrigStatusChanged:
-			if t.Program != nil && t.Program.Name != ev.Program {
-				continue
-			}
-			if t.Status != "" && t.Status != ev.Status {
-				continue
-			}
-		case compiler.TrigRequested:
-			continue // requests are queued directly, never matched
-		}
-		return true
 	}
 	return false
+}
+
+// triggerMet reports whether an event of the trigger's kind is the one it
+// names, and meets its constraints.
+func triggerMet(t *compiler.TriggerDef, ev *Event) bool {
+	if t.Kind == compiler.TrigStatusChanged {
+		return (t.Program == nil || t.Program.Name == ev.Program) && (t.Status == "" || t.Status == ev.Status)
+	}
+	return triggerPrimary(t) == eventPrimary(ev) && constraintsMet(t, ev)
 }
 
 // constraintsMet applies a trigger's optional constraints (from/to, by at
