@@ -200,6 +200,12 @@ const (
 	ActUnsubscribe    = "Unsubscribe Email" // a delivered unsubscription from an email
 )
 
+// EngineActivities are the activity types that no step writes: the engine
+// writes them for delivered events and for its own decisions.
+var EngineActivities = []string{ActFillOutForm, ActNewPerson, ActSmartListInvalid, ActWaitDropped,
+	// engagement events (issue 11)
+	ActOpenEmail, ActClickEmail, ActVisitWebpage, ActClickLink, ActEmailDelivered, ActEmailBounced, ActUnsubscribe}
+
 // Step describes one flow step.
 type Step struct {
 	Name             string // the activity type it writes
