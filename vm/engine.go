@@ -539,8 +539,10 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 }
 
 // Deliver applies an event to its person (a form fill is logged, a data
-// value or status is set, a list is joined) and starts the active trigger
-// campaigns that listen to it.
+// value or status is set, a list is joined; an engagement event — an
+// email open, click, delivery, bounce or unsubscription, a web page visit
+// or click — is logged under Marketo's activity type) and starts the
+// active trigger campaigns that listen to it.
 func (e *Engine) Deliver(ctx context.Context, ev Event) (*Report, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
