@@ -79,7 +79,7 @@ func exprKey(e *Expr) string {
 	for _, v := range c.Values {
 		fmt.Fprintf(&b, "/%q|%v|%s|%t|%t", v.Fold, v.Num, v.Time, v.Bool, v.Null)
 	}
-	fmt.Fprintf(&b, "/%p/%p/%p/%q/%p/%p/%p", c.List, c.SmartList, c.Program, c.Status, c.Campaign, c.Email, c.Form)
+	fmt.Fprintf(&b, "/%p/%p/%p/%q/%p/%p/%p/%p", c.List, c.SmartList, c.Program, c.Status, c.Campaign, c.Email, c.Form, c.WebPage)
 	fmt.Fprintf(&b, "/%d/%d/%v", c.Window, c.AtLeast, c.Percent)
 	return b.String()
 }

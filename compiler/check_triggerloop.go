@@ -75,13 +75,46 @@ func listens(t *TriggerDef, to *Campaign, r raise) bool {
 	}
 	switch r.kind {
 	case TrigDataChanges, TrigScoreChanged:
-		return t.Field == r.field
+		return t.Field == r.field && !constraintExcludes(t, r.step)
 	case TrigAddedToList, TrigRemovedFromList:
 		return t.List == r.list
 	case TrigStatusChanged:
 		return (t.Program == nil || t.Program == r.program) && (t.Status == "" || t.Status == r.status)
 	case TrigRequested:
 		return r.target == to && (len(t.Sources) == 0 || contains(t.Sources, "flow"))
+	}
+	return false
+}
+
+// constraintExcludes reports whether a trigger's constraint (to V, by at
+// least n) can never hear the change a step makes: a literal value other
+// than V, a literal score change smaller than n. A value from a token or
+// an old value ("from") is known only at run time, so it may loop.
+func constraintExcludes(t *TriggerDef, s *Step) bool {
+	switch {
+	case s.Op == StepChangeData && t.To != nil:
+		if !s.Text.Static() {
+			return false
+		}
+		v, to := s.Value, *t.To
+		switch {
+		case v.Null:
+			return true
+		case to.Type.IsText():
+			return v.Fold != to.Fold
+		case to.Type.IsNumeric():
+			return v.Num != to.Num
+		case to.Type.IsTime():
+			return !v.Time.Equal(to.Time)
+		default:
+			return v.Bool != to.Bool
+		}
+	case s.Op == StepChangeScore && t.HasAtLeast:
+		if s.Score.Token != nil || s.Score.Set {
+			return false
+		}
+		d := s.Score.Delta
+		return (t.AtLeast > 0 && d < t.AtLeast) || (t.AtLeast < 0 && d > t.AtLeast)
 	}
 	return false
 }

@@ -45,7 +45,7 @@ func (c *checker) smartList(cp *Campaign, ws *Workspace, assets *AssetScope, own
 }
 
 func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
-	out := &TriggerDef{Pos: lang.Pos(t.Pos)}
+	out := &TriggerDef{Pos: lang.Pos(t.Pos), Text: c.text(t.Pos, t.EndPos)}
 	ws := x.ws
 	code := lang.CodeInvalidSmartList
 	switch {
@@ -76,12 +76,37 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
 	case t.DataChanges != nil:
 		out.Kind = TrigDataChanges
 		out.Field = c.field(x.cp, ws, t.DataChanges, x)
+		if t.DataFrom != nil {
+			if v, ok := c.value(x, out.Field, t.DataFrom); ok {
+				out.From = &v
+			}
+		}
+		if t.DataTo != nil {
+			if v, ok := c.value(x, out.Field, t.DataTo); ok {
+				out.To = &v
+			}
+		}
 	case t.ScoreChanged != nil:
 		out.Kind = TrigScoreChanged
 		out.Field = c.field(x.cp, ws, t.ScoreChanged, x)
 		if out.Field != nil && out.Field.Type != stdlib.Score {
 			s, e := rng(t.ScoreChanged.Pos, t.ScoreChanged.EndPos)
 			c.fail(x, code, s, e, "", "field %s is %s, not a score", out.Field.Name, out.Field.Type)
+		}
+		if v := t.ScoreAtLeast; v != nil {
+			s, e := rng(v.Pos, v.EndPos)
+			n, err := 0.0, error(nil)
+			if v.Num != nil {
+				n, err = strconv.ParseFloat(v.Num.Raw, 64)
+			}
+			switch {
+			case v.Num == nil:
+				c.fail(x, lang.CodeTypeMismatch, s, e, "", "\"by at least\" needs a number of points, not %s", describe(v))
+			case err != nil || n == 0:
+				c.fail(x, lang.CodeTypeMismatch, s, e, "", "\"by at least\" needs a number of points other than 0, not %s", v.Num.Raw)
+			default:
+				out.AtLeast, out.HasAtLeast = n, true
+			}
 		}
 	case t.AddedToList != nil:
 		out.Kind = TrigAddedToList
@@ -92,8 +117,40 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
 	case t.FillsOutForm != nil:
 		out.Kind = TrigFillsOutForm
 		out.Form = condLookup(c, x, "form", pickForms, t.FillsOutForm)
+		if t.FormOnPage != nil {
+			out.WebPage = condLookup(c, x, "web page", pickWebPages, t.FormOnPage)
+		}
 	case t.Created:
 		out.Kind = TrigCreated
+	// Engagement triggers (issue 11).
+	case t.OpensEmail != nil:
+		out.Kind = TrigOpensEmail
+		out.Email = condLookup(c, x, "email", pickEmails, t.OpensEmail)
+	case t.ClicksEmail != nil:
+		out.Kind = TrigClicksEmail
+		out.Email = condLookup(c, x, "email", pickEmails, t.ClicksEmail)
+	case t.ClicksPage != nil:
+		out.Kind = TrigClicksPage
+		out.WebPage = condLookup(c, x, "web page", pickWebPages, t.ClicksPage)
+	case t.VisitsPage != nil:
+		out.Kind = TrigVisitsPage
+		out.WebPage = condLookup(c, x, "web page", pickWebPages, t.VisitsPage)
+	case t.EmailDelivered != nil:
+		out.Kind = TrigEmailDelivered
+		out.Email = condLookup(c, x, "email", pickEmails, t.EmailDelivered)
+	case t.EmailBounces != nil:
+		out.Kind = TrigEmailBounces
+		out.Email = condLookup(c, x, "email", pickEmails, t.EmailBounces)
+	case t.Unsubscribes != nil:
+		out.Kind = TrigUnsubscribes
+		out.Email = condLookup(c, x, "email", pickEmails, t.Unsubscribes)
+	}
+	if t.ClickLink != nil {
+		out.Link = t.ClickLink.Value()
+		if strings.TrimSpace(out.Link) == "" {
+			s, e := rng(t.ClickLink.Pos, t.ClickLink.EndPos)
+			c.fail(x, lang.CodeTypeMismatch, s, e, "", "a link constraint needs the link's text or URL, not an empty string")
+		}
 	}
 	return out
 }
@@ -201,6 +258,28 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 		case a.DataChanged != nil:
 			out.Kind = CondDataChanged
 			out.Field = c.field(x.cp, ws, a.DataChanged, x)
+		// Engagement filters (issue 11).
+		case a.OpenedEmail != nil:
+			out.Kind = CondOpenedEmail
+			out.Email = condLookup(c, x, "email", pickEmails, a.OpenedEmail)
+		case a.ClickedEmail != nil:
+			out.Kind = CondClickedEmail
+			out.Email = condLookup(c, x, "email", pickEmails, a.ClickedEmail)
+		case a.ClickedPage != nil:
+			out.Kind = CondClickedPage
+			out.WebPage = condLookup(c, x, "web page", pickWebPages, a.ClickedPage)
+		case a.VisitedPage != nil:
+			out.Kind = CondVisitedPage
+			out.WebPage = condLookup(c, x, "web page", pickWebPages, a.VisitedPage)
+		case a.DeliveredEmail != nil:
+			out.Kind = CondDeliveredEmail
+			out.Email = condLookup(c, x, "email", pickEmails, a.DeliveredEmail)
+		case a.BouncedEmail != nil:
+			out.Kind = CondBouncedEmail
+			out.Email = condLookup(c, x, "email", pickEmails, a.BouncedEmail)
+		case a.Unsubscribed != nil:
+			out.Kind = CondUnsubscribed
+			out.Email = condLookup(c, x, "email", pickEmails, a.Unsubscribed)
 		}
 		if a.InPast != nil {
 			out.Window, _ = c.duration(x.cp, a.InPast)

@@ -122,6 +122,12 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 		}
 	case d.Campaign != nil:
 		c.declareCampaign(ctx, d.Campaign)
+	case d.WebPage != nil:
+		if wp, ok := declareAsset(c, "web page", ctx.assets.webPages, d.WebPage.Name, func(name string, at lang.Position) *WebPage {
+			return &WebPage{Name: name, Pos: at}
+		}); ok {
+			ws.WebPages = append(ws.WebPages, wp)
+		}
 	case d.Unknown != nil:
 		c.unknownWord(nil, d.Unknown.Head, d.Unknown.Tail(), "declaration", stdlib.DeclKeywords)
 	}
@@ -342,6 +348,7 @@ func (s *SmartListDef) declPos() lang.Position { return s.Pos }
 func (e *Email) declPos() lang.Position        { return e.Pos }
 func (w *Webhook) declPos() lang.Position      { return w.Pos }
 func (f *Form) declPos() lang.Position         { return f.Pos }
+func (w *WebPage) declPos() lang.Position      { return w.Pos }
 
 // declareAsset adds an asset to its scope unless the scope has one of that
 // name already (reported as a duplicate pointing at the first).

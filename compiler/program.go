@@ -30,6 +30,7 @@ type Workspace struct {
 	Webhooks   []*Webhook
 	Forms      []*Form
 	Campaigns  []*Campaign
+	WebPages   []*WebPage
 
 	fields     map[string]*Field
 	assets     *AssetScope // file-level lists, smart lists, emails, webhooks, forms
@@ -69,11 +70,12 @@ type AssetScope struct {
 	emails     map[string]*Email
 	webhooks   map[string]*Webhook
 	forms      map[string]*Form
+	webPages   map[string]*WebPage
 }
 
 func newAssetScope(parent *AssetScope, path string) *AssetScope {
 	return &AssetScope{Parent: parent, path: path, lists: map[string]*List{}, smartLists: map[string]*SmartListDef{},
-		emails: map[string]*Email{}, webhooks: map[string]*Webhook{}, forms: map[string]*Form{}}
+		emails: map[string]*Email{}, webhooks: map[string]*Webhook{}, forms: map[string]*Form{}, webPages: map[string]*WebPage{}}
 }
 
 // find looks a name up from s outwards.
@@ -101,6 +103,7 @@ func pickSmartLists(s *AssetScope) map[string]*SmartListDef { return s.smartList
 func pickEmails(s *AssetScope) map[string]*Email            { return s.emails }
 func pickWebhooks(s *AssetScope) map[string]*Webhook        { return s.webhooks }
 func pickForms(s *AssetScope) map[string]*Form              { return s.forms }
+func pickWebPages(s *AssetScope) map[string]*WebPage        { return s.webPages }
 
 // Folder is a folder; folders nest.
 type Folder struct {
@@ -211,6 +214,13 @@ type Webhook struct {
 
 // Form is a form.
 type Form struct {
+	Name string
+	Pos  lang.Position
+}
+
+// WebPage is a web page: people visit it, click its links and fill out
+// forms on it (the host delivers those events).
+type WebPage struct {
 	Name string
 	Pos  lang.Position
 }
@@ -328,7 +338,18 @@ const (
 	TrigRemovedFromList
 	TrigFillsOutForm
 	TrigCreated
+	// Engagement triggers (issue 11).
+	TrigOpensEmail
+	TrigClicksEmail
+	TrigVisitsPage
+	TrigClicksPage
+	TrigEmailDelivered
+	TrigEmailBounces
+	TrigUnsubscribes
 )
+
+// NumTriggerKinds is the number of trigger kinds.
+const NumTriggerKinds = int(TrigUnsubscribes) + 1
 
 // TriggerDef is one trigger of a smart list.
 type TriggerDef struct {
@@ -340,6 +361,15 @@ type TriggerDef struct {
 	List    *List
 	Form    *Form
 	Pos     lang.Position
+	// Constraints (issue 11); unset means any.
+	Email      *Email   // the engagement triggers on an email
+	WebPage    *WebPage // visits / clicks link on web page; fills out form on web page
+	Link       string   // clicks link in email / on web page: the link, compared ignoring case
+	From       *Value   // data value changes: the old value
+	To         *Value   // data value changes: the new value
+	AtLeast    float64  // score is changed by at least (when HasAtLeast)
+	HasAtLeast bool
+	Text       string // the trigger as written, for explanations
 }
 
 // CondKind is the kind of a leaf condition.
@@ -366,6 +396,14 @@ const (
 	CondFilledForm
 	CondDataChanged
 	CondSample
+	// Engagement filters (issue 11).
+	CondOpenedEmail
+	CondClickedEmail
+	CondVisitedPage
+	CondClickedPage
+	CondDeliveredEmail
+	CondBouncedEmail
+	CondUnsubscribed
 )
 
 // Cond is a typed leaf condition. Negate inverts the result (is not, not
@@ -382,6 +420,7 @@ type Cond struct {
 	Campaign  *Campaign
 	Email     *Email
 	Form      *Form
+	WebPage   *WebPage
 	Window    time.Duration // activity and in-past conditions; 0 means ever
 	AtLeast   int
 	Percent   float64

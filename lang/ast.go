@@ -75,6 +75,7 @@ type Decl struct {
 	Webhook   *WebhookDecl   `parser:"| @@"`
 	Form      *FormDecl      `parser:"| @@"`
 	Campaign  *CampaignDecl  `parser:"| @@"`
+	WebPage   *WebPageDecl   `parser:"| @@"`
 	Unknown   *UnknownDecl   `parser:"| @@"`
 	EndPos    lexer.Position
 }
@@ -173,10 +174,18 @@ type FormDecl struct {
 	EndPos lexer.Position
 }
 
+// WebPageDecl is a web page that people visit and fill out forms on; the
+// engagement triggers and filters name it (issue 11).
+type WebPageDecl struct {
+	Pos    lexer.Position
+	Name   *Str `parser:"'web' 'page' @@"`
+	EndPos lexer.Position
+}
+
 // CampaignDecl is a smart campaign, written out or cloned from another.
 type CampaignDecl struct {
 	Pos    lexer.Position
-	Kind   *Ident        `parser:"(?! 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form') @@"`
+	Kind   *Ident        `parser:"(?! 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'web') @@"`
 	Name   *Str          `parser:"'campaign' @@"`
 	Clone  *CampaignRef  `parser:"( 'clone' @@"`
 	Body   *CampaignBody `parser:"| @@ )"`
@@ -311,13 +320,26 @@ type Trigger struct {
 	StatusChanged bool     `parser:"| ( @('program' 'status' 'is' 'changed')"`
 	InProgram     *Str     `parser:"    ('in' @@)?"`
 	ToStatus      *Str     `parser:"    ('to' @@)? )"`
-	DataChanges   *Ident   `parser:"| 'data' 'value' 'changes' @@"`
-	ScoreChanged  *Ident   `parser:"| 'score' 'is' 'changed' @@"`
+	DataChanges   *Ident   `parser:"| ( 'data' 'value' 'changes' @@"`
+	DataFrom      *Value   `parser:"    ('from' @@)?"`
+	DataTo        *Value   `parser:"    ('to' @@)? )"`
+	ScoreChanged  *Ident   `parser:"| ( 'score' 'is' 'changed' @@"`
+	ScoreAtLeast  *Value   `parser:"    ('by' 'at' 'least' @@)? )"`
 	AddedToList   *Str     `parser:"| 'added' 'to' 'list' @@"`
 	RemovedList   *Str     `parser:"| 'removed' 'from' 'list' @@"`
-	FillsOutForm  *Str     `parser:"| 'fills' 'out' 'form' @@"`
-	Created       bool     `parser:"| @('person' 'is' 'created') )"`
-	EndPos        lexer.Position
+	FillsOutForm  *Str     `parser:"| ( 'fills' 'out' 'form' @@"`
+	FormOnPage    *Str     `parser:"    ('on' 'web' 'page' @@)? )"`
+	Created       bool     `parser:"| @('person' 'is' 'created')"`
+	// Engagement triggers (issue 11): events the host delivers.
+	OpensEmail     *Str `parser:"| 'opens' 'email' @@"`
+	ClicksEmail    *Str `parser:"| 'clicks' 'link' ( 'in' 'email' @@"`
+	ClicksPage     *Str `parser:"  | 'on' 'web' 'page' @@ )"`
+	ClickLink      *Str `parser:"  ('link' @@)?"`
+	VisitsPage     *Str `parser:"| 'visits' 'web' 'page' @@"`
+	EmailDelivered *Str `parser:"| 'email' ( 'is' 'delivered' @@"`
+	EmailBounces   *Str `parser:"  | 'bounces' @@ )"`
+	Unsubscribes   *Str `parser:"| 'unsubscribes' 'from' 'email' @@ )"`
+	EndPos         lexer.Position
 }
 
 // Value is a literal.
@@ -365,10 +387,18 @@ type ActivityCond struct {
 	Executed    *CampaignRef `parser:"( 'campaign' 'was' 'executed' @@"`
 	SentEmail   *Str         `parser:"| 'was' 'sent' 'email' @@"`
 	FilledForm  *Str         `parser:"| 'filled' 'out' 'form' @@"`
-	DataChanged *Ident       `parser:"| 'data' 'value' 'changed' @@ )"`
-	InPast      *Duration    `parser:"('in' 'past' @@)?"`
-	AtLeast     *Num         `parser:"('at' 'least' @@ 'times')?"`
-	EndPos      lexer.Position
+	DataChanged *Ident       `parser:"| 'data' 'value' 'changed' @@"`
+	// Engagement filters (issue 11): the log of delivered events.
+	OpenedEmail    *Str      `parser:"| 'opened' 'email' @@"`
+	ClickedEmail   *Str      `parser:"| 'clicked' 'link' ( 'in' 'email' @@"`
+	ClickedPage    *Str      `parser:"  | 'on' 'web' 'page' @@ )"`
+	VisitedPage    *Str      `parser:"| 'visited' 'web' 'page' @@"`
+	DeliveredEmail *Str      `parser:"| 'was' 'delivered' 'email' @@"`
+	BouncedEmail   *Str      `parser:"| 'email' 'bounced' @@"`
+	Unsubscribed   *Str      `parser:"| 'unsubscribed' 'from' 'email' @@ )"`
+	InPast         *Duration `parser:"('in' 'past' @@)?"`
+	AtLeast        *Num      `parser:"('at' 'least' @@ 'times')?"`
+	EndPos         lexer.Position
 }
 
 // FieldCond compares a person field.
@@ -534,7 +564,7 @@ type Block struct {
 // UnknownDecl is an unrecognised declaration.
 type UnknownDecl struct {
 	Pos    lexer.Position
-	Head   *Ident       `parser:"(?! 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace') @@"`
+	Head   *Ident       `parser:"(?! 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace' | 'web') @@"`
 	Rest   []*DeclTok   `parser:"@@*"`
 	Block  *UnknownBody `parser:"@@?"`
 	EndPos lexer.Position
@@ -584,7 +614,7 @@ type UnknownTok struct {
 // of tokens.)
 type DeclTok struct {
 	Pos   lexer.Position
-	Value string `parser:"@~('{' | '}' | 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace')"`
+	Value string `parser:"@~('{' | '}' | 'field' | 'partition' | 'folder' | 'program' | 'statuses' | 'token' | 'list' | 'smart' | 'email' | 'webhook' | 'form' | 'batch' | 'trigger' | 'executable' | 'workspace' | 'web')"`
 }
 
 // ItemTok is one token of an UnknownItem's tail. (A struct per token, because

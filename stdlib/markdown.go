@@ -22,7 +22,11 @@ func Markdown() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(s.Syntax), s.Name, s.PrimaryAttribute, attrs, yes(s.InExecutable), s.EmitsEvent)
 	}
 	b.WriteString("\nA step inside `if`/`else` also records `Choice`. The engine itself writes ")
-	b.WriteString(strings.Join([]string{"`" + ActFillOutForm + "`", "`" + ActNewPerson + "`", "`" + ActSmartListInvalid + "`", "`" + ActWaitDropped + "`"}, ", "))
+	var engine []string
+	for _, a := range EngineActivities {
+		engine = append(engine, "`"+a+"`")
+	}
+	b.WriteString(strings.Join(engine, ", "))
 	b.WriteString(" activities.\n\n### Triggers\n\n| trigger | event | example |\n|---|---|---|\n")
 	for _, t := range Triggers {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(t.Syntax), t.Event, cell(t.Example))

@@ -136,7 +136,9 @@ var Families = []Family{
 	{Name: "campaign", Names: []string{"Name", "Id", "Description"}, Doc: "the running campaign (the caller's, in parent token context)"},
 	{Name: "program", Names: []string{"Name", "Id", "Description", "Channel"}, Doc: "the campaign's program (the caller's, in parent token context)"},
 	{Name: "member", Names: []string{"Status"}, Doc: "the person's membership in the context program"},
-	{Name: "trigger", Names: []string{"Name", "Trigger Name", "Campaign", "Source", "Old Value", "New Value", "Attribute", "Program", "Status", "List", "Form"}, Doc: "the triggering event; only when the root campaign was started by a trigger"},
+	{Name: "trigger", Names: []string{"Name", "Trigger Name", "Campaign", "Source", "Old Value", "New Value", "Attribute", "Program", "Status", "List", "Form",
+		// engagement events (issue 11)
+		"Email", "Web Page", "Link"}, Doc: "the triggering event; only when the root campaign was started by a trigger"},
 	{Name: "system", Names: []string{"date", "time", "dateTime"}, Doc: "the engine's clock"},
 }
 
@@ -186,7 +188,23 @@ const (
 	ActNewPerson        = "New Person"         // a delivered "person is created"
 	ActSmartListInvalid = "Smart List Invalid" // a campaign whose smart list is invalid qualified nobody
 	ActWaitDropped      = "Wait Dropped"       // a parked wait whose flow no longer exists
+
+	// Engagement activities, written when the host delivers the event;
+	// the names are Marketo's.
+	ActOpenEmail      = "Open Email"        // a delivered email open
+	ActClickEmail     = "Click Email"       // a delivered click on a link in an email
+	ActVisitWebpage   = "Visit Webpage"     // a delivered web page visit
+	ActClickLink      = "Click Link"        // a delivered click on a link on a web page
+	ActEmailDelivered = "Email Delivered"   // a delivered email delivery
+	ActEmailBounced   = "Email Bounced"     // a delivered email bounce
+	ActUnsubscribe    = "Unsubscribe Email" // a delivered unsubscription from an email
 )
+
+// EngineActivities are the activity types that no step writes: the engine
+// writes them for delivered events and for its own decisions.
+var EngineActivities = []string{ActFillOutForm, ActNewPerson, ActSmartListInvalid, ActWaitDropped,
+	// engagement events (issue 11)
+	ActOpenEmail, ActClickEmail, ActVisitWebpage, ActClickLink, ActEmailDelivered, ActEmailBounced, ActUnsubscribe}
 
 // Step describes one flow step.
 type Step struct {
@@ -232,7 +250,8 @@ func StepByName(name string) (Step, bool) {
 var StepKeywords = []string{"change", "add", "remove", "send", "interesting", "wait", "call", "request", "execute", "delete", "if"}
 
 // DeclKeywords are the words a declaration may start with.
-var DeclKeywords = []string{"field", "partition", "folder", "program", "statuses", "token", "list", "smart", "email", "webhook", "form", "batch", "trigger", "executable"}
+var DeclKeywords = []string{"field", "partition", "folder", "program", "statuses", "token", "list", "smart", "email", "webhook", "form", "batch", "trigger", "executable",
+	"web"} // web page (issue 11)
 
 // CampaignKeywords are the words a campaign clause may start with.
 var CampaignKeywords = []string{"smart", "flow", "run", "active", "inactive", "qualify", "description"}
@@ -252,12 +271,20 @@ type Trigger struct {
 var Triggers = []Trigger{
 	{"campaign is requested", `trigger campaign is requested [from flow|api[, …]]`, `trigger campaign is requested from flow, api`},
 	{"program status is changed", `trigger program status is changed [in "P"] [to "S"]`, `trigger program status is changed to "Attended"`},
-	{"data value changes", `trigger data value changes F`, `trigger data value changes Country`},
-	{"score is changed", `trigger score is changed F`, `trigger score is changed LeadScore`},
+	{"data value changes", `trigger data value changes F [from V] [to V]`, `trigger data value changes Status from "Lead" to "MQL"`},
+	{"score is changed", `trigger score is changed F [by at least n]`, `trigger score is changed LeadScore by at least 10`},
 	{"added to list", `trigger added to list "L"`, `trigger added to list "Hot Leads"`},
 	{"removed from list", `trigger removed from list "L"`, `trigger removed from list "Hot Leads"`},
-	{"fills out form", `trigger fills out form "Form"`, `trigger fills out form "Contact Us"`},
+	{"fills out form", `trigger fills out form "Form" [on web page "P"]`, `trigger fills out form "Contact Us" on web page "Pricing"`},
 	{"person is created", `trigger person is created`, `trigger person is created`},
+	// Engagement triggers (issue 11): events the host delivers.
+	{"opens email", `trigger opens email "E"`, `trigger opens email "Invitation"`},
+	{"clicks link in email", `trigger clicks link in email "E" [link "L"]`, `trigger clicks link in email "Invitation" link "Register"`},
+	{"visits web page", `trigger visits web page "P"`, `trigger visits web page "Pricing"`},
+	{"clicks link on web page", `trigger clicks link on web page "P" [link "L"]`, `trigger clicks link on web page "Pricing" link "Contact Sales"`},
+	{"email is delivered", `trigger email is delivered "E"`, `trigger email is delivered "Invitation"`},
+	{"email bounces", `trigger email bounces "E"`, `trigger email bounces "Invitation"`},
+	{"unsubscribes from email", `trigger unsubscribes from email "E"`, `trigger unsubscribes from email "Newsletter"`},
 }
 
 // Filter describes one smart-list filter form.
@@ -290,6 +317,14 @@ var Filters = []Filter{
 	{`filled out form "Form" [in past N days] [at least N times]`, `filter filled out form "Contact Us" in past 30 days`},
 	{`data value changed F [in past N days] [at least N times]`, `filter data value changed Country in past 7 days`},
 	{`random sample N percent`, `filter random sample 10 percent`},
+	// Engagement filters (issue 11): the log of delivered events.
+	{`opened email "E" [in past N days] [at least N times]`, `filter opened email "Invitation" in past 7 days`},
+	{`clicked link in email "E" [in past N days] [at least N times]`, `filter clicked link in email "Invitation"`},
+	{`visited web page "P" [in past N days] [at least N times]`, `filter visited web page "Pricing" at least 3 times`},
+	{`clicked link on web page "P" [in past N days] [at least N times]`, `filter clicked link on web page "Pricing" in past 30 days`},
+	{`was delivered email "E" [in past N days] [at least N times]`, `filter was delivered email "Invitation"`},
+	{`email bounced "E" [in past N days] [at least N times]`, `filter email bounced "Invitation"`},
+	{`unsubscribed from email "E" [in past N days] [at least N times]`, `filter unsubscribed from email "Newsletter"`},
 }
 
 // The time range campc keeps: every clock time and every due time lies in

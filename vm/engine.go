@@ -63,7 +63,7 @@ type Engine struct {
 	frameMu   sync.Mutex
 	roots     map[*compiler.Campaign]*frame  // each campaign's own root frame, made in New
 	children  map[frameKey]*frame            // kept child frames (see childFrame), under frameMu
-	listens   [compiler.TrigCreated + 1]bool // event kinds some trigger campaign listens to
+	listens   [compiler.NumTriggerKinds]bool // event kinds some trigger campaign listens to
 	index     map[trigKey][]*compiler.Campaign
 }
 
@@ -144,6 +144,14 @@ func triggerPrimary(t *compiler.TriggerDef) string {
 	case compiler.TrigStatusChanged:
 		if t.Program != nil {
 			return t.Program.Name
+		}
+	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes:
+		if t.Email != nil {
+			return t.Email.Name
+		}
+	case compiler.TrigVisitsPage, compiler.TrigClicksPage:
+		if t.WebPage != nil {
+			return t.WebPage.Name
 		}
 	}
 	return ""
@@ -534,8 +542,10 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 }
 
 // Deliver applies an event to its person (a form fill is logged, a data
-// value or status is set, a list is joined) and starts the active trigger
-// campaigns that listen to it.
+// value or status is set, a list is joined; an engagement event — an
+// email open, click, delivery, bounce or unsubscription, a web page visit
+// or click — is logged under Marketo's activity type) and starts the
+// active trigger campaigns that listen to it.
 func (e *Engine) Deliver(ctx context.Context, ev Event) (*Report, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -660,7 +670,9 @@ func readsLogs(prog *compiler.Program) bool {
 	var inExpr func(e *compiler.Expr) bool
 	isLog := func(c *compiler.Cond) bool {
 		switch c.Kind {
-		case compiler.CondExecuted, compiler.CondSentEmail, compiler.CondFilledForm, compiler.CondDataChanged:
+		case compiler.CondExecuted, compiler.CondSentEmail, compiler.CondFilledForm, compiler.CondDataChanged,
+			compiler.CondOpenedEmail, compiler.CondClickedEmail, compiler.CondVisitedPage, compiler.CondClickedPage,
+			compiler.CondDeliveredEmail, compiler.CondBouncedEmail, compiler.CondUnsubscribed:
 			return true
 		}
 		return false

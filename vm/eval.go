@@ -114,6 +114,10 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) boo
 		return c.Form != nil && ps.countLog(stdlib.ActFillOutForm, c.Form.Name, c, "") >= c.AtLeast
 	case compiler.CondDataChanged:
 		return c.Field != nil && ps.countLog(stdlib.ActChangeDataValue, c.Field.Name, c, "") >= c.AtLeast
+	case compiler.CondOpenedEmail, compiler.CondClickedEmail, compiler.CondVisitedPage, compiler.CondClickedPage,
+		compiler.CondDeliveredEmail, compiler.CondBouncedEmail, compiler.CondUnsubscribed:
+		typ, primary := engagementLog(c)
+		return primary != "" && ps.countLog(typ, primary, c, "") >= c.AtLeast
 	case compiler.CondSample:
 		h := fnv.New32a()
 		h.Write([]byte(c.SampleKey))
@@ -167,6 +171,35 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) boo
 		return has && len(c.Values) == 2 && compare(v, c.Values[0]) >= 0 && compare(v, c.Values[1]) <= 0
 	}
 	return false
+}
+
+// engagementLog is the activity type and primary value an engagement
+// filter counts; primary is "" when the filter names nothing (an undefined
+// email or web page, in a program run leniently).
+func engagementLog(c *compiler.Cond) (typ, primary string) {
+	switch c.Kind {
+	case compiler.CondOpenedEmail:
+		typ = stdlib.ActOpenEmail
+	case compiler.CondClickedEmail:
+		typ = stdlib.ActClickEmail
+	case compiler.CondDeliveredEmail:
+		typ = stdlib.ActEmailDelivered
+	case compiler.CondBouncedEmail:
+		typ = stdlib.ActEmailBounced
+	case compiler.CondUnsubscribed:
+		typ = stdlib.ActUnsubscribe
+	case compiler.CondVisitedPage:
+		typ = stdlib.ActVisitWebpage
+	case compiler.CondClickedPage:
+		typ = stdlib.ActClickLink
+	}
+	switch {
+	case c.Email != nil:
+		primary = c.Email.Name
+	case c.WebPage != nil:
+		primary = c.WebPage.Name
+	}
+	return typ, primary
 }
 
 // countLog counts the person's activities of a type and primary value

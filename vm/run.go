@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/campc/campc/compiler"
@@ -85,6 +87,7 @@ func (r *run) start(w work, p *Person) error {
 	ps.taken = w.queued
 	if ps.tracing() {
 		ps.trace(TraceEvent{Kind: TraceStart, Campaign: c})
+		ps.traceTrigger(c, w.trigger)
 		ps.traceSmartList(c, 0)
 	}
 	if ok, _ := ps.smartList(c.SmartList, c.Workspace, 0); !ok {
@@ -177,18 +180,7 @@ func (r *run) matches(p *Person, ev *Event) []work {
 		if (ev.Workspace != "" && ws.Name != ev.Workspace) || !ws.Sees(p.Partition) {
 			continue
 		}
-		primary := ev.Field
-		switch ev.Kind {
-		case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
-			primary = ev.ListKey
-		case compiler.TrigFillsOutForm:
-			primary = ev.Form
-		case compiler.TrigStatusChanged:
-			primary = ev.Program
-		case compiler.TrigCreated:
-			primary = ""
-		}
-		cands := r.e.index[trigKey{ws: ws, kind: ev.Kind, primary: primary}]
+		cands := r.e.index[trigKey{ws: ws, kind: ev.Kind, primary: eventPrimary(ev)}]
 		if ev.Kind == compiler.TrigStatusChanged {
 			cands = append(append([]*compiler.Campaign{}, cands...), r.e.index[trigKey{ws: ws, kind: ev.Kind}]...)
 		}
@@ -204,26 +196,99 @@ func (r *run) matches(p *Person, ev *Event) []work {
 	return out
 }
 
-// triggerMatches applies a trigger's constraints beyond its index key.
+// eventPrimary is the value an event is indexed by, as triggerPrimary is
+// a trigger's.
+func eventPrimary(ev *Event) string {
+	switch ev.Kind {
+	case compiler.TrigDataChanges, compiler.TrigScoreChanged:
+		return ev.Field
+	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
+		return ev.ListKey
+	case compiler.TrigFillsOutForm:
+		return ev.Form
+	case compiler.TrigStatusChanged:
+		return ev.Program
+	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes:
+		return ev.Email
+	case compiler.TrigVisitsPage, compiler.TrigClicksPage:
+		return ev.WebPage
+	}
+	return ""
+}
+
+// triggerMatches applies a trigger's constraints beyond its index key. A
+// campaign may have several triggers of one kind: the event must meet the
+// constraints of one that names what it names.
 func triggerMatches(c *compiler.Campaign, ev *Event) bool {
 	for _, t := range c.SmartList.Triggers {
 		if t.Kind != ev.Kind {
 			continue
 		}
-		switch t.Kind {
-		case compiler.TrigStatusChanged:
-			if t.Program != nil && t.Program.Name != ev.Program {
-				continue
-			}
-			if t.Status != "" && t.Status != ev.Status {
-				continue
-			}
-		case compiler.TrigRequested:
-			continue // requests are queued directly, never matched
+		// Requests are queued directly, never matched.
+		if t.Kind != compiler.TrigRequested && triggerMet(t, ev) {
+			return true
 		}
-		return true
 	}
 	return false
+}
+
+// triggerMet reports whether an event of the trigger's kind is the one it
+// names, and meets its constraints.
+func triggerMet(t *compiler.TriggerDef, ev *Event) bool {
+	if t.Kind == compiler.TrigStatusChanged {
+		return (t.Program == nil || t.Program.Name == ev.Program) && (t.Status == "" || t.Status == ev.Status)
+	}
+	return triggerPrimary(t) == eventPrimary(ev) && constraintsMet(t, ev)
+}
+
+// constraintsMet applies a trigger's optional constraints (from/to, by at
+// least, on web page, link) to an event of its kind.
+func constraintsMet(t *compiler.TriggerDef, ev *Event) bool {
+	switch t.Kind {
+	case compiler.TrigDataChanges:
+		if t.Field == nil {
+			return false
+		}
+		if t.From != nil && !valueIs(t.Field.Type, ev.Old, *t.From) {
+			return false
+		}
+		if t.To != nil && !valueIs(t.Field.Type, ev.New, *t.To) {
+			return false
+		}
+	case compiler.TrigScoreChanged:
+		if t.HasAtLeast {
+			// Old is empty when the score had no value: it counted as 0.
+			oldN, _ := strconv.ParseFloat(ev.Old, 64)
+			newN, err := strconv.ParseFloat(ev.New, 64)
+			if err != nil {
+				return false
+			}
+			d := newN - oldN
+			// A negative bound asks for a fall of at least that much.
+			if (t.AtLeast > 0 && d < t.AtLeast) || (t.AtLeast < 0 && d > t.AtLeast) {
+				return false
+			}
+		}
+	case compiler.TrigFillsOutForm:
+		if t.WebPage != nil && t.WebPage.Name != ev.WebPage {
+			return false
+		}
+	case compiler.TrigClicksEmail, compiler.TrigClicksPage:
+		if t.Link != "" && !strings.EqualFold(t.Link, ev.Link) {
+			return false
+		}
+	}
+	return true
+}
+
+// valueIs reports whether an event's value, as text, equals a constraint's
+// value of the field's type; an empty value equals nothing.
+func valueIs(typ stdlib.FieldType, text string, want compiler.Value) bool {
+	if text == "" {
+		return false
+	}
+	v, err := parseValue(typ, text)
+	return err == nil && !v.Null && equal(v, want)
 }
 
 // applyEvent makes a delivered event true of its person, logs it, and
@@ -244,6 +309,9 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 	switch ev.Kind {
 	case compiler.TrigFillsOutForm:
 		act.Type, act.Primary = stdlib.ActFillOutForm, ev.Form
+		if ev.WebPage != "" {
+			act.Attributes = Attrs{{"Web Page", AttrStr(ev.WebPage)}}
+		}
 	case compiler.TrigDataChanges, compiler.TrigScoreChanged:
 		f := ws.Field(ev.Field)
 		if f == nil {
@@ -301,12 +369,74 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		act.Attributes = Attrs{{"Old Status", AttrStr(ev.Old)}, {"New Status", AttrStr(ev.Status)}}
 	case compiler.TrigCreated:
 		act.Type, act.Primary = stdlib.ActNewPerson, p.ID
+	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes,
+		compiler.TrigVisitsPage, compiler.TrigClicksPage:
+		if err := engagement(act, ev); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("events of this kind are started with Request, not Deliver")
 	}
 	ps.add(act, nil, nil)
 	ps.events = append(ps.events, *ev)
+	if ev.Kind == compiler.TrigUnsubscribes {
+		ps.unsubscribe(ws, ev)
+	}
 	return ps.finish(nil)
+}
+
+// engagement fills in the activity of an engagement event (issue 11),
+// with Marketo's activity type names.
+func engagement(act *Activity, ev *Event) error {
+	var what string
+	switch ev.Kind {
+	case compiler.TrigOpensEmail:
+		act.Type, what = stdlib.ActOpenEmail, "an email open"
+	case compiler.TrigClicksEmail:
+		act.Type, what = stdlib.ActClickEmail, "a click in an email"
+	case compiler.TrigEmailDelivered:
+		act.Type, what = stdlib.ActEmailDelivered, "an email delivery"
+	case compiler.TrigEmailBounces:
+		act.Type, what = stdlib.ActEmailBounced, "an email bounce"
+	case compiler.TrigUnsubscribes:
+		act.Type, what = stdlib.ActUnsubscribe, "an unsubscription"
+	case compiler.TrigVisitsPage:
+		act.Type, what = stdlib.ActVisitWebpage, "a web page visit"
+	case compiler.TrigClicksPage:
+		act.Type, what = stdlib.ActClickLink, "a click on a web page"
+	}
+	act.Primary = ev.Email
+	name := "email"
+	if ev.Kind == compiler.TrigVisitsPage || ev.Kind == compiler.TrigClicksPage {
+		act.Primary, name = ev.WebPage, "web page"
+	}
+	if act.Primary == "" {
+		return fmt.Errorf("%s needs the %s it happened on", what, name)
+	}
+	if ev.Link != "" && (ev.Kind == compiler.TrigClicksEmail || ev.Kind == compiler.TrigClicksPage) {
+		act.Attributes = Attrs{{"Link", AttrStr(ev.Link)}}
+	}
+	return nil
+}
+
+// unsubscribe sets the person's Unsubscribed field, as Marketo does when a
+// person unsubscribes from an email: logged as a data value change, which
+// "data value changes Unsubscribed" triggers hear.
+func (ps *pass) unsubscribe(ws *compiler.Workspace, ev *Event) {
+	f := ws.Field("Unsubscribed")
+	if f == nil || f.Type != stdlib.Boolean {
+		return
+	}
+	old := ps.p.Fields[f.Name]
+	if !old.Null && old.Type == stdlib.Boolean && old.Bool {
+		return // already unsubscribed: nothing changes
+	}
+	v := compiler.NewBool(true)
+	ps.fields()[f.Name] = v
+	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Workspace: ws.Name, Primary: f.Name,
+		Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}, {"Reason", AttrStr("Unsubscribe Email " + ev.Email)}}}, nil, nil)
+	ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
+		Old: formatValue(old), New: formatValue(v), Workspace: ev.Workspace})
 }
 
 // resume continues a parked flow at its due time.

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/lang"
@@ -23,6 +24,10 @@ const (
 	TraceEnter                     // an executed child starts (Campaign, Parent)
 	TraceLeave                     // a campaign's flow ended for the person (Campaign, Text says how)
 	TraceActivity                  // a step wrote an activity (Activity)
+	// TraceTrigger: the trigger that started a trigger campaign, and the
+	// event it heard (Text: the trigger as written, Saw: the event); it
+	// comes after TraceStart, before the filters.
+	TraceTrigger
 )
 
 // TraceEvent is one thing the engine did or decided for a person, for
@@ -131,6 +136,11 @@ func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
 		if c.Field != nil {
 			return countText(ps.countLog(stdlib.ActChangeDataValue, c.Field.Name, c, ""))
 		}
+	case compiler.CondOpenedEmail, compiler.CondClickedEmail, compiler.CondVisitedPage, compiler.CondClickedPage,
+		compiler.CondDeliveredEmail, compiler.CondBouncedEmail, compiler.CondUnsubscribed:
+		if typ, primary := engagementLog(c); primary != "" {
+			return countText(ps.countLog(typ, primary, c, ""))
+		}
 	case compiler.CondSample:
 		return "the sample draw"
 	}
@@ -142,6 +152,66 @@ func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
 		return c.Field.Name + " is empty"
 	}
 	return fmt.Sprintf("%s = %s", c.Field.Name, quoteValue(v))
+}
+
+// traceTrigger reports which trigger of a trigger campaign heard the event
+// that started it.
+func (ps *pass) traceTrigger(c *compiler.Campaign, ev *Event) {
+	if ev == nil || c.Kind != compiler.Trigger {
+		return
+	}
+	t := heardBy(c, ev)
+	if t == nil {
+		return
+	}
+	ps.trace(TraceEvent{Kind: TraceTrigger, Campaign: c, Text: t.Text, Saw: describeEvent(ev), Result: true})
+}
+
+// heardBy is the trigger of c that an event meets, or nil.
+func heardBy(c *compiler.Campaign, ev *Event) *compiler.TriggerDef {
+	for _, t := range c.SmartList.Triggers {
+		if t.Kind != ev.Kind {
+			continue
+		}
+		if t.Kind == compiler.TrigRequested {
+			if len(t.Sources) == 0 || slices.Contains(t.Sources, ev.Source) {
+				return t
+			}
+			continue
+		}
+		if triggerMet(t, ev) {
+			return t
+		}
+	}
+	return nil
+}
+
+// describeEvent says what happened, for explanations.
+func describeEvent(ev *Event) string {
+	s := triggerName(ev.Kind)
+	switch ev.Kind {
+	case compiler.TrigRequested:
+		s += " from " + ev.Source
+	case compiler.TrigStatusChanged:
+		s += fmt.Sprintf(" in %q to %q", ev.Program, ev.Status)
+	case compiler.TrigDataChanges, compiler.TrigScoreChanged:
+		s += fmt.Sprintf(" %s from %q to %q", ev.Field, ev.Old, ev.New)
+	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
+		s += fmt.Sprintf(" %q", ev.List)
+	case compiler.TrigFillsOutForm:
+		s += fmt.Sprintf(" %q", ev.Form)
+		if ev.WebPage != "" {
+			s += fmt.Sprintf(" on web page %q", ev.WebPage)
+		}
+	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes:
+		s += fmt.Sprintf(" %q", ev.Email)
+	case compiler.TrigVisitsPage, compiler.TrigClicksPage:
+		s += fmt.Sprintf(" %q", ev.WebPage)
+	}
+	if ev.Link != "" {
+		s += fmt.Sprintf(" link %q", ev.Link)
+	}
+	return s
 }
 
 func countText(n int) string {

@@ -79,6 +79,10 @@ type Event struct {
 	// Workspace limits the event to one workspace ("" means every
 	// workspace that sees the person).
 	Workspace string
+	// Engagement events (issue 11).
+	Email   string // opens, clicks link in, is delivered, bounces, unsubscribes from: the email
+	WebPage string // visits, clicks link on: the web page; fills out form: where (optional)
+	Link    string // clicks link in email / on web page: the link (optional)
 }
 
 // Parked is a person waiting in a flow. The flow position is a path of

@@ -191,6 +191,12 @@ func triggerToken(ev *Event, name string) string {
 		return ev.List
 	case "Form":
 		return ev.Form
+	case "Email":
+		return ev.Email
+	case "Web Page":
+		return ev.WebPage
+	case "Link":
+		return ev.Link
 	}
 	return ""
 }

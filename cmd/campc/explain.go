@@ -56,6 +56,8 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 			x.line(d, 0, "campaign %q (%s)", e.Campaign.Name, e.Campaign.Kind)
 		}
 		x.line(d, 1, "smart list:")
+	case vm.TraceTrigger:
+		x.line(d, 2, "%s  [heard %s] %s", e.Text, e.Saw, yesNo(e.Result))
 	case vm.TraceFilter:
 		x.line(d, 2, "filter %d: %s  [saw %s] %s", e.Filter, e.Cond.Text, e.Saw, yesNo(e.Result))
 	case vm.TraceLogic:

@@ -534,6 +534,15 @@ func simulatedEvent(c *compiler.Campaign) (vm.Event, error) {
 		ev.List, ev.ListKey = t.List.Name, t.List.Key
 	case compiler.TrigFillsOutForm:
 		ev.Form = t.Form.Name
+		if t.WebPage != nil {
+			ev.WebPage = t.WebPage.Name
+		}
+	// Engagement triggers (issue 11): the event they name, on the link
+	// they name.
+	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes:
+		ev.Email, ev.Link = t.Email.Name, t.Link
+	case compiler.TrigVisitsPage, compiler.TrigClicksPage:
+		ev.WebPage, ev.Link = t.WebPage.Name, t.Link
 	case compiler.TrigCreated:
 	case compiler.TrigRequested:
 		return ev, fmt.Errorf("campaign %q listens for requests from flow only; add api to its trigger (\"trigger campaign is requested from flow, api\") to run it directly", c.Name)

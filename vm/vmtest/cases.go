@@ -36,6 +36,18 @@ import (
 //	list ID "List"                    deliver an add to list
 //	created ID                        deliver person is created
 //	advance 3d                        move the clock, resume due waits
+//
+// Engagement events (issue 11), delivered as the host would:
+//
+//	form ID "Form" page "P"           a form fill on a web page
+//	score ID Field "value"            deliver a score change (the new score)
+//	open ID "Email"                   an email open
+//	click ID "Email" [link "L"]       a click on a link in an email
+//	visit ID "Page"                   a web page visit
+//	clickpage ID "Page" [link "L"]    a click on a link on a web page
+//	delivered ID "Email"              an email delivery
+//	bounce ID "Email"                 an email bounce
+//	unsubscribe ID "Email"            an unsubscription from an email
 //	budget steps N | cascade N        set the engine's budgets (before any run)
 //
 // RunCases runs every case in dir against stores made by newStore: each
@@ -203,13 +215,27 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 		case "status":
 			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigStatusChanged, Person: args[1], Program: args[2], Status: args[3]})
 		case "form":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigFillsOutForm, Person: args[1], Form: args[2]})
+			ev := vm.Event{Kind: compiler.TrigFillsOutForm, Person: args[1], Form: args[2]}
+			ev.WebPage = option(t, n, args[3:], "page")
+			_, err = engine().Deliver(ctx, ev)
 		case "data":
 			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigDataChanges, Person: args[1], Field: args[2], New: args[3]})
 		case "list":
 			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigAddedToList, Person: args[1], List: args[2]})
 		case "created":
 			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigCreated, Person: args[1]})
+		case "score":
+			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigScoreChanged, Person: args[1], Field: args[2], New: args[3]})
+		case "open", "click", "delivered", "bounce", "unsubscribe":
+			kind := map[string]compiler.TriggerKind{"open": compiler.TrigOpensEmail, "click": compiler.TrigClicksEmail,
+				"delivered": compiler.TrigEmailDelivered, "bounce": compiler.TrigEmailBounces, "unsubscribe": compiler.TrigUnsubscribes}[args[0]]
+			_, err = engine().Deliver(ctx, vm.Event{Kind: kind, Person: args[1], Email: args[2], Link: option(t, n, args[3:], "link")})
+		case "visit", "clickpage":
+			kind := compiler.TrigVisitsPage
+			if args[0] == "clickpage" {
+				kind = compiler.TrigClicksPage
+			}
+			_, err = engine().Deliver(ctx, vm.Event{Kind: kind, Person: args[1], WebPage: args[2], Link: option(t, n, args[3:], "link")})
 		case "advance":
 			d, perr := parseTestDuration(args[1])
 			if perr != nil {
@@ -285,6 +311,18 @@ func splitArgs(t *testing.T, line string) []string {
 		out = append(out, m)
 	}
 	return out
+}
+
+// option reads an op's optional trailing "name value" pair.
+func option(t *testing.T, line int, rest []string, name string) string {
+	switch {
+	case len(rest) == 0:
+		return ""
+	case len(rest) == 2 && rest[0] == name:
+		return rest[1]
+	}
+	t.Fatalf("ops line %d: expected nothing or %s \"…\" at the end, got %q", line+1, name, rest)
+	return ""
 }
 
 func splitTokens(args []string) ([]string, map[string]string) {
