@@ -486,6 +486,13 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		c.errorf(cp, lang.CodeSyntax, s, e, "add to engagement program is out of scope: campc has no engagement programs (streams and casts); write the nurture as a campaign with waits, or send the people to the host with sync person to CRM")
 		return nil
 	case st.Unknown != nil:
+		if h := st.Unknown.Head; h.Name == "until" || h.Name == "on" {
+			// The tail of a wait whose options did not parse (the parser
+			// backtracks out of an optional group and starts a new step).
+			s, e := rng(h.Pos, h.EndPos)
+			c.errorf(cp, lang.CodeSyntax, s, e, "%q here continues a wait, but what follows does not fit: write wait N unit [on weekdays Mon-Fri] [until 09:00 \"Europe/Berlin\"], a time of day as HH:MM and then a zone", h.Name)
+			return nil
+		}
 		c.unknownWord(cp, st.Unknown.Head, st.Unknown.Tail(), "step", stdlib.StepKeywords)
 		return nil
 	}
