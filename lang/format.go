@@ -235,7 +235,9 @@ func layout(toks []ftok, m *marks) string {
 		case p.mustBreak, stmt, t.text == "}", p.last == "{", p.last == "}" && t.text != "else":
 			p.newline(stmt && t.nl > 1 && !p.afterOpen, indentOf(t))
 		case t.text == "," || t.text == ")" || t.text == "]" || p.last == "(" || p.last == "[",
-			t.text == "-" || p.last == "-": // a weekday range: Mon-Fri
+			t.text == "-" || p.last == "-" && !isDigit(t.text[0]):
+			// A weekday range: Mon-Fri. A "-" before a digit keeps its
+			// space, or the two would lex as a negative number.
 		default:
 			p.b.WriteString(" ")
 		}
