@@ -112,6 +112,7 @@ func chainRelated(f frame) []lang.Related {
 type tmplUse struct {
 	t     Template
 	score bool  // the reference must be a score token
+	date  bool  // the reference must hold a date (wait until a token)
 	via   *Step // a send email step, for an email subject
 }
 
@@ -133,6 +134,12 @@ func templateUses(cp *Campaign) []tmplUse {
 			if s.Webhook != nil {
 				out = append(out, tmplUse{t: s.Webhook.URL, via: s})
 			}
+		case StepWait:
+			out = append(out, tmplUse{t: s.Text, date: true})
+		case StepChangeOwner:
+			out = append(out, tmplUse{t: s.To})
+		case StepCreateTask:
+			out = append(out, tmplUse{t: s.Text}, tmplUse{t: s.To})
 		}
 	})
 	return out
@@ -282,6 +289,30 @@ func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmp
 	if u.score {
 		report(nil, "a score change takes a score token ({{my.Name}}), not %s", r)
 	}
+	if u.date {
+		if why := notADate(cp.Workspace, r); why != "" {
+			report(nil, "%s %s; wait until needs a date token, a date or datetime field, or {{system.date}}", r, why)
+		}
+	}
+}
+
+// notADate says why a reference (not a My Token) cannot hold a date, or ""
+// when it can or only the run can tell (the trigger's values).
+func notADate(ws *Workspace, r *lang.TokenRef) string {
+	switch r.Family {
+	case "lead":
+		if f := ws.fields[r.Name]; f != nil && !f.Type.IsTime() {
+			return fmt.Sprintf("is a %s field", f.Type)
+		}
+	case "system":
+		if r.Name == "time" {
+			return "is a time of day"
+		}
+	case "trigger":
+	default:
+		return "is text"
+	}
+	return ""
 }
 
 func (c *checker) checkMy(cp *Campaign, frames []frame, r *lang.TokenRef, u tmplUse, report func(*frame, string, ...any)) {
@@ -308,6 +339,10 @@ func (c *checker) checkMy(cp *Campaign, frames []frame, r *lang.TokenRef, u tmpl
 		}
 		if u.score && t.Type != "score" {
 			report(f, "%s is a %s token; a score change needs a score token (+n, -n or =n)%s", r, t.Type, f.describe(cp))
+			return
+		}
+		if u.date && t.Type != "date" {
+			report(f, "%s is a %s token; wait until needs a date token%s", r, t.Type, f.describe(cp))
 			return
 		}
 		if first == nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/campc/campc/lang"
@@ -20,6 +21,11 @@ type Options struct {
 	// MaxErrors caps the diagnostics returned; 0 means DefaultMaxErrors and
 	// a negative number means no cap.
 	MaxErrors int
+	// Zones finds a time zone by its IANA name, for waits "until HH:MM
+	// ZONE". The compiler does no I/O, so the host passes the database in
+	// (campc passes time.LoadLocation, with Go's embedded copy as the
+	// fallback). Without it only UTC is known.
+	Zones func(name string) (*time.Location, error)
 }
 
 // Result is what Compile returns: the program (nil when the sources did
@@ -43,7 +49,7 @@ func (r *Result) OnlySmartListErrors() bool { return r.errors && !r.otherErrors 
 func Compile(sources []lang.Source, opts Options) *Result {
 	srcs := slices.Clone(sources)
 	slices.SortStableFunc(srcs, func(a, b lang.Source) int { return strings.Compare(a.Name, b.Name) })
-	c := &checker{prog: &Program{}, workspaces: map[string]*Workspace{}, sources: map[string]string{}}
+	c := &checker{prog: &Program{}, workspaces: map[string]*Workspace{}, sources: map[string]string{}, zones: opts.Zones}
 	var files []*lang.File
 	parsed := parseAll(srcs)
 	for i, s := range srcs {
@@ -106,6 +112,7 @@ type checker struct {
 	smartLists []*SmartListDef
 	sources    map[string]string // file name -> text, for the source text of conditions and steps
 	nextList   int
+	zones      func(string) (*time.Location, error)
 }
 
 type folderKey struct {

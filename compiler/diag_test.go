@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/campc/campc/lang"
 )
@@ -105,7 +106,7 @@ func TestDiagnostics(t *testing.T) {
 				continue
 			}
 			t.Run(ch.name, func(t *testing.T) {
-				res := Compile(ch.sources, Options{MaxErrors: -1})
+				res := Compile(ch.sources, Options{MaxErrors: -1, Zones: time.LoadLocation})
 				for _, d := range res.Diagnostics {
 					seen[string(d.Code)] = true
 					ok := false

@@ -484,6 +484,11 @@ const (
 	StepRemoveFromFlow
 	StepDeletePerson
 	StepIf
+
+	// Host effects (issue 11): the engine logs them and asks the host.
+	StepChangeOwner
+	StepSyncToCRM
+	StepCreateTask
 )
 
 // Step is a typed flow step with every reference resolved.
@@ -513,7 +518,60 @@ type Step struct {
 	Pos, End  lang.Position
 	Source    string // the step as written (empty for if steps), for explanations
 
+	// Wait options (issue 11). A wait until a token keeps the token's
+	// template in Text. A wait N unit ends at the first instant, at or after
+	// the N units, that falls on one of Weekdays (none: any day) and, with
+	// At, reads At on the clock in Zone; Zone is UTC unless "until" names one.
+	Weekdays Weekdays
+	At       *TimeOfDay
+	Zone     *time.Location
+	// The host-effect steps use To for Change Owner's new owner and Create
+	// Task's assignee (empty: the person's owner), Text for the task's subject.
+
 	src *lang.Step
+}
+
+// Weekdays is a set of days of the week, one bit per time.Weekday.
+type Weekdays uint8
+
+// Has reports whether d is in the set; the empty set has every day.
+func (w Weekdays) Has(d time.Weekday) bool { return w == 0 || w&(1<<d) != 0 }
+
+// String writes the set as ranges from Monday: "Mon-Fri", "Mon, Wed-Thu".
+func (w Weekdays) String() string {
+	if w == 0 {
+		return ""
+	}
+	var parts []string
+	order := []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday}
+	for i := 0; i < len(order); {
+		if w&(1<<order[i]) == 0 {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(order) && w&(1<<order[j+1]) != 0 {
+			j++
+		}
+		part := order[i].String()[:3]
+		if j > i {
+			part += "-" + order[j].String()[:3]
+		}
+		parts = append(parts, part)
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
+}
+
+// TimeOfDay is a wall-clock time for "until HH:MM ZONE".
+type TimeOfDay struct {
+	Hour, Minute int
+	ZoneName     string // as written
+}
+
+// String writes the time and its zone: "09:00 Europe/Berlin".
+func (t TimeOfDay) String() string {
+	return fmt.Sprintf("%02d:%02d %s", t.Hour, t.Minute, t.ZoneName)
 }
 
 // Branch is one choice of an if step.

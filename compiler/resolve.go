@@ -416,10 +416,18 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		out.Text = c.template(cp, st.Moment.Text)
 	case st.Wait != nil:
 		out.Op = StepWait
-		if st.Wait.Until != nil {
-			out.Until, _ = c.clockTime(cp, st.Wait.Until)
-		} else {
-			out.Wait, _ = c.duration(cp, st.Wait.For)
+		switch w := st.Wait; {
+		case w.Until != nil:
+			out.Until, _ = c.clockTime(cp, w.Until)
+		case w.UntilToken != nil:
+			out.Text = c.waitToken(cp, w.UntilToken)
+		default:
+			out.Wait, _ = c.duration(cp, w.For)
+			out.Weekdays = c.weekdays(cp, w.Weekdays)
+			out.Zone = time.UTC
+			if w.At != nil {
+				out.At, out.Zone = c.timeOfDay(cp, w.At)
+			}
 		}
 	case st.CallWebhook != nil:
 		out.Op = StepCallWebhook
@@ -454,11 +462,141 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			out.HasElse = true
 			out.Else = c.steps(cp, st.If.Else.Steps)
 		}
+	case st.ChangeOwner != nil:
+		out.Op = StepChangeOwner
+		out.To = c.template(cp, st.ChangeOwner.To)
+		if strings.TrimSpace(st.ChangeOwner.To.Value()) == "" {
+			s, e := rng(st.ChangeOwner.To.Pos, st.ChangeOwner.To.EndPos)
+			c.errorf(cp, lang.CodeTypeMismatch, s, e, "change owner needs the new owner: a user's email address or name")
+		}
+	case st.SyncToCRM:
+		out.Op = StepSyncToCRM
+	case st.CreateTask != nil:
+		out.Op = StepCreateTask
+		out.Text = c.template(cp, st.CreateTask.Subject)
+		if strings.TrimSpace(st.CreateTask.Subject.Value()) == "" {
+			s, e := rng(st.CreateTask.Subject.Pos, st.CreateTask.Subject.EndPos)
+			c.errorf(cp, lang.CodeTypeMismatch, s, e, "create task needs a subject")
+		}
+		if st.CreateTask.For != nil {
+			out.To = c.template(cp, st.CreateTask.For)
+		}
+	case st.Engagement != nil:
+		s, e := rng(st.Pos, st.EndPos)
+		c.errorf(cp, lang.CodeSyntax, s, e, "add to engagement program is out of scope: campc has no engagement programs (streams and casts); write the nurture as a campaign with waits, or send the people to the host with sync person to CRM")
+		return nil
 	case st.Unknown != nil:
+		if h := st.Unknown.Head; h.Name == "until" || h.Name == "on" {
+			// The tail of a wait whose options did not parse (the parser
+			// backtracks out of an optional group and starts a new step).
+			s, e := rng(h.Pos, h.EndPos)
+			c.errorf(cp, lang.CodeSyntax, s, e, "%q here continues a wait, but what follows does not fit: write wait N unit [on weekdays Mon-Fri] [until 09:00 \"Europe/Berlin\"], a time of day as HH:MM and then a zone", h.Name)
+			return nil
+		}
 		c.unknownWord(cp, st.Unknown.Head, st.Unknown.Tail(), "step", stdlib.StepKeywords)
 		return nil
 	}
 	return out
+}
+
+// waitToken compiles "wait until "{{token}}"": one token reference and
+// nothing else, which must hold a date when it runs. What the reference
+// names is checked with the other token references (checkTokens).
+func (c *checker) waitToken(cp *Campaign, s *lang.Str) Template {
+	t := c.template(cp, s)
+	if len(t.Parts) != 1 || t.Parts[0].Ref == nil {
+		st, e := rng(s.Pos, s.EndPos)
+		c.errorf(cp, lang.CodeTypeMismatch, st, e, "wait until takes a date (2026-12-24), a date-time (2026-12-24T09:00:00Z) or one token reference in quotes (\"{{my.Event Date}}\"), not %s", s.Raw)
+	}
+	return t
+}
+
+// weekdayNames are the days a wait may resume on, from Monday.
+var weekdayNames = []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+
+// weekday finds a day by its three-letter or full English name, ignoring case.
+func weekday(name string) (time.Weekday, bool) {
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if strings.EqualFold(name, d.String()) || strings.EqualFold(name, d.String()[:3]) {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// weekdays compiles "on weekdays Mon-Fri, Sun": days and ranges of days; a
+// range may wrap past Sunday (Fri-Mon).
+func (c *checker) weekdays(cp *Campaign, spans []*lang.DaySpan) Weekdays {
+	var out Weekdays
+	day := func(id *lang.Ident) (time.Weekday, bool) {
+		d, ok := weekday(id.Name)
+		if !ok {
+			s, e := rng(id.Pos, id.EndPos)
+			sug := nearest(id.Name, weekdayNames)
+			dg := c.errorf(cp, lang.CodeSyntax, s, e, "unknown weekday %q (Mon, Tue, Wed, Thu, Fri, Sat or Sun)%s", id.Name, didYouMean(sug, false))
+			dg.Suggestion = sug
+		}
+		return d, ok
+	}
+	for _, sp := range spans {
+		from, ok := day(sp.From)
+		if !ok {
+			continue
+		}
+		to := from
+		if sp.To != nil {
+			if to, ok = day(sp.To); !ok {
+				continue
+			}
+		}
+		for d := from; ; d = (d + 1) % 7 {
+			out |= 1 << d
+			if d == to {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// timeOfDay compiles "until HH:MM ZONE". The zone comes from the host's
+// time zone database (Options.Zones); "Local" is refused, as it would make
+// a wait depend on the machine that runs it.
+func (c *checker) timeOfDay(cp *Campaign, t *lang.TimeOfDay) (*TimeOfDay, *time.Location) {
+	h, m, _ := strings.Cut(t.Clock, ":")
+	hour, _ := strconv.Atoi(h)
+	minute, _ := strconv.Atoi(m)
+	if hour > 23 || minute > 59 {
+		s, e := rng(t.Pos, t.Pos)
+		e.Column += len(t.Clock)
+		e.Offset += len(t.Clock)
+		c.errorf(cp, lang.CodeTypeMismatch, s, e, "%s is not a time of day (00:00 to 23:59)", t.Clock)
+	}
+	name, zs, ze := "", t.EndPos, t.EndPos
+	if t.Zone != nil {
+		name, zs, ze = t.Zone.Value(), t.Zone.Pos, t.Zone.EndPos
+	} else {
+		name, zs, ze = t.ZoneWord.Name, t.ZoneWord.Pos, t.ZoneWord.EndPos
+	}
+	out := &TimeOfDay{Hour: hour, Minute: minute, ZoneName: name}
+	if name == "UTC" {
+		return out, time.UTC
+	}
+	s, e := rng(zs, ze)
+	if c.zones == nil {
+		c.errorf(cp, lang.CodeUndefined, s, e, "unknown time zone %q: the host gave no time zone database, so only UTC is known", name)
+		return out, time.UTC
+	}
+	var loc *time.Location
+	err := fmt.Errorf("not a zone name")
+	if name != "" && name != "Local" {
+		loc, err = c.zones(name)
+	}
+	if err != nil || loc == nil {
+		c.errorf(cp, lang.CodeUndefined, s, e, "unknown time zone %q: name one from the IANA database, such as \"Europe/Berlin\" or \"America/New_York\", or UTC", name)
+		return out, time.UTC
+	}
+	return out, loc
 }
 
 func statusNames(p *ProgramDef) []string {

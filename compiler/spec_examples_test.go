@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/campc/campc/lang"
 )
@@ -69,7 +70,7 @@ func TestSpecExamples(t *testing.T) {
 				}
 			}
 			flush()
-			res := Compile(srcs, Options{MaxErrors: -1})
+			res := Compile(srcs, Options{MaxErrors: -1, Zones: time.LoadLocation})
 			for _, d := range res.Diagnostics {
 				found := false
 				for _, w := range wants {

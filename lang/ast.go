@@ -465,8 +465,39 @@ type Step struct {
 	RemoveFromFlow *RemoveFromFlow `parser:"| @@"`
 	DeletePerson   bool            `parser:"| @('delete' 'person')"`
 	If             *If             `parser:"| @@"`
-	Unknown        *UnknownStep    `parser:"| @@"`
-	EndPos         lexer.Position
+	// Host-effect steps (issue 11), and the engagement-program step that
+	// campc refuses with a message of its own.
+	ChangeOwner *ChangeOwner       `parser:"| @@"`
+	SyncToCRM   bool               `parser:"| @('sync' 'person' 'to' 'CRM')"`
+	CreateTask  *CreateTask        `parser:"| @@"`
+	Engagement  *EngagementProgram `parser:"| @@"`
+	Unknown     *UnknownStep       `parser:"| @@"`
+	EndPos      lexer.Position
+}
+
+// ChangeOwner is "change owner [to] "user"": the host's user, by email
+// address or name.
+type ChangeOwner struct {
+	Pos    lexer.Position
+	To     *Str `parser:"'change' 'owner' 'to'? @@"`
+	EndPos lexer.Position
+}
+
+// CreateTask is "create task "subject" [for owner | for "user"]".
+type CreateTask struct {
+	Pos      lexer.Position
+	Subject  *Str `parser:"'create' 'task' @@"`
+	ForOwner bool `parser:"( 'for' ( @'owner'"`
+	For      *Str `parser:"| @@ ) )?"`
+	EndPos   lexer.Position
+}
+
+// EngagementProgram is "add to engagement program …", parsed only so that
+// the compiler can say it is out of scope rather than fail on "engagement".
+type EngagementProgram struct {
+	Pos    lexer.Position
+	Rest   []*StepTok `parser:"'add' 'to' 'engagement' 'program' @@*"`
+	EndPos lexer.Position
 }
 
 // ChangeScore is "change score F by V".
@@ -509,12 +540,34 @@ type Moment struct {
 	EndPos lexer.Position
 }
 
-// Wait is "wait N unit" or "wait until TIME".
+// Wait is "wait until TIME", "wait until "{{token}}"" or "wait N unit"
+// with Marketo's options: on allowed weekdays only, until a time of day.
 type Wait struct {
+	Pos        lexer.Position
+	Until      *TimeLit   `parser:"'wait' ( 'until' ( @@"`
+	UntilToken *Str       `parser:"  | @@ )"`
+	For        *Duration  `parser:"| @@"`
+	Weekdays   []*DaySpan `parser:"  ( 'on' 'weekdays' @@ (',' @@)* )?"`
+	At         *TimeOfDay `parser:"  ( 'until' @@ )? )"`
+	EndPos     lexer.Position
+}
+
+// DaySpan is a weekday ("Mon") or a range of them ("Mon-Fri").
+type DaySpan struct {
 	Pos    lexer.Position
-	Until  *TimeLit  `parser:"'wait' ( 'until' @@"`
-	For    *Duration `parser:"| @@ )"`
+	From   *Ident `parser:"@@"`
+	To     *Ident `parser:"('-' @@)?"`
 	EndPos lexer.Position
+}
+
+// TimeOfDay is "HH:MM ZONE": a wall-clock time in a time zone, named as
+// the IANA database does ("Europe/Berlin", quoted) or a bare word (UTC).
+type TimeOfDay struct {
+	Pos      lexer.Position
+	Clock    string `parser:"@TimeOfDay"`
+	Zone     *Str   `parser:"( @@"`
+	ZoneWord *Ident `parser:"| @@ )"`
+	EndPos   lexer.Position
 }
 
 // Execute is "execute campaign "C" [use parent tokens]".
@@ -590,7 +643,7 @@ type UnknownSLine struct {
 // UnknownStep is an unrecognised flow step.
 type UnknownStep struct {
 	Pos    lexer.Position
-	Head   *Ident       `parser:"(?! 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else') @@"`
+	Head   *Ident       `parser:"(?! 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else' | 'sync' | 'create') @@"`
 	Rest   []*StepTok   `parser:"@@*"`
 	Block  *UnknownBody `parser:"@@?"`
 	EndPos lexer.Position
@@ -638,7 +691,7 @@ type SLineTok struct {
 // of tokens.)
 type StepTok struct {
 	Pos   lexer.Position
-	Value string `parser:"@~('{' | '}' | 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else')"`
+	Value string `parser:"@~('{' | '}' | 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else' | 'sync' | 'create')"`
 }
 
 // Word is a token of an unknown line's tail, whatever its kind.

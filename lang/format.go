@@ -19,7 +19,8 @@ import (
 //   - "{" ends its line, "}" stands on a line of its own, and a block with
 //     nothing in it is written "{}"; "else" follows the "}" before it;
 //   - tokens of one statement are separated by one space, except none before
-//     "," ")" "]" and none after "(" "[";
+//     "," ")" "]", none after "(" "[", and none either side of the "-" of a
+//     weekday range (Mon-Fri);
 //   - a comment on a line of its own stays on a line of its own, at the
 //     indentation of what follows it (a statement that continues after it
 //     is indented one more level); a comment after code stays at the end of
@@ -233,7 +234,10 @@ func layout(toks []ftok, m *marks) string {
 			// an empty block: "{}"
 		case p.mustBreak, stmt, t.text == "}", p.last == "{", p.last == "}" && t.text != "else":
 			p.newline(stmt && t.nl > 1 && !p.afterOpen, indentOf(t))
-		case t.text == "," || t.text == ")" || t.text == "]" || p.last == "(" || p.last == "[":
+		case t.text == "," || t.text == ")" || t.text == "]" || p.last == "(" || p.last == "[",
+			t.text == "-" || p.last == "-" && !isDigit(t.text[0]):
+			// A weekday range: Mon-Fri. A "-" before a digit keeps its
+			// space, or the two would lex as a negative number.
 		default:
 			p.b.WriteString(" ")
 		}

@@ -19,6 +19,7 @@ const (
 	tokString
 	tokDateTime
 	tokDate
+	tokTimeOfDay
 	tokNumber
 	tokIdent
 	tokPunct
@@ -26,7 +27,7 @@ const (
 
 var symbols = map[string]lexer.TokenType{
 	"EOF": tokEOF, "Comment": tokComment, "Whitespace": tokWhitespace, "String": tokString,
-	"DateTime": tokDateTime, "Date": tokDate, "Number": tokNumber, "Ident": tokIdent, "Punct": tokPunct,
+	"DateTime": tokDateTime, "Date": tokDate, "TimeOfDay": tokTimeOfDay, "Number": tokNumber, "Ident": tokIdent, "Punct": tokPunct,
 }
 
 // regexRules are the lexical rules as regular expressions (the reference
@@ -37,9 +38,10 @@ var regexRules = []lexer.SimpleRule{
 	{Name: "String", Pattern: `"(?:\\["\\/nt]|[^"\\\n])*"`},
 	{Name: "DateTime", Pattern: `[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:[0-9]{2})`},
 	{Name: "Date", Pattern: `[0-9]{4}-[0-9]{2}-[0-9]{2}`},
+	{Name: "TimeOfDay", Pattern: `[0-9]{1,2}:[0-9]{2}`},
 	{Name: "Number", Pattern: `-?[0-9]+(?:\.[0-9]+)?`},
 	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
-	{Name: "Punct", Pattern: `>=|<=|[<>{}\[\](),]`},
+	{Name: "Punct", Pattern: `>=|<=|[<>{}\[\](),-]`},
 }
 
 // campDef is a hand-written lexer for participle: the regular-expression
@@ -199,6 +201,12 @@ func scan(s string, i int) (lexer.TokenType, int) {
 		if digits(s, i, 4) && i+10 <= len(s) && s[i+4] == '-' && digits(s, i+5, 2) && s[i+7] == '-' && digits(s, i+8, 2) {
 			return tokDate, 10
 		}
+		// TimeOfDay: H:MM or HH:MM (a wait's "until 09:00").
+		for _, h := range []int{2, 1} {
+			if digits(s, i, h) && i+h+3 <= len(s) && s[i+h] == ':' && digits(s, i+h+1, 2) {
+				return tokTimeOfDay, h + 3
+			}
+		}
 	}
 	// Number
 	if isDigit(c) || (c == '-' && i+1 < len(s) && isDigit(s[i+1])) {
@@ -232,7 +240,9 @@ func scan(s string, i int) (lexer.TokenType, int) {
 			return tokPunct, 2
 		}
 		return tokPunct, 1
-	case '{', '}', '[', ']', '(', ')', ',':
+	case '{', '}', '[', ']', '(', ')', ',', '-':
+		// A "-" before a digit was taken as a number above; alone it
+		// joins weekday ranges (Mon-Fri).
 		return tokPunct, 1
 	}
 	return 0, 0

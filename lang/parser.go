@@ -188,6 +188,13 @@ func syntaxDiag(filename, src string, err error) *Diagnostic {
 		}
 		msg = fmt.Sprintf("unexpected %q", word)
 		end = at.Advance(max(runeCount(word), 1))
+		// "wait until {{my.Event Date}}" as Marketo shows it: token
+		// references stand inside quotes in campc.
+		line := src[:min(p.Offset, len(src))]
+		line = line[strings.LastIndexByte(line, '\n')+1:]
+		if i := strings.LastIndex(line, "{{"); i >= 0 && strings.Count(line[:i], `"`)%2 == 0 {
+			msg += `; a token reference is written inside quotes, as in wait until "{{my.Event Date}}"`
+		}
 	}
 	var ute *participle.UnexpectedTokenError
 	if errors.As(err, &ute) {
@@ -229,5 +236,6 @@ var friendlyExpect = strings.NewReplacer(
 	"UnaryExpr", "a condition", "AndExpr", "a condition", "Expr", "a condition", "Cond", "a condition",
 	"Str", "a quoted name", "Ident", "a name", "Num", "a number",
 	"TimeLit", "a date-time", "Value", "a value", "<ident>", "a name",
+	"TimeOfDay", "a time of day and a zone (09:00 \"Europe/Berlin\")", "<timeofday>", "a time of day (09:00)",
 	"<string>", "a quoted name", "<number>", "a number",
 )

@@ -184,6 +184,11 @@ const (
 	ActRemoveFromFlow      = "Remove from Flow"
 	ActDeletePerson        = "Delete Person"
 
+	// Host effects (issue 11), named as Marketo names them.
+	ActChangeOwner = "Change Owner"
+	ActSyncToCRM   = "Sync Lead to CRM"
+	ActCreateTask  = "Create Task"
+
 	ActFillOutForm      = "Fill Out Form"      // a delivered form fill
 	ActNewPerson        = "New Person"         // a delivered "person is created"
 	ActSmartListInvalid = "Smart List Invalid" // a campaign whose smart list is invalid qualified nobody
@@ -228,12 +233,18 @@ var Steps = []Step{
 	{Name: ActSendEmail, Syntax: `send email "E"`, InExecutable: true, Example: `send email "Invitation"`, PrimaryAttribute: "the email", Attributes: []string{"Subject"}},
 	{Name: ActSendAlert, Syntax: `send alert "text" to "address"`, InExecutable: true, Example: `send alert "New MQL: {{lead.Email}}" to "sales@acme.example"`, PrimaryAttribute: "the alert text", Attributes: []string{"To"}},
 	{Name: ActInterestingMoment, Syntax: `interesting moment email|web|milestone "text"`, InExecutable: true, Example: `interesting moment milestone "Attended"`, PrimaryAttribute: "the description", Attributes: []string{"Type"}},
-	{Name: ActWait, Syntax: `wait N unit | wait until TIME`, InExecutable: false, Example: `wait 2 days`, PrimaryAttribute: "the duration", Attributes: []string{"Until"}},
+	{Name: ActWait, Syntax: `wait N unit [on weekdays D-D, …] [until HH:MM ZONE] | wait until TIME | wait until "{{token}}"`, InExecutable: false, Example: `wait 1 day on weekdays Mon-Fri until 09:00 "Europe/Berlin"`, PrimaryAttribute: "the wait as written (a date: until the date)", Attributes: []string{"Until"}},
 	{Name: ActCallWebhook, Syntax: `call webhook "W"`, InExecutable: false, Example: `call webhook "CRM Sync"`, PrimaryAttribute: "the webhook", Attributes: []string{"Status", "URL"}},
 	{Name: ActRequestCampaign, Syntax: `request campaign "C"`, InExecutable: true, Example: `request campaign "Notify Sales"`, PrimaryAttribute: "the requested campaign", Attributes: []string{"Source"}},
 	{Name: ActExecutedCampaign, Syntax: `execute campaign "C" [use parent tokens]`, InExecutable: true, Example: `execute campaign "Add Activity Score" use parent tokens`, PrimaryAttribute: "the executed campaign", Attributes: []string{"Qualified", "Use Parent Token Context", "Reason (when not qualified)"}},
 	{Name: ActRemoveFromFlow, Syntax: `remove from flow this campaign | "C"[, "C" …]`, InExecutable: true, Example: `remove from flow this campaign`, PrimaryAttribute: "the campaign(s) named"},
 	{Name: ActDeletePerson, Syntax: `delete person`, InExecutable: true, Example: `delete person`, PrimaryAttribute: "the person's Id"},
+
+	// Host effects: the engine logs them and hands them to the host
+	// (Effects). Marketo allows all three in executable campaigns.
+	{Name: ActChangeOwner, Syntax: `change owner [to] "user"`, InExecutable: true, Example: `change owner to "jane@acme.example"`, PrimaryAttribute: "the new owner"},
+	{Name: ActSyncToCRM, Syntax: `sync person to CRM`, InExecutable: true, Example: `sync person to CRM`, PrimaryAttribute: "the person's Id"},
+	{Name: ActCreateTask, Syntax: `create task "subject" [for owner | for "user"]`, InExecutable: true, Example: `create task "Call {{lead.FirstName}}" for owner`, PrimaryAttribute: "the subject", Attributes: []string{"Assigned To"}},
 }
 
 // StepByName finds a step by its activity name.
@@ -247,7 +258,7 @@ func StepByName(name string) (Step, bool) {
 }
 
 // StepKeywords are the words a flow step may start with, for suggestions.
-var StepKeywords = []string{"change", "add", "remove", "send", "interesting", "wait", "call", "request", "execute", "delete", "if"}
+var StepKeywords = []string{"change", "add", "remove", "send", "interesting", "wait", "call", "request", "execute", "delete", "if", "sync", "create"}
 
 // DeclKeywords are the words a declaration may start with.
 var DeclKeywords = []string{"field", "partition", "folder", "program", "statuses", "token", "list", "smart", "email", "webhook", "form", "batch", "trigger", "executable",

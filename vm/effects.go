@@ -53,6 +53,19 @@ type Effects interface {
 	SendAlert(ctx context.Context, m Message) error
 	// CallWebhook returns the HTTP-like status the call ended with.
 	CallWebhook(ctx context.Context, person, campaign, webhook, url string) (int, error)
+	// HostAction asks the host to change something campc does not keep:
+	// the person's owner, a CRM sync, a sales task (a.Type says which).
+	HostAction(ctx context.Context, a Action) error
+}
+
+// Action is a change a flow asks the host to make in the systems around
+// campc. Type is the activity type the engine logs for it.
+type Action struct {
+	Type     string // stdlib.ActChangeOwner, ActSyncToCRM or ActCreateTask
+	Person   string
+	Campaign string
+	Owner    string // Change Owner: the new owner; Create Task: the assignee ("" = the person's owner)
+	Subject  string // Create Task: the task's subject, rendered
 }
 
 // Recorder is the default Effects: it delivers nothing and remembers what
@@ -62,6 +75,7 @@ type Recorder struct {
 	Emails   []Message
 	Alerts   []Message
 	Webhooks []string
+	Actions  []Action
 }
 
 // SendEmail implements Effects.
@@ -86,4 +100,12 @@ func (r *Recorder) CallWebhook(ctx context.Context, person, campaign, webhook, u
 	defer r.mu.Unlock()
 	r.Webhooks = append(r.Webhooks, webhook)
 	return 200, nil
+}
+
+// HostAction implements Effects.
+func (r *Recorder) HostAction(ctx context.Context, a Action) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Actions = append(r.Actions, a)
+	return nil
 }

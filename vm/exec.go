@@ -294,6 +294,8 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		return ps.execute(st, cur)
 	case compiler.StepRemoveFromFlow:
 		return ps.removeFromFlow(st, cur)
+	case compiler.StepChangeOwner, compiler.StepSyncToCRM, compiler.StepCreateTask:
+		return ps.hostAction(st, cur)
 	case compiler.StepDeletePerson:
 		ps.add(&Activity{Type: stdlib.ActDeletePerson, Primary: p.ID}, st, cur)
 		p.Deleted = true
@@ -406,12 +408,57 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 	return nil
 }
 
+// hostAction logs a host-effect step and hands it to the host. Like an
+// email, it is logged only once the host has taken it.
+func (ps *pass) hostAction(st *compiler.Step, cur *cursor) error {
+	f := cur.frame
+	a := Action{Person: ps.p.ID, Campaign: f.campaign.Name}
+	var act *Activity
+	switch st.Op {
+	case compiler.StepChangeOwner:
+		a.Type, a.Owner = stdlib.ActChangeOwner, ps.render(st.To, f)
+		act = &Activity{Type: a.Type, Primary: a.Owner}
+	case compiler.StepSyncToCRM:
+		a.Type = stdlib.ActSyncToCRM
+		act = &Activity{Type: a.Type, Primary: ps.p.ID}
+	case compiler.StepCreateTask:
+		a.Type, a.Subject, a.Owner = stdlib.ActCreateTask, ps.render(st.Text, f), ps.render(st.To, f)
+		to := a.Owner
+		if to == "" {
+			to = "owner" // the person's owner, as "for owner" says
+		}
+		act = &Activity{Type: a.Type, Primary: a.Subject, Attributes: Attrs{{"Assigned To", AttrStr(to)}}}
+	}
+	if err := ps.r.e.fx.HostAction(ps.r.ctx, a); err != nil {
+		return ps.fail(fmt.Errorf("%s: %w", a.Type, err))
+	}
+	ps.add(act, st, cur)
+	return nil
+}
+
 func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
 	due := st.Until
 	label := "until " + st.Until.UTC().Format(time.RFC3339)
-	if st.Wait > 0 {
-		due = ps.r.now.Add(st.Wait)
+	switch {
+	case st.Wait > 0:
+		due = resumeTime(ps.r.now.Add(st.Wait), st)
 		label = formatWait(st.Wait)
+		if st.Weekdays != 0 {
+			label += " on weekdays " + st.Weekdays.String()
+		}
+		if st.At != nil {
+			label += " until " + st.At.String()
+		}
+	case len(st.Text.Parts) > 0:
+		// wait until "{{token}}": the token's value, in the frame the flow
+		// runs in, when the step runs.
+		text := ps.render(st.Text, cur.frame)
+		t, err := parseDate(text)
+		if err != nil {
+			return ps.fail(fmt.Errorf("wait until %s: %q is not a date (2026-12-24) or a date-time (2026-12-24T09:00:00Z)", st.Text, text))
+		}
+		due = t.Truncate(time.Microsecond)
+		label = "until " + due.UTC().Format(time.RFC3339)
 	}
 	if due.UTC().Year() > stdlib.MaxYear {
 		// The check bounds waits, not the clock they start from: a stored
@@ -438,6 +485,56 @@ func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
 	}
 	ps.unwind()
 	return nil
+}
+
+// resumeTime is when a wait of N units that ended at end resumes: the
+// first instant at or after end that falls on one of the step's weekdays
+// and, with a time of day, reads that time on the clock of the step's zone.
+// Days are the zone's calendar days, so a wait ending Friday evening
+// resumes on Monday (at midnight, or at the time of day), and a time of day
+// already past on the day the wait ends moves to the next allowed day. A
+// time that a daylight-saving change skips resolves as time.Date does (in
+// Europe/Berlin, 02:30 on the spring day is 03:30).
+func resumeTime(end time.Time, st *compiler.Step) time.Time {
+	if st.Weekdays == 0 && st.At == nil {
+		return end
+	}
+	loc := st.Zone
+	if loc == nil {
+		loc = time.UTC
+	}
+	local := end.In(loc)
+	y, m, d := local.Date()
+	// Eight days reach the next allowed day even when the time of day has
+	// passed on the day the wait ends and only that weekday is allowed.
+	for i := 0; i <= 7; i++ {
+		if !st.Weekdays.Has(time.Date(y, m, d+i, 12, 0, 0, 0, time.UTC).Weekday()) {
+			continue
+		}
+		var t time.Time
+		switch {
+		case st.At != nil:
+			t = time.Date(y, m, d+i, st.At.Hour, st.At.Minute, 0, 0, loc)
+		case i == 0:
+			t = end
+		default:
+			t = time.Date(y, m, d+i, 0, 0, 0, 0, loc)
+		}
+		if !t.Before(end) {
+			return t
+		}
+	}
+	return end // unreachable: some day in eight is allowed
+}
+
+// parseDate reads a date token's value: a date (midnight UTC) or an
+// RFC 3339 date-time.
+func parseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if len(s) == len("2006-01-02") {
+		return time.Parse("2006-01-02", s)
+	}
+	return time.Parse(time.RFC3339, s)
 }
 
 // formatWait writes a duration in the largest unit that divides it.

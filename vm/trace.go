@@ -305,8 +305,12 @@ func stepTemplates(st *compiler.Step) []compiler.Template {
 		}
 	case compiler.StepSendAlert:
 		return []compiler.Template{st.Text, st.To}
-	case compiler.StepChangeData, compiler.StepMoment, compiler.StepChangeScore:
+	case compiler.StepChangeData, compiler.StepMoment, compiler.StepChangeScore, compiler.StepWait:
 		return []compiler.Template{st.Text}
+	case compiler.StepChangeOwner:
+		return []compiler.Template{st.To}
+	case compiler.StepCreateTask:
+		return []compiler.Template{st.Text, st.To}
 	}
 	return nil
 }

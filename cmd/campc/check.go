@@ -19,7 +19,7 @@ func compileProject(paths []string, format string, strict bool, maxErrors int, s
 	if maxErrors == 0 {
 		maxErrors = -1
 	}
-	res := compiler.Compile(srcs, compiler.Options{MaxErrors: maxErrors})
+	res := compiler.Compile(srcs, compiler.Options{MaxErrors: maxErrors, Zones: zones})
 	failed := res.HasErrors()
 	if strict {
 		for _, d := range res.Diagnostics {

@@ -32,7 +32,7 @@ func cmdGraph(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc: %s\n", lang.Escape(err.Error()))
 		return exitUsage
 	}
-	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1})
+	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1, Zones: zones})
 	code := exitOK
 	for _, d := range res.Diagnostics {
 		if d.Severity == lang.SeverityError && !drawnCodes[d.Code] {

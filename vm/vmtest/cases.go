@@ -108,7 +108,7 @@ func compileCase(t testing.TB, ar *txtar.Archive) *compiler.Program {
 			srcs = append(srcs, lang.Source{Name: f.Name, Text: string(f.Data)})
 		}
 	}
-	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1})
+	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1, Zones: time.LoadLocation})
 	lenient := strings.Contains(string(ar.Comment), "lenient")
 	prog, err := res.Runnable(lenient)
 	if err != nil {
