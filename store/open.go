@@ -140,11 +140,11 @@ CREATE TABLE batch_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, workspace TEXT NO
   started TEXT NOT NULL, tokens BLOB NOT NULL, cursor TEXT NOT NULL, done INTEGER NOT NULL);
 `,
 		// A batch run's lease (who runs it, and when they last said so),
-		// what its summary counts, and which activities it wrote.
+		// what it did (its summary), and which activities it wrote.
 		`
 ALTER TABLE batch_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE batch_runs ADD COLUMN heartbeat INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE batch_runs ADD COLUMN entered TEXT NOT NULL DEFAULT '';
+ALTER TABLE batch_runs ADD COLUMN summary TEXT NOT NULL DEFAULT '';
 ALTER TABLE batch_runs ADD COLUMN first_seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE batch_runs ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE activities ADD COLUMN run INTEGER NOT NULL DEFAULT 0;
@@ -174,11 +174,11 @@ CREATE TABLE batch_runs (id BIGSERIAL PRIMARY KEY, workspace TEXT NOT NULL, camp
   started TEXT NOT NULL, tokens BYTEA NOT NULL, cursor TEXT NOT NULL, done INTEGER NOT NULL);
 `,
 		// A batch run's lease (who runs it, and when they last said so),
-		// what its summary counts, and which activities it wrote.
+		// what it did (its summary), and which activities it wrote.
 		`
 ALTER TABLE batch_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE batch_runs ADD COLUMN heartbeat BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE batch_runs ADD COLUMN entered TEXT NOT NULL DEFAULT '';
+ALTER TABLE batch_runs ADD COLUMN summary TEXT NOT NULL DEFAULT '';
 ALTER TABLE batch_runs ADD COLUMN first_seq BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE batch_runs ADD COLUMN last_seq BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE activities ADD COLUMN run BIGINT NOT NULL DEFAULT 0;

@@ -59,15 +59,15 @@ func (e *RunBusyError) Error() string {
 }
 
 // runColumns are the columns scanRun reads.
-const runColumns = `id, workspace, campaign, started, tokens, cursor, done, entered, owner, heartbeat`
+const runColumns = `id, workspace, campaign, started, tokens, cursor, done, summary, owner, heartbeat`
 
 func scanRun(row scanner) (*vm.BatchRun, string, int64, error) {
 	r := &vm.BatchRun{}
-	var started, entered, owner string
+	var started, summary, owner string
 	var tokens []byte
 	var done int
 	var heartbeat int64
-	if err := row.Scan(&r.ID, &r.Workspace, &r.Campaign, &started, &tokens, &r.Cursor, &done, &entered, &owner, &heartbeat); err != nil {
+	if err := row.Scan(&r.ID, &r.Workspace, &r.Campaign, &started, &tokens, &r.Cursor, &done, &summary, &owner, &heartbeat); err != nil {
 		return nil, "", 0, err
 	}
 	r.Done = done != 0
@@ -78,8 +78,8 @@ func scanRun(row scanner) (*vm.BatchRun, string, int64, error) {
 	if err := json.Unmarshal(tokens, &r.Tokens); err != nil {
 		return nil, "", 0, fmt.Errorf("batch run %d: %w", r.ID, err)
 	}
-	if entered != "" {
-		if err := json.Unmarshal([]byte(entered), &r.Entered); err != nil {
+	if summary != "" {
+		if err := json.Unmarshal([]byte(summary), &r.Summary); err != nil {
 			return nil, "", 0, fmt.Errorf("batch run %d: %w", r.ID, err)
 		}
 	}
@@ -184,10 +184,10 @@ func (t *sqlTx) saveRun() error {
 		}
 		last = max(last, a.Seq)
 	}
-	var entered []byte
-	if len(r.Entered) > 0 {
-		entered, _ = json.Marshal(r.Entered)
+	var summary []byte
+	if len(r.Summary.Entered)+len(r.Summary.Steps) > 0 {
+		summary, _ = json.Marshal(r.Summary)
 	}
-	_, err := t.stmt("updateRun").ExecContext(t.ctx, r.Cursor, boolInt(r.Done), string(entered), t.s.leaseNow(), first, last, last, r.ID)
+	_, err := t.stmt("updateRun").ExecContext(t.ctx, r.Cursor, boolInt(r.Done), string(summary), t.s.leaseNow(), first, last, last, r.ID)
 	return err
 }

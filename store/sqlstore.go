@@ -51,7 +51,7 @@ var queries = map[string]string{
 	"enqueue":     `INSERT INTO queue (person, data) VALUES (?, ?) RETURNING id`,
 	"dequeue":     `DELETE FROM queue WHERE id = ?`,
 	"newRun":      `INSERT INTO batch_runs (workspace, campaign, started, tokens, cursor, done, owner, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-	"updateRun":   `UPDATE batch_runs SET cursor = ?, done = ?, entered = ?, heartbeat = ?, first_seq = CASE WHEN first_seq = 0 THEN ? ELSE first_seq END, last_seq = CASE WHEN ? = 0 THEN last_seq ELSE ? END WHERE id = ?`,
+	"updateRun":   `UPDATE batch_runs SET cursor = ?, done = ?, summary = ?, heartbeat = ?, first_seq = CASE WHEN first_seq = 0 THEN ? ELSE first_seq END, last_seq = CASE WHEN ? = 0 THEN last_seq ELSE ? END WHERE id = ?`,
 	"lockRun":     `SELECT cursor, done, owner FROM batch_runs WHERE id = ?`,
 	"waitsOf":     `SELECT id, person, workspace, campaign, due, data FROM parked WHERE person = ? ORDER BY id`,
 	"personIDs":   `SELECT id FROM people WHERE deleted = 0 ORDER BY id`,

@@ -171,7 +171,7 @@ type Report struct {
 	Resumed    bool        // RunBatch finished an earlier, interrupted run
 	// Completed is set when RunBatch found the run it was asked for
 	// complete: nothing ran, Activities is the run's stored log, and
-	// Completed.Entered counts who entered a flow in it.
+	// Completed.Summary counts what it did.
 	Completed *BatchRun
 }
 
@@ -302,7 +302,7 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 	for g, group := range groups {
 		last := g == len(groups)-1
 		failed, runErr := -1, error(nil)
-		cursor, entered := br.Cursor, br.Entered
+		cursor, summary := br.Cursor, br.Summary
 		if runErr = r.inTx(func() error {
 			if err := r.prefetch(group); err != nil {
 				return err
@@ -316,42 +316,74 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 		}); runErr == nil {
 			continue
 		}
-		br.Cursor, br.Done, br.Entered = cursor, false, entered
+		br.Cursor, br.Done, br.Summary = cursor, false, summary
 		return r.report, r.redoBefore(c, br, group, failed, runErr)
 	}
 	return r.report, nil
 }
 
 // commitRun applies the batch run's progress in the current transaction,
-// counting the people who entered a flow in it.
+// counting what the transaction's passes did into its summary.
 func (r *run) commitRun(br *BatchRun) error {
-	br.Entered = addEntries(br.Entered, r.pending.Entered)
+	br.Summary = br.Summary.add(r.pending)
 	return r.tx.Apply(&Commit{Run: br})
 }
 
-// addEntries adds a group's entries to a run's counts (a copy: the caller
-// may keep the old counts to go back to). A person is in one group only,
-// so counting distinct people per group counts them over the run.
-func addEntries(counts []EntryCount, entries []Entry) []EntryCount {
-	if len(entries) == 0 {
-		return counts
+// add returns the summary with a group's report counted in (a copy: the
+// caller may keep the old one to go back to). A person is in one group
+// only, so counting distinct people per group counts them over the run.
+func (s RunSummary) add(rep *Report) RunSummary {
+	if len(rep.Entered) > 0 {
+		s.Entered = slices.Clone(s.Entered)
+		seen := make(map[Entry]bool, len(rep.Entered))
+		for _, en := range rep.Entered {
+			if seen[en] {
+				continue
+			}
+			seen[en] = true
+			ws, name := en.Campaign.Workspace.Name, en.Campaign.Name
+			i := slices.IndexFunc(s.Entered, func(c EntryCount) bool { return c.Workspace == ws && c.Campaign == name })
+			if i < 0 {
+				s.Entered = append(s.Entered, EntryCount{Workspace: ws, Campaign: name})
+				i = len(s.Entered) - 1
+			}
+			s.Entered[i].People++
+		}
 	}
-	out := slices.Clone(counts)
-	seen := make(map[Entry]bool, len(entries))
-	for _, en := range entries {
-		if seen[en] {
+	type stepPerson struct {
+		campaign string
+		step     *compiler.Step
+		person   string
+	}
+	var seen map[stepPerson]bool
+	cloned := false
+	for _, a := range rep.Activities {
+		st := a.step
+		if st == nil || a.Campaign == "" {
 			continue
 		}
-		seen[en] = true
-		ws, name := en.Campaign.Workspace.Name, en.Campaign.Name
-		i := slices.IndexFunc(out, func(c EntryCount) bool { return c.Workspace == ws && c.Campaign == name })
-		if i < 0 {
-			out = append(out, EntryCount{Workspace: ws, Campaign: name})
-			i = len(out) - 1
+		k := stepPerson{a.Campaign, st, a.Person}
+		if seen[k] {
+			continue
 		}
-		out[i].People++
+		if seen == nil {
+			seen = map[stepPerson]bool{}
+		}
+		seen[k] = true
+		if !cloned {
+			s.Steps, cloned = slices.Clone(s.Steps), true
+		}
+		file, line, col := st.Pos.Filename, st.Pos.Line, st.Pos.Column
+		i := slices.IndexFunc(s.Steps, func(c StepCount) bool {
+			return c.Campaign == a.Campaign && c.File == file && c.Line == line && c.Column == col
+		})
+		if i < 0 {
+			s.Steps = append(s.Steps, StepCount{Campaign: a.Campaign, File: file, Line: line, Column: col, Type: a.Type, Primary: a.Primary})
+			i = len(s.Steps) - 1
+		}
+		s.Steps[i].People++
 	}
-	return out
+	return s
 }
 
 // prefetch reads (and on a durable store locks) a batch group's people
@@ -479,13 +511,13 @@ func (e *Engine) batchParallel(r *run, c *compiler.Campaign, br *BatchRun, group
 					err = errStopped
 				}
 				if err == nil {
-					entered := br.Entered
+					summary := br.Summary
 					br.Cursor, br.Done = res.cursor, g == n-1
 					if err = wr.commitRun(br); err == nil {
 						err = tx.Commit()
 					}
 					if err != nil {
-						br.Entered = entered
+						br.Summary = summary
 					}
 				} else if tx != nil {
 					tx.Rollback()

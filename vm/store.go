@@ -85,10 +85,18 @@ type BatchRun struct {
 	Tokens    map[string]string
 	Cursor    string
 	Done      bool
-	// Entered counts, per campaign, the people who entered a flow in the
-	// run's committed groups, in order of first entry: what the summary
-	// of a completed run shows when it is printed again.
-	Entered []EntryCount
+	// Summary counts what the run's committed groups did, for the summary
+	// of a completed run when it is shown again (its stored activities do
+	// not say which step wrote them).
+	Summary RunSummary
+}
+
+// RunSummary counts, in order of first appearance, the people who entered
+// each campaign's flow and the people who passed each step that wrote an
+// activity.
+type RunSummary struct {
+	Entered []EntryCount `json:"entered,omitempty"`
+	Steps   []StepCount  `json:"steps,omitempty"`
 }
 
 // EntryCount is how many people entered a campaign's flow.
@@ -96,6 +104,17 @@ type EntryCount struct {
 	Workspace string `json:"workspace"`
 	Campaign  string `json:"campaign"`
 	People    int    `json:"people"`
+}
+
+// StepCount is how many people passed a flow step that wrote activities.
+type StepCount struct {
+	Campaign string `json:"campaign"` // the campaign whose step it is (Activity.Campaign)
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Type     string `json:"type"`    // of the step's first activity
+	Primary  string `json:"primary"` // of the step's first activity
+	People   int    `json:"people"`
 }
 
 // RunState says what StartRun found.
@@ -427,7 +446,7 @@ func (t *memTx) Commit() error {
 		if r := c.Run; r != nil {
 			cp := *r
 			cp.Tokens = maps.Clone(r.Tokens)
-			cp.Entered = slices.Clone(r.Entered)
+			cp.Summary = RunSummary{Entered: slices.Clone(r.Summary.Entered), Steps: slices.Clone(r.Summary.Steps)}
 			if i := slices.IndexFunc(m.runs, func(x *BatchRun) bool { return x.ID == r.ID }); i >= 0 {
 				m.runs[i] = &cp
 			} else {
@@ -510,7 +529,7 @@ func (m *MemStore) StartRun(ctx context.Context, want *BatchRun, again bool) (*B
 	}
 	m.nextID++
 	cp := *want
-	cp.ID, cp.Cursor, cp.Done, cp.Entered = m.nextID, "", false, nil
+	cp.ID, cp.Cursor, cp.Done, cp.Summary = m.nextID, "", false, RunSummary{}
 	cp.Tokens = maps.Clone(want.Tokens)
 	m.runs = append(m.runs, &cp)
 	out := cp
