@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -15,8 +16,32 @@ import (
 // proc is a campc process started in the background.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr syncBuffer
 	done           chan error
+}
+
+// syncBuffer is a buffer a test may read while the process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func (b *syncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Len()
 }
 
 func startCampc(t *testing.T, bin, dir string, args ...string) *proc {
@@ -260,5 +285,69 @@ func TestRunInProgressSQLite(t *testing.T) {
 	}
 	if n := count(`SELECT count(*) FROM (SELECT person, type FROM activities GROUP BY person, type HAVING count(*) <> 1) x`); n != 0 {
 		t.Errorf("%d (person, step) pairs do not have exactly one activity", n)
+	}
+}
+
+// Issue #9 item 13.4: a process waiting for a run in progress takes it over
+// once the process running it is gone (killed), finishes it, and says so;
+// everyone is processed once.
+func TestRunTakenOverSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 20,000-person batch; skipped with -short")
+	}
+	dir := t.TempDir()
+	bin := buildCampc(t, dir)
+	writeCrashProject(t, dir)
+	path := filepath.Join(dir, "campc.db")
+	campcCmd(t, bin, dir, "import", "--db", path, "people.csv", "crash.camp")
+	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		if err := conn.QueryRow(q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	args := []string{"run", "--db", path, "--batch-group", crashGroup, "--now", crashNow, "Everyone", "crash.camp"}
+	first := startCampc(t, bin, dir, args...)
+	want := crashPeople * crashSteps
+	deadline := time.After(2 * time.Minute)
+	for count(`SELECT count(*) FROM activities`) < want/10 {
+		select {
+		case <-deadline:
+			first.cmd.Process.Kill()
+			t.Fatal("the first run wrote too little in 2 minutes")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	second := startCampc(t, bin, dir, args...)
+	for !strings.Contains(second.stderr.String(), "waiting for it to finish") {
+		select {
+		case err := <-second.done:
+			t.Fatalf("the second process ended (%v) without waiting: %s", err, second.stderr.String())
+		case <-first.done:
+			t.Fatal("the first run ended before the second waited for it: make it slower")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	first.cmd.Process.Kill()
+	<-first.done
+	waitAll(t, 3*time.Minute, second)
+	if errOut := second.stderr.String(); !strings.Contains(errOut, `finished an earlier run of "Everyone" that had stopped part way`) {
+		t.Errorf("the second process did not say it finished the stopped run; stderr:\n%s", errOut)
+	}
+	if n := count(`SELECT count(*) FROM activities`); n != want {
+		t.Errorf("%d activities, want %d", n, want)
+	}
+	if n := count(`SELECT count(*) FROM (SELECT person, type FROM activities GROUP BY person, type HAVING count(*) <> 1) x`); n != 0 {
+		t.Errorf("%d (person, step) pairs do not have exactly one activity", n)
+	}
+	if n := count(`SELECT count(*) FROM batch_runs WHERE done = 1`); n != 1 {
+		t.Errorf("%d batch runs done, want 1", n)
 	}
 }

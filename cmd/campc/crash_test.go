@@ -19,7 +19,9 @@ import (
 
 // The crash tests kill `campc run --db` with SIGKILL in the middle of a
 // batch over crashPeople people, run the same command again, and check in
-// the database that every person went through every step exactly once.
+// the database that every person went through every step exactly once;
+// then they kill a second run after it is marked done but before it exits,
+// and check that the same command again runs nobody.
 const (
 	crashPeople = 20000
 	crashGroup  = "20" // --batch-group: many small commits, so the run takes a while
