@@ -95,7 +95,7 @@ func sqliteErr(path string, err error) error {
 func OpenPostgres(ctx context.Context, url string, migrate bool) (*Store, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot connect to PostgreSQL: %w", err)
 	}
 	// Guard rails: a transaction that waits on a lock, or holds locks while
 	// idle, for longer than any run should fails loudly rather than hangs.

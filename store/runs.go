@@ -102,7 +102,9 @@ func (s *Store) StartRun(ctx context.Context, want *vm.BatchRun, again bool) (*v
 		}
 	}
 	q := func(sql string) string { return s.d.rebind(`SELECT ` + runColumns + ` FROM batch_runs WHERE ` + sql) }
-	r, owner, heartbeat, err := scanRun(tx.QueryRowContext(ctx, q(`workspace = ? AND campaign = ? AND done = 0 ORDER BY id LIMIT 1`), want.Workspace, want.Campaign))
+	// The unfinished run is locked as it is read: a group its process is
+	// committing now is then in the cursor read here.
+	r, owner, heartbeat, err := scanRun(tx.QueryRowContext(ctx, q(`workspace = ? AND campaign = ? AND done = 0 ORDER BY id LIMIT 1`+s.d.forUpdate), want.Workspace, want.Campaign))
 	switch {
 	case err == nil:
 		if owner != "" && owner != s.lease.Owner && s.lease.Live != nil && s.lease.Live(owner, time.Unix(0, heartbeat)) {
