@@ -11,8 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also the "pgx" database/sql driver
+	_ "modernc.org/sqlite"           // the "sqlite" database/sql driver
 )
 
 // IsPostgres reports whether a --db value names a PostgreSQL database.
@@ -98,16 +99,35 @@ func sqliteErr(path string, err error) error {
 // its schema up to date (campc migrate) or to require that it is.
 // Its errors never carry the URL's secrets (see RedactDSN).
 func OpenPostgres(ctx context.Context, url string, migrate bool) (*Store, error) {
-	db, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return nil, redactErr(err, url)
+		return nil, redactErr(fmt.Errorf("cannot connect to PostgreSQL: %w", err), url)
 	}
+	// Guard rails: a transaction that waits on a lock, or holds locks while
+	// idle, for longer than any run should fails loudly rather than hangs.
+	// The URL may set either (…&lock_timeout=10s).
+	for k, v := range pgTimeouts {
+		if _, set := cfg.RuntimeParams[k]; !set {
+			cfg.RuntimeParams[k] = v
+		}
+	}
+	db := stdlib.OpenDB(*cfg)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, redactErr(fmt.Errorf("cannot connect to PostgreSQL: %w", err), url)
 	}
 	s, err := open(ctx, db, postgresDialect, migrate)
 	return s, redactErr(err, url)
+}
+
+// pgTimeouts are the session settings OpenPostgres gives by default. A
+// batch worker waits for a row lock while another process's group commits,
+// or, holding its own, while earlier groups of its run commit (which may
+// wait for a lock in turn): neither takes long unless something is wrong,
+// such as a long import holding the rows.
+var pgTimeouts = map[string]string{
+	"lock_timeout":                        "60s",
+	"idle_in_transaction_session_timeout": "180s",
 }
 
 var sqliteDialect = dialect{
@@ -129,6 +149,17 @@ CREATE TABLE batch_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, workspace TEXT NO
 DROP INDEX parked_due;
 ` + sqliteTimeColumn("activities", "time") + sqliteTimeColumn("parked", "due") + sqliteTimeColumn("batch_runs", "started") + `
 CREATE INDEX parked_due ON parked (due, id);
+`,
+		// A batch run's lease (who runs it, and when they last said so),
+		// what it did (its summary), and which activities it wrote.
+		`
+ALTER TABLE batch_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE batch_runs ADD COLUMN heartbeat INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE batch_runs ADD COLUMN summary TEXT NOT NULL DEFAULT '';
+ALTER TABLE batch_runs ADD COLUMN first_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE batch_runs ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE activities ADD COLUMN run INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX batch_runs_campaign ON batch_runs (workspace, campaign, done, started);
 `},
 }
 
@@ -171,6 +202,7 @@ var postgresDialect = dialect{
 	// to_regclass looks the table up on the search path, as queries do.
 	hasVersion:  `SELECT to_regclass('schema_version') IS NOT NULL`,
 	migrateLock: `SELECT pg_advisory_xact_lock(7140693351786733357)`, // "campc migrate"
+	runLock:     `SELECT pg_advisory_xact_lock(7140693351786733358)`, // StartRun
 	migrations: []string{`
 CREATE TABLE people (id TEXT COLLATE "C" PRIMARY KEY, data BYTEA NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE activities (seq BIGSERIAL PRIMARY KEY, person TEXT NOT NULL, time TEXT NOT NULL,
@@ -183,7 +215,18 @@ CREATE INDEX parked_person ON parked (person);
 CREATE TABLE queue (id BIGSERIAL PRIMARY KEY, person TEXT NOT NULL, data BYTEA NOT NULL);
 CREATE TABLE batch_runs (id BIGSERIAL PRIMARY KEY, workspace TEXT NOT NULL, campaign TEXT NOT NULL,
   started TEXT NOT NULL, tokens BYTEA NOT NULL, cursor TEXT NOT NULL, done INTEGER NOT NULL);
-`, postgresTimeColumn("activities", "time") + postgresTimeColumn("parked", "due") + postgresTimeColumn("batch_runs", "started")},
+`, postgresTimeColumn("activities", "time") + postgresTimeColumn("parked", "due") + postgresTimeColumn("batch_runs", "started"),
+		// A batch run's lease (who runs it, and when they last said so),
+		// what it did (its summary), and which activities it wrote.
+		`
+ALTER TABLE batch_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE batch_runs ADD COLUMN heartbeat BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE batch_runs ADD COLUMN summary TEXT NOT NULL DEFAULT '';
+ALTER TABLE batch_runs ADD COLUMN first_seq BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE batch_runs ADD COLUMN last_seq BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE activities ADD COLUMN run BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX batch_runs_campaign ON batch_runs (workspace, campaign, done, started);
+`},
 }
 
 // postgresTimeColumn turns a column of times as text into one of

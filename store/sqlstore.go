@@ -26,13 +26,17 @@ type dialect struct {
 	// migrateLock, run first in a migration's transaction, makes
 	// processes that migrate at the same time take turns.
 	migrateLock string
+	// runLock, run first in StartRun's transaction, makes processes that
+	// start batch runs at the same time take turns.
+	runLock string
 }
 
 // Store is a vm.Store on a SQL database.
 type Store struct {
-	db *sql.DB
-	d  dialect
-	st map[string]*sql.Stmt
+	db    *sql.DB
+	d     dialect
+	st    map[string]*sql.Stmt
+	lease Lease // see SetLease
 }
 
 var _ vm.Store = (*Store)(nil)
@@ -42,14 +46,14 @@ var queries = map[string]string{
 	"loadPerson":  `SELECT data, deleted FROM people WHERE id = ?`,
 	"personLog":   `SELECT seq, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE person = ? ORDER BY seq`,
 	"upsert":      `INSERT INTO people (id, data, deleted) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted`,
-	"activity":    `INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+	"activity":    `INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 	"park":        `INSERT INTO parked (person, workspace, campaign, due, data) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 	"unpark":      `DELETE FROM parked WHERE id = ?`,
 	"enqueue":     `INSERT INTO queue (person, data) VALUES (?, ?) RETURNING id`,
 	"dequeue":     `DELETE FROM queue WHERE id = ?`,
-	"newRun":      `INSERT INTO batch_runs (workspace, campaign, started, tokens, cursor, done) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-	"updateRun":   `UPDATE batch_runs SET cursor = ?, done = ? WHERE id = ?`,
-	"lockRun":     `SELECT cursor, done FROM batch_runs WHERE id = ?`,
+	"newRun":      `INSERT INTO batch_runs (workspace, campaign, started, tokens, cursor, done, owner, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	"updateRun":   `UPDATE batch_runs SET cursor = ?, done = ?, summary = ?, heartbeat = ?, first_seq = CASE WHEN first_seq = 0 THEN ? ELSE first_seq END, last_seq = CASE WHEN ? = 0 THEN last_seq ELSE ? END WHERE id = ?`,
+	"lockRun":     `SELECT cursor, done, owner FROM batch_runs WHERE id = ?`,
 	"waitsOf":     `SELECT id, person, workspace, campaign, due, data FROM parked WHERE person = ? ORDER BY id`,
 	"personIDs":   `SELECT id FROM people WHERE deleted = 0 ORDER BY id`,
 	"dueWaits":    `SELECT id, person, workspace, campaign, due, data FROM parked WHERE due <= ? ORDER BY due, id`,
@@ -237,6 +241,9 @@ type sqlTx struct {
 	people  map[string]personRow
 	order   []string
 	fetched map[string]*personRow // people read ahead by Prefetch
+	// run is the batch run this transaction moves (one of its groups),
+	// written at Commit after the activities, which belong to it.
+	run *vm.BatchRun
 }
 
 // personRow is a person as stored: the encoded state and, once read, the
@@ -266,18 +273,18 @@ func (t *sqlTx) logActivities(acts []*vm.Activity) error {
 		if err != nil {
 			return err
 		}
-		args = append(args, a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, string(attrs))
+		args = append(args, a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, string(attrs), t.runID())
 	}
 	if len(acts) == 1 {
 		return t.stmt("activity").QueryRowContext(t.ctx, args...).Scan(&acts[0].Seq)
 	}
 	var q strings.Builder
-	q.WriteString(`INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes) VALUES `)
+	q.WriteString(`INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes, run) VALUES `)
 	for i := range acts {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	q.WriteString(" RETURNING seq")
 	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q.String()), args...)
@@ -510,31 +517,32 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 	if r := c.Run; r != nil {
 		if r.ID == 0 {
 			tokens, _ := json.Marshal(r.Tokens)
-			if err := t.stmt("newRun").QueryRowContext(t.ctx, r.Workspace, r.Campaign, fmtTime(r.Started), tokens, r.Cursor, boolInt(r.Done)).Scan(&r.ID); err != nil {
+			if err := t.stmt("newRun").QueryRowContext(t.ctx, r.Workspace, r.Campaign, fmtTime(r.Started), tokens, r.Cursor, boolInt(r.Done), t.s.lease.Owner, t.s.leaseNow()).Scan(&r.ID); err != nil {
 				return err
 			}
-		} else {
-			if err := t.checkRun(r); err != nil {
-				return err
-			}
-			if _, err := t.stmt("updateRun").ExecContext(t.ctx, r.Cursor, boolInt(r.Done), r.ID); err != nil {
-				return err
-			}
+		} else if err := t.checkRun(r); err != nil {
+			return err
 		}
+		cp := *r
+		t.run = &cp
 	}
 	return nil
 }
 
-// checkRun makes sure that the batch run's stored progress is where this
-// process left it: a run only moves forward, one group at a time. When two
-// processes finish the same interrupted run at once, the one that commits
-// second would process the same people again; it stops instead, and its
-// group is rolled back. The run's row stays locked until the commit.
+// checkRun makes sure that the batch run is still this process's (no other
+// process has taken it over, see StartRun) and that its stored progress is
+// where this process left it: a run only moves forward, one group at a
+// time. Otherwise the group would process people again; it stops instead,
+// and its group is rolled back. The run's row stays locked until the
+// commit.
 func (t *sqlTx) checkRun(r *vm.BatchRun) error {
-	var cursor string
+	var cursor, owner string
 	var done int
-	if err := t.stmt("lockRun").QueryRowContext(t.ctx, r.ID).Scan(&cursor, &done); err != nil {
+	if err := t.stmt("lockRun").QueryRowContext(t.ctx, r.ID).Scan(&cursor, &done, &owner); err != nil {
 		return fmt.Errorf("batch run %d: %w", r.ID, err)
+	}
+	if owner != t.s.lease.Owner {
+		return fmt.Errorf("batch run %d of %q: %w (another process has taken it over); this one stops, so that nobody is processed twice", r.ID, r.Campaign, ErrTaken)
 	}
 	if done != 0 || r.Cursor < cursor || (r.Cursor == cursor && !r.Done) {
 		return fmt.Errorf("batch run %d of %q: %w (it is at Id %q); this one stops, so that nobody is processed twice", r.ID, r.Campaign, ErrTaken, cursor)
@@ -563,6 +571,10 @@ func (t *sqlTx) Commit() error {
 			return fmt.Errorf("log activity: %w", err)
 		}
 		acts = acts[n:]
+	}
+	if err := t.saveRun(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("save the batch run: %w", err)
 	}
 	t.acts, t.pendingLog = nil, nil
 	return t.tx.Commit()

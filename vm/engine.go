@@ -171,6 +171,9 @@ type RunOptions struct {
 	// Tokens override My Tokens of the started campaign for this run only,
 	// keyed by token name (without "my.").
 	Tokens map[string]string
+	// Again starts a new batch run even when one of the campaign at the
+	// same start time is complete.
+	Again bool
 }
 
 // Report is what one operation did.
@@ -178,6 +181,10 @@ type Report struct {
 	Activities []*Activity // written by the operation, in order
 	Entered    []Entry     // people who entered a flow (not counting executed children)
 	Resumed    bool        // RunBatch finished an earlier, interrupted run
+	// Completed is set when RunBatch found the run it was asked for
+	// complete: nothing ran, Activities is the run's stored log, and
+	// Completed.Summary counts what it did.
+	Completed *BatchRun
 }
 
 // Entry records a person entering a campaign's flow.
@@ -267,10 +274,13 @@ func checkOverrides(c *compiler.Campaign, tokens map[string]string) error {
 }
 
 // RunBatch runs a batch campaign over every person its workspace sees, in
-// Id order, committing whole passes in groups. If an earlier run of the
-// campaign stopped part way (a crash, a budget error), RunBatch finishes
-// that run instead, with its original clock and tokens: every qualifying
-// person is processed exactly once.
+// Id order, committing whole passes in groups. A batch run is named by its
+// campaign and its start time (the engine's clock): see Store.StartRun.
+// If an earlier run of the campaign stopped part way (a crash, a budget
+// error), RunBatch finishes that run instead, with its original clock and
+// tokens; if the run named is complete, RunBatch runs nobody and reports
+// its stored log (Report.Completed), unless opts.Again asks for a new run.
+// Either way every qualifying person is processed exactly once per run.
 func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions) (*Report, error) {
 	c, err := e.CampaignIn(opts.Workspace, campaign)
 	if err != nil {
@@ -285,13 +295,17 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r := e.newRun(ctx)
-	br, err := e.store.OpenRun(ctx, c.Workspace.Name, c.Name)
+	want := &BatchRun{Workspace: c.Workspace.Name, Campaign: c.Name, Started: r.now, Tokens: opts.Tokens}
+	br, state, err := e.store.StartRun(ctx, want, opts.Again)
 	if err != nil {
 		return nil, err
 	}
-	if br == nil {
-		br = &BatchRun{Workspace: c.Workspace.Name, Campaign: c.Name, Started: r.now, Tokens: opts.Tokens}
-	} else {
+	switch state {
+	case RunDone:
+		acts, err := e.store.RunLog(ctx, br.ID)
+		r.report.Activities, r.report.Completed = acts, br
+		return r.report, err
+	case RunResumed:
 		r.now = br.Started.UTC()
 		r.report.Resumed = true
 	}
@@ -300,7 +314,7 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 			br.Done = true
 			r.orphan(&Activity{Type: stdlib.ActSmartListInvalid, Campaign: c.Name, Workspace: c.Workspace.Name, Primary: c.Name,
 				Attributes: Attrs{{"Reason", AttrStr(c.SmartList.Invalid)}, {"Qualified", AttrBool(false)}}})
-			return r.tx.Apply(&Commit{Run: br})
+			return r.commitRun(br)
 		})
 		return r.report, err
 	}
@@ -329,32 +343,103 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 	for g, group := range groups {
 		last := g == len(groups)-1
 		failed, runErr := -1, error(nil)
-		cursor := br.Cursor
+		cursor, summary := br.Cursor, br.Summary
 		if runErr = r.inTx(func() error {
+			if err := r.prefetch(group); err != nil {
+				return err
+			}
 			var err error
 			if failed, err = r.batchGroup(c, br, group); err != nil {
 				return err
 			}
 			br.Done = last
-			return r.tx.Apply(&Commit{Run: br})
+			return r.commitRun(br)
 		}); runErr == nil {
 			continue
 		}
-		br.Cursor, br.Done = cursor, false
+		br.Cursor, br.Done, br.Summary = cursor, false, summary
 		return r.report, r.redoBefore(c, br, group, failed, runErr)
 	}
 	return r.report, nil
+}
+
+// commitRun applies the batch run's progress in the current transaction,
+// counting what the transaction's passes did into its summary.
+func (r *run) commitRun(br *BatchRun) error {
+	br.Summary = br.Summary.add(r.pending)
+	return r.tx.Apply(&Commit{Run: br})
+}
+
+// add returns the summary with a group's report counted in (a copy: the
+// caller may keep the old one to go back to). A person is in one group
+// only, so counting distinct people per group counts them over the run.
+func (s RunSummary) add(rep *Report) RunSummary {
+	if len(rep.Entered) > 0 {
+		s.Entered = slices.Clone(s.Entered)
+		seen := make(map[Entry]bool, len(rep.Entered))
+		for _, en := range rep.Entered {
+			if seen[en] {
+				continue
+			}
+			seen[en] = true
+			ws, name := en.Campaign.Workspace.Name, en.Campaign.Name
+			i := slices.IndexFunc(s.Entered, func(c EntryCount) bool { return c.Workspace == ws && c.Campaign == name })
+			if i < 0 {
+				s.Entered = append(s.Entered, EntryCount{Workspace: ws, Campaign: name})
+				i = len(s.Entered) - 1
+			}
+			s.Entered[i].People++
+		}
+	}
+	type stepPerson struct {
+		campaign string
+		step     *compiler.Step
+		person   string
+	}
+	var seen map[stepPerson]bool
+	cloned := false
+	for _, a := range rep.Activities {
+		st := a.step
+		if st == nil || a.Campaign == "" {
+			continue
+		}
+		k := stepPerson{a.Campaign, st, a.Person}
+		if seen[k] {
+			continue
+		}
+		if seen == nil {
+			seen = map[stepPerson]bool{}
+		}
+		seen[k] = true
+		if !cloned {
+			s.Steps, cloned = slices.Clone(s.Steps), true
+		}
+		file, line, col := st.Pos.Filename, st.Pos.Line, st.Pos.Column
+		i := slices.IndexFunc(s.Steps, func(c StepCount) bool {
+			return c.Campaign == a.Campaign && c.File == file && c.Line == line && c.Column == col
+		})
+		if i < 0 {
+			s.Steps = append(s.Steps, StepCount{Campaign: a.Campaign, File: file, Line: line, Column: col, Type: a.Type, Primary: a.Primary})
+			i = len(s.Steps) - 1
+		}
+		s.Steps[i].People++
+	}
+	return s
+}
+
+// prefetch reads (and on a durable store locks) a batch group's people
+// ahead, when the store can.
+func (r *run) prefetch(group []string) error {
+	if pf, ok := r.tx.(Prefetcher); ok && len(group) > 1 && r.e.tracer == nil {
+		return pf.Prefetch(group, r.e.readsLogs)
+	}
+	return nil
 }
 
 // batchGroup runs the batch campaign for a group of people in the current
 // transaction, moving the run's cursor past each. On failure it says which
 // person of the group failed (-1 when it was no person's pass).
 func (r *run) batchGroup(c *compiler.Campaign, br *BatchRun, group []string) (int, error) {
-	if pf, ok := r.tx.(Prefetcher); ok && len(group) > 1 && r.e.tracer == nil {
-		if err := pf.Prefetch(group, r.e.readsLogs); err != nil {
-			return -1, err
-		}
-	}
 	for i, id := range group {
 		if err := r.ctx.Err(); err != nil {
 			return -1, err
@@ -384,10 +469,13 @@ func (r *run) batchGroup(c *compiler.Campaign, br *BatchRun, group []string) (in
 func (r *run) redoBefore(c *compiler.Campaign, br *BatchRun, group []string, failed int, runErr error) error {
 	if failed > 0 {
 		err := r.inTx(func() error {
+			if err := r.prefetch(group[:failed]); err != nil {
+				return err
+			}
 			if _, err := r.batchGroup(c, br, group[:failed]); err != nil {
 				return err
 			}
-			return r.tx.Apply(&Commit{Run: br})
+			return r.commitRun(br)
 		})
 		if err != nil {
 			return err
@@ -402,13 +490,26 @@ var errStopped = errors.New("vm: an earlier group failed")
 // transaction; groups commit strictly in order, so the log and its
 // sequence numbers are the same as a sequential run's, whatever the
 // schedule. After a failure no later group commits.
+//
+// A worker that waits for its turn to commit holds its group's row locks,
+// and a database cannot see that wait. So that processes sharing a
+// database (other batch runs, whatever their groups) always make
+// progress, workers also take their groups' locks in turn: group g locks
+// its people (one ascending range) only once group g-1 holds all of its
+// own. Then every process takes row locks in ascending Id order, and a
+// worker waiting for its turn holds its locks only behind earlier groups
+// that hold all of theirs, which wait on nothing but the database and
+// commit. A wait for a row lock always ends, and no cycle forms.
 func (e *Engine) batchParallel(r *run, c *compiler.Campaign, br *BatchRun, groups [][]string) error {
 	n := len(groups)
-	turns := make([]chan struct{}, n+1)
+	turns := make([]chan struct{}, n+1) // turns[g] is closed once groups before g are done
+	locks := make([]chan struct{}, n+1) // locks[g] is closed once groups before g hold their locks
 	for i := range turns {
 		turns[i] = make(chan struct{})
+		locks[i] = make(chan struct{})
 	}
 	close(turns[0])
+	close(locks[0])
 	type result struct {
 		rep    *Report
 		err    error
@@ -432,9 +533,16 @@ func (e *Engine) batchParallel(r *run, c *compiler.Campaign, br *BatchRun, group
 					return
 				}
 				res := &results[g]
+				// The transaction begins in the lock turn too: a worker
+				// waiting here is not idle in a transaction.
+				<-locks[g]
 				tx, err := e.store.Begin(r.ctx)
 				if err == nil {
 					wr.tx, wr.pending = tx, &Report{}
+					err = wr.prefetch(groups[g])
+				}
+				close(locks[g+1])
+				if err == nil {
 					local := BatchRun{Tokens: tokens} // the cursor is per group until its turn
 					res.failed, err = wr.batchGroup(c, &local, groups[g])
 					res.cursor = local.Cursor
@@ -444,9 +552,13 @@ func (e *Engine) batchParallel(r *run, c *compiler.Campaign, br *BatchRun, group
 					err = errStopped
 				}
 				if err == nil {
+					summary := br.Summary
 					br.Cursor, br.Done = res.cursor, g == n-1
-					if err = tx.Apply(&Commit{Run: br}); err == nil {
+					if err = wr.commitRun(br); err == nil {
 						err = tx.Commit()
+					}
+					if err != nil {
+						br.Summary = summary
 					}
 				} else if tx != nil {
 					tx.Rollback()

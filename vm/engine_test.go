@@ -65,7 +65,8 @@ func TestConcurrentBatchAndEvents(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := eng.RunBatch(ctx, "Score All", RunOptions{}); err != nil {
+			// Two runs at one clock time: the second is asked for again.
+			if _, err := eng.RunBatch(ctx, "Score All", RunOptions{Again: true}); err != nil {
 				errs <- err
 			}
 		}()

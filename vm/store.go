@@ -30,6 +30,18 @@ type Store interface {
 	Queued(ctx context.Context) ([]*Queued, error)
 	// OpenRun returns the unfinished batch run of a campaign, or nil.
 	OpenRun(ctx context.Context, workspace, campaign string) (*BatchRun, error)
+	// StartRun finds or starts the batch run that want names: its
+	// workspace, campaign and start time. Processes sharing the store
+	// take turns at it, so that two of them never start the same run:
+	//   - an unfinished run of the campaign, whatever its start, is
+	//     returned to be finished (RunResumed), unless another process is
+	//     running it: then the store's error says so;
+	//   - otherwise the latest run of the campaign started at
+	//     want.Started, when again is false, is returned (RunDone);
+	//   - otherwise a new, unfinished run is stored (RunNew).
+	StartRun(ctx context.Context, want *BatchRun, again bool) (*BatchRun, RunState, error)
+	// RunLog lists the activities a batch run wrote, in sequence order.
+	RunLog(ctx context.Context, run int64) ([]*Activity, error)
 	// Activities lists the log of one person, or of everyone when id is "",
 	// in sequence order.
 	Activities(ctx context.Context, id string) ([]*Activity, error)
@@ -74,7 +86,46 @@ type BatchRun struct {
 	Tokens    map[string]string
 	Cursor    string
 	Done      bool
+	// Summary counts what the run's committed groups did, for the summary
+	// of a completed run when it is shown again (its stored activities do
+	// not say which step wrote them).
+	Summary RunSummary
 }
+
+// RunSummary counts, in order of first appearance, the people who entered
+// each campaign's flow and the people who passed each step that wrote an
+// activity.
+type RunSummary struct {
+	Entered []EntryCount `json:"entered,omitempty"`
+	Steps   []StepCount  `json:"steps,omitempty"`
+}
+
+// EntryCount is how many people entered a campaign's flow.
+type EntryCount struct {
+	Workspace string `json:"workspace"`
+	Campaign  string `json:"campaign"`
+	People    int    `json:"people"`
+}
+
+// StepCount is how many people passed a flow step that wrote activities.
+type StepCount struct {
+	Campaign string `json:"campaign"` // the campaign whose step it is (Activity.Campaign)
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Type     string `json:"type"`    // of the step's first activity
+	Primary  string `json:"primary"` // of the step's first activity
+	People   int    `json:"people"`
+}
+
+// RunState says what StartRun found.
+type RunState int
+
+const (
+	RunNew     RunState = iota // a new run, stored unfinished
+	RunResumed                 // an unfinished run, to be finished
+	RunDone                    // a completed run at the same time: nothing to do
+)
 
 // Prefetcher is an optional Tx method: a durable store reads a batch
 // group's people (a range of Ids, locked as LoadPerson locks them) in a
@@ -110,6 +161,7 @@ type MemStore struct {
 	parked map[int64]*Parked
 	queue  []*Queued
 	runs   []*BatchRun
+	logRun []int64 // the batch run that wrote each activity of log, or 0
 	nextID int64
 }
 
@@ -367,11 +419,20 @@ func (t *memTx) Commit() error {
 	if added {
 		slices.Sort(m.ids)
 	}
+	// A transaction that moves a batch run is one of its groups: all its
+	// activities belong to the run.
+	var run int64
+	for _, c := range t.commits {
+		if c.Run != nil {
+			run = c.Run.ID
+		}
+	}
 	for _, c := range t.commits {
 		for _, a := range c.Activities {
 			m.seq++
 			a.Seq = m.seq
 			m.log = append(m.log, a)
+			m.logRun = append(m.logRun, run)
 		}
 		for _, id := range c.Unpark {
 			delete(m.parked, id)
@@ -386,6 +447,7 @@ func (t *memTx) Commit() error {
 		if r := c.Run; r != nil {
 			cp := *r
 			cp.Tokens = maps.Clone(r.Tokens)
+			cp.Summary = RunSummary{Entered: slices.Clone(r.Summary.Entered), Steps: slices.Clone(r.Summary.Steps)}
 			if i := slices.IndexFunc(m.runs, func(x *BatchRun) bool { return x.ID == r.ID }); i >= 0 {
 				m.runs[i] = &cp
 			} else {
@@ -442,6 +504,50 @@ func (m *MemStore) OpenRun(ctx context.Context, workspace, campaign string) (*Ba
 		}
 	}
 	return nil, nil
+}
+
+// StartRun implements Store. The in-memory store belongs to one process,
+// so no other process can be running an unfinished run.
+func (m *MemStore) StartRun(ctx context.Context, want *BatchRun, again bool) (*BatchRun, RunState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var latest *BatchRun
+	for _, r := range m.runs {
+		if r.Workspace != want.Workspace || r.Campaign != want.Campaign {
+			continue
+		}
+		if !r.Done {
+			cp := *r
+			return &cp, RunResumed, nil
+		}
+		if r.Started.Equal(want.Started) {
+			latest = r
+		}
+	}
+	if latest != nil && !again {
+		cp := *latest
+		return &cp, RunDone, nil
+	}
+	m.nextID++
+	cp := *want
+	cp.ID, cp.Cursor, cp.Done, cp.Summary = m.nextID, "", false, RunSummary{}
+	cp.Tokens = maps.Clone(want.Tokens)
+	m.runs = append(m.runs, &cp)
+	out := cp
+	return &out, RunNew, nil
+}
+
+// RunLog implements Store.
+func (m *MemStore) RunLog(ctx context.Context, run int64) ([]*Activity, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []*Activity
+	for i, a := range m.log {
+		if m.logRun[i] == run {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // Activities implements Store.

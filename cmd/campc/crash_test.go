@@ -19,7 +19,9 @@ import (
 
 // The crash tests kill `campc run --db` with SIGKILL in the middle of a
 // batch over crashPeople people, run the same command again, and check in
-// the database that every person went through every step exactly once.
+// the database that every person went through every step exactly once;
+// then they kill a second run after it is marked done but before it exits,
+// and check that the same command again runs nobody.
 const (
 	crashPeople = 20000
 	crashGroup  = "20" // --batch-group: many small commits, so the run takes a while
@@ -228,6 +230,78 @@ poll:
 		if want := fmt.Sprintf(`"New Value":%d,"Old Value":%d`, id%50+1, id%50); !strings.Contains(out, want) {
 			t.Errorf("person p%06d's log does not show the score change %s:\n%s", id, want, out)
 		}
+	}
+
+	crashAfterCommit(t, bin, dir, db, count)
+}
+
+// crashNext is the clock of the second run of the crash tests.
+const crashNext = "2026-12-02T09:00:00Z"
+
+// crashAfterCommit kills a run after it is marked done but before it
+// exits: it cannot exit, because nobody reads the log it writes at the
+// end. The same command again must find the run complete and run nobody.
+func crashAfterCommit(t *testing.T, bin, dir, db string, count func(string) int) {
+	args := []string{"run", "--db", db, "--batch-group", crashGroup, "--now", crashNext, "Everyone", "crash.camp"}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe() // never read: the run blocks writing its log
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(2 * time.Minute)
+	for count(`SELECT count(*) FROM batch_runs WHERE done = 1`) < 2 {
+		select {
+		case err := <-exited:
+			t.Fatalf("the second run ended (%v) before it was marked done\n%s", err, stderr.String())
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatal("the second run was not marked done in 2 minutes")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill: %v", err)
+	}
+	err = <-exited
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		t.Fatalf("the second run was not killed but ended with %v\n%s", err, stderr.String())
+	}
+	// The second run adds nobody to the list again: they are on it.
+	const steps2 = crashSteps - 1
+	want := (crashSteps + steps2) * crashPeople
+	if n := count(`SELECT count(*) FROM activities`); n != want {
+		t.Fatalf("after the second run: %d activities, want %d", n, want)
+	}
+
+	// The same command again: the run is complete, nobody runs again, and
+	// its log and summary come from the database.
+	stdout, errOut := campcCmd(t, bin, dir, args...)
+	if !strings.Contains(errOut, `the run of "Everyone" at `+crashNext+` is complete; nothing ran`) {
+		t.Errorf("the rerun did not say the run was complete; stderr:\n%s", errOut)
+	}
+	if !strings.Contains(stdout, fmt.Sprintf("summary: %d activities\n  campaign \"Everyone\": %d people entered the flow\n", crashPeople*steps2, crashPeople)) {
+		t.Errorf("the rerun does not show the run's summary:\n%s", stdout[max(0, len(stdout)-1000):])
+	}
+	if n := strings.Count(stdout, " "+crashNext+"  person "); n != crashPeople*steps2 {
+		t.Errorf("the rerun shows %d activities, want the run's %d", n, crashPeople*steps2)
+	}
+	if n := count(`SELECT count(*) FROM activities`); n != want {
+		t.Errorf("after the rerun: %d activities, want %d: the completed run ran again", n, want)
+	}
+	if n := count(`SELECT count(*) FROM batch_runs`); n != 2 {
+		t.Errorf("%d batch runs, want 2", n)
+	}
+	if n := count(`SELECT count(*) FROM (SELECT person, type FROM activities WHERE type <> 'Add to List' GROUP BY person, type HAVING count(*) <> 2) x`); n != 0 {
+		t.Errorf("%d (person, step) pairs do not have exactly 2 activities (one per run)", n)
 	}
 }
 

@@ -286,11 +286,10 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 	}
 	rep, runErr := eng.Advance(ctx)
 	var acts []*vm.Activity
-	var entered []vm.Entry
 	if rep != nil {
-		acts, entered = rep.Activities, rep.Entered
+		acts = rep.Activities
 	}
-	writeLog(stdout, format.value, acts, entered)
+	writeLog(stdout, format.value, acts, []*vm.Report{rep})
 	if runErr != nil {
 		return runFailed(stderr, "advance", *db, runErr)
 	}

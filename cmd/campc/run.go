@@ -17,6 +17,7 @@ import (
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
 )
 
@@ -171,6 +172,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 0, "batch groups run at once; the log is the same whatever the number (default: one per core on PostgreSQL, 1 otherwise)")
 	batchGroup := fs.Int("batch-group", vm.DefaultBatchGroup, "people whose passes a batch run commits in one transaction")
 	workspace := fs.String("workspace", "", "the campaign's workspace, when its name alone may mean several campaigns")
+	again := fs.Bool("again", false, "with --db: run a batch campaign again even when its run at this --now is complete")
 	args, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
@@ -234,6 +236,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return dbError(stderr, "run", *dbFlag, err)
 	}
 	defer store.Close()
+	stopLease := startLease(store)
+	defer stopLease()
 	var ids []string
 	if people != nil && people.len() > 0 {
 		if err := store.ImportEach(ctx, people.next(), nil); err != nil {
@@ -266,7 +270,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc run: %v\n", err)
 		return exitError
 	}
-	opts := vm.RunOptions{Tokens: tokens}
+	opts := vm.RunOptions{Tokens: tokens, Again: *again}
 	var reports []*vm.Report
 	// Work a stopped run left queued in a durable store goes first.
 	rep, runErr := eng.Recover(ctx)
@@ -283,7 +287,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		var reps []*vm.Report
-		reps, runErr = startCampaign(ctx, eng, c, people, opts)
+		reps, runErr = startBatchOrCampaign(ctx, eng, c, people, opts, stderr)
 		reports = append(reports, reps...)
 		var ue *usageError
 		if errors.As(runErr, &ue) {
@@ -294,6 +298,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			if rep != nil && rep.Resumed {
 				fmt.Fprintf(stderr, "campc run: finished an earlier run of %q that had stopped part way\n", c.Name)
 			}
+			if rep != nil && rep.Completed != nil {
+				fmt.Fprintf(stderr, "campc run: the run of %q at %s is complete; nothing ran, and its log below is from the database (--again runs it again)\n",
+					c.Name, rep.Completed.Started.UTC().Format(time.RFC3339))
+			}
 		}
 	}
 	if runErr == nil && until.d > 0 {
@@ -303,15 +311,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		reports = append(reports, rep)
 	}
 	var acts []*vm.Activity
-	var entered []vm.Entry
 	for _, r := range reports {
 		if r != nil {
 			acts = append(acts, r.Activities...)
-			entered = append(entered, r.Entered...)
 		}
 	}
 	if runErr == nil || len(acts) > 0 {
-		writeLog(stdout, format.value, acts, entered)
+		writeLog(stdout, format.value, acts, reports)
 	}
 	if runErr != nil {
 		return runFailed(stderr, "run", *dbFlag, runErr)
@@ -400,11 +406,11 @@ func writeJSONLog(w io.Writer, acts []*vm.Activity) {
 	}
 }
 
-func writeTextLog(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
+func writeTextLog(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 	for _, a := range acts {
 		writeTextActivity(w, a)
 	}
-	writeSummary(w, acts, entered)
+	writeSummary(w, acts, reports)
 }
 
 // writeTextActivity writes one line of the text log. Every value in it is
@@ -437,8 +443,11 @@ func formatAttrs(attrs vm.Attrs) string {
 }
 
 // writeSummary counts, per campaign, the people who entered its flow and
-// the people who passed each step that wrote an activity.
-func writeSummary(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
+// the people who passed each step that wrote an activity, over the
+// reports' operations. A batch run found complete brings the counts stored
+// with it (its stored activities do not say which step wrote them), so its
+// summary reads as when it ran.
+func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 	type stepCount struct {
 		pos    string
 		line   int
@@ -446,43 +455,72 @@ func writeSummary(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
 		file   string
 		label  string
 		people map[string]bool
+		stored int
 	}
 	type campCount struct {
-		name    string
-		kind    string
+		flow    bool // it was started on its own, not executed
 		entered map[string]bool
+		stored  int
 		steps   map[string]*stepCount
 	}
 	camps := map[string]*campCount{}
 	var order []string
-	get := func(name, kind string) *campCount {
+	get := func(name string) *campCount {
 		if c := camps[name]; c != nil {
 			return c
 		}
-		c := &campCount{name: name, kind: kind, entered: map[string]bool{}, steps: map[string]*stepCount{}}
+		c := &campCount{entered: map[string]bool{}, steps: map[string]*stepCount{}}
 		camps[name] = c
 		order = append(order, name)
 		return c
 	}
-	for _, e := range entered {
-		get(e.Campaign.Name, e.Campaign.Kind.String()).entered[e.Person] = true
-	}
-	for _, a := range acts {
-		st := a.Step()
-		if st == nil || a.Campaign == "" {
-			continue
+	step := func(c *campCount, file string, line, col int, typ, primary string) *stepCount {
+		key := fmt.Sprintf("%s:%d:%d", file, line, col) // as the step's Pos prints
+		if file == "" {
+			key = fmt.Sprintf("%d:%d", line, col)
 		}
-		c := get(a.Campaign, "")
-		key := st.Pos.String()
 		sc := c.steps[key]
 		if sc == nil {
-			sc = &stepCount{pos: key, file: st.Pos.Filename, line: st.Pos.Line, col: st.Pos.Column, label: a.Type + " " + strconv.Quote(a.Primary), people: map[string]bool{}}
-			if a.Type == "Change Score" || a.Type == "Change Data Value" || a.Type == "Send Alert" || a.Type == "Interesting Moment" || a.Type == "Wait" {
-				sc.label = a.Type
+			sc = &stepCount{pos: key, file: file, line: line, col: col, label: typ + " " + strconv.Quote(primary), people: map[string]bool{}}
+			if typ == "Change Score" || typ == "Change Data Value" || typ == "Send Alert" || typ == "Interesting Moment" || typ == "Wait" {
+				sc.label = typ
 			}
 			c.steps[key] = sc
 		}
-		sc.people[a.Person] = true
+		return sc
+	}
+	for _, r := range reports {
+		if r == nil {
+			continue
+		}
+		if r.Completed != nil {
+			for _, e := range r.Completed.Summary.Entered {
+				c := get(e.Campaign)
+				c.flow, c.stored = true, c.stored+e.People
+			}
+		}
+		for _, e := range r.Entered {
+			c := get(e.Campaign.Name)
+			c.flow, c.entered[e.Person] = true, true
+		}
+	}
+	for _, r := range reports {
+		if r == nil {
+			continue
+		}
+		if r.Completed != nil {
+			for _, s := range r.Completed.Summary.Steps {
+				step(get(s.Campaign), s.File, s.Line, s.Column, s.Type, s.Primary).stored += s.People
+			}
+			continue
+		}
+		for _, a := range r.Activities {
+			st := a.Step()
+			if st == nil || a.Campaign == "" {
+				continue
+			}
+			step(get(a.Campaign), st.Pos.Filename, st.Pos.Line, st.Pos.Column, a.Type, a.Primary).people[a.Person] = true
+		}
 	}
 	noun := "activities"
 	if len(acts) == 1 {
@@ -491,8 +529,8 @@ func writeSummary(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
 	fmt.Fprintf(w, "\nsummary: %d %s\n", len(acts), noun)
 	for _, name := range order {
 		c := camps[name]
-		if c.kind != "" {
-			fmt.Fprintf(w, "  campaign %q: %s entered the flow\n", name, countPeople(len(c.entered)))
+		if c.flow {
+			fmt.Fprintf(w, "  campaign %q: %s entered the flow\n", name, countPeople(len(c.entered)+c.stored))
 		} else {
 			fmt.Fprintf(w, "  campaign %q (executed)\n", name)
 		}
@@ -510,7 +548,7 @@ func writeSummary(w io.Writer, acts []*vm.Activity, entered []vm.Entry) {
 			return steps[i].col < steps[j].col
 		})
 		for _, s := range steps {
-			fmt.Fprintf(w, "    %-28s %-48s %s\n", s.pos, s.label, countPeople(len(s.people)))
+			fmt.Fprintf(w, "    %-28s %-48s %s\n", s.pos, s.label, countPeople(len(s.people)+s.stored))
 		}
 	}
 }
@@ -628,11 +666,34 @@ func startCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, pe
 	return reps, nil
 }
 
+// startBatchOrCampaign is startCampaign for campc run: while another
+// process is running the batch run asked for (see lease.go), it says so
+// once and waits for that run to finish or to stop.
+func startBatchOrCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, people []string, opts vm.RunOptions, stderr io.Writer) ([]*vm.Report, error) {
+	said := false
+	for {
+		reps, err := startCampaign(ctx, eng, c, people, opts)
+		var busy *store.RunBusyError
+		if !errors.As(err, &busy) {
+			return reps, err
+		}
+		if !said {
+			fmt.Fprintf(stderr, "campc run: %v; waiting for it to finish\n", busy)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(busyPoll):
+		}
+	}
+}
+
 // writeLog prints activities in the form --format asks for.
-func writeLog(w io.Writer, format string, acts []*vm.Activity, entered []vm.Entry) {
+func writeLog(w io.Writer, format string, acts []*vm.Activity, reports []*vm.Report) {
 	if format == "json" {
 		writeJSONLog(w, acts)
 	} else {
-		writeTextLog(w, acts, entered)
+		writeTextLog(w, acts, reports)
 	}
 }

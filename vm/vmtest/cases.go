@@ -28,7 +28,8 @@ import (
 // operations' errors. Operations:
 //
 //	now 2026-12-01T09:00:00Z          set the clock
-//	batch "C" [my.Name=V ...]         run a batch campaign
+//	batch "C" [my.Name=V ...]         run a batch campaign (at the clock's time: once)
+//	batch again "C" [my.Name=V ...]   run it again at the same time
 //	request "C" ID... [my.Name=V ...] request a trigger campaign (API)
 //	status ID "Program" "Status"      deliver a program status change
 //	form ID "Form"                    deliver a form fill
@@ -204,11 +205,17 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 				opts.CascadeBudget = n
 			}
 		case "batch":
+			// batch again "C" starts a new run even when one at the same
+			// time is complete.
+			again := len(args) > 2 && args[1] == "again"
+			if again {
+				args = append(args[:1:1], args[2:]...)
+			}
 			ids, tokens := splitTokens(args[2:])
 			if len(ids) > 0 {
 				t.Fatalf("ops line %d: batch takes no people", n+1)
 			}
-			_, err = engine().RunBatch(ctx, args[1], vm.RunOptions{Tokens: tokens})
+			_, err = engine().RunBatch(ctx, args[1], vm.RunOptions{Tokens: tokens, Again: again})
 		case "request":
 			ids, tokens := splitTokens(args[2:])
 			_, err = engine().Request(ctx, args[1], ids, vm.RunOptions{Tokens: tokens})

@@ -272,6 +272,41 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("batch run by start time", func(t *testing.T) {
+		s := newStore(t)
+		want := &vm.BatchRun{Workspace: "W", Campaign: "C", Started: t0, Tokens: map[string]string{"A": "1"}}
+		r, state, err := s.StartRun(ctx, want, false)
+		if err != nil || state != vm.RunNew || r.ID == 0 || r.Done || r.Cursor != "" {
+			t.Fatalf("start: %v %v %+v", state, err, r)
+		}
+		if again, state, err := s.StartRun(ctx, want, false); err != nil || state != vm.RunResumed || again.ID != r.ID || again.Tokens["A"] != "1" {
+			t.Fatalf("an unfinished run is resumed: %v %v %+v", state, err, again)
+		}
+		tx := begin(t, s)
+		other := &vm.Activity{Time: t0, Person: "x", Type: "T", Campaign: "D", Workspace: "W", Primary: "other", Attributes: vm.Attrs{}}
+		apply(t, tx, &vm.Commit{Activities: []*vm.Activity{other}})
+		commit(t, tx)
+		tx = begin(t, s)
+		mine := &vm.Activity{Time: t0, Person: "a", Type: "T", Campaign: "C", Workspace: "W", Primary: "mine", Attributes: vm.Attrs{}}
+		apply(t, tx, &vm.Commit{Activities: []*vm.Activity{mine}})
+		r.Cursor, r.Done = "a", true
+		r.Summary = vm.RunSummary{Entered: []vm.EntryCount{{Workspace: "W", Campaign: "C", People: 1}}}
+		apply(t, tx, &vm.Commit{Run: r})
+		commit(t, tx)
+		done, state, err := s.StartRun(ctx, want, false)
+		if err != nil || state != vm.RunDone || done.ID != r.ID || !done.Done || len(done.Summary.Entered) != 1 || done.Summary.Entered[0].People != 1 {
+			t.Fatalf("a complete run at the same time: %v %v %+v", state, err, done)
+		}
+		log, err := s.RunLog(ctx, done.ID)
+		if err != nil || len(log) != 1 || log[0].Primary != "mine" {
+			t.Fatalf("the run's log: %v %+v", err, log)
+		}
+		later := &vm.BatchRun{Workspace: "W", Campaign: "C", Started: t0.Add(time.Hour)}
+		if n, state, err := s.StartRun(ctx, later, false); err != nil || state != vm.RunNew || n.ID == r.ID {
+			t.Fatalf("another time: %v %v %+v", state, err, n)
+		}
+	})
+
 	t.Run("activity log order", func(t *testing.T) {
 		s := newStore(t)
 		tx := begin(t, s)
