@@ -659,6 +659,8 @@ func readsLogs(prog *compiler.Program) bool {
 		switch c.Kind {
 		case compiler.CondExecuted, compiler.CondSentEmail, compiler.CondFilledForm, compiler.CondDataChanged:
 			return true
+		case compiler.CondAddedToList:
+			return true
 		}
 		return false
 	}

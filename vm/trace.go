@@ -131,6 +131,10 @@ func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
 		if c.Field != nil {
 			return countText(ps.countLog(stdlib.ActChangeDataValue, c.Field.Name, c, ""))
 		}
+	case compiler.CondAddedToList:
+		if c.List != nil {
+			return countText(ps.countLog(stdlib.ActAddToList, c.List.Name, c, ""))
+		}
 	case compiler.CondSample:
 		return "the sample draw"
 	}
