@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/vm"
 )
 
@@ -764,6 +766,10 @@ func (s *Store) Import(ctx context.Context, people []*vm.Person, progress func(d
 			if err != nil {
 				return err
 			}
+			before, beforePart := maps.Clone(old.Fields), old.Partition
+			if old.Fields == nil {
+				old.Fields = map[string]compiler.Value{}
+			}
 			for k, v := range p.Fields {
 				old.Fields[k] = v
 			}
@@ -776,6 +782,7 @@ func (s *Store) Import(ctx context.Context, people []*vm.Person, progress func(d
 			if p.Partition != "" {
 				old.Partition = p.Partition
 			}
+			vm.ImportTimes(before, beforePart, old)
 			merged = old
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err

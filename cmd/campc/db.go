@@ -119,6 +119,8 @@ func cmdMigrate(args []string, stdout, stderr io.Writer) int {
 func cmdImport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("import", "import --db PATH_OR_URL PEOPLE.csv|.jsonl [PATH ...]", stderr)
 	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
+	var now timeFlag
+	fs.Var(&now, "now", "the import's time, which new people get as CreatedAt and changed people as UpdatedAt, RFC 3339 (default: the current time)")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
@@ -147,6 +149,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc import: %v; nothing was imported\n", err)
 		return exitUsage
 	}
+	vm.StampImport(people, now.value())
 	ctx := context.Background()
 	st, err := openStore(ctx, *db)
 	if err != nil {

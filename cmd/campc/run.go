@@ -225,6 +225,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "campc run: %v\n", err)
 			return exitUsage
 		}
+		vm.StampImport(people, start)
 	}
 	store, err := openStore(ctx, *dbFlag)
 	if err != nil {
