@@ -377,7 +377,7 @@ type ActivityCond struct {
 // FieldCond compares a person field.
 type FieldCond struct {
 	Pos        lexer.Position
-	Field      *Ident     `parser:"@@"`
+	Field      *Ident     `parser:"(?! 'not') @@"`
 	Is         bool       `parser:"( @'is'"`
 	IsNot      bool       `parser:"  @'not'?"`
 	Empty      bool       `parser:"  ( @'empty'"`

@@ -359,8 +359,19 @@ const operatorsExpected = `an operator (is, is not, is empty, is not empty, [not
 func syntaxHint(msg string, tok lexer.Token, prev lexer.Token) string {
 	// participle names the alternatives after "not" it tried last; the
 	// author needs the whole list of operators.
-	if i := strings.LastIndex(msg, "; expected "); i >= 0 && strings.HasPrefix(msg[i+len("; expected "):], `(("contains" a value)`) {
-		msg = msg[:i+len("; expected ")] + operatorsExpected
+	if i := strings.LastIndex(msg, "; expected "); i >= 0 {
+		exp := msg[i+len("; expected "):]
+		switch {
+		case strings.HasPrefix(exp, `(("contains" a value)`):
+			msg = msg[:i+len("; expected ")] + operatorsExpected
+		case isWord(prev, "not") && strings.HasPrefix(exp, `(("campaign" "was" "executed"`):
+			// "not" first negates an activity filter; a field comparison
+			// is negated after the field.
+			msg = msg[:i+len("; expected ")] + `an activity filter after "not" (not was sent email "E", not filled out form "F", …); a field comparison is negated after the field: Country is not "DE", Email not contains "x"`
+		case isWord(prev, "was"):
+			// participle names only the last "was …" alternative it tried.
+			msg = msg[:i+len("; expected ")] + `an activity filter after "was" (was sent email "E", was added to list "L", …)`
+		}
 	}
 	if tok.Type == tokIdent {
 		if low := strings.ToLower(tok.Value); low != tok.Value && keywords[low] {
