@@ -117,7 +117,7 @@ func cmdMigrate(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdImport(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("import", "import --db PATH_OR_URL PEOPLE.csv|.jsonl [PATH ...]", stderr)
+	fs := newFlagSet("import", "import --db PATH_OR_URL [--now TIME] PEOPLE.csv|.jsonl [PATH ...]", stderr)
 	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
 	var now timeFlag
 	fs.Var(&now, "now", "the import's time, which new people get as CreatedAt and changed people as UpdatedAt, RFC 3339 (default: the current time)")
