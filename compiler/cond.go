@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
@@ -280,7 +281,12 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 		case a.Unsubscribed != nil:
 			out.Kind = CondUnsubscribed
 			out.Email = condLookup(c, x, "email", pickEmails, a.Unsubscribed)
+		case a.AddedToList != nil:
+			out.Kind = CondAddedToList
+			out.List = condLookup(c, x, "list", pickLists, a.AddedToList)
 		}
+		// "not" negates the whole filter: not (at least N times in past W).
+		out.Negate = a.Not
 		if a.InPast != nil {
 			out.Window, _ = c.duration(x.cp, a.InPast)
 		}
@@ -372,23 +378,55 @@ func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *Cond) {
 		out.Values = c.values(x, f, fc.Value)
 	case fc.Contains != nil:
 		out.Kind = CondContains
+		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsText(), "\"contains\" compares text") {
 			out.Values = c.values(x, f, fc.Contains)
 		}
 	case fc.StartsWith != nil:
 		out.Kind = CondStartsWith
+		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsText(), "\"starts with\" compares text") {
 			out.Values = c.values(x, f, fc.StartsWith)
 		}
+	case fc.EndsWith != nil:
+		out.Kind = CondEndsWith
+		out.Negate = fc.Not
+		if need(f == nil || f.Type.IsText(), "\"ends with\" compares text") {
+			out.Values = c.values(x, f, fc.EndsWith)
+		}
 	case fc.InPast != nil:
 		out.Kind = CondInPast
-		out.Negate = fc.NotIn
+		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsTime(), "\"in past\" needs a date or datetime field") {
 			out.Window, _ = c.duration(x.cp, fc.InPast)
 		}
+	case fc.InNext != nil:
+		out.Kind = CondInNext
+		out.Negate = fc.Not
+		if need(f == nil || f.Type.IsTime(), "\"in next\" needs a date or datetime field") {
+			out.Window, _ = c.duration(x.cp, fc.InNext)
+		}
+	case fc.Before != nil:
+		// before is strictly earlier than the date (its first instant,
+		// midnight UTC) or the date-time.
+		out.Kind = CondLt
+		if need(f == nil || f.Type.IsTime(), "\"before\" compares dates and datetimes") {
+			out.Values = c.values(x, f, fc.Before)
+		}
+	case fc.After != nil:
+		// after is strictly later. A plain date stands for its whole day,
+		// so on a datetime field "after 2026-12-01" starts on 2026-12-02.
+		out.Kind = CondGt
+		if need(f == nil || f.Type.IsTime(), "\"after\" compares dates and datetimes") {
+			out.Values = c.values(x, f, fc.After)
+			if len(out.Values) == 1 && wholeDay(f, fc.After) {
+				out.Kind = CondGe
+				out.Values[0].Time = out.Values[0].Time.AddDate(0, 0, 1)
+			}
+		}
 	case fc.In != nil:
 		out.Kind = CondIn
-		out.Negate = fc.NotIn
+		out.Negate = fc.Not
 		out.Values = c.values(x, f, fc.In.Values...)
 		if len(fc.In.Values) == 0 {
 			c.fail(x, tm, fs, fe, "", "an \"in\" list needs at least one value")
@@ -402,8 +440,19 @@ func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *Cond) {
 		out.Kind = CondBetween
 		if need(f == nil || f.Type.IsNumeric() || f.Type.IsTime(), "\"between\" compares numbers, scores, dates and datetimes") {
 			out.Values = c.values(x, f, fc.Between, fc.BetweenAnd)
+			if len(out.Values) == 2 && wholeDay(f, fc.BetweenAnd) {
+				// Both ends are included: a plain date as the upper end
+				// of a datetime range includes its whole day.
+				out.Values[1].Time = out.Values[1].Time.AddDate(0, 0, 1).Add(-time.Nanosecond)
+			}
 		}
 	}
+}
+
+// wholeDay reports whether v is a plain date compared with a datetime
+// field, where it stands for the whole UTC day rather than its midnight.
+func wholeDay(f *Field, v *lang.Value) bool {
+	return f != nil && f.Type == stdlib.DateTime && v.Time != nil && len(v.Time.Raw) == len("2006-01-02")
 }
 
 // values type-checks literals against a field.

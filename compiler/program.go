@@ -404,10 +404,16 @@ const (
 	CondDeliveredEmail
 	CondBouncedEmail
 	CondUnsubscribed
+
+	// Issue 11, vocabulary b: negations are Negate on the kinds above.
+	CondEndsWith
+	CondInNext
+	CondAddedToList
 )
 
 // Cond is a typed leaf condition. Negate inverts the result (is not, not
-// in, is not empty, not member of).
+// in, is not empty, not member of, not contains, not starts with, not ends
+// with, not in past, not in next, and "not" before an activity filter).
 type Cond struct {
 	Kind      CondKind
 	Negate    bool

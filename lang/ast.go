@@ -381,9 +381,11 @@ type MemberCond struct {
 	EndPos    lexer.Position
 }
 
-// ActivityCond filters on the activity log.
+// ActivityCond filters on the activity log. A leading "not" negates the
+// whole filter, window and count included, whatever the activity.
 type ActivityCond struct {
 	Pos         lexer.Position
+	Not         bool         `parser:"@'not'?"`
 	Executed    *CampaignRef `parser:"( 'campaign' 'was' 'executed' @@"`
 	SentEmail   *Str         `parser:"| 'was' 'sent' 'email' @@"`
 	FilledForm  *Str         `parser:"| 'filled' 'out' 'form' @@"`
@@ -395,7 +397,8 @@ type ActivityCond struct {
 	VisitedPage    *Str      `parser:"| 'visited' 'web' 'page' @@"`
 	DeliveredEmail *Str      `parser:"| 'was' 'delivered' 'email' @@"`
 	BouncedEmail   *Str      `parser:"| 'email' 'bounced' @@"`
-	Unsubscribed   *Str      `parser:"| 'unsubscribed' 'from' 'email' @@ )"`
+	Unsubscribed   *Str      `parser:"| 'unsubscribed' 'from' 'email' @@"`
+	AddedToList    *Str      `parser:"| 'was' 'added' 'to' 'list' @@ )"`
 	InPast         *Duration `parser:"('in' 'past' @@)?"`
 	AtLeast        *Num      `parser:"('at' 'least' @@ 'times')?"`
 	EndPos         lexer.Position
@@ -404,20 +407,24 @@ type ActivityCond struct {
 // FieldCond compares a person field.
 type FieldCond struct {
 	Pos        lexer.Position
-	Field      *Ident     `parser:"@@"`
+	Field      *Ident     `parser:"(?! 'not') @@"`
 	Is         bool       `parser:"( @'is'"`
 	IsNot      bool       `parser:"  @'not'?"`
 	Empty      bool       `parser:"  ( @'empty'"`
 	Value      *Value     `parser:"  | @@ )"`
-	Contains   *Value     `parser:"| 'contains' @@"`
-	StartsWith *Value     `parser:"| 'starts' 'with' @@"`
-	NotIn      bool       `parser:"| @'not'? 'in' ("`
-	InPast     *Duration  `parser:"    'past' @@"`
-	In         *ValueList `parser:"  | @@ )"`
+	Not        bool       `parser:"| @'not'? ("`
+	Contains   *Value     `parser:"    'contains' @@"`
+	StartsWith *Value     `parser:"  | 'starts' 'with' @@"`
+	EndsWith   *Value     `parser:"  | 'ends' 'with' @@"`
+	InPast     *Duration  `parser:"  | 'in' ( 'past' @@"`
+	InNext     *Duration  `parser:"    | 'next' @@"`
+	In         *ValueList `parser:"    | @@ ) )"`
 	Cmp        string     `parser:"| @('>=' | '<=' | '>' | '<')"`
 	CmpValue   *Value     `parser:"  @@"`
 	Between    *Value     `parser:"| 'between' @@"`
-	BetweenAnd *Value     `parser:"  'and' @@ )"`
+	BetweenAnd *Value     `parser:"  'and' @@"`
+	Before     *Value     `parser:"| 'before' @@"`
+	After      *Value     `parser:"| 'after' @@ )"`
 	EndPos     lexer.Position
 }
 

@@ -352,13 +352,26 @@ var keywords = func() map[string]bool {
 
 // operatorsExpected replaces participle's view of a field comparison's
 // expected continuation, which names only the last alternative it tried.
-const operatorsExpected = `an operator (is, is not, is empty, is not empty, contains, starts with, in [...], not in [...], in past N unit, >, >=, <, <=, between A and B)`
+const operatorsExpected = `an operator (is, is not, is empty, is not empty, [not] contains, [not] starts with, [not] ends with, in [...], not in [...], [not] in past N unit, [not] in next N unit, >, >=, <, <=, between A and B, before D, after D)`
 
 // syntaxHint adds what the author most likely meant to a syntax message
 // about the unexpected token tok.
 func syntaxHint(msg string, tok lexer.Token, prev lexer.Token) string {
-	if strings.HasSuffix(msg, `; expected "in" (("past" a number and a unit) | "[")`) {
-		msg = strings.TrimSuffix(msg, `"in" (("past" a number and a unit) | "[")`) + operatorsExpected
+	// participle names the alternatives after "not" it tried last; the
+	// author needs the whole list of operators.
+	if i := strings.LastIndex(msg, "; expected "); i >= 0 {
+		exp := msg[i+len("; expected "):]
+		switch {
+		case strings.HasPrefix(exp, `(("contains" a value)`):
+			msg = msg[:i+len("; expected ")] + operatorsExpected
+		case isWord(prev, "not") && strings.HasPrefix(exp, `(("campaign" "was" "executed"`):
+			// "not" first negates an activity filter; a field comparison
+			// is negated after the field.
+			msg = msg[:i+len("; expected ")] + `an activity filter after "not" (not was sent email "E", not filled out form "F", …); a field comparison is negated after the field: Country is not "DE", Email not contains "x"`
+		case isWord(prev, "was"):
+			// participle names only the last "was …" alternative it tried.
+			msg = msg[:i+len("; expected ")] + `an activity filter after "was" (was sent email "E", was added to list "L", …)`
+		}
 	}
 	if tok.Type == tokIdent {
 		if low := strings.ToLower(tok.Value); low != tok.Value && keywords[low] {

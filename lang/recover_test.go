@@ -22,9 +22,10 @@ func TestSyntaxErrorPositions(t *testing.T) {
 		at        string // line:col
 		msg       string // a substring of the message
 	}{
-		{"negated activity filter", wrap(`      filter not was sent email "E"`, step), "6:18", `unexpected "was"; expected an operator`},
+		{"negated activity filter", wrap(`      filter not was mailed email "E"`, step), "6:22", `unexpected "mailed"; expected an activity filter after "was"`},
+		{"not before a field", wrap(`      filter not Country is "DE"`, step), "6:18", `a field comparison is negated after the field: Country is not "DE"`},
 		{"capitals", wrap(`      filter Country IS NOT EMPTY`, step), "6:22", `(keywords are written in lower case: "is")`},
-		{"not contains", wrap(`      filter Country not contains "x"`, step), "6:26", `unexpected "contains"`},
+		{"not contain", wrap(`      filter Country not contain "x"`, step), "6:26", `unexpected "contain"`},
 		{"second filter", wrap(ok+"\n      filter Country startswith \"D\"", step), "7:22", `unexpected "startswith"`},
 		{"unquoted score", wrap(ok, `      change score LeadScore by 10`), "9:33", `(a score change is quoted: by "+10", "-10" or "=10")`},
 		{"alert without to", wrap(ok, "      send alert \"hi\"\n      send email \"E\""), "10:7", `unexpected "send"; expected "to"`},

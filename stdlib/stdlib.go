@@ -336,6 +336,20 @@ var Filters = []Filter{
 	{`was delivered email "E" [in past N days] [at least N times]`, `filter was delivered email "Invitation"`},
 	{`email bounced "E" [in past N days] [at least N times]`, `filter email bounced "Invitation"`},
 	{`unsubscribed from email "E" [in past N days] [at least N times]`, `filter unsubscribed from email "Newsletter"`},
+
+	// Issue 11, vocabulary b: text negations and ends with, date windows
+	// and bounds, negated activity filters, list history.
+	{`F ends with "s"`, `filter Email ends with "@acme.example"`},
+	{`F not contains "s"`, `filter Email not contains "@rival.example"`},
+	{`F not starts with "s"`, `filter Title not starts with "VP"`},
+	{`F not ends with "s"`, `filter Email not ends with ".edu"`},
+	{`F not in past N days`, `filter UpdatedAt not in past 90 days`},
+	{`F [not] in next N days`, `filter Renewal in next 30 days`},
+	{`F before D`, `filter CreatedAt before 2026-01-01`},
+	{`F after D`, `filter Renewal after 2026-12-31`},
+	{`F between D and D`, `filter CreatedAt between 2026-11-01 and 2026-11-30`},
+	{`not ACTIVITY FILTER`, `filter not was sent email "Invitation" in past 7 days`},
+	{`was added to list "L" [in past N days] [at least N times]`, `filter was added to list "Hot Leads" in past 7 days`},
 }
 
 // The time range campc keeps: every clock time and every due time lies in

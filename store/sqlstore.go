@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/vm"
 )
 
@@ -806,6 +808,10 @@ func (s *Store) ImportEach(ctx context.Context, next func() (*vm.Person, error),
 			if err != nil {
 				return err
 			}
+			before, beforePart := maps.Clone(old.Fields), old.Partition
+			if old.Fields == nil {
+				old.Fields = map[string]compiler.Value{}
+			}
 			for k, v := range p.Fields {
 				old.Fields[k] = v
 			}
@@ -818,6 +824,7 @@ func (s *Store) ImportEach(ctx context.Context, next func() (*vm.Person, error),
 			if p.Partition != "" {
 				old.Partition = p.Partition
 			}
+			vm.ImportTimes(before, beforePart, old)
 			merged = old
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err

@@ -786,6 +786,8 @@ func readsLogs(prog *compiler.Program) bool {
 			compiler.CondOpenedEmail, compiler.CondClickedEmail, compiler.CondVisitedPage, compiler.CondClickedPage,
 			compiler.CondDeliveredEmail, compiler.CondBouncedEmail, compiler.CondUnsubscribed:
 			return true
+		case compiler.CondAddedToList:
+			return true
 		}
 		return false
 	}

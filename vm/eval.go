@@ -3,6 +3,7 @@ package vm
 import (
 	"hash/fnv"
 	"strings"
+	"time"
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/stdlib"
@@ -118,6 +119,8 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) boo
 		compiler.CondDeliveredEmail, compiler.CondBouncedEmail, compiler.CondUnsubscribed:
 		typ, primary := engagementLog(c)
 		return primary != "" && ps.countLog(typ, primary, c, "") >= c.AtLeast
+	case compiler.CondAddedToList:
+		return c.List != nil && ps.countLog(stdlib.ActAddToList, c.List.Name, c, "") >= c.AtLeast
 	case compiler.CondSample:
 		h := fnv.New32a()
 		h.Write([]byte(c.SampleKey))
@@ -147,11 +150,22 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) boo
 		return has && len(c.Values) == 1 && containsFold(v.Text, c.Values[0].Fold)
 	case compiler.CondStartsWith:
 		return has && len(c.Values) == 1 && hasPrefixFold(v.Text, c.Values[0].Fold)
-	case compiler.CondInPast:
+	case compiler.CondEndsWith:
+		return has && len(c.Values) == 1 && hasSuffixFold(v.Text, c.Values[0].Fold)
+	case compiler.CondInPast, compiler.CondInNext:
 		if !has {
 			return false
 		}
-		return !v.Time.After(ps.r.now) && !v.Time.Before(ps.r.now.Add(-c.Window))
+		from, to := ps.r.now.Add(-c.Window), ps.r.now
+		if c.Kind == compiler.CondInNext {
+			from, to = ps.r.now, ps.r.now.Add(c.Window)
+		}
+		if c.Field.Type == stdlib.Date {
+			// A date is a whole UTC day: the window runs from the day of
+			// its start to the day of its end, both included.
+			from, to = day(from), day(to)
+		}
+		return !v.Time.Before(from) && !v.Time.After(to)
 	case compiler.CondGt, compiler.CondGe, compiler.CondLt, compiler.CondLe:
 		if !has || len(c.Values) != 1 {
 			return false
@@ -249,6 +263,19 @@ func hasPrefixFold(s, lower string) bool {
 		return strings.HasPrefix(strings.ToLower(s), lower)
 	}
 	return len(s) >= len(lower) && asciiEqualFold(s[:len(lower)], lower)
+}
+
+func hasSuffixFold(s, lower string) bool {
+	if !isASCII(s) {
+		return strings.HasSuffix(strings.ToLower(s), lower)
+	}
+	return len(s) >= len(lower) && asciiEqualFold(s[len(s)-len(lower):], lower)
+}
+
+// day is the start (midnight UTC) of t's day.
+func day(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 func isASCII(s string) bool {

@@ -242,6 +242,9 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		old := p.PartitionName()
 		p.Partition = st.Partition
 		ps.fields()["Partition"] = compiler.NewText(stdlib.Text, st.Partition)
+		if old != p.PartitionName() {
+			ps.touch()
+		}
 		ps.add(&Activity{Type: stdlib.ActChangePartition, Primary: st.Partition, Attributes: Attrs{{"Old Partition", AttrStr(old)}}}, st, cur)
 	case compiler.StepAddToList, compiler.StepRemoveFromList:
 		key := st.List.Key
@@ -369,6 +372,9 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 		return ps.fail(fmt.Errorf("score %s would leave the range of numbers (%g plus %g is beyond ±1.8e308)", f.Name, oldN, sc.Delta))
 	}
 	ps.fields()[f.Name] = compiler.Value{Type: f.Type, Num: newN}
+	if newN != oldN {
+		ps.touch()
+	}
 	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: Attrs{{"Change Value", AttrNum(newN - oldN)}, {"Old Value", AttrNum(oldN)}, {"New Value", AttrNum(newN)}}}, st, cur)
 	if newN != oldN && ps.r.e.listens[compiler.TrigScoreChanged] {
 		// Events stay in the workspace where they happened (§13.4).
@@ -399,6 +405,9 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 		delete(ps.fields(), f.Name)
 	} else {
 		ps.fields()[f.Name] = v
+	}
+	if !sameValue(old, v) {
+		ps.touch()
 	}
 	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}}, st, cur)
 	if ps.r.e.listens[compiler.TrigDataChanges] && (formatValue(old) != formatValue(v) || old.Null != v.Null) {

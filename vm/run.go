@@ -327,6 +327,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		}
 		ev.Old = formatValue(old)
 		ps.fields()[f.Name] = v
+		ps.touch()
 		act.Type, act.Primary = stdlib.ActChangeDataValue, f.Name
 		act.Attributes = Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}
 	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/campc/campc/compiler"
 )
 
 // Store keeps people, the activity log, qualification history (inside
@@ -578,6 +580,10 @@ func (m *MemStore) Import(ctx context.Context, people []*Person, progress func(i
 		merged[i] = p
 		if old := m.load(p.ID); old != nil {
 			q := old
+			before, beforePart := maps.Clone(q.Fields), q.Partition
+			if q.Fields == nil {
+				q.Fields = map[string]compiler.Value{}
+			}
 			if q.Lists == nil {
 				q.Lists = map[string]bool{}
 			}
@@ -590,6 +596,7 @@ func (m *MemStore) Import(ctx context.Context, people []*Person, progress func(i
 			if p.Partition != "" {
 				q.Partition = p.Partition
 			}
+			ImportTimes(before, beforePart, q)
 			merged[i] = q
 		}
 	}

@@ -141,6 +141,10 @@ func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
 		if typ, primary := engagementLog(c); primary != "" {
 			return countText(ps.countLog(typ, primary, c, ""))
 		}
+	case compiler.CondAddedToList:
+		if c.List != nil {
+			return countText(ps.countLog(stdlib.ActAddToList, c.List.Name, c, ""))
+		}
 	case compiler.CondSample:
 		return "the sample draw"
 	}

@@ -117,8 +117,10 @@ func cmdMigrate(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdImport(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("import", "import --db PATH_OR_URL PEOPLE.csv|.jsonl [PATH ...]", stderr)
+	fs := newFlagSet("import", "import --db PATH_OR_URL [--now TIME] PEOPLE.csv|.jsonl [PATH ...]", stderr)
 	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
+	var now timeFlag
+	fs.Var(&now, "now", "the import's time, which new people get as CreatedAt and changed people as UpdatedAt, RFC 3339 (default: the current time)")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
@@ -150,6 +152,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer people.Close()
+	people.stampAt(now.value())
 	ctx := context.Background()
 	st, err := openStore(ctx, *db)
 	if err != nil {

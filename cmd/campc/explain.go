@@ -171,6 +171,8 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	start := now.value()
+	// As run --people would import the person: at the clock's start.
+	vm.StampImport([]*vm.Person{who}, start)
 	st := vm.NewMemStore()
 	st.PutPeople(who)
 	x := &explainer{w: stdout}

@@ -27,7 +27,7 @@ commands:
         check .camp files and directories as one project
   run [flags] CAMPAIGN [PATH ...]
         compile the project and run one campaign over people
-  import --db DB PEOPLE [PATH ...]
+  import --db DB [--now TIME] PEOPLE [PATH ...]
         import people (.csv or .jsonl) into a database
   log --db DB [--person ID] [--format text|json]
         print the activity log a database holds

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/vm"
@@ -27,6 +28,9 @@ type checkedPeople struct {
 	src  io.ReaderAt // f, or the bytes of a file that is not regular (a pipe)
 	r    *vm.PeopleReader
 	recs []peopleRec // by Id
+	// stamp is the import's time: people read get it as CreatedAt and
+	// UpdatedAt where the file gives none (vm.StampImport).
+	stamp time.Time
 }
 
 type peopleRec struct {
@@ -122,6 +126,9 @@ func (pf *checkedPeople) ids() []string {
 	return out
 }
 
+// stampAt sets the import's time, given to the people read from now on.
+func (pf *checkedPeople) stampAt(t time.Time) { pf.stamp = t }
+
 // next returns an iterator over the people in Id order, for ImportEach.
 func (pf *checkedPeople) next() func() (*vm.Person, error) {
 	i := 0
@@ -150,6 +157,9 @@ func (pf *checkedPeople) read(r peopleRec, buf []byte) (*vm.Person, []byte) {
 	p, err := pf.r.ReadRecord(buf, r.rec)
 	if err != nil || p.ID != r.id {
 		return nil, buf
+	}
+	if !pf.stamp.IsZero() {
+		vm.StampImport([]*vm.Person{p}, pf.stamp)
 	}
 	return p, buf
 }

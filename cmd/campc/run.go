@@ -230,6 +230,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		defer people.Close()
+		people.stampAt(start)
 	}
 	store, err := openStore(ctx, *dbFlag)
 	if err != nil {

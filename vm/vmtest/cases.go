@@ -155,6 +155,7 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	var ops string
 	for _, f := range ar.Files {
 		switch f.Name {
@@ -163,6 +164,8 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The people come into the store at the clock's start.
+			vm.StampImport(ps, start)
 			if err := store.Import(context.Background(), ps, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +173,7 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 			ops = string(f.Data)
 		}
 	}
-	clock := vm.NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	clock := vm.NewManualClock(start)
 	opts := vm.Options{Store: store, Clock: clock}
 	var eng *vm.Engine
 	engine := func() *vm.Engine {

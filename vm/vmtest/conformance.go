@@ -331,4 +331,6 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 			t.Errorf("one person's log: %+v", b)
 		}
 	})
+
+	t.Run("import keeps CreatedAt and moves UpdatedAt on a change", func(t *testing.T) { importTimestamps(t, newStore) })
 }

@@ -1,0 +1,93 @@
+package vm
+
+import (
+	"time"
+
+	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/stdlib"
+)
+
+// The engine keeps two built-in fields of every person (spec §5.3):
+// CreatedAt, when the person came into the store, and UpdatedAt, when one
+// of the person's fields last changed value, by a step, a delivered event
+// or an import. They are read-only to flows.
+const (
+	fieldCreatedAt = "CreatedAt"
+	fieldUpdatedAt = "UpdatedAt"
+)
+
+// StampImport gives the people an import brings, as read from a file, the
+// import's time as CreatedAt and UpdatedAt where the file gives none (a
+// file may carry them, exported from another system). Call it before
+// Import: the store then keeps a known person's CreatedAt, and moves its
+// UpdatedAt only when the import changes a field (ImportTimes).
+func StampImport(people []*Person, now time.Time) {
+	at := compiler.Value{Type: stdlib.DateTime, Time: now.UTC().Truncate(time.Microsecond)}
+	for _, p := range people {
+		if p.Fields == nil {
+			p.Fields = map[string]compiler.Value{}
+		}
+		for _, name := range []string{fieldCreatedAt, fieldUpdatedAt} {
+			if v, ok := p.Fields[name]; !ok || v.Null {
+				p.Fields[name] = at
+			}
+		}
+	}
+}
+
+// ImportTimes settles the timestamps of a known person after an import
+// merged a record into it. before holds the person's fields and partition
+// as stored until now; merged is the result, whose CreatedAt and
+// UpdatedAt are the record's. A known person keeps the CreatedAt it has;
+// its UpdatedAt takes the record's only when a field or the partition
+// changed value, and otherwise stays.
+func ImportTimes(before map[string]compiler.Value, beforePartition string, merged *Person) {
+	if merged.Fields == nil {
+		merged.Fields = map[string]compiler.Value{}
+	}
+	if c, ok := before[fieldCreatedAt]; ok && !c.Null {
+		merged.Fields[fieldCreatedAt] = c
+	}
+	if fieldsChanged(before, merged.Fields) || beforePartition != merged.Partition {
+		return
+	}
+	if u, ok := before[fieldUpdatedAt]; ok && !u.Null {
+		merged.Fields[fieldUpdatedAt] = u
+	}
+}
+
+// fieldsChanged reports whether any field but the two timestamps has a
+// different value in a and b (a missing field is no value).
+func fieldsChanged(a, b map[string]compiler.Value) bool {
+	differs := func(x, y map[string]compiler.Value) bool {
+		for name, v := range x {
+			if name == fieldCreatedAt || name == fieldUpdatedAt {
+				continue
+			}
+			if !sameValue(v, y[name]) {
+				return true
+			}
+		}
+		return false
+	}
+	return differs(a, b) || differs(b, a)
+}
+
+// sameValue compares two values as the log writes them; a missing value
+// (the zero Value) and null are both no value.
+func sameValue(a, b compiler.Value) bool {
+	an := a.Null || a.Type == ""
+	bn := b.Null || b.Type == ""
+	if an || bn {
+		return an == bn
+	}
+	if a.Type.IsTime() && b.Type.IsTime() {
+		return a.Time.Equal(b.Time)
+	}
+	return formatValue(a) == formatValue(b)
+}
+
+// touch records that a step or event changed one of the person's fields.
+func (ps *pass) touch() {
+	ps.fields()[fieldUpdatedAt] = compiler.Value{Type: stdlib.DateTime, Time: ps.r.now}
+}
