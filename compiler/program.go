@@ -193,11 +193,14 @@ type SmartListDef struct {
 }
 
 // Email is an email asset; its subject is rendered in the sender's frame.
+// An operational email goes even to people who unsubscribed or whose
+// marketing is suspended (never to a missing or invalid address).
 type Email struct {
-	Name    string
-	Subject Template
-	Pos     lang.Position
-	decl    *lang.EmailDecl
+	Name        string
+	Subject     Template
+	Operational bool
+	Pos         lang.Position
+	decl        *lang.EmailDecl
 }
 
 // Webhook is a webhook asset; its URL may hold tokens, rendered in the

@@ -19,9 +19,7 @@ func (c *checker) resolveAll() {
 	}
 	for _, ws := range c.prog.Workspaces {
 		for _, em := range ws.Emails {
-			if em.decl.Subject != nil {
-				em.Subject = c.template(nil, em.decl.Subject)
-			}
+			c.resolveEmail(em)
 		}
 		for _, wh := range ws.Webhooks {
 			if wh.decl.URL != nil {
@@ -32,6 +30,29 @@ func (c *checker) resolveAll() {
 	state := map[*Campaign]int{}
 	for _, cp := range c.prog.Campaigns {
 		c.resolveCampaign(cp, state)
+	}
+}
+
+// resolveEmail compiles an email's clauses; each may be written once.
+func (c *checker) resolveEmail(em *Email) {
+	seen := map[string]lang.Position{}
+	for _, it := range em.decl.Items {
+		what := "subject"
+		if it.Operational {
+			what = "operational"
+		}
+		s, e := rng(it.Pos, it.EndPos)
+		if first, ok := seen[what]; ok {
+			d := c.errorf(nil, lang.CodeDuplicate, s, e, "email %q has more than one %s", em.Name, what)
+			d.Related = append(d.Related, lang.Related{Message: "first here", Start: first, End: first})
+			continue
+		}
+		seen[what] = s
+		if it.Subject != nil {
+			em.Subject = c.template(nil, it.Subject)
+		} else {
+			em.Operational = true
+		}
 	}
 }
 

@@ -152,10 +152,30 @@ type SmartListDecl struct {
 
 // EmailDecl is an email asset.
 type EmailDecl struct {
-	Pos     lexer.Position
-	Name    *Str `parser:"'email' @@"`
-	Subject *Str `parser:"'{' ('subject' @@)? '}'"`
-	EndPos  lexer.Position
+	Pos    lexer.Position
+	Name   *Str         `parser:"'email' @@"`
+	Items  []*EmailItem `parser:"'{' @@* '}'"`
+	EndPos lexer.Position
+}
+
+// EmailItem is one clause of an email: its subject, or "operational" (the
+// email is sent even to people who unsubscribed or are suspended from
+// marketing). Each stands on a line of its own.
+type EmailItem struct {
+	Pos         lexer.Position
+	Subject     *Str `parser:"  'subject' @@"`
+	Operational bool `parser:"| @'operational'"`
+	EndPos      lexer.Position
+}
+
+// Subject is the email's first subject clause, or nil.
+func (d *EmailDecl) Subject() *Str {
+	for _, it := range d.Items {
+		if it.Subject != nil {
+			return it.Subject
+		}
+	}
+	return nil
 }
 
 // WebhookDecl is a webhook asset.
