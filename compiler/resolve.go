@@ -19,13 +19,16 @@ func (c *checker) resolveAll() {
 	}
 	for _, ws := range c.prog.Workspaces {
 		for _, em := range ws.Emails {
+			c.cloning = em.clone
 			c.resolveEmail(em)
 		}
 		for _, wh := range ws.Webhooks {
+			c.cloning = wh.clone
 			if wh.decl.URL != nil {
 				wh.URL = c.template(nil, wh.decl.URL)
 			}
 		}
+		c.cloning = nil
 	}
 	state := map[*Campaign]int{}
 	for _, cp := range c.prog.Campaigns {
@@ -62,7 +65,14 @@ func (c *checker) resolveSmartListDef(sl *SmartListDef) {
 	}
 	sl.state = 1
 	s, _ := rng(sl.decl.Pos, sl.decl.EndPos)
-	sl.List = c.smartList(nil, sl.ws, sl.scope, Key(sl.ws.Name, sl.Name), sl.decl.Items, s)
+	prev := c.cloning
+	c.cloning = sl.clone
+	key := Key(sl.ws.Name, sl.Name)
+	if sl.clone != nil {
+		key = Key(sl.ws.Name, sl.clone.Name, sl.Name) // a sample in the copy draws afresh
+	}
+	sl.List = c.smartList(nil, sl.ws, sl.scope, key, sl.decl.Items, s)
+	c.cloning = prev
 	sl.state = 2
 }
 
@@ -81,7 +91,10 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 	state[cp] = 1
 	defer func() { state[cp] = 2 }()
 	if ref := cp.decl.Clone; ref != nil {
-		src := c.campaignRef(nil, cp.Workspace, ref, true)
+		src := cp.Program.local(ref)
+		if src == nil {
+			src = c.campaignRef(nil, cp.Workspace, ref, true)
+		}
 		if src == nil {
 			return
 		}
@@ -306,6 +319,9 @@ func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef
 		d.Suggestion = sug
 		return nil
 	}
+	if t := cp.programOrNil().local(ref); t != nil {
+		return t
+	}
 	if t := ws.campaigns[name]; t != nil {
 		return t
 	}
@@ -379,6 +395,9 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		out.Program = cp.Program
 		if st.ChangeStatus.Program != nil {
 			p, ok := ws.programs[st.ChangeStatus.Program.Value()]
+			if cp.Program.clonesFrom(st.ChangeStatus.Program.Value()) {
+				p, ok = cp.Program, true // the template's name means the clone
+			}
 			if !ok {
 				s, e := rng(st.ChangeStatus.Program.Pos, st.ChangeStatus.Program.EndPos)
 				sug := nearest(st.ChangeStatus.Program.Value(), names(ws.programs))

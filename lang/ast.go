@@ -102,12 +102,16 @@ type FolderDecl struct {
 	EndPos lexer.Position
 }
 
-// ProgramDecl is a program with its statuses, tokens, assets and campaigns.
+// ProgramDecl is a program with its statuses, tokens, assets and
+// campaigns, or a clone of another program ("program "New" clone "Template"
+// { token … }") whose braces hold the tokens it overrides.
 type ProgramDecl struct {
-	Pos    lexer.Position
-	Name   *Str    `parser:"'program' @@"`
-	Decls  []*Decl `parser:"'{' @@* '}'"`
-	EndPos lexer.Position
+	Pos       lexer.Position
+	Name      *Str         `parser:"'program' @@"`
+	Clone     *CampaignRef `parser:"( 'clone' @@"`
+	Overrides []*Decl      `parser:"  ( '{' @@* '}' )?"`
+	Decls     []*Decl      `parser:"| '{' @@* '}' )"`
+	EndPos    lexer.Position
 }
 
 // StatusesDecl lists a program's statuses in progression order. A name

@@ -59,6 +59,10 @@ const (
 	CodeTokenContext      Code = "token_context"
 	CodeAmbiguousWait     Code = "ambiguous_wait"
 	CodeTriggerLoop       Code = "trigger_loop"
+
+	// Program templates (issue 11): a program cloned from itself, directly
+	// or through a chain of clones.
+	CodeCloneCycle Code = "clone_cycle"
 )
 
 // Position is a point in a source file: 1-based line, and 1-based column
