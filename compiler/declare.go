@@ -22,6 +22,18 @@ type declCtx struct {
 	clone *ProgramDef
 }
 
+// named is the name of an asset or campaign declared here: a copy in a
+// cloned program is qualified by the program, as Marketo shows local
+// assets ("Webinar Feb.Invitation"), so that its log entries, its events
+// and the filters that count them tell it from the template's. In the
+// copied text it is still found by the template's name.
+func (ctx declCtx) named(name string) string {
+	if ctx.clone != nil {
+		return ctx.clone.Name + "." + name
+	}
+	return name
+}
+
 func (c *checker) workspace(name string) *Workspace {
 	if ws := c.workspaces[name]; ws != nil {
 		return ws
@@ -98,32 +110,32 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 	case d.List != nil:
 		if l, ok := declareAsset(c, "list", ctx.assets.lists, d.List.Name, func(name string, at lang.Position) *List {
 			c.nextList++
-			return &List{Name: name, Key: Key(ws.Name) + "/" + ctx.assets.path + keyPart(name), ID: c.nextList - 1, Pos: at}
+			return &List{Name: ctx.named(name), Key: Key(ws.Name) + "/" + ctx.assets.path + keyPart(name), ID: c.nextList - 1, Pos: at}
 		}); ok {
 			ws.Lists = append(ws.Lists, l)
 		}
 	case d.SmartList != nil:
 		if sl, ok := declareAsset(c, "smart list", ctx.assets.smartLists, d.SmartList.Name, func(name string, at lang.Position) *SmartListDef {
-			return &SmartListDef{Name: name, ID: len(c.smartLists), Pos: at, decl: d.SmartList, ws: ws, scope: ctx.assets, clone: ctx.clone}
+			return &SmartListDef{Name: ctx.named(name), ID: len(c.smartLists), Pos: at, decl: d.SmartList, ws: ws, scope: ctx.assets, clone: ctx.clone}
 		}); ok {
 			c.smartLists = append(c.smartLists, sl)
 			ws.SmartLists = append(ws.SmartLists, sl)
 		}
 	case d.Email != nil:
 		if em, ok := declareAsset(c, "email", ctx.assets.emails, d.Email.Name, func(name string, at lang.Position) *Email {
-			return &Email{Name: name, Pos: at, decl: d.Email, clone: ctx.clone}
+			return &Email{Name: ctx.named(name), Pos: at, decl: d.Email, clone: ctx.clone}
 		}); ok {
 			ws.Emails = append(ws.Emails, em)
 		}
 	case d.Webhook != nil:
 		if wh, ok := declareAsset(c, "webhook", ctx.assets.webhooks, d.Webhook.Name, func(name string, at lang.Position) *Webhook {
-			return &Webhook{Name: name, Pos: at, decl: d.Webhook, clone: ctx.clone}
+			return &Webhook{Name: ctx.named(name), Pos: at, decl: d.Webhook, clone: ctx.clone}
 		}); ok {
 			ws.Webhooks = append(ws.Webhooks, wh)
 		}
 	case d.Form != nil:
 		if fm, ok := declareAsset(c, "form", ctx.assets.forms, d.Form.Name, func(name string, at lang.Position) *Form {
-			return &Form{Name: name, Pos: at}
+			return &Form{Name: ctx.named(name), Pos: at}
 		}); ok {
 			ws.Forms = append(ws.Forms, fm)
 		}
@@ -438,9 +450,8 @@ func (c *checker) declareCampaign(ctx declCtx, cd *lang.CampaignDecl) {
 	}
 	name := cd.Name.Value()
 	if ctx.clone != nil {
-		// Campaign names are unique in a workspace, so a clone's copy is
-		// qualified by its program, as Marketo shows it: "Program.Campaign".
-		name = ctx.clone.Name + "." + name
+		// Campaign names are unique in a workspace: see named.
+		name = ctx.named(name)
 		if first, ok := ctx.ws.campaigns[name]; ok {
 			ps, pe := rng(ctx.clone.decl.Name.Pos, ctx.clone.decl.Name.EndPos)
 			d := c.errorf(nil, lang.CodeDuplicate, ps, pe, "campaign %q, the clone's copy of %q, is already declared in this workspace", name, cd.Name.Value())

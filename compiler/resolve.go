@@ -67,11 +67,7 @@ func (c *checker) resolveSmartListDef(sl *SmartListDef) {
 	s, _ := rng(sl.decl.Pos, sl.decl.EndPos)
 	prev := c.cloning
 	c.cloning = sl.clone
-	key := Key(sl.ws.Name, sl.Name)
-	if sl.clone != nil {
-		key = Key(sl.ws.Name, sl.clone.Name, sl.Name) // a sample in the copy draws afresh
-	}
-	sl.List = c.smartList(nil, sl.ws, sl.scope, key, sl.decl.Items, s)
+	sl.List = c.smartList(nil, sl.ws, sl.scope, Key(sl.ws.Name, sl.Name), sl.decl.Items, s)
 	c.cloning = prev
 	sl.state = 2
 }
