@@ -10,8 +10,8 @@ import (
 // campaign cannot be cloned.
 func checkClones(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		if cp.CloneOf == nil {
-			continue
+		if cp.CloneOf == nil || cp.Program.CloneOf != nil {
+			continue // a copy in a cloned program: the template's campaign reports it
 		}
 		src, root := cp.CloneOf, cloneRoot(cp.CloneOf)
 		if root.SmartList == nil || len(root.SmartList.Triggers) == 0 {

@@ -15,8 +15,8 @@ func checkSmartLists(c *checker) {
 	}
 	for _, cp := range c.prog.Campaigns {
 		sl := cp.SmartList
-		if sl == nil || cp.body == nil {
-			continue
+		if sl == nil || cp.body == nil || cp.Program.CloneOf != nil {
+			continue // a copy in a cloned program: the template's campaign warns
 		}
 		if len(sl.Filters) == 0 && len(sl.Triggers) == 0 {
 			start, end := cp.namePos()

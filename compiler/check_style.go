@@ -15,7 +15,7 @@ func checkStyle(c *checker) {
 		if cp.body == nil {
 			continue
 		}
-		if cp.Kind == Trigger && !cp.Active && len(cp.SmartList.Triggers) > 0 {
+		if cp.Kind == Trigger && !cp.Active && len(cp.SmartList.Triggers) > 0 && cp.Program.CloneOf == nil {
 			start, end := cp.namePos()
 			c.warnf(nil, lang.CodeNeverRuns, start, end, "trigger campaign %q is not active, so none of its triggers will start it; add \"active\"", cp.Name)
 		}

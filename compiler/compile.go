@@ -62,6 +62,7 @@ func Compile(sources []lang.Source, opts Options) *Result {
 	for _, f := range files {
 		c.declareFile(f)
 	}
+	c.expandClones()
 	c.finishDeclarations()
 	c.resolveAll()
 	for _, pass := range passes {
@@ -113,6 +114,8 @@ type checker struct {
 	sources    map[string]string // file name -> text, for the source text of conditions and steps
 	nextList   int
 	zones      func(string) (*time.Location, error)
+	clones     []*ProgramDef // programs declared as clones, in source order
+	cloning    *ProgramDef   // the cloned program whose copies are being declared or compiled
 }
 
 type folderKey struct {
@@ -143,7 +146,24 @@ type diagKey struct {
 // later removes those that the source itself already has.
 func (c *checker) report(cp *Campaign, d *lang.Diagnostic) *lang.Diagnostic {
 	key := diagKey{d.Start, d.Code, d.Message}
-	if cp != nil && cp.CloneOf != nil && cp.decl != nil && !inside(d.Start, cp.Pos, cp.End) {
+	clone := c.cloning
+	if cp != nil && cp.Program != nil && cp.Program.CloneOf != nil {
+		clone = cp.Program
+	}
+	if clone != nil && !inside(d.Start, lang.Pos(clone.decl.Pos), lang.Pos(clone.decl.EndPos)) {
+		// A cloned program's text is its template's: a problem found in
+		// it is shown on the clone, and dropped when the template has a
+		// problem of the same kind at the same place (the message may
+		// differ by the campaign's qualified name).
+		orig := *d
+		d.Related = append([]lang.Related{{Message: "the cloned text", Start: orig.Start, End: orig.End}}, d.Related...)
+		d.Start, d.End = lang.Pos(clone.decl.Name.Pos), lang.Pos(clone.decl.Name.EndPos)
+		d.Message = fmt.Sprintf("in program %q, a clone of %q: %s", clone.Name, clone.CloneOf.Name, d.Message)
+		if c.echoes == nil {
+			c.echoes = map[*lang.Diagnostic]diagKey{}
+		}
+		c.echoes[d] = diagKey{start: key.start, code: key.code}
+	} else if cp != nil && cp.CloneOf != nil && cp.decl != nil && !inside(d.Start, cp.Pos, cp.End) {
 		orig := *d
 		d.Related = append([]lang.Related{{Message: "the cloned text", Start: orig.Start, End: orig.End}}, d.Related...)
 		d.Start, d.End = lang.Pos(cp.decl.Name.Pos), lang.Pos(cp.decl.Name.EndPos)
@@ -157,6 +177,7 @@ func (c *checker) report(cp *Campaign, d *lang.Diagnostic) *lang.Diagnostic {
 			c.originals = map[diagKey]bool{}
 		}
 		c.originals[key] = true
+		c.originals[diagKey{start: key.start, code: key.code}] = true
 	}
 	c.diags = append(c.diags, d)
 	return d

@@ -174,6 +174,9 @@ func condLookup[V any](c *checker, x *condCtx, what string, pick func(*AssetScop
 }
 
 func (c *checker) condLookupProgram(x *condCtx, s *lang.Str) (*ProgramDef, bool) {
+	if p := programOf(x.assets); p.clonesFrom(s.Value()) {
+		return p, true // in a clone's text, the template's name means the clone
+	}
 	if p, ok := x.ws.programs[s.Value()]; ok {
 		return p, true
 	}
@@ -317,6 +320,9 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 }
 
 func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *Campaign {
+	if t := programOf(x.assets).local(ref); t != nil {
+		return t // in a clone's text, the template's campaign means the clone's copy
+	}
 	if ref.Workspace == nil {
 		if t := x.ws.campaigns[ref.Name.Value()]; t != nil {
 			return t

@@ -16,6 +16,22 @@ type declCtx struct {
 	program *ProgramDef
 	scope   *Scope      // My Tokens
 	assets  *AssetScope // lists, smart lists, emails, webhooks, forms
+	// clone is set while a template's declarations are copied into the
+	// program that clones it: its campaigns are renamed, and its tokens
+	// give way to the clone's overrides.
+	clone *ProgramDef
+}
+
+// named is the name of an asset or campaign declared here: a copy in a
+// cloned program is qualified by the program, as Marketo shows local
+// assets ("Webinar Feb.Invitation"), so that its log entries, its events
+// and the filters that count them tell it from the template's. In the
+// copied text it is still found by the template's name.
+func (ctx declCtx) named(name string) string {
+	if ctx.clone != nil {
+		return ctx.clone.Name + "." + name
+	}
+	return name
 }
 
 func (c *checker) workspace(name string) *Workspace {
@@ -87,36 +103,39 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 	case d.Statuses != nil:
 		c.declareStatuses(ctx, d.Statuses)
 	case d.Token != nil:
+		if ctx.clone != nil && ctx.scope.Tokens[d.Token.Name.Value()] != nil {
+			return // overridden by the clone
+		}
 		c.declareToken(ctx, d.Token)
 	case d.List != nil:
 		if l, ok := declareAsset(c, "list", ctx.assets.lists, d.List.Name, func(name string, at lang.Position) *List {
 			c.nextList++
-			return &List{Name: name, Key: Key(ws.Name) + "/" + ctx.assets.path + keyPart(name), ID: c.nextList - 1, Pos: at}
+			return &List{Name: ctx.named(name), Key: Key(ws.Name) + "/" + ctx.assets.path + keyPart(name), ID: c.nextList - 1, Pos: at}
 		}); ok {
 			ws.Lists = append(ws.Lists, l)
 		}
 	case d.SmartList != nil:
 		if sl, ok := declareAsset(c, "smart list", ctx.assets.smartLists, d.SmartList.Name, func(name string, at lang.Position) *SmartListDef {
-			return &SmartListDef{Name: name, ID: len(c.smartLists), Pos: at, decl: d.SmartList, ws: ws, scope: ctx.assets}
+			return &SmartListDef{Name: ctx.named(name), ID: len(c.smartLists), Pos: at, decl: d.SmartList, ws: ws, scope: ctx.assets, clone: ctx.clone}
 		}); ok {
 			c.smartLists = append(c.smartLists, sl)
 			ws.SmartLists = append(ws.SmartLists, sl)
 		}
 	case d.Email != nil:
 		if em, ok := declareAsset(c, "email", ctx.assets.emails, d.Email.Name, func(name string, at lang.Position) *Email {
-			return &Email{Name: name, Pos: at, decl: d.Email}
+			return &Email{Name: ctx.named(name), Pos: at, decl: d.Email, clone: ctx.clone}
 		}); ok {
 			ws.Emails = append(ws.Emails, em)
 		}
 	case d.Webhook != nil:
 		if wh, ok := declareAsset(c, "webhook", ctx.assets.webhooks, d.Webhook.Name, func(name string, at lang.Position) *Webhook {
-			return &Webhook{Name: name, Pos: at, decl: d.Webhook}
+			return &Webhook{Name: ctx.named(name), Pos: at, decl: d.Webhook, clone: ctx.clone}
 		}); ok {
 			ws.Webhooks = append(ws.Webhooks, wh)
 		}
 	case d.Form != nil:
 		if fm, ok := declareAsset(c, "form", ctx.assets.forms, d.Form.Name, func(name string, at lang.Position) *Form {
-			return &Form{Name: name, Pos: at}
+			return &Form{Name: ctx.named(name), Pos: at}
 		}); ok {
 			ws.Forms = append(ws.Forms, fm)
 		}
@@ -234,13 +253,144 @@ func (c *checker) declareProgram(ctx declCtx, pd *lang.ProgramDecl) {
 	}
 	p := &ProgramDef{Name: name, Key: Key(ctx.ws.Name, name), ID: len(ctx.ws.Programs) + 1, Folder: ctx.folder, Pos: s,
 		Scope:  &Scope{Owner: "program " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope},
-		Assets: newAssetScope(ctx.assets, ctx.assets.path+keyPart(name)+"/")}
+		Assets: newAssetScope(ctx.assets, ctx.assets.path+keyPart(name)+"/"), decl: pd, body: pd.Decls}
+	p.Assets.program = p
 	ctx.ws.programs[name] = p
 	ctx.ws.Programs = append(ctx.ws.Programs, p)
 	inner := declCtx{ws: ctx.ws, folder: ctx.folder, program: p, scope: p.Scope, assets: p.Assets}
+	if pd.Clone != nil {
+		// Copied once every file is declared: the template may come later.
+		p.inner = inner
+		c.clones = append(c.clones, p)
+		return
+	}
 	for _, d := range pd.Decls {
 		c.declare(inner, d)
 	}
+}
+
+// expandClones copies every program template into the programs that
+// clone it, templates first.
+func (c *checker) expandClones() {
+	for _, p := range c.clones {
+		c.expandClone(p, nil)
+	}
+}
+
+// expandClone fills program p, declared "program "P" clone "T" { token … }":
+// its token overrides, then T's overrides and declarations (T expanded
+// first when it is a clone itself). chain is the clones being expanded,
+// for cycles.
+func (c *checker) expandClone(p *ProgramDef, chain []*ProgramDef) {
+	if p.cloneState == 2 {
+		return
+	}
+	ref := p.decl.Clone
+	s, e := rng(ref.Pos, ref.EndPos)
+	if p.cloneState == 1 {
+		var names []string
+		for _, q := range chain[slices.Index(chain, p):] {
+			names = append(names, quote(q.Name))
+		}
+		c.errorf(nil, lang.CodeCloneCycle, s, e, "program %q is cloned from itself: %s -> %s", p.Name, strings.Join(names, " -> "), quote(p.Name))
+		return
+	}
+	p.cloneState = 1
+	defer func() { p.cloneState = 2 }()
+	ws := p.inner.ws
+	t := c.templateRef(ws, p, ref)
+	if t == nil {
+		return
+	}
+	if t == p {
+		c.errorf(nil, lang.CodeCloneCycle, s, e, "program %q cannot be cloned from itself", p.Name)
+		return
+	}
+	if t.decl.Clone != nil {
+		c.expandClone(t, append(chain, p))
+		if t.CloneOf == nil {
+			return // the template's own clone failed, and said why
+		}
+	}
+	p.CloneOf = t
+	p.body = t.body
+	p.locals = map[string]*Campaign{}
+	inner := p.inner
+	for _, d := range p.decl.Overrides {
+		if d.Token == nil {
+			ds, de := rng(d.Pos, d.EndPos)
+			c.errorf(nil, lang.CodeSyntax, ds, de, "a cloned program holds only the tokens it overrides; its other declarations come from %q", t.Name)
+			continue
+		}
+		td := d.Token
+		name := td.Name.Value()
+		ns, ne := rng(td.Name.Pos, td.Name.EndPos)
+		orig := t.Scope.Lookup(name)
+		if orig == nil {
+			// An override names a token of the template: a new name is
+			// most likely a typo, which would otherwise go unnoticed.
+			sug := nearest(name, t.Scope.Names())
+			dg := c.errorf(nil, lang.CodeUndefined, ns, ne, "program %q has no token %q to override%s", t.Name, name, didYouMean(sug, true))
+			dg.Suggestion = sug
+			continue
+		}
+		if orig.Type != td.Type.Name && slices.Contains(stdlib.TokenTypes, td.Type.Name) {
+			ts, te := rng(td.Type.Pos, td.Type.EndPos)
+			dg := c.errorf(nil, lang.CodeTypeMismatch, ts, te, "token %q is %s in program %q; its override must be %s too", name, orig.Type, t.Name, orig.Type)
+			dg.Related = append(dg.Related, lang.Related{Message: "the template's token", Start: orig.Pos, End: orig.Pos})
+			continue
+		}
+		c.declareToken(inner, td)
+		p.overrides = append(p.overrides, td)
+	}
+	// The template's own overrides (when it is a clone) hold unless
+	// overridden again, then the template's declarations follow.
+	inner.clone = p
+	for _, td := range t.overrides {
+		if inner.scope.Tokens[td.Name.Value()] == nil {
+			c.declareToken(inner, td)
+			p.overrides = append(p.overrides, td)
+		}
+	}
+	prev := c.cloning
+	c.cloning = p
+	for _, d := range p.body {
+		c.declare(inner, d)
+	}
+	c.cloning = prev
+}
+
+// templateRef resolves the program a program clones: one of the same
+// workspace.
+func (c *checker) templateRef(ws *Workspace, p *ProgramDef, ref *lang.CampaignRef) *ProgramDef {
+	s, e := rng(ref.Name.Pos, ref.Name.EndPos)
+	name := ref.Name.Value()
+	if ref.Workspace != nil && ref.Workspace.Value() != ws.Name {
+		ws0, we := rng(ref.Pos, ref.EndPos)
+		c.errorf(nil, lang.CodeCrossWorkspace, ws0, we, "program %q is named in workspace %q; a program clones only programs of its own workspace, %q", name, ref.Workspace.Value(), ws.Name)
+		return nil
+	}
+	if t := ws.programs[name]; t != nil {
+		return t
+	}
+	for _, wname := range names(c.workspaces) {
+		if other := c.workspaces[wname]; other != ws && other.programs[name] != nil {
+			t := other.programs[name]
+			d := c.errorf(nil, lang.CodeCrossWorkspace, s, e, "program %q is in workspace %q; a program clones only programs of its own workspace, %q", name, other.Name, ws.Name)
+			d.Related = append(d.Related, lang.Related{Message: "declared here", Start: t.Pos, End: t.Pos})
+			return nil
+		}
+	}
+	var cands []string
+	for _, q := range ws.Programs {
+		if q != p {
+			cands = append(cands, q.Name)
+		}
+	}
+	sug := nearest(name, cands)
+	d := c.errorf(nil, lang.CodeUndefined, s, e, "undefined program %q%s", name, didYouMean(sug, true))
+	d.Suggestion = sug
+	return nil
 }
 
 func (c *checker) declareStatuses(ctx declCtx, sd *lang.StatusesDecl) {
@@ -305,12 +455,24 @@ func (c *checker) declareCampaign(ctx declCtx, cd *lang.CampaignDecl) {
 		return
 	}
 	name := cd.Name.Value()
-	if first, ok := ctx.ws.campaigns[name]; ok {
+	if ctx.clone != nil {
+		// Campaign names are unique in a workspace: see named.
+		name = ctx.named(name)
+		if first, ok := ctx.ws.campaigns[name]; ok {
+			ps, pe := rng(ctx.clone.decl.Name.Pos, ctx.clone.decl.Name.EndPos)
+			d := c.errorf(nil, lang.CodeDuplicate, ps, pe, "campaign %q, the clone's copy of %q, is already declared in this workspace", name, cd.Name.Value())
+			d.Related = append(d.Related, lang.Related{Message: "first declared here", Start: first.Pos, End: first.Pos})
+			return
+		}
+	} else if first, ok := ctx.ws.campaigns[name]; ok {
 		c.dup("campaign", name, s, e, first.Pos)
 		return
 	}
 	cp := &Campaign{ID: len(c.prog.Campaigns), Name: name, Key: Key(ctx.ws.Name, name), Kind: Kind(kind), Workspace: ctx.ws, Program: ctx.program,
 		Pos: lang.Pos(cd.Pos), End: lang.Pos(cd.EndPos), decl: cd, body: cd.Body}
+	if ctx.clone != nil {
+		ctx.clone.locals[cd.Name.Value()] = cp
+	}
 	ctx.ws.campaigns[name] = cp
 	ctx.ws.Campaigns = append(ctx.ws.Campaigns, cp)
 	c.prog.Campaigns = append(c.prog.Campaigns, cp)

@@ -64,7 +64,8 @@ type List struct {
 // have an email "Invitation".
 type AssetScope struct {
 	Parent     *AssetScope
-	path       string // "Folder/Program/" below the workspace
+	path       string      // "Folder/Program/" below the workspace
+	program    *ProgramDef // the program whose scope this is, if one
 	lists      map[string]*List
 	smartLists map[string]*SmartListDef
 	emails     map[string]*Email
@@ -124,6 +125,52 @@ type ProgramDef struct {
 	Scope    *Scope
 	Assets   *AssetScope
 	Pos      lang.Position
+	// CloneOf is the program this one was cloned from ("program "P" clone
+	// "T""), nil for a program written out. A clone holds copies of its
+	// template's statuses, tokens, assets and campaigns.
+	CloneOf *ProgramDef
+
+	decl       *lang.ProgramDecl
+	body       []*lang.Decl         // the declarations it holds: its own, or its template's
+	overrides  []*lang.TokenDecl    // a clone's token overrides, its template's included
+	locals     map[string]*Campaign // a clone's campaigns, by their names in the template
+	inner      declCtx              // where a clone's copies are declared
+	cloneState int                  // 1 while a clone is expanded, 2 after
+}
+
+// local finds a campaign of a cloned program by the name it has in the
+// template: in the clone's text (which is the template's), the template's
+// campaign names mean the clone's copies.
+func (p *ProgramDef) local(ref *lang.CampaignRef) *Campaign {
+	if p == nil || p.locals == nil || ref.Workspace != nil {
+		return nil
+	}
+	return p.locals[ref.Name.Value()]
+}
+
+// clonesFrom reports whether name is a program that p is cloned from,
+// directly or through a chain: in the clone's text, the template's name
+// means the clone.
+func (p *ProgramDef) clonesFrom(name string) bool {
+	if p == nil {
+		return false
+	}
+	for t := p.CloneOf; t != nil; t = t.CloneOf {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// programOf is the program whose asset scope s is, or holds s.
+func programOf(s *AssetScope) *ProgramDef {
+	for ; s != nil; s = s.Parent {
+		if s.program != nil {
+			return s.program
+		}
+	}
+	return nil
 }
 
 // Status is a program status; statuses move forward only, except into one
@@ -192,24 +239,30 @@ type SmartListDef struct {
 	decl  *lang.SmartListDecl
 	ws    *Workspace
 	scope *AssetScope
-	state int // resolution state, for self-reference detection
+	state int         // resolution state, for self-reference detection
+	clone *ProgramDef // the cloned program it was copied into, if so
 }
 
 // Email is an email asset; its subject is rendered in the sender's frame.
+// An operational email goes even to people who unsubscribed or whose
+// marketing is suspended (never to a missing or invalid address).
 type Email struct {
-	Name    string
-	Subject Template
-	Pos     lang.Position
-	decl    *lang.EmailDecl
+	Name        string
+	Subject     Template
+	Operational bool
+	Pos         lang.Position
+	decl        *lang.EmailDecl
+	clone       *ProgramDef // the cloned program it was copied into, if so
 }
 
 // Webhook is a webhook asset; its URL may hold tokens, rendered in the
 // caller's frame.
 type Webhook struct {
-	Name string
-	URL  Template
-	Pos  lang.Position
-	decl *lang.WebhookDecl
+	Name  string
+	URL   Template
+	Pos   lang.Position
+	decl  *lang.WebhookDecl
+	clone *ProgramDef // the cloned program it was copied into, if so
 }
 
 // Form is a form.

@@ -19,19 +19,43 @@ func (c *checker) resolveAll() {
 	}
 	for _, ws := range c.prog.Workspaces {
 		for _, em := range ws.Emails {
-			if em.decl.Subject != nil {
-				em.Subject = c.template(nil, em.decl.Subject)
-			}
+			c.cloning = em.clone
+			c.resolveEmail(em)
 		}
 		for _, wh := range ws.Webhooks {
+			c.cloning = wh.clone
 			if wh.decl.URL != nil {
 				wh.URL = c.template(nil, wh.decl.URL)
 			}
 		}
+		c.cloning = nil
 	}
 	state := map[*Campaign]int{}
 	for _, cp := range c.prog.Campaigns {
 		c.resolveCampaign(cp, state)
+	}
+}
+
+// resolveEmail compiles an email's clauses; each may be written once.
+func (c *checker) resolveEmail(em *Email) {
+	seen := map[string]lang.Position{}
+	for _, it := range em.decl.Items {
+		what := "subject"
+		if it.Operational {
+			what = "operational"
+		}
+		s, e := rng(it.Pos, it.EndPos)
+		if first, ok := seen[what]; ok {
+			d := c.errorf(nil, lang.CodeDuplicate, s, e, "email %q has more than one %s", em.Name, what)
+			d.Related = append(d.Related, lang.Related{Message: "first here", Start: first, End: first})
+			continue
+		}
+		seen[what] = s
+		if it.Subject != nil {
+			em.Subject = c.template(nil, it.Subject)
+		} else {
+			em.Operational = true
+		}
 	}
 }
 
@@ -41,7 +65,10 @@ func (c *checker) resolveSmartListDef(sl *SmartListDef) {
 	}
 	sl.state = 1
 	s, _ := rng(sl.decl.Pos, sl.decl.EndPos)
+	prev := c.cloning
+	c.cloning = sl.clone
 	sl.List = c.smartList(nil, sl.ws, sl.scope, Key(sl.ws.Name, sl.Name), sl.decl.Items, s)
+	c.cloning = prev
 	sl.state = 2
 }
 
@@ -60,7 +87,10 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 	state[cp] = 1
 	defer func() { state[cp] = 2 }()
 	if ref := cp.decl.Clone; ref != nil {
-		src := c.campaignRef(nil, cp.Workspace, ref, true)
+		src := cp.Program.local(ref)
+		if src == nil {
+			src = c.campaignRef(nil, cp.Workspace, ref, true)
+		}
 		if src == nil {
 			return
 		}
@@ -285,6 +315,9 @@ func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef
 		d.Suggestion = sug
 		return nil
 	}
+	if t := cp.programOrNil().local(ref); t != nil {
+		return t
+	}
 	if t := ws.campaigns[name]; t != nil {
 		return t
 	}
@@ -358,6 +391,9 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		out.Program = cp.Program
 		if st.ChangeStatus.Program != nil {
 			p, ok := ws.programs[st.ChangeStatus.Program.Value()]
+			if cp.Program.clonesFrom(st.ChangeStatus.Program.Value()) {
+				p, ok = cp.Program, true // the template's name means the clone
+			}
 			if !ok {
 				s, e := rng(st.ChangeStatus.Program.Pos, st.ChangeStatus.Program.EndPos)
 				sug := nearest(st.ChangeStatus.Program.Value(), names(ws.programs))

@@ -38,6 +38,7 @@ type Workspace struct {
 type Program struct {
 	Name    string
 	Folders []string // the folders it stands in, outermost first
+	CloneOf string   // the program it was cloned from, if it was
 	Nodes   []*Node
 }
 
@@ -107,6 +108,9 @@ func Build(p *compiler.Program) *Graph {
 		w := &Workspace{Name: ws.Name}
 		for _, pd := range ws.Programs {
 			pr := &Program{Name: pd.Name}
+			if pd.CloneOf != nil {
+				pr.CloneOf = pd.CloneOf.Name
+			}
 			for f := pd.Folder; f != nil; f = f.Parent {
 				pr.Folders = append([]string{f.Name}, pr.Folders...)
 			}

@@ -44,6 +44,9 @@ func programText(p *Program) string {
 	if len(p.Folders) > 0 {
 		s += " in " + quote(strings.Join(p.Folders, "/"))
 	}
+	if p.CloneOf != "" {
+		s += ", a clone of " + quote(p.CloneOf)
+	}
 	return s
 }
 

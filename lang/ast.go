@@ -103,12 +103,16 @@ type FolderDecl struct {
 	EndPos lexer.Position
 }
 
-// ProgramDecl is a program with its statuses, tokens, assets and campaigns.
+// ProgramDecl is a program with its statuses, tokens, assets and
+// campaigns, or a clone of another program ("program "New" clone "Template"
+// { token … }") whose braces hold the tokens it overrides.
 type ProgramDecl struct {
-	Pos    lexer.Position
-	Name   *Str    `parser:"'program' @@"`
-	Decls  []*Decl `parser:"'{' @@* '}'"`
-	EndPos lexer.Position
+	Pos       lexer.Position
+	Name      *Str         `parser:"'program' @@"`
+	Clone     *CampaignRef `parser:"( 'clone' @@"`
+	Overrides []*Decl      `parser:"  ( '{' @@* '}' )?"`
+	Decls     []*Decl      `parser:"| '{' @@* '}' )"`
+	EndPos    lexer.Position
 }
 
 // StatusesDecl lists a program's statuses in progression order. A name
@@ -153,10 +157,30 @@ type SmartListDecl struct {
 
 // EmailDecl is an email asset.
 type EmailDecl struct {
-	Pos     lexer.Position
-	Name    *Str `parser:"'email' @@"`
-	Subject *Str `parser:"'{' ('subject' @@)? '}'"`
-	EndPos  lexer.Position
+	Pos    lexer.Position
+	Name   *Str         `parser:"'email' @@"`
+	Items  []*EmailItem `parser:"'{' @@* '}'"`
+	EndPos lexer.Position
+}
+
+// EmailItem is one clause of an email: its subject, or "operational" (the
+// email is sent even to people who unsubscribed or are suspended from
+// marketing). Each stands on a line of its own.
+type EmailItem struct {
+	Pos         lexer.Position
+	Subject     *Str `parser:"  'subject' @@"`
+	Operational bool `parser:"| @'operational'"`
+	EndPos      lexer.Position
+}
+
+// Subject is the email's first subject clause, or nil.
+func (d *EmailDecl) Subject() *Str {
+	for _, it := range d.Items {
+		if it.Subject != nil {
+			return it.Subject
+		}
+	}
+	return nil
 }
 
 // WebhookDecl is a webhook asset.

@@ -63,6 +63,9 @@ const (
 	// CodeLimit: a file past one of the limits of spec §2.11 (size,
 	// declarations, repetitions), refused before it can exhaust memory.
 	CodeLimit Code = "limit"
+	// Program templates (issue 11): a program cloned from itself, directly
+	// or through a chain of clones.
+	CodeCloneCycle Code = "clone_cycle"
 )
 
 // Position is a point in a source file: 1-based line, and 1-based column

@@ -113,7 +113,7 @@ type marks struct {
 
 var (
 	posType     = reflect.TypeOf(lexer.Position{})
-	stmtTypes   = map[reflect.Type]bool{reflect.TypeOf(File{}): true, reflect.TypeOf(Decl{}): true, reflect.TypeOf(CampaignItem{}): true, reflect.TypeOf(SmartListItem{}): true, reflect.TypeOf(Step{}): true}
+	stmtTypes   = map[reflect.Type]bool{reflect.TypeOf(File{}): true, reflect.TypeOf(Decl{}): true, reflect.TypeOf(CampaignItem{}): true, reflect.TypeOf(SmartListItem{}): true, reflect.TypeOf(Step{}): true, reflect.TypeOf(EmailItem{}): true}
 	unknownType = map[reflect.Type]bool{reflect.TypeOf(UnknownDecl{}): true, reflect.TypeOf(UnknownItem{}): true, reflect.TypeOf(UnknownSLine{}): true, reflect.TypeOf(UnknownStep{}): true}
 )
 

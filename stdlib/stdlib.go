@@ -60,6 +60,11 @@ var BuiltinFields = []Field{
 	{"Unsubscribed", Boolean},
 	{"CreatedAt", DateTime},
 	{"UpdatedAt", DateTime},
+
+	// Unsubscription (issue 11): a person for whom any is true gets no
+	// marketing email (see EmailBlock).
+	{Name: "EmailInvalid", Type: Boolean},
+	{Name: "MarketingSuspended", Type: Boolean},
 }
 
 // ReadOnlyField reports whether a built-in field is kept by the engine
@@ -73,6 +78,28 @@ func ReadOnlyField(name string) bool {
 		return true
 	}
 	return false
+}
+
+// EmailBlock is a reason a Send Email step does not send: a boolean field
+// that is true of the person (or, for Field "Email", an address that is
+// missing). The Send Email activity is written all the same, with
+// "Sent": false and the Reason.
+type EmailBlock struct {
+	Field  string
+	Reason string
+	// Operational: the block holds for operational emails too. Nobody can
+	// deliver to a missing or invalid address; unsubscription and
+	// marketing suspension stop marketing email only.
+	Operational bool
+}
+
+// EmailBlocks lists the reasons in the order they are checked; the first
+// that holds is the one logged.
+var EmailBlocks = []EmailBlock{
+	{Field: "Email", Reason: "no email address", Operational: true},
+	{Field: "EmailInvalid", Reason: "email invalid", Operational: true},
+	{Field: "Unsubscribed", Reason: "unsubscribed"},
+	{Field: "MarketingSuspended", Reason: "marketing suspended"},
 }
 
 // TokenTypes are the types a My Token may have.
@@ -230,7 +257,7 @@ var Steps = []Step{
 	{Name: ActChangePartition, Syntax: `change person partition to "P"`, InExecutable: true, Example: `change person partition to "EMEA"`, PrimaryAttribute: "the new partition", Attributes: []string{"Old Partition"}},
 	{Name: ActAddToList, Syntax: `add to list "L"`, InExecutable: true, EmitsEvent: "added to list", Example: `add to list "Hot Leads"`, PrimaryAttribute: "the list"},
 	{Name: ActRemoveFromList, Syntax: `remove from list "L"`, InExecutable: true, EmitsEvent: "removed from list", Example: `remove from list "Hot Leads"`, PrimaryAttribute: "the list"},
-	{Name: ActSendEmail, Syntax: `send email "E"`, InExecutable: true, Example: `send email "Invitation"`, PrimaryAttribute: "the email", Attributes: []string{"Subject"}},
+	{Name: ActSendEmail, Syntax: `send email "E"`, InExecutable: true, Example: `send email "Invitation"`, PrimaryAttribute: "the email", Attributes: []string{"Subject", "Sent (false when not sent)", "Reason (when not sent)"}},
 	{Name: ActSendAlert, Syntax: `send alert "text" to "address"`, InExecutable: true, Example: `send alert "New MQL: {{lead.Email}}" to "sales@acme.example"`, PrimaryAttribute: "the alert text", Attributes: []string{"To"}},
 	{Name: ActInterestingMoment, Syntax: `interesting moment email|web|milestone "text"`, InExecutable: true, Example: `interesting moment milestone "Attended"`, PrimaryAttribute: "the description", Attributes: []string{"Type"}},
 	{Name: ActWait, Syntax: `wait N unit [on weekdays D-D, …] [until HH:MM ZONE] | wait until TIME | wait until "{{token}}"`, InExecutable: false, Example: `wait 1 day on weekdays Mon-Fri until 09:00 "Europe/Berlin"`, PrimaryAttribute: "the wait as written (a date: until the date)", Attributes: []string{"Until"}},

@@ -232,6 +232,9 @@ func (ps *pass) countLog(typ, primary string, c *compiler.Cond, workspace string
 		if workspace != "" && (a.Workspace != workspace || !qualified(a)) {
 			continue
 		}
+		if typ == stdlib.ActSendEmail && !sent(a) {
+			continue // logged as not sent: the person was never sent it
+		}
 		n++
 	}
 	return n
@@ -330,4 +333,11 @@ func compare(a, b compiler.Value) int {
 func qualified(a *Activity) bool {
 	v, ok := a.Attributes.Get("Qualified")
 	return ok && v.kind == attrBool && v.b
+}
+
+// sent reports whether a Send Email activity sent its email: one that
+// did not says "Sent": false.
+func sent(a *Activity) bool {
+	v, ok := a.Attributes.Get("Sent")
+	return !ok || v.kind != attrBool || v.b
 }

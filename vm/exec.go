@@ -266,6 +266,12 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	case compiler.StepSendEmail:
 		subject := ps.render(st.Email.Subject, f)
 		to := formatValue(p.Fields["Email"])
+		if why := notSent(p, st.Email); why != "" {
+			// The step still happens, so the log says what was not sent
+			// and why; the host is not asked to deliver it.
+			ps.add(&Activity{Type: stdlib.ActSendEmail, Primary: st.Email.Name, Attributes: Attrs{{"Subject", AttrStr(subject)}, {"Sent", AttrBool(false)}, {"Reason", AttrStr(why)}}}, st, cur)
+			return nil
+		}
 		if err := ps.r.e.fx.SendEmail(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, Name: st.Email.Name, To: to, Subject: subject}); err != nil {
 			return ps.fail(fmt.Errorf("send email %q: %w", st.Email.Name, err))
 		}
@@ -770,4 +776,25 @@ func (e *Engine) childFrame(f *frame, child *compiler.Campaign, parent bool) *fr
 		e.children[key] = nf
 	}
 	return nf
+}
+
+// notSent is why an email is not sent to p, or "" when it is sent: the
+// first of stdlib.EmailBlocks that holds for the email.
+func notSent(p *Person, em *compiler.Email) string {
+	for _, b := range stdlib.EmailBlocks {
+		if em.Operational && !b.Operational {
+			continue
+		}
+		v, ok := p.Fields[b.Field]
+		if b.Field == "Email" {
+			if !ok || v.Null || strings.TrimSpace(v.Text) == "" {
+				return b.Reason
+			}
+			continue
+		}
+		if ok && !v.Null && v.Bool {
+			return b.Reason
+		}
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -261,10 +263,18 @@ func TestRunInProgressSQLite(t *testing.T) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	// The first run is stopped (SIGSTOP) while the second starts, so that
+	// however loaded the machine, the second finds it in progress; its
+	// lease stays live, as it is younger than the 15 s a lease holds.
+	stopOutsideTx(t, first, conn)
 	if count(`SELECT count(*) FROM batch_runs WHERE done = 1`) != 0 {
-		t.Fatal("the first run ended before the second started: make it slower")
+		t.Fatal("the first run ended before the second started")
 	}
 	second := startCampc(t, bin, dir, args...)
+	waitFor(t, second, "waiting for it to finish")
+	if err := first.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
 	waitAll(t, 3*time.Minute, first, second)
 	errOut := second.stderr.String()
 	if !strings.Contains(errOut, `the batch run of "Everyone" started at `+crashNow+` is in progress in another process (`) ||
@@ -325,16 +335,11 @@ func TestRunTakenOverSQLite(t *testing.T) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	// Stopped, so that it is still running, however loaded the machine,
+	// when the second process starts and waits for it.
+	stopOutsideTx(t, first, conn)
 	second := startCampc(t, bin, dir, args...)
-	for !strings.Contains(second.stderr.String(), "waiting for it to finish") {
-		select {
-		case err := <-second.done:
-			t.Fatalf("the second process ended (%v) without waiting: %s", err, second.stderr.String())
-		case <-first.done:
-			t.Fatal("the first run ended before the second waited for it: make it slower")
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	waitFor(t, second, "waiting for it to finish")
 	first.cmd.Process.Kill()
 	<-first.done
 	waitAll(t, 3*time.Minute, second)
@@ -350,4 +355,52 @@ func TestRunTakenOverSQLite(t *testing.T) {
 	if n := count(`SELECT count(*) FROM batch_runs WHERE done = 1`); n != 1 {
 		t.Errorf("%d batch runs done, want 1", n)
 	}
+}
+
+// waitFor waits until p has written want to its standard error, failing
+// the test if p ends first or a minute passes.
+func waitFor(t *testing.T, p *proc, want string) {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for !strings.Contains(p.stderr.String(), want) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("the process ended (%v) before it said %q: %s", err, want, p.stderr.String())
+		case <-deadline:
+			t.Fatalf("the process did not say %q in a minute: %s", want, p.stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// stopOutsideTx stops p (SIGSTOP) at a moment when it holds no SQLite
+// write transaction, so that other processes can still write: stopped
+// inside one, it is let go on again and stopped once more a little later.
+func stopOutsideTx(t *testing.T, p *proc, db *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	for try := 0; try < 500; try++ {
+		if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ExecContext(ctx, "PRAGMA busy_timeout = 20")
+		_, err = c.ExecContext(ctx, "BEGIN IMMEDIATE")
+		if err == nil {
+			c.ExecContext(ctx, "ROLLBACK")
+		}
+		c.ExecContext(ctx, "PRAGMA busy_timeout = 10000")
+		c.Close()
+		if err == nil {
+			return
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(1+try%7) * time.Millisecond)
+	}
+	t.Fatal("could not stop the process outside a write transaction")
 }
