@@ -226,6 +226,10 @@ func FuzzPeople(f *testing.F) {
 	f.Add([]byte("\ufeff{\"Id\": \"a\\u0000\", \"LeadScore\": 1e999}\n"))
 	f.Add([]byte("Id,Email\n\"1\r\n2\",\xff\x00\n\u0085,x@\u009b\n"))
 	f.Add([]byte("{\"Id\": \"1\\n2\", \"Id\": \"\\u007f\", \"Email\": \"\xc3\"}\n{\"Id\": 1.0}\n"))
+	// Marketo's headings, membership columns and values that clear.
+	f.Add([]byte("ID, Email Address ,Lead Score,lists,program:P,Partition\n1,a@x.example,3,Hot;;Hot,Invited,Default\n2,,,,,\n3,b@x.example,,Hot,Attended,Nowhere\n"))
+	f.Add([]byte("Id,Email,email address,LISTS,Program: P\n1,a@x.example,,;,\n"))
+	f.Add([]byte(`{"id": "1", "Email Address": null, "lists": [], "program:P": null, "Lead Score": "", "Partition": "Default"}` + "\n" + `{"Id": "2", "programs": {"P": null}, "lists": null, "program:P": "Invited"}`))
 	s := schemaFor(&testing.T{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Each person read again from its record's bytes alone is the
