@@ -120,8 +120,9 @@ func NewMemStore() *MemStore {
 	return &MemStore{people: map[string]*memPerson{}, logs: map[string][]*Activity{}, parked: map[int64]*Parked{}}
 }
 
-// PutPeople adds or replaces people (as an import does), keeping the Id
-// order. It is meant for loading before a run.
+// PutPeople adds or replaces people whole (Import merges instead), keeping
+// the Id order; what a people file gives empty is simply not stored. It is
+// meant for loading before a run.
 func (m *MemStore) PutPeople(ps ...*Person) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
