@@ -459,8 +459,9 @@ func csvErr(file string, err error, empty string) error {
 }
 
 // NewJSONLReader reads people from JSON Lines: one object per line with an
-// "Id" string, field names as keys, and optionally "lists": ["name", …] and
-// "programs": {"Program": "Status"}. Blank lines are skipped.
+// "Id" string, field names or display names as keys, and optionally
+// "lists": ["name", …], "programs": {"Program": "Status"} and
+// "program:Name": "Status". Blank lines are skipped.
 func NewJSONLReader(file string, r io.Reader, s *Schema) *PeopleReader {
 	br, base := skipBOM(r)
 	return &PeopleReader{file: file, s: s, base: base, lines: br, off: base}
