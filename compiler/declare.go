@@ -47,7 +47,7 @@ func (c *checker) workspace(name string) *Workspace {
 		partitions: map[string]lang.Position{},
 	}
 	for _, f := range stdlib.BuiltinFields {
-		fd := &Field{Name: f.Name, Type: f.Type, Slot: len(ws.Fields), Builtin: true}
+		fd := &Field{Name: f.Name, Type: f.Type, Slot: len(ws.Fields), Builtin: true, Display: stdlib.FieldDisplayName(f.Name)}
 		ws.Fields = append(ws.Fields, fd)
 		ws.fields[f.Name] = fd
 	}
@@ -200,8 +200,54 @@ func (c *checker) declareField(ws *Workspace, fd *lang.FieldDecl) {
 		return
 	}
 	f := &Field{Name: name, Type: typ, Slot: len(ws.Fields), Pos: s}
+	// A people file's heading names a field by its name or its display
+	// name, ignoring case: in one workspace each heading names one field.
+	for _, other := range ws.Fields {
+		if other.Display != "" && strings.EqualFold(other.Display, name) && !strings.EqualFold(other.Name, name) {
+			d := c.errorf(nil, lang.CodeDuplicate, s, e, "field name %s is already the display name of field %s (people files match headings ignoring case)", name, other.Name)
+			if other.Pos.Line > 0 {
+				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: other.Pos, End: other.Pos})
+			}
+			return
+		}
+	}
+	if fd.Display != nil {
+		ds, de := rng(fd.Display.Pos, fd.Display.EndPos)
+		display := fd.Display.Value()
+		if strings.TrimSpace(display) == "" {
+			c.errorf(nil, lang.CodeSyntax, ds, de, "a display name cannot be empty")
+			return
+		}
+		if display != strings.TrimSpace(display) {
+			c.errorf(nil, lang.CodeSyntax, ds, de, "display name %q starts or ends with spaces, which people files ignore", display)
+			return
+		}
+		if other := headingOwner(ws, display); other != nil {
+			what := "display name"
+			if strings.EqualFold(other.Name, display) {
+				what = "name"
+			}
+			d := c.errorf(nil, lang.CodeDuplicate, ds, de, "display name %q is already the %s of field %s (people files match headings ignoring case)", display, what, other.Name)
+			if other.Pos.Line > 0 {
+				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: other.Pos, End: other.Pos})
+			}
+			return
+		}
+		f.Display = display
+	}
 	ws.fields[name] = f
 	ws.Fields = append(ws.Fields, f)
+}
+
+// headingOwner finds the field of the workspace that a people file's
+// heading names (its name or display name, ignoring case), or nil.
+func headingOwner(ws *Workspace, heading string) *Field {
+	for _, f := range ws.Fields {
+		if strings.EqualFold(f.Name, heading) || f.Display != "" && strings.EqualFold(f.Display, heading) {
+			return f
+		}
+	}
+	return nil
 }
 
 func fieldType(name string) (stdlib.FieldType, bool) {

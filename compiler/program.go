@@ -46,6 +46,7 @@ type Field struct {
 	Slot    int
 	Builtin bool
 	Pos     lang.Position
+	Display string // the heading a people file may use instead of Name; "" if none
 }
 
 // List is a static list. Key names it uniquely (see Key: "W/P/List" for

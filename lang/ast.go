@@ -80,12 +80,15 @@ type Decl struct {
 	EndPos    lexer.Position
 }
 
-// FieldDecl declares a custom person field.
+// FieldDecl declares a custom person field, with an optional display name
+// (the column heading a people file may use for it, as Marketo exports
+// write "Sales Region" for a field whose name is Region).
 type FieldDecl struct {
-	Pos    lexer.Position
-	Name   *Ident `parser:"'field' @@"`
-	Type   *Ident `parser:"@@"`
-	EndPos lexer.Position
+	Pos     lexer.Position
+	Name    *Ident `parser:"'field' @@"`
+	Type    *Ident `parser:"@@"`
+	Display *Str   `parser:"@@?"`
+	EndPos  lexer.Position
 }
 
 // PartitionDecl names a person partition that the workspace sees.

@@ -35,9 +35,13 @@ func Markdown() string {
 	for _, f := range Filters {
 		fmt.Fprintf(&b, "| %s | %s |\n", cell(f.Syntax), cell(f.Example))
 	}
-	b.WriteString("\n### Built-in fields\n\n| field | type |\n|---|---|\n")
+	b.WriteString("\n### Built-in fields\n\nThe display name is the column heading Marketo's exports use; a people file may use it\ninstead of the field's name (§15.2).\n\n| field | type | display name |\n|---|---|---|\n")
 	for _, f := range BuiltinFields {
-		fmt.Fprintf(&b, "| `%s` | %s |\n", f.Name, f.Type)
+		display := FieldDisplayName(f.Name)
+		if display != "" {
+			display = "`" + display + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", f.Name, f.Type, display)
 	}
 	b.WriteString("\n### Token families\n\n| family | names | what |\n|---|---|---|\n")
 	for _, f := range Families {

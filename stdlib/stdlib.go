@@ -67,6 +67,48 @@ var BuiltinFields = []Field{
 	{Name: "MarketingSuspended", Type: Boolean},
 }
 
+// DisplayName is the heading Marketo writes for a built-in field in an
+// export (Email is "Email Address"): a people file may use either.
+type DisplayName struct {
+	Field   string
+	Display string
+}
+
+// FieldDisplayNames gives built-in fields their Marketo display names. It
+// is a table of its own, beside BuiltinFields, so that a field added there
+// needs no entry here; a field without one is matched by its name only.
+var FieldDisplayNames = []DisplayName{
+	{"Id", "Id"},
+	{"Email", "Email Address"},
+	{"FirstName", "First Name"},
+	{"LastName", "Last Name"},
+	{"Company", "Company Name"},
+	{"Title", "Job Title"},
+	{"Phone", "Phone Number"},
+	{"City", "City"},
+	{"State", "State"},
+	{"Country", "Country"},
+	{"LeadSource", "Person Source"},
+	{"Partition", "Person Partition"},
+	{"LeadScore", "Lead Score"},
+	{"Unsubscribed", "Unsubscribed"},
+	{"CreatedAt", "Created At"},
+	{"UpdatedAt", "Updated At"},
+	{"EmailInvalid", "Email Invalid"},
+	{"MarketingSuspended", "Marketing Suspended"},
+}
+
+// FieldDisplayName is the display name of a built-in field, "" if it has
+// none.
+func FieldDisplayName(field string) string {
+	for _, d := range FieldDisplayNames {
+		if d.Field == field {
+			return d.Display
+		}
+	}
+	return ""
+}
+
 // ReadOnlyField reports whether a built-in field is kept by the engine
 // and not writable by Change Data Value: the Id is the person's identity,
 // the Partition decides which workspaces see the person (it moves only

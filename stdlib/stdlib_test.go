@@ -43,3 +43,25 @@ func TestSpecTablesMatch(t *testing.T) {
 		t.Errorf("spec.md's tables appendix is out of date with package stdlib; run go test ./stdlib -update-spec")
 	}
 }
+
+// Every display name belongs to a built-in field, and no two fields share
+// one: a people file's column heading must name one field.
+func TestFieldDisplayNames(t *testing.T) {
+	seen := map[string]string{}
+	for _, f := range BuiltinFields {
+		seen[strings.ToLower(f.Name)] = f.Name
+	}
+	for _, d := range FieldDisplayNames {
+		found := false
+		for _, f := range BuiltinFields {
+			found = found || f.Name == d.Field
+		}
+		if !found {
+			t.Errorf("display name %q for %s, which is no built-in field", d.Display, d.Field)
+		}
+		if other, ok := seen[strings.ToLower(d.Display)]; ok && other != d.Field {
+			t.Errorf("display name %q of %s is also %s", d.Display, d.Field, other)
+		}
+		seen[strings.ToLower(d.Display)] = d.Field
+	}
+}

@@ -7,13 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/vm"
 )
 
@@ -751,8 +749,9 @@ func (s *Store) Activities(ctx context.Context, id string) ([]*vm.Activity, erro
 }
 
 // Import adds or updates people in one transaction: the fields, lists and
-// programs they carry are set; their qualification history and activity
-// log are kept. Nothing is imported if anything fails.
+// programs they carry are set or cleared (vm.MergeImport); the rest, with
+// their qualification history and activity log, is kept. Nothing is
+// imported if anything fails.
 //
 // People are written in Id order (a person given twice keeps the order of
 // the file), the order in which batch runs lock them too: an import and a
@@ -800,35 +799,17 @@ func (s *Store) ImportEach(ctx context.Context, next func() (*vm.Person, error),
 		}
 		var data []byte
 		var deleted int
-		merged := p
+		var old *vm.Person
 		err = load.QueryRowContext(ctx, p.ID).Scan(&data, &deleted)
 		switch {
 		case err == nil && deleted == 0:
-			old, err := decodePerson(p.ID, data)
-			if err != nil {
+			if old, err = decodePerson(p.ID, data); err != nil {
 				return err
 			}
-			before, beforePart := maps.Clone(old.Fields), old.Partition
-			if old.Fields == nil {
-				old.Fields = map[string]compiler.Value{}
-			}
-			for k, v := range p.Fields {
-				old.Fields[k] = v
-			}
-			for k := range p.Lists {
-				old.Lists[k] = true
-			}
-			for k, v := range p.Programs {
-				old.Programs[k] = v
-			}
-			if p.Partition != "" {
-				old.Partition = p.Partition
-			}
-			vm.ImportTimes(before, beforePart, old)
-			merged = old
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
+		merged := vm.MergeImport(old, p)
 		enc, err := encodePerson(merged)
 		if err != nil {
 			return err

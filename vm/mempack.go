@@ -127,6 +127,9 @@ func (m *MemStore) pack(p *Person) *memPerson {
 		}
 	}
 	for k, st := range p.Programs {
+		if st == "" { // not a member, as a people file writes it
+			continue
+		}
 		mp.tags = append(mp.tags, memTag{kind: tagProgram, key: m.strs.id(k), val: int64(m.strs.id(st))})
 	}
 	for k, t := range p.Runs {

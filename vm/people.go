@@ -27,12 +27,17 @@ func (e *PeopleError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
 }
 
-// Schema is what a people file may contain: the fields of every workspace,
-// and the lists and programs (with their statuses) that names may refer to.
+// Schema is what a people file may contain: the fields of every workspace
+// (by name or display name), and the lists, programs (with their statuses)
+// and partitions that values may name.
 type Schema struct {
-	fields   map[string]stdlib.FieldType
-	lists    map[string][]string // list name -> the keys of the lists so named
-	programs map[string][]*compiler.ProgramDef
+	fields     map[string]stdlib.FieldType
+	headings   map[string][]string // a field's name or display name, lower case -> the fields it names
+	names      []string            // every name and display name, for suggestions
+	lists      map[string][]string // list name -> the keys of the lists so named
+	listKeys   []string            // every list's key
+	programs   map[string][]*compiler.ProgramDef
+	partitions []string // every partition some workspace sees
 }
 
 // NewSchema derives the schema of a program.
@@ -41,21 +46,117 @@ func NewSchema(prog *compiler.Program) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Schema{fields: types, lists: map[string][]string{}, programs: map[string][]*compiler.ProgramDef{}}
+	s := &Schema{fields: types, headings: map[string][]string{}, lists: map[string][]string{}, programs: map[string][]*compiler.ProgramDef{}}
+	names := map[string]bool{}
+	heading := func(h, field string) {
+		k := strings.ToLower(h)
+		if !slices.Contains(s.headings[k], field) {
+			s.headings[k] = append(s.headings[k], field)
+		}
+		names[h] = true
+	}
 	for _, ws := range prog.Workspaces {
+		for _, f := range ws.Fields {
+			heading(f.Name, f.Name)
+			if f.Display != "" {
+				heading(f.Display, f.Name)
+			}
+		}
 		for _, l := range ws.Lists {
 			s.lists[l.Name] = append(s.lists[l.Name], l.Key)
+			s.listKeys = append(s.listKeys, l.Key)
 		}
 		for _, p := range ws.Programs {
 			s.programs[p.Name] = append(s.programs[p.Name], p)
 		}
+		for _, pt := range ws.Partitions {
+			if !slices.Contains(s.partitions, pt) {
+				s.partitions = append(s.partitions, pt)
+			}
+		}
 	}
+	for _, fs := range s.headings {
+		slices.Sort(fs)
+	}
+	s.names = sortedKeys(names)
+	slices.Sort(s.partitions)
 	return s, nil
 }
 
-func (s *Schema) fieldNames() []string { return sortedKeys(s.fields) }
+// What a CSV column or a JSONL key holds.
+const (
+	colField    = iota // a field's value
+	colLists           // the lists the person is on ("lists")
+	colProgram         // the person's status in one program ("program:Name")
+	colPrograms        // JSONL only: statuses by program ("programs")
+)
+
+// column is what a heading (a CSV column's or a JSONL key) names.
+type column struct {
+	kind int
+	name string // the field or the program
+}
+
+func (c column) String() string {
+	switch c.kind {
+	case colField:
+		return "field " + c.name
+	case colProgram:
+		return fmt.Sprintf("program %q", c.name)
+	}
+	return fmt.Sprintf("%q", []string{colLists: "lists", colPrograms: "programs"}[c.kind])
+}
+
+// programPrefix starts the heading of a program status column.
+const programPrefix = "program:"
+
+// column finds what a heading names. A field is named by its name or
+// display name, ignoring case and surrounding spaces; its exact name
+// always names it. "lists", "programs" (which jsonl may be true for) and
+// "program:Name" name memberships.
+func (s *Schema) column(heading string, jsonl bool) (column, error) {
+	h := strings.TrimSpace(heading)
+	low := strings.ToLower(h)
+	switch {
+	case low == "lists":
+		return column{kind: colLists}, nil
+	case low == "programs" && jsonl:
+		return column{kind: colPrograms}, nil
+	case strings.HasPrefix(low, programPrefix):
+		name := strings.TrimSpace(h[len(programPrefix):])
+		if len(s.programs[name]) == 0 {
+			return column{}, fmt.Errorf("no program %q in any workspace%s", name, didYouMean(name, sortedKeys(s.programs)))
+		}
+		return column{kind: colProgram, name: name}, nil
+	}
+	if _, ok := s.fields[h]; ok {
+		return column{kind: colField, name: h}, nil
+	}
+	switch fs := s.headings[low]; len(fs) {
+	case 0:
+		if jsonl {
+			return column{}, fmt.Errorf("unknown field %q: no field has this name or display name%s", h, didYouMean(h, s.names))
+		}
+		if low == "programs" {
+			return column{}, fmt.Errorf("unknown column %q: in CSV, a program's status goes in a column headed program:Name", h)
+		}
+		return column{}, fmt.Errorf("unknown column %q in the header: no field has this name or display name%s", h, didYouMean(h, s.names))
+	case 1:
+		return column{kind: colField, name: fs[0]}, nil
+	default:
+		return column{}, fmt.Errorf("%q may name field %s: write the field's name", h, strings.Join(fs, " or "))
+	}
+}
+
+func didYouMean(name string, candidates []string) string {
+	if best := compiler.Nearest(name, candidates); best != "" {
+		return fmt.Sprintf("; did you mean %s?", best)
+	}
+	return ""
+}
 
 // setField parses a cell into the person; the error message has no place.
+// An empty cell is a null value: importing it clears the field.
 func (s *Schema) setField(p *Person, name, text string) error {
 	t, ok := s.fields[name]
 	if !ok {
@@ -69,10 +170,27 @@ func (s *Schema) setField(p *Person, name, text string) error {
 		return fmt.Errorf("field %s (%s): %v", name, t, err)
 	}
 	if name == "Partition" {
+		// A partition no workspace sees would hide the person from every
+		// campaign without a word.
+		if !v.Null && !slices.Contains(s.partitions, text) {
+			return fmt.Errorf("unknown partition %q: no workspace sees it (the project's partitions: %s)%s", text, strings.Join(s.partitions, ", "), didYouMean(text, s.partitions))
+		}
 		p.Partition = text
 	}
-	if !v.Null {
-		p.Fields[name] = v
+	p.Fields[name] = v
+	return nil
+}
+
+// setLists makes names the person's whole membership of the project's
+// lists: the person leaves every list not named.
+func (s *Schema) setLists(p *Person, names []string) error {
+	for _, k := range s.listKeys {
+		p.Lists[k] = false
+	}
+	for _, name := range names {
+		if err := s.addList(p, name); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -80,7 +198,7 @@ func (s *Schema) setField(p *Person, name, text string) error {
 func (s *Schema) addList(p *Person, name string) error {
 	keys := s.lists[name]
 	if len(keys) == 0 {
-		return fmt.Errorf("no list %q in any workspace", name)
+		return fmt.Errorf("no list %q in any workspace%s", name, didYouMean(name, sortedKeys(s.lists)))
 	}
 	for _, k := range keys {
 		p.Lists[k] = true
@@ -88,18 +206,35 @@ func (s *Schema) addList(p *Person, name string) error {
 	return nil
 }
 
+// setProgram sets the person's status in every program so named; an empty
+// status means not a member.
 func (s *Schema) setProgram(p *Person, name, status string) error {
 	progs := s.programs[name]
 	if len(progs) == 0 {
 		return fmt.Errorf("no program %q in any workspace", name)
 	}
+	if err := CheckText(status); err != nil {
+		return fmt.Errorf("program %q: %v", name, err)
+	}
 	for _, pr := range progs {
-		if pr.StatusIndex(status) < 0 {
+		if status != "" && pr.StatusIndex(status) < 0 {
 			return fmt.Errorf("program %q has no status %q", name, status)
 		}
 		p.Programs[pr.Key] = status
 	}
 	return nil
+}
+
+// splitLists reads a CSV lists cell: list names separated by ";", each
+// without surrounding spaces; an empty cell names none.
+func splitLists(cell string) []string {
+	var out []string
+	for _, n := range strings.Split(cell, ";") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func newPerson(id string) *Person {
@@ -132,9 +267,9 @@ type PeopleReader struct {
 	rec  PeopleRecord
 
 	// CSV
-	csv    *csv.Reader
-	header []string
-	idCol  int
+	csv   *csv.Reader
+	cols  []column
+	idCol int
 
 	// JSONL
 	lines *bufio.Reader
@@ -152,8 +287,9 @@ func skipBOM(r io.Reader) (*bufio.Reader, int64) {
 	return br, 0
 }
 
-// NewCSVReader reads the header of a CSV people file: field names with an
-// Id column. Each following row is one person.
+// NewCSVReader reads the header of a CSV people file: an Id column, and
+// columns headed by field names or display names, "lists" and
+// "program:Name". Each following row is one person.
 func NewCSVReader(file string, r io.Reader, s *Schema) (*PeopleReader, error) {
 	br, base := skipBOM(r)
 	pr := &PeopleReader{file: file, s: s, base: base, idCol: -1}
@@ -163,30 +299,31 @@ func NewCSVReader(file string, r io.Reader, s *Schema) (*PeopleReader, error) {
 	if err != nil {
 		return nil, csvErr(file, err, "the file is empty; it needs a header with an Id column")
 	}
-	header = slices.Clone(header)
 	for i, h := range header {
 		line, col := pr.csv.FieldPos(i)
 		if err := CheckText(h); err != nil {
 			return nil, &PeopleError{file, line, col, "column name: " + err.Error()}
 		}
 		h = strings.TrimSpace(strings.TrimPrefix(h, bom))
-		header[i] = h
-		switch {
-		case h == "Id":
-			pr.idCol = i
-		case h == "":
+		if h == "" {
 			return nil, &PeopleError{file, line, col, "empty column name in the header"}
-		case s.fields[h] == "":
-			return nil, &PeopleError{file, line, col, fmt.Sprintf("unknown field %q in the header%s", h, suggestField(h, s))}
 		}
-		if slices.Index(header[:i], h) >= 0 {
-			return nil, &PeopleError{file, line, col, fmt.Sprintf("column %q appears twice", h)}
+		c, err := s.column(h, false)
+		if err != nil {
+			return nil, &PeopleError{file, line, col, err.Error()}
 		}
+		if j := slices.Index(pr.cols, c); j >= 0 {
+			_, first := pr.csv.FieldPos(j)
+			return nil, &PeopleError{file, line, col, fmt.Sprintf("column %q names %s, as the column at column %d does", h, c, first)}
+		}
+		if c == (column{kind: colField, name: "Id"}) {
+			pr.idCol = i
+		}
+		pr.cols = append(pr.cols, c)
 	}
 	if pr.idCol < 0 {
 		return nil, &PeopleError{file, 1, 1, "the header has no Id column"}
 	}
-	pr.header = header
 	return pr, nil
 }
 
@@ -222,9 +359,9 @@ func (pr *PeopleReader) nextCSV() (*Person, error) {
 
 // csvPerson makes a person of one row; pos places its cells.
 func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*Person, error) {
-	if len(rec) != len(pr.header) {
+	if len(rec) != len(pr.cols) {
 		line, _ := pos(0)
-		return nil, &PeopleError{pr.file, line, 1, fmt.Sprintf("row has %d cells; the header has %d", len(rec), len(pr.header))}
+		return nil, &PeopleError{pr.file, line, 1, fmt.Sprintf("row has %d cells; the header has %d", len(rec), len(pr.cols))}
 	}
 	// The Id is cloned: a cell shares the memory of its whole row.
 	id := strings.Clone(strings.TrimSpace(rec[pr.idCol]))
@@ -237,7 +374,18 @@ func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*Pers
 		if i == pr.idCol {
 			continue
 		}
-		if err := pr.s.setField(p, pr.header[i], cell); err != nil {
+		var err error
+		switch c := pr.cols[i]; c.kind {
+		case colField:
+			err = pr.s.setField(p, c.name, cell)
+		case colLists:
+			if err = CheckText(cell); err == nil {
+				err = pr.s.setLists(p, splitLists(cell))
+			}
+		case colProgram:
+			err = pr.s.setProgram(p, c.name, strings.TrimSpace(cell))
+		}
+		if err != nil {
 			l, c := pos(i)
 			return nil, &PeopleError{pr.file, l, c, err.Error()}
 		}
@@ -310,16 +458,10 @@ func csvErr(file string, err error, empty string) error {
 	return &PeopleError{file, 1, 1, err.Error()}
 }
 
-func suggestField(name string, s *Schema) string {
-	if best := compiler.Nearest(name, s.fieldNames()); best != "" {
-		return fmt.Sprintf("; did you mean %s?", best)
-	}
-	return ""
-}
-
 // NewJSONLReader reads people from JSON Lines: one object per line with an
-// "Id" string, field names as keys, and optionally "lists": ["name", …] and
-// "programs": {"Program": "Status"}. Blank lines are skipped.
+// "Id" string, field names or display names as keys, and optionally
+// "lists": ["name", …], "programs": {"Program": "Status"} and
+// "program:Name": "Status". Blank lines are skipped.
 func NewJSONLReader(file string, r io.Reader, s *Schema) *PeopleReader {
 	br, base := skipBOM(r)
 	return &PeopleReader{file: file, s: s, base: base, lines: br, off: base}
@@ -397,6 +539,7 @@ func (s *Schema) jsonPerson(line string) (p *Person, idCol int, err error) {
 	p = newPerson("")
 	hasID := false
 	keys := map[string]int{}
+	targets := map[column]int{} // what each key named, where
 	for dec.More() {
 		// The key starts after the comma and spaces that end the last value.
 		kat := int(dec.InputOffset())
@@ -425,8 +568,16 @@ func (s *Schema) jsonPerson(line string) (p *Person, idCol int, err error) {
 		if err := dec.Decode(&raw); err != nil {
 			return nil, 0, fail(at, "bad JSON: %v", err)
 		}
-		switch key {
-		case "Id":
+		c, err := s.column(key, true)
+		if err != nil {
+			return nil, 0, fail(at, "%v", err)
+		}
+		if first, dup := targets[c]; dup {
+			return nil, 0, fail(kat, "key %q names %s, as the key at column %d does", key, c, first)
+		}
+		targets[c] = kat
+		switch {
+		case c == column{kind: colField, name: "Id"}:
 			// An Id is text: were 1 and 1.0 numbers, they would be two
 			// people or one depending on how they were written.
 			var id string
@@ -438,17 +589,27 @@ func (s *Schema) jsonPerson(line string) (p *Person, idCol int, err error) {
 			}
 			p.ID, hasID, idCol = id, true, at
 			p.Fields["Id"] = compiler.Value{Type: stdlib.Text, Text: id, Fold: strings.ToLower(id)}
-		case "lists":
+		case c.kind == colLists:
+			// null is no lists, as [] is.
 			var names []string
 			if err := json.Unmarshal(raw, &names); err != nil {
-				return nil, 0, fail(at, "\"lists\" must be an array of list names")
+				return nil, 0, fail(at, "%q must be an array of list names", key)
 			}
-			for _, n := range names {
-				if err := s.addList(p, n); err != nil {
-					return nil, 0, fail(at, "%v", err)
-				}
+			if err := s.setLists(p, names); err != nil {
+				return nil, 0, fail(at, "%v", err)
 			}
-		case "programs":
+		case c.kind == colProgram:
+			var status *string
+			if err := json.Unmarshal(raw, &status); err != nil {
+				return nil, 0, fail(at, "the status of program %q must be a string or null", c.name)
+			}
+			if status == nil {
+				status = new(string)
+			}
+			if err := s.setProgram(p, c.name, *status); err != nil {
+				return nil, 0, fail(at, "%v", err)
+			}
+		case c.kind == colPrograms:
 			progs, dup, err := stringMap(raw)
 			if err != nil {
 				return nil, 0, fail(at, "\"programs\" must map program names to statuses")
@@ -457,19 +618,21 @@ func (s *Schema) jsonPerson(line string) (p *Person, idCol int, err error) {
 				return nil, 0, fail(at, "program %q appears twice in \"programs\"", dup)
 			}
 			for _, name := range sortedKeys(progs) {
+				pc := column{kind: colProgram, name: name}
+				if first, dup := targets[pc]; dup {
+					return nil, 0, fail(at, "program %q in %q is also the key at column %d", name, key, first)
+				}
+				targets[pc] = at
 				if err := s.setProgram(p, name, progs[name]); err != nil {
 					return nil, 0, fail(at, "%v", err)
 				}
 			}
 		default:
-			if _, ok := s.fields[key]; !ok {
-				return nil, 0, fail(at, "unknown field %q%s", key, suggestField(key, s))
-			}
 			text, ok := scalarText(raw)
 			if !ok {
-				return nil, 0, fail(at, "field %s needs a string, number, boolean or null", key)
+				return nil, 0, fail(at, "field %s needs a string, number, boolean or null", c.name)
 			}
-			if err := s.setField(p, key, text); err != nil {
+			if err := s.setField(p, c.name, text); err != nil {
 				return nil, 0, fail(at, "%v", err)
 			}
 		}

@@ -172,8 +172,9 @@ func NewMemStore() *MemStore {
 	return &MemStore{people: map[string]*memPerson{}, logs: map[string][]*Activity{}, parked: map[int64]*Parked{}}
 }
 
-// PutPeople adds or replaces people (as an import does), keeping the Id
-// order. It is meant for loading before a run.
+// PutPeople adds or replaces people whole (Import merges instead), keeping
+// the Id order; what a people file gives empty is simply not stored. It is
+// meant for loading before a run.
 func (m *MemStore) PutPeople(ps ...*Person) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -565,9 +566,10 @@ func (m *MemStore) Activities(ctx context.Context, id string) ([]*Activity, erro
 	return out, nil
 }
 
-// Import adds or updates people as the durable stores' Import does: the
-// fields, lists and programs given are set, and a known person keeps its
-// qualification history and activity log.
+// Import adds or updates people as the durable stores' Import does (see
+// MergeImport): the fields, lists and programs given are set or cleared,
+// and a known person keeps the rest, with its qualification history and
+// activity log.
 func (m *MemStore) Import(ctx context.Context, people []*Person, progress func(int)) error {
 	for _, p := range people {
 		if err := CheckPerson(p); err != nil {
@@ -577,28 +579,7 @@ func (m *MemStore) Import(ctx context.Context, people []*Person, progress func(i
 	merged := make([]*Person, len(people))
 	m.mu.RLock()
 	for i, p := range people {
-		merged[i] = p
-		if old := m.load(p.ID); old != nil {
-			q := old
-			before, beforePart := maps.Clone(q.Fields), q.Partition
-			if q.Fields == nil {
-				q.Fields = map[string]compiler.Value{}
-			}
-			if q.Lists == nil {
-				q.Lists = map[string]bool{}
-			}
-			if q.Programs == nil {
-				q.Programs = map[string]string{}
-			}
-			maps.Copy(q.Fields, p.Fields)
-			maps.Copy(q.Lists, p.Lists)
-			maps.Copy(q.Programs, p.Programs)
-			if p.Partition != "" {
-				q.Partition = p.Partition
-			}
-			ImportTimes(before, beforePart, q)
-			merged[i] = q
-		}
+		merged[i] = MergeImport(m.load(p.ID), p)
 	}
 	m.mu.RUnlock()
 	m.PutPeople(merged...)
@@ -606,4 +587,54 @@ func (m *MemStore) Import(ctx context.Context, people []*Person, progress func(i
 		progress(len(people))
 	}
 	return nil
+}
+
+// MergeImport is the person that importing p makes of old, the stored
+// person with p's Id (nil if there is none, or it was deleted). What p
+// mentions is set, and what it mentions empty is cleared: a null field
+// (a people file's empty cell or JSON null) is removed, a list marked
+// false is left, and a program whose status is "" is left; a Partition
+// field null moves the person back to "Default". What p does not mention
+// is kept, and so are old's qualification history and log. Neither old
+// nor p is changed.
+func MergeImport(old, p *Person) *Person {
+	var q *Person
+	if old == nil {
+		q = &Person{ID: p.ID, Fields: map[string]compiler.Value{}, Lists: map[string]bool{}, Programs: map[string]string{},
+			Runs: maps.Clone(p.Runs), Log: p.Log}
+		if q.Runs == nil {
+			q.Runs = map[string]time.Time{}
+		}
+	} else {
+		q = old.Clone()
+	}
+	for k, v := range p.Fields {
+		if v.Null {
+			delete(q.Fields, k)
+		} else {
+			q.Fields[k] = v
+		}
+	}
+	for k, in := range p.Lists {
+		if in {
+			q.Lists[k] = true
+		} else {
+			delete(q.Lists, k)
+		}
+	}
+	for k, st := range p.Programs {
+		if st == "" {
+			delete(q.Programs, k)
+		} else {
+			q.Programs[k] = st
+		}
+	}
+	if _, ok := p.Fields["Partition"]; ok || p.Partition != "" {
+		q.Partition = p.Partition
+	}
+	if old != nil {
+		// old is untouched (q is its clone): what was stored until now.
+		ImportTimes(old.Fields, old.Partition, q)
+	}
+	return q
 }

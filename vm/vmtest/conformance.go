@@ -162,6 +162,46 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 	})
 
+	// A people file's empty value clears (issue 11, bug 4): a null field,
+	// a list marked false, a program status "" and a null Partition are
+	// removed; what the record does not mention stays.
+	t.Run("import clears what is given empty", func(t *testing.T) {
+		s := newStore(t)
+		s.Import(ctx, []*vm.Person{samplePerson("a")}, nil)
+		upd := &vm.Person{ID: "a", Fields: map[string]compiler.Value{
+			"Email":     {Type: stdlib.Email, Null: true},
+			"Vip":       {Type: stdlib.Boolean, Null: true},
+			"Partition": {Type: stdlib.Text, Null: true},
+			"FirstName": compiler.NewText(stdlib.Text, "Ana"),
+		},
+			Lists: map[string]bool{"W/Hot": false, "W/Cold": false}, Programs: map[string]string{"W/Webinar": ""}}
+		if err := s.Import(ctx, []*vm.Person{upd}, nil); err != nil {
+			t.Fatal(err)
+		}
+		tx := begin(t, s)
+		p, _ := tx.LoadPerson("a")
+		tx.Rollback()
+		want := samplePerson("a")
+		delete(want.Fields, "Email")
+		delete(want.Fields, "Vip")
+		want.Fields["FirstName"] = compiler.NewText(stdlib.Text, "Ana")
+		want.Partition = ""
+		want.Lists = nil
+		want.Programs = nil
+		if d := cmp.Diff(want, p, personOpts); d != "" {
+			t.Errorf("import of empty values (-want +got):\n%s", d)
+		}
+		// A new person given empty values holds none.
+		s.Import(ctx, []*vm.Person{{ID: "n", Fields: upd.Fields, Lists: upd.Lists, Programs: upd.Programs}}, nil)
+		tx = begin(t, s)
+		n, _ := tx.LoadPerson("n")
+		tx.Rollback()
+		want = &vm.Person{ID: "n", Fields: map[string]compiler.Value{"FirstName": compiler.NewText(stdlib.Text, "Ana")}}
+		if d := cmp.Diff(want, n, personOpts); d != "" {
+			t.Errorf("new person with empty values (-want +got):\n%s", d)
+		}
+	})
+
 	// What the door refuses, every store refuses too, whoever calls it:
 	// PostgreSQL cannot hold a NUL, so SQLite and memory must not either.
 	t.Run("import refuses unclean people, and imports none of them", func(t *testing.T) {
