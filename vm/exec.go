@@ -240,6 +240,9 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		}
 	case compiler.StepChangePartition:
 		old := p.PartitionName()
+		if old == st.Partition {
+			return nil // already there: nothing changes, nothing is logged
+		}
 		p.Partition = st.Partition
 		ps.fields()["Partition"] = compiler.NewText(stdlib.Text, st.Partition)
 		ps.add(&Activity{Type: stdlib.ActChangePartition, Primary: st.Partition, Attributes: Attrs{{"Old Partition", AttrStr(old)}}}, st, cur)
@@ -366,9 +369,15 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 	if math.IsInf(newN, 0) {
 		return ps.fail(fmt.Errorf("score %s would leave the range of numbers (%g plus %g is beyond ±1.8e308)", f.Name, oldN, sc.Delta))
 	}
+	if newN == oldN {
+		// "+0", or "=n" on a score of n (an empty score counts as 0): a
+		// change that changes nothing writes nothing and raises no event,
+		// so "data value changed" filters and score triggers do not see it.
+		return nil
+	}
 	ps.fields()[f.Name] = compiler.Value{Type: f.Type, Num: newN}
 	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: Attrs{{"Change Value", AttrNum(newN - oldN)}, {"Old Value", AttrNum(oldN)}, {"New Value", AttrNum(newN)}}}, st, cur)
-	if newN != oldN && ps.r.e.listens[compiler.TrigScoreChanged] {
+	if ps.r.e.listens[compiler.TrigScoreChanged] {
 		// Events stay in the workspace where they happened (§13.4).
 		ps.events = append(ps.events, Event{Kind: compiler.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
 			Old: formatNum(oldN), New: formatNum(newN), Workspace: cur.frame.campaign.Workspace.Name})
@@ -393,13 +402,18 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 		}
 	}
 	old := ps.p.Fields[f.Name]
+	if sameValue(old, v) {
+		// The value it already has: nothing is written and no event is
+		// raised, so "data value changed" filters do not see it.
+		return nil
+	}
 	if v.Null {
 		delete(ps.fields(), f.Name)
 	} else {
 		ps.fields()[f.Name] = v
 	}
 	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}}, st, cur)
-	if ps.r.e.listens[compiler.TrigDataChanges] && (formatValue(old) != formatValue(v) || old.Null != v.Null) {
+	if ps.r.e.listens[compiler.TrigDataChanges] {
 		ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
 			Old: formatValue(old), New: formatValue(v), Workspace: cur.frame.campaign.Workspace.Name})
 	}

@@ -322,7 +322,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			return fmt.Errorf("field %s: %v", f.Name, err)
 		}
 		old := p.Fields[f.Name]
-		if formatValue(old) == formatValue(v) && old.Null == v.Null {
+		if sameValue(old, v) {
 			return nil // no change, so no event
 		}
 		ev.Old = formatValue(old)
