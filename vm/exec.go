@@ -66,6 +66,24 @@ type pass struct {
 	taken    *Queued // the queue entry this pass consumes
 	dequeue  []int64 // queue entries that Remove from Flow drops
 	steps    int
+	chain    *link // the campaigns whose flows led to this pass, its root last
+}
+
+// link is one campaign of a cascade: the flow run that a request or event
+// of the previous link's pass started. A budget error reports the chain.
+type link struct {
+	campaign *compiler.Campaign
+	prev     *link
+}
+
+// names lists a chain's campaigns from the first to this one.
+func (l *link) names() []string {
+	var out []string
+	for ; l != nil; l = l.prev {
+		out = append(out, l.campaign.Name)
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // newPass starts a pass on p, a person the pass owns (Tx.LoadPerson
@@ -73,7 +91,11 @@ type pass struct {
 // into another's array.
 func (r *run) newPass(p *Person, root *compiler.Campaign) *pass {
 	p.Log = slices.Clip(p.Log)
-	return &pass{r: r, p: p, root: root, stack: r.stack[:0]}
+	ps := &pass{r: r, p: p, root: root, stack: r.stack[:0]}
+	if root != nil {
+		ps.chain = &link{campaign: root}
+	}
+	return ps
 }
 
 // The person's maps, made when first written (a loaded person may have nil
@@ -124,9 +146,14 @@ func (ps *pass) finish(err error) error {
 		return err
 	}
 	r := ps.r
-	next := ps.requests
+	var next []work
+	for _, w := range ps.requests {
+		next = ps.enqueue(next, w)
+	}
 	for i := range ps.events {
-		next = append(next, r.matches(ps.p, &ps.events[i])...)
+		for _, w := range r.matches(ps.p, &ps.events[i]) {
+			next = ps.enqueue(next, w)
+		}
 	}
 	c := &Commit{Person: ps.p, Activities: ps.acts, Park: ps.park, Unpark: ps.unpark, Dequeue: ps.dequeue}
 	if ps.taken != nil {
@@ -146,6 +173,22 @@ func (ps *pass) finish(err error) error {
 	return nil
 }
 
+// enqueue adds w to next unless the person is already queued for its
+// campaign, in this pass or earlier in the operation: a person is in a
+// campaign's flow once at a time (issue 11), so the second request or
+// trigger is dropped, as Marketo drops it, and written to no log.
+func (ps *pass) enqueue(next []work, w work) []work {
+	same := func(q work) bool { return q.person == w.person && q.campaign == w.campaign }
+	if slices.ContainsFunc(next, same) || slices.ContainsFunc(ps.r.queue, same) {
+		if ps.tracing() {
+			ps.trace(TraceEvent{Kind: TraceInFlow, Campaign: w.campaign, Text: "queued for it"})
+		}
+		return next
+	}
+	w.chain = ps.chain
+	return append(next, w)
+}
+
 func (ps *pass) fail(err error) error {
 	c := ps.root
 	if len(ps.stack) > 0 {
@@ -156,6 +199,20 @@ func (ps *pass) fail(err error) error {
 		name = c.Name
 	}
 	return &Error{Campaign: name, Person: ps.p.ID, Err: err}
+}
+
+// chainNames is the pass's chain of campaigns followed by the executed
+// campaigns running on its stack, for a step budget error.
+func (ps *pass) chainNames() []string {
+	out := ps.chain.names()
+	var last *frame
+	for _, c := range ps.stack {
+		if c.frame != last && c.frame.depth > 0 {
+			out = append(out, c.frame.campaign.Name)
+		}
+		last = c.frame
+	}
+	return out
 }
 
 // exec runs the stack until it is empty, a wait parks it, or the person
@@ -174,7 +231,9 @@ func (ps *pass) exec() error {
 		cur.pc++
 		ps.steps++
 		if ps.steps > ps.r.e.steps {
-			return ps.fail(fmt.Errorf("%w: more than %d steps in one pass", ErrStepBudget, ps.r.e.steps))
+			err := ps.fail(fmt.Errorf("%w: more than %d steps in one pass", ErrStepBudget, ps.r.e.steps)).(*Error)
+			err.Chain = ps.chainNames()
+			return err
 		}
 		if ps.steps&255 == 0 {
 			if err := ps.r.ctx.Err(); err != nil {

@@ -310,7 +310,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			entered = append(entered, r.Entered...)
 		}
 	}
-	if runErr == nil || len(acts) > 0 {
+	// A budget error stops a runaway cascade: the log committed before the
+	// failing pass is printed, even when empty, with the error after it.
+	if runErr == nil || len(acts) > 0 || errors.Is(runErr, vm.ErrCascadeBudget) || errors.Is(runErr, vm.ErrStepBudget) {
 		writeLog(stdout, format.value, acts, entered)
 	}
 	if runErr != nil {
