@@ -183,8 +183,12 @@ func (h *Handwritten) pass(p *vm.Person) []*vm.Activity {
 		p.Lists[gen.HotLeadsKey] = true
 		act(gen.Batch, "Add to List", gen.HotLeads, vm.Attrs{{Key: "Choice", Value: vm.AttrNum(1)}})
 	}
-	// change data value Segment to "Engaged"
+	// change data value Segment to "Engaged": a person whose Segment is
+	// exactly that already is left alone, with nothing written.
 	old, had := p.Fields["Segment"]
+	if had && !old.Null && old.Text == h.segment.Text {
+		return acts
+	}
 	oldAttr := vm.AttrNull()
 	if had && !old.Null {
 		oldAttr = vm.AttrStr(old.Text)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,7 @@ type Engine struct {
 	roots     map[*compiler.Campaign]*frame  // each campaign's own root frame, made in New
 	children  map[frameKey]*frame            // kept child frames (see childFrame), under frameMu
 	listens   [compiler.NumTriggerKinds]bool // event kinds some trigger campaign listens to
+	waits     map[*compiler.Campaign]bool    // campaigns whose flow has a wait, so may hold parked people
 	index     map[trigKey][]*compiler.Campaign
 }
 
@@ -103,10 +105,16 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 		e.group = DefaultBatchGroup
 	}
 	e.roots, e.children = map[*compiler.Campaign]*frame{}, map[frameKey]*frame{}
+	e.waits = map[*compiler.Campaign]bool{}
 	for _, c := range prog.Campaigns {
 		f := newRootFrame(c, nil, nil)
 		f.kept = true
 		e.roots[c] = f
+		compiler.WalkSteps(c.Flow, func(s *compiler.Step) {
+			if s.Op == compiler.StepWait {
+				e.waits[c] = true
+			}
+		})
 	}
 	// Triggers are indexed by event kind and primary value so that an event
 	// looks at the few campaigns that listen to it, not at all of them.
@@ -199,12 +207,38 @@ type Error struct {
 	Campaign string
 	Person   string
 	Err      error
+	// Chain, for a budget error, names the campaigns whose flows ran one
+	// another for the person, in order: the campaign that started the
+	// cascade first (the batch campaign, the resumed one, or the first the
+	// delivered event triggered), the one that went over the budget last;
+	// for the step budget, the executed campaigns running follow.
+	Chain []string
 }
 
 func (e *Error) Error() string {
 	// The Id as the text log shows it: quoted when it holds characters a
 	// terminal would act on.
-	return fmt.Sprintf("campaign %q, person %s: %v", e.Campaign, lang.QuoteIfNeeded(e.Person), e.Err)
+	s := fmt.Sprintf("campaign %q, person %s: %v", e.Campaign, lang.QuoteIfNeeded(e.Person), e.Err)
+	if len(e.Chain) > 0 {
+		s += ": " + e.ChainText()
+	}
+	return s
+}
+
+// ChainText writes the chain as "A" > "B" > "C", up to the first campaign
+// that comes round again, then "…": the loop, and how it was entered.
+func (e *Error) ChainText() string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, name := range e.Chain {
+		parts = append(parts, strconv.Quote(name))
+		if seen[name] {
+			parts = append(parts, "…")
+			break
+		}
+		seen[name] = true
+	}
+	return strings.Join(parts, " > ")
 }
 
 func (e *Error) Unwrap() error { return e.Err }

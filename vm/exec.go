@@ -66,6 +66,24 @@ type pass struct {
 	taken    *Queued // the queue entry this pass consumes
 	dequeue  []int64 // queue entries that Remove from Flow drops
 	steps    int
+	chain    *link // the campaigns whose flows led to this pass, its root last
+}
+
+// link is one campaign of a cascade: the flow run that a request or event
+// of the previous link's pass started. A budget error reports the chain.
+type link struct {
+	campaign *compiler.Campaign
+	prev     *link
+}
+
+// names lists a chain's campaigns from the first to this one.
+func (l *link) names() []string {
+	var out []string
+	for ; l != nil; l = l.prev {
+		out = append(out, l.campaign.Name)
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // newPass starts a pass on p, a person the pass owns (Tx.LoadPerson
@@ -73,7 +91,11 @@ type pass struct {
 // into another's array.
 func (r *run) newPass(p *Person, root *compiler.Campaign) *pass {
 	p.Log = slices.Clip(p.Log)
-	return &pass{r: r, p: p, root: root, stack: r.stack[:0]}
+	ps := &pass{r: r, p: p, root: root, stack: r.stack[:0]}
+	if root != nil {
+		ps.chain = &link{campaign: root}
+	}
+	return ps
 }
 
 // The person's maps, made when first written (a loaded person may have nil
@@ -124,9 +146,14 @@ func (ps *pass) finish(err error) error {
 		return err
 	}
 	r := ps.r
-	next := ps.requests
+	var next []work
+	for _, w := range ps.requests {
+		next = ps.enqueue(next, w)
+	}
 	for i := range ps.events {
-		next = append(next, r.matches(ps.p, &ps.events[i])...)
+		for _, w := range r.matches(ps.p, &ps.events[i]) {
+			next = ps.enqueue(next, w)
+		}
 	}
 	c := &Commit{Person: ps.p, Activities: ps.acts, Park: ps.park, Unpark: ps.unpark, Dequeue: ps.dequeue}
 	if ps.taken != nil {
@@ -146,6 +173,22 @@ func (ps *pass) finish(err error) error {
 	return nil
 }
 
+// enqueue adds w to next unless the person is already queued for its
+// campaign, in this pass or earlier in the operation: a person is in a
+// campaign's flow once at a time (issue 11), so the second request or
+// trigger is dropped, as Marketo drops it, and written to no log.
+func (ps *pass) enqueue(next []work, w work) []work {
+	same := func(q work) bool { return q.person == w.person && q.campaign == w.campaign }
+	if slices.ContainsFunc(next, same) || slices.ContainsFunc(ps.r.queue, same) {
+		if ps.tracing() {
+			ps.trace(TraceEvent{Kind: TraceInFlow, Campaign: w.campaign, Text: "queued for it"})
+		}
+		return next
+	}
+	w.chain = ps.chain
+	return append(next, w)
+}
+
 func (ps *pass) fail(err error) error {
 	c := ps.root
 	if len(ps.stack) > 0 {
@@ -156,6 +199,20 @@ func (ps *pass) fail(err error) error {
 		name = c.Name
 	}
 	return &Error{Campaign: name, Person: ps.p.ID, Err: err}
+}
+
+// chainNames is the pass's chain of campaigns followed by the executed
+// campaigns running on its stack, for a step budget error.
+func (ps *pass) chainNames() []string {
+	out := ps.chain.names()
+	var last *frame
+	for _, c := range ps.stack {
+		if c.frame != last && c.frame.depth > 0 {
+			out = append(out, c.frame.campaign.Name)
+		}
+		last = c.frame
+	}
+	return out
 }
 
 // exec runs the stack until it is empty, a wait parks it, or the person
@@ -174,7 +231,9 @@ func (ps *pass) exec() error {
 		cur.pc++
 		ps.steps++
 		if ps.steps > ps.r.e.steps {
-			return ps.fail(fmt.Errorf("%w: more than %d steps in one pass", ErrStepBudget, ps.r.e.steps))
+			err := ps.fail(fmt.Errorf("%w: more than %d steps in one pass", ErrStepBudget, ps.r.e.steps)).(*Error)
+			err.Chain = ps.chainNames()
+			return err
 		}
 		if ps.steps&255 == 0 {
 			if err := ps.r.ctx.Err(); err != nil {
@@ -240,6 +299,9 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		}
 	case compiler.StepChangePartition:
 		old := p.PartitionName()
+		if old == st.Partition {
+			return nil // already there: nothing changes, nothing is logged
+		}
 		p.Partition = st.Partition
 		ps.fields()["Partition"] = compiler.NewText(stdlib.Text, st.Partition)
 		if old != p.PartitionName() {
@@ -377,12 +439,18 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 	if math.IsInf(newN, 0) {
 		return ps.fail(fmt.Errorf("score %s would leave the range of numbers (%g plus %g is beyond ±1.8e308)", f.Name, oldN, sc.Delta))
 	}
+	if newN == oldN {
+		// "+0", or "=n" on a score of n (an empty score counts as 0): a
+		// change that changes nothing writes nothing and raises no event,
+		// so "data value changed" filters and score triggers do not see it.
+		return nil
+	}
 	ps.fields()[f.Name] = compiler.Value{Type: f.Type, Num: newN}
 	if newN != oldN {
 		ps.touch()
 	}
 	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: Attrs{{"Change Value", AttrNum(newN - oldN)}, {"Old Value", AttrNum(oldN)}, {"New Value", AttrNum(newN)}}}, st, cur)
-	if newN != oldN && ps.r.e.listens[compiler.TrigScoreChanged] {
+	if ps.r.e.listens[compiler.TrigScoreChanged] {
 		// Events stay in the workspace where they happened (§13.4).
 		ps.events = append(ps.events, Event{Kind: compiler.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
 			Old: formatNum(oldN), New: formatNum(newN), Workspace: cur.frame.campaign.Workspace.Name})
@@ -407,6 +475,11 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 		}
 	}
 	old := ps.p.Fields[f.Name]
+	if sameValue(old, v) {
+		// The value it already has: nothing is written and no event is
+		// raised, so "data value changed" filters do not see it.
+		return nil
+	}
 	if v.Null {
 		delete(ps.fields(), f.Name)
 	} else {
@@ -416,7 +489,7 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 		ps.touch()
 	}
 	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}}, st, cur)
-	if ps.r.e.listens[compiler.TrigDataChanges] && (formatValue(old) != formatValue(v) || old.Null != v.Null) {
+	if ps.r.e.listens[compiler.TrigDataChanges] {
 		ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
 			Old: formatValue(old), New: formatValue(v), Workspace: cur.frame.campaign.Workspace.Name})
 	}

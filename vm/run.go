@@ -19,6 +19,7 @@ type work struct {
 	tokens   map[string]string
 	trigger  *Event
 	queued   *Queued // its entry in the store's queue, if it has one
+	chain    *link   // the cascade that queued it (nil when it started one)
 }
 
 // run is the state of one operation: its clock reading, its report, its
@@ -85,12 +86,23 @@ func (r *run) start(w work, p *Person) error {
 	c := w.campaign
 	ps := r.newPass(p, c)
 	ps.taken = w.queued
+	ps.chain.prev = w.chain
 	if ps.tracing() {
 		ps.trace(TraceEvent{Kind: TraceStart, Campaign: c})
 		ps.traceTrigger(c, w.trigger)
 		ps.traceSmartList(c, 0)
 	}
 	if ok, _ := ps.smartList(c.SmartList, c.Workspace, 0); !ok {
+		return r.dequeue(w)
+	}
+	// A person parked in a wait of this campaign is in its flow: they do
+	// not enter it again, whatever the qualification rule says.
+	if due, err := r.parkedIn(p.ID, c); err != nil {
+		return err
+	} else if !due.IsZero() {
+		if ps.tracing() {
+			ps.trace(TraceEvent{Kind: TraceInFlow, Campaign: c, Text: "waiting in it until " + due.UTC().Format(time.RFC3339)})
+		}
 		return r.dequeue(w)
 	}
 	q := ps.qualifies(c)
@@ -104,6 +116,26 @@ func (r *run) start(w work, p *Person) error {
 	r.pending.Entered = append(r.pending.Entered, Entry{Campaign: c, Person: p.ID})
 	ps.push(ps.cursor(c.Flow, r.e.rootFrame(c, w.tokens, w.trigger)))
 	return ps.finish(ps.exec())
+}
+
+// parkedIn is the due time of the person's earliest parked wait in
+// campaign c, or the zero time when they are not waiting in it. Only a
+// campaign whose flow has a wait can hold one, so others cost no read.
+func (r *run) parkedIn(person string, c *compiler.Campaign) (time.Time, error) {
+	var due time.Time
+	if !r.e.waits[c] {
+		return due, nil
+	}
+	waits, err := r.tx.WaitsOf(person)
+	if err != nil {
+		return due, err
+	}
+	for _, w := range waits {
+		if w.Campaign == c.Name && w.Workspace == c.Workspace.Name && (due.IsZero() || w.Due.Before(due)) {
+			due = w.Due
+		}
+	}
+	return due, nil
 }
 
 // rootFrame is the token context of a campaign started on its own.
@@ -145,7 +177,8 @@ func (r *run) drain() error {
 		}
 		r.cascades[w.person]++
 		if r.cascades[w.person] > r.e.cascades {
-			return &Error{Campaign: c.Name, Person: w.person, Err: fmt.Errorf("%w: more than %d flow runs in one operation", ErrCascadeBudget, r.e.cascades)}
+			chain := (&link{campaign: c, prev: w.chain}).names()
+			return &Error{Campaign: c.Name, Person: w.person, Err: fmt.Errorf("%w: more than %d flow runs in one operation", ErrCascadeBudget, r.e.cascades), Chain: chain}
 		}
 		p, err := r.tx.LoadPerson(w.person)
 		if err != nil {
@@ -322,7 +355,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			return fmt.Errorf("field %s: %v", f.Name, err)
 		}
 		old := p.Fields[f.Name]
-		if formatValue(old) == formatValue(v) && old.Null == v.Null {
+		if sameValue(old, v) {
 			return nil // no change, so no event
 		}
 		ev.Old = formatValue(old)

@@ -73,20 +73,6 @@ func fieldsChanged(a, b map[string]compiler.Value) bool {
 	return differs(a, b) || differs(b, a)
 }
 
-// sameValue compares two values as the log writes them; a missing value
-// (the zero Value) and null are both no value.
-func sameValue(a, b compiler.Value) bool {
-	an := a.Null || a.Type == ""
-	bn := b.Null || b.Type == ""
-	if an || bn {
-		return an == bn
-	}
-	if a.Type.IsTime() && b.Type.IsTime() {
-		return a.Time.Equal(b.Time)
-	}
-	return formatValue(a) == formatValue(b)
-}
-
 // touch records that a step or event changed one of the person's fields.
 func (ps *pass) touch() {
 	ps.fields()[fieldUpdatedAt] = compiler.Value{Type: stdlib.DateTime, Time: ps.r.now}

@@ -28,6 +28,10 @@ const (
 	// event it heard (Text: the trigger as written, Saw: the event); it
 	// comes after TraceStart, before the filters.
 	TraceTrigger
+	// TraceInFlow: the person is in the campaign's flow already, so they
+	// do not enter it again (Campaign; Text says how: waiting in it, or
+	// queued for it). It takes the place of the qualification verdict.
+	TraceInFlow
 )
 
 // TraceEvent is one thing the engine did or decided for a person, for

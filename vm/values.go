@@ -73,6 +73,25 @@ func formatValue(v compiler.Value) string {
 	}
 }
 
+// sameValue reports whether setting a field holding old to v changes
+// nothing. Values compare by the field's type: numbers as numbers (2 and
+// 2.0), dates by the day, date-times by the instant, booleans as such, and
+// text exactly ("de" to "DE" is a change, though filters ignore case). No
+// value equals only no value.
+func sameValue(old, v compiler.Value) bool {
+	oldNone, vNone := old.Null || old.Type == "", v.Null || v.Type == ""
+	if oldNone || vNone {
+		return oldNone == vNone
+	}
+	switch {
+	case v.Type.IsNumeric():
+		return old.Num == v.Num
+	case v.Type == stdlib.DateTime && old.Type.IsTime():
+		return old.Time.Equal(v.Time)
+	}
+	return formatValue(old) == formatValue(v)
+}
+
 func formatNum(n float64) string { return strconv.FormatFloat(n, 'f', -1, 64) }
 
 // attrValue is a field value as it appears in activity attributes.

@@ -79,6 +79,8 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 			verdict = "keeps the person out"
 		}
 		x.line(d, 1, "qualification: %s: %s", e.Text, verdict)
+	case vm.TraceInFlow:
+		x.line(d, 1, "campaign %q: the person is in its flow already (%s): does not enter again", e.Campaign.Name, e.Text)
 	case vm.TraceEnter:
 		how := "its own token context"
 		if e.Parent {

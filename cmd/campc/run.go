@@ -317,11 +317,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			acts = append(acts, r.Activities...)
 		}
 	}
-	if runErr == nil || len(acts) > 0 {
+	// A budget error stops a runaway cascade: the log committed before the
+	// failing pass is printed, even when empty, with the error after it.
+	budget := errors.Is(runErr, vm.ErrCascadeBudget) || errors.Is(runErr, vm.ErrStepBudget)
+	if runErr == nil || len(acts) > 0 || budget {
 		writeLog(stdout, format.value, acts, reports)
 	}
 	if runErr != nil {
-		return runFailed(stderr, "run", *dbFlag, runErr)
+		code := runFailed(stderr, "run", *dbFlag, runErr)
+		var ve *vm.Error
+		if budget && errors.As(runErr, &ve) && !*trace {
+			// What looped was rolled back, so the log cannot show it.
+			fmt.Fprintf(stderr, "campc run: nothing of person %s's unfinished passes was saved; --trace shows them as they ran\n", lang.QuoteIfNeeded(ve.Person))
+		}
+		return code
 	}
 	return exitOK
 }
