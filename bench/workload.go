@@ -66,12 +66,14 @@ type Handwritten struct {
 	delta     float64
 	batchRun  string // keys of the qualification history
 	childRun  string
+	updated   compiler.Value // UpdatedAt, the run's clock
 }
 
 // NewHandwritten prepares the baseline.
 func NewHandwritten() *Handwritten {
 	h := &Handwritten{countries: map[string]bool{}, segment: compiler.NewText(stdlib.Text, gen.SegmentValue),
-		delta: gen.ScoreChange, batchRun: gen.Workspace + "/" + gen.Batch, childRun: gen.Workspace + "/" + gen.Child}
+		delta: gen.ScoreChange, batchRun: gen.Workspace + "/" + gen.Batch, childRun: gen.Workspace + "/" + gen.Child,
+		updated: compiler.Value{Type: stdlib.DateTime, Time: Now}}
 	for _, c := range gen.FilterCountries {
 		h.countries[strings.ToLower(c)] = true
 	}
@@ -174,6 +176,7 @@ func (h *Handwritten) pass(p *vm.Person) []*vm.Activity {
 		old := p.Fields["LeadScore"].Num
 		nw := old + h.delta
 		p.Fields["LeadScore"] = compiler.Value{Type: stdlib.Score, Num: nw}
+		p.Fields["UpdatedAt"] = h.updated // a field changed value (spec §5.3)
 		act(gen.Child, "Change Score", "LeadScore", vm.Attrs{{Key: "Change Value", Value: vm.AttrNum(nw - old)},
 			{Key: "Old Value", Value: vm.AttrNum(old)}, {Key: "New Value", Value: vm.AttrNum(nw)}})
 	}
@@ -194,6 +197,7 @@ func (h *Handwritten) pass(p *vm.Person) []*vm.Activity {
 		oldAttr = vm.AttrStr(old.Text)
 	}
 	p.Fields["Segment"] = h.segment
+	p.Fields["UpdatedAt"] = h.updated
 	act(gen.Batch, "Change Data Value", "Segment", vm.Attrs{{Key: "Old Value", Value: oldAttr}, {Key: "New Value", Value: vm.AttrStr(h.segment.Text)}})
 	return acts
 }

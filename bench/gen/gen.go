@@ -209,7 +209,7 @@ folder "Region %d" {
 			fmt.Fprintf(&b, `    trigger campaign "%s" {
       smart list {
         trigger fills out form "Signup"
-        trigger added to list "Attendees"
+        trigger added to list "Hot Leads"
         filter Email is not empty
         filter Title starts with "VP"
       }

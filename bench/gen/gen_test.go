@@ -108,6 +108,12 @@ func TestPeopleCSVReadsBack(t *testing.T) {
 	}
 	for i, p := range got {
 		want := Person(7, i)
+		// An empty cell reads as a value cleared (null): the same as none.
+		for name, v := range p.Fields {
+			if v.Null {
+				delete(p.Fields, name)
+			}
+		}
 		if p.ID != want.ID || !reflect.DeepEqual(p.Fields, want.Fields) {
 			t.Fatalf("person %d reads back as %+v, not %+v", i, p.Fields, want.Fields)
 		}
