@@ -233,36 +233,9 @@ func TestRunInProgressSQLite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a 20,000-person batch; skipped with -short")
 	}
-	dir := t.TempDir()
-	bin := buildCampc(t, dir)
-	writeCrashProject(t, dir)
-	path := filepath.Join(dir, "campc.db")
-	campcCmd(t, bin, dir, "import", "--db", path, "people.csv", "crash.camp")
-	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	count := func(q string) int {
-		t.Helper()
-		var n int
-		if err := conn.QueryRow(q).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return n
-	}
-	args := []string{"run", "--db", path, "--batch-group", crashGroup, "--now", crashNow, "Everyone", "crash.camp"}
-	first := startCampc(t, bin, dir, args...)
-	want := crashPeople * crashSteps
-	deadline := time.After(2 * time.Minute)
-	for count(`SELECT count(*) FROM activities`) < want/10 {
-		select {
-		case <-deadline:
-			first.cmd.Process.Kill()
-			t.Fatal("the first run wrote too little in 2 minutes")
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	r := startSQLiteRun(t)
+	conn, count, first, want := r.conn, r.count, r.first, crashPeople*crashSteps
+	bin, dir, args := r.bin, r.dir, r.args
 	// The first run is stopped (SIGSTOP) while the second starts, so that
 	// however loaded the machine, the second finds it in progress; its
 	// lease stays live, as it is younger than the 15 s a lease holds.
@@ -305,36 +278,9 @@ func TestRunTakenOverSQLite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a 20,000-person batch; skipped with -short")
 	}
-	dir := t.TempDir()
-	bin := buildCampc(t, dir)
-	writeCrashProject(t, dir)
-	path := filepath.Join(dir, "campc.db")
-	campcCmd(t, bin, dir, "import", "--db", path, "people.csv", "crash.camp")
-	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	count := func(q string) int {
-		t.Helper()
-		var n int
-		if err := conn.QueryRow(q).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return n
-	}
-	args := []string{"run", "--db", path, "--batch-group", crashGroup, "--now", crashNow, "Everyone", "crash.camp"}
-	first := startCampc(t, bin, dir, args...)
-	want := crashPeople * crashSteps
-	deadline := time.After(2 * time.Minute)
-	for count(`SELECT count(*) FROM activities`) < want/10 {
-		select {
-		case <-deadline:
-			first.cmd.Process.Kill()
-			t.Fatal("the first run wrote too little in 2 minutes")
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	r := startSQLiteRun(t)
+	conn, count, first, want := r.conn, r.count, r.first, crashPeople*crashSteps
+	bin, dir, args := r.bin, r.dir, r.args
 	// Stopped, so that it is still running, however loaded the machine,
 	// when the second process starts and waits for it.
 	stopOutsideTx(t, first, conn)
@@ -403,4 +349,50 @@ func stopOutsideTx(t *testing.T, p *proc, db *sql.DB) {
 		time.Sleep(time.Duration(1+try%7) * time.Millisecond)
 	}
 	t.Fatal("could not stop the process outside a write transaction")
+}
+
+// sqliteRun is a crash-test batch run on a SQLite file, well under way.
+type sqliteRun struct {
+	dir, bin string
+	args     []string // the run's command line
+	conn     *sql.DB
+	count    func(query string) int
+	first    *proc // the process running it
+}
+
+// startSQLiteRun imports the crash test's people into a new SQLite file
+// and starts the batch over them, returning once a tenth of it is written.
+func startSQLiteRun(t *testing.T) *sqliteRun {
+	t.Helper()
+	r := &sqliteRun{dir: t.TempDir()}
+	r.bin = buildCampc(t, r.dir)
+	writeCrashProject(t, r.dir)
+	path := filepath.Join(r.dir, "campc.db")
+	campcCmd(t, r.bin, r.dir, "import", "--db", path, "people.csv", "crash.camp")
+	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	r.conn = conn
+	r.count = func(q string) int {
+		t.Helper()
+		var n int
+		if err := conn.QueryRow(q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	r.args = []string{"run", "--db", path, "--batch-group", crashGroup, "--now", crashNow, "Everyone", "crash.camp"}
+	r.first = startCampc(t, r.bin, r.dir, r.args...)
+	deadline := time.After(2 * time.Minute)
+	for r.count(`SELECT count(*) FROM activities`) < crashPeople*crashSteps/10 {
+		select {
+		case <-deadline:
+			r.first.cmd.Process.Kill()
+			t.Fatal("the first run wrote too little in 2 minutes")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return r
 }
