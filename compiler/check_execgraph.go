@@ -7,10 +7,6 @@ import (
 	"github.com/campc/campc/lang"
 )
 
-// MaxExecuteDepth is how many levels of executables may nest below the
-// campaign that starts a chain: parent > child > grandchild > great-grandchild.
-const MaxExecuteDepth = 3
-
 // executes lists a campaign's Execute Campaign steps, branches included.
 func executes(cp *Campaign) []*Step {
 	var out []*Step
@@ -89,7 +85,7 @@ func (c *checker) checkDepth() {
 		switch {
 		case cp.Kind != Executable:
 			walk(cp, cp, 0, nil, map[*Campaign]bool{cp: true})
-		case len(cp.callers) == 0:
+		case len(c.cmp(cp).callers) == 0:
 			walk(cp, cp, 1, nil, map[*Campaign]bool{cp: true})
 		}
 	}

@@ -8,7 +8,7 @@ func checkRequests(c *checker) {
 	for _, cp := range c.prog.Campaigns {
 		WalkSteps(cp.Flow, func(s *Step) {
 			t := s.Target
-			if s.Op != StepRequest || t == nil || t.body == nil || t.Workspace != cp.Workspace || t.Requestable("flow") {
+			if s.Op != StepRequest || t == nil || c.cmp(t).body == nil || t.Workspace != cp.Workspace || t.Requestable("flow") {
 				return
 			}
 			var d *lang.Diagnostic

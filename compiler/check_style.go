@@ -12,11 +12,11 @@ import (
 // written in months.
 func checkStyle(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		if cp.body == nil {
+		if c.cmp(cp).body == nil {
 			continue
 		}
 		if cp.Kind == Trigger && !cp.Active && len(cp.SmartList.Triggers) > 0 && cp.Program.CloneOf == nil {
-			start, end := cp.namePos()
+			start, end := c.namePos(cp)
 			c.warnf(nil, lang.CodeNeverRuns, start, end, "trigger campaign %q is not active, so none of its triggers will start it; add \"active\"", cp.Name)
 		}
 		WalkSteps(cp.Flow, func(s *Step) {
@@ -24,7 +24,7 @@ func checkStyle(c *checker) {
 			case StepIf:
 				c.unreachableChoices(cp, s)
 			case StepWait:
-				if w := s.src.Wait.For; w != nil && (w.Unit.Name == "month" || w.Unit.Name == "months") {
+				if w := c.stepSrc[s].Wait.For; w != nil && (w.Unit.Name == "month" || w.Unit.Name == "months") {
 					us, ue := rng(w.Unit.Pos, w.Unit.EndPos)
 					c.warnf(cp, lang.CodeAmbiguousWait, us, ue, "a month here is exactly 30 days, not a calendar month; write the wait in days or weeks")
 				}
@@ -40,9 +40,9 @@ func (c *checker) unreachableChoices(cp *Campaign, s *Step) {
 	for i, b := range s.Branches {
 		text := exprKey(b.Cond)
 		if j, ok := seen[text]; ok {
-			bs, be := rng(b.src.Cond.Pos, b.src.Cond.EndPos)
+			bs, be := rng(c.branchSrc[b].Cond.Pos, c.branchSrc[b].Cond.EndPos)
 			d := c.warnf(cp, lang.CodeUnreachableChoice, bs, be, "choice %d repeats the condition of choice %d, which wins first; it can never fire", i+1, j+1)
-			first := s.Branches[j].src.Cond
+			first := c.branchSrc[s.Branches[j]].Cond
 			fs, fe := rng(first.Pos, first.EndPos)
 			d.Related = append(d.Related, lang.Related{Message: "the earlier choice", Start: fs, End: fe})
 			continue

@@ -38,7 +38,7 @@ func (c *checker) frames(cp *Campaign, memo map[*Campaign][]frame, on map[*Campa
 		return fs
 	}
 	own := frame{my: []*Scope{cp.Scope()}, trigger: cp.Kind == Trigger}
-	if cp.Kind != Executable || len(cp.callers) == 0 || on[cp] {
+	if cp.Kind != Executable || len(c.cmp(cp).callers) == 0 || on[cp] {
 		return []frame{own}
 	}
 	on[cp] = true
@@ -53,7 +53,7 @@ func (c *checker) frames(cp *Campaign, memo map[*Campaign][]frame, on map[*Campa
 		seen[key] = true
 		out = append(out, f)
 	}
-	for _, cs := range cp.callers {
+	for _, cs := range c.cmp(cp).callers {
 		if cs.caller.Workspace != cp.Workspace {
 			continue
 		}
@@ -166,12 +166,12 @@ func checkTokens(c *checker) {
 	memo := map[*Campaign][]frame{}
 	for _, cp := range c.prog.Campaigns {
 		frames := c.frames(cp, memo, map[*Campaign]bool{})
-		reported := map[*lang.TokenRef]bool{}
+		reported := map[*TokenRef]bool{}
 		for _, u := range templateUses(cp) {
 			for _, p := range u.t.Parts {
 				if p.Ref != nil && !reported[p.Ref] {
 					reported[p.Ref] = true
-					c.checkRef(cp, frames, p.Ref, u)
+					c.checkRef(cp, frames, c.refSrc[p.Ref], u)
 				}
 			}
 		}
@@ -179,7 +179,7 @@ func checkTokens(c *checker) {
 }
 
 func (c *checker) checkTokenValue(t *Token) {
-	s, e := rng(t.decl.Value.Pos, t.decl.Value.EndPos)
+	s, e := rng(c.tokenDecl[t].Value.Pos, c.tokenDecl[t].Value.EndPos)
 	bad := ""
 	switch t.Type {
 	case "score":
@@ -204,7 +204,7 @@ func (c *checker) checkTokenValue(t *Token) {
 // staticProblem says what is wrong with a reference wherever it is
 // rendered: an unknown family, a lead field the workspace lacks, a name the
 // family does not offer. My Tokens and trigger tokens depend on the frame.
-func staticProblem(ws *Workspace, r *lang.TokenRef) string {
+func (c *checker) staticProblem(ws *Workspace, r *lang.TokenRef) string {
 	fam, ok := stdlib.FamilyByName(r.Family)
 	if !ok {
 		var all []string
@@ -217,7 +217,7 @@ func staticProblem(ws *Workspace, r *lang.TokenRef) string {
 	case "my":
 		return ""
 	case "lead":
-		if ws.fields[r.Name] == nil {
+		if c.ws(ws).fields[r.Name] == nil {
 			return fmt.Sprintf("%s names no field%s", r, didYouMean(nearest(r.Name, fieldNames(ws)), false))
 		}
 		return ""
@@ -242,7 +242,7 @@ func (c *checker) checkAssetTemplates() {
 		for _, t := range ts {
 			for _, p := range t.Parts {
 				if p.Ref != nil {
-					if msg := staticProblem(ws, p.Ref); msg != "" {
+					if msg := c.staticProblem(ws, c.refSrc[p.Ref]); msg != "" {
 						c.errorf(nil, lang.CodeBadToken, p.Ref.Start, p.Ref.End, "%s", msg)
 					}
 				}
@@ -268,7 +268,7 @@ func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmp
 			d.Related = append(d.Related, chainRelated(*f)...)
 		}
 	}
-	if msg := staticProblem(cp.Workspace, r); msg != "" {
+	if msg := c.staticProblem(cp.Workspace, r); msg != "" {
 		if u.via == nil {
 			report(nil, "%s", msg)
 		}
@@ -290,7 +290,7 @@ func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmp
 		report(nil, "a score change takes a score token ({{my.Name}}), not %s", r)
 	}
 	if u.date {
-		if why := notADate(cp.Workspace, r); why != "" {
+		if why := c.notADate(cp.Workspace, r); why != "" {
 			report(nil, "%s %s; wait until needs a date token, a date or datetime field, or {{system.date}}", r, why)
 		}
 	}
@@ -298,10 +298,10 @@ func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmp
 
 // notADate says why a reference (not a My Token) cannot hold a date, or ""
 // when it can or only the run can tell (the trigger's values).
-func notADate(ws *Workspace, r *lang.TokenRef) string {
+func (c *checker) notADate(ws *Workspace, r *lang.TokenRef) string {
 	switch r.Family {
 	case "lead":
-		if f := ws.fields[r.Name]; f != nil && !f.Type.IsTime() {
+		if f := c.ws(ws).fields[r.Name]; f != nil && !f.Type.IsTime() {
 			return fmt.Sprintf("is a %s field", f.Type)
 		}
 	case "system":

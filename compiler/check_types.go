@@ -25,10 +25,10 @@ func checkTypes(c *checker) {
 }
 
 func (c *checker) checkScoreChange(cp *Campaign, s *Step) {
-	by := s.src.ChangeScore.By
+	by := c.stepSrc[s].ChangeScore.By
 	bs, be := rng(by.Pos, by.EndPos)
 	if f := s.Field; f != nil && f.Type != stdlib.Score {
-		fs, fe := rng(s.src.ChangeScore.Field.Pos, s.src.ChangeScore.Field.EndPos)
+		fs, fe := rng(c.stepSrc[s].ChangeScore.Field.Pos, c.stepSrc[s].ChangeScore.Field.EndPos)
 		c.errorf(cp, lang.CodeTypeMismatch, fs, fe, "change score needs a score field; %s is %s (use change data value)", f.Name, f.Type)
 	}
 	if s.Text.Static() {
@@ -45,7 +45,7 @@ func (c *checker) checkScoreChange(cp *Campaign, s *Step) {
 		s.Score.Delta = n
 		return
 	}
-	var refs []*lang.TokenRef
+	var refs []*TokenRef
 	for _, p := range s.Text.Parts {
 		if p.Ref != nil {
 			refs = append(refs, p.Ref)
@@ -67,11 +67,11 @@ func (c *checker) checkDataValue(cp *Campaign, s *Step) {
 		return
 	}
 	if f.Builtin && stdlib.ReadOnlyField(f.Name) {
-		fs, fe := rng(s.src.ChangeData.Field.Pos, s.src.ChangeData.Field.EndPos)
+		fs, fe := rng(c.stepSrc[s].ChangeData.Field.Pos, c.stepSrc[s].ChangeData.Field.EndPos)
 		c.errorf(cp, lang.CodeReadOnlyField, fs, fe, "%s", readOnlyMessage(f.Name))
 		return
 	}
-	v := s.src.ChangeData.To
+	v := c.stepSrc[s].ChangeData.To
 	vs, ve := rng(v.Pos, v.EndPos)
 	if v.Str != nil && !f.Type.IsText() && !s.Text.Static() {
 		return // a token: converted and checked when it is rendered

@@ -49,7 +49,7 @@ func (r *Result) OnlySmartListErrors() bool { return r.errors && !r.otherErrors 
 func Compile(sources []lang.Source, opts Options) *Result {
 	srcs := slices.Clone(sources)
 	slices.SortStableFunc(srcs, func(a, b lang.Source) int { return strings.Compare(a.Name, b.Name) })
-	c := &checker{prog: &Program{}, workspaces: map[string]*Workspace{}, sources: map[string]string{}, zones: opts.Zones}
+	c := &checker{side: newSide(), prog: &Program{}, workspaces: map[string]*Workspace{}, sources: map[string]string{}, zones: opts.Zones}
 	var files []*lang.File
 	parsed := parseAll(srcs)
 	for i, s := range srcs {
@@ -69,6 +69,7 @@ func Compile(sources []lang.Source, opts Options) *Result {
 		pass(c)
 	}
 	c.dropCloneEchoes()
+	c.prog.Index()
 
 	res := &Result{Program: c.prog}
 	for _, d := range c.diags {
@@ -104,6 +105,7 @@ var passes = []func(*checker){
 
 // checker holds the state of one compilation.
 type checker struct {
+	side
 	prog       *Program
 	workspaces map[string]*Workspace
 	diags      []*lang.Diagnostic
@@ -150,23 +152,23 @@ func (c *checker) report(cp *Campaign, d *lang.Diagnostic) *lang.Diagnostic {
 	if cp != nil && cp.Program != nil && cp.Program.CloneOf != nil {
 		clone = cp.Program
 	}
-	if clone != nil && !inside(d.Start, lang.Pos(clone.decl.Pos), lang.Pos(clone.decl.EndPos)) {
+	if clone != nil && !inside(d.Start, lang.Pos(c.prg(clone).decl.Pos), lang.Pos(c.prg(clone).decl.EndPos)) {
 		// A cloned program's text is its template's: a problem found in
 		// it is shown on the clone, and dropped when the template has a
 		// problem of the same kind at the same place (the message may
 		// differ by the campaign's qualified name).
 		orig := *d
 		d.Related = append([]lang.Related{{Message: "the cloned text", Start: orig.Start, End: orig.End}}, d.Related...)
-		d.Start, d.End = lang.Pos(clone.decl.Name.Pos), lang.Pos(clone.decl.Name.EndPos)
+		d.Start, d.End = lang.Pos(c.prg(clone).decl.Name.Pos), lang.Pos(c.prg(clone).decl.Name.EndPos)
 		d.Message = fmt.Sprintf("in program %q, a clone of %q: %s", clone.Name, clone.CloneOf.Name, d.Message)
 		if c.echoes == nil {
 			c.echoes = map[*lang.Diagnostic]diagKey{}
 		}
 		c.echoes[d] = diagKey{start: key.start, code: key.code}
-	} else if cp != nil && cp.CloneOf != nil && cp.decl != nil && !inside(d.Start, cp.Pos, cp.End) {
+	} else if cp != nil && cp.CloneOf != nil && c.cmp(cp) != nil && c.cmp(cp).decl != nil && !inside(d.Start, cp.Pos, cp.End) {
 		orig := *d
 		d.Related = append([]lang.Related{{Message: "the cloned text", Start: orig.Start, End: orig.End}}, d.Related...)
-		d.Start, d.End = lang.Pos(cp.decl.Name.Pos), lang.Pos(cp.decl.Name.EndPos)
+		d.Start, d.End = lang.Pos(c.cmp(cp).decl.Name.Pos), lang.Pos(c.cmp(cp).decl.Name.EndPos)
 		d.Message = fmt.Sprintf("in clone %q of %q: %s", cp.Name, cp.CloneOf.Name, d.Message)
 		if c.echoes == nil {
 			c.echoes = map[*lang.Diagnostic]diagKey{}

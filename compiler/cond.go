@@ -62,7 +62,7 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
 		}
 	case t.StatusChanged:
 		out.Kind = TrigStatusChanged
-		p := x.cp.programOrNil()
+		p := programOrNil(x.cp)
 		if t.InProgram != nil {
 			p, _ = c.condLookupProgram(x, t.InProgram)
 		}
@@ -156,7 +156,7 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
 	return out
 }
 
-func (cp *Campaign) programOrNil() *ProgramDef {
+func programOrNil(cp *Campaign) *ProgramDef {
 	if cp == nil {
 		return nil
 	}
@@ -174,14 +174,14 @@ func condLookup[V any](c *checker, x *condCtx, what string, pick func(*AssetScop
 }
 
 func (c *checker) condLookupProgram(x *condCtx, s *lang.Str) (*ProgramDef, bool) {
-	if p := programOf(x.assets); p.clonesFrom(s.Value()) {
+	if p := programOf(x.assets); clonesFrom(p, s.Value()) {
 		return p, true // in a clone's text, the template's name means the clone
 	}
-	if p, ok := x.ws.programs[s.Value()]; ok {
+	if p, ok := c.ws(x.ws).programs[s.Value()]; ok {
 		return p, true
 	}
 	start, end := rng(s.Pos, s.EndPos)
-	c.fail(x, lang.CodeUndefined, start, end, nearest(s.Value(), names(x.ws.programs)), "undefined program %q", s.Value())
+	c.fail(x, lang.CodeUndefined, start, end, nearest(s.Value(), names(c.ws(x.ws).programs)), "undefined program %q", s.Value())
 	return nil, false
 }
 
@@ -320,15 +320,15 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 }
 
 func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *Campaign {
-	if t := programOf(x.assets).local(ref); t != nil {
+	if t := c.local(programOf(x.assets), ref); t != nil {
 		return t // in a clone's text, the template's campaign means the clone's copy
 	}
 	if ref.Workspace == nil {
-		if t := x.ws.campaigns[ref.Name.Value()]; t != nil {
+		if t := c.ws(x.ws).campaigns[ref.Name.Value()]; t != nil {
 			return t
 		}
 	} else if ref.Workspace.Value() == x.ws.Name {
-		if t := x.ws.campaigns[ref.Name.Value()]; t != nil {
+		if t := c.ws(x.ws).campaigns[ref.Name.Value()]; t != nil {
 			return t
 		}
 	}
@@ -337,7 +337,7 @@ func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *Campaign {
 		c.fail(x, lang.CodeUndefined, s, e, "", "campaign %q of workspace %q: activity filters look at campaigns of workspace %q only", ref.Name.Value(), ref.Workspace.Value(), x.ws.Name)
 		return nil
 	}
-	c.fail(x, lang.CodeUndefined, s, e, nearest(ref.Name.Value(), names(x.ws.campaigns)), "undefined campaign %q in workspace %q", ref.Name.Value(), x.ws.Name)
+	c.fail(x, lang.CodeUndefined, s, e, nearest(ref.Name.Value(), names(c.ws(x.ws).campaigns)), "undefined campaign %q in workspace %q", ref.Name.Value(), x.ws.Name)
 	return nil
 }
 
@@ -349,7 +349,7 @@ func (c *checker) memberOfSmartList(x *condCtx, s *lang.Str) *SmartListDef {
 		return nil
 	}
 	start, end := rng(s.Pos, s.EndPos)
-	switch def.state {
+	switch c.sl(def).state {
 	case 1:
 		c.fail(x, lang.CodeInvalidSmartList, start, end, "", "smart list %q includes itself", def.Name)
 		return def

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
@@ -19,13 +20,13 @@ func (c *checker) resolveAll() {
 	}
 	for _, ws := range c.prog.Workspaces {
 		for _, em := range ws.Emails {
-			c.cloning = em.clone
+			c.cloning = c.emailInfo[em].clone
 			c.resolveEmail(em)
 		}
 		for _, wh := range ws.Webhooks {
-			c.cloning = wh.clone
-			if wh.decl.URL != nil {
-				wh.URL = c.template(nil, wh.decl.URL)
+			c.cloning = c.hookInfo[wh].clone
+			if d := c.hookInfo[wh].webhook; d.URL != nil {
+				wh.URL = c.template(nil, d.URL)
 			}
 		}
 		c.cloning = nil
@@ -39,7 +40,7 @@ func (c *checker) resolveAll() {
 // resolveEmail compiles an email's clauses; each may be written once.
 func (c *checker) resolveEmail(em *Email) {
 	seen := map[string]lang.Position{}
-	for _, it := range em.decl.Items {
+	for _, it := range c.emailInfo[em].email.Items {
 		what := "subject"
 		if it.Operational {
 			what = "operational"
@@ -60,34 +61,36 @@ func (c *checker) resolveEmail(em *Email) {
 }
 
 func (c *checker) resolveSmartListDef(sl *SmartListDef) {
-	if sl.state != 0 {
+	si := c.sl(sl)
+	if si.state != 0 {
 		return
 	}
-	sl.state = 1
-	s, _ := rng(sl.decl.Pos, sl.decl.EndPos)
+	si.state = 1
+	s, _ := rng(si.decl.Pos, si.decl.EndPos)
 	prev := c.cloning
-	c.cloning = sl.clone
-	sl.List = c.smartList(nil, sl.ws, sl.scope, Key(sl.ws.Name, sl.Name), sl.decl.Items, s)
+	c.cloning = si.clone
+	sl.List = c.smartList(nil, si.ws, si.scope, Key(si.ws.Name, sl.Name), si.decl.Items, s)
 	c.cloning = prev
-	sl.state = 2
+	si.state = 2
 }
 
 // resolveCampaign compiles one campaign. A clone compiles its source's body
 // in its own place (its program, its kind).
 func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
+	ci := c.cmp(cp)
 	switch state[cp] {
 	case 2:
 		return
 	case 1:
-		s, e := rng(cp.decl.Name.Pos, cp.decl.Name.EndPos)
+		s, e := rng(ci.decl.Name.Pos, ci.decl.Name.EndPos)
 		c.errorf(nil, lang.CodeCloneTrigger, s, e, "campaign %q is cloned from itself (through a chain of clones)", cp.Name)
 		state[cp] = 2
 		return
 	}
 	state[cp] = 1
 	defer func() { state[cp] = 2 }()
-	if ref := cp.decl.Clone; ref != nil {
-		src := cp.Program.local(ref)
+	if ref := ci.decl.Clone; ref != nil {
+		src := c.local(cp.Program, ref)
 		if src == nil {
 			src = c.campaignRef(nil, cp.Workspace, ref, true)
 		}
@@ -101,12 +104,12 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		}
 		c.resolveCampaign(src, state)
 		cp.CloneOf = src
-		if root := cloneRoot(src); root.SmartList != nil && len(root.SmartList.Triggers) > 0 {
+		if root := c.cloneRoot(src); root.SmartList != nil && len(root.SmartList.Triggers) > 0 {
 			return // clone_trigger is reported by checkClones; nothing to copy
 		}
-		cp.body = src.body
+		ci.body = c.cmp(src).body
 	}
-	if cp.body == nil {
+	if ci.body == nil {
 		return
 	}
 	seen := map[string]lang.Position{}
@@ -119,7 +122,7 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		seen[what] = start
 		return true
 	}
-	for _, it := range cp.body.Items {
+	for _, it := range ci.body.Items {
 		s, e := rng(it.Pos, it.EndPos)
 		if cp.CloneOf != nil && it.SmartList == nil && it.Flow == nil && it.Qualify == nil {
 			continue // a clone copies its source's smart list, flow and qualification only
@@ -127,7 +130,7 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		switch {
 		case it.SmartList != nil:
 			if once("smart list", s, e) {
-				cp.SmartList = c.smartList(cp, cp.Workspace, cp.Program.Assets, cp.Key, it.SmartList.Items, s)
+				cp.SmartList = c.smartList(cp, cp.Workspace, c.prg(cp.Program).assets, cp.Key, it.SmartList.Items, s)
 			}
 		case it.Flow != nil:
 			if once("flow", s, e) {
@@ -136,12 +139,12 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		case it.Run != nil:
 			if once("schedule", s, e) {
 				cp.Run = c.schedule(cp, it.Run)
-				cp.runAt = s
+				ci.runAt = s
 			}
 		case it.Activation != nil:
 			if once("active/inactive", s, e) {
 				cp.Active = it.Activation.Word == "active"
-				cp.activeAt = s
+				ci.activeAt = s
 			}
 		case it.Qualify != nil:
 			if once("qualification rule", s, e) {
@@ -252,14 +255,23 @@ func (c *checker) template(cp *Campaign, s *lang.Str) Template {
 	parts, d := lang.Template(s)
 	if d != nil {
 		c.report(cp, d)
-		return Template{Parts: []lang.Part{{Lit: s.Value()}}}
+		return Template{Parts: []ir.Part{{Lit: s.Value()}}}
 	}
-	for _, p := range parts {
-		if p.Ref != nil {
-			canonicalRef(p.Ref)
+	out := make([]ir.Part, len(parts))
+	for i, p := range parts {
+		if p.Ref == nil {
+			out[i] = ir.Part{Lit: p.Lit}
+			continue
 		}
+		canonicalRef(p.Ref)
+		// An unknown family stays the zero Family; checkTokens reports it
+		// from the reference as written.
+		fam, _ := ir.FamilyNamed(p.Ref.Family)
+		r := &ir.TokenRef{Family: fam, Name: p.Ref.Name, Default: p.Ref.Default, HasDefault: p.Ref.HasDefault, Start: p.Ref.Start, End: p.Ref.End}
+		c.refSrc[r] = p.Ref
+		out[i] = ir.Part{Ref: r}
 	}
-	return Template{Parts: parts}
+	return Template{Parts: out}
 }
 
 // canonicalRef spells a reference's family, and a built-in family's token
@@ -279,7 +291,7 @@ func canonicalRef(r *lang.TokenRef) {
 // partitionOwner is the first other workspace that declares the partition.
 func (c *checker) partitionOwner(ws *Workspace, name string) *Workspace {
 	for _, other := range c.prog.Workspaces {
-		if _, ok := other.partitions[name]; ok && other != ws {
+		if _, ok := c.ws(other).partitions[name]; ok && other != ws {
 			return other
 		}
 	}
@@ -307,23 +319,23 @@ func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef
 			d.Suggestion = sug
 			return nil
 		}
-		if t := other.campaigns[name]; t != nil {
+		if t := c.ws(other).campaigns[name]; t != nil {
 			return t
 		}
-		sug := nearest(name, names(other.campaigns))
+		sug := nearest(name, names(c.ws(other).campaigns))
 		d := c.errorf(cp, lang.CodeUndefined, s, e, "undefined campaign %q in workspace %q%s", name, wname, didYouMean(sug, true))
 		d.Suggestion = sug
 		return nil
 	}
-	if t := cp.programOrNil().local(ref); t != nil {
+	if t := c.local(programOrNil(cp), ref); t != nil {
 		return t
 	}
-	if t := ws.campaigns[name]; t != nil {
+	if t := c.ws(ws).campaigns[name]; t != nil {
 		return t
 	}
 	if !sameOnly {
 		for _, other := range c.prog.Workspaces {
-			if t := other.campaigns[name]; t != nil {
+			if t := c.ws(other).campaigns[name]; t != nil {
 				return t
 			}
 		}
@@ -331,14 +343,14 @@ func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef
 	if sameOnly {
 		// The name is another workspace's: say so, rather than undefined.
 		for _, other := range c.prog.Workspaces {
-			if t := other.campaigns[name]; t != nil && other != ws {
+			if t := c.ws(other).campaigns[name]; t != nil && other != ws {
 				d := c.errorf(cp, lang.CodeCrossWorkspace, s, e, "campaign %q is in workspace %q; only campaigns of workspace %q can be named here", name, other.Name, ws.Name)
 				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: t.Pos, End: t.Pos})
 				return nil
 			}
 		}
 	}
-	sug := nearest(name, names(ws.campaigns))
+	sug := nearest(name, names(c.ws(ws).campaigns))
 	d := c.errorf(cp, lang.CodeUndefined, s, e, "undefined campaign %q%s", name, didYouMean(sug, true))
 	d.Suggestion = sug
 	return nil
@@ -369,8 +381,9 @@ func (c *checker) steps(cp *Campaign, steps []*lang.Step) []*Step {
 
 func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 	ws := cp.Workspace
-	assets := cp.Program.Assets
-	out := &Step{Pos: lang.Pos(st.Pos), End: lang.Pos(st.EndPos), src: st}
+	assets := c.prg(cp.Program).assets
+	out := &Step{Pos: lang.Pos(st.Pos), End: lang.Pos(st.EndPos)}
+	c.stepSrc[out] = st
 	if st.If == nil {
 		out.Source = c.text(st.Pos, st.EndPos)
 	}
@@ -390,13 +403,13 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		out.Op = StepChangeStatus
 		out.Program = cp.Program
 		if st.ChangeStatus.Program != nil {
-			p, ok := ws.programs[st.ChangeStatus.Program.Value()]
-			if cp.Program.clonesFrom(st.ChangeStatus.Program.Value()) {
+			p, ok := c.ws(ws).programs[st.ChangeStatus.Program.Value()]
+			if clonesFrom(cp.Program, st.ChangeStatus.Program.Value()) {
 				p, ok = cp.Program, true // the template's name means the clone
 			}
 			if !ok {
 				s, e := rng(st.ChangeStatus.Program.Pos, st.ChangeStatus.Program.EndPos)
-				sug := nearest(st.ChangeStatus.Program.Value(), names(ws.programs))
+				sug := nearest(st.ChangeStatus.Program.Value(), names(c.ws(ws).programs))
 				d := c.errorf(cp, und, s, e, "undefined program %q%s", st.ChangeStatus.Program.Value(), didYouMean(sug, true))
 				d.Suggestion = sug
 				return out
@@ -414,11 +427,11 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 	case st.ChangePart != nil:
 		out.Op = StepChangePartition
 		out.Partition = st.ChangePart.Value()
-		if _, ok := ws.partitions[out.Partition]; !ok && !(len(ws.partitions) == 0 && out.Partition == "Default") {
+		if _, ok := c.ws(ws).partitions[out.Partition]; !ok && !(len(c.ws(ws).partitions) == 0 && out.Partition == "Default") {
 			s, e := rng(st.ChangePart.Pos, st.ChangePart.EndPos)
 			if other := c.partitionOwner(ws, out.Partition); other != nil {
 				d := c.errorf(cp, lang.CodeCrossWorkspace, s, e, "partition %q belongs to workspace %q, not %q; a campaign can only move people into partitions its own workspace sees", out.Partition, other.Name, ws.Name)
-				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: other.partitions[out.Partition], End: other.partitions[out.Partition]})
+				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: c.ws(other).partitions[out.Partition], End: c.ws(other).partitions[out.Partition]})
 				break
 			}
 			// Suggestions come from the campaign's own workspace only: another
@@ -476,7 +489,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		out.Target = c.campaignRef(cp, ws, st.Execute.Target, false)
 		out.Parent = st.Execute.ParentTokens
 		if out.Target != nil {
-			out.Target.callers = append(out.Target.callers, &callSite{caller: cp, step: out})
+			c.cmp(out.Target).callers = append(c.cmp(out.Target).callers, &callSite{caller: cp, step: out})
 		}
 	case st.RemoveFromFlow != nil:
 		out.Op = StepRemoveFromFlow
@@ -491,8 +504,10 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 	case st.If != nil:
 		out.Op = StepIf
 		for _, br := range append([]*lang.Branch{st.If.First}, st.If.ElseIf...) {
-			x := &condCtx{cp: cp, ws: ws, assets: assets, owner: Key(ws.Name, cp.Name, "flow"), samples: &cp.samples}
-			out.Branches = append(out.Branches, &Branch{Cond: c.expr(x, br.Cond), Text: c.text(br.Cond.Pos, br.Cond.EndPos), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos), src: br})
+			x := &condCtx{cp: cp, ws: ws, assets: assets, owner: Key(ws.Name, cp.Name, "flow"), samples: &c.cmp(cp).samples}
+			b := &Branch{Cond: c.expr(x, br.Cond), Text: c.text(br.Cond.Pos, br.Cond.EndPos), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos)}
+			c.branchSrc[b] = br
+			out.Branches = append(out.Branches, b)
 		}
 		if st.If.Else != nil {
 			out.HasElse = true
@@ -674,7 +689,7 @@ func (c *checker) fail(x *condCtx, code lang.Code, start, end lang.Position, sug
 
 // field resolves a person field; x is nil outside conditions.
 func (c *checker) field(cp *Campaign, ws *Workspace, id *lang.Ident, x *condCtx) *Field {
-	if f := ws.fields[id.Name]; f != nil {
+	if f := c.ws(ws).fields[id.Name]; f != nil {
 		return f
 	}
 	s, e := rng(id.Pos, id.EndPos)

@@ -7,24 +7,24 @@
 // uses them), a Request Campaign step a dashed one. Each node carries its
 // kind and its depth: the deepest level at which it is executed below a
 // campaign that starts a chain, as the execute_depth check counts levels.
-// Chains deeper than compiler.MaxExecuteDepth and Execute Campaign cycles
+// Chains deeper than ir.MaxExecuteDepth and Execute Campaign cycles
 // are marked, nodes and edges alike, and so are the edges that the checks
 // reject for other reasons (a target that is not executable, not
 // requestable, or in another workspace).
 package graph
 
 import (
+	"github.com/campc/campc/ir"
+
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/campc/campc/compiler"
 )
 
 // Graph is the call graph of a program.
 type Graph struct {
 	Workspaces []*Workspace
-	Nodes      []*Node // in campaign order (compiler.Campaign.ID)
+	Nodes      []*Node // in campaign order (ir.Campaign.ID)
 	Edges      []*Edge // by caller, then in step order
 }
 
@@ -46,7 +46,7 @@ type Program struct {
 type Node struct {
 	ID   string // "c" and the campaign's ID: safe in DOT and in Mermaid
 	Name string
-	Kind compiler.Kind
+	Kind ir.Kind
 	// Depth is the deepest level at which the campaign is executed below
 	// a campaign that starts a chain: 0 for batch and trigger campaigns,
 	// 1 or more for executables (an executable that nothing executes counts
@@ -54,7 +54,7 @@ type Node struct {
 	// executable that no chain reaches (one executed only from a cycle that
 	// nothing starts). A chain goes through a cycle once.
 	Depth   int
-	TooDeep bool // on a chain deeper than compiler.MaxExecuteDepth
+	TooDeep bool // on a chain deeper than ir.MaxExecuteDepth
 	InCycle bool // on an Execute Campaign cycle
 }
 
@@ -96,9 +96,9 @@ func (e *Edge) Label() string {
 
 // Build makes the graph of a program. The program may come from a project
 // with errors: unresolved targets are simply not drawn.
-func Build(p *compiler.Program) *Graph {
+func Build(p *ir.Program) *Graph {
 	g := &Graph{}
-	nodes := map[*compiler.Campaign]*Node{}
+	nodes := map[*ir.Campaign]*Node{}
 	for _, cp := range p.Campaigns {
 		n := &Node{ID: "c" + strconv.Itoa(cp.ID), Name: cp.Name, Kind: cp.Kind}
 		nodes[cp] = n
@@ -135,12 +135,12 @@ func Build(p *compiler.Program) *Graph {
 	}
 	seen := map[key]bool{}
 	for _, cp := range p.Campaigns {
-		compiler.WalkSteps(cp.Flow, func(s *compiler.Step) {
-			if s.Target == nil || (s.Op != compiler.StepExecute && s.Op != compiler.StepRequest) {
+		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
+			if s.Target == nil || (s.Op != ir.StepExecute && s.Op != ir.StepRequest) {
 				return
 			}
 			k := key{from: nodes[cp], to: nodes[s.Target], op: Execute, parent: s.Parent}
-			if s.Op == compiler.StepRequest {
+			if s.Op == ir.StepRequest {
 				k.op, k.parent = Request, false
 			}
 			if k.to == nil || seen[k] {
@@ -149,7 +149,7 @@ func Build(p *compiler.Program) *Graph {
 			seen[k] = true
 			e := &Edge{From: k.from, To: k.to, Op: k.op, ParentTokens: k.parent}
 			switch {
-			case e.Op == Execute && s.Target.Kind != compiler.Executable:
+			case e.Op == Execute && s.Target.Kind != ir.Executable:
 				e.Problems = append(e.Problems, "not executable")
 			case e.Op == Request && s.Target.Workspace == cp.Workspace && !s.Target.Requestable("flow"):
 				e.Problems = append(e.Problems, "not requestable")
@@ -180,7 +180,7 @@ func (g *Graph) markCycles() {
 }
 
 // markDepths gives every node its depth and marks the chains deeper than
-// compiler.MaxExecuteDepth. Both follow the execute edges to executables,
+// ir.MaxExecuteDepth. Both follow the execute edges to executables,
 // the only ones execute_depth follows, from the campaigns that start
 // chains: every batch and trigger campaign (level 0) and every executable
 // that nothing executes (level 1, as the check counts it).
@@ -196,7 +196,7 @@ func (g *Graph) markCycles() {
 // below do. Where there is no cycle this is exact, and it also marks, and
 // gives depths to, the part of a chain past the point where the walk stops.
 func (g *Graph) markDepths() {
-	follows := func(e *Edge) bool { return e.Op == Execute && e.To.Kind == compiler.Executable }
+	follows := func(e *Edge) bool { return e.Op == Execute && e.To.Kind == ir.Executable }
 	out := map[*Node][]*Edge{}
 	called := map[*Node]bool{}
 	for _, e := range g.Edges {
@@ -229,7 +229,7 @@ func (g *Graph) markDepths() {
 			}
 			p := append(path[:len(path):len(path)], e)
 			see(e.To, l+1)
-			if l+1 > compiler.MaxExecuteDepth {
+			if l+1 > ir.MaxExecuteDepth {
 				markChain(p)
 				continue
 			}
@@ -241,7 +241,7 @@ func (g *Graph) markDepths() {
 	for _, n := range g.Nodes {
 		start := -1
 		switch {
-		case n.Kind != compiler.Executable:
+		case n.Kind != ir.Executable:
 			start = 0
 		case !called[n]:
 			start = 1
@@ -262,7 +262,7 @@ func (g *Graph) markDepths() {
 		up[i] = -1
 	}
 	for _, n := range g.Nodes {
-		if n.Kind != compiler.Executable {
+		if n.Kind != ir.Executable {
 			up[comp[n]] = 0
 		} else if !called[n] {
 			up[comp[n]] = max(up[comp[n]], 1)
@@ -289,13 +289,13 @@ func (g *Graph) markDepths() {
 	for _, n := range g.Nodes {
 		if u := up[comp[n]]; u >= 0 {
 			see(n, u)
-			if u+down[comp[n]] > compiler.MaxExecuteDepth {
+			if u+down[comp[n]] > ir.MaxExecuteDepth {
 				n.TooDeep = true
 			}
 		}
 	}
 	for _, e := range across {
-		if u := up[comp[e.From]]; u >= 0 && u+1+down[comp[e.To]] > compiler.MaxExecuteDepth {
+		if u := up[comp[e.From]]; u >= 0 && u+1+down[comp[e.To]] > ir.MaxExecuteDepth {
 			deep[e] = true
 		}
 	}

@@ -1,6 +1,8 @@
 package vm
 
 import (
+	"github.com/campc/campc/ir"
+
 	"context"
 	"errors"
 	"fmt"
@@ -9,8 +11,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"github.com/campc/campc/compiler"
 )
 
 // Store keeps people, the activity log, qualification history (inside
@@ -600,7 +600,7 @@ func (m *MemStore) Import(ctx context.Context, people []*Person, progress func(i
 func MergeImport(old, p *Person) *Person {
 	var q *Person
 	if old == nil {
-		q = &Person{ID: p.ID, Fields: map[string]compiler.Value{}, Lists: map[string]bool{}, Programs: map[string]string{},
+		q = &Person{ID: p.ID, Fields: map[string]ir.Value{}, Lists: map[string]bool{}, Programs: map[string]string{},
 			Runs: maps.Clone(p.Runs), Log: p.Log}
 		if q.Runs == nil {
 			q.Runs = map[string]time.Time{}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
@@ -276,13 +277,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	// Work a stopped run left queued in a durable store goes first.
 	rep, runErr := eng.Recover(ctx)
 	reports = append(reports, rep)
-	if c.Kind == compiler.Executable {
+	if c.Kind == ir.Executable {
 		fmt.Fprintf(stderr, "campc run: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
 		return exitError
 	}
 	if runErr == nil {
 		people := ids
-		if c.Kind == compiler.Trigger {
+		if c.Kind == ir.Trigger {
 			if people, err = visiblePeople(ctx, store, c, ids); err != nil {
 				return runFailed(stderr, "run", *dbFlag, err)
 			}
@@ -339,7 +340,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 // by its name in workspace ws, or, without ws, by a name that picks one
 // campaign (its name, or "Workspace/Campaign"). The error suggests a
 // near name, or the --workspace that settles an ambiguous one.
-func findCampaign(eng *vm.Engine, prog *compiler.Program, ws, name string) (*compiler.Campaign, error) {
+func findCampaign(eng *vm.Engine, prog *ir.Program, ws, name string) (*ir.Campaign, error) {
 	c, err := eng.CampaignIn(ws, name)
 	var amb *vm.AmbiguousError
 	switch {
@@ -363,7 +364,7 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func suggestCampaign(prog *compiler.Program, name string) string {
+func suggestCampaign(prog *ir.Program, name string) string {
 	var all []string
 	for _, c := range prog.Campaigns {
 		all = append(all, c.Name)
@@ -374,11 +375,11 @@ func suggestCampaign(prog *compiler.Program, name string) string {
 	return ""
 }
 
-func callersOf(prog *compiler.Program, c *compiler.Campaign) string {
+func callersOf(prog *ir.Program, c *ir.Campaign) string {
 	var names []string
 	for _, other := range prog.Campaigns {
-		compiler.WalkSteps(other.Flow, func(s *compiler.Step) {
-			if s.Op == compiler.StepExecute && s.Target == c && !slices.Contains(names, other.Name) {
+		ir.WalkSteps(other.Flow, func(s *ir.Step) {
+			if s.Op == ir.StepExecute && s.Target == c && !slices.Contains(names, other.Name) {
 				names = append(names, fmt.Sprintf("%q", other.Name))
 			}
 		})
@@ -565,11 +566,11 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 
 // simulatedEvent is the event that a trigger campaign's first trigger
 // listens to, for campc run to deliver.
-func simulatedEvent(c *compiler.Campaign) (vm.Event, error) {
+func simulatedEvent(c *ir.Campaign) (vm.Event, error) {
 	t := c.SmartList.Triggers[0]
 	ev := vm.Event{Kind: t.Kind, Workspace: c.Workspace.Name}
 	switch t.Kind {
-	case compiler.TrigStatusChanged:
+	case ir.TrigStatusChanged:
 		p := t.Program
 		if p == nil {
 			p = c.Program
@@ -578,21 +579,21 @@ func simulatedEvent(c *compiler.Campaign) (vm.Event, error) {
 			return ev, fmt.Errorf("campaign %q listens to any status change; campc run needs a trigger that names the status (to \"S\")", c.Name)
 		}
 		ev.Program, ev.Status = p.Name, t.Status
-	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
+	case ir.TrigAddedToList, ir.TrigRemovedFromList:
 		ev.List, ev.ListKey = t.List.Name, t.List.Key
-	case compiler.TrigFillsOutForm:
+	case ir.TrigFillsOutForm:
 		ev.Form = t.Form.Name
 		if t.WebPage != nil {
 			ev.WebPage = t.WebPage.Name
 		}
 	// Engagement triggers (issue 11): the event they name, on the link
 	// they name.
-	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes:
+	case ir.TrigOpensEmail, ir.TrigClicksEmail, ir.TrigEmailDelivered, ir.TrigEmailBounces, ir.TrigUnsubscribes:
 		ev.Email, ev.Link = t.Email.Name, t.Link
-	case compiler.TrigVisitsPage, compiler.TrigClicksPage:
+	case ir.TrigVisitsPage, ir.TrigClicksPage:
 		ev.WebPage, ev.Link = t.WebPage.Name, t.Link
-	case compiler.TrigCreated:
-	case compiler.TrigRequested:
+	case ir.TrigCreated:
+	case ir.TrigRequested:
 		return ev, fmt.Errorf("campaign %q listens for requests from flow only; add api to its trigger (\"trigger campaign is requested from flow, api\") to run it directly", c.Name)
 	default:
 		return ev, fmt.Errorf("campaign %q is started by a data or score change, which campc run cannot simulate; give it \"trigger campaign is requested from api\" to run it directly", c.Name)
@@ -601,7 +602,7 @@ func simulatedEvent(c *compiler.Campaign) (vm.Event, error) {
 }
 
 // visiblePeople keeps the ids whose person the campaign's workspace sees.
-func visiblePeople(ctx context.Context, st vm.Store, c *compiler.Campaign, ids []string) ([]string, error) {
+func visiblePeople(ctx context.Context, st vm.Store, c *ir.Campaign, ids []string) ([]string, error) {
 	tx, err := st.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -641,7 +642,7 @@ func (e *usageError) Error() string { return e.err.Error() }
 // for people, as the API does, or, when it cannot be requested, by
 // simulating for each person the event its first trigger listens to.
 // Executables are refused by the callers, with their callers named.
-func startCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, people []string, opts vm.RunOptions) ([]*vm.Report, error) {
+func startCampaign(ctx context.Context, eng *vm.Engine, c *ir.Campaign, people []string, opts vm.RunOptions) ([]*vm.Report, error) {
 	if err := checkTokenValues(c, opts.Tokens); err != nil {
 		return nil, &usageError{exitUsage, err}
 	}
@@ -650,7 +651,7 @@ func startCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, pe
 	name := c.Name
 	opts.Workspace = c.Workspace.Name
 	switch {
-	case c.Kind == compiler.Batch:
+	case c.Kind == ir.Batch:
 		rep, err := eng.RunBatch(ctx, name, opts)
 		return []*vm.Report{rep}, err
 	case c.Requestable("api"):
@@ -679,7 +680,7 @@ func startCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, pe
 // startBatchOrCampaign is startCampaign for campc run: while another
 // process is running the batch run asked for (see lease.go), it says so
 // once and waits for that run to finish or to stop.
-func startBatchOrCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, people []string, opts vm.RunOptions, stderr io.Writer) ([]*vm.Report, error) {
+func startBatchOrCampaign(ctx context.Context, eng *vm.Engine, c *ir.Campaign, people []string, opts vm.RunOptions, stderr io.Writer) ([]*vm.Report, error) {
 	said := false
 	for {
 		reps, err := startCampaign(ctx, eng, c, people, opts)
