@@ -81,9 +81,9 @@ func newSide() side {
 	}
 }
 
-func (c *checker) ws(ws *Workspace) *wsInfo          { return c.wsInfo[ws] }
-func (c *checker) prg(p *ProgramDef) *programInfo    { return c.progInfo[p] }
-func (c *checker) cmp(cp *Campaign) *campaignInfo    { return c.campInfo[cp] }
+func (c *checker) ws(ws *Workspace) *wsInfo           { return c.wsInfo[ws] }
+func (c *checker) prg(p *ProgramDef) *programInfo     { return c.progInfo[p] }
+func (c *checker) cmp(cp *Campaign) *campaignInfo     { return c.campInfo[cp] }
 func (c *checker) sl(sl *SmartListDef) *smartListInfo { return c.slInfo[sl] }
 
 // AssetScope holds the lists, smart lists, emails, webhooks and forms

@@ -78,7 +78,6 @@ type ProgramDef struct {
 	// "T""), nil for a program written out. A clone holds copies of its
 	// template's statuses, tokens, assets and campaigns.
 	CloneOf *ProgramDef
-
 }
 
 // Status is a program status; statuses move forward only, except into one
@@ -139,10 +138,10 @@ type Token struct {
 
 // SmartListDef is a reusable smart-list asset.
 type SmartListDef struct {
-	Name  string
-	ID    int
-	List  *SmartList
-	Pos   Position
+	Name string
+	ID   int
+	List *SmartList
+	Pos  Position
 }
 
 // Email is an email asset; its subject is rendered in the sender's frame.
@@ -158,9 +157,9 @@ type Email struct {
 // Webhook is a webhook asset; its URL may hold tokens, rendered in the
 // caller's frame.
 type Webhook struct {
-	Name  string
-	URL   Template
-	Pos   Position
+	Name string
+	URL  Template
+	Pos  Position
 }
 
 // Form is a form.
@@ -208,7 +207,6 @@ type Campaign struct {
 	Active      bool
 	CloneOf     *Campaign
 	Pos, End    Position
-
 }
 
 // Scope is the campaign's own My Token scope: its program's.

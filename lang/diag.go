@@ -1,9 +1,9 @@
 package lang
 
 import (
-	"github.com/campc/campc/ir"
 	"cmp"
 	"fmt"
+	"github.com/campc/campc/ir"
 	"slices"
 	"strings"
 	"unicode/utf8"
