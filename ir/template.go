@@ -1,6 +1,10 @@
 package ir
 
-import "github.com/campc/campc/stdlib"
+import (
+	"strings"
+
+	"github.com/campc/campc/stdlib"
+)
 
 // Family is a token family, resolved from its name when the program is
 // checked. The zero Family is no family: the checker reports a reference
@@ -21,12 +25,9 @@ const (
 // FamilyNamed finds a family by name, ignoring case, as stdlib does.
 func FamilyNamed(name string) (Family, bool) {
 	for i, f := range stdlib.Families {
-		if f.Name == name {
+		if strings.EqualFold(f.Name, name) {
 			return Family(i + 1), true
 		}
-	}
-	if f, ok := stdlib.FamilyByName(name); ok {
-		return FamilyNamed(f.Name)
 	}
 	return 0, false
 }
