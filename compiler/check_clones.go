@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
@@ -31,7 +32,7 @@ func checkClones(c *checker) {
 
 // cloneRoot follows a chain of rejected clones (which keep no body) back to
 // the campaign whose text they would copy.
-func (c *checker) cloneRoot(cp *Campaign) *Campaign {
+func (c *checker) cloneRoot(cp *ir.Campaign) *ir.Campaign {
 	for i := 0; c.cmp(cp).body == nil && cp.CloneOf != nil && i < 1000; i++ {
 		cp = cp.CloneOf
 	}

@@ -4,14 +4,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
 // executes lists a campaign's Execute Campaign steps, branches included.
-func executes(cp *Campaign) []*Step {
-	var out []*Step
-	WalkSteps(cp.Flow, func(s *Step) {
-		if s.Op == StepExecute && s.Target != nil {
+func executes(cp *ir.Campaign) []*ir.Step {
+	var out []*ir.Step
+	ir.WalkSteps(cp.Flow, func(s *ir.Step) {
+		if s.Op == ir.StepExecute && s.Target != nil {
 			out = append(out, s)
 		}
 	})
@@ -23,7 +24,7 @@ func executes(cp *Campaign) []*Step {
 func checkExecuteGraph(c *checker) {
 	for _, cp := range c.prog.Campaigns {
 		for _, s := range executes(cp) {
-			if s.Target.Kind != Executable {
+			if s.Target.Kind != ir.Executable {
 				c.errorf(cp, lang.CodeNotExecutable, s.Pos, s.End, "campaign %q is a %s campaign, not executable; only executable campaigns can be executed (use request campaign for a trigger campaign)", s.Target.Name, s.Target.Kind)
 			}
 		}
@@ -33,11 +34,11 @@ func checkExecuteGraph(c *checker) {
 }
 
 type hop struct {
-	from *Campaign
-	step *Step
+	from *ir.Campaign
+	step *ir.Step
 }
 
-func chainNames(start *Campaign, hops []hop) string {
+func chainNames(start *ir.Campaign, hops []hop) string {
 	parts := []string{quote(start.Name)}
 	for _, h := range hops {
 		parts = append(parts, quote(h.step.Target.Name))
@@ -57,21 +58,21 @@ func hopRelated(hops []hop) []lang.Related {
 // campaign that is not executable, or an executable nobody calls, which
 // counts as one level down) and reports the step that goes one level too deep.
 func (c *checker) checkDepth() {
-	reported := map[*Step]bool{}
-	var walk func(root *Campaign, cp *Campaign, level int, hops []hop, on map[*Campaign]bool)
-	walk = func(root *Campaign, cp *Campaign, level int, hops []hop, on map[*Campaign]bool) {
+	reported := map[*ir.Step]bool{}
+	var walk func(root *ir.Campaign, cp *ir.Campaign, level int, hops []hop, on map[*ir.Campaign]bool)
+	walk = func(root *ir.Campaign, cp *ir.Campaign, level int, hops []hop, on map[*ir.Campaign]bool) {
 		for _, s := range executes(cp) {
 			t := s.Target
-			if t.Kind != Executable || on[t] {
+			if t.Kind != ir.Executable || on[t] {
 				continue
 			}
 			path := append(hops[:len(hops):len(hops)], hop{from: cp, step: s})
-			if level+1 > MaxExecuteDepth {
+			if level+1 > ir.MaxExecuteDepth {
 				if !reported[s] {
 					reported[s] = true
 					d := c.errorf(cp, lang.CodeExecuteDepth, s.Pos, s.End,
 						"Execute Campaign chain is %d levels deep: %s; executables nest at most %d levels below the campaign that starts the chain",
-						level+1, chainNames(root, path), MaxExecuteDepth)
+						level+1, chainNames(root, path), ir.MaxExecuteDepth)
 					d.Related = hopRelated(path[:len(path)-1])
 				}
 				continue
@@ -83,10 +84,10 @@ func (c *checker) checkDepth() {
 	}
 	for _, cp := range c.prog.Campaigns {
 		switch {
-		case cp.Kind != Executable:
-			walk(cp, cp, 0, nil, map[*Campaign]bool{cp: true})
+		case cp.Kind != ir.Executable:
+			walk(cp, cp, 0, nil, map[*ir.Campaign]bool{cp: true})
 		case len(c.cmp(cp).callers) == 0:
-			walk(cp, cp, 1, nil, map[*Campaign]bool{cp: true})
+			walk(cp, cp, 1, nil, map[*ir.Campaign]bool{cp: true})
 		}
 	}
 }
@@ -95,10 +96,10 @@ func (c *checker) checkDepth() {
 // already in the chain, with a depth-first search that reports each back edge.
 func (c *checker) checkCycles() {
 	const white, grey, black = 0, 1, 2
-	colour := map[*Campaign]int{}
+	colour := map[*ir.Campaign]int{}
 	var stack []hop
-	var visit func(cp *Campaign)
-	visit = func(cp *Campaign) {
+	var visit func(cp *ir.Campaign)
+	visit = func(cp *ir.Campaign) {
 		colour[cp] = grey
 		for _, s := range executes(cp) {
 			t := s.Target

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
@@ -10,15 +11,15 @@ import (
 // relies on the default qualification rule.
 func checkExecutables(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		if cp.Kind != Executable || c.cmp(cp).body == nil {
+		if cp.Kind != ir.Executable || c.cmp(cp).body == nil {
 			continue
 		}
-		WalkSteps(cp.Flow, func(s *Step) {
+		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
 			name := ""
 			switch s.Op {
-			case StepWait:
+			case ir.StepWait:
 				name = "Wait"
-			case StepCallWebhook:
+			case ir.StepCallWebhook:
 				name = "Call Webhook"
 			default:
 				return

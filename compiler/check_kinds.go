@@ -1,6 +1,9 @@
 package compiler
 
-import "github.com/campc/campc/lang"
+import (
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/lang"
+)
 
 // checkKinds enforces the kinds table for batch and trigger campaigns
 // (executables have codes of their own, in check_executable.go).
@@ -10,7 +13,7 @@ func checkKinds(c *checker) {
 			continue
 		}
 		switch cp.Kind {
-		case Batch:
+		case ir.Batch:
 			for _, t := range cp.SmartList.Triggers {
 				c.errorf(cp, lang.CodeKindMismatch, t.Pos, t.Pos.Advance(len("trigger")),
 					"batch campaign %q cannot have triggers; make it a trigger campaign", cp.Name)
@@ -19,7 +22,7 @@ func checkKinds(c *checker) {
 				c.errorf(cp, lang.CodeKindMismatch, c.cmp(cp).activeAt, c.cmp(cp).activeAt.Advance(len("active")),
 					"batch campaign %q is started by its schedule or a run, not activated; use \"run at\" or \"run every\"", cp.Name)
 			}
-		case Trigger:
+		case ir.Trigger:
 			if len(cp.SmartList.Triggers) == 0 {
 				start, end := c.namePos(cp)
 				c.errorf(cp, lang.CodeKindMismatch, start, end,

@@ -1,6 +1,9 @@
 package compiler
 
-import "github.com/campc/campc/lang"
+import (
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/lang"
+)
 
 // checkSmartLists warns about smart lists that let everyone qualify. (Problems
 // inside smart lists are found as they are compiled, in cond.go.)
@@ -26,6 +29,6 @@ func checkSmartLists(c *checker) {
 }
 
 // namePos is where the campaign's name is written.
-func (c *checker) namePos(cp *Campaign) (lang.Position, lang.Position) {
+func (c *checker) namePos(cp *ir.Campaign) (lang.Position, lang.Position) {
 	return rng(c.cmp(cp).decl.Name.Pos, c.cmp(cp).decl.Name.EndPos)
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
@@ -22,7 +23,7 @@ var decimalNumber = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][
 // tokens" the caller's scopes come first (the first own of them) and the
 // child's own program follows as the fallback.
 type frame struct {
-	my      []*Scope
+	my      []*ir.Scope
 	own     int // index in my where the campaign's own scope starts
 	trigger bool
 	chain   []*callSite
@@ -33,12 +34,12 @@ const maxFrames = 64
 
 // frames lists the contexts a campaign can run in: its own, or through each
 // caller (recursively, since a caller may itself run in its caller's frame).
-func (c *checker) frames(cp *Campaign, memo map[*Campaign][]frame, on map[*Campaign]bool) []frame {
+func (c *checker) frames(cp *ir.Campaign, memo map[*ir.Campaign][]frame, on map[*ir.Campaign]bool) []frame {
 	if fs, ok := memo[cp]; ok {
 		return fs
 	}
-	own := frame{my: []*Scope{cp.Scope()}, trigger: cp.Kind == Trigger}
-	if cp.Kind != Executable || len(c.cmp(cp).callers) == 0 || on[cp] {
+	own := frame{my: []*ir.Scope{cp.Scope()}, trigger: cp.Kind == ir.Trigger}
+	if cp.Kind != ir.Executable || len(c.cmp(cp).callers) == 0 || on[cp] {
 		return []frame{own}
 	}
 	on[cp] = true
@@ -60,7 +61,7 @@ func (c *checker) frames(cp *Campaign, memo map[*Campaign][]frame, on map[*Campa
 		for _, pf := range c.frames(cs.caller, memo, on) {
 			chain := append(append([]*callSite{}, pf.chain...), cs)
 			if cs.step.Parent {
-				my := append(append([]*Scope{}, pf.my...), cp.Scope())
+				my := append(append([]*ir.Scope{}, pf.my...), cp.Scope())
 				add(frame{my: my, own: len(pf.my), trigger: pf.trigger, chain: chain})
 			} else {
 				add(frame{my: own.my, trigger: false, chain: chain})
@@ -76,7 +77,7 @@ func (c *checker) frames(cp *Campaign, memo map[*Campaign][]frame, on map[*Campa
 
 // lookup finds a My Token in a frame and says whether it came from the
 // caller's part of the frame.
-func (f frame) lookup(name string) (*Token, bool) {
+func (f frame) lookup(name string) (*ir.Token, bool) {
 	for i, s := range f.my {
 		if t := s.Lookup(name); t != nil {
 			return t, i < f.own
@@ -85,7 +86,7 @@ func (f frame) lookup(name string) (*Token, bool) {
 	return nil, false
 }
 
-func (f frame) describe(cp *Campaign) string {
+func (f frame) describe(cp *ir.Campaign) string {
 	if len(f.chain) == 0 {
 		return ""
 	}
@@ -110,35 +111,35 @@ func chainRelated(f frame) []lang.Related {
 
 // tmplUse is one template a campaign renders, and how.
 type tmplUse struct {
-	t     Template
-	score bool  // the reference must be a score token
-	date  bool  // the reference must hold a date (wait until a token)
-	via   *Step // a send email step, for an email subject
+	t     ir.Template
+	score bool     // the reference must be a score token
+	date  bool     // the reference must hold a date (wait until a token)
+	via   *ir.Step // a send email step, for an email subject
 }
 
-func templateUses(cp *Campaign) []tmplUse {
+func templateUses(cp *ir.Campaign) []tmplUse {
 	var out []tmplUse
-	WalkSteps(cp.Flow, func(s *Step) {
+	ir.WalkSteps(cp.Flow, func(s *ir.Step) {
 		switch s.Op {
-		case StepChangeScore:
+		case ir.StepChangeScore:
 			out = append(out, tmplUse{t: s.Text, score: true})
-		case StepChangeData, StepMoment:
+		case ir.StepChangeData, ir.StepMoment:
 			out = append(out, tmplUse{t: s.Text})
-		case StepSendAlert:
+		case ir.StepSendAlert:
 			out = append(out, tmplUse{t: s.Text}, tmplUse{t: s.To})
-		case StepSendEmail:
+		case ir.StepSendEmail:
 			if s.Email != nil {
 				out = append(out, tmplUse{t: s.Email.Subject, via: s})
 			}
-		case StepCallWebhook:
+		case ir.StepCallWebhook:
 			if s.Webhook != nil {
 				out = append(out, tmplUse{t: s.Webhook.URL, via: s})
 			}
-		case StepWait:
+		case ir.StepWait:
 			out = append(out, tmplUse{t: s.Text, date: true})
-		case StepChangeOwner:
+		case ir.StepChangeOwner:
 			out = append(out, tmplUse{t: s.To})
-		case StepCreateTask:
+		case ir.StepCreateTask:
 			out = append(out, tmplUse{t: s.Text}, tmplUse{t: s.To})
 		}
 	})
@@ -149,7 +150,7 @@ func templateUses(cp *Campaign) []tmplUse {
 // context (frame) or contexts where it is rendered.
 func checkTokens(c *checker) {
 	for _, ws := range c.prog.Workspaces {
-		var scopes []*Scope
+		var scopes []*ir.Scope
 		for _, f := range ws.Folders {
 			scopes = append(scopes, f.Scope)
 		}
@@ -163,10 +164,10 @@ func checkTokens(c *checker) {
 		}
 	}
 	c.checkAssetTemplates()
-	memo := map[*Campaign][]frame{}
+	memo := map[*ir.Campaign][]frame{}
 	for _, cp := range c.prog.Campaigns {
-		frames := c.frames(cp, memo, map[*Campaign]bool{})
-		reported := map[*TokenRef]bool{}
+		frames := c.frames(cp, memo, map[*ir.Campaign]bool{})
+		reported := map[*ir.TokenRef]bool{}
 		for _, u := range templateUses(cp) {
 			for _, p := range u.t.Parts {
 				if p.Ref != nil && !reported[p.Ref] {
@@ -178,7 +179,7 @@ func checkTokens(c *checker) {
 	}
 }
 
-func (c *checker) checkTokenValue(t *Token) {
+func (c *checker) checkTokenValue(t *ir.Token) {
 	s, e := rng(c.tokenDecl[t].Value.Pos, c.tokenDecl[t].Value.EndPos)
 	bad := ""
 	switch t.Type {
@@ -204,7 +205,7 @@ func (c *checker) checkTokenValue(t *Token) {
 // staticProblem says what is wrong with a reference wherever it is
 // rendered: an unknown family, a lead field the workspace lacks, a name the
 // family does not offer. My Tokens and trigger tokens depend on the frame.
-func (c *checker) staticProblem(ws *Workspace, r *lang.TokenRef) string {
+func (c *checker) staticProblem(ws *ir.Workspace, r *lang.TokenRef) string {
 	fam, ok := stdlib.FamilyByName(r.Family)
 	if !ok {
 		var all []string
@@ -232,7 +233,7 @@ func (c *checker) staticProblem(ws *Workspace, r *lang.TokenRef) string {
 // email subject and webhook URL, used or not.
 func (c *checker) checkAssetTemplates() {
 	for _, ws := range c.prog.Workspaces {
-		var ts []Template
+		var ts []ir.Template
 		for _, em := range ws.Emails {
 			ts = append(ts, em.Subject)
 		}
@@ -252,7 +253,7 @@ func (c *checker) checkAssetTemplates() {
 }
 
 // checkRef reports a reference that cannot resolve in some frame of cp.
-func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmplUse) {
+func (c *checker) checkRef(cp *ir.Campaign, frames []frame, r *lang.TokenRef, u tmplUse) {
 	// A reference inside an email subject stands in the email's text; the
 	// send step tells which campaign renders it.
 	report := func(f *frame, format string, args ...any) {
@@ -298,7 +299,7 @@ func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmp
 
 // notADate says why a reference (not a My Token) cannot hold a date, or ""
 // when it can or only the run can tell (the trigger's values).
-func (c *checker) notADate(ws *Workspace, r *lang.TokenRef) string {
+func (c *checker) notADate(ws *ir.Workspace, r *lang.TokenRef) string {
 	switch r.Family {
 	case "lead":
 		if f := c.ws(ws).fields[r.Name]; f != nil && !f.Type.IsTime() {
@@ -315,9 +316,9 @@ func (c *checker) notADate(ws *Workspace, r *lang.TokenRef) string {
 	return ""
 }
 
-func (c *checker) checkMy(cp *Campaign, frames []frame, r *lang.TokenRef, u tmplUse, report func(*frame, string, ...any)) {
+func (c *checker) checkMy(cp *ir.Campaign, frames []frame, r *lang.TokenRef, u tmplUse, report func(*frame, string, ...any)) {
 	fromCaller, fromOwn := -1, -1
-	var first *Token
+	var first *ir.Token
 	differ := false
 	for i := range frames {
 		f := &frames[i]

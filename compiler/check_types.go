@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
@@ -13,18 +14,18 @@ import (
 // change, and compiles score changes.
 func checkTypes(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		WalkSteps(cp.Flow, func(s *Step) {
+		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
 			switch s.Op {
-			case StepChangeScore:
+			case ir.StepChangeScore:
 				c.checkScoreChange(cp, s)
-			case StepChangeData:
+			case ir.StepChangeData:
 				c.checkDataValue(cp, s)
 			}
 		})
 	}
 }
 
-func (c *checker) checkScoreChange(cp *Campaign, s *Step) {
+func (c *checker) checkScoreChange(cp *ir.Campaign, s *ir.Step) {
 	by := c.stepSrc[s].ChangeScore.By
 	bs, be := rng(by.Pos, by.EndPos)
 	if f := s.Field; f != nil && f.Type != stdlib.Score {
@@ -45,7 +46,7 @@ func (c *checker) checkScoreChange(cp *Campaign, s *Step) {
 		s.Score.Delta = n
 		return
 	}
-	var refs []*TokenRef
+	var refs []*ir.TokenRef
 	for _, p := range s.Text.Parts {
 		if p.Ref != nil {
 			refs = append(refs, p.Ref)
@@ -61,7 +62,7 @@ func (c *checker) checkScoreChange(cp *Campaign, s *Step) {
 	s.Score.Token = refs[0]
 }
 
-func (c *checker) checkDataValue(cp *Campaign, s *Step) {
+func (c *checker) checkDataValue(cp *ir.Campaign, s *ir.Step) {
 	f := s.Field
 	if f == nil {
 		return

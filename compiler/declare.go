@@ -5,21 +5,22 @@ import (
 
 	"strings"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
 
 // declCtx is where a declaration stands.
 type declCtx struct {
-	ws      *Workspace
-	folder  *Folder
-	program *ProgramDef
-	scope   *Scope      // My Tokens
+	ws      *ir.Workspace
+	folder  *ir.Folder
+	program *ir.ProgramDef
+	scope   *ir.Scope   // My Tokens
 	assets  *AssetScope // lists, smart lists, emails, webhooks, forms
 	// clone is set while a template's declarations are copied into the
 	// program that clones it: its campaigns are renamed, and its tokens
 	// give way to the clone's overrides.
-	clone *ProgramDef
+	clone *ir.ProgramDef
 }
 
 // named is the name of an asset or campaign declared here: a copy in a
@@ -34,21 +35,21 @@ func (ctx declCtx) named(name string) string {
 	return name
 }
 
-func (c *checker) workspace(name string) *Workspace {
+func (c *checker) workspace(name string) *ir.Workspace {
 	if ws := c.workspaces[name]; ws != nil {
 		return ws
 	}
-	ws := &Workspace{Name: name}
+	ws := &ir.Workspace{Name: name}
 	wi := &wsInfo{
-		fields:     map[string]*Field{},
+		fields:     map[string]*ir.Field{},
 		assets:     newAssetScope(nil, ""),
-		programs:   map[string]*ProgramDef{},
-		campaigns:  map[string]*Campaign{},
+		programs:   map[string]*ir.ProgramDef{},
+		campaigns:  map[string]*ir.Campaign{},
 		partitions: map[string]lang.Position{},
 	}
 	c.wsInfo[ws] = wi
 	for _, f := range stdlib.BuiltinFields {
-		fd := &Field{Name: f.Name, Type: f.Type, Slot: len(ws.Fields), Builtin: true, Display: stdlib.FieldDisplayName(f.Name)}
+		fd := &ir.Field{Name: f.Name, Type: f.Type, Slot: len(ws.Fields), Builtin: true, Display: stdlib.FieldDisplayName(f.Name)}
 		ws.Fields = append(ws.Fields, fd)
 		wi.fields[f.Name] = fd
 	}
@@ -109,46 +110,46 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 		}
 		c.declareToken(ctx, d.Token)
 	case d.List != nil:
-		if l, ok := declareAsset(c, "list", ctx.assets.lists, d.List.Name, func(name string, at lang.Position) *List {
+		if l, ok := declareAsset(c, "list", ctx.assets.lists, d.List.Name, func(name string, at lang.Position) *ir.List {
 			c.nextList++
-			return &List{Name: ctx.named(name), Key: Key(ws.Name) + "/" + ctx.assets.path + keyPart(name), ID: c.nextList - 1, Pos: at}
+			return &ir.List{Name: ctx.named(name), Key: ir.Key(ws.Name) + "/" + ctx.assets.path + ir.KeyPart(name), ID: c.nextList - 1, Pos: at}
 		}); ok {
 			ws.Lists = append(ws.Lists, l)
 		}
 	case d.SmartList != nil:
-		if sl, ok := declareAsset(c, "smart list", ctx.assets.smartLists, d.SmartList.Name, func(name string, at lang.Position) *SmartListDef {
-			return c.newSmartList(&SmartListDef{Name: ctx.named(name), ID: len(c.smartLists), Pos: at}, &smartListInfo{decl: d.SmartList, ws: ws, scope: ctx.assets, clone: ctx.clone})
+		if sl, ok := declareAsset(c, "smart list", ctx.assets.smartLists, d.SmartList.Name, func(name string, at lang.Position) *ir.SmartListDef {
+			return c.newSmartList(&ir.SmartListDef{Name: ctx.named(name), ID: len(c.smartLists), Pos: at}, &smartListInfo{decl: d.SmartList, ws: ws, scope: ctx.assets, clone: ctx.clone})
 		}); ok {
 			c.smartLists = append(c.smartLists, sl)
 			ws.SmartLists = append(ws.SmartLists, sl)
 		}
 	case d.Email != nil:
-		if em, ok := declareAsset(c, "email", ctx.assets.emails, d.Email.Name, func(name string, at lang.Position) *Email {
-			em := &Email{Name: ctx.named(name), Pos: at}
+		if em, ok := declareAsset(c, "email", ctx.assets.emails, d.Email.Name, func(name string, at lang.Position) *ir.Email {
+			em := &ir.Email{Name: ctx.named(name), Pos: at}
 			c.emailInfo[em] = &assetInfo{email: d.Email, clone: ctx.clone}
 			return em
 		}); ok {
 			ws.Emails = append(ws.Emails, em)
 		}
 	case d.Webhook != nil:
-		if wh, ok := declareAsset(c, "webhook", ctx.assets.webhooks, d.Webhook.Name, func(name string, at lang.Position) *Webhook {
-			wh := &Webhook{Name: ctx.named(name), Pos: at}
+		if wh, ok := declareAsset(c, "webhook", ctx.assets.webhooks, d.Webhook.Name, func(name string, at lang.Position) *ir.Webhook {
+			wh := &ir.Webhook{Name: ctx.named(name), Pos: at}
 			c.hookInfo[wh] = &assetInfo{webhook: d.Webhook, clone: ctx.clone}
 			return wh
 		}); ok {
 			ws.Webhooks = append(ws.Webhooks, wh)
 		}
 	case d.Form != nil:
-		if fm, ok := declareAsset(c, "form", ctx.assets.forms, d.Form.Name, func(name string, at lang.Position) *Form {
-			return &Form{Name: ctx.named(name), Pos: at}
+		if fm, ok := declareAsset(c, "form", ctx.assets.forms, d.Form.Name, func(name string, at lang.Position) *ir.Form {
+			return &ir.Form{Name: ctx.named(name), Pos: at}
 		}); ok {
 			ws.Forms = append(ws.Forms, fm)
 		}
 	case d.Campaign != nil:
 		c.declareCampaign(ctx, d.Campaign)
 	case d.WebPage != nil:
-		if wp, ok := declareAsset(c, "web page", ctx.assets.webPages, d.WebPage.Name, func(name string, at lang.Position) *WebPage {
-			return &WebPage{Name: name, Pos: at}
+		if wp, ok := declareAsset(c, "web page", ctx.assets.webPages, d.WebPage.Name, func(name string, at lang.Position) *ir.WebPage {
+			return &ir.WebPage{Name: name, Pos: at}
 		}); ok {
 			ws.WebPages = append(ws.WebPages, wp)
 		}
@@ -160,7 +161,7 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 // unknownWord reports a line that starts with a word no rule knows.
 // The parser lets an unknown line run on to the next known keyword, so a
 // word that starts a later line inside rest is reported as well.
-func (c *checker) unknownWord(cp *Campaign, head *lang.Ident, rest []lang.Word, what string, keywords []string) {
+func (c *checker) unknownWord(cp *ir.Campaign, head *lang.Ident, rest []lang.Word, what string, keywords []string) {
 	report := func(name string, s, e lang.Position) {
 		sug := nearest(name, keywords)
 		d := c.errorf(cp, lang.CodeSyntax, s, e, "unknown %s %q%s", what, name, didYouMean(sug, false))
@@ -182,7 +183,7 @@ func isWord(s string) bool {
 	return s != "" && (s[0] == '_' || (s[0]|0x20 >= 'a' && s[0]|0x20 <= 'z'))
 }
 
-func (c *checker) declareField(ws *Workspace, fd *lang.FieldDecl) {
+func (c *checker) declareField(ws *ir.Workspace, fd *lang.FieldDecl) {
 	s, e := rng(fd.Name.Pos, fd.Name.EndPos)
 	name := fd.Name.Name
 	typ, ok := fieldType(fd.Type.Name)
@@ -204,7 +205,7 @@ func (c *checker) declareField(ws *Workspace, fd *lang.FieldDecl) {
 		c.dup("field", name, s, e, first.Pos)
 		return
 	}
-	f := &Field{Name: name, Type: typ, Slot: len(ws.Fields), Pos: s}
+	f := &ir.Field{Name: name, Type: typ, Slot: len(ws.Fields), Pos: s}
 	// A people file's heading names a field by its name or its display
 	// name, ignoring case: in one workspace each heading names one field.
 	for _, other := range ws.Fields {
@@ -246,7 +247,7 @@ func (c *checker) declareField(ws *Workspace, fd *lang.FieldDecl) {
 
 // headingOwner finds the field of the workspace that a people file's
 // heading names (its name or display name, ignoring case), or nil.
-func headingOwner(ws *Workspace, heading string) *Field {
+func headingOwner(ws *ir.Workspace, heading string) *ir.Field {
 	for _, f := range ws.Fields {
 		if strings.EqualFold(f.Name, heading) || f.Display != "" && strings.EqualFold(f.Display, heading) {
 			return f
@@ -274,14 +275,14 @@ func (c *checker) declareFolder(ctx declCtx, fd *lang.FolderDecl) {
 	name := fd.Name.Value()
 	key := folderKey{parent: ctx.folder, ws: ctx.ws, name: name}
 	if c.folders == nil {
-		c.folders = map[folderKey]*Folder{}
+		c.folders = map[folderKey]*ir.Folder{}
 	}
 	f := c.folders[key]
 	if f == nil {
 		// A folder may be written in several files; they add up to one.
-		f = &Folder{Name: name, Parent: ctx.folder, Pos: s,
-			Scope: &Scope{Owner: "folder " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope}}
-		c.folderAs[f] = newAssetScope(ctx.assets, ctx.assets.path+keyPart(name)+"/")
+		f = &ir.Folder{Name: name, Parent: ctx.folder, Pos: s,
+			Scope: &ir.Scope{Owner: "folder " + quote(name), Tokens: map[string]*ir.Token{}, Parent: ctx.scope}}
+		c.folderAs[f] = newAssetScope(ctx.assets, ctx.assets.path+ir.KeyPart(name)+"/")
 		c.folders[key] = f
 		ctx.ws.Folders = append(ctx.ws.Folders, f)
 	}
@@ -302,9 +303,9 @@ func (c *checker) declareProgram(ctx declCtx, pd *lang.ProgramDecl) {
 		c.dup("program", name, s, e, first.Pos)
 		return
 	}
-	p := &ProgramDef{Name: name, Key: Key(ctx.ws.Name, name), ID: len(ctx.ws.Programs) + 1, Folder: ctx.folder, Pos: s,
-		Scope: &Scope{Owner: "program " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope}}
-	pi := &programInfo{decl: pd, body: pd.Decls, assets: newAssetScope(ctx.assets, ctx.assets.path+keyPart(name)+"/")}
+	p := &ir.ProgramDef{Name: name, Key: ir.Key(ctx.ws.Name, name), ID: len(ctx.ws.Programs) + 1, Folder: ctx.folder, Pos: s,
+		Scope: &ir.Scope{Owner: "program " + quote(name), Tokens: map[string]*ir.Token{}, Parent: ctx.scope}}
+	pi := &programInfo{decl: pd, body: pd.Decls, assets: newAssetScope(ctx.assets, ctx.assets.path+ir.KeyPart(name)+"/")}
 	pi.assets.program = p
 	c.progInfo[p] = pi
 	c.ws(ctx.ws).programs[name] = p
@@ -333,7 +334,7 @@ func (c *checker) expandClones() {
 // its token overrides, then T's overrides and declarations (T expanded
 // first when it is a clone itself). chain is the clones being expanded,
 // for cycles.
-func (c *checker) expandClone(p *ProgramDef, chain []*ProgramDef) {
+func (c *checker) expandClone(p *ir.ProgramDef, chain []*ir.ProgramDef) {
 	pi := c.prg(p)
 	if pi.cloneState == 2 {
 		return
@@ -368,7 +369,7 @@ func (c *checker) expandClone(p *ProgramDef, chain []*ProgramDef) {
 	}
 	p.CloneOf = t
 	pi.body = ti.body
-	pi.locals = map[string]*Campaign{}
+	pi.locals = map[string]*ir.Campaign{}
 	inner := pi.inner
 	for _, d := range pi.decl.Overrides {
 		if d.Token == nil {
@@ -416,7 +417,7 @@ func (c *checker) expandClone(p *ProgramDef, chain []*ProgramDef) {
 
 // templateRef resolves the program a program clones: one of the same
 // workspace.
-func (c *checker) templateRef(ws *Workspace, p *ProgramDef, ref *lang.CampaignRef) *ProgramDef {
+func (c *checker) templateRef(ws *ir.Workspace, p *ir.ProgramDef, ref *lang.CampaignRef) *ir.ProgramDef {
 	s, e := rng(ref.Name.Pos, ref.Name.EndPos)
 	name := ref.Name.Value()
 	if ref.Workspace != nil && ref.Workspace.Value() != ws.Name {
@@ -464,7 +465,7 @@ func (c *checker) declareStatuses(ctx declCtx, sd *lang.StatusesDecl) {
 			c.dup("status", st.Name.Value(), ns, ne, p.Statuses[i].Pos)
 			continue
 		}
-		p.Statuses = append(p.Statuses, Status{Name: st.Name.Value(), Back: st.Back, Pos: ns})
+		p.Statuses = append(p.Statuses, ir.Status{Name: st.Name.Value(), Back: st.Back, Pos: ns})
 	}
 }
 
@@ -485,7 +486,7 @@ func (c *checker) declareToken(ctx declCtx, td *lang.TokenDecl) {
 		c.dup("token", name, s, e, first.Pos)
 		return
 	}
-	t := &Token{Name: name, Type: td.Type.Name, Value: td.Value.Value(), Pos: s}
+	t := &ir.Token{Name: name, Type: td.Type.Name, Value: td.Value.Value(), Pos: s}
 	c.tokenDecl[t] = td
 	ctx.scope.Tokens[name] = t
 	ctx.scope.Order = append(ctx.scope.Order, t)
@@ -524,7 +525,7 @@ func (c *checker) declareCampaign(ctx declCtx, cd *lang.CampaignDecl) {
 		c.dup("campaign", name, s, e, first.Pos)
 		return
 	}
-	cp := &Campaign{ID: len(c.prog.Campaigns), Name: name, Key: Key(ctx.ws.Name, name), Kind: Kind(kind), Workspace: ctx.ws, Program: ctx.program,
+	cp := &ir.Campaign{ID: len(c.prog.Campaigns), Name: name, Key: ir.Key(ctx.ws.Name, name), Kind: ir.Kind(kind), Workspace: ctx.ws, Program: ctx.program,
 		Pos: lang.Pos(cd.Pos), End: lang.Pos(cd.EndPos)}
 	c.campInfo[cp] = &campaignInfo{decl: cd, body: cd.Body}
 	if ctx.clone != nil {
@@ -544,7 +545,7 @@ func (c *checker) finishDeclarations() {
 		}
 		c.prog.Workspaces = append(c.prog.Workspaces, ws)
 	}
-	slices.SortFunc(c.prog.Workspaces, func(a, b *Workspace) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(c.prog.Workspaces, func(a, b *ir.Workspace) int { return strings.Compare(a.Name, b.Name) })
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
@@ -563,17 +564,17 @@ func names[V any](m map[string]V) []string {
 // web page is declared.
 func declPos(v any) lang.Position {
 	switch a := v.(type) {
-	case *List:
+	case *ir.List:
 		return a.Pos
-	case *SmartListDef:
+	case *ir.SmartListDef:
 		return a.Pos
-	case *Email:
+	case *ir.Email:
 		return a.Pos
-	case *Webhook:
+	case *ir.Webhook:
 		return a.Pos
-	case *Form:
+	case *ir.Form:
 		return a.Pos
-	case *WebPage:
+	case *ir.WebPage:
 		return a.Pos
 	}
 	return lang.Position{}

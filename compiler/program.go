@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
@@ -13,21 +14,21 @@ import (
 
 // wsInfo is a workspace's names while it is declared and resolved.
 type wsInfo struct {
-	fields     map[string]*Field
+	fields     map[string]*ir.Field
 	assets     *AssetScope // file-level lists, smart lists, emails, webhooks, forms
-	programs   map[string]*ProgramDef
-	campaigns  map[string]*Campaign
+	programs   map[string]*ir.ProgramDef
+	campaigns  map[string]*ir.Campaign
 	partitions map[string]lang.Position
 }
 
 // programInfo is a program's declaration, and a clone's expansion state.
 type programInfo struct {
 	decl       *lang.ProgramDecl
-	body       []*lang.Decl         // the declarations it holds: its own, or its template's
-	overrides  []*lang.TokenDecl    // a clone's token overrides, its template's included
-	locals     map[string]*Campaign // a clone's campaigns, by their names in the template
-	inner      declCtx              // where a clone's copies are declared
-	cloneState int                  // 1 while a clone is expanded, 2 after
+	body       []*lang.Decl            // the declarations it holds: its own, or its template's
+	overrides  []*lang.TokenDecl       // a clone's token overrides, its template's included
+	locals     map[string]*ir.Campaign // a clone's campaigns, by their names in the template
+	inner      declCtx                 // where a clone's copies are declared
+	cloneState int                     // 1 while a clone is expanded, 2 after
 	assets     *AssetScope
 }
 
@@ -44,47 +45,47 @@ type campaignInfo struct {
 // smartListInfo is a smart-list asset's declaration and resolution state.
 type smartListInfo struct {
 	decl  *lang.SmartListDecl
-	ws    *Workspace
+	ws    *ir.Workspace
 	scope *AssetScope
-	state int         // resolution state, for self-reference detection
-	clone *ProgramDef // the cloned program it was copied into, if so
+	state int            // resolution state, for self-reference detection
+	clone *ir.ProgramDef // the cloned program it was copied into, if so
 }
 
 // assetInfo is an email's or webhook's declaration.
 type assetInfo struct {
 	email   *lang.EmailDecl
 	webhook *lang.WebhookDecl
-	clone   *ProgramDef // the cloned program it was copied into, if so
+	clone   *ir.ProgramDef // the cloned program it was copied into, if so
 }
 
 // side holds the checker's tables, keyed by the IR's pointers.
 type side struct {
-	wsInfo    map[*Workspace]*wsInfo
-	progInfo  map[*ProgramDef]*programInfo
-	campInfo  map[*Campaign]*campaignInfo
-	slInfo    map[*SmartListDef]*smartListInfo
-	emailInfo map[*Email]*assetInfo
-	hookInfo  map[*Webhook]*assetInfo
-	tokenDecl map[*Token]*lang.TokenDecl
-	folderAs  map[*Folder]*AssetScope
-	stepSrc   map[*Step]*lang.Step
-	branchSrc map[*Branch]*lang.Branch
-	refSrc    map[*TokenRef]*lang.TokenRef // the reference as written, for messages
+	wsInfo    map[*ir.Workspace]*wsInfo
+	progInfo  map[*ir.ProgramDef]*programInfo
+	campInfo  map[*ir.Campaign]*campaignInfo
+	slInfo    map[*ir.SmartListDef]*smartListInfo
+	emailInfo map[*ir.Email]*assetInfo
+	hookInfo  map[*ir.Webhook]*assetInfo
+	tokenDecl map[*ir.Token]*lang.TokenDecl
+	folderAs  map[*ir.Folder]*AssetScope
+	stepSrc   map[*ir.Step]*lang.Step
+	branchSrc map[*ir.Branch]*lang.Branch
+	refSrc    map[*ir.TokenRef]*lang.TokenRef // the reference as written, for messages
 }
 
 func newSide() side {
 	return side{
-		wsInfo: map[*Workspace]*wsInfo{}, progInfo: map[*ProgramDef]*programInfo{}, campInfo: map[*Campaign]*campaignInfo{},
-		slInfo: map[*SmartListDef]*smartListInfo{}, emailInfo: map[*Email]*assetInfo{}, hookInfo: map[*Webhook]*assetInfo{},
-		tokenDecl: map[*Token]*lang.TokenDecl{}, folderAs: map[*Folder]*AssetScope{}, stepSrc: map[*Step]*lang.Step{},
-		branchSrc: map[*Branch]*lang.Branch{}, refSrc: map[*TokenRef]*lang.TokenRef{},
+		wsInfo: map[*ir.Workspace]*wsInfo{}, progInfo: map[*ir.ProgramDef]*programInfo{}, campInfo: map[*ir.Campaign]*campaignInfo{},
+		slInfo: map[*ir.SmartListDef]*smartListInfo{}, emailInfo: map[*ir.Email]*assetInfo{}, hookInfo: map[*ir.Webhook]*assetInfo{},
+		tokenDecl: map[*ir.Token]*lang.TokenDecl{}, folderAs: map[*ir.Folder]*AssetScope{}, stepSrc: map[*ir.Step]*lang.Step{},
+		branchSrc: map[*ir.Branch]*lang.Branch{}, refSrc: map[*ir.TokenRef]*lang.TokenRef{},
 	}
 }
 
-func (c *checker) ws(ws *Workspace) *wsInfo           { return c.wsInfo[ws] }
-func (c *checker) prg(p *ProgramDef) *programInfo     { return c.progInfo[p] }
-func (c *checker) cmp(cp *Campaign) *campaignInfo     { return c.campInfo[cp] }
-func (c *checker) sl(sl *SmartListDef) *smartListInfo { return c.slInfo[sl] }
+func (c *checker) ws(ws *ir.Workspace) *wsInfo           { return c.wsInfo[ws] }
+func (c *checker) prg(p *ir.ProgramDef) *programInfo     { return c.progInfo[p] }
+func (c *checker) cmp(cp *ir.Campaign) *campaignInfo     { return c.campInfo[cp] }
+func (c *checker) sl(sl *ir.SmartListDef) *smartListInfo { return c.slInfo[sl] }
 
 // AssetScope holds the lists, smart lists, emails, webhooks and forms
 // declared at one level: the workspace's files, a folder, or a program.
@@ -92,19 +93,19 @@ func (c *checker) sl(sl *SmartListDef) *smartListInfo { return c.slInfo[sl] }
 // have an email "Invitation".
 type AssetScope struct {
 	Parent     *AssetScope
-	path       string      // "Folder/Program/" below the workspace
-	program    *ProgramDef // the program whose scope this is, if one
-	lists      map[string]*List
-	smartLists map[string]*SmartListDef
-	emails     map[string]*Email
-	webhooks   map[string]*Webhook
-	forms      map[string]*Form
-	webPages   map[string]*WebPage
+	path       string         // "Folder/Program/" below the workspace
+	program    *ir.ProgramDef // the program whose scope this is, if one
+	lists      map[string]*ir.List
+	smartLists map[string]*ir.SmartListDef
+	emails     map[string]*ir.Email
+	webhooks   map[string]*ir.Webhook
+	forms      map[string]*ir.Form
+	webPages   map[string]*ir.WebPage
 }
 
 func newAssetScope(parent *AssetScope, path string) *AssetScope {
-	return &AssetScope{Parent: parent, path: path, lists: map[string]*List{}, smartLists: map[string]*SmartListDef{},
-		emails: map[string]*Email{}, webhooks: map[string]*Webhook{}, forms: map[string]*Form{}, webPages: map[string]*WebPage{}}
+	return &AssetScope{Parent: parent, path: path, lists: map[string]*ir.List{}, smartLists: map[string]*ir.SmartListDef{},
+		emails: map[string]*ir.Email{}, webhooks: map[string]*ir.Webhook{}, forms: map[string]*ir.Form{}, webPages: map[string]*ir.WebPage{}}
 }
 
 // find looks a name up from s outwards.
@@ -127,17 +128,17 @@ func visible[V any](s *AssetScope, pick func(*AssetScope) map[string]V) []string
 	return out
 }
 
-func pickLists(s *AssetScope) map[string]*List              { return s.lists }
-func pickSmartLists(s *AssetScope) map[string]*SmartListDef { return s.smartLists }
-func pickEmails(s *AssetScope) map[string]*Email            { return s.emails }
-func pickWebhooks(s *AssetScope) map[string]*Webhook        { return s.webhooks }
-func pickForms(s *AssetScope) map[string]*Form              { return s.forms }
-func pickWebPages(s *AssetScope) map[string]*WebPage        { return s.webPages }
+func pickLists(s *AssetScope) map[string]*ir.List              { return s.lists }
+func pickSmartLists(s *AssetScope) map[string]*ir.SmartListDef { return s.smartLists }
+func pickEmails(s *AssetScope) map[string]*ir.Email            { return s.emails }
+func pickWebhooks(s *AssetScope) map[string]*ir.Webhook        { return s.webhooks }
+func pickForms(s *AssetScope) map[string]*ir.Form              { return s.forms }
+func pickWebPages(s *AssetScope) map[string]*ir.WebPage        { return s.webPages }
 
 // local finds a campaign of a cloned program by the name it has in the
 // template: in the clone's text (which is the template's), the template's
 // campaign names mean the clone's copies.
-func (c *checker) local(p *ProgramDef, ref *lang.CampaignRef) *Campaign {
+func (c *checker) local(p *ir.ProgramDef, ref *lang.CampaignRef) *ir.Campaign {
 	if p == nil || ref.Workspace != nil {
 		return nil
 	}
@@ -151,7 +152,7 @@ func (c *checker) local(p *ProgramDef, ref *lang.CampaignRef) *Campaign {
 // clonesFrom reports whether name is a program that p is cloned from,
 // directly or through a chain: in the clone's text, the template's name
 // means the clone.
-func clonesFrom(p *ProgramDef, name string) bool {
+func clonesFrom(p *ir.ProgramDef, name string) bool {
 	if p == nil {
 		return false
 	}
@@ -164,7 +165,7 @@ func clonesFrom(p *ProgramDef, name string) bool {
 }
 
 // programOf is the program whose asset scope s is, or holds s.
-func programOf(s *AssetScope) *ProgramDef {
+func programOf(s *AssetScope) *ir.ProgramDef {
 	for ; s != nil; s = s.Parent {
 		if s.program != nil {
 			return s.program
@@ -175,8 +176,8 @@ func programOf(s *AssetScope) *ProgramDef {
 
 // callSite is one Execute Campaign step and the campaign it stands in.
 type callSite struct {
-	caller *Campaign
-	step   *Step
+	caller *ir.Campaign
+	step   *ir.Step
 }
 
 func contains(xs []string, x string) bool {
@@ -191,14 +192,14 @@ func contains(xs []string, x string) bool {
 // Runnable returns the program if it may run: it has no errors, or, when
 // lenient, its only errors are invalid smart lists (which then qualify
 // nobody).
-func (r *Result) Runnable(lenient bool) (*Program, error) {
+func (r *Result) Runnable(lenient bool) (*ir.Program, error) {
 	if r.Program == nil || (r.errors && !(lenient && r.OnlySmartListErrors())) {
 		return nil, fmt.Errorf("the project has errors; run campc check")
 	}
 	return r.Program, nil
 }
 
-func (c *checker) newSmartList(sl *SmartListDef, info *smartListInfo) *SmartListDef {
+func (c *checker) newSmartList(sl *ir.SmartListDef, info *smartListInfo) *ir.SmartListDef {
 	c.slInfo[sl] = info
 	return sl
 }

@@ -31,14 +31,14 @@ func (c *checker) resolveAll() {
 		}
 		c.cloning = nil
 	}
-	state := map[*Campaign]int{}
+	state := map[*ir.Campaign]int{}
 	for _, cp := range c.prog.Campaigns {
 		c.resolveCampaign(cp, state)
 	}
 }
 
 // resolveEmail compiles an email's clauses; each may be written once.
-func (c *checker) resolveEmail(em *Email) {
+func (c *checker) resolveEmail(em *ir.Email) {
 	seen := map[string]lang.Position{}
 	for _, it := range c.emailInfo[em].email.Items {
 		what := "subject"
@@ -60,7 +60,7 @@ func (c *checker) resolveEmail(em *Email) {
 	}
 }
 
-func (c *checker) resolveSmartListDef(sl *SmartListDef) {
+func (c *checker) resolveSmartListDef(sl *ir.SmartListDef) {
 	si := c.sl(sl)
 	if si.state != 0 {
 		return
@@ -69,14 +69,14 @@ func (c *checker) resolveSmartListDef(sl *SmartListDef) {
 	s, _ := rng(si.decl.Pos, si.decl.EndPos)
 	prev := c.cloning
 	c.cloning = si.clone
-	sl.List = c.smartList(nil, si.ws, si.scope, Key(si.ws.Name, sl.Name), si.decl.Items, s)
+	sl.List = c.smartList(nil, si.ws, si.scope, ir.Key(si.ws.Name, sl.Name), si.decl.Items, s)
 	c.cloning = prev
 	si.state = 2
 }
 
 // resolveCampaign compiles one campaign. A clone compiles its source's body
 // in its own place (its program, its kind).
-func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
+func (c *checker) resolveCampaign(cp *ir.Campaign, state map[*ir.Campaign]int) {
 	ci := c.cmp(cp)
 	switch state[cp] {
 	case 2:
@@ -159,12 +159,12 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		}
 	}
 	if cp.SmartList == nil {
-		cp.SmartList = &SmartList{Pos: cp.Pos}
+		cp.SmartList = &ir.SmartList{Pos: cp.Pos}
 	}
 }
 
-func (c *checker) schedule(cp *Campaign, r *lang.Run) *Schedule {
-	sch := &Schedule{Pos: lang.Pos(r.Pos)}
+func (c *checker) schedule(cp *ir.Campaign, r *lang.Run) *ir.Schedule {
+	sch := &ir.Schedule{Pos: lang.Pos(r.Pos)}
 	if r.At != nil {
 		sch.At, _ = c.clockTime(cp, r.At)
 	}
@@ -177,22 +177,22 @@ func (c *checker) schedule(cp *Campaign, r *lang.Run) *Schedule {
 	return sch
 }
 
-func (c *checker) qualify(cp *Campaign, q *lang.Qualify) Qualify {
-	out := Qualify{Explicit: true, Pos: lang.Pos(q.Pos)}
+func (c *checker) qualify(cp *ir.Campaign, q *lang.Qualify) ir.Qualify {
+	out := ir.Qualify{Explicit: true, Pos: lang.Pos(q.Pos)}
 	switch {
 	case q.EveryTime:
-		out.Rule = QualifyEveryTime
+		out.Rule = ir.QualifyEveryTime
 	case q.Every != nil:
-		out.Rule = QualifyEvery
+		out.Rule = ir.QualifyEvery
 		out.Every, _ = c.duration(cp, q.Every)
 	default:
-		out.Rule = QualifyOnce
+		out.Rule = ir.QualifyOnce
 	}
 	return out
 }
 
 // duration compiles "N unit": a whole positive number and a known unit.
-func (c *checker) duration(cp *Campaign, d *lang.Duration) (time.Duration, bool) {
+func (c *checker) duration(cp *ir.Campaign, d *lang.Duration) (time.Duration, bool) {
 	u, ok := stdlib.UnitByName(d.Unit.Name)
 	if !ok {
 		s, e := rng(d.Unit.Pos, d.Unit.EndPos)
@@ -220,7 +220,7 @@ func (c *checker) duration(cp *Campaign, d *lang.Duration) (time.Duration, bool)
 	return time.Duration(n*u.Minutes) * time.Minute, true
 }
 
-func (c *checker) timeLit(cp *Campaign, t *lang.TimeLit) (time.Time, bool) {
+func (c *checker) timeLit(cp *ir.Campaign, t *lang.TimeLit) (time.Time, bool) {
 	tm, err := parseTime(t.Raw)
 	if err != nil {
 		s, e := rng(t.Pos, t.EndPos)
@@ -233,7 +233,7 @@ func (c *checker) timeLit(cp *Campaign, t *lang.TimeLit) (time.Time, bool) {
 // clockTime compiles a time the clock must reach (a wait's date, a
 // schedule's start): it must lie in the clock's range, or the store could
 // not keep it and the clock could never get there.
-func (c *checker) clockTime(cp *Campaign, t *lang.TimeLit) (time.Time, bool) {
+func (c *checker) clockTime(cp *ir.Campaign, t *lang.TimeLit) (time.Time, bool) {
 	tm, ok := c.timeLit(cp, t)
 	if ok && !stdlib.InTimeRange(tm) {
 		s, e := rng(t.Pos, t.EndPos)
@@ -251,11 +251,11 @@ func parseTime(raw string) (time.Time, error) {
 }
 
 // template parses a string's token references; it reports malformed ones.
-func (c *checker) template(cp *Campaign, s *lang.Str) Template {
+func (c *checker) template(cp *ir.Campaign, s *lang.Str) ir.Template {
 	parts, d := lang.Template(s)
 	if d != nil {
 		c.report(cp, d)
-		return Template{Parts: []ir.Part{{Lit: s.Value()}}}
+		return ir.Template{Parts: []ir.Part{{Lit: s.Value()}}}
 	}
 	out := make([]ir.Part, len(parts))
 	for i, p := range parts {
@@ -271,7 +271,7 @@ func (c *checker) template(cp *Campaign, s *lang.Str) Template {
 		c.refSrc[r] = p.Ref
 		out[i] = ir.Part{Ref: r}
 	}
-	return Template{Parts: out}
+	return ir.Template{Parts: out}
 }
 
 // canonicalRef spells a reference's family, and a built-in family's token
@@ -289,7 +289,7 @@ func canonicalRef(r *lang.TokenRef) {
 }
 
 // partitionOwner is the first other workspace that declares the partition.
-func (c *checker) partitionOwner(ws *Workspace, name string) *Workspace {
+func (c *checker) partitionOwner(ws *ir.Workspace, name string) *ir.Workspace {
 	for _, other := range c.prog.Workspaces {
 		if _, ok := c.ws(other).partitions[name]; ok && other != ws {
 			return other
@@ -301,7 +301,7 @@ func (c *checker) partitionOwner(ws *Workspace, name string) *Workspace {
 // campaignRef resolves a campaign name. Unqualified names are looked up in
 // the caller's workspace, then in the others, so that a call across a
 // workspace boundary is reported as such rather than as undefined.
-func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef, sameOnly bool) *Campaign {
+func (c *checker) campaignRef(cp *ir.Campaign, ws *ir.Workspace, ref *lang.CampaignRef, sameOnly bool) *ir.Campaign {
 	s, e := rng(ref.Name.Pos, ref.Name.EndPos)
 	name := ref.Name.Value()
 	if ref.Workspace != nil {
@@ -357,7 +357,7 @@ func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef
 }
 
 // lookup resolves a quoted asset name from a scope outwards.
-func lookup[V any](c *checker, cp *Campaign, code lang.Code, what string, scope *AssetScope, pick func(*AssetScope) map[string]V, s *lang.Str, suffix string) (V, bool) {
+func lookup[V any](c *checker, cp *ir.Campaign, code lang.Code, what string, scope *AssetScope, pick func(*AssetScope) map[string]V, s *lang.Str, suffix string) (V, bool) {
 	if v, ok := find(scope, pick, s.Value()); ok {
 		return v, true
 	}
@@ -369,8 +369,8 @@ func lookup[V any](c *checker, cp *Campaign, code lang.Code, what string, scope 
 	return zero, false
 }
 
-func (c *checker) steps(cp *Campaign, steps []*lang.Step) []*Step {
-	var out []*Step
+func (c *checker) steps(cp *ir.Campaign, steps []*lang.Step) []*ir.Step {
+	var out []*ir.Step
 	for _, st := range steps {
 		if s := c.step(cp, st); s != nil {
 			out = append(out, s)
@@ -379,10 +379,10 @@ func (c *checker) steps(cp *Campaign, steps []*lang.Step) []*Step {
 	return out
 }
 
-func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
+func (c *checker) step(cp *ir.Campaign, st *lang.Step) *ir.Step {
 	ws := cp.Workspace
 	assets := c.prg(cp.Program).assets
-	out := &Step{Pos: lang.Pos(st.Pos), End: lang.Pos(st.EndPos)}
+	out := &ir.Step{Pos: lang.Pos(st.Pos), End: lang.Pos(st.EndPos)}
 	c.stepSrc[out] = st
 	if st.If == nil {
 		out.Source = c.text(st.Pos, st.EndPos)
@@ -390,17 +390,17 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 	und := lang.CodeUndefined
 	switch {
 	case st.ChangeScore != nil:
-		out.Op = StepChangeScore
+		out.Op = ir.StepChangeScore
 		out.Field = c.field(cp, ws, st.ChangeScore.Field, nil)
 		out.Text = c.template(cp, st.ChangeScore.By)
 	case st.ChangeData != nil:
-		out.Op = StepChangeData
+		out.Op = ir.StepChangeData
 		out.Field = c.field(cp, ws, st.ChangeData.Field, nil)
 		if v := st.ChangeData.To; v.Str != nil {
 			out.Text = c.template(cp, v.Str)
 		}
 	case st.ChangeStatus != nil:
-		out.Op = StepChangeStatus
+		out.Op = ir.StepChangeStatus
 		out.Program = cp.Program
 		if st.ChangeStatus.Program != nil {
 			p, ok := c.ws(ws).programs[st.ChangeStatus.Program.Value()]
@@ -425,7 +425,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			d.Suggestion = sug
 		}
 	case st.ChangePart != nil:
-		out.Op = StepChangePartition
+		out.Op = ir.StepChangePartition
 		out.Partition = st.ChangePart.Value()
 		if _, ok := c.ws(ws).partitions[out.Partition]; !ok && !(len(c.ws(ws).partitions) == 0 && out.Partition == "Default") {
 			s, e := rng(st.ChangePart.Pos, st.ChangePart.EndPos)
@@ -441,20 +441,20 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			d.Suggestion = sug
 		}
 	case st.AddToList != nil:
-		out.Op = StepAddToList
+		out.Op = ir.StepAddToList
 		out.List, _ = lookup(c, cp, und, "list", assets, pickLists, st.AddToList, "")
 	case st.RemoveFromList != nil:
-		out.Op = StepRemoveFromList
+		out.Op = ir.StepRemoveFromList
 		out.List, _ = lookup(c, cp, und, "list", assets, pickLists, st.RemoveFromList, "")
 	case st.SendEmail != nil:
-		out.Op = StepSendEmail
+		out.Op = ir.StepSendEmail
 		out.Email, _ = lookup(c, cp, und, "email", assets, pickEmails, st.SendEmail, "")
 	case st.SendAlert != nil:
-		out.Op = StepSendAlert
+		out.Op = ir.StepSendAlert
 		out.Text = c.template(cp, st.SendAlert.Text)
 		out.To = c.template(cp, st.SendAlert.To)
 	case st.Moment != nil:
-		out.Op = StepMoment
+		out.Op = ir.StepMoment
 		out.Moment = st.Moment.Type.Name
 		if !contains(stdlib.MomentTypes, out.Moment) {
 			s, e := rng(st.Moment.Type.Pos, st.Moment.Type.EndPos)
@@ -464,7 +464,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		}
 		out.Text = c.template(cp, st.Moment.Text)
 	case st.Wait != nil:
-		out.Op = StepWait
+		out.Op = ir.StepWait
 		switch w := st.Wait; {
 		case w.Until != nil:
 			out.Until, _ = c.clockTime(cp, w.Until)
@@ -479,20 +479,20 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			}
 		}
 	case st.CallWebhook != nil:
-		out.Op = StepCallWebhook
+		out.Op = ir.StepCallWebhook
 		out.Webhook, _ = lookup(c, cp, und, "webhook", assets, pickWebhooks, st.CallWebhook, "")
 	case st.Request != nil:
-		out.Op = StepRequest
+		out.Op = ir.StepRequest
 		out.Target = c.campaignRef(cp, ws, st.Request, false)
 	case st.Execute != nil:
-		out.Op = StepExecute
+		out.Op = ir.StepExecute
 		out.Target = c.campaignRef(cp, ws, st.Execute.Target, false)
 		out.Parent = st.Execute.ParentTokens
 		if out.Target != nil {
 			c.cmp(out.Target).callers = append(c.cmp(out.Target).callers, &callSite{caller: cp, step: out})
 		}
 	case st.RemoveFromFlow != nil:
-		out.Op = StepRemoveFromFlow
+		out.Op = ir.StepRemoveFromFlow
 		out.This = st.RemoveFromFlow.This
 		for _, ref := range st.RemoveFromFlow.Targets {
 			if t := c.campaignRef(cp, ws, ref, true); t != nil {
@@ -500,12 +500,12 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			}
 		}
 	case st.DeletePerson:
-		out.Op = StepDeletePerson
+		out.Op = ir.StepDeletePerson
 	case st.If != nil:
-		out.Op = StepIf
+		out.Op = ir.StepIf
 		for _, br := range append([]*lang.Branch{st.If.First}, st.If.ElseIf...) {
-			x := &condCtx{cp: cp, ws: ws, assets: assets, owner: Key(ws.Name, cp.Name, "flow"), samples: &c.cmp(cp).samples}
-			b := &Branch{Cond: c.expr(x, br.Cond), Text: c.text(br.Cond.Pos, br.Cond.EndPos), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos)}
+			x := &condCtx{cp: cp, ws: ws, assets: assets, owner: ir.Key(ws.Name, cp.Name, "flow"), samples: &c.cmp(cp).samples}
+			b := &ir.Branch{Cond: c.expr(x, br.Cond), Text: c.text(br.Cond.Pos, br.Cond.EndPos), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos)}
 			c.branchSrc[b] = br
 			out.Branches = append(out.Branches, b)
 		}
@@ -514,16 +514,16 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			out.Else = c.steps(cp, st.If.Else.Steps)
 		}
 	case st.ChangeOwner != nil:
-		out.Op = StepChangeOwner
+		out.Op = ir.StepChangeOwner
 		out.To = c.template(cp, st.ChangeOwner.To)
 		if strings.TrimSpace(st.ChangeOwner.To.Value()) == "" {
 			s, e := rng(st.ChangeOwner.To.Pos, st.ChangeOwner.To.EndPos)
 			c.errorf(cp, lang.CodeTypeMismatch, s, e, "change owner needs the new owner: a user's email address or name")
 		}
 	case st.SyncToCRM:
-		out.Op = StepSyncToCRM
+		out.Op = ir.StepSyncToCRM
 	case st.CreateTask != nil:
-		out.Op = StepCreateTask
+		out.Op = ir.StepCreateTask
 		out.Text = c.template(cp, st.CreateTask.Subject)
 		if strings.TrimSpace(st.CreateTask.Subject.Value()) == "" {
 			s, e := rng(st.CreateTask.Subject.Pos, st.CreateTask.Subject.EndPos)
@@ -553,7 +553,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 // waitToken compiles "wait until "{{token}}"": one token reference and
 // nothing else, which must hold a date when it runs. What the reference
 // names is checked with the other token references (checkTokens).
-func (c *checker) waitToken(cp *Campaign, s *lang.Str) Template {
+func (c *checker) waitToken(cp *ir.Campaign, s *lang.Str) ir.Template {
 	t := c.template(cp, s)
 	if len(t.Parts) != 1 || t.Parts[0].Ref == nil {
 		st, e := rng(s.Pos, s.EndPos)
@@ -577,8 +577,8 @@ func weekday(name string) (time.Weekday, bool) {
 
 // weekdays compiles "on weekdays Mon-Fri, Sun": days and ranges of days; a
 // range may wrap past Sunday (Fri-Mon).
-func (c *checker) weekdays(cp *Campaign, spans []*lang.DaySpan) Weekdays {
-	var out Weekdays
+func (c *checker) weekdays(cp *ir.Campaign, spans []*lang.DaySpan) ir.Weekdays {
+	var out ir.Weekdays
 	day := func(id *lang.Ident) (time.Weekday, bool) {
 		d, ok := weekday(id.Name)
 		if !ok {
@@ -613,7 +613,7 @@ func (c *checker) weekdays(cp *Campaign, spans []*lang.DaySpan) Weekdays {
 // timeOfDay compiles "until HH:MM ZONE". The zone comes from the host's
 // time zone database (Options.Zones); "Local" is refused, as it would make
 // a wait depend on the machine that runs it.
-func (c *checker) timeOfDay(cp *Campaign, t *lang.TimeOfDay) (*TimeOfDay, *time.Location) {
+func (c *checker) timeOfDay(cp *ir.Campaign, t *lang.TimeOfDay) (*ir.TimeOfDay, *time.Location) {
 	h, m, _ := strings.Cut(t.Clock, ":")
 	hour, _ := strconv.Atoi(h)
 	minute, _ := strconv.Atoi(m)
@@ -629,7 +629,7 @@ func (c *checker) timeOfDay(cp *Campaign, t *lang.TimeOfDay) (*TimeOfDay, *time.
 	} else {
 		name, zs, ze = t.ZoneWord.Name, t.ZoneWord.Pos, t.ZoneWord.EndPos
 	}
-	out := &TimeOfDay{Hour: hour, Minute: minute, ZoneName: name}
+	out := &ir.TimeOfDay{Hour: hour, Minute: minute, ZoneName: name}
 	if name == "UTC" {
 		return out, time.UTC
 	}
@@ -650,7 +650,7 @@ func (c *checker) timeOfDay(cp *Campaign, t *lang.TimeOfDay) (*TimeOfDay, *time.
 	return out, loc
 }
 
-func statusNames(p *ProgramDef) []string {
+func statusNames(p *ir.ProgramDef) []string {
 	out := make([]string, len(p.Statuses))
 	for i, s := range p.Statuses {
 		out[i] = s.Name
@@ -661,10 +661,10 @@ func statusNames(p *ProgramDef) []string {
 // condCtx is where a condition stands: in a smart list (then every problem
 // makes the smart list invalid) or in an if step.
 type condCtx struct {
-	cp      *Campaign
-	ws      *Workspace
+	cp      *ir.Campaign
+	ws      *ir.Workspace
 	assets  *AssetScope // where asset names resolve from
-	sl      *SmartList
+	sl      *ir.SmartList
 	owner   string // "Workspace/Campaign" or "Workspace/Smart List", for sample keys
 	samples *int   // samples seen so far in the owner
 }
@@ -688,7 +688,7 @@ func (c *checker) fail(x *condCtx, code lang.Code, start, end lang.Position, sug
 }
 
 // field resolves a person field; x is nil outside conditions.
-func (c *checker) field(cp *Campaign, ws *Workspace, id *lang.Ident, x *condCtx) *Field {
+func (c *checker) field(cp *ir.Campaign, ws *ir.Workspace, id *lang.Ident, x *condCtx) *ir.Field {
 	if f := c.ws(ws).fields[id.Name]; f != nil {
 		return f
 	}
@@ -701,7 +701,7 @@ func (c *checker) field(cp *Campaign, ws *Workspace, id *lang.Ident, x *condCtx)
 	return nil
 }
 
-func fieldNames(ws *Workspace) []string {
+func fieldNames(ws *ir.Workspace) []string {
 	out := make([]string, len(ws.Fields))
 	for i, f := range ws.Fields {
 		out[i] = f.Name

@@ -14,11 +14,11 @@
 package graph
 
 import (
-	"github.com/campc/campc/ir"
-
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/campc/campc/ir"
 )
 
 // Graph is the call graph of a program.

@@ -1,11 +1,11 @@
 package graph
 
 import (
-	"github.com/campc/campc/ir"
-
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/campc/campc/ir"
 )
 
 // Colours shared by both renderers.

@@ -3,12 +3,13 @@ package lang
 import (
 	"cmp"
 	"fmt"
-	"github.com/campc/campc/ir"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/campc/campc/ir"
 )
 
 // Severity of a diagnostic.

@@ -1,10 +1,10 @@
 package vm
 
 import (
-	"github.com/campc/campc/ir"
-
 	"fmt"
 	"time"
+
+	"github.com/campc/campc/ir"
 )
 
 // Matcher evaluates one campaign's smart-list filters for people without

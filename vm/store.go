@@ -1,8 +1,6 @@
 package vm
 
 import (
-	"github.com/campc/campc/ir"
-
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/campc/campc/ir"
 )
 
 // Store keeps people, the activity log, qualification history (inside

@@ -1,11 +1,11 @@
 package vm
 
 import (
-	"github.com/campc/campc/ir"
-
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/campc/campc/ir"
 )
 
 // Person is one person (lead) as the engine sees it. Lists, program
