@@ -120,27 +120,17 @@ type tmplUse struct {
 func templateUses(cp *ir.Campaign) []tmplUse {
 	var out []tmplUse
 	ir.WalkSteps(cp.Flow, func(s *ir.Step) {
-		switch s.Op {
-		case ir.StepChangeScore:
-			out = append(out, tmplUse{t: s.Text, score: true})
-		case ir.StepChangeData, ir.StepMoment:
-			out = append(out, tmplUse{t: s.Text})
-		case ir.StepSendAlert:
-			out = append(out, tmplUse{t: s.Text}, tmplUse{t: s.To})
-		case ir.StepSendEmail:
-			if s.Email != nil {
-				out = append(out, tmplUse{t: s.Email.Subject, via: s})
+		for _, t := range s.Templates() {
+			u := tmplUse{t: t}
+			switch s.Op {
+			case ir.StepChangeScore:
+				u.score = true
+			case ir.StepWait:
+				u.date = true
+			case ir.StepSendEmail, ir.StepCallWebhook:
+				u.via = s
 			}
-		case ir.StepCallWebhook:
-			if s.Webhook != nil {
-				out = append(out, tmplUse{t: s.Webhook.URL, via: s})
-			}
-		case ir.StepWait:
-			out = append(out, tmplUse{t: s.Text, date: true})
-		case ir.StepChangeOwner:
-			out = append(out, tmplUse{t: s.To})
-		case ir.StepCreateTask:
-			out = append(out, tmplUse{t: s.Text}, tmplUse{t: s.To})
+			out = append(out, u)
 		}
 	})
 	return out

@@ -476,6 +476,30 @@ type Step struct {
 	// Task's assignee (empty: the person's owner), Text for the task's subject.
 }
 
+// Templates lists the templates the step renders, in the order it renders
+// them: the checker checks their token references, and the engine renders
+// and traces them. An email's subject and a webhook's URL are rendered in
+// the sending step's context.
+func (s *Step) Templates() []Template {
+	switch s.Op {
+	case StepSendEmail:
+		if s.Email != nil {
+			return []Template{s.Email.Subject}
+		}
+	case StepCallWebhook:
+		if s.Webhook != nil {
+			return []Template{s.Webhook.URL}
+		}
+	case StepSendAlert, StepCreateTask:
+		return []Template{s.Text, s.To}
+	case StepChangeData, StepMoment, StepChangeScore, StepWait:
+		return []Template{s.Text}
+	case StepChangeOwner:
+		return []Template{s.To}
+	}
+	return nil
+}
+
 // Weekdays is a set of days of the week, one bit per time.Weekday.
 type Weekdays uint8
 

@@ -242,7 +242,7 @@ func (ps *pass) exec() error {
 		}
 		if ps.tracing() {
 			ps.trace(TraceEvent{Kind: TraceStep, Depth: cur.frame.depth, Campaign: cur.frame.campaign, Step: st})
-			ps.traceTokens(stepTemplates(st), cur.frame)
+			ps.traceTokens(st.Templates(), cur.frame)
 		}
 		if err := ps.step(st, cur); err != nil {
 			return err

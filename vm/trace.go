@@ -299,29 +299,6 @@ func (ps *pass) tokenSource(r *ir.TokenRef, f *frame) (string, string) {
 	return ps.tokenValue(r, f), r.Family.String()
 }
 
-// stepTemplates lists the templates a step renders.
-func stepTemplates(st *ir.Step) []ir.Template {
-	switch st.Op {
-	case ir.StepSendEmail:
-		if st.Email != nil {
-			return []ir.Template{st.Email.Subject}
-		}
-	case ir.StepCallWebhook:
-		if st.Webhook != nil {
-			return []ir.Template{st.Webhook.URL}
-		}
-	case ir.StepSendAlert:
-		return []ir.Template{st.Text, st.To}
-	case ir.StepChangeData, ir.StepMoment, ir.StepChangeScore, ir.StepWait:
-		return []ir.Template{st.Text}
-	case ir.StepChangeOwner:
-		return []ir.Template{st.To}
-	case ir.StepCreateTask:
-		return []ir.Template{st.Text, st.To}
-	}
-	return nil
-}
-
 // qualifyText describes a campaign's rule and the person's history.
 func (ps *pass) qualifyText(c *ir.Campaign) string {
 	rule := "once"
