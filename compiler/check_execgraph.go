@@ -86,7 +86,7 @@ func (c *checker) checkDepth() {
 		switch {
 		case cp.Kind != ir.Executable:
 			walk(cp, cp, 0, nil, map[*ir.Campaign]bool{cp: true})
-		case len(c.cmp(cp).callers) == 0:
+		case len(c.prog.Callers(cp)) == 0:
 			walk(cp, cp, 1, nil, map[*ir.Campaign]bool{cp: true})
 		}
 	}

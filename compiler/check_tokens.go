@@ -26,7 +26,7 @@ type frame struct {
 	my      []*ir.Scope
 	own     int // index in my where the campaign's own scope starts
 	trigger bool
-	chain   []*callSite
+	chain   []ir.Call
 }
 
 // maxFrames bounds the contexts enumerated per campaign.
@@ -39,7 +39,7 @@ func (c *checker) frames(cp *ir.Campaign, memo map[*ir.Campaign][]frame, on map[
 		return fs
 	}
 	own := frame{my: []*ir.Scope{cp.Scope()}, trigger: cp.Kind == ir.Trigger}
-	if cp.Kind != ir.Executable || len(c.cmp(cp).callers) == 0 || on[cp] {
+	if cp.Kind != ir.Executable || len(c.prog.Callers(cp)) == 0 || on[cp] {
 		return []frame{own}
 	}
 	on[cp] = true
@@ -54,13 +54,13 @@ func (c *checker) frames(cp *ir.Campaign, memo map[*ir.Campaign][]frame, on map[
 		seen[key] = true
 		out = append(out, f)
 	}
-	for _, cs := range c.cmp(cp).callers {
-		if cs.caller.Workspace != cp.Workspace {
+	for _, cs := range c.prog.Callers(cp) {
+		if cs.Caller.Workspace != cp.Workspace {
 			continue
 		}
-		for _, pf := range c.frames(cs.caller, memo, on) {
-			chain := append(append([]*callSite{}, pf.chain...), cs)
-			if cs.step.Parent {
+		for _, pf := range c.frames(cs.Caller, memo, on) {
+			chain := append(append([]ir.Call{}, pf.chain...), cs)
+			if cs.Step.Parent {
 				my := append(append([]*ir.Scope{}, pf.my...), cp.Scope())
 				add(frame{my: my, own: len(pf.my), trigger: pf.trigger, chain: chain})
 			} else {
@@ -92,7 +92,7 @@ func (f frame) describe(cp *ir.Campaign) string {
 	}
 	var hops []string
 	for _, cs := range f.chain {
-		hops = append(hops, quote(cs.caller.Name))
+		hops = append(hops, quote(cs.Caller.Name))
 	}
 	return fmt.Sprintf(" when executed by %s > %q", strings.Join(hops, " > "), cp.Name)
 }
@@ -101,10 +101,10 @@ func chainRelated(f frame) []lang.Related {
 	var out []lang.Related
 	for _, cs := range f.chain {
 		how := "without parent tokens"
-		if cs.step.Parent {
+		if cs.Step.Parent {
 			how = "with use parent tokens"
 		}
-		out = append(out, lang.Related{Message: fmt.Sprintf("%q executes %q %s", cs.caller.Name, cs.step.Target.Name, how), Start: cs.step.Pos, End: cs.step.End})
+		out = append(out, lang.Related{Message: fmt.Sprintf("%q executes %q %s", cs.Caller.Name, cs.Step.Target.Name, how), Start: cs.Step.Pos, End: cs.Step.End})
 	}
 	return out
 }

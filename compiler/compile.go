@@ -66,11 +66,11 @@ func Compile(sources []lang.Source, opts Options) *Result {
 	c.expandClones()
 	c.finishDeclarations()
 	c.resolveAll()
+	c.prog.Index() // the checks use the published analyses
 	for _, pass := range passes {
 		pass(c)
 	}
 	c.dropCloneEchoes()
-	c.prog.Index()
 
 	res := &Result{Program: c.prog}
 	for _, d := range c.diags {

@@ -8,7 +8,7 @@ import (
 )
 
 // What the checker knows about the program's parts while it checks: the
-// declarations they come from, scopes, callers and resolution state. It is
+// declarations they come from, scopes and resolution state. It is
 // kept here, beside the IR, so that the checked program (package ir) holds
 // nothing the engine does not need.
 
@@ -36,7 +36,6 @@ type programInfo struct {
 type campaignInfo struct {
 	decl     *lang.CampaignDecl
 	body     *lang.CampaignBody // the body compiled: its own, or the clone source's
-	callers  []*callSite        // Execute Campaign steps that target this campaign
 	runAt    lang.Position      // where "run" is written, if it is
 	samples  int                // random samples in the flow, for their keys
 	activeAt lang.Position      // where "active"/"inactive" is written, if it is
@@ -172,12 +171,6 @@ func programOf(s *AssetScope) *ir.ProgramDef {
 		}
 	}
 	return nil
-}
-
-// callSite is one Execute Campaign step and the campaign it stands in.
-type callSite struct {
-	caller *ir.Campaign
-	step   *ir.Step
 }
 
 func contains(xs []string, x string) bool {

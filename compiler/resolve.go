@@ -488,9 +488,6 @@ func (c *checker) step(cp *ir.Campaign, st *lang.Step) *ir.Step {
 		out.Op = ir.StepExecute
 		out.Target = c.campaignRef(cp, ws, st.Execute.Target, false)
 		out.Parent = st.Execute.ParentTokens
-		if out.Target != nil {
-			c.cmp(out.Target).callers = append(c.cmp(out.Target).callers, &callSite{caller: cp, step: out})
-		}
 	case st.RemoveFromFlow != nil:
 		out.Op = ir.StepRemoveFromFlow
 		out.This = st.RemoveFromFlow.This

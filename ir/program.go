@@ -14,6 +14,26 @@ import (
 type Program struct {
 	Workspaces []*Workspace // in name order
 	Campaigns  []*Campaign  // every campaign; Campaign.ID indexes this slice
+
+	callers [][]Call // by callee ID, made by Index
+}
+
+// Call is one Execute Campaign step: Caller's flow holds Step, which
+// executes Step.Target.
+type Call struct {
+	Caller *Campaign
+	Step   *Step
+}
+
+// Callers lists the Execute Campaign steps that execute c, in program
+// order: by the calling campaign's ID, then in flow order, branches
+// included. The checker (token contexts, execute depth), graph and the
+// command line all use this one list.
+func (p *Program) Callers(c *Campaign) []Call {
+	if c == nil || c.ID < 0 || c.ID >= len(p.callers) {
+		return nil
+	}
+	return p.callers[c.ID]
 }
 
 // Workspace holds the assets of one workspace.
@@ -634,11 +654,20 @@ func (ws *Workspace) Sees(partition string) bool {
 }
 
 // Index makes the lookups by name of every workspace (Field, ProgramNamed,
-// Campaign, CampaignsNamed) find what the workspace's slices hold; the
-// compiler keeps names unique, and of two of the same name the first is
-// found. The compiler calls it once, before the Program is shared: the
-// lookups only read afterwards.
+// Campaign, CampaignsNamed) find what the workspace's slices hold, and
+// computes the analyses published on the Program (Callers). The compiler
+// keeps names unique; of two of the same name the first is found. The
+// compiler calls Index once every reference is resolved, before the
+// Program is shared: nothing is written afterwards.
 func (p *Program) Index() {
+	p.callers = make([][]Call, len(p.Campaigns))
+	for _, c := range p.Campaigns {
+		WalkSteps(c.Flow, func(s *Step) {
+			if s.Op == StepExecute && s.Target != nil && s.Target.ID >= 0 && s.Target.ID < len(p.callers) {
+				p.callers[s.Target.ID] = append(p.callers[s.Target.ID], Call{Caller: c, Step: s})
+			}
+		})
+	}
 	for _, ws := range p.Workspaces {
 		ws.fields = make(map[string]*Field, len(ws.Fields))
 		for _, f := range ws.Fields {

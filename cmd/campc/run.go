@@ -377,12 +377,10 @@ func suggestCampaign(prog *ir.Program, name string) string {
 
 func callersOf(prog *ir.Program, c *ir.Campaign) string {
 	var names []string
-	for _, other := range prog.Campaigns {
-		ir.WalkSteps(other.Flow, func(s *ir.Step) {
-			if s.Op == ir.StepExecute && s.Target == c && !slices.Contains(names, other.Name) {
-				names = append(names, fmt.Sprintf("%q", other.Name))
-			}
-		})
+	for _, call := range prog.Callers(c) {
+		if n := fmt.Sprintf("%q", call.Caller.Name); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
 	}
 	if len(names) == 0 {
 		return ""
