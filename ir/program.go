@@ -16,6 +16,7 @@ type Program struct {
 	Campaigns  []*Campaign  // every campaign; Campaign.ID indexes this slice
 
 	callers [][]Call // by callee ID, made by Index
+	exec    execGraph
 }
 
 // Call is one Execute Campaign step: Caller's flow holds Step, which
@@ -655,7 +656,8 @@ func (ws *Workspace) Sees(partition string) bool {
 
 // Index makes the lookups by name of every workspace (Field, ProgramNamed,
 // Campaign, CampaignsNamed) find what the workspace's slices hold, and
-// computes the analyses published on the Program (Callers). The compiler
+// computes the analyses published on the Program (Callers, and the
+// Execute Campaign graph: ExecDepth, DeepChains, ExecCycles and the rest). The compiler
 // keeps names unique; of two of the same name the first is found. The
 // compiler calls Index once every reference is resolved, before the
 // Program is shared: nothing is written afterwards.
@@ -668,6 +670,7 @@ func (p *Program) Index() {
 			}
 		})
 	}
+	p.analyzeExec()
 	for _, ws := range p.Workspaces {
 		ws.fields = make(map[string]*Field, len(ws.Fields))
 		for _, f := range ws.Fields {
