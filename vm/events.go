@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -18,16 +19,22 @@ import (
 // person at a time, delivered as the host would deliver it (Deliver), or
 // an API request of a campaign (Request).
 type TimedEvent struct {
-	Time  time.Time
-	File  string
-	Line  int
+	Time time.Time
+	File string
+	Line int
+	// TimeColumn and PersonColumn place the event's time and person, for
+	// messages about them.
+	TimeColumn, PersonColumn int
 	Event Event // Kind TrigRequested: a request of Event.Campaign
 	// Tokens are a request's My Token overrides, by name without "my.".
 	Tokens map[string]string
 }
 
-// Pos is where the event is written, "file:line".
-func (te *TimedEvent) Pos() string { return fmt.Sprintf("%s:%d", te.File, te.Line) }
+// Pos is where the event is written, "file:line:col" (its time's column).
+func (te *TimedEvent) Pos() string { return fmt.Sprintf("%s:%d:%d", te.File, te.Line, te.TimeColumn) }
+
+// PersonPos is where the event's person is written, "file:line:col".
+func (te *TimedEvent) PersonPos() string { return fmt.Sprintf("%s:%d:%d", te.File, te.Line, te.PersonColumn) }
 
 // eventKey is one key an event kind takes.
 type eventKey struct {
@@ -62,6 +69,9 @@ var eventKinds = []eventKind{
 	{"email bounces", compiler.TrigEmailBounces, []eventKey{{"email", true}}},
 	{"unsubscribes from email", compiler.TrigUnsubscribes, []eventKey{{"email", true}}},
 }
+
+// longYear is a time past year 9999, which time.Parse does not read.
+var longYear = regexp.MustCompile(`^[0-9]{5,}-`)
 
 // EventKindNames lists the event kinds an events file may hold, for
 // documentation and messages.
@@ -170,7 +180,7 @@ func ReadEvents(file string, r io.Reader, prog *compiler.Program) ([]*TimedEvent
 		if err != nil {
 			return nil, &EventsError{file, line, col, err.Error()}
 		}
-		te.File, te.Line = file, line
+		te.File, te.Line, te.TimeColumn = file, line, col
 		if n := len(out); n > 0 && te.Time.Before(out[n-1].Time) {
 			return nil, &EventsError{file, line, col, fmt.Sprintf("time %s is before the previous event's, %s (line %d): events must be in time order",
 				te.Time.Format(time.RFC3339Nano), out[n-1].Time.Format(time.RFC3339Nano), out[n-1].Line)}
@@ -259,6 +269,9 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 		// A date alone, as the language writes one: its midnight, UTC.
 		t, err = time.Parse("2006-01-02", vals["time"])
 	}
+	if err != nil && longYear.MatchString(vals["time"]) {
+		return fail(at["time"], "%s is outside the clock's range, %s", vals["time"], stdlib.TimeRange)
+	}
 	if err != nil {
 		return fail(at["time"], "want an RFC 3339 time such as 2026-12-01T09:00:00Z, not %q", vals["time"])
 	}
@@ -269,10 +282,10 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 	if err := CheckID(vals["person"]); err != nil {
 		return fail(at["person"]+err.(*TextError).Offset, "person: %v", err)
 	}
-	te.Event.Person = vals["person"]
+	te.Event.Person, te.PersonColumn = vals["person"], at["person"]
 	i := slices.IndexFunc(eventKinds, func(k eventKind) bool { return k.name == vals["event"] })
 	if i < 0 {
-		return fail(at["event"], "unknown event %q (one of: %s)%s", vals["event"], strings.Join(EventKindNames(), ", "), didYouMean(vals["event"], EventKindNames()))
+		return fail(at["event"], "unknown event %q (one of: %s)%s", vals["event"], strings.Join(EventKindNames(), ", "), quotedDidYouMean(vals["event"], EventKindNames()))
 	}
 	kind := eventKinds[i]
 	te.Event.Kind = kind.kind
@@ -296,16 +309,16 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 	// line, before anything runs.
 	for _, k := range kind.keys {
 		v, ok := vals[k.name]
-		if !ok || k.name == "value" || k.name == "link" {
+		if !ok || k.name == "value" || k.name == "link" || k.name == "status" {
 			continue
 		}
 		known := n.sets[k.name]
 		if !slices.Contains(known, v) {
 			what := k.name
 			if k.name == "campaign" {
-				return fail(at[k.name], "no campaign %q listens for API requests (trigger campaign is requested from api)%s", v, didYouMean(v, known))
+				return fail(at[k.name], "no campaign %q listens for API requests (trigger campaign is requested from api)%s", v, quotedDidYouMean(v, known))
 			}
-			return fail(at[k.name], "no %s %q in any workspace%s", what, v, didYouMean(v, known))
+			return fail(at[k.name], "no %s %q in any workspace%s", what, v, quotedDidYouMean(v, known))
 		}
 	}
 	ev := &te.Event
@@ -313,7 +326,7 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 	ev.List, ev.Program, ev.Status = vals["list"], vals["program"], vals["status"]
 	ev.Email, ev.Link, ev.Campaign, ev.Workspace = vals["email"], vals["link"], vals["campaign"], vals["workspace"]
 	if kind.kind == compiler.TrigStatusChanged && !slices.Contains(n.statuses[ev.Program], ev.Status) {
-		return fail(at["status"], "program %q has no status %q%s", ev.Program, ev.Status, didYouMean(ev.Status, n.statuses[ev.Program]))
+		return fail(at["status"], "program %q has no status %q%s", ev.Program, ev.Status, quotedDidYouMean(ev.Status, n.statuses[ev.Program]))
 	}
 	if kind.kind == compiler.TrigDataChanges || kind.kind == compiler.TrigScoreChanged {
 		if _, err := parseValue(n.types[ev.Field], ev.New); err != nil {
@@ -345,4 +358,12 @@ func (e *Engine) Apply(ctx context.Context, te *TimedEvent) (*Report, error) {
 		return e.Request(ctx, te.Event.Campaign, []string{te.Event.Person}, RunOptions{Workspace: te.Event.Workspace, Tokens: te.Tokens})
 	}
 	return e.Deliver(ctx, te.Event)
+}
+
+// quotedDidYouMean is didYouMean for names with spaces, quoted.
+func quotedDidYouMean(name string, candidates []string) string {
+	if best := compiler.Nearest(name, candidates); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return ""
 }

@@ -293,9 +293,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if *dbFlag != "" {
 		// Bug 9: the database first comes up to --now, in time order,
 		// before the people file is imported at --now.
-		reps, err := bringUp(ctx, eng, start, false, flagSet(fs, "now"))
+		// A timeline's first event gives its start as --now does.
+		reps, err := bringUp(ctx, eng, start, false, flagSet(fs, "now") || len(events) > 0)
 		var back *errBackInTime
 		if errors.As(err, &back) {
+			if !flagSet(fs, "now") {
+				back.what = "the first event (" + events[0].Pos() + ")"
+			}
 			fmt.Fprintf(stderr, "campc run: %v; nothing ran\n", err)
 			return exitUsage
 		}

@@ -15,11 +15,16 @@ import (
 // errBackInTime is a --now earlier than what the database already holds.
 type errBackInTime struct {
 	now, end time.Time
+	what     string // what gave now, when not --now
 }
 
 func (e *errBackInTime) Error() string {
-	return fmt.Sprintf("--now %s is earlier than the database's latest activity or batch run, at %s; time does not go back: give a --now at or after it",
-		e.now.Format(time.RFC3339Nano), e.end.Format(time.RFC3339Nano))
+	what := "--now " + e.now.Format(time.RFC3339Nano)
+	if e.what != "" {
+		what = fmt.Sprintf("%s, at %s,", e.what, e.now.Format(time.RFC3339Nano))
+	}
+	return fmt.Sprintf("%s is earlier than the database's latest activity or batch run, at %s; time does not go back: give a --now at or after it",
+		what, e.end.Format(time.RFC3339Nano))
 }
 
 // historyEnd is the latest time a store's history holds (zero for none,
@@ -38,7 +43,7 @@ func checkNotBack(ctx context.Context, st vm.Store, now time.Time) (end time.Tim
 		return end, err
 	}
 	if now.Before(end) {
-		return end, &errBackInTime{now, end}
+		return end, &errBackInTime{now: now, end: end}
 	}
 	return end, nil
 }
@@ -151,7 +156,7 @@ func eventPeopleExist(ctx context.Context, st vm.Store, people *checkedPeople, e
 			return err
 		}
 		if p == nil {
-			return fmt.Errorf("%s: no person with Id %s (give them in --people, or import them into --db)", te.Pos(), lang.QuoteIfNeeded(id))
+			return fmt.Errorf("%s: no person with Id %s (give them in --people, or import them into --db)", te.PersonPos(), lang.QuoteIfNeeded(id))
 		}
 		known[id] = true
 	}
