@@ -25,7 +25,7 @@ type TimedEvent struct {
 	// TimeColumn and PersonColumn place the event's time and person, for
 	// messages about them.
 	TimeColumn, PersonColumn int
-	Event Event // Kind TrigRequested: a request of Event.Campaign
+	Event                    Event // Kind TrigRequested: a request of Event.Campaign
 	// Tokens are a request's My Token overrides, by name without "my.".
 	Tokens map[string]string
 }
@@ -34,7 +34,9 @@ type TimedEvent struct {
 func (te *TimedEvent) Pos() string { return fmt.Sprintf("%s:%d:%d", te.File, te.Line, te.TimeColumn) }
 
 // PersonPos is where the event's person is written, "file:line:col".
-func (te *TimedEvent) PersonPos() string { return fmt.Sprintf("%s:%d:%d", te.File, te.Line, te.PersonColumn) }
+func (te *TimedEvent) PersonPos() string {
+	return fmt.Sprintf("%s:%d:%d", te.File, te.Line, te.PersonColumn)
+}
 
 // eventKey is one key an event kind takes.
 type eventKey struct {
