@@ -205,6 +205,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if *eventsFile == "" {
 		name, paths = args[0], args[1:]
 	}
+	for _, f := range []string{"token", "workspace", "again"} {
+		if *eventsFile != "" && flagSet(fs, f) {
+			// A timeline names no campaign: a request's tokens and
+			// workspace are in its event.
+			fmt.Fprintf(stderr, "campc run: --%s applies to the campaign campc run names; with --events, give a request's tokens and workspace in its event\n", f)
+			return exitUsage
+		}
+	}
 	start := now.value()
 	if err := clockEnd(start, until.d); err != nil {
 		fmt.Fprintf(stderr, "campc run: %v\n", err)
