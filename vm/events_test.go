@@ -2,6 +2,7 @@ package vm_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,26 @@ func TestReadEventsKinds(t *testing.T) {
 10 Change Data Value Unsubscribed`
 	if g := strings.Join(got, "\n"); g != want {
 		t.Errorf("got\n%s\nwant\n%s", g, want)
+	}
+}
+
+// TestSpecEventKinds keeps spec §15.8's table of event kinds equal to the
+// reader's.
+func TestSpecEventKinds(t *testing.T) {
+	spec, err := os.ReadFile("../spec.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, _ := strings.Cut(string(spec), "### 15.8 ")
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	var got []string
+	for _, line := range strings.Split(sec, "\n") {
+		if name, ok := strings.CutPrefix(line, "| `"); ok {
+			name, _, _ = strings.Cut(name, "`")
+			got = append(got, name)
+		}
+	}
+	if g, w := strings.Join(got, ", "), strings.Join(vm.EventKindNames(), ", "); g != w {
+		t.Errorf("spec §15.8 lists %s\nthe reader takes %s", g, w)
 	}
 }
