@@ -156,7 +156,7 @@ func (f *timeFlag) Set(s string) error {
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", "run [flags] CAMPAIGN [PATH ...]\n       campc run --events FILE [flags] [PATH ...]", stderr)
 	peopleFile := fs.String("people", "", "people to run over: a .csv or .jsonl file (with --db: imported first)")
-	eventsFile := fs.String("events", "", "instead of one campaign, apply a timeline: a .jsonl of timed events, with waits and schedules due between them (spec §15)")
+	eventsFile := fs.String("events", "", "instead of one campaign, apply a timeline: a .jsonl of timed events, with the waits and schedules due between them (spec §15.8)")
 	dbFlag := fs.String("db", "", "keep state in a database: a SQLite file path or a postgres:// URL (default: in memory)")
 	tokens := tokenFlags{}
 	fs.Var(tokens, "token", "override a My Token for this run: my.Name=VALUE (repeatable)")
