@@ -830,3 +830,22 @@ func sortStrings(s []string) { sort.Strings(s) }
 // PostgreSQL they lock only the rows of the people they load; a SQLite
 // transaction holds the whole database.
 func (s *Store) ConcurrentTx() bool { return s.d.dollar }
+
+// HistoryEnd implements vm.HistoryEnder: the latest activity's time or
+// batch run's start, zero when the database holds neither.
+func (s *Store) HistoryEnd(ctx context.Context) (time.Time, error) {
+	var end int64
+	for _, q := range []string{`SELECT COALESCE(MAX(time), 0) FROM activities`, `SELECT COALESCE(MAX(started), 0) FROM batch_runs`} {
+		var t int64
+		if err := s.db.QueryRowContext(ctx, q).Scan(&t); err != nil {
+			return time.Time{}, err
+		}
+		end = max(end, t)
+	}
+	if end == 0 {
+		return time.Time{}, nil
+	}
+	return parseTime(end), nil
+}
+
+var _ vm.HistoryEnder = (*Store)(nil)

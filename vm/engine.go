@@ -326,9 +326,15 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 	if err := checkOverrides(c, opts.Tokens); err != nil {
 		return nil, err
 	}
+	return e.runBatch(ctx, c, e.now(), opts)
+}
+
+// runBatch is RunBatch at a given start time (a schedule's, or the clock's).
+func (e *Engine) runBatch(ctx context.Context, c *ir.Campaign, at time.Time, opts RunOptions) (*Report, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r := e.newRun(ctx)
+	r.now = at
 	want := &BatchRun{Workspace: c.Workspace.Name, Campaign: c.Name, Started: r.now, Tokens: opts.Tokens}
 	br, state, err := e.store.StartRun(ctx, want, opts.Again)
 	if err != nil {
@@ -758,10 +764,16 @@ func (e *Engine) workOf(q *Queued) (work, bool) {
 // Advance resumes every parked wait due at or before the clock's time,
 // each at its own due time, and runs what that sets off.
 func (e *Engine) Advance(ctx context.Context) (*Report, error) {
+	return e.advance(ctx, e.now())
+}
+
+// advance is Advance up to a given time (for CatchUp, which moves through
+// time without moving the host's clock).
+func (e *Engine) advance(ctx context.Context, until time.Time) (*Report, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	until := e.now()
 	r := e.newRun(ctx)
+	r.now = until
 	if err := r.recover(); err != nil {
 		return r.report, err
 	}

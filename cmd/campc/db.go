@@ -152,13 +152,32 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer people.Close()
-	people.stampAt(now.value())
+	at := now.value()
+	people.stampAt(at)
 	ctx := context.Background()
 	st, err := openStore(ctx, *db)
 	if err != nil {
 		return dbError(stderr, "import", *db, err)
 	}
 	defer st.Close()
+	// Bug 9: the database first comes up to --now; the import happens then.
+	eng, err := vm.New(prog, vm.Options{Store: st, Clock: vm.NewManualClock(at)})
+	if err != nil {
+		fmt.Fprintf(stderr, "campc import: %v\n", err)
+		return exitError
+	}
+	reps, err := bringUp(ctx, eng, at, false, flagSet(fs, "now"))
+	var back *errBackInTime
+	if errors.As(err, &back) {
+		fmt.Fprintf(stderr, "campc import: %v; nothing was imported\n", err)
+		return exitUsage
+	}
+	if acts := activitiesOf(reps); len(acts) > 0 {
+		writeLog(stdout, "text", acts, reps)
+	}
+	if err != nil {
+		return runFailed(stderr, "import", *db, err)
+	}
 	bar := newProgress(stderr, people.len())
 	if err := st.ImportEach(ctx, people.next(), bar.update); err != nil {
 		bar.done()
@@ -287,12 +306,13 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc advance: %v\n", err)
 		return exitError
 	}
-	rep, runErr := eng.Advance(ctx)
-	var acts []*vm.Activity
-	if rep != nil {
-		acts = rep.Activities
+	if _, err := checkNotBack(ctx, st, t); err != nil && flagSet(fs, "now") {
+		fmt.Fprintf(stderr, "campc advance: %v; nothing ran\n", err)
+		return exitUsage
 	}
-	writeLog(stdout, format.value, acts, []*vm.Report{rep})
+	// Waits and the scheduled batch runs that fall due, in time order.
+	reps, runErr := bringUp(ctx, eng, t.Add(until.d), true, false)
+	writeLog(stdout, format.value, activitiesOf(reps), reps)
 	if runErr != nil {
 		return runFailed(stderr, "advance", *db, runErr)
 	}

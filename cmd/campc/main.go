@@ -27,6 +27,8 @@ commands:
         check .camp files and directories as one project
   run [flags] CAMPAIGN [PATH ...]
         compile the project and run one campaign over people
+  run --events FILE [flags] [PATH ...]
+        apply a timeline of timed events, with the waits and schedules due between them
   import --db DB [--now TIME] PEOPLE [PATH ...]
         import people (.csv or .jsonl) into a database
   log --db DB [--person ID] [--format text|json]
@@ -34,7 +36,7 @@ commands:
   explain CAMPAIGN --person ID --people FILE [PATH ...]
         show, step by step, what a campaign does for one person and why
   advance --db DB [--now TIME] [--until DURATION] [PATH ...]
-        resume the waits and queued runs a database holds
+        resume the waits and queued runs a database holds, and run the schedules due
   migrate --db DB
         create or update a database's schema
   fmt [-l] [-d] [-w] [--check] [PATH ...]

@@ -155,8 +155,9 @@ func (f *timeFlag) Set(s string) error {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "run [flags] CAMPAIGN [PATH ...]", stderr)
+	fs := newFlagSet("run", "run [flags] CAMPAIGN [PATH ...]\n       campc run --events FILE [flags] [PATH ...]", stderr)
 	peopleFile := fs.String("people", "", "people to run over: a .csv or .jsonl file (with --db: imported first)")
+	eventsFile := fs.String("events", "", "instead of one campaign, apply a timeline: a .jsonl of timed events, with the waits and schedules due between them (spec §15.8)")
 	dbFlag := fs.String("db", "", "keep state in a database: a SQLite file path or a postgres:// URL (default: in memory)")
 	tokens := tokenFlags{}
 	fs.Var(tokens, "token", "override a My Token for this run: my.Name=VALUE (repeatable)")
@@ -178,7 +179,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitUsage
 	}
-	if len(args) == 0 {
+	if len(args) == 0 && *eventsFile == "" {
 		fmt.Fprintln(stderr, "campc run: name the campaign to run")
 		fs.Usage()
 		return exitUsage
@@ -200,7 +201,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "campc run: --step-budget, --cascade-budget, --batch-group and --workers must be positive")
 		return exitUsage
 	}
-	name, paths := args[0], args[1:]
+	var name string
+	paths := args
+	if *eventsFile == "" {
+		name, paths = args[0], args[1:]
+	}
+	for _, f := range []string{"token", "workspace", "again"} {
+		if *eventsFile != "" && flagSet(fs, f) {
+			// A timeline names no campaign: a request's tokens and
+			// workspace are in its event.
+			fmt.Fprintf(stderr, "campc run: --%s applies to the campaign campc run names; with --events, give a request's tokens and workspace in its event\n", f)
+			return exitUsage
+		}
+	}
 	start := now.value()
 	if err := clockEnd(start, until.d); err != nil {
 		fmt.Fprintf(stderr, "campc run: %v\n", err)
@@ -221,6 +234,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 
+	var events []*vm.TimedEvent
+	if *eventsFile != "" {
+		// Read and check the whole timeline before touching any store.
+		if events, err = readEventsFile(*eventsFile, prog); err != nil {
+			fmt.Fprintf(stderr, "campc run: %v; nothing ran\n", err)
+			return exitUsage
+		}
+		if !flagSet(fs, "now") && len(events) > 0 {
+			start = events[0].Time // the timeline starts with its first event
+		}
+		if len(events) > 0 && events[0].Time.Before(start) {
+			fmt.Fprintf(stderr, "campc run: %s: the event at %s is before --now, %s; nothing ran\n", events[0].Pos(),
+				events[0].Time.Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
+			return exitUsage
+		}
+	}
 	ctx := context.Background()
 	var people *checkedPeople
 	if *peopleFile != "" {
@@ -240,19 +269,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer store.Close()
 	stopLease := startLease(store)
 	defer stopLease()
-	var ids []string
-	if people != nil && people.len() > 0 {
-		if err := store.ImportEach(ctx, people.next(), nil); err != nil {
-			return runFailed(stderr, "run", *dbFlag, fmt.Errorf("import %s: %w", *peopleFile, err))
-		}
-		ids = people.ids()
+	if err := eventPeopleExist(ctx, store, people, events); err != nil {
+		fmt.Fprintf(stderr, "campc run: %v; nothing ran\n", err)
+		return exitUsage
 	}
-	if *peopleFile == "" {
-		if ids, err = store.PersonIDs(ctx); err != nil {
-			return runFailed(stderr, "run", *dbFlag, err)
-		}
-	}
-	slices.Sort(ids)
 	clock := vm.NewManualClock(start)
 	vopts := vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget, BatchGroup: *batchGroup, Workers: *workers}
 	if *trace {
@@ -267,20 +287,67 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc run: %v\n", err)
 		return exitError
 	}
-	c, err := findCampaign(eng, prog, *workspace, name)
-	if err != nil {
-		fmt.Fprintf(stderr, "campc run: %v\n", err)
-		return exitError
+	var c *ir.Campaign
+	if *eventsFile == "" {
+		if c, err = findCampaign(eng, prog, *workspace, name); err != nil {
+			fmt.Fprintf(stderr, "campc run: %v\n", err)
+			return exitError
+		}
+		if c.Kind == ir.Executable {
+			fmt.Fprintf(stderr, "campc run: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
+			return exitError
+		}
+	}
+	var reports []*vm.Report
+	if *dbFlag != "" {
+		// Bug 9: the database first comes up to --now, in time order,
+		// before the people file is imported at --now.
+		// A timeline's first event gives its start as --now does.
+		reps, err := bringUp(ctx, eng, start, false, flagSet(fs, "now") || len(events) > 0)
+		var back *errBackInTime
+		if errors.As(err, &back) {
+			if !flagSet(fs, "now") {
+				back.what = "the first event (" + events[0].Pos() + ")"
+			}
+			fmt.Fprintf(stderr, "campc run: %v; nothing ran\n", err)
+			return exitUsage
+		}
+		reports = append(reports, reps...)
+		if err != nil {
+			writeLog(stdout, format.value, activitiesOf(reports), reports)
+			return runFailed(stderr, "run", *dbFlag, err)
+		}
+	}
+	var ids []string
+	if people != nil && people.len() > 0 {
+		if err := store.ImportEach(ctx, people.next(), nil); err != nil {
+			return runFailed(stderr, "run", *dbFlag, fmt.Errorf("import %s: %w", *peopleFile, err))
+		}
+		ids = people.ids()
+	}
+	if *peopleFile == "" {
+		if ids, err = store.PersonIDs(ctx); err != nil {
+			return runFailed(stderr, "run", *dbFlag, err)
+		}
+	}
+	slices.Sort(ids)
+	if *eventsFile != "" {
+		end := start
+		if n := len(events); n > 0 {
+			end = events[n-1].Time
+		}
+		end = end.Add(until.d)
+		if err := clockEnd(end, 0); err != nil {
+			fmt.Fprintf(stderr, "campc run: %v\n", err)
+			return exitUsage
+		}
+		reps, runErr := runTimeline(ctx, eng, clock, events, start, end)
+		return finishRun(stdout, stderr, format.value, *dbFlag, *trace, append(reports, reps...), runErr)
 	}
 	opts := vm.RunOptions{Tokens: tokens, Again: *again}
-	var reports []*vm.Report
 	// Work a stopped run left queued in a durable store goes first.
 	rep, runErr := eng.Recover(ctx)
 	reports = append(reports, rep)
-	if c.Kind == ir.Executable {
-		fmt.Fprintf(stderr, "campc run: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
-		return exitError
-	}
 	if runErr == nil {
 		people := ids
 		if c.Kind == ir.Trigger {
@@ -312,22 +379,33 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		rep, runErr = eng.Advance(ctx)
 		reports = append(reports, rep)
 	}
+	return finishRun(stdout, stderr, format.value, *dbFlag, *trace, reports, runErr)
+}
+
+// activitiesOf lists the reports' activities in order.
+func activitiesOf(reports []*vm.Report) []*vm.Activity {
 	var acts []*vm.Activity
 	for _, r := range reports {
 		if r != nil {
 			acts = append(acts, r.Activities...)
 		}
 	}
+	return acts
+}
+
+// finishRun prints a run's log and its error.
+func finishRun(stdout, stderr io.Writer, format, db string, trace bool, reports []*vm.Report, runErr error) int {
+	acts := activitiesOf(reports)
 	// A budget error stops a runaway cascade: the log committed before the
 	// failing pass is printed, even when empty, with the error after it.
 	budget := errors.Is(runErr, vm.ErrCascadeBudget) || errors.Is(runErr, vm.ErrStepBudget)
 	if runErr == nil || len(acts) > 0 || budget {
-		writeLog(stdout, format.value, acts, reports)
+		writeLog(stdout, format, acts, reports)
 	}
 	if runErr != nil {
-		code := runFailed(stderr, "run", *dbFlag, runErr)
+		code := runFailed(stderr, "run", db, runErr)
 		var ve *vm.Error
-		if budget && errors.As(runErr, &ve) && !*trace {
+		if budget && errors.As(runErr, &ve) && !trace {
 			// What looped was rolled back, so the log cannot show it.
 			fmt.Fprintf(stderr, "campc run: nothing of person %s's unfinished passes was saved; --trace shows them as they ran\n", lang.QuoteIfNeeded(ve.Person))
 		}
