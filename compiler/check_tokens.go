@@ -38,7 +38,7 @@ func (c *checker) frames(cp *ir.Campaign, memo map[*ir.Campaign][]frame, on map[
 	if fs, ok := memo[cp]; ok {
 		return fs
 	}
-	own := frame{my: []*ir.Scope{cp.Scope()}, trigger: cp.Kind == ir.Trigger}
+	own := frame{my: ir.TokenScopes(cp, nil, false), trigger: cp.Kind == ir.Trigger}
 	if cp.Kind != ir.Executable || len(c.prog.Callers(cp)) == 0 || on[cp] {
 		return []frame{own}
 	}
@@ -61,8 +61,7 @@ func (c *checker) frames(cp *ir.Campaign, memo map[*ir.Campaign][]frame, on map[
 		for _, pf := range c.frames(cs.Caller, memo, on) {
 			chain := append(append([]ir.Call{}, pf.chain...), cs)
 			if cs.Step.Parent {
-				my := append(append([]*ir.Scope{}, pf.my...), cp.Scope())
-				add(frame{my: my, own: len(pf.my), trigger: pf.trigger, chain: chain})
+				add(frame{my: ir.TokenScopes(cp, pf.my, true), own: len(pf.my), trigger: pf.trigger, chain: chain})
 			} else {
 				add(frame{my: own.my, trigger: false, chain: chain})
 			}

@@ -66,7 +66,9 @@ func Compile(sources []lang.Source, opts Options) *Result {
 	c.expandClones()
 	c.finishDeclarations()
 	c.resolveAll()
-	c.prog.Index() // the checks use the published analyses
+	// The checks read the published analyses; they change none of what
+	// Index reads (flows, targets, conditions).
+	c.prog.Index()
 	for _, pass := range passes {
 		pass(c)
 	}

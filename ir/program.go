@@ -15,8 +15,9 @@ type Program struct {
 	Workspaces []*Workspace // in name order
 	Campaigns  []*Campaign  // every campaign; Campaign.ID indexes this slice
 
-	callers [][]Call // by callee ID, made by Index
-	exec    execGraph
+	callers   [][]Call // by callee ID, made by Index
+	exec      execGraph
+	readsLogs bool
 }
 
 // Call is one Execute Campaign step: Caller's flow holds Step, which
@@ -656,8 +657,9 @@ func (ws *Workspace) Sees(partition string) bool {
 
 // Index makes the lookups by name of every workspace (Field, ProgramNamed,
 // Campaign, CampaignsNamed) find what the workspace's slices hold, and
-// computes the analyses published on the Program (Callers, and the
-// Execute Campaign graph: ExecDepth, DeepChains, ExecCycles and the rest). The compiler
+// computes the analyses published on the Program (Callers,
+// ReadsActivityLogs, and the Execute Campaign graph: ExecDepth,
+// DeepChains, ExecCycles and the rest). The compiler
 // keeps names unique; of two of the same name the first is found. The
 // compiler calls Index once every reference is resolved, before the
 // Program is shared: nothing is written afterwards.
@@ -671,6 +673,7 @@ func (p *Program) Index() {
 		})
 	}
 	p.analyzeExec()
+	p.readsLogs = readsLogs(p)
 	for _, ws := range p.Workspaces {
 		ws.fields = make(map[string]*Field, len(ws.Fields))
 		for _, f := range ws.Fields {
@@ -726,3 +729,84 @@ func NewBool(b bool) Value { return Value{Type: stdlib.Boolean, Bool: b} }
 
 // NewTime is a date or datetime value.
 func NewTime(t stdlib.FieldType, tm time.Time) Value { return Value{Type: t, Time: tm.UTC()} }
+
+// ReadsLog reports whether a condition of this kind reads the person's
+// activity log (the activity filters).
+func (k CondKind) ReadsLog() bool {
+	switch k {
+	case CondExecuted, CondSentEmail, CondFilledForm, CondDataChanged,
+		CondOpenedEmail, CondClickedEmail, CondVisitedPage, CondClickedPage,
+		CondDeliveredEmail, CondBouncedEmail, CondUnsubscribed, CondAddedToList:
+		return true
+	}
+	return false
+}
+
+// ReadsActivityLogs reports whether any condition of the program, wherever
+// it stands, reads people's activity logs: a store need not load them for
+// a program that does not.
+func (p *Program) ReadsActivityLogs() bool { return p.readsLogs }
+
+// TokenScopes lists the My Token scopes, in lookup order, that c resolves
+// its references in when it runs: its own program's (and up its folders)
+// when it starts a run or is executed without parent tokens; with "use
+// parent tokens", the caller's scopes (callers) first and c's own as the
+// fallback. The checker enumerates the contexts an executable can run in
+// with it, and the engine resolves references with it.
+func TokenScopes(c *Campaign, callers []*Scope, parent bool) []*Scope {
+	if !parent {
+		return []*Scope{c.Scope()}
+	}
+	return append(append(make([]*Scope, 0, len(callers)+1), callers...), c.Scope())
+}
+
+// readsLogs reports whether any condition of the program reads people's
+// activity logs (the activity filters), wherever it stands.
+func readsLogs(prog *Program) bool {
+	var inExpr func(e *Expr) bool
+	isLog := func(c *Cond) bool { return c.Kind.ReadsLog() }
+	inExpr = func(e *Expr) bool {
+		if e == nil {
+			return false
+		}
+		if e.Cond != nil && isLog(e.Cond) {
+			return true
+		}
+		for _, k := range e.Kids {
+			if inExpr(k) {
+				return true
+			}
+		}
+		return false
+	}
+	inList := func(sl *SmartList) bool {
+		if sl == nil {
+			return false
+		}
+		for _, f := range sl.Filters {
+			if isLog(f) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, ws := range prog.Workspaces {
+		for _, sl := range ws.SmartLists {
+			if inList(sl.List) {
+				return true
+			}
+		}
+	}
+	found := false
+	for _, c := range prog.Campaigns {
+		if inList(c.SmartList) {
+			return true
+		}
+		WalkSteps(c.Flow, func(s *Step) {
+			for _, b := range s.Branches {
+				found = found || inExpr(b.Cond)
+			}
+		})
+	}
+	return found
+}

@@ -98,7 +98,7 @@ func New(prog *ir.Program, opts Options) (*Engine, error) {
 		e.cascades = DefaultCascadeBudget
 	}
 	e.tracer = opts.Tracer
-	e.readsLogs = readsLogs(prog)
+	e.readsLogs = prog.ReadsActivityLogs()
 	e.workers = max(opts.Workers, 1)
 	e.group = opts.BatchGroup
 	if e.group <= 0 {
@@ -820,65 +820,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// readsLogs reports whether any condition of the program reads people's
-// activity logs (the activity filters), wherever it stands.
-func readsLogs(prog *ir.Program) bool {
-	var inExpr func(e *ir.Expr) bool
-	isLog := func(c *ir.Cond) bool {
-		switch c.Kind {
-		case ir.CondExecuted, ir.CondSentEmail, ir.CondFilledForm, ir.CondDataChanged,
-			ir.CondOpenedEmail, ir.CondClickedEmail, ir.CondVisitedPage, ir.CondClickedPage,
-			ir.CondDeliveredEmail, ir.CondBouncedEmail, ir.CondUnsubscribed:
-			return true
-		case ir.CondAddedToList:
-			return true
-		}
-		return false
-	}
-	inExpr = func(e *ir.Expr) bool {
-		if e == nil {
-			return false
-		}
-		if e.Cond != nil && isLog(e.Cond) {
-			return true
-		}
-		for _, k := range e.Kids {
-			if inExpr(k) {
-				return true
-			}
-		}
-		return false
-	}
-	inList := func(sl *ir.SmartList) bool {
-		if sl == nil {
-			return false
-		}
-		for _, f := range sl.Filters {
-			if isLog(f) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, ws := range prog.Workspaces {
-		for _, sl := range ws.SmartLists {
-			if inList(sl.List) {
-				return true
-			}
-		}
-	}
-	found := false
-	for _, c := range prog.Campaigns {
-		if inList(c.SmartList) {
-			return true
-		}
-		ir.WalkSteps(c.Flow, func(s *ir.Step) {
-			for _, b := range s.Branches {
-				found = found || inExpr(b.Cond)
-			}
-		})
-	}
-	return found
 }

@@ -839,10 +839,9 @@ func (e *Engine) childFrame(f *frame, child *ir.Campaign, parent bool) *frame {
 			return nf
 		}
 	}
-	tc := &tokenCtx{my: []*ir.Scope{child.Scope()}, campaign: child, program: child.Program}
+	tc := &tokenCtx{my: ir.TokenScopes(child, nil, false), campaign: child, program: child.Program}
 	if parent {
-		my := append(append([]*ir.Scope{}, f.tokens.my...), child.Scope())
-		tc = &tokenCtx{my: my, overrides: f.tokens.overrides, campaign: f.tokens.campaign, program: f.tokens.program, trigger: f.tokens.trigger}
+		tc = &tokenCtx{my: ir.TokenScopes(child, f.tokens.my, true), overrides: f.tokens.overrides, campaign: f.tokens.campaign, program: f.tokens.program, trigger: f.tokens.trigger}
 	}
 	nf := &frame{campaign: child, tokens: tc, depth: f.depth + 1, parent: parent, kept: f.kept}
 	if f.kept {

@@ -147,7 +147,7 @@ func (e *Engine) rootFrame(c *ir.Campaign, tokens map[string]string, trigger *Ev
 }
 
 func newRootFrame(c *ir.Campaign, tokens map[string]string, trigger *Event) *frame {
-	return &frame{campaign: c, tokens: &tokenCtx{my: []*ir.Scope{c.Scope()}, overrides: tokens,
+	return &frame{campaign: c, tokens: &tokenCtx{my: ir.TokenScopes(c, nil, false), overrides: tokens,
 		campaign: c, program: c.Program, trigger: trigger}}
 }
 
