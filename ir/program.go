@@ -29,8 +29,8 @@ type Call struct {
 
 // Callers lists the Execute Campaign steps that execute c, in program
 // order: by the calling campaign's ID, then in flow order, branches
-// included. The checker (token contexts, execute depth), graph and the
-// command line all use this one list.
+// included. The checker's token contexts and campc run and explain use
+// this one list.
 func (p *Program) Callers(c *Campaign) []Call {
 	if c == nil || c.ID < 0 || c.ID >= len(p.callers) {
 		return nil
