@@ -205,6 +205,7 @@ func (p *Program) markDepths(out [][]*Step) {
 			on[t.ID] = false
 		}
 	}
+	on := make([]bool, len(p.Campaigns)) // the chain walked; the walk leaves it clear
 	for _, c := range p.Campaigns {
 		start := -1
 		switch {
@@ -215,9 +216,9 @@ func (p *Program) markDepths(out [][]*Step) {
 		}
 		if start >= 0 {
 			see(c, start)
-			on := make([]bool, len(p.Campaigns))
 			on[c.ID] = true
 			walk(c, c, start, nil, on)
+			on[c.ID] = false
 		}
 	}
 
