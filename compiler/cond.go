@@ -13,7 +13,7 @@ import (
 
 // smartList compiles the lines of a smart list (a campaign's, when cp is
 // set, or an asset's).
-func (c *checker) smartList(cp *ir.Campaign, ws *ir.Workspace, assets *AssetScope, owner string, items []*lang.SmartListItem, at lang.Position) *ir.SmartList {
+func (c *checker) smartList(cp *ir.Campaign, ws *ir.Workspace, assets *assetScope, owner string, items []*lang.SmartListItem, at lang.Position) *ir.SmartList {
 	sl := &ir.SmartList{Pos: at}
 	x := &condCtx{cp: cp, ws: ws, assets: assets, sl: sl, owner: owner, samples: new(int)}
 	var logic *lang.Logic
@@ -165,7 +165,7 @@ func programOrNil(cp *ir.Campaign) *ir.ProgramDef {
 }
 
 // condLookup resolves an asset name inside a condition.
-func condLookup[V any](c *checker, x *condCtx, what string, pick func(*AssetScope) map[string]*V, s *lang.Str) *V {
+func condLookup[V any](c *checker, x *condCtx, what string, pick func(*assetScope) map[string]*V, s *lang.Str) *V {
 	if v, ok := find(x.assets, pick, s.Value()); ok {
 		return v
 	}

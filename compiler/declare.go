@@ -16,7 +16,7 @@ type declCtx struct {
 	folder  *ir.Folder
 	program *ir.ProgramDef
 	scope   *ir.Scope   // My Tokens
-	assets  *AssetScope // lists, smart lists, emails, webhooks, forms
+	assets  *assetScope // lists, smart lists, emails, webhooks, forms
 	// clone is set while a template's declarations are copied into the
 	// program that clones it: its campaigns are renamed, and its tokens
 	// give way to the clone's overrides.

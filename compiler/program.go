@@ -15,7 +15,7 @@ import (
 // wsInfo is a workspace's names while it is declared and resolved.
 type wsInfo struct {
 	fields     map[string]*ir.Field
-	assets     *AssetScope // file-level lists, smart lists, emails, webhooks, forms
+	assets     *assetScope // file-level lists, smart lists, emails, webhooks, forms
 	programs   map[string]*ir.ProgramDef
 	campaigns  map[string]*ir.Campaign
 	partitions map[string]lang.Position
@@ -29,7 +29,7 @@ type programInfo struct {
 	locals     map[string]*ir.Campaign // a clone's campaigns, by their names in the template
 	inner      declCtx                 // where a clone's copies are declared
 	cloneState int                     // 1 while a clone is expanded, 2 after
-	assets     *AssetScope
+	assets     *assetScope
 }
 
 // campaignInfo is a campaign's declaration and what resolution learns.
@@ -45,7 +45,7 @@ type campaignInfo struct {
 type smartListInfo struct {
 	decl  *lang.SmartListDecl
 	ws    *ir.Workspace
-	scope *AssetScope
+	scope *assetScope
 	state int            // resolution state, for self-reference detection
 	clone *ir.ProgramDef // the cloned program it was copied into, if so
 }
@@ -66,7 +66,7 @@ type side struct {
 	emailInfo map[*ir.Email]*assetInfo
 	hookInfo  map[*ir.Webhook]*assetInfo
 	tokenDecl map[*ir.Token]*lang.TokenDecl
-	folderAs  map[*ir.Folder]*AssetScope
+	folderAs  map[*ir.Folder]*assetScope
 	stepSrc   map[*ir.Step]*lang.Step
 	branchSrc map[*ir.Branch]*lang.Branch
 	refSrc    map[*ir.TokenRef]*lang.TokenRef // the reference as written, for messages
@@ -76,7 +76,7 @@ func newSide() side {
 	return side{
 		wsInfo: map[*ir.Workspace]*wsInfo{}, progInfo: map[*ir.ProgramDef]*programInfo{}, campInfo: map[*ir.Campaign]*campaignInfo{},
 		slInfo: map[*ir.SmartListDef]*smartListInfo{}, emailInfo: map[*ir.Email]*assetInfo{}, hookInfo: map[*ir.Webhook]*assetInfo{},
-		tokenDecl: map[*ir.Token]*lang.TokenDecl{}, folderAs: map[*ir.Folder]*AssetScope{}, stepSrc: map[*ir.Step]*lang.Step{},
+		tokenDecl: map[*ir.Token]*lang.TokenDecl{}, folderAs: map[*ir.Folder]*assetScope{}, stepSrc: map[*ir.Step]*lang.Step{},
 		branchSrc: map[*ir.Branch]*lang.Branch{}, refSrc: map[*ir.TokenRef]*lang.TokenRef{},
 	}
 }
@@ -86,12 +86,12 @@ func (c *checker) prg(p *ir.ProgramDef) *programInfo     { return c.progInfo[p] 
 func (c *checker) cmp(cp *ir.Campaign) *campaignInfo     { return c.campInfo[cp] }
 func (c *checker) sl(sl *ir.SmartListDef) *smartListInfo { return c.slInfo[sl] }
 
-// AssetScope holds the lists, smart lists, emails, webhooks and forms
+// assetScope holds the lists, smart lists, emails, webhooks and forms
 // declared at one level: the workspace's files, a folder, or a program.
 // Names resolve from the innermost scope outwards, so two programs may each
 // have an email "Invitation".
-type AssetScope struct {
-	Parent     *AssetScope
+type assetScope struct {
+	Parent     *assetScope
 	path       string         // "Folder/Program/" below the workspace
 	program    *ir.ProgramDef // the program whose scope this is, if one
 	lists      map[string]*ir.List
@@ -102,13 +102,13 @@ type AssetScope struct {
 	webPages   map[string]*ir.WebPage
 }
 
-func newAssetScope(parent *AssetScope, path string) *AssetScope {
-	return &AssetScope{Parent: parent, path: path, lists: map[string]*ir.List{}, smartLists: map[string]*ir.SmartListDef{},
+func newAssetScope(parent *assetScope, path string) *assetScope {
+	return &assetScope{Parent: parent, path: path, lists: map[string]*ir.List{}, smartLists: map[string]*ir.SmartListDef{},
 		emails: map[string]*ir.Email{}, webhooks: map[string]*ir.Webhook{}, forms: map[string]*ir.Form{}, webPages: map[string]*ir.WebPage{}}
 }
 
 // find looks a name up from s outwards.
-func find[V any](s *AssetScope, pick func(*AssetScope) map[string]V, name string) (V, bool) {
+func find[V any](s *assetScope, pick func(*assetScope) map[string]V, name string) (V, bool) {
 	for ; s != nil; s = s.Parent {
 		if v, ok := pick(s)[name]; ok {
 			return v, true
@@ -119,7 +119,7 @@ func find[V any](s *AssetScope, pick func(*AssetScope) map[string]V, name string
 }
 
 // visible lists the names seen from s, for suggestions.
-func visible[V any](s *AssetScope, pick func(*AssetScope) map[string]V) []string {
+func visible[V any](s *assetScope, pick func(*assetScope) map[string]V) []string {
 	var out []string
 	for ; s != nil; s = s.Parent {
 		out = append(out, names(pick(s))...)
@@ -127,12 +127,12 @@ func visible[V any](s *AssetScope, pick func(*AssetScope) map[string]V) []string
 	return out
 }
 
-func pickLists(s *AssetScope) map[string]*ir.List              { return s.lists }
-func pickSmartLists(s *AssetScope) map[string]*ir.SmartListDef { return s.smartLists }
-func pickEmails(s *AssetScope) map[string]*ir.Email            { return s.emails }
-func pickWebhooks(s *AssetScope) map[string]*ir.Webhook        { return s.webhooks }
-func pickForms(s *AssetScope) map[string]*ir.Form              { return s.forms }
-func pickWebPages(s *AssetScope) map[string]*ir.WebPage        { return s.webPages }
+func pickLists(s *assetScope) map[string]*ir.List              { return s.lists }
+func pickSmartLists(s *assetScope) map[string]*ir.SmartListDef { return s.smartLists }
+func pickEmails(s *assetScope) map[string]*ir.Email            { return s.emails }
+func pickWebhooks(s *assetScope) map[string]*ir.Webhook        { return s.webhooks }
+func pickForms(s *assetScope) map[string]*ir.Form              { return s.forms }
+func pickWebPages(s *assetScope) map[string]*ir.WebPage        { return s.webPages }
 
 // local finds a campaign of a cloned program by the name it has in the
 // template: in the clone's text (which is the template's), the template's
@@ -164,7 +164,7 @@ func clonesFrom(p *ir.ProgramDef, name string) bool {
 }
 
 // programOf is the program whose asset scope s is, or holds s.
-func programOf(s *AssetScope) *ir.ProgramDef {
+func programOf(s *assetScope) *ir.ProgramDef {
 	for ; s != nil; s = s.Parent {
 		if s.program != nil {
 			return s.program

@@ -357,7 +357,7 @@ func (c *checker) campaignRef(cp *ir.Campaign, ws *ir.Workspace, ref *lang.Campa
 }
 
 // lookup resolves a quoted asset name from a scope outwards.
-func lookup[V any](c *checker, cp *ir.Campaign, code lang.Code, what string, scope *AssetScope, pick func(*AssetScope) map[string]V, s *lang.Str, suffix string) (V, bool) {
+func lookup[V any](c *checker, cp *ir.Campaign, code lang.Code, what string, scope *assetScope, pick func(*assetScope) map[string]V, s *lang.Str, suffix string) (V, bool) {
 	if v, ok := find(scope, pick, s.Value()); ok {
 		return v, true
 	}
@@ -660,7 +660,7 @@ func statusNames(p *ir.ProgramDef) []string {
 type condCtx struct {
 	cp      *ir.Campaign
 	ws      *ir.Workspace
-	assets  *AssetScope // where asset names resolve from
+	assets  *assetScope // where asset names resolve from
 	sl      *ir.SmartList
 	owner   string // "Workspace/Campaign" or "Workspace/Smart List", for sample keys
 	samples *int   // samples seen so far in the owner
