@@ -130,22 +130,20 @@ func (x *explainer) lastDepth0Flow(e vm.TraceEvent) bool {
 }
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("explain", "explain CAMPAIGN --person ID --people FILE [flags] [PATH ...]", stderr)
+	fs := newFlagSet("explain", "explain CAMPAIGN --person ID --people FILE [flags] [PATH ...]", stdout, stderr)
 	person := fs.String("person", "", "the person's Id (required)")
 	peopleFile := fs.String("people", "", "the people file (.csv or .jsonl) that holds the person (required)")
 	tokens := tokenFlags{}
 	fs.Var(tokens, "token", "override a My Token for this run: my.Name=VALUE (repeatable)")
 	var now timeFlag
-	fs.Var(&now, "now", "the clock, RFC 3339 (default: the current time)")
+	fs.Var(&now, "now", "the clock: a date (2026-12-01, midnight UTC) or an RFC 3339 time (default: the current time)")
 	workspace := fs.String("workspace", "", "the campaign's workspace, when its name alone may mean several campaigns")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if len(rest) == 0 || *person == "" || *peopleFile == "" {
-		fmt.Fprintln(stderr, "campc explain: name the campaign, --person ID and --people FILE")
-		fs.Usage()
-		return exitUsage
+		return badUsage(fs, "name the campaign, --person ID and --people FILE")
 	}
 	name, paths := rest[0], rest[1:]
 	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)

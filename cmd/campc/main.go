@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/campc/campc/lang"
 )
 
 // Exit codes: 0 clean, 1 the project has errors (or a run failed), 2 usage
@@ -41,9 +43,10 @@ commands:
         format .camp files in the one canonical layout (no PATH: standard input)
   graph [--format dot|mermaid] [PATH ...]
         draw which campaign executes or requests which, as Graphviz or Mermaid
-  help  print this message
+  help [COMMAND]
+        print this message, or a command's usage
 
-Run "campc <command> --help" for a command's flags.
+Run "campc <command> --help" (or "campc help <command>") for a command's flags.
 `
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -71,10 +74,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
+		if args[0] == "help" && len(args) > 1 {
+			return commandHelp(args[1], stdin, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "campc: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "campc: unknown command %q; run 'campc help' for the commands\n", lang.Escape(args[0]))
 		return exitUsage
 	}
 }

@@ -45,8 +45,8 @@ func (t tokenFlags) Set(s string) error {
 	return nil
 }
 
-// durationFlag accepts Go durations ("72h") plus days and weeks ("3d",
-// "2w", "1d12h").
+// durationFlag accepts Go durations ("72h", "90m") plus days and weeks
+// ("3d", "2w", "1d12h"), and the language's "N unit" ("3 days", "2 weeks").
 type durationFlag struct{ d time.Duration }
 
 var dayPrefix = regexp.MustCompile(`^([0-9]+)([dw])`)
@@ -69,8 +69,26 @@ const maxDuration = stdlib.MaxDurationDays * 24 * time.Hour
 // for it from a malformed duration (it says "invalid" for both).
 var goDuration = regexp.MustCompile(`^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$`)
 
+// unitDuration is a duration as the language writes it: "3 days".
+var unitDuration = regexp.MustCompile(`^([0-9]+) +([a-z]+)$`)
+
 func parseDuration(s string) (time.Duration, error) {
 	tooLong := fmt.Errorf("%q is too long: a duration is at most %d days", s, stdlib.MaxDurationDays)
+	if m := unitDuration.FindStringSubmatch(strings.TrimSpace(s)); m != nil {
+		u, ok := stdlib.UnitByName(m[2])
+		if !ok {
+			return 0, fmt.Errorf("unknown duration unit %q in %q (minutes, hours, days, weeks or months)", m[2], s)
+		}
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		// Bounded before the multiplication, so nothing overflows.
+		if err != nil || n > stdlib.MaxDurationMinutes/u.Minutes {
+			return 0, tooLong
+		}
+		if n == 0 {
+			return 0, fmt.Errorf("want a positive duration, not %q", s)
+		}
+		return time.Duration(n*u.Minutes) * time.Minute, nil
+	}
 	rest := s
 	var days int64
 	for {
@@ -98,7 +116,7 @@ func parseDuration(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("%q is too large: a duration is at most %d days", s, stdlib.MaxDurationDays)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("want a duration such as 72h, 3d or 1w2d, not %q", s)
+			return 0, fmt.Errorf("want a duration such as 72h, 90m, 3d, 1w2d or \"3 days\", not %q", s)
 		}
 		if d > maxDuration {
 			return 0, tooLong
@@ -117,7 +135,7 @@ func parseDuration(s string) (time.Duration, error) {
 // longYear is a time past year 9999, which time.Parse does not read.
 var longYear = regexp.MustCompile(`^[0-9]{5,}-`)
 
-// timeFlag is an RFC 3339 time.
+// timeFlag is a date or an RFC 3339 time.
 type timeFlag struct {
 	t   time.Time
 	set bool
@@ -138,13 +156,19 @@ func (f *timeFlag) value() time.Time {
 	return f.t
 }
 
+// Set reads the language's time forms: a date (2026-12-01, midnight UTC)
+// or an RFC 3339 date-time.
 func (f *timeFlag) Set(s string) error {
-	t, err := time.Parse(time.RFC3339, s)
+	layout := time.RFC3339
+	if len(s) == len(time.DateOnly) {
+		layout = time.DateOnly
+	}
+	t, err := time.Parse(layout, s)
 	if err != nil && longYear.MatchString(s) {
 		return fmt.Errorf("%s is outside the clock's range, %s", s, stdlib.TimeRange)
 	}
 	if err != nil {
-		return fmt.Errorf("want an RFC 3339 time such as 2026-12-01T09:00:00Z, not %q", s)
+		return fmt.Errorf("want a date (2026-12-01, midnight UTC) or an RFC 3339 time (2026-12-01T09:00:00Z), not %q", s)
 	}
 	if !stdlib.InTimeRange(t) {
 		return fmt.Errorf("%s is outside the clock's range, %s", s, stdlib.TimeRange)
@@ -154,17 +178,17 @@ func (f *timeFlag) Set(s string) error {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "run [flags] CAMPAIGN [PATH ...]", stderr)
-	peopleFile := fs.String("people", "", "people to run over: a .csv or .jsonl file (with --db: imported first)")
+	fs := newFlagSet("run", "run [flags] CAMPAIGN [PATH ...]", stdout, stderr)
+	peopleFile := fs.String("people", "", "people to run over: a .csv or .jsonl file (with --db: imported first, and the run, batch or trigger, is for the people it lists only)")
 	dbFlag := fs.String("db", "", "keep state in a database: a SQLite file path or a postgres:// URL (default: in memory)")
 	tokens := tokenFlags{}
 	fs.Var(tokens, "token", "override a My Token for this run: my.Name=VALUE (repeatable)")
 	format := &choice{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output format: text or json")
 	var until durationFlag
-	fs.Var(&until, "until", "then advance the clock by this much (72h, 3d), resuming waits")
+	fs.Var(&until, "until", "then advance the clock by this much (72h, 90m, 3d, \"3 days\"), resuming waits")
 	var now timeFlag
-	fs.Var(&now, "now", "the clock's start, RFC 3339 (default: the current time)")
+	fs.Var(&now, "now", "the clock's start: a date (2026-12-01, midnight UTC) or an RFC 3339 time (default: the current time)")
 	lenient := fs.Bool("lenient", false, "run even when smart lists are invalid (they qualify nobody)")
 	trace := fs.Bool("trace", false, "explain every person's pass as campc explain does (on standard error with --format json)")
 	stepBudget := fs.Int("step-budget", vm.DefaultStepBudget, "most steps in one person's pass")
@@ -175,17 +199,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	again := fs.Bool("again", false, "with --db: run a batch campaign again even when its run at this --now is complete")
 	args, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "campc run: name the campaign to run")
-		fs.Usage()
-		return exitUsage
+		return badUsage(fs, "name the campaign to run")
 	}
 	if flagSet(fs, "workers") && *workers <= 0 {
 		// 0 is the default's placeholder, not a number of workers.
-		fmt.Fprintln(stderr, "campc run: --workers must be positive")
-		return exitUsage
+		return badUsage(fs, "--workers must be positive")
 	}
 	if *workers == 0 {
 		// Measured on two cores: PostgreSQL gains from overlapping groups'
@@ -196,14 +217,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *stepBudget <= 0 || *cascadeBudget <= 0 || *batchGroup <= 0 || *workers <= 0 {
-		fmt.Fprintln(stderr, "campc run: --step-budget, --cascade-budget, --batch-group and --workers must be positive")
-		return exitUsage
+		return badUsage(fs, "--step-budget, --cascade-budget, --batch-group and --workers must be positive")
 	}
 	name, paths := args[0], args[1:]
 	start := now.value()
 	if err := clockEnd(start, until.d); err != nil {
 		fmt.Fprintf(stderr, "campc run: %v\n", err)
 		return exitUsage
+	}
+	if *peopleFile == "" && *dbFlag == "" {
+		// Running over nobody would look like a campaign that qualifies nobody.
+		return badUsage(fs, "say whom to run over: --people FILE (a .csv or .jsonl file) or --db DB (the people a database holds)")
 	}
 
 	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
@@ -252,8 +276,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var runStore vm.Store = store
+	if *dbFlag != "" && *peopleFile != "" {
+		// With --db, --people limits a batch run to the people it lists,
+		// as it limits a trigger run.
+		runStore = listedPeople{store, ids}
+	}
 	clock := vm.NewManualClock(start)
-	vopts := vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget, BatchGroup: *batchGroup, Workers: *workers}
+	vopts := vm.Options{Store: runStore, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget, BatchGroup: *batchGroup, Workers: *workers}
 	if *trace {
 		w := stdout
 		if format.value == "json" {
@@ -333,6 +364,23 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	return exitOK
+}
+
+// listedPeople is a store whose people, for a batch run, are the ones
+// listed (sorted), not everyone it holds.
+type listedPeople struct {
+	vm.Store
+	ids []string
+}
+
+func (l listedPeople) PersonIDs(context.Context) ([]string, error) {
+	return slices.Clone(l.ids), nil
+}
+
+// ConcurrentTx passes on whether the store runs batch groups at once.
+func (l listedPeople) ConcurrentTx() bool {
+	cs, ok := l.Store.(interface{ ConcurrentTx() bool })
+	return ok && cs.ConcurrentTx()
 }
 
 // findCampaign finds the campaign that campc run and campc explain start:
