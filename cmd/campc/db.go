@@ -289,7 +289,7 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 	if rep != nil {
 		acts = rep.Activities
 	}
-	writeLog(stdout, format.value, acts, []*vm.Report{rep})
+	writeLog(stdout, format.value, prog, acts, []*vm.Report{rep})
 	if runErr != nil {
 		return runFailed(stderr, "advance", *db, runErr)
 	}

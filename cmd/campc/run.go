@@ -352,7 +352,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	// failing pass is printed, even when empty, with the error after it.
 	budget := errors.Is(runErr, vm.ErrCascadeBudget) || errors.Is(runErr, vm.ErrStepBudget)
 	if runErr == nil || len(acts) > 0 || budget {
-		writeLog(stdout, format.value, acts, reports)
+		writeLog(stdout, format.value, prog, acts, reports)
 	}
 	if runErr != nil {
 		code := runFailed(stderr, "run", *dbFlag, runErr)
@@ -464,11 +464,11 @@ func writeJSONLog(w io.Writer, acts []*vm.Activity) {
 	}
 }
 
-func writeTextLog(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
+func writeTextLog(w io.Writer, prog *compiler.Program, acts []*vm.Activity, reports []*vm.Report) {
 	for _, a := range acts {
 		writeTextActivity(w, a)
 	}
-	writeSummary(w, acts, reports)
+	writeSummary(w, prog, acts, reports)
 }
 
 // writeTextActivity writes one line of the text log. Every value in it is
@@ -504,8 +504,10 @@ func formatAttrs(attrs vm.Attrs) string {
 // the people who passed each step that wrote an activity, over the
 // reports' operations. A batch run found complete brings the counts stored
 // with it (its stored activities do not say which step wrote them), so its
-// summary reads as when it ran.
-func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
+// summary reads as when it ran. A campaign is labelled by its kind and a
+// step by its source text, found in prog: never by an activity's primary
+// value, which may be a person's data (Delete Person's is the Id).
+func writeSummary(w io.Writer, prog *compiler.Program, acts []*vm.Activity, reports []*vm.Report) {
 	type stepCount struct {
 		pos    string
 		line   int
@@ -517,6 +519,7 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 	}
 	type campCount struct {
 		flow    bool // it was started on its own, not executed
+		ws      string
 		entered map[string]bool
 		stored  int
 		steps   map[string]*stepCount
@@ -532,17 +535,22 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 		order = append(order, name)
 		return c
 	}
-	step := func(c *campCount, file string, line, col int, typ, primary string) *stepCount {
+	sources := stepSources(prog)
+	step := func(c *campCount, file string, line, col int, typ, src string) *stepCount {
 		key := fmt.Sprintf("%s:%d:%d", file, line, col) // as the step's Pos prints
 		if file == "" {
 			key = fmt.Sprintf("%d:%d", line, col)
 		}
 		sc := c.steps[key]
 		if sc == nil {
-			sc = &stepCount{pos: key, file: file, line: line, col: col, label: typ + " " + strconv.Quote(primary), people: map[string]bool{}}
-			if typ == "Change Score" || typ == "Change Data Value" || typ == "Send Alert" || typ == "Interesting Moment" || typ == "Wait" {
-				sc.label = typ
+			if src == "" {
+				src = sources[key]
 			}
+			if src == "" {
+				// A stored run's step the project no longer has.
+				src = typ
+			}
+			sc = &stepCount{pos: key, file: file, line: line, col: col, label: src, people: map[string]bool{}}
 			c.steps[key] = sc
 		}
 		return sc
@@ -560,6 +568,7 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 		for _, e := range r.Entered {
 			c := get(e.Campaign.Name)
 			c.flow, c.entered[e.Person] = true, true
+			c.ws = e.Campaign.Workspace.Name
 		}
 	}
 	for _, r := range reports {
@@ -568,7 +577,11 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 		}
 		if r.Completed != nil {
 			for _, s := range r.Completed.Summary.Steps {
-				step(get(s.Campaign), s.File, s.Line, s.Column, s.Type, s.Primary).stored += s.People
+				c := get(s.Campaign)
+				if c.ws == "" {
+					c.ws = r.Completed.Workspace
+				}
+				step(c, s.File, s.Line, s.Column, s.Type, "").stored += s.People
 			}
 			continue
 		}
@@ -577,7 +590,11 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 			if st == nil || a.Campaign == "" {
 				continue
 			}
-			step(get(a.Campaign), st.Pos.Filename, st.Pos.Line, st.Pos.Column, a.Type, a.Primary).people[a.Person] = true
+			c := get(a.Campaign)
+			if c.ws == "" {
+				c.ws = a.Workspace
+			}
+			step(c, st.Pos.Filename, st.Pos.Line, st.Pos.Column, a.Type, oneLine(st.Source)).people[a.Person] = true
 		}
 	}
 	noun := "activities"
@@ -587,9 +604,14 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 	fmt.Fprintf(w, "\nsummary: %d %s\n", len(acts), noun)
 	for _, name := range order {
 		c := camps[name]
-		if c.flow {
+		switch kind := campaignKind(prog, c.ws, name); {
+		case c.flow:
 			fmt.Fprintf(w, "  campaign %q: %s entered the flow\n", name, countPeople(len(c.entered)+c.stored))
-		} else {
+		case kind == compiler.Batch || kind == compiler.Trigger:
+			// Its steps ran for people already in its flow: resumed
+			// from a wait by advance or --until.
+			fmt.Fprintf(w, "  campaign %q (%s)\n", name, kind)
+		default:
 			fmt.Fprintf(w, "  campaign %q (executed)\n", name)
 		}
 		var steps []*stepCount
@@ -606,9 +628,52 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 			return steps[i].col < steps[j].col
 		})
 		for _, s := range steps {
-			fmt.Fprintf(w, "    %-28s %-48s %s\n", s.pos, s.label, countPeople(len(s.people)+s.stored))
+			fmt.Fprint(w, lang.Escape(fmt.Sprintf("    %-28s %-*s %s", s.pos, summaryLabel, s.label, countPeople(len(s.people)+s.stored))), "\n")
 		}
 	}
+}
+
+// stepSources maps each step's position, as the summary writes it, to its
+// source text on one line.
+func stepSources(prog *compiler.Program) map[string]string {
+	out := map[string]string{}
+	if prog == nil {
+		return out
+	}
+	for _, c := range prog.Campaigns {
+		compiler.WalkSteps(c.Flow, func(s *compiler.Step) {
+			key := fmt.Sprintf("%s:%d:%d", s.Pos.Filename, s.Pos.Line, s.Pos.Column)
+			if s.Pos.Filename == "" {
+				key = fmt.Sprintf("%d:%d", s.Pos.Line, s.Pos.Column)
+			}
+			out[key] = oneLine(s.Source)
+		})
+	}
+	return out
+}
+
+// oneLine folds a step's source text, which may span lines, onto one, and
+// shortens it to the summary's column.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > summaryLabel {
+		s = string(r[:summaryLabel-1]) + "…"
+	}
+	return s
+}
+
+// summaryLabel is the width of the summary's step column.
+const summaryLabel = 48
+
+// campaignKind is the kind of the named campaign, or -1 when prog does not
+// have it.
+func campaignKind(prog *compiler.Program, ws, name string) compiler.Kind {
+	if prog != nil {
+		if c := prog.Campaign(ws, name); c != nil {
+			return c.Kind
+		}
+	}
+	return -1
 }
 
 // simulatedEvent is the event that a trigger campaign's first trigger
@@ -748,10 +813,10 @@ func startBatchOrCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campa
 }
 
 // writeLog prints activities in the form --format asks for.
-func writeLog(w io.Writer, format string, acts []*vm.Activity, reports []*vm.Report) {
+func writeLog(w io.Writer, format string, prog *compiler.Program, acts []*vm.Activity, reports []*vm.Report) {
 	if format == "json" {
 		writeJSONLog(w, acts)
 	} else {
-		writeTextLog(w, acts, reports)
+		writeTextLog(w, prog, acts, reports)
 	}
 }
