@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/campc/campc/lang"
 )
@@ -27,13 +28,13 @@ const usage = `usage: campc <command> [flags] [arguments]
 commands:
   check [--format text|json] [--strict] [--max-errors N] [PATH ...]
         check .camp files and directories as one project
-  run [flags] CAMPAIGN [PATH ...]
+  run (--people FILE | --db DB) [flags] CAMPAIGN [PATH ...]
         compile the project and run one campaign over people
   import --db DB [--now TIME] PEOPLE [PATH ...]
         import people (.csv or .jsonl) into a database
   log --db DB [--person ID] [--format text|json]
         print the activity log a database holds
-  explain CAMPAIGN --person ID --people FILE [PATH ...]
+  explain CAMPAIGN --person ID (--people FILE | --db DB) [flags] [PATH ...]
         show, step by step, what a campaign does for one person and why
   advance --db DB [--now TIME] [--until DURATION] [PATH ...]
         resume the waits and queued runs a database holds
@@ -74,7 +75,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
-		if args[0] == "help" && len(args) > 1 {
+		if args[0] == "help" && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
 			return commandHelp(args[1], stdin, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)

@@ -178,7 +178,7 @@ func (f *timeFlag) Set(s string) error {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "run [flags] CAMPAIGN [PATH ...]", stdout, stderr)
+	fs := newFlagSet("run", "run (--people FILE | --db DB) [flags] CAMPAIGN [PATH ...]", stdout, stderr)
 	peopleFile := fs.String("people", "", "people to run over: a .csv or .jsonl file (with --db: imported first, and the run, batch or trigger, is for the people it lists only)")
 	dbFlag := fs.String("db", "", "keep state in a database: a SQLite file path or a postgres:// URL (default: in memory)")
 	tokens := tokenFlags{}
