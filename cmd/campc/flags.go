@@ -187,7 +187,7 @@ for each person, as its first trigger (or an API request) would start it.
 	"import":  "Import people (.csv or .jsonl) into a database: all of the file or, on a bad\nrow, none of it.\n",
 	"log":     "Print the activity log a database holds.\n",
 	"explain": "Show, step by step, what a campaign does for one person and why: the person\nfrom a people file (--people) or a database (--db). With --db, the database is\nonly read: the campaign runs on a copy of the person (fields, lists, program\nstatuses, log and waits). --until then advances the clock, resuming waits.\n",
-	"advance": "Advance the clock to --now (or by --until) and resume the waits and queued runs\na database holds.\n",
+	"advance": "Move the clock to --now plus --until and resume the waits and queued runs a\ndatabase holds.\n",
 	"migrate": "Create or update a database's schema.\n",
 	"fmt":     "Format .camp files in the one canonical layout (no PATH: standard input).\n",
 	"graph":   "Draw which campaign executes or requests which, as Graphviz or Mermaid.\n",
