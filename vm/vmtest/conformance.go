@@ -377,4 +377,5 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 	})
 
 	t.Run("import keeps CreatedAt and moves UpdatedAt on a change", func(t *testing.T) { importTimestamps(t, newStore) })
+	t.Run("waits stored by path still resume", func(t *testing.T) { pathWaits(t, newStore) })
 }
