@@ -132,6 +132,7 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		case it.Flow != nil:
 			if once("flow", s, e) {
 				cp.Flow = c.steps(cp, it.Flow.Steps)
+				c.stepIDs(cp.Key, cp.Flow)
 			}
 		case it.Run != nil:
 			if once("schedule", s, e) {
