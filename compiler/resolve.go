@@ -135,6 +135,7 @@ func (c *checker) resolveCampaign(cp *ir.Campaign, state map[*ir.Campaign]int) {
 		case it.Flow != nil:
 			if once("flow", s, e) {
 				cp.Flow = c.steps(cp, it.Flow.Steps)
+				c.stepIDs(cp.Key, cp.Flow)
 			}
 		case it.Run != nil:
 			if once("schedule", s, e) {

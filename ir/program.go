@@ -486,6 +486,10 @@ type Step struct {
 	HasElse   bool
 	Pos, End  Position
 	Source    string // the step as written (empty for if steps), for explanations
+	// ID is the step's identity: 16 hex digits that stay the same while
+	// other steps are inserted, deleted or reordered, and that waits are
+	// stored against (the compiler's stepIDs makes it).
+	ID string
 
 	// Wait options (issue 11). A wait until a token keeps the token's
 	// template in Text. A wait N unit ends at the first instant, at or after

@@ -426,8 +426,12 @@ func (t *sqlTx) WaitsOf(person string) ([]*vm.Parked, error) {
 	return scanParked(rows)
 }
 
+// parkedDoc is a parked wait's place and token context. New waits store
+// the wait step's identity ("step"); waits parked by older versions have a
+// path of step indexes ("path") instead, and are still read.
 type parkedDoc struct {
-	Path    []int             `json:"path"`
+	Step    string            `json:"step,omitempty"`
+	Path    []int             `json:"path,omitempty"`
 	Tokens  map[string]string `json:"tokens,omitempty"`
 	Trigger *vm.Event         `json:"trigger,omitempty"`
 }
@@ -447,7 +451,7 @@ func scanParked(rows *sql.Rows) ([]*vm.Parked, error) {
 		if err := json.Unmarshal(data, &d); err != nil {
 			return nil, damaged("parked wait %d: %v", p.ID, err)
 		}
-		p.Path, p.Tokens, p.Trigger = d.Path, d.Tokens, d.Trigger
+		p.Step, p.Path, p.Tokens, p.Trigger = d.Step, d.Path, d.Tokens, d.Trigger
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -498,7 +502,7 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 		}
 	}
 	for _, p := range c.Park {
-		data, _ := json.Marshal(parkedDoc{Path: p.Path, Tokens: p.Tokens, Trigger: p.Trigger})
+		data, _ := json.Marshal(parkedDoc{Step: p.Step, Path: p.Path, Tokens: p.Tokens, Trigger: p.Trigger})
 		if err := t.stmt("park").QueryRowContext(t.ctx, p.Person, p.Workspace, p.Campaign, fmtTime(p.Due), data).Scan(&p.ID); err != nil {
 			return err
 		}

@@ -45,10 +45,7 @@ type cursor struct {
 	pc     int
 	choice int // 1-based branch number when this is a branch; 0 otherwise
 	frame  *frame
-	// For a branch: the index of its if step in the enclosing list and the
-	// branch number (0 for else); a parked flow's path is built from these.
-	ifIndex, branch int
-	isRoot          bool
+	isRoot bool
 }
 
 // pass is one person's pass through one root flow. It works on a private
@@ -268,7 +265,7 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 				if ps.tracing() {
 					ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: i + 1, Text: b.Text})
 				}
-				ps.pushBranch(b.Steps, i+1, f, cur.pc-1, i+1)
+				ps.pushBranch(b.Steps, i+1, f)
 				return nil
 			}
 		}
@@ -276,7 +273,7 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 			if ps.tracing() {
 				ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: len(st.Branches) + 1, Text: "else"})
 			}
-			ps.pushBranch(st.Else, len(st.Branches)+1, f, cur.pc-1, 0)
+			ps.pushBranch(st.Else, len(st.Branches)+1, f)
 		} else if ps.tracing() {
 			ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: 0, Text: "no choice matched"})
 		}
@@ -378,9 +375,9 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 	return nil
 }
 
-func (ps *pass) pushBranch(steps []*ir.Step, choice int, f *frame, ifIndex, branch int) {
+func (ps *pass) pushBranch(steps []*ir.Step, choice int, f *frame) {
 	c := ps.cursor(steps, f)
-	c.choice, c.ifIndex, c.branch = choice, ifIndex, branch
+	c.choice = choice
 	ps.push(c)
 }
 
@@ -404,16 +401,6 @@ func (ps *pass) pop() {
 	n := len(ps.stack) - 1
 	ps.r.cursors = append(ps.r.cursors, ps.stack[n])
 	ps.stack = ps.stack[:n]
-}
-
-// path is where the flow stands, as a parked wait records it: for each
-// branch on the stack its if index and branch number, then the next step.
-func (ps *pass) path() []int {
-	var p []int
-	for _, c := range ps.stack[1:] {
-		p = append(p, c.ifIndex, c.branch)
-	}
-	return append(p, ps.stack[len(ps.stack)-1].pc)
 }
 
 func (ps *pass) changeScore(st *ir.Step, cur *cursor) error {
@@ -567,7 +554,7 @@ func (ps *pass) wait(st *ir.Step, cur *cursor) error {
 		ps.r.parkedMin = due
 	}
 	ps.park = append(ps.park, &Parked{Person: ps.p.ID, Workspace: root.campaign.Workspace.Name, Campaign: root.campaign.Name,
-		Path: ps.path(), Due: due.UTC(), Tokens: root.tokens.overrides, Trigger: root.tokens.trigger})
+		Step: st.ID, Due: due.UTC(), Tokens: root.tokens.overrides, Trigger: root.tokens.trigger})
 	if ps.tracing() {
 		ps.trace(TraceEvent{Kind: TraceLeave, Campaign: root.campaign, Text: "waiting until " + due.UTC().Format(time.RFC3339) + "; the rest of the flow runs then"})
 	}
@@ -643,37 +630,70 @@ func formatWait(d time.Duration) string {
 	return d.String()
 }
 
-// restore rebuilds the stack of a parked flow from its path.
+// restore rebuilds the stack of a parked flow: it finds the wait by its
+// step identity in the current program and continues after it. A wait
+// stored before identities (by path alone) resumes by its path, which is
+// right while the program is unchanged; the step the path ends after must
+// still be a wait. The error says why the place is gone.
 func (ps *pass) restore(c *ir.Campaign, w *Parked) error {
+	path := w.Path
+	if w.Step != "" {
+		path = stepPath(c.Flow, w.Step)
+		if path == nil {
+			return fmt.Errorf("wait step %s is no longer in the flow of campaign %q", w.Step, c.Name)
+		}
+	}
+	changed := fmt.Errorf("the flow of campaign %q changed since the person started waiting", c.Name)
 	fr := ps.r.e.rootFrame(c, w.Tokens, w.Trigger)
 	cur := ps.cursor(c.Flow, fr)
 	ps.push(cur)
-	path := w.Path
 	for len(path) > 1 {
 		i, b := path[0], path[1]
 		if i < 0 || i >= len(cur.steps) || cur.steps[i].Op != ir.StepIf {
-			return fmt.Errorf("the flow changed since the person started waiting")
+			return changed
 		}
 		st := cur.steps[i]
 		cur.pc = i + 1
 		next := ps.cursor(nil, fr)
-		next.ifIndex, next.branch = i, b
 		switch {
 		case b == 0 && st.HasElse:
 			next.steps, next.choice = st.Else, len(st.Branches)+1
 		case b >= 1 && b <= len(st.Branches):
 			next.steps, next.choice = st.Branches[b-1].Steps, b
 		default:
-			return fmt.Errorf("the flow changed since the person started waiting")
+			return changed
 		}
 		ps.push(next)
 		cur = next
 		path = path[2:]
 	}
-	if len(path) != 1 || path[0] < 0 || path[0] > len(cur.steps) {
-		return fmt.Errorf("the flow changed since the person started waiting")
+	if len(path) != 1 || path[0] < 1 || path[0] > len(cur.steps) || cur.steps[path[0]-1].Op != ir.StepWait {
+		return changed
 	}
 	cur.pc = path[0]
+	return nil
+}
+
+// stepPath is where the step with identity id is in steps, in the form of
+// a parked path (for each enclosing if: its index and branch number, 0 for
+// else; then the index after the step), or nil when no step has it.
+func stepPath(steps []*ir.Step, id string) []int {
+	for i, st := range steps {
+		if st.ID == id {
+			return []int{i + 1}
+		}
+		if st.Op != ir.StepIf {
+			continue
+		}
+		for b, br := range st.Branches {
+			if p := stepPath(br.Steps, id); p != nil {
+				return append([]int{i, b + 1}, p...)
+			}
+		}
+		if p := stepPath(st.Else, id); p != nil {
+			return append([]int{i, 0}, p...)
+		}
+	}
 	return nil
 }
 

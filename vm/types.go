@@ -85,15 +85,20 @@ type Event struct {
 	Link    string // clicks link in email / on web page: the link (optional)
 }
 
-// Parked is a person waiting in a flow. The flow position is a path of
-// step indexes (into the flow, then into a branch, …) so it survives a
-// restart of the engine as long as the program has not changed.
+// Parked is a person waiting in a flow. The place in the flow is the wait
+// step's identity (ir.Step.ID), which survives edits to the other
+// steps of the program; the flow goes on after that step. Only the root
+// campaign's flow can wait (an executable holds no wait), so one identity
+// is the whole stack. Waits stored before identities carry a Path instead:
+// step index, then for each if: branch number (1-based, 0 = else) and step
+// index, valid only while the program is unchanged.
 type Parked struct {
 	ID        int64
 	Person    string
 	Workspace string
 	Campaign  string // the campaign whose flow waits
-	Path      []int  // step index, then for each if: branch number (1-based, 0 = else) and step index
+	Step      string // the wait step's identity; new waits are stored so
+	Path      []int  // the place of a wait stored by path (older stores)
 	Due       time.Time
 	Tokens    map[string]string // API My Token overrides of the run
 	Trigger   *Event            // the event that started the run, for trigger tokens

@@ -46,18 +46,17 @@ func compileProject(paths []string, format string, strict bool, maxErrors int, s
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("check", "check [--format text|json] [--strict] [--max-errors N] [PATH ...]", stderr)
+	fs := newFlagSet("check", "check [--format text|json] [--strict] [--max-errors N] [PATH ...]", stdout, stderr)
 	format := &choice{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output format: text or json")
 	strict := fs.Bool("strict", false, "treat warnings as errors")
 	maxErrors := fs.Int("max-errors", compiler.DefaultMaxErrors, "show at most this many diagnostics (0: all)")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if *maxErrors < 0 {
-		fmt.Fprintf(stderr, "campc check: --max-errors must be 0 or more, not %d\n", *maxErrors)
-		return exitUsage
+		return badUsage(fs, "--max-errors must be 0 or more, not %d", *maxErrors)
 	}
 	_, code := compileProject(paths, format.value, *strict, *maxErrors, stdout, stderr)
 	return code

@@ -77,22 +77,21 @@ func dbError(stderr io.Writer, cmd, db string, err error) int {
 
 func requireDB(name string, db string, stderr io.Writer) bool {
 	if db == "" {
-		fmt.Fprintf(stderr, "campc %s: --db is required (a SQLite file path or a postgres:// URL)\n", name)
+		fmt.Fprintf(stderr, "campc %s: --db is required (a SQLite file path or a postgres:// URL); run 'campc %s --help' for usage\n", name, name)
 		return false
 	}
 	return true
 }
 
 func cmdMigrate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("migrate", "migrate --db PATH_OR_URL", stderr)
+	fs := newFlagSet("migrate", "migrate --db PATH_OR_URL", stdout, stderr)
 	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "campc migrate: unexpected argument %q\n", rest[0])
-		return exitUsage
+		return badUsage(fs, "unexpected argument %q", rest[0])
 	}
 	if !requireDB("migrate", *db, stderr) {
 		return exitUsage
@@ -117,20 +116,19 @@ func cmdMigrate(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdImport(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("import", "import --db PATH_OR_URL [--now TIME] PEOPLE.csv|.jsonl [PATH ...]", stderr)
+	fs := newFlagSet("import", "import --db PATH_OR_URL [--now TIME] PEOPLE.csv|.jsonl [PATH ...]", stdout, stderr)
 	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
 	var now timeFlag
-	fs.Var(&now, "now", "the import's time, which new people get as CreatedAt and changed people as UpdatedAt, RFC 3339 (default: the current time)")
+	fs.Var(&now, "now", "the import's time, which new people get as CreatedAt and changed people as UpdatedAt: a date (2026-12-01) or an RFC 3339 time (default: the current time)")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if !requireDB("import", *db, stderr) {
 		return exitUsage
 	}
 	if len(rest) == 0 {
-		fmt.Fprintln(stderr, "campc import: name the people file (.csv or .jsonl), then the project's paths")
-		return exitUsage
+		return badUsage(fs, "name the people file (.csv or .jsonl), then the project's paths")
 	}
 	file, paths := rest[0], rest[1:]
 	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
@@ -173,7 +171,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if acts := activitiesOf(reps); len(acts) > 0 {
-		writeLog(stdout, "text", acts, reps)
+		writeLog(stdout, "text", prog, acts, reps)
 	}
 	if err != nil {
 		return runFailed(stderr, "import", *db, err)
@@ -227,18 +225,17 @@ func (p *progress) done() {
 }
 
 func cmdLog(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("log", "log --db PATH_OR_URL [--person ID] [--format text|json]", stderr)
+	fs := newFlagSet("log", "log --db PATH_OR_URL [--person ID] [--format text|json]", stdout, stderr)
 	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
 	person := fs.String("person", "", "only this person's activities")
 	format := &choice{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output format: text or json")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "campc log: unexpected argument %q\n", rest[0])
-		return exitUsage
+		return badUsage(fs, "unexpected argument %q", rest[0])
 	}
 	if !requireDB("log", *db, stderr) {
 		return exitUsage
@@ -266,17 +263,17 @@ func cmdLog(args []string, stdout, stderr io.Writer) int {
 // cmdAdvance resumes the waits and queued runs a database holds, with the
 // clock at --now (plus --until).
 func cmdAdvance(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("advance", "advance --db PATH_OR_URL [--now TIME] [--until DURATION] [--format text|json] [PATH ...]", stderr)
+	fs := newFlagSet("advance", "advance --db PATH_OR_URL [--now TIME] [--until DURATION] [--format text|json] [PATH ...]", stdout, stderr)
 	db := fs.String("db", "", "the database: a SQLite file path or a postgres:// URL")
 	format := &choice{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output format: text or json")
 	var until durationFlag
-	fs.Var(&until, "until", "advance the clock by this much past --now (72h, 3d)")
+	fs.Var(&until, "until", "advance the clock by this much past --now (72h, 90m, 3d, \"3 days\")")
 	var now timeFlag
-	fs.Var(&now, "now", "the clock, RFC 3339 (default: the current time)")
+	fs.Var(&now, "now", "the clock: a date (2026-12-01, midnight UTC) or an RFC 3339 time (default: the current time)")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if !requireDB("advance", *db, stderr) {
 		return exitUsage
@@ -312,7 +309,7 @@ func cmdAdvance(args []string, stdout, stderr io.Writer) int {
 	}
 	// Waits and the scheduled batch runs that fall due, in time order.
 	reps, runErr := bringUp(ctx, eng, t.Add(until.d), true, false)
-	writeLog(stdout, format.value, activitiesOf(reps), reps)
+	writeLog(stdout, format.value, prog, activitiesOf(reps), reps)
 	if runErr != nil {
 		return runFailed(stderr, "advance", *db, runErr)
 	}

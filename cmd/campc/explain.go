@@ -18,9 +18,11 @@ import (
 // verdicts, then each step with its tokens, branches and activities, and
 // executed children explained the same way, one level deeper.
 type explainer struct {
-	w       io.Writer
-	person  string            // the person of the last header, to separate people
-	started map[rootFlow]bool // root flows whose "flow:" heading is printed
+	w        io.Writer
+	person   string            // the person of the last header, to separate people
+	campaign *ir.Campaign      // the campaign of the last header
+	open     bool              // the last header's flow is running, not ended or waiting
+	started  map[rootFlow]bool // root flows whose "flow:" heading is printed
 }
 
 // rootFlow is one person's flow of one campaign; the campaign, not its
@@ -51,7 +53,7 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 			if x.person != "" {
 				fmt.Fprintln(x.w)
 			}
-			x.person = e.Person
+			x.person, x.campaign, x.open = e.Person, e.Campaign, true
 			x.line(0, 0, "person %s, campaign %q (%s)", lang.QuoteIfNeeded(e.Person), e.Campaign.Name, e.Campaign.Kind)
 		} else {
 			x.line(d, 0, "campaign %q (%s)", e.Campaign.Name, e.Campaign.Kind)
@@ -89,7 +91,17 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 		}
 		x.line(d, 1, "flow, in %s:", how)
 	case vm.TraceStep:
-		if d == 0 && e.Step != nil && x.lastDepth0Flow(e) {
+		if d == 0 && (!x.open || x.person != e.Person || x.campaign != e.Campaign) {
+			// A flow resumed from a wait (advance, --until): its own
+			// heading, not the steps of whoever was explained last.
+			if x.person != "" {
+				fmt.Fprintln(x.w)
+			}
+			x.person, x.campaign, x.open = e.Person, e.Campaign, true
+			x.line(0, 0, "person %s, campaign %q (%s), resumed:", lang.QuoteIfNeeded(e.Person), e.Campaign.Name, e.Campaign.Kind)
+			x.line(0, 1, "flow:")
+			x.lastDepth0Flow(e)
+		} else if d == 0 && e.Step != nil && x.lastDepth0Flow(e) {
 			x.line(0, 1, "flow:")
 		}
 		src := e.Step.Source
@@ -113,6 +125,9 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 		x.line(d, 3, "→ %s %q%s", a.Type, a.Primary, formatAttrs(a.Attributes))
 	case vm.TraceLeave:
 		x.line(d, 1, "%s", e.Text)
+		if d == 0 {
+			x.open = false
+		}
 	}
 }
 
@@ -131,24 +146,30 @@ func (x *explainer) lastDepth0Flow(e vm.TraceEvent) bool {
 }
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("explain", "explain CAMPAIGN --person ID --people FILE [flags] [PATH ...]", stderr)
+	fs := newFlagSet("explain", "explain CAMPAIGN --person ID (--people FILE | --db DB) [flags] [PATH ...]", stdout, stderr)
 	person := fs.String("person", "", "the person's Id (required)")
-	peopleFile := fs.String("people", "", "the people file (.csv or .jsonl) that holds the person (required)")
+	peopleFile := fs.String("people", "", "the people file (.csv or .jsonl) that holds the person (this or --db)")
+	dbFlag := fs.String("db", "", "the database that holds the person, only read: a SQLite file path or a postgres:// URL (this or --people)")
+	var until durationFlag
+	fs.Var(&until, "until", "then advance the clock by this much (72h, 90m, 3d, \"3 days\"), explaining the waits it resumes")
 	tokens := tokenFlags{}
 	fs.Var(tokens, "token", "override a My Token for this run: my.Name=VALUE (repeatable)")
 	var now timeFlag
-	fs.Var(&now, "now", "the clock, RFC 3339 (default: the current time)")
+	fs.Var(&now, "now", "the clock: a date (2026-12-01, midnight UTC) or an RFC 3339 time (default: the current time)")
 	workspace := fs.String("workspace", "", "the campaign's workspace, when its name alone may mean several campaigns")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
-	if len(rest) == 0 || *person == "" || *peopleFile == "" {
-		fmt.Fprintln(stderr, "campc explain: name the campaign, --person ID and --people FILE")
-		fs.Usage()
-		return exitUsage
+	if len(rest) == 0 || *person == "" || (*peopleFile == "") == (*dbFlag == "") {
+		return badUsage(fs, "name the campaign, --person ID, and either --people FILE or --db DB")
 	}
 	name, paths := rest[0], rest[1:]
+	start := now.value()
+	if err := clockEnd(start, until.d); err != nil {
+		fmt.Fprintf(stderr, "campc explain: %v\n", err)
+		return exitUsage
+	}
 	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
 	if res == nil {
 		return code
@@ -158,28 +179,37 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "campc explain: the project has errors; nothing ran")
 		return exitError
 	}
-	people, err := openPeople(*peopleFile, prog)
-	if err != nil {
-		fmt.Fprintf(stderr, "campc explain: %v\n", err)
-		return exitUsage
-	}
-	who, err := people.person(*person)
-	people.Close()
-	if err != nil {
-		fmt.Fprintf(stderr, "campc explain: %v\n", err)
-		return exitUsage
-	}
-	if who == nil {
-		fmt.Fprintf(stderr, "campc explain: --person %s: no such Id in %s\n", lang.QuoteIfNeeded(*person), lang.Escape(*peopleFile))
-		return exitUsage
-	}
-	start := now.value()
-	// As run --people would import the person: at the clock's start.
-	vm.StampImport([]*vm.Person{who}, start)
+	ctx := context.Background()
 	st := vm.NewMemStore()
-	st.PutPeople(who)
+	var who *vm.Person
+	if *dbFlag != "" {
+		var code int
+		if who, code = copyFromDB(ctx, st, *dbFlag, *person, stderr); who == nil {
+			return code
+		}
+	} else {
+		people, err := openPeople(*peopleFile, prog)
+		if err != nil {
+			fmt.Fprintf(stderr, "campc explain: %v\n", err)
+			return exitUsage
+		}
+		who, err = people.person(*person)
+		people.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "campc explain: %v\n", err)
+			return exitUsage
+		}
+		if who == nil {
+			fmt.Fprintf(stderr, "campc explain: --person %s: no such Id in %s\n", lang.QuoteIfNeeded(*person), lang.Escape(*peopleFile))
+			return exitUsage
+		}
+		// As run --people would import the person: at the clock's start.
+		vm.StampImport([]*vm.Person{who}, start)
+		st.PutPeople(who)
+	}
 	x := &explainer{w: stdout}
-	eng, err := vm.New(prog, vm.Options{Store: st, Clock: vm.NewManualClock(start), Tracer: x})
+	clock := vm.NewManualClock(start)
+	eng, err := vm.New(prog, vm.Options{Store: st, Clock: clock, Tracer: x})
 	if err != nil {
 		fmt.Fprintf(stderr, "campc explain: %v\n", err)
 		return exitError
@@ -189,7 +219,6 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc explain: %v\n", err)
 		return exitError
 	}
-	ctx := context.Background()
 	if c.Kind == ir.Executable {
 		fmt.Fprintf(stderr, "campc explain: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
 		return exitError
@@ -204,6 +233,10 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc explain: %v\n", ue.err)
 		return ue.code
 	}
+	if err == nil && until.d > 0 {
+		clock.Set(start.Add(until.d))
+		_, err = eng.Advance(ctx)
+	}
 	if x.person == "" {
 		fmt.Fprintf(stdout, "person %s: campaign %q did not consider this person (not in its workspace's partitions, or its trigger did not fire)\n", lang.QuoteIfNeeded(who.ID), c.Name)
 	}
@@ -212,4 +245,47 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// copyFromDB copies a person of the database db into st, with what their
+// passes read and resume: fields, lists, program statuses, qualification
+// history, log and parked waits. explain runs on the copy, so it never
+// writes to the database. It returns nil and an exit code when it cannot.
+func copyFromDB(ctx context.Context, st *vm.MemStore, db, id string, stderr io.Writer) (*vm.Person, int) {
+	src, err := openExisting(ctx, db)
+	if err != nil {
+		return nil, dbError(stderr, "explain", db, err)
+	}
+	defer src.Close()
+	tx, err := src.Begin(ctx)
+	if err != nil {
+		return nil, runFailed(stderr, "explain", db, err)
+	}
+	defer tx.Rollback()
+	who, err := tx.LoadPerson(id)
+	if err != nil {
+		return nil, runFailed(stderr, "explain", db, err)
+	}
+	if who == nil {
+		fmt.Fprintf(stderr, "campc explain: --person %s: no such Id in the database %s\n", lang.QuoteIfNeeded(id), lang.Escape(dbName(db)))
+		return nil, exitUsage
+	}
+	waits, err := tx.WaitsOf(id)
+	if err != nil {
+		return nil, runFailed(stderr, "explain", db, err)
+	}
+	st.PutPeople(who)
+	if len(waits) > 0 {
+		mt, err := st.Begin(ctx)
+		if err == nil {
+			if err = mt.Apply(&vm.Commit{Park: waits}); err == nil {
+				err = mt.Commit()
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "campc explain: %v\n", err)
+			return nil, exitError
+		}
+	}
+	return who, exitOK
 }

@@ -1,22 +1,33 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
 
 // parseInterleaved parses flags that may stand before, between or after
 // positional arguments ("campc check examples --format json"); "--" ends
-// the flags.
+// the flags. -h or --help prints the command's usage to standard output
+// and returns flag.ErrHelp; a bad flag prints one line to standard error
+// (the flag, the problem, and where the usage is) and returns the error.
+// Callers turn either into an exit code with flagExit.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseQuiet(fs, args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
+			} else {
+				badUsage(fs, "%s", flagProblem(err))
+			}
 			return nil, err
 		}
 		args = fs.Args()
@@ -31,16 +42,156 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// newFlagSet makes a flag set that reports errors (not panics, not exits)
-// and prints its usage to stderr.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+// parseQuiet parses with the flag package's own messages silenced: it
+// prints the whole usage on any error, where one line says more.
+func parseQuiet(fs *flag.FlagSet, args []string) error {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.SetOutput(out); fs.Usage = usage }()
+	return fs.Parse(args)
+}
+
+// flagExit is the exit code for parseInterleaved's error: 0 after -h or
+// --help, 2 for a bad flag.
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
+// badUsage prints a usage problem as one line that points to --help, and
+// returns the exit code for it.
+func badUsage(fs *flag.FlagSet, format string, args ...any) int {
+	fmt.Fprintf(fs.Output(), "campc %s: %s; run 'campc %s --help' for usage\n", fs.Name(), lang.Escape(fmt.Sprintf(format, args...)), fs.Name())
+	return exitUsage
+}
+
+// The flag package's error messages, to say them with the flag written
+// as campc's documentation writes it (--name).
+var (
+	errUnknownFlag = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
+	errNeedsValue  = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
+	errBadBool     = regexp.MustCompile(`^invalid boolean value (".*") for -+([^:]*): `)
+	errBadBoolFlag = regexp.MustCompile(`^invalid boolean flag ([^:]*): `)
+	errBadValue    = regexp.MustCompile(`^invalid value (".*") for flag -+([^:]*): (.*)$`)
+)
+
+// flagProblem says what is wrong with a flag, naming it.
+func flagProblem(err error) string {
+	msg := err.Error()
+	if m := errUnknownFlag.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("unknown flag --%s", m[1])
+	}
+	if m := errNeedsValue.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("--%s needs a value", m[1])
+	}
+	if m := errBadBool.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("--%s takes true or false, not %s", m[2], m[1])
+	}
+	if m := errBadBoolFlag.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("--%s takes true or false", m[1])
+	}
+	if m := errBadValue.FindStringSubmatch(msg); m != nil {
+		switch m[3] {
+		case "parse error": // a number flag
+			return fmt.Sprintf("--%s takes a whole number, not %s", m[2], m[1])
+		case "value out of range":
+			return fmt.Sprintf("--%s: %s is out of range", m[2], m[1])
+		}
+		return fmt.Sprintf("--%s: %s", m[2], m[3])
+	}
+	return msg
+}
+
+// newFlagSet makes a flag set that reports errors (not panics, not exits):
+// its usage, for -h and --help, goes to stdout; problems go to stderr.
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: campc %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(stdout, fs, synopsis) }
 	return fs
+}
+
+// printUsage writes a command's synopsis, what it does (commandDoc), and
+// its flags, as --name TYPE lines.
+func printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
+	fmt.Fprintf(w, "usage: campc %s\n", synopsis)
+	if doc := commandDoc[fs.Name()]; doc != "" {
+		fmt.Fprintf(w, "\n%s", doc)
+	}
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			fmt.Fprint(w, "\nflags:\n")
+			first = false
+		}
+		typ, text := flag.UnquoteUsage(f)
+		switch v := f.Value.(type) {
+		case *timeFlag:
+			typ = "TIME"
+		case *durationFlag:
+			typ = "DURATION"
+		case *choice:
+			typ = strings.Join(v.allowed, "|")
+		case tokenFlags:
+			typ = "my.Name=VALUE"
+		default:
+			if typ == "int" {
+				typ = "N"
+			} else if typ != "" {
+				typ = map[string]string{"people": "FILE", "person": "ID"}[f.Name]
+				if typ == "" {
+					typ = strings.ToUpper(f.Name)
+				}
+			}
+		}
+		dash := "--"
+		if len(f.Name) == 1 {
+			dash = "-"
+		}
+		line := "  " + dash + f.Name
+		if typ != "" {
+			line += " " + typ
+		}
+		if def := f.DefValue; def != "" && def != "false" && def != "0" && def != "0s" && def != "now" && !strings.Contains(text, "default") {
+			text += fmt.Sprintf(" (default %s)", def)
+		}
+		fmt.Fprintf(w, "%s\n        %s\n", line, text)
+	})
+}
+
+// commandHelp prints a command's usage for "campc help CMD", as CMD
+// --help does.
+func commandHelp(cmd string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if _, ok := commandDoc[cmd]; !ok || cmd == "help" {
+		fmt.Fprintf(stderr, "campc help: unknown command %q; run 'campc help' for the commands\n", lang.Escape(cmd))
+		return exitUsage
+	}
+	return run([]string{cmd, "--help"}, stdin, stdout, stderr)
+}
+
+// commandDoc says what each command does, under its synopsis in --help.
+var commandDoc = map[string]string{
+	"check": "Check .camp files and directories as one project. Exit 0: clean (warnings are\nprinted); 1: errors; 2: usage or I/O problems.\n",
+	"run": `Compile the project and run one campaign over people. Say where the people
+come from:
+  --people FILE   the people in a .csv or .jsonl file (in memory);
+  --db DB         the people a database holds (campc import puts them there).
+With both, the file is imported into the database first, and the run, batch
+or trigger, is for the people the file lists only.
+A batch campaign runs over everyone its workspace sees; a trigger campaign
+for each person, as its first trigger (or an API request) would start it.
+`,
+	"import":  "Import people (.csv or .jsonl) into a database: all of the file or, on a bad\nrow, none of it.\n",
+	"log":     "Print the activity log a database holds.\n",
+	"explain": "Show, step by step, what a campaign does for one person and why: the person\nfrom a people file (--people) or a database (--db). With --db, the database is\nonly read: the campaign runs on a copy of the person (fields, lists, program\nstatuses, log and waits). --until then advances the clock, resuming waits.\n",
+	"advance": "Move the clock to --now plus --until and resume the waits and queued runs a\ndatabase holds.\n",
+	"migrate": "Create or update a database's schema.\n",
+	"fmt":     "Format .camp files in the one canonical layout (no PATH: standard input).\n",
+	"graph":   "Draw which campaign executes or requests which, as Graphviz or Mermaid.\n",
+	"help":    "",
 }
 
 // choice is a flag whose value must be one of a fixed set.

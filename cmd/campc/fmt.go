@@ -23,7 +23,7 @@ type fmtOptions struct {
 }
 
 func cmdFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("fmt", "fmt [-l] [-d] [-w] [--check] [PATH ...]", stderr)
+	fs := newFlagSet("fmt", "fmt [-l] [-d] [-w] [--check] [PATH ...]", stdout, stderr)
 	var o fmtOptions
 	fs.BoolVar(&o.list, "l", false, "list the files whose formatting differs from campc fmt's")
 	fs.BoolVar(&o.diff, "d", false, "print the changes as unified diffs instead of the formatted text")
@@ -31,12 +31,11 @@ func cmdFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.check, "check", false, "list the files that are not formatted and exit 1 if there are any")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if len(paths) == 0 {
 		if o.write {
-			fmt.Fprintln(stderr, "campc fmt: cannot use -w with standard input")
-			return exitUsage
+			return badUsage(fs, "cannot use -w with standard input")
 		}
 		src, err := io.ReadAll(io.LimitReader(stdin, lang.MaxFileSize+1))
 		if err != nil {

@@ -20,12 +20,12 @@ var drawnCodes = map[lang.Code]bool{
 }
 
 func cmdGraph(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("graph", "graph [--format dot|mermaid] [PATH ...]", stderr)
+	fs := newFlagSet("graph", "graph [--format dot|mermaid] [PATH ...]", stdout, stderr)
 	format := &choice{value: "dot", allowed: []string{"dot", "mermaid"}}
 	fs.Var(format, "format", "output format: dot (Graphviz) or mermaid")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	srcs, texts, err := loadProject(paths)
 	if err != nil {

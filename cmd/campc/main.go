@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/campc/campc/lang"
 )
 
 // Exit codes: 0 clean, 1 the project has errors (or a run failed), 2 usage
@@ -25,7 +28,7 @@ const usage = `usage: campc <command> [flags] [arguments]
 commands:
   check [--format text|json] [--strict] [--max-errors N] [PATH ...]
         check .camp files and directories as one project
-  run [flags] CAMPAIGN [PATH ...]
+  run (--people FILE | --db DB) [flags] CAMPAIGN [PATH ...]
         compile the project and run one campaign over people
   run --events FILE [flags] [PATH ...]
         apply a timeline of timed events, with the waits and schedules due between them
@@ -33,7 +36,7 @@ commands:
         import people (.csv or .jsonl) into a database
   log --db DB [--person ID] [--format text|json]
         print the activity log a database holds
-  explain CAMPAIGN --person ID --people FILE [PATH ...]
+  explain CAMPAIGN --person ID (--people FILE | --db DB) [flags] [PATH ...]
         show, step by step, what a campaign does for one person and why
   advance --db DB [--now TIME] [--until DURATION] [PATH ...]
         resume the waits and queued runs a database holds, and run the schedules due
@@ -43,9 +46,10 @@ commands:
         format .camp files in the one canonical layout (no PATH: standard input)
   graph [--format dot|mermaid] [PATH ...]
         draw which campaign executes or requests which, as Graphviz or Mermaid
-  help  print this message
+  help [COMMAND]
+        print this message, or a command's usage
 
-Run "campc <command> --help" for a command's flags.
+Run "campc <command> --help" (or "campc help <command>") for a command's flags.
 `
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -73,10 +77,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
+		if args[0] == "help" && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+			return commandHelp(args[1], stdin, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "campc: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "campc: unknown command %q; run 'campc help' for the commands\n", lang.Escape(args[0]))
 		return exitUsage
 	}
 }

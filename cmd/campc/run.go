@@ -46,8 +46,8 @@ func (t tokenFlags) Set(s string) error {
 	return nil
 }
 
-// durationFlag accepts Go durations ("72h") plus days and weeks ("3d",
-// "2w", "1d12h").
+// durationFlag accepts Go durations ("72h", "90m") plus days and weeks
+// ("3d", "2w", "1d12h"), and the language's "N unit" ("3 days", "2 weeks").
 type durationFlag struct{ d time.Duration }
 
 var dayPrefix = regexp.MustCompile(`^([0-9]+)([dw])`)
@@ -70,8 +70,26 @@ const maxDuration = stdlib.MaxDurationDays * 24 * time.Hour
 // for it from a malformed duration (it says "invalid" for both).
 var goDuration = regexp.MustCompile(`^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$`)
 
+// unitDuration is a duration as the language writes it: "3 days".
+var unitDuration = regexp.MustCompile(`^([0-9]+) +([a-z]+)$`)
+
 func parseDuration(s string) (time.Duration, error) {
 	tooLong := fmt.Errorf("%q is too long: a duration is at most %d days", s, stdlib.MaxDurationDays)
+	if m := unitDuration.FindStringSubmatch(strings.TrimSpace(s)); m != nil {
+		u, ok := stdlib.UnitByName(m[2])
+		if !ok {
+			return 0, fmt.Errorf("unknown duration unit %q in %q (minutes, hours, days, weeks or months)", m[2], s)
+		}
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		// Bounded before the multiplication, so nothing overflows.
+		if err != nil || n > stdlib.MaxDurationMinutes/u.Minutes {
+			return 0, tooLong
+		}
+		if n == 0 {
+			return 0, fmt.Errorf("want a positive duration, not %q", s)
+		}
+		return time.Duration(n*u.Minutes) * time.Minute, nil
+	}
 	rest := s
 	var days int64
 	for {
@@ -99,7 +117,7 @@ func parseDuration(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("%q is too large: a duration is at most %d days", s, stdlib.MaxDurationDays)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("want a duration such as 72h, 3d or 1w2d, not %q", s)
+			return 0, fmt.Errorf("want a duration such as 72h, 90m, 3d, 1w2d or \"3 days\", not %q", s)
 		}
 		if d > maxDuration {
 			return 0, tooLong
@@ -118,7 +136,7 @@ func parseDuration(s string) (time.Duration, error) {
 // longYear is a time past year 9999, which time.Parse does not read.
 var longYear = regexp.MustCompile(`^[0-9]{5,}-`)
 
-// timeFlag is an RFC 3339 time.
+// timeFlag is a date or an RFC 3339 time.
 type timeFlag struct {
 	t   time.Time
 	set bool
@@ -139,13 +157,19 @@ func (f *timeFlag) value() time.Time {
 	return f.t
 }
 
+// Set reads the language's time forms: a date (2026-12-01, midnight UTC)
+// or an RFC 3339 date-time.
 func (f *timeFlag) Set(s string) error {
-	t, err := time.Parse(time.RFC3339, s)
+	layout := time.RFC3339
+	if len(s) == len(time.DateOnly) {
+		layout = time.DateOnly
+	}
+	t, err := time.Parse(layout, s)
 	if err != nil && longYear.MatchString(s) {
 		return fmt.Errorf("%s is outside the clock's range, %s", s, stdlib.TimeRange)
 	}
 	if err != nil {
-		return fmt.Errorf("want an RFC 3339 time such as 2026-12-01T09:00:00Z, not %q", s)
+		return fmt.Errorf("want a date (2026-12-01, midnight UTC) or an RFC 3339 time (2026-12-01T09:00:00Z), not %q", s)
 	}
 	if !stdlib.InTimeRange(t) {
 		return fmt.Errorf("%s is outside the clock's range, %s", s, stdlib.TimeRange)
@@ -155,8 +179,8 @@ func (f *timeFlag) Set(s string) error {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "run [flags] CAMPAIGN [PATH ...]\n       campc run --events FILE [flags] [PATH ...]", stderr)
-	peopleFile := fs.String("people", "", "people to run over: a .csv or .jsonl file (with --db: imported first)")
+	fs := newFlagSet("run", "run (--people FILE | --db DB) [flags] CAMPAIGN [PATH ...]\n       campc run --events FILE [flags] [PATH ...]", stdout, stderr)
+	peopleFile := fs.String("people", "", "people to run over: a .csv or .jsonl file (with --db: imported first, and the run, batch or trigger, is for the people it lists only)")
 	eventsFile := fs.String("events", "", "instead of one campaign, apply a timeline: a .jsonl of timed events, with the waits and schedules due between them (spec §15.8)")
 	dbFlag := fs.String("db", "", "keep state in a database: a SQLite file path or a postgres:// URL (default: in memory)")
 	tokens := tokenFlags{}
@@ -164,9 +188,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	format := &choice{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output format: text or json")
 	var until durationFlag
-	fs.Var(&until, "until", "then advance the clock by this much (72h, 3d), resuming waits")
+	fs.Var(&until, "until", "then advance the clock by this much (72h, 90m, 3d, \"3 days\"), resuming waits")
 	var now timeFlag
-	fs.Var(&now, "now", "the clock's start, RFC 3339 (default: the current time)")
+	fs.Var(&now, "now", "the clock's start: a date (2026-12-01, midnight UTC) or an RFC 3339 time (default: the current time)")
 	lenient := fs.Bool("lenient", false, "run even when smart lists are invalid (they qualify nobody)")
 	trace := fs.Bool("trace", false, "explain every person's pass as campc explain does (on standard error with --format json)")
 	stepBudget := fs.Int("step-budget", vm.DefaultStepBudget, "most steps in one person's pass")
@@ -177,17 +201,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	again := fs.Bool("again", false, "with --db: run a batch campaign again even when its run at this --now is complete")
 	args, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if len(args) == 0 && *eventsFile == "" {
-		fmt.Fprintln(stderr, "campc run: name the campaign to run")
-		fs.Usage()
-		return exitUsage
+		return badUsage(fs, "name the campaign to run")
 	}
 	if flagSet(fs, "workers") && *workers <= 0 {
 		// 0 is the default's placeholder, not a number of workers.
-		fmt.Fprintln(stderr, "campc run: --workers must be positive")
-		return exitUsage
+		return badUsage(fs, "--workers must be positive")
 	}
 	if *workers == 0 {
 		// Measured on two cores: PostgreSQL gains from overlapping groups'
@@ -198,8 +219,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *stepBudget <= 0 || *cascadeBudget <= 0 || *batchGroup <= 0 || *workers <= 0 {
-		fmt.Fprintln(stderr, "campc run: --step-budget, --cascade-budget, --batch-group and --workers must be positive")
-		return exitUsage
+		return badUsage(fs, "--step-budget, --cascade-budget, --batch-group and --workers must be positive")
 	}
 	var name string
 	paths := args
@@ -218,6 +238,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err := clockEnd(start, until.d); err != nil {
 		fmt.Fprintf(stderr, "campc run: %v\n", err)
 		return exitUsage
+	}
+	if *peopleFile == "" && *dbFlag == "" {
+		// Running over nobody would look like a campaign that qualifies nobody.
+		return badUsage(fs, "say whom to run over: --people FILE (a .csv or .jsonl file) or --db DB (the people a database holds)")
 	}
 
 	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
@@ -273,8 +297,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc run: %v; nothing ran\n", err)
 		return exitUsage
 	}
+	var runStore vm.Store = store
+	var limited *listedPeople
+	if *dbFlag != "" && *peopleFile != "" {
+		// With --db, --people limits a batch run to the people it lists,
+		// as it limits a trigger run; the list is known once the file is
+		// imported, after the database has caught up with --now.
+		limited = &listedPeople{Store: store}
+		runStore = limited
+	}
 	clock := vm.NewManualClock(start)
-	vopts := vm.Options{Store: store, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget, BatchGroup: *batchGroup, Workers: *workers}
+	vopts := vm.Options{Store: runStore, Clock: clock, StepBudget: *stepBudget, CascadeBudget: *cascadeBudget, BatchGroup: *batchGroup, Workers: *workers}
 	if *trace {
 		w := stdout
 		if format.value == "json" {
@@ -314,7 +347,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		reports = append(reports, reps...)
 		if err != nil {
-			writeLog(stdout, format.value, activitiesOf(reports), reports)
+			writeLog(stdout, format.value, prog, activitiesOf(reports), reports)
 			return runFailed(stderr, "run", *dbFlag, err)
 		}
 	}
@@ -331,6 +364,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if limited != nil {
+		limited.ids, limited.set = ids, true
+	}
 	if *eventsFile != "" {
 		end := start
 		if n := len(events); n > 0 {
@@ -342,7 +379,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		reps, runErr := runTimeline(ctx, eng, clock, events, start, end)
-		return finishRun(stdout, stderr, format.value, *dbFlag, *trace, append(reports, reps...), runErr)
+		return finishRun(stdout, stderr, format.value, *dbFlag, *trace, prog, append(reports, reps...), runErr)
 	}
 	opts := vm.RunOptions{Tokens: tokens, Again: *again}
 	// Work a stopped run left queued in a durable store goes first.
@@ -379,7 +416,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		rep, runErr = eng.Advance(ctx)
 		reports = append(reports, rep)
 	}
-	return finishRun(stdout, stderr, format.value, *dbFlag, *trace, reports, runErr)
+	return finishRun(stdout, stderr, format.value, *dbFlag, *trace, prog, reports, runErr)
 }
 
 // activitiesOf lists the reports' activities in order.
@@ -394,13 +431,13 @@ func activitiesOf(reports []*vm.Report) []*vm.Activity {
 }
 
 // finishRun prints a run's log and its error.
-func finishRun(stdout, stderr io.Writer, format, db string, trace bool, reports []*vm.Report, runErr error) int {
+func finishRun(stdout, stderr io.Writer, format, db string, trace bool, prog *ir.Program, reports []*vm.Report, runErr error) int {
 	acts := activitiesOf(reports)
 	// A budget error stops a runaway cascade: the log committed before the
 	// failing pass is printed, even when empty, with the error after it.
 	budget := errors.Is(runErr, vm.ErrCascadeBudget) || errors.Is(runErr, vm.ErrStepBudget)
 	if runErr == nil || len(acts) > 0 || budget {
-		writeLog(stdout, format, acts, reports)
+		writeLog(stdout, format, prog, acts, reports)
 	}
 	if runErr != nil {
 		code := runFailed(stderr, "run", db, runErr)
@@ -412,6 +449,27 @@ func finishRun(stdout, stderr io.Writer, format, db string, trace bool, reports 
 		return code
 	}
 	return exitOK
+}
+
+// listedPeople is a store whose people, for a batch run, are the ones
+// listed (sorted), not everyone it holds.
+type listedPeople struct {
+	vm.Store
+	ids []string
+	set bool // until the list is set, everyone the store holds
+}
+
+func (l *listedPeople) PersonIDs(ctx context.Context) ([]string, error) {
+	if !l.set {
+		return l.Store.PersonIDs(ctx)
+	}
+	return slices.Clone(l.ids), nil
+}
+
+// ConcurrentTx passes on whether the store runs batch groups at once.
+func (l *listedPeople) ConcurrentTx() bool {
+	cs, ok := l.Store.(interface{ ConcurrentTx() bool })
+	return ok && cs.ConcurrentTx()
 }
 
 // findCampaign finds the campaign that campc run and campc explain start:
@@ -493,11 +551,11 @@ func writeJSONLog(w io.Writer, acts []*vm.Activity) {
 	}
 }
 
-func writeTextLog(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
+func writeTextLog(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
 	for _, a := range acts {
 		writeTextActivity(w, a)
 	}
-	writeSummary(w, acts, reports)
+	writeSummary(w, prog, acts, reports)
 }
 
 // writeTextActivity writes one line of the text log. Every value in it is
@@ -533,8 +591,10 @@ func formatAttrs(attrs vm.Attrs) string {
 // the people who passed each step that wrote an activity, over the
 // reports' operations. A batch run found complete brings the counts stored
 // with it (its stored activities do not say which step wrote them), so its
-// summary reads as when it ran.
-func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
+// summary reads as when it ran. A campaign is labelled by its kind and a
+// step by its source text, found in prog: never by an activity's primary
+// value, which may be a person's data (Delete Person's is the Id).
+func writeSummary(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
 	type stepCount struct {
 		pos    string
 		line   int
@@ -546,6 +606,7 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 	}
 	type campCount struct {
 		flow    bool // it was started on its own, not executed
+		ws      string
 		entered map[string]bool
 		stored  int
 		steps   map[string]*stepCount
@@ -561,17 +622,22 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 		order = append(order, name)
 		return c
 	}
-	step := func(c *campCount, file string, line, col int, typ, primary string) *stepCount {
+	sources := stepSources(prog)
+	step := func(c *campCount, file string, line, col int, typ, src string) *stepCount {
 		key := fmt.Sprintf("%s:%d:%d", file, line, col) // as the step's Pos prints
 		if file == "" {
 			key = fmt.Sprintf("%d:%d", line, col)
 		}
 		sc := c.steps[key]
 		if sc == nil {
-			sc = &stepCount{pos: key, file: file, line: line, col: col, label: typ + " " + strconv.Quote(primary), people: map[string]bool{}}
-			if typ == "Change Score" || typ == "Change Data Value" || typ == "Send Alert" || typ == "Interesting Moment" || typ == "Wait" {
-				sc.label = typ
+			if src == "" {
+				src = sources[key]
 			}
+			if src == "" {
+				// A stored run's step the project no longer has.
+				src = typ
+			}
+			sc = &stepCount{pos: key, file: file, line: line, col: col, label: src, people: map[string]bool{}}
 			c.steps[key] = sc
 		}
 		return sc
@@ -589,6 +655,7 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 		for _, e := range r.Entered {
 			c := get(e.Campaign.Name)
 			c.flow, c.entered[e.Person] = true, true
+			c.ws = e.Campaign.Workspace.Name
 		}
 	}
 	for _, r := range reports {
@@ -597,7 +664,11 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 		}
 		if r.Completed != nil {
 			for _, s := range r.Completed.Summary.Steps {
-				step(get(s.Campaign), s.File, s.Line, s.Column, s.Type, s.Primary).stored += s.People
+				c := get(s.Campaign)
+				if c.ws == "" {
+					c.ws = r.Completed.Workspace
+				}
+				step(c, s.File, s.Line, s.Column, s.Type, "").stored += s.People
 			}
 			continue
 		}
@@ -606,7 +677,11 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 			if st == nil || a.Campaign == "" {
 				continue
 			}
-			step(get(a.Campaign), st.Pos.Filename, st.Pos.Line, st.Pos.Column, a.Type, a.Primary).people[a.Person] = true
+			c := get(a.Campaign)
+			if c.ws == "" {
+				c.ws = a.Workspace
+			}
+			step(c, st.Pos.Filename, st.Pos.Line, st.Pos.Column, a.Type, oneLine(st.Source)).people[a.Person] = true
 		}
 	}
 	noun := "activities"
@@ -616,9 +691,14 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 	fmt.Fprintf(w, "\nsummary: %d %s\n", len(acts), noun)
 	for _, name := range order {
 		c := camps[name]
-		if c.flow {
+		switch kind := campaignKind(prog, c.ws, name); {
+		case c.flow:
 			fmt.Fprintf(w, "  campaign %q: %s entered the flow\n", name, countPeople(len(c.entered)+c.stored))
-		} else {
+		case kind == ir.Batch || kind == ir.Trigger:
+			// Its steps ran for people already in its flow: resumed
+			// from a wait by advance or --until.
+			fmt.Fprintf(w, "  campaign %q (%s)\n", name, kind)
+		default:
 			fmt.Fprintf(w, "  campaign %q (executed)\n", name)
 		}
 		var steps []*stepCount
@@ -635,9 +715,52 @@ func writeSummary(w io.Writer, acts []*vm.Activity, reports []*vm.Report) {
 			return steps[i].col < steps[j].col
 		})
 		for _, s := range steps {
-			fmt.Fprintf(w, "    %-28s %-48s %s\n", s.pos, s.label, countPeople(len(s.people)+s.stored))
+			fmt.Fprint(w, lang.Escape(fmt.Sprintf("    %-28s %-*s %s", s.pos, summaryLabel, s.label, countPeople(len(s.people)+s.stored))), "\n")
 		}
 	}
+}
+
+// stepSources maps each step's position, as the summary writes it, to its
+// source text on one line.
+func stepSources(prog *ir.Program) map[string]string {
+	out := map[string]string{}
+	if prog == nil {
+		return out
+	}
+	for _, c := range prog.Campaigns {
+		ir.WalkSteps(c.Flow, func(s *ir.Step) {
+			key := fmt.Sprintf("%s:%d:%d", s.Pos.Filename, s.Pos.Line, s.Pos.Column)
+			if s.Pos.Filename == "" {
+				key = fmt.Sprintf("%d:%d", s.Pos.Line, s.Pos.Column)
+			}
+			out[key] = oneLine(s.Source)
+		})
+	}
+	return out
+}
+
+// oneLine folds a step's source text, which may span lines, onto one, and
+// shortens it to the summary's column.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > summaryLabel {
+		s = string(r[:summaryLabel-1]) + "…"
+	}
+	return s
+}
+
+// summaryLabel is the width of the summary's step column.
+const summaryLabel = 48
+
+// campaignKind is the kind of the named campaign, or -1 when prog does not
+// have it.
+func campaignKind(prog *ir.Program, ws, name string) ir.Kind {
+	if prog != nil {
+		if c := prog.Campaign(ws, name); c != nil {
+			return c.Kind
+		}
+	}
+	return -1
 }
 
 // simulatedEvent is the event that a trigger campaign's first trigger
@@ -777,10 +900,10 @@ func startBatchOrCampaign(ctx context.Context, eng *vm.Engine, c *ir.Campaign, p
 }
 
 // writeLog prints activities in the form --format asks for.
-func writeLog(w io.Writer, format string, acts []*vm.Activity, reports []*vm.Report) {
+func writeLog(w io.Writer, format string, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
 	if format == "json" {
 		writeJSONLog(w, acts)
 	} else {
-		writeTextLog(w, acts, reports)
+		writeTextLog(w, prog, acts, reports)
 	}
 }

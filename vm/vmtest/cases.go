@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -38,6 +39,11 @@ import (
 //	list ID "List"                    deliver an add to list
 //	created ID                        deliver person is created
 //	advance 3d                        move the clock, resume due waits
+//	deploy v2                         run on from here with the program in v2/
+//
+// The project is the .camp files at the archive's top level; "deploy DIR"
+// replaces it with the .camp files under DIR/ (checked the same way) for
+// the operations that follow, on the same store, as a redeploy would.
 //
 // Engagement events (issue 11), delivered as the host would:
 //
@@ -99,16 +105,23 @@ func updateGolden(t *testing.T, path string, ar *txtar.Archive, got string) {
 	}
 }
 
-// compileCase compiles the .camp files of a case; they must check clean
-// unless the case says "lenient" in its comment, or lists the warnings it
-// expects in a "warnings" file.
-func compileCase(t testing.TB, ar *txtar.Archive) *ir.Program {
+// compileCase compiles the .camp files of a case in dir ("" for the top
+// level); they must check clean unless the case says "lenient" in its
+// comment, or lists the warnings it expects in a "warnings" file.
+func compileCase(t testing.TB, ar *txtar.Archive, dir string) *ir.Program {
 	t.Helper()
+	in := "."
+	if dir != "" {
+		in = path.Clean(dir)
+	}
 	var srcs []lang.Source
 	for _, f := range ar.Files {
-		if strings.HasSuffix(f.Name, ".camp") {
+		if strings.HasSuffix(f.Name, ".camp") && path.Dir(f.Name) == in {
 			srcs = append(srcs, lang.Source{Name: f.Name, Text: string(f.Data)})
 		}
+	}
+	if len(srcs) == 0 {
+		t.Fatalf("no .camp files in %q", dir)
 	}
 	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1, Zones: time.LoadLocation})
 	lenient := strings.Contains(string(ar.Comment), "lenient")
@@ -151,7 +164,7 @@ type Store interface {
 }
 
 func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
-	prog := compileCase(t, ar)
+	prog := compileCase(t, ar, "")
 	schema, err := vm.NewSchema(prog)
 	if err != nil {
 		t.Fatal(err)
@@ -254,6 +267,11 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 			}
 			clock.Set(clock.Now().Add(d))
 			_, err = engine().Advance(ctx)
+		case "deploy":
+			if len(args) != 2 {
+				t.Fatalf("ops line %d: deploy takes one directory", n+1)
+			}
+			prog, eng = compileCase(t, ar, args[1]), nil
 		default:
 			t.Fatalf("ops line %d: unknown operation %q", n+1, args[0])
 		}
