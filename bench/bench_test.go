@@ -75,8 +75,9 @@ func perPerson(b *testing.B, acts, people int) {
 	b.ReportMetric(float64(people)/b.Elapsed().Seconds(), "people/s")
 }
 
-// BenchmarkBatch runs the canonical batch campaign over b.N people held in
-// a MemStore: through the engine, and by hand (Handwritten).
+// BenchmarkBatch runs the canonical batch campaign over b.N people: held
+// in a MemStore, through the engine and by hand on the same store
+// (Handwritten); and by hand over columns (Limit), the physical limit.
 func BenchmarkBatch(b *testing.B) {
 	prog, _ := canonical(b)
 	ctx := context.Background()
@@ -98,6 +99,16 @@ func BenchmarkBatch(b *testing.B) {
 		h := NewHandwritten()
 		settle(b)
 		acts, err := h.Run(ctx, s)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		perPerson(b, len(acts), b.N)
+	})
+	b.Run("limit", func(b *testing.B) {
+		c := LoadColumns(0, b.N)
+		settle(b)
+		acts, err := Limit{}.Run(c)
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)
