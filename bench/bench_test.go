@@ -450,12 +450,15 @@ func BenchmarkImport(b *testing.B) {
 // resumed every hour, and the recurring batch run at each of its daily
 // times. One op is the whole simulation; people-days/s is the figure
 // (the target, 30 days for 1,000,000 people in under 60 s, is
-// 500,000 people-days/s).
+// 500,000 people-days/s). BENCH_SIM_PEOPLE=N sets another population.
 func BenchmarkSimulate(b *testing.B) {
 	prog := mustCompile(b, gen.SimulationSources())
 	people := gen.Medium
 	if testing.Short() {
 		people = 1_000
+	}
+	if n, err := strconv.Atoi(os.Getenv("BENCH_SIM_PEOPLE")); err == nil && n > 0 {
+		people = n // to measure how the figure scales
 	}
 	ctx := context.Background()
 	b.Run("campc", func(b *testing.B) {

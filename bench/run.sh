@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs campc's benchmarks and regenerates BENCHMARKS.md at the repository
 # root from what they measured (figures, ratios, targets, the CPU profile of
-# the batch run). Takes about three minutes on the quiet 2-core machine.
+# the batch run). Takes about four minutes on the quiet 2-core machine.
 #
 #   bash bench/run.sh
 #
@@ -48,6 +48,8 @@ run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkMemory
 # campc import runs as a child process; its peak resident set comes from its rusage.
 run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkImport\$' -benchtime=1x ."
 run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkCheckMemory\$' -benchtime=1x ."
+# 30 days of virtual time over 100,000 people: one long op.
+run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkSimulate\$' -benchtime=1x ."
 
 # The CPU profile of the batch run through the engine.
 P="go test -run '^\$' -count=1 -bench '^BenchmarkBatch\$/^campc\$' -benchtime=200000x -cpuprofile \"\$OUT/cpu.out\" -o \"\$OUT/bench.test\" ."
@@ -74,7 +76,7 @@ eval "$Q" >"$OUT/profile-all.txt" 2>/dev/null
   echo "go: $(go version)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(test -n "$(git status --porcelain -- .. 2>/dev/null)" && echo ' (with uncommitted changes)')"
   echo "load average (1, 5, 15 min) at start: $LOAD_START; at end: $(load)"
-  echo "runs of each benchmark (-count): $COUNT; the Batch/BatchParallel pair $((COUNT + 2)); Memory, Import and CheckMemory 1"
+  echo "runs of each benchmark (-count): $COUNT; the Batch/BatchParallel pair $((COUNT + 2)); Memory, Import, CheckMemory and Simulate 1"
   if [ -n "${CAMPC_TEST_POSTGRES:-}" ]; then
     echo "PostgreSQL: $(psql_version) on this machine, reached over 127.0.0.1 (started by .ci/postgres.sh: fsync off)"
   else
