@@ -12,6 +12,7 @@
 #   BENCH_OUT=DIR           keep the raw output, commands and profile there
 #                           (default: a new temporary directory)
 #   BENCH_REPORT=FILE       write the report there instead of ../BENCHMARKS.md
+#   BENCH_SIM_PEOPLE=N      the population of Simulate (default 100,000), said in the report
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$PATH:/usr/local/go/bin"
@@ -77,6 +78,9 @@ eval "$Q" >"$OUT/profile-all.txt" 2>/dev/null
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(test -n "$(git status --porcelain -- .. 2>/dev/null)" && echo ' (with uncommitted changes)')"
   echo "load average (1, 5, 15 min) at start: $LOAD_START; at end: $(load)"
   echo "runs of each benchmark (-count): $COUNT; the Batch/BatchParallel pair $((COUNT + 2)); Memory, Import, CheckMemory and Simulate 1"
+  if [ -n "${BENCH_SIM_PEOPLE:-}" ]; then
+    echo "Simulate population: $BENCH_SIM_PEOPLE people (BENCH_SIM_PEOPLE; the benchmark's own is 100,000)"
+  fi
   if [ -n "${CAMPC_TEST_POSTGRES:-}" ]; then
     echo "PostgreSQL: $(psql_version) on this machine, reached over 127.0.0.1 (started by .ci/postgres.sh: fsync off)"
   else
