@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs campc's benchmarks and regenerates BENCHMARKS.md at the repository
 # root from what they measured (figures, ratios, targets, the CPU profile of
-# the batch run). Takes about three minutes on the quiet 2-core machine.
+# the batch run). Takes about four minutes on the quiet 2-core machine, and
+# over 15 more for Simulate at 100,000 people (BENCH_SIM_PEOPLE=20000: 13 s).
 #
 #   bash bench/run.sh
 #
@@ -12,6 +13,7 @@
 #   BENCH_OUT=DIR           keep the raw output, commands and profile there
 #                           (default: a new temporary directory)
 #   BENCH_REPORT=FILE       write the report there instead of ../BENCHMARKS.md
+#   BENCH_SIM_PEOPLE=N      the population of Simulate (default 100,000), said in the report
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$PATH:/usr/local/go/bin"
@@ -48,6 +50,8 @@ run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkMemory
 # campc import runs as a child process; its peak resident set comes from its rusage.
 run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkImport\$' -benchtime=1x ."
 run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkCheckMemory\$' -benchtime=1x ."
+# 30 days of virtual time over 100,000 people: one long op.
+run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkSimulate\$' -benchtime=1x ."
 
 # The CPU profile of the batch run through the engine.
 P="go test -run '^\$' -count=1 -bench '^BenchmarkBatch\$/^campc\$' -benchtime=200000x -cpuprofile \"\$OUT/cpu.out\" -o \"\$OUT/bench.test\" ."
@@ -74,7 +78,10 @@ eval "$Q" >"$OUT/profile-all.txt" 2>/dev/null
   echo "go: $(go version)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(test -n "$(git status --porcelain -- .. 2>/dev/null)" && echo ' (with uncommitted changes)')"
   echo "load average (1, 5, 15 min) at start: $LOAD_START; at end: $(load)"
-  echo "runs of each benchmark (-count): $COUNT; the Batch/BatchParallel pair $((COUNT + 2)); Memory, Import and CheckMemory 1"
+  echo "runs of each benchmark (-count): $COUNT; the Batch/BatchParallel pair $((COUNT + 2)); Memory, Import, CheckMemory and Simulate 1"
+  if [ -n "${BENCH_SIM_PEOPLE:-}" ]; then
+    echo "Simulate population: $BENCH_SIM_PEOPLE people (BENCH_SIM_PEOPLE; the benchmark's own is 100,000)"
+  fi
   if [ -n "${CAMPC_TEST_POSTGRES:-}" ]; then
     echo "PostgreSQL: $(psql_version) on this machine, reached over 127.0.0.1 (started by .ci/postgres.sh: fsync off)"
   else

@@ -161,15 +161,19 @@ type MemStore struct {
 	log    []*Activity
 	seq    int64
 	parked map[int64]*Parked
-	queue  []*Queued
-	runs   []*BatchRun
-	logRun []int64 // the batch run that wrote each activity of log, or 0
-	nextID int64
+	// byPerson indexes parked by person: WaitsOf runs on every resume and
+	// on every start of a campaign that has a wait, and a scan of every
+	// wait there made a simulation quadratic in its people.
+	byPerson map[string]map[int64]*Parked
+	queue    []*Queued
+	runs     []*BatchRun
+	logRun   []int64 // the batch run that wrote each activity of log, or 0
+	nextID   int64
 }
 
 // NewMemStore makes an empty in-memory store.
 func NewMemStore() *MemStore {
-	return &MemStore{people: map[string]*memPerson{}, logs: map[string][]*Activity{}, parked: map[int64]*Parked{}}
+	return &MemStore{people: map[string]*memPerson{}, logs: map[string][]*Activity{}, parked: map[int64]*Parked{}, byPerson: map[string]map[int64]*Parked{}}
 }
 
 // PutPeople adds or replaces people whole (Import merges instead), keeping
@@ -310,8 +314,8 @@ func (t *memTx) WaitsOf(person string) ([]*Parked, error) {
 	}
 	t.m.mu.RLock()
 	var out []*Parked
-	for _, p := range t.m.parked {
-		if p.Person == person && !t.unpark[p.ID] {
+	for _, p := range t.m.byPerson[person] {
+		if !t.unpark[p.ID] {
 			out = append(out, p)
 		}
 	}
@@ -438,10 +442,20 @@ func (t *memTx) Commit() error {
 			m.logRun = append(m.logRun, run)
 		}
 		for _, id := range c.Unpark {
+			if p := m.parked[id]; p != nil {
+				delete(m.byPerson[p.Person], id)
+				if len(m.byPerson[p.Person]) == 0 {
+					delete(m.byPerson, p.Person)
+				}
+			}
 			delete(m.parked, id)
 		}
 		for _, p := range c.Park {
 			m.parked[p.ID] = p
+			if m.byPerson[p.Person] == nil {
+				m.byPerson[p.Person] = map[int64]*Parked{}
+			}
+			m.byPerson[p.Person][p.ID] = p
 		}
 		if len(c.Dequeue) > 0 {
 			m.queue = slices.DeleteFunc(m.queue, func(q *Queued) bool { return slices.Contains(c.Dequeue, q.ID) })
