@@ -25,6 +25,7 @@ import (
 
 	"github.com/campc/campc/bench/gen"
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
@@ -34,7 +35,7 @@ import (
 // tests: postgres://user@host:port/db?sslmode=disable.
 const PostgresEnv = "CAMPC_TEST_POSTGRES"
 
-func mustCompile(b testing.TB, srcs []lang.Source) *compiler.Program {
+func mustCompile(b testing.TB, srcs []lang.Source) *ir.Program {
 	b.Helper()
 	prog, err := Compile(srcs)
 	if err != nil {
@@ -43,7 +44,7 @@ func mustCompile(b testing.TB, srcs []lang.Source) *compiler.Program {
 	return prog
 }
 
-func canonical(b testing.TB) (*compiler.Program, *compiler.Campaign) {
+func canonical(b testing.TB) (*ir.Program, *ir.Campaign) {
 	prog := mustCompile(b, gen.CanonicalSources())
 	return prog, prog.CampaignsNamed(gen.Batch)[0]
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/bench/gen"
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
 )
@@ -224,16 +224,16 @@ func (c *Columns) listBit(key string) uint64 {
 
 // Person is person i as the engine's stores hold it (without a log).
 func (c *Columns) Person(i int) *vm.Person {
-	p := &vm.Person{ID: c.ids[i], Partition: c.part.texts[c.parts[i]], Fields: map[string]compiler.Value{},
+	p := &vm.Person{ID: c.ids[i], Partition: c.part.texts[c.parts[i]], Fields: map[string]ir.Value{},
 		Lists: map[string]bool{}, Runs: map[string]time.Time{}}
 	for _, col := range c.fields {
 		if col.state[i] == absent {
 			continue
 		}
-		v := compiler.Value{Type: col.typ}
+		v := ir.Value{Type: col.typ}
 		switch {
 		case col.typ.IsText():
-			v = compiler.NewText(col.typ, col.dict.texts[col.text[i]])
+			v = ir.NewText(col.typ, col.dict.texts[col.text[i]])
 		case col.typ.IsTime():
 			v.Time = time.UnixMicro(col.when[i]).UTC()
 		case col.typ == stdlib.Boolean:

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/bench/gen"
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm"
 )
 
@@ -74,7 +74,7 @@ func TestLimitMatchesEngine(t *testing.T) {
 func settled(p *vm.Person) *vm.Person {
 	q := *p
 	q.Log = nil
-	q.Fields = map[string]compiler.Value{}
+	q.Fields = map[string]ir.Value{}
 	for k, v := range p.Fields {
 		v.Fold = ""
 		if !v.Time.IsZero() {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/bench/gen"
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm"
 )
 
@@ -36,7 +36,7 @@ func (discard) HostAction(context.Context, vm.Action) error { return nil }
 
 // NewSimulation makes an engine for the simulation project over store,
 // with a clock of its own at gen.SimStart.
-func NewSimulation(prog *compiler.Program, store vm.Store) (*vm.Engine, *vm.ManualClock, error) {
+func NewSimulation(prog *ir.Program, store vm.Store) (*vm.Engine, *vm.ManualClock, error) {
 	clock := vm.NewManualClock(gen.SimStart)
 	eng, err := vm.New(prog, vm.Options{Store: store, Clock: clock, Effects: discard{}})
 	return eng, clock, err

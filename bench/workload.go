@@ -15,6 +15,7 @@ import (
 
 	"github.com/campc/campc/bench/gen"
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
@@ -24,7 +25,7 @@ import (
 var Now = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 // Compile compiles sources that must check without errors.
-func Compile(srcs []lang.Source) (*compiler.Program, error) {
+func Compile(srcs []lang.Source) (*ir.Program, error) {
 	res := compiler.Compile(srcs, compiler.Options{})
 	prog, err := res.Runnable(false)
 	if err != nil {
@@ -35,7 +36,7 @@ func Compile(srcs []lang.Source) (*compiler.Program, error) {
 
 // NewEngine makes an engine over store at the fixed clock, running batch
 // groups on `workers` goroutines.
-func NewEngine(prog *compiler.Program, store vm.Store, workers int) (*vm.Engine, error) {
+func NewEngine(prog *ir.Program, store vm.Store, workers int) (*vm.Engine, error) {
 	return vm.New(prog, vm.Options{Store: store, Clock: vm.NewManualClock(Now), Workers: workers})
 }
 
@@ -62,18 +63,18 @@ func LoadMem(from, to int) *vm.MemStore {
 // none).
 type Handwritten struct {
 	countries map[string]bool // folded
-	segment   compiler.Value
+	segment   ir.Value
 	delta     float64
 	batchRun  string // keys of the qualification history
 	childRun  string
-	updated   compiler.Value // UpdatedAt, the run's clock
+	updated   ir.Value // UpdatedAt, the run's clock
 }
 
 // NewHandwritten prepares the baseline.
 func NewHandwritten() *Handwritten {
-	h := &Handwritten{countries: map[string]bool{}, segment: compiler.NewText(stdlib.Text, gen.SegmentValue),
+	h := &Handwritten{countries: map[string]bool{}, segment: ir.NewText(stdlib.Text, gen.SegmentValue),
 		delta: gen.ScoreChange, batchRun: gen.Workspace + "/" + gen.Batch, childRun: gen.Workspace + "/" + gen.Child,
-		updated: compiler.Value{Type: stdlib.DateTime, Time: Now}}
+		updated: ir.Value{Type: stdlib.DateTime, Time: Now}}
 	for _, c := range gen.FilterCountries {
 		h.countries[strings.ToLower(c)] = true
 	}
@@ -145,7 +146,7 @@ func (h *Handwritten) qualifies(p *vm.Person) bool {
 	return p.Lists[gen.SubscribersKey]
 }
 
-func fold(v compiler.Value) string {
+func fold(v ir.Value) string {
 	if v.Fold != "" || v.Text == "" {
 		return v.Fold
 	}
@@ -175,7 +176,7 @@ func (h *Handwritten) pass(p *vm.Person) []*vm.Activity {
 		// change score LeadScore by "{{my.Score Change}}", the caller's "+15".
 		old := p.Fields["LeadScore"].Num
 		nw := old + h.delta
-		p.Fields["LeadScore"] = compiler.Value{Type: stdlib.Score, Num: nw}
+		p.Fields["LeadScore"] = ir.Value{Type: stdlib.Score, Num: nw}
 		p.Fields["UpdatedAt"] = h.updated // a field changed value (spec §5.3)
 		act(gen.Child, "Change Score", "LeadScore", vm.Attrs{{Key: "Change Value", Value: vm.AttrNum(nw - old)},
 			{Key: "Old Value", Value: vm.AttrNum(old)}, {Key: "New Value", Value: vm.AttrNum(nw)}})

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/campc/campc/bench/gen"
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
 )
@@ -16,35 +16,35 @@ import (
 // a country in another case, a null score, a score at the bound, no email
 // (the child does not qualify), already hot, in another partition.
 func edgePeople() []*vm.Person {
-	p := func(id string, f map[string]compiler.Value, lists ...string) *vm.Person {
-		f["Id"] = compiler.NewText(stdlib.Text, id)
+	p := func(id string, f map[string]ir.Value, lists ...string) *vm.Person {
+		f["Id"] = ir.NewText(stdlib.Text, id)
 		l := map[string]bool{}
 		for _, k := range lists {
 			l[k] = true
 		}
 		return &vm.Person{ID: id, Fields: f, Lists: l}
 	}
-	de := compiler.NewText(stdlib.Text, "DE")
-	mail := compiler.NewText(stdlib.Email, "x@y.example")
-	score := func(n float64) compiler.Value { return compiler.NewNumber(stdlib.Score, n) }
+	de := ir.NewText(stdlib.Text, "DE")
+	mail := ir.NewText(stdlib.Email, "x@y.example")
+	score := func(n float64) ir.Value { return ir.NewNumber(stdlib.Score, n) }
 	sub, hot := gen.SubscribersKey, gen.HotLeadsKey
 	out := []*vm.Person{
-		p("E01", map[string]compiler.Value{"Email": mail, "LeadScore": score(40)}, sub),
-		p("E02", map[string]compiler.Value{"Email": mail, "Country": compiler.NewText(stdlib.Text, "dE"), "LeadScore": score(40)}, sub),
-		p("E03", map[string]compiler.Value{"Email": mail, "Country": de, "LeadScore": {Type: stdlib.Score, Null: true}}, sub),
-		p("E04", map[string]compiler.Value{"Email": mail, "Country": de, "LeadScore": score(10)}, sub),
-		p("E05", map[string]compiler.Value{"Email": mail, "Country": de, "LeadScore": score(9.5)}, sub),
-		p("E06", map[string]compiler.Value{"Country": de, "LeadScore": score(80)}, sub),
-		p("E07", map[string]compiler.Value{"Email": mail, "Country": de, "LeadScore": score(80)}, sub, hot),
-		p("E08", map[string]compiler.Value{"Email": mail, "Country": de, "LeadScore": score(35)}, sub),
-		p("E09", map[string]compiler.Value{"Email": mail, "Country": de, "LeadScore": score(34.5)}, hot),
-		p("E10", map[string]compiler.Value{"Email": mail, "Country": compiler.NewText(stdlib.Text, "US"), "LeadScore": score(80)}, sub),
-		p("E11", map[string]compiler.Value{"Email": mail, "Country": de, "LeadScore": score(80),
-			"Segment": compiler.NewText(stdlib.Text, "Engaged")}, sub),
-		p("E12", map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, ""), "Country": de, "LeadScore": score(60)}, sub),
-		p("E13", map[string]compiler.Value{"Email": mail, "Country": {Type: stdlib.Text, Text: "AT"}, "LeadScore": score(60)}, sub),
+		p("E01", map[string]ir.Value{"Email": mail, "LeadScore": score(40)}, sub),
+		p("E02", map[string]ir.Value{"Email": mail, "Country": ir.NewText(stdlib.Text, "dE"), "LeadScore": score(40)}, sub),
+		p("E03", map[string]ir.Value{"Email": mail, "Country": de, "LeadScore": {Type: stdlib.Score, Null: true}}, sub),
+		p("E04", map[string]ir.Value{"Email": mail, "Country": de, "LeadScore": score(10)}, sub),
+		p("E05", map[string]ir.Value{"Email": mail, "Country": de, "LeadScore": score(9.5)}, sub),
+		p("E06", map[string]ir.Value{"Country": de, "LeadScore": score(80)}, sub),
+		p("E07", map[string]ir.Value{"Email": mail, "Country": de, "LeadScore": score(80)}, sub, hot),
+		p("E08", map[string]ir.Value{"Email": mail, "Country": de, "LeadScore": score(35)}, sub),
+		p("E09", map[string]ir.Value{"Email": mail, "Country": de, "LeadScore": score(34.5)}, hot),
+		p("E10", map[string]ir.Value{"Email": mail, "Country": ir.NewText(stdlib.Text, "US"), "LeadScore": score(80)}, sub),
+		p("E11", map[string]ir.Value{"Email": mail, "Country": de, "LeadScore": score(80),
+			"Segment": ir.NewText(stdlib.Text, "Engaged")}, sub),
+		p("E12", map[string]ir.Value{"Email": ir.NewText(stdlib.Email, ""), "Country": de, "LeadScore": score(60)}, sub),
+		p("E13", map[string]ir.Value{"Email": mail, "Country": {Type: stdlib.Text, Text: "AT"}, "LeadScore": score(60)}, sub),
 	}
-	moved := p("E14", map[string]compiler.Value{"Email": mail, "Country": de, "LeadScore": score(60)}, sub)
+	moved := p("E14", map[string]ir.Value{"Email": mail, "Country": de, "LeadScore": score(60)}, sub)
 	moved.Partition = "Elsewhere"
 	return append(out, moved)
 }
@@ -232,8 +232,8 @@ func TestLoadMem(t *testing.T) {
 	p, _ := s.LoadPerson(ctx, gen.PersonID(12_345))
 	want := gen.Person(gen.Seed, 12_345)
 	// Fold caches a text value's lower case; the store need not keep it.
-	noFold := func(m map[string]compiler.Value) map[string]compiler.Value {
-		out := map[string]compiler.Value{}
+	noFold := func(m map[string]ir.Value) map[string]ir.Value {
+		out := map[string]ir.Value{}
 		for k, v := range m {
 			v.Fold = ""
 			out[k] = v

@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
@@ -13,7 +14,7 @@ func checkClones(c *checker) {
 		if cp.CloneOf == nil || cp.Program.CloneOf != nil {
 			continue // a copy in a cloned program: the template's campaign reports it
 		}
-		src, root := cp.CloneOf, cloneRoot(cp.CloneOf)
+		src, root := cp.CloneOf, c.cloneRoot(cp.CloneOf)
 		if root.SmartList == nil || len(root.SmartList.Triggers) == 0 {
 			continue
 		}
@@ -21,7 +22,7 @@ func checkClones(c *checker) {
 		if root != src {
 			name = fmt.Sprintf("%s (cloned from %q)", name, root.Name)
 		}
-		ref := cp.decl.Clone
+		ref := c.cmp(cp).decl.Clone
 		s, e := rng(ref.Pos, ref.EndPos)
 		d := c.errorf(nil, lang.CodeCloneTrigger, s, e, "campaign %s has triggers and cannot be cloned; write %q out instead", name, cp.Name)
 		t := root.SmartList.Triggers[0]
@@ -31,9 +32,9 @@ func checkClones(c *checker) {
 
 // cloneRoot follows a chain of rejected clones (which keep no body) back to
 // the campaign whose text they would copy.
-func cloneRoot(c *Campaign) *Campaign {
-	for i := 0; c.body == nil && c.CloneOf != nil && i < 1000; i++ {
-		c = c.CloneOf
+func (c *checker) cloneRoot(cp *ir.Campaign) *ir.Campaign {
+	for i := 0; c.cmp(cp).body == nil && cp.CloneOf != nil && i < 1000; i++ {
+		cp = cp.CloneOf
 	}
-	return c
+	return cp
 }

@@ -4,18 +4,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
-// MaxExecuteDepth is how many levels of executables may nest below the
-// campaign that starts a chain: parent > child > grandchild > great-grandchild.
-const MaxExecuteDepth = 3
-
 // executes lists a campaign's Execute Campaign steps, branches included.
-func executes(cp *Campaign) []*Step {
-	var out []*Step
-	WalkSteps(cp.Flow, func(s *Step) {
-		if s.Op == StepExecute && s.Target != nil {
+func executes(cp *ir.Campaign) []*ir.Step {
+	var out []*ir.Step
+	ir.WalkSteps(cp.Flow, func(s *ir.Step) {
+		if s.Op == ir.StepExecute && s.Target != nil {
 			out = append(out, s)
 		}
 	})
@@ -27,7 +24,7 @@ func executes(cp *Campaign) []*Step {
 func checkExecuteGraph(c *checker) {
 	for _, cp := range c.prog.Campaigns {
 		for _, s := range executes(cp) {
-			if s.Target.Kind != Executable {
+			if s.Target.Kind != ir.Executable {
 				c.errorf(cp, lang.CodeNotExecutable, s.Pos, s.End, "campaign %q is a %s campaign, not executable; only executable campaigns can be executed (use request campaign for a trigger campaign)", s.Target.Name, s.Target.Kind)
 			}
 		}
@@ -36,102 +33,41 @@ func checkExecuteGraph(c *checker) {
 	c.checkDepth()
 }
 
-type hop struct {
-	from *Campaign
-	step *Step
-}
-
-func chainNames(start *Campaign, hops []hop) string {
-	parts := []string{quote(start.Name)}
-	for _, h := range hops {
-		parts = append(parts, quote(h.step.Target.Name))
+func chainNames(ch ir.Chain) string {
+	parts := []string{quote(ch.Root.Name)}
+	for _, call := range ch.Calls {
+		parts = append(parts, quote(call.Step.Target.Name))
 	}
 	return strings.Join(parts, " > ")
 }
 
-func hopRelated(hops []hop) []lang.Related {
+func hopRelated(calls []ir.Call) []lang.Related {
 	var out []lang.Related
-	for _, h := range hops {
-		out = append(out, lang.Related{Message: fmt.Sprintf("%q executes %q", h.from.Name, h.step.Target.Name), Start: h.step.Pos, End: h.step.End})
+	for _, call := range calls {
+		out = append(out, lang.Related{Message: fmt.Sprintf("%q executes %q", call.Caller.Name, call.Step.Target.Name), Start: call.Step.Pos, End: call.Step.End})
 	}
 	return out
 }
 
-// checkDepth walks every chain from each campaign that can start one (a
-// campaign that is not executable, or an executable nobody calls, which
-// counts as one level down) and reports the step that goes one level too deep.
+// checkDepth reports each step that goes one level too deep, on the first
+// chain that does so (ir.Program.DeepChains).
 func (c *checker) checkDepth() {
-	reported := map[*Step]bool{}
-	var walk func(root *Campaign, cp *Campaign, level int, hops []hop, on map[*Campaign]bool)
-	walk = func(root *Campaign, cp *Campaign, level int, hops []hop, on map[*Campaign]bool) {
-		for _, s := range executes(cp) {
-			t := s.Target
-			if t.Kind != Executable || on[t] {
-				continue
-			}
-			path := append(hops[:len(hops):len(hops)], hop{from: cp, step: s})
-			if level+1 > MaxExecuteDepth {
-				if !reported[s] {
-					reported[s] = true
-					d := c.errorf(cp, lang.CodeExecuteDepth, s.Pos, s.End,
-						"Execute Campaign chain is %d levels deep: %s; executables nest at most %d levels below the campaign that starts the chain",
-						level+1, chainNames(root, path), MaxExecuteDepth)
-					d.Related = hopRelated(path[:len(path)-1])
-				}
-				continue
-			}
-			on[t] = true
-			walk(root, t, level+1, path, on)
-			delete(on, t)
-		}
-	}
-	for _, cp := range c.prog.Campaigns {
-		switch {
-		case cp.Kind != Executable:
-			walk(cp, cp, 0, nil, map[*Campaign]bool{cp: true})
-		case len(cp.callers) == 0:
-			walk(cp, cp, 1, nil, map[*Campaign]bool{cp: true})
-		}
+	for _, ch := range c.prog.DeepChains() {
+		last := ch.Calls[len(ch.Calls)-1]
+		d := c.errorf(last.Caller, lang.CodeExecuteDepth, last.Step.Pos, last.Step.End,
+			"Execute Campaign chain is %d levels deep: %s; executables nest at most %d levels below the campaign that starts the chain",
+			ch.Levels, chainNames(ch), ir.MaxExecuteDepth)
+		d.Related = hopRelated(ch.Calls[:len(ch.Calls)-1])
 	}
 }
 
-// checkCycles finds Execute Campaign calls that lead back to a campaign
-// already in the chain, with a depth-first search that reports each back edge.
+// checkCycles reports the Execute Campaign calls that lead back to a
+// campaign already in the chain (ir.Program.ExecCycles).
 func (c *checker) checkCycles() {
-	const white, grey, black = 0, 1, 2
-	colour := map[*Campaign]int{}
-	var stack []hop
-	var visit func(cp *Campaign)
-	visit = func(cp *Campaign) {
-		colour[cp] = grey
-		for _, s := range executes(cp) {
-			t := s.Target
-			switch colour[t] {
-			case white:
-				stack = append(stack, hop{from: cp, step: s})
-				visit(t)
-				stack = stack[:len(stack)-1]
-			case grey:
-				// The cycle is the part of the stack from t's own step on;
-				// a campaign that executes itself has none.
-				i := len(stack)
-				for j := len(stack) - 1; j >= 0; j-- {
-					if stack[j].from == t {
-						i = j
-						break
-					}
-				}
-				cycle := append(append([]hop{}, stack[i:]...), hop{from: cp, step: s})
-				d := c.errorf(cp, lang.CodeExecuteCycle, s.Pos, s.End,
-					"Execute Campaign calls form a cycle: %s", chainNames(cycle[0].from, cycle))
-				d.Related = hopRelated(cycle[:len(cycle)-1])
-			}
-		}
-		colour[cp] = black
-	}
-	for _, cp := range c.prog.Campaigns {
-		if colour[cp] == white {
-			visit(cp)
-		}
+	for _, ch := range c.prog.ExecCycles() {
+		last := ch.Calls[len(ch.Calls)-1]
+		d := c.errorf(last.Caller, lang.CodeExecuteCycle, last.Step.Pos, last.Step.End,
+			"Execute Campaign calls form a cycle: %s", chainNames(ch))
+		d.Related = hopRelated(ch.Calls[:len(ch.Calls)-1])
 	}
 }

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
@@ -10,15 +11,15 @@ import (
 // relies on the default qualification rule.
 func checkExecutables(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		if cp.Kind != Executable || cp.body == nil {
+		if cp.Kind != ir.Executable || c.cmp(cp).body == nil {
 			continue
 		}
-		WalkSteps(cp.Flow, func(s *Step) {
+		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
 			name := ""
 			switch s.Op {
-			case StepWait:
+			case ir.StepWait:
 				name = "Wait"
-			case StepCallWebhook:
+			case ir.StepCallWebhook:
 				name = "Call Webhook"
 			default:
 				return
@@ -32,16 +33,16 @@ func checkExecutables(c *checker) {
 			c.errorf(cp, lang.CodeExecutableTrigger, t.Pos, t.Pos.Advance(len("trigger")),
 				"executable campaign %q cannot have triggers: only Execute Campaign starts it; use filters, or make it a trigger campaign", cp.Name)
 		}
-		if cp.runAt.Line > 0 {
-			c.errorf(cp, lang.CodeExecutableSchedule, cp.runAt, cp.runAt.Advance(len("run")),
+		if c.cmp(cp).runAt.Line > 0 {
+			c.errorf(cp, lang.CodeExecutableSchedule, c.cmp(cp).runAt, c.cmp(cp).runAt.Advance(len("run")),
 				"executable campaign %q cannot be scheduled: only Execute Campaign starts it", cp.Name)
 		}
-		if cp.activeAt.Line > 0 {
-			c.errorf(cp, lang.CodeExecutableSchedule, cp.activeAt, cp.activeAt.Advance(len("active")),
+		if c.cmp(cp).activeAt.Line > 0 {
+			c.errorf(cp, lang.CodeExecutableSchedule, c.cmp(cp).activeAt, c.cmp(cp).activeAt.Advance(len("active")),
 				"executable campaign %q cannot be activated or deactivated: only Execute Campaign starts it", cp.Name)
 		}
 		if !cp.Qualify.Explicit {
-			start, end := cp.namePos()
+			start, end := c.namePos(cp)
 			c.warnf(cp, lang.CodeQualifyDefault, start, end,
 				"executable campaign %q relies on the default \"qualify once\": each person runs through it once ever, however often it is executed; write the rule out (e.g. \"qualify every time\")", cp.Name)
 		}

@@ -1,21 +1,24 @@
 package compiler
 
-import "github.com/campc/campc/lang"
+import (
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/lang"
+)
 
 // checkRequests reports Request Campaign steps whose target does not listen
 // for requests from a flow.
 func checkRequests(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		WalkSteps(cp.Flow, func(s *Step) {
+		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
 			t := s.Target
-			if s.Op != StepRequest || t == nil || t.body == nil || t.Workspace != cp.Workspace || t.Requestable("flow") {
+			if s.Op != ir.StepRequest || t == nil || c.cmp(t).body == nil || t.Workspace != cp.Workspace || t.Requestable("flow") {
 				return
 			}
 			var d *lang.Diagnostic
 			switch {
-			case t.Kind == Executable:
+			case t.Kind == ir.Executable:
 				d = c.errorf(cp, lang.CodeNotRequestable, s.Pos, s.End, "campaign %q is executable and cannot be requested; use execute campaign", t.Name)
-			case t.Kind == Batch:
+			case t.Kind == ir.Batch:
 				d = c.errorf(cp, lang.CodeNotRequestable, s.Pos, s.End, "campaign %q is a batch campaign and cannot be requested; only a trigger campaign with \"trigger campaign is requested\" can", t.Name)
 			case t.Requestable("api"):
 				d = c.errorf(cp, lang.CodeNotRequestable, s.Pos, s.End, "campaign %q listens for requests from api only; add flow to its \"campaign is requested\" trigger", t.Name)

@@ -1,6 +1,9 @@
 package compiler
 
-import "github.com/campc/campc/lang"
+import (
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/lang"
+)
 
 // checkSmartLists warns about smart lists that let everyone qualify. (Problems
 // inside smart lists are found as they are compiled, in cond.go.)
@@ -15,17 +18,17 @@ func checkSmartLists(c *checker) {
 	}
 	for _, cp := range c.prog.Campaigns {
 		sl := cp.SmartList
-		if sl == nil || cp.body == nil || cp.Program.CloneOf != nil {
+		if sl == nil || c.cmp(cp).body == nil || cp.Program.CloneOf != nil {
 			continue // a copy in a cloned program: the template's campaign warns
 		}
 		if len(sl.Filters) == 0 && len(sl.Triggers) == 0 {
-			start, end := cp.namePos()
+			start, end := c.namePos(cp)
 			c.warnf(nil, lang.CodeEmptySmartList, start, end, "campaign %q has no smart-list filters, so everyone qualifies", cp.Name)
 		}
 	}
 }
 
 // namePos is where the campaign's name is written.
-func (cp *Campaign) namePos() (lang.Position, lang.Position) {
-	return rng(cp.decl.Name.Pos, cp.decl.Name.EndPos)
+func (c *checker) namePos(cp *ir.Campaign) (lang.Position, lang.Position) {
+	return rng(c.cmp(cp).decl.Name.Pos, c.cmp(cp).decl.Name.EndPos)
 }

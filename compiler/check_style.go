@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
@@ -12,19 +13,19 @@ import (
 // written in months.
 func checkStyle(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		if cp.body == nil {
+		if c.cmp(cp).body == nil {
 			continue
 		}
-		if cp.Kind == Trigger && !cp.Active && len(cp.SmartList.Triggers) > 0 && cp.Program.CloneOf == nil {
-			start, end := cp.namePos()
+		if cp.Kind == ir.Trigger && !cp.Active && len(cp.SmartList.Triggers) > 0 && cp.Program.CloneOf == nil {
+			start, end := c.namePos(cp)
 			c.warnf(nil, lang.CodeNeverRuns, start, end, "trigger campaign %q is not active, so none of its triggers will start it; add \"active\"", cp.Name)
 		}
-		WalkSteps(cp.Flow, func(s *Step) {
+		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
 			switch s.Op {
-			case StepIf:
+			case ir.StepIf:
 				c.unreachableChoices(cp, s)
-			case StepWait:
-				if w := s.src.Wait.For; w != nil && (w.Unit.Name == "month" || w.Unit.Name == "months") {
+			case ir.StepWait:
+				if w := c.stepSrc[s].Wait.For; w != nil && (w.Unit.Name == "month" || w.Unit.Name == "months") {
 					us, ue := rng(w.Unit.Pos, w.Unit.EndPos)
 					c.warnf(cp, lang.CodeAmbiguousWait, us, ue, "a month here is exactly 30 days, not a calendar month; write the wait in days or weeks")
 				}
@@ -35,14 +36,14 @@ func checkStyle(c *checker) {
 
 // unreachableChoices warns about a choice whose condition repeats an earlier
 // one: the first match wins, so it can never fire.
-func (c *checker) unreachableChoices(cp *Campaign, s *Step) {
+func (c *checker) unreachableChoices(cp *ir.Campaign, s *ir.Step) {
 	seen := map[string]int{}
 	for i, b := range s.Branches {
 		text := exprKey(b.Cond)
 		if j, ok := seen[text]; ok {
-			bs, be := rng(b.src.Cond.Pos, b.src.Cond.EndPos)
+			bs, be := rng(c.branchSrc[b].Cond.Pos, c.branchSrc[b].Cond.EndPos)
 			d := c.warnf(cp, lang.CodeUnreachableChoice, bs, be, "choice %d repeats the condition of choice %d, which wins first; it can never fire", i+1, j+1)
-			first := s.Branches[j].src.Cond
+			first := c.branchSrc[s.Branches[j]].Cond
 			fs, fe := rng(first.Pos, first.EndPos)
 			d.Related = append(d.Related, lang.Related{Message: "the earlier choice", Start: fs, End: fe})
 			continue
@@ -53,11 +54,11 @@ func (c *checker) unreachableChoices(cp *Campaign, s *Step) {
 
 // exprKey is a canonical form of a compiled condition: two conditions with
 // the same key match the same people (text compared without case).
-func exprKey(e *Expr) string {
+func exprKey(e *ir.Expr) string {
 	if e == nil {
 		return "?"
 	}
-	if e.Op != ExprLeaf {
+	if e.Op != ir.ExprLeaf {
 		parts := make([]string, len(e.Kids))
 		for i, k := range e.Kids {
 			parts[i] = exprKey(k)

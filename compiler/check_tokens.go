@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
@@ -22,10 +23,10 @@ var decimalNumber = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][
 // tokens" the caller's scopes come first (the first own of them) and the
 // child's own program follows as the fallback.
 type frame struct {
-	my      []*Scope
+	my      []*ir.Scope
 	own     int // index in my where the campaign's own scope starts
 	trigger bool
-	chain   []*callSite
+	chain   []ir.Call
 }
 
 // maxFrames bounds the contexts enumerated per campaign.
@@ -33,12 +34,12 @@ const maxFrames = 64
 
 // frames lists the contexts a campaign can run in: its own, or through each
 // caller (recursively, since a caller may itself run in its caller's frame).
-func (c *checker) frames(cp *Campaign, memo map[*Campaign][]frame, on map[*Campaign]bool) []frame {
+func (c *checker) frames(cp *ir.Campaign, memo map[*ir.Campaign][]frame, on map[*ir.Campaign]bool) []frame {
 	if fs, ok := memo[cp]; ok {
 		return fs
 	}
-	own := frame{my: []*Scope{cp.Scope()}, trigger: cp.Kind == Trigger}
-	if cp.Kind != Executable || len(cp.callers) == 0 || on[cp] {
+	own := frame{my: ir.TokenScopes(cp, nil, false), trigger: cp.Kind == ir.Trigger}
+	if cp.Kind != ir.Executable || len(c.prog.Callers(cp)) == 0 || on[cp] {
 		return []frame{own}
 	}
 	on[cp] = true
@@ -53,15 +54,14 @@ func (c *checker) frames(cp *Campaign, memo map[*Campaign][]frame, on map[*Campa
 		seen[key] = true
 		out = append(out, f)
 	}
-	for _, cs := range cp.callers {
-		if cs.caller.Workspace != cp.Workspace {
+	for _, cs := range c.prog.Callers(cp) {
+		if cs.Caller.Workspace != cp.Workspace {
 			continue
 		}
-		for _, pf := range c.frames(cs.caller, memo, on) {
-			chain := append(append([]*callSite{}, pf.chain...), cs)
-			if cs.step.Parent {
-				my := append(append([]*Scope{}, pf.my...), cp.Scope())
-				add(frame{my: my, own: len(pf.my), trigger: pf.trigger, chain: chain})
+		for _, pf := range c.frames(cs.Caller, memo, on) {
+			chain := append(append([]ir.Call{}, pf.chain...), cs)
+			if cs.Step.Parent {
+				add(frame{my: ir.TokenScopes(cp, pf.my, true), own: len(pf.my), trigger: pf.trigger, chain: chain})
 			} else {
 				add(frame{my: own.my, trigger: false, chain: chain})
 			}
@@ -76,7 +76,7 @@ func (c *checker) frames(cp *Campaign, memo map[*Campaign][]frame, on map[*Campa
 
 // lookup finds a My Token in a frame and says whether it came from the
 // caller's part of the frame.
-func (f frame) lookup(name string) (*Token, bool) {
+func (f frame) lookup(name string) (*ir.Token, bool) {
 	for i, s := range f.my {
 		if t := s.Lookup(name); t != nil {
 			return t, i < f.own
@@ -85,13 +85,13 @@ func (f frame) lookup(name string) (*Token, bool) {
 	return nil, false
 }
 
-func (f frame) describe(cp *Campaign) string {
+func (f frame) describe(cp *ir.Campaign) string {
 	if len(f.chain) == 0 {
 		return ""
 	}
 	var hops []string
 	for _, cs := range f.chain {
-		hops = append(hops, quote(cs.caller.Name))
+		hops = append(hops, quote(cs.Caller.Name))
 	}
 	return fmt.Sprintf(" when executed by %s > %q", strings.Join(hops, " > "), cp.Name)
 }
@@ -100,46 +100,36 @@ func chainRelated(f frame) []lang.Related {
 	var out []lang.Related
 	for _, cs := range f.chain {
 		how := "without parent tokens"
-		if cs.step.Parent {
+		if cs.Step.Parent {
 			how = "with use parent tokens"
 		}
-		out = append(out, lang.Related{Message: fmt.Sprintf("%q executes %q %s", cs.caller.Name, cs.step.Target.Name, how), Start: cs.step.Pos, End: cs.step.End})
+		out = append(out, lang.Related{Message: fmt.Sprintf("%q executes %q %s", cs.Caller.Name, cs.Step.Target.Name, how), Start: cs.Step.Pos, End: cs.Step.End})
 	}
 	return out
 }
 
 // tmplUse is one template a campaign renders, and how.
 type tmplUse struct {
-	t     Template
-	score bool  // the reference must be a score token
-	date  bool  // the reference must hold a date (wait until a token)
-	via   *Step // a send email step, for an email subject
+	t     ir.Template
+	score bool     // the reference must be a score token
+	date  bool     // the reference must hold a date (wait until a token)
+	via   *ir.Step // a send email step, for an email subject
 }
 
-func templateUses(cp *Campaign) []tmplUse {
+func templateUses(cp *ir.Campaign) []tmplUse {
 	var out []tmplUse
-	WalkSteps(cp.Flow, func(s *Step) {
-		switch s.Op {
-		case StepChangeScore:
-			out = append(out, tmplUse{t: s.Text, score: true})
-		case StepChangeData, StepMoment:
-			out = append(out, tmplUse{t: s.Text})
-		case StepSendAlert:
-			out = append(out, tmplUse{t: s.Text}, tmplUse{t: s.To})
-		case StepSendEmail:
-			if s.Email != nil {
-				out = append(out, tmplUse{t: s.Email.Subject, via: s})
+	ir.WalkSteps(cp.Flow, func(s *ir.Step) {
+		for _, t := range s.Templates() {
+			u := tmplUse{t: t}
+			switch s.Op {
+			case ir.StepChangeScore:
+				u.score = true
+			case ir.StepWait:
+				u.date = true
+			case ir.StepSendEmail, ir.StepCallWebhook:
+				u.via = s
 			}
-		case StepCallWebhook:
-			if s.Webhook != nil {
-				out = append(out, tmplUse{t: s.Webhook.URL, via: s})
-			}
-		case StepWait:
-			out = append(out, tmplUse{t: s.Text, date: true})
-		case StepChangeOwner:
-			out = append(out, tmplUse{t: s.To})
-		case StepCreateTask:
-			out = append(out, tmplUse{t: s.Text}, tmplUse{t: s.To})
+			out = append(out, u)
 		}
 	})
 	return out
@@ -149,7 +139,7 @@ func templateUses(cp *Campaign) []tmplUse {
 // context (frame) or contexts where it is rendered.
 func checkTokens(c *checker) {
 	for _, ws := range c.prog.Workspaces {
-		var scopes []*Scope
+		var scopes []*ir.Scope
 		for _, f := range ws.Folders {
 			scopes = append(scopes, f.Scope)
 		}
@@ -163,23 +153,23 @@ func checkTokens(c *checker) {
 		}
 	}
 	c.checkAssetTemplates()
-	memo := map[*Campaign][]frame{}
+	memo := map[*ir.Campaign][]frame{}
 	for _, cp := range c.prog.Campaigns {
-		frames := c.frames(cp, memo, map[*Campaign]bool{})
-		reported := map[*lang.TokenRef]bool{}
+		frames := c.frames(cp, memo, map[*ir.Campaign]bool{})
+		reported := map[*ir.TokenRef]bool{}
 		for _, u := range templateUses(cp) {
 			for _, p := range u.t.Parts {
 				if p.Ref != nil && !reported[p.Ref] {
 					reported[p.Ref] = true
-					c.checkRef(cp, frames, p.Ref, u)
+					c.checkRef(cp, frames, c.refSrc[p.Ref], u)
 				}
 			}
 		}
 	}
 }
 
-func (c *checker) checkTokenValue(t *Token) {
-	s, e := rng(t.decl.Value.Pos, t.decl.Value.EndPos)
+func (c *checker) checkTokenValue(t *ir.Token) {
+	s, e := rng(c.tokenDecl[t].Value.Pos, c.tokenDecl[t].Value.EndPos)
 	bad := ""
 	switch t.Type {
 	case "score":
@@ -204,7 +194,7 @@ func (c *checker) checkTokenValue(t *Token) {
 // staticProblem says what is wrong with a reference wherever it is
 // rendered: an unknown family, a lead field the workspace lacks, a name the
 // family does not offer. My Tokens and trigger tokens depend on the frame.
-func staticProblem(ws *Workspace, r *lang.TokenRef) string {
+func (c *checker) staticProblem(ws *ir.Workspace, r *lang.TokenRef) string {
 	fam, ok := stdlib.FamilyByName(r.Family)
 	if !ok {
 		var all []string
@@ -217,7 +207,7 @@ func staticProblem(ws *Workspace, r *lang.TokenRef) string {
 	case "my":
 		return ""
 	case "lead":
-		if ws.fields[r.Name] == nil {
+		if c.ws(ws).fields[r.Name] == nil {
 			return fmt.Sprintf("%s names no field%s", r, didYouMean(nearest(r.Name, fieldNames(ws)), false))
 		}
 		return ""
@@ -232,7 +222,7 @@ func staticProblem(ws *Workspace, r *lang.TokenRef) string {
 // email subject and webhook URL, used or not.
 func (c *checker) checkAssetTemplates() {
 	for _, ws := range c.prog.Workspaces {
-		var ts []Template
+		var ts []ir.Template
 		for _, em := range ws.Emails {
 			ts = append(ts, em.Subject)
 		}
@@ -242,7 +232,7 @@ func (c *checker) checkAssetTemplates() {
 		for _, t := range ts {
 			for _, p := range t.Parts {
 				if p.Ref != nil {
-					if msg := staticProblem(ws, p.Ref); msg != "" {
+					if msg := c.staticProblem(ws, c.refSrc[p.Ref]); msg != "" {
 						c.errorf(nil, lang.CodeBadToken, p.Ref.Start, p.Ref.End, "%s", msg)
 					}
 				}
@@ -252,7 +242,7 @@ func (c *checker) checkAssetTemplates() {
 }
 
 // checkRef reports a reference that cannot resolve in some frame of cp.
-func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmplUse) {
+func (c *checker) checkRef(cp *ir.Campaign, frames []frame, r *lang.TokenRef, u tmplUse) {
 	// A reference inside an email subject stands in the email's text; the
 	// send step tells which campaign renders it.
 	report := func(f *frame, format string, args ...any) {
@@ -268,7 +258,7 @@ func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmp
 			d.Related = append(d.Related, chainRelated(*f)...)
 		}
 	}
-	if msg := staticProblem(cp.Workspace, r); msg != "" {
+	if msg := c.staticProblem(cp.Workspace, r); msg != "" {
 		if u.via == nil {
 			report(nil, "%s", msg)
 		}
@@ -290,7 +280,7 @@ func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmp
 		report(nil, "a score change takes a score token ({{my.Name}}), not %s", r)
 	}
 	if u.date {
-		if why := notADate(cp.Workspace, r); why != "" {
+		if why := c.notADate(cp.Workspace, r); why != "" {
 			report(nil, "%s %s; wait until needs a date token, a date or datetime field, or {{system.date}}", r, why)
 		}
 	}
@@ -298,10 +288,10 @@ func (c *checker) checkRef(cp *Campaign, frames []frame, r *lang.TokenRef, u tmp
 
 // notADate says why a reference (not a My Token) cannot hold a date, or ""
 // when it can or only the run can tell (the trigger's values).
-func notADate(ws *Workspace, r *lang.TokenRef) string {
+func (c *checker) notADate(ws *ir.Workspace, r *lang.TokenRef) string {
 	switch r.Family {
 	case "lead":
-		if f := ws.fields[r.Name]; f != nil && !f.Type.IsTime() {
+		if f := c.ws(ws).fields[r.Name]; f != nil && !f.Type.IsTime() {
 			return fmt.Sprintf("is a %s field", f.Type)
 		}
 	case "system":
@@ -315,9 +305,9 @@ func notADate(ws *Workspace, r *lang.TokenRef) string {
 	return ""
 }
 
-func (c *checker) checkMy(cp *Campaign, frames []frame, r *lang.TokenRef, u tmplUse, report func(*frame, string, ...any)) {
+func (c *checker) checkMy(cp *ir.Campaign, frames []frame, r *lang.TokenRef, u tmplUse, report func(*frame, string, ...any)) {
 	fromCaller, fromOwn := -1, -1
-	var first *Token
+	var first *ir.Token
 	differ := false
 	for i := range frames {
 		f := &frames[i]

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
@@ -17,48 +18,48 @@ import (
 
 // raise is one event a flow can cause, and the step that causes it.
 type raise struct {
-	step *Step
+	step *ir.Step
 	// what the event is: the trigger kind and its subject
-	kind    TriggerKind
-	field   *Field
-	list    *List
-	program *ProgramDef
+	kind    ir.TriggerKind
+	field   *ir.Field
+	list    *ir.List
+	program *ir.ProgramDef
 	status  string
-	target  *Campaign // TrigRequested: the campaign asked for
+	target  *ir.Campaign // TrigRequested: the campaign asked for
 }
 
 // raises lists the events a flow can cause, through executed children too
 // (they run in series, in the same pass); seen guards against execute
 // cycles, which execute_cycle reports.
-func raises(flow []*Step, seen map[*Campaign]bool) []raise {
+func raises(flow []*ir.Step, seen map[*ir.Campaign]bool) []raise {
 	var out []raise
-	WalkSteps(flow, func(s *Step) {
+	ir.WalkSteps(flow, func(s *ir.Step) {
 		switch s.Op {
-		case StepChangeData:
+		case ir.StepChangeData:
 			if s.Field != nil {
-				out = append(out, raise{step: s, kind: TrigDataChanges, field: s.Field})
+				out = append(out, raise{step: s, kind: ir.TrigDataChanges, field: s.Field})
 			}
-		case StepChangeScore:
+		case ir.StepChangeScore:
 			if s.Field != nil && (s.Score.Token != nil || s.Score.Set || s.Score.Delta != 0) {
-				out = append(out, raise{step: s, kind: TrigScoreChanged, field: s.Field})
+				out = append(out, raise{step: s, kind: ir.TrigScoreChanged, field: s.Field})
 			}
-		case StepAddToList:
+		case ir.StepAddToList:
 			if s.List != nil {
-				out = append(out, raise{step: s, kind: TrigAddedToList, list: s.List})
+				out = append(out, raise{step: s, kind: ir.TrigAddedToList, list: s.List})
 			}
-		case StepRemoveFromList:
+		case ir.StepRemoveFromList:
 			if s.List != nil {
-				out = append(out, raise{step: s, kind: TrigRemovedFromList, list: s.List})
+				out = append(out, raise{step: s, kind: ir.TrigRemovedFromList, list: s.List})
 			}
-		case StepChangeStatus:
+		case ir.StepChangeStatus:
 			if s.Program != nil {
-				out = append(out, raise{step: s, kind: TrigStatusChanged, program: s.Program, status: s.Status})
+				out = append(out, raise{step: s, kind: ir.TrigStatusChanged, program: s.Program, status: s.Status})
 			}
-		case StepRequest:
+		case ir.StepRequest:
 			if s.Target != nil {
-				out = append(out, raise{step: s, kind: TrigRequested, target: s.Target})
+				out = append(out, raise{step: s, kind: ir.TrigRequested, target: s.Target})
 			}
-		case StepExecute:
+		case ir.StepExecute:
 			if s.Target != nil && !seen[s.Target] {
 				seen[s.Target] = true
 				out = append(out, raises(s.Target.Flow, seen)...)
@@ -69,18 +70,18 @@ func raises(flow []*Step, seen map[*Campaign]bool) []raise {
 }
 
 // listens reports whether trigger t starts its campaign on event r.
-func listens(t *TriggerDef, to *Campaign, r raise) bool {
+func listens(t *ir.TriggerDef, to *ir.Campaign, r raise) bool {
 	if t.Kind != r.kind {
 		return false
 	}
 	switch r.kind {
-	case TrigDataChanges, TrigScoreChanged:
+	case ir.TrigDataChanges, ir.TrigScoreChanged:
 		return t.Field == r.field && !constraintExcludes(t, r.step)
-	case TrigAddedToList, TrigRemovedFromList:
+	case ir.TrigAddedToList, ir.TrigRemovedFromList:
 		return t.List == r.list
-	case TrigStatusChanged:
+	case ir.TrigStatusChanged:
 		return (t.Program == nil || t.Program == r.program) && (t.Status == "" || t.Status == r.status)
-	case TrigRequested:
+	case ir.TrigRequested:
 		return r.target == to && (len(t.Sources) == 0 || contains(t.Sources, "flow"))
 	}
 	return false
@@ -90,9 +91,9 @@ func listens(t *TriggerDef, to *Campaign, r raise) bool {
 // least n) can never hear the change a step makes: a literal value other
 // than V, a literal score change smaller than n. A value from a token or
 // an old value ("from") is known only at run time, so it may loop.
-func constraintExcludes(t *TriggerDef, s *Step) bool {
+func constraintExcludes(t *ir.TriggerDef, s *ir.Step) bool {
 	switch {
-	case s.Op == StepChangeData && t.To != nil:
+	case s.Op == ir.StepChangeData && t.To != nil:
 		if !s.Text.Static() {
 			return false
 		}
@@ -109,7 +110,7 @@ func constraintExcludes(t *TriggerDef, s *Step) bool {
 		default:
 			return v.Bool != to.Bool
 		}
-	case s.Op == StepChangeScore && t.HasAtLeast:
+	case s.Op == ir.StepChangeScore && t.HasAtLeast:
 		if s.Score.Token != nil || s.Score.Set {
 			return false
 		}
@@ -121,21 +122,21 @@ func constraintExcludes(t *TriggerDef, s *Step) bool {
 
 // loopEdge is one campaign's flow starting another trigger campaign.
 type loopEdge struct {
-	to      *Campaign
-	step    *Step
-	trigger *TriggerDef
+	to      *ir.Campaign
+	step    *ir.Step
+	trigger *ir.TriggerDef
 }
 
 func checkTriggerLoops(c *checker) {
-	var triggers []*Campaign
+	var triggers []*ir.Campaign
 	for _, cp := range c.prog.Campaigns {
-		if cp.Kind == Trigger && cp.Active && cp.SmartList != nil && cp.SmartList.Invalid == "" {
+		if cp.Kind == ir.Trigger && cp.Active && cp.SmartList != nil && cp.SmartList.Invalid == "" {
 			triggers = append(triggers, cp)
 		}
 	}
-	edges := map[*Campaign][]loopEdge{}
+	edges := map[*ir.Campaign][]loopEdge{}
 	for _, from := range triggers {
-		for _, r := range raises(from.Flow, map[*Campaign]bool{from: true}) {
+		for _, r := range raises(from.Flow, map[*ir.Campaign]bool{from: true}) {
 			for _, to := range triggers {
 				if to.Workspace != from.Workspace {
 					continue // events stay in the workspace where they happen
@@ -151,7 +152,7 @@ func checkTriggerLoops(c *checker) {
 	}
 	// One warning per cycle, found from its first campaign in program
 	// order, so that the report is the same on every run.
-	reported := map[*Campaign]bool{}
+	reported := map[*ir.Campaign]bool{}
 	for _, start := range triggers {
 		if reported[start] {
 			continue
@@ -182,13 +183,13 @@ func checkTriggerLoops(c *checker) {
 
 // shortestLoop is the shortest chain of edges from start back to start, by
 // breadth-first search in edge order.
-func shortestLoop(start *Campaign, edges map[*Campaign][]loopEdge) []loopEdge {
+func shortestLoop(start *ir.Campaign, edges map[*ir.Campaign][]loopEdge) []loopEdge {
 	type node struct {
-		at   *Campaign
+		at   *ir.Campaign
 		path []loopEdge
 	}
 	queue := []node{{at: start}}
-	seen := map[*Campaign]bool{}
+	seen := map[*ir.Campaign]bool{}
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
@@ -207,19 +208,19 @@ func shortestLoop(start *Campaign, edges map[*Campaign][]loopEdge) []loopEdge {
 }
 
 // triggerWords names the event a trigger listens to, for messages.
-func triggerWords(t *TriggerDef) string {
+func triggerWords(t *ir.TriggerDef) string {
 	switch t.Kind {
-	case TrigDataChanges:
+	case ir.TrigDataChanges:
 		return "a change of " + t.Field.Name
-	case TrigScoreChanged:
+	case ir.TrigScoreChanged:
 		return "a change of " + t.Field.Name
-	case TrigAddedToList:
+	case ir.TrigAddedToList:
 		return fmt.Sprintf("an add to list %q", t.List.Name)
-	case TrigRemovedFromList:
+	case ir.TrigRemovedFromList:
 		return fmt.Sprintf("a removal from list %q", t.List.Name)
-	case TrigStatusChanged:
+	case ir.TrigStatusChanged:
 		return "a program status change"
-	case TrigRequested:
+	case ir.TrigRequested:
 		return "a request"
 	}
 	return "an event"

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
@@ -13,22 +14,22 @@ import (
 // change, and compiles score changes.
 func checkTypes(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		WalkSteps(cp.Flow, func(s *Step) {
+		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
 			switch s.Op {
-			case StepChangeScore:
+			case ir.StepChangeScore:
 				c.checkScoreChange(cp, s)
-			case StepChangeData:
+			case ir.StepChangeData:
 				c.checkDataValue(cp, s)
 			}
 		})
 	}
 }
 
-func (c *checker) checkScoreChange(cp *Campaign, s *Step) {
-	by := s.src.ChangeScore.By
+func (c *checker) checkScoreChange(cp *ir.Campaign, s *ir.Step) {
+	by := c.stepSrc[s].ChangeScore.By
 	bs, be := rng(by.Pos, by.EndPos)
 	if f := s.Field; f != nil && f.Type != stdlib.Score {
-		fs, fe := rng(s.src.ChangeScore.Field.Pos, s.src.ChangeScore.Field.EndPos)
+		fs, fe := rng(c.stepSrc[s].ChangeScore.Field.Pos, c.stepSrc[s].ChangeScore.Field.EndPos)
 		c.errorf(cp, lang.CodeTypeMismatch, fs, fe, "change score needs a score field; %s is %s (use change data value)", f.Name, f.Type)
 	}
 	if s.Text.Static() {
@@ -45,7 +46,7 @@ func (c *checker) checkScoreChange(cp *Campaign, s *Step) {
 		s.Score.Delta = n
 		return
 	}
-	var refs []*lang.TokenRef
+	var refs []*ir.TokenRef
 	for _, p := range s.Text.Parts {
 		if p.Ref != nil {
 			refs = append(refs, p.Ref)
@@ -61,17 +62,17 @@ func (c *checker) checkScoreChange(cp *Campaign, s *Step) {
 	s.Score.Token = refs[0]
 }
 
-func (c *checker) checkDataValue(cp *Campaign, s *Step) {
+func (c *checker) checkDataValue(cp *ir.Campaign, s *ir.Step) {
 	f := s.Field
 	if f == nil {
 		return
 	}
 	if f.Builtin && stdlib.ReadOnlyField(f.Name) {
-		fs, fe := rng(s.src.ChangeData.Field.Pos, s.src.ChangeData.Field.EndPos)
+		fs, fe := rng(c.stepSrc[s].ChangeData.Field.Pos, c.stepSrc[s].ChangeData.Field.EndPos)
 		c.errorf(cp, lang.CodeReadOnlyField, fs, fe, "%s", readOnlyMessage(f.Name))
 		return
 	}
-	v := s.src.ChangeData.To
+	v := c.stepSrc[s].ChangeData.To
 	vs, ve := rng(v.Pos, v.EndPos)
 	if v.Str != nil && !f.Type.IsText() && !s.Text.Static() {
 		return // a token: converted and checked when it is rendered

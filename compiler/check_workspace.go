@@ -1,17 +1,20 @@
 package compiler
 
-import "github.com/campc/campc/lang"
+import (
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/lang"
+)
 
 // checkWorkspaces reports Execute and Request Campaign steps that cross a
 // workspace boundary: a campaign never calls a campaign of another workspace.
 func checkWorkspaces(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		WalkSteps(cp.Flow, func(s *Step) {
-			if (s.Op != StepExecute && s.Op != StepRequest) || s.Target == nil || s.Target.Workspace == cp.Workspace {
+		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
+			if (s.Op != ir.StepExecute && s.Op != ir.StepRequest) || s.Target == nil || s.Target.Workspace == cp.Workspace {
 				return
 			}
 			verb := "executes"
-			if s.Op == StepRequest {
+			if s.Op == ir.StepRequest {
 				verb = "requests"
 			}
 			d := c.errorf(cp, lang.CodeCrossWorkspace, s.Pos, s.End,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
@@ -31,7 +32,7 @@ type Options struct {
 // Result is what Compile returns: the program (nil when the sources did
 // not parse) and every diagnostic, sorted.
 type Result struct {
-	Program     *Program
+	Program     *ir.Program
 	Diagnostics []*lang.Diagnostic
 	Omitted     int // diagnostics cut by the cap
 
@@ -49,7 +50,7 @@ func (r *Result) OnlySmartListErrors() bool { return r.errors && !r.otherErrors 
 func Compile(sources []lang.Source, opts Options) *Result {
 	srcs := slices.Clone(sources)
 	slices.SortStableFunc(srcs, func(a, b lang.Source) int { return strings.Compare(a.Name, b.Name) })
-	c := &checker{prog: &Program{}, workspaces: map[string]*Workspace{}, sources: map[string]string{}, zones: opts.Zones}
+	c := &checker{side: newSide(), prog: &ir.Program{}, workspaces: map[string]*ir.Workspace{}, sources: map[string]string{}, zones: opts.Zones}
 	var files []*lang.File
 	parsed := parseAll(srcs)
 	for i, s := range srcs {
@@ -65,6 +66,9 @@ func Compile(sources []lang.Source, opts Options) *Result {
 	c.expandClones()
 	c.finishDeclarations()
 	c.resolveAll()
+	// The checks read the published analyses; they change none of what
+	// Index reads (flows, targets, conditions).
+	c.prog.Index()
 	for _, pass := range passes {
 		pass(c)
 	}
@@ -104,23 +108,24 @@ var passes = []func(*checker){
 
 // checker holds the state of one compilation.
 type checker struct {
-	prog       *Program
-	workspaces map[string]*Workspace
+	side
+	prog       *ir.Program
+	workspaces map[string]*ir.Workspace
 	diags      []*lang.Diagnostic
 	echoes     map[*lang.Diagnostic]diagKey // clone diagnostic -> key of the original
 	originals  map[diagKey]bool             // keys of diagnostics reported outside clones
-	folders    map[folderKey]*Folder
-	smartLists []*SmartListDef
+	folders    map[folderKey]*ir.Folder
+	smartLists []*ir.SmartListDef
 	sources    map[string]string // file name -> text, for the source text of conditions and steps
 	nextList   int
 	zones      func(string) (*time.Location, error)
-	clones     []*ProgramDef // programs declared as clones, in source order
-	cloning    *ProgramDef   // the cloned program whose copies are being declared or compiled
+	clones     []*ir.ProgramDef // programs declared as clones, in source order
+	cloning    *ir.ProgramDef   // the cloned program whose copies are being declared or compiled
 }
 
 type folderKey struct {
-	parent *Folder
-	ws     *Workspace
+	parent *ir.Folder
+	ws     *ir.Workspace
 	name   string
 }
 
@@ -144,29 +149,29 @@ type diagKey struct {
 // in a campaign). A clone borrows its source's body, so a problem found in
 // that body is re-anchored on the clone's declaration; dropCloneEchoes
 // later removes those that the source itself already has.
-func (c *checker) report(cp *Campaign, d *lang.Diagnostic) *lang.Diagnostic {
+func (c *checker) report(cp *ir.Campaign, d *lang.Diagnostic) *lang.Diagnostic {
 	key := diagKey{d.Start, d.Code, d.Message}
 	clone := c.cloning
 	if cp != nil && cp.Program != nil && cp.Program.CloneOf != nil {
 		clone = cp.Program
 	}
-	if clone != nil && !inside(d.Start, lang.Pos(clone.decl.Pos), lang.Pos(clone.decl.EndPos)) {
+	if clone != nil && !inside(d.Start, lang.Pos(c.prg(clone).decl.Pos), lang.Pos(c.prg(clone).decl.EndPos)) {
 		// A cloned program's text is its template's: a problem found in
 		// it is shown on the clone, and dropped when the template has a
 		// problem of the same kind at the same place (the message may
 		// differ by the campaign's qualified name).
 		orig := *d
 		d.Related = append([]lang.Related{{Message: "the cloned text", Start: orig.Start, End: orig.End}}, d.Related...)
-		d.Start, d.End = lang.Pos(clone.decl.Name.Pos), lang.Pos(clone.decl.Name.EndPos)
+		d.Start, d.End = lang.Pos(c.prg(clone).decl.Name.Pos), lang.Pos(c.prg(clone).decl.Name.EndPos)
 		d.Message = fmt.Sprintf("in program %q, a clone of %q: %s", clone.Name, clone.CloneOf.Name, d.Message)
 		if c.echoes == nil {
 			c.echoes = map[*lang.Diagnostic]diagKey{}
 		}
 		c.echoes[d] = diagKey{start: key.start, code: key.code}
-	} else if cp != nil && cp.CloneOf != nil && cp.decl != nil && !inside(d.Start, cp.Pos, cp.End) {
+	} else if cp != nil && cp.CloneOf != nil && c.cmp(cp) != nil && c.cmp(cp).decl != nil && !inside(d.Start, cp.Pos, cp.End) {
 		orig := *d
 		d.Related = append([]lang.Related{{Message: "the cloned text", Start: orig.Start, End: orig.End}}, d.Related...)
-		d.Start, d.End = lang.Pos(cp.decl.Name.Pos), lang.Pos(cp.decl.Name.EndPos)
+		d.Start, d.End = lang.Pos(c.cmp(cp).decl.Name.Pos), lang.Pos(c.cmp(cp).decl.Name.EndPos)
 		d.Message = fmt.Sprintf("in clone %q of %q: %s", cp.Name, cp.CloneOf.Name, d.Message)
 		if c.echoes == nil {
 			c.echoes = map[*lang.Diagnostic]diagKey{}
@@ -201,11 +206,11 @@ func (c *checker) dropCloneEchoes() {
 	c.diags = out
 }
 
-func (c *checker) errorf(cp *Campaign, code lang.Code, start, end lang.Position, format string, args ...any) *lang.Diagnostic {
+func (c *checker) errorf(cp *ir.Campaign, code lang.Code, start, end lang.Position, format string, args ...any) *lang.Diagnostic {
 	return c.report(cp, lang.Errorf(code, start, end, format, args...))
 }
 
-func (c *checker) warnf(cp *Campaign, code lang.Code, start, end lang.Position, format string, args ...any) *lang.Diagnostic {
+func (c *checker) warnf(cp *ir.Campaign, code lang.Code, start, end lang.Position, format string, args ...any) *lang.Diagnostic {
 	return c.report(cp, lang.Warnf(code, start, end, format, args...))
 }
 

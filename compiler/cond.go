@@ -6,14 +6,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
 
 // smartList compiles the lines of a smart list (a campaign's, when cp is
 // set, or an asset's).
-func (c *checker) smartList(cp *Campaign, ws *Workspace, assets *AssetScope, owner string, items []*lang.SmartListItem, at lang.Position) *SmartList {
-	sl := &SmartList{Pos: at}
+func (c *checker) smartList(cp *ir.Campaign, ws *ir.Workspace, assets *assetScope, owner string, items []*lang.SmartListItem, at lang.Position) *ir.SmartList {
+	sl := &ir.SmartList{Pos: at}
 	x := &condCtx{cp: cp, ws: ws, assets: assets, sl: sl, owner: owner, samples: new(int)}
 	var logic *lang.Logic
 	for _, it := range items {
@@ -45,13 +46,13 @@ func (c *checker) smartList(cp *Campaign, ws *Workspace, assets *AssetScope, own
 	return sl
 }
 
-func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
-	out := &TriggerDef{Pos: lang.Pos(t.Pos), Text: c.text(t.Pos, t.EndPos)}
+func (c *checker) trigger(x *condCtx, t *lang.Trigger) *ir.TriggerDef {
+	out := &ir.TriggerDef{Pos: lang.Pos(t.Pos), Text: c.text(t.Pos, t.EndPos)}
 	ws := x.ws
 	code := lang.CodeInvalidSmartList
 	switch {
 	case t.Requested:
-		out.Kind = TrigRequested
+		out.Kind = ir.TrigRequested
 		for _, src := range t.Sources {
 			if !contains(stdlib.RequestSources, src.Name) {
 				s, e := rng(src.Pos, src.EndPos)
@@ -61,8 +62,8 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
 			out.Sources = append(out.Sources, src.Name)
 		}
 	case t.StatusChanged:
-		out.Kind = TrigStatusChanged
-		p := x.cp.programOrNil()
+		out.Kind = ir.TrigStatusChanged
+		p := programOrNil(x.cp)
 		if t.InProgram != nil {
 			p, _ = c.condLookupProgram(x, t.InProgram)
 		}
@@ -75,7 +76,7 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
 			}
 		}
 	case t.DataChanges != nil:
-		out.Kind = TrigDataChanges
+		out.Kind = ir.TrigDataChanges
 		out.Field = c.field(x.cp, ws, t.DataChanges, x)
 		if t.DataFrom != nil {
 			if v, ok := c.value(x, out.Field, t.DataFrom); ok {
@@ -88,7 +89,7 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
 			}
 		}
 	case t.ScoreChanged != nil:
-		out.Kind = TrigScoreChanged
+		out.Kind = ir.TrigScoreChanged
 		out.Field = c.field(x.cp, ws, t.ScoreChanged, x)
 		if out.Field != nil && out.Field.Type != stdlib.Score {
 			s, e := rng(t.ScoreChanged.Pos, t.ScoreChanged.EndPos)
@@ -110,40 +111,40 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
 			}
 		}
 	case t.AddedToList != nil:
-		out.Kind = TrigAddedToList
+		out.Kind = ir.TrigAddedToList
 		out.List = condLookup(c, x, "list", pickLists, t.AddedToList)
 	case t.RemovedList != nil:
-		out.Kind = TrigRemovedFromList
+		out.Kind = ir.TrigRemovedFromList
 		out.List = condLookup(c, x, "list", pickLists, t.RemovedList)
 	case t.FillsOutForm != nil:
-		out.Kind = TrigFillsOutForm
+		out.Kind = ir.TrigFillsOutForm
 		out.Form = condLookup(c, x, "form", pickForms, t.FillsOutForm)
 		if t.FormOnPage != nil {
 			out.WebPage = condLookup(c, x, "web page", pickWebPages, t.FormOnPage)
 		}
 	case t.Created:
-		out.Kind = TrigCreated
+		out.Kind = ir.TrigCreated
 	// Engagement triggers (issue 11).
 	case t.OpensEmail != nil:
-		out.Kind = TrigOpensEmail
+		out.Kind = ir.TrigOpensEmail
 		out.Email = condLookup(c, x, "email", pickEmails, t.OpensEmail)
 	case t.ClicksEmail != nil:
-		out.Kind = TrigClicksEmail
+		out.Kind = ir.TrigClicksEmail
 		out.Email = condLookup(c, x, "email", pickEmails, t.ClicksEmail)
 	case t.ClicksPage != nil:
-		out.Kind = TrigClicksPage
+		out.Kind = ir.TrigClicksPage
 		out.WebPage = condLookup(c, x, "web page", pickWebPages, t.ClicksPage)
 	case t.VisitsPage != nil:
-		out.Kind = TrigVisitsPage
+		out.Kind = ir.TrigVisitsPage
 		out.WebPage = condLookup(c, x, "web page", pickWebPages, t.VisitsPage)
 	case t.EmailDelivered != nil:
-		out.Kind = TrigEmailDelivered
+		out.Kind = ir.TrigEmailDelivered
 		out.Email = condLookup(c, x, "email", pickEmails, t.EmailDelivered)
 	case t.EmailBounces != nil:
-		out.Kind = TrigEmailBounces
+		out.Kind = ir.TrigEmailBounces
 		out.Email = condLookup(c, x, "email", pickEmails, t.EmailBounces)
 	case t.Unsubscribes != nil:
-		out.Kind = TrigUnsubscribes
+		out.Kind = ir.TrigUnsubscribes
 		out.Email = condLookup(c, x, "email", pickEmails, t.Unsubscribes)
 	}
 	if t.ClickLink != nil {
@@ -156,7 +157,7 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *TriggerDef {
 	return out
 }
 
-func (cp *Campaign) programOrNil() *ProgramDef {
+func programOrNil(cp *ir.Campaign) *ir.ProgramDef {
 	if cp == nil {
 		return nil
 	}
@@ -164,7 +165,7 @@ func (cp *Campaign) programOrNil() *ProgramDef {
 }
 
 // condLookup resolves an asset name inside a condition.
-func condLookup[V any](c *checker, x *condCtx, what string, pick func(*AssetScope) map[string]*V, s *lang.Str) *V {
+func condLookup[V any](c *checker, x *condCtx, what string, pick func(*assetScope) map[string]*V, s *lang.Str) *V {
 	if v, ok := find(x.assets, pick, s.Value()); ok {
 		return v
 	}
@@ -173,52 +174,52 @@ func condLookup[V any](c *checker, x *condCtx, what string, pick func(*AssetScop
 	return nil
 }
 
-func (c *checker) condLookupProgram(x *condCtx, s *lang.Str) (*ProgramDef, bool) {
-	if p := programOf(x.assets); p.clonesFrom(s.Value()) {
+func (c *checker) condLookupProgram(x *condCtx, s *lang.Str) (*ir.ProgramDef, bool) {
+	if p := programOf(x.assets); clonesFrom(p, s.Value()) {
 		return p, true // in a clone's text, the template's name means the clone
 	}
-	if p, ok := x.ws.programs[s.Value()]; ok {
+	if p, ok := c.ws(x.ws).programs[s.Value()]; ok {
 		return p, true
 	}
 	start, end := rng(s.Pos, s.EndPos)
-	c.fail(x, lang.CodeUndefined, start, end, nearest(s.Value(), names(x.ws.programs)), "undefined program %q", s.Value())
+	c.fail(x, lang.CodeUndefined, start, end, nearest(s.Value(), names(c.ws(x.ws).programs)), "undefined program %q", s.Value())
 	return nil, false
 }
 
 // expr compiles an if-condition.
-func (c *checker) expr(x *condCtx, e *lang.Expr) *Expr {
-	var kids []*Expr
+func (c *checker) expr(x *condCtx, e *lang.Expr) *ir.Expr {
+	var kids []*ir.Expr
 	for _, a := range append([]*lang.AndExpr{e.Left}, e.Right...) {
-		var ands []*Expr
+		var ands []*ir.Expr
 		for _, u := range append([]*lang.UnaryExpr{a.Left}, a.Right...) {
 			ands = append(ands, c.unary(x, u))
 		}
 		if len(ands) == 1 {
 			kids = append(kids, ands[0])
 		} else {
-			kids = append(kids, &Expr{Op: ExprAnd, Kids: ands})
+			kids = append(kids, &ir.Expr{Op: ir.ExprAnd, Kids: ands})
 		}
 	}
 	if len(kids) == 1 {
 		return kids[0]
 	}
-	return &Expr{Op: ExprOr, Kids: kids}
+	return &ir.Expr{Op: ir.ExprOr, Kids: kids}
 }
 
-func (c *checker) unary(x *condCtx, u *lang.UnaryExpr) *Expr {
+func (c *checker) unary(x *condCtx, u *lang.UnaryExpr) *ir.Expr {
 	switch {
 	case u.Not != nil:
-		return &Expr{Op: ExprNot, Kids: []*Expr{c.unary(x, u.Not)}}
+		return &ir.Expr{Op: ir.ExprNot, Kids: []*ir.Expr{c.unary(x, u.Not)}}
 	case u.Group != nil:
 		return c.expr(x, u.Group)
 	default:
-		return &Expr{Op: ExprLeaf, Cond: c.cond(x, u.Cond)}
+		return &ir.Expr{Op: ir.ExprLeaf, Cond: c.cond(x, u.Cond)}
 	}
 }
 
 // cond compiles one leaf condition with its types checked.
-func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
-	out := &Cond{Pos: lang.Pos(lc.Pos), End: lang.Pos(lc.EndPos), Text: c.text(lc.Pos, lc.EndPos)}
+func (c *checker) cond(x *condCtx, lc *lang.Cond) *ir.Cond {
+	out := &ir.Cond{Pos: lang.Pos(lc.Pos), End: lang.Pos(lc.EndPos), Text: c.text(lc.Pos, lc.EndPos)}
 	ws := x.ws
 	switch {
 	case lc.Member != nil:
@@ -226,13 +227,13 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 		out.Negate = m.Not
 		switch {
 		case m.List != nil:
-			out.Kind = CondMemberList
+			out.Kind = ir.CondMemberList
 			out.List = condLookup(c, x, "list", pickLists, m.List)
 		case m.SmartList != nil:
-			out.Kind = CondMemberSmartList
+			out.Kind = ir.CondMemberSmartList
 			out.SmartList = c.memberOfSmartList(x, m.SmartList)
 		case m.Program != nil:
-			out.Kind = CondMemberProgram
+			out.Kind = ir.CondMemberProgram
 			p, ok := c.condLookupProgram(x, m.Program)
 			out.Program = p
 			if ok && m.Status != nil {
@@ -247,45 +248,45 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 		a := lc.Activity
 		switch {
 		case a.Executed != nil:
-			out.Kind = CondExecuted
+			out.Kind = ir.CondExecuted
 			out.Campaign = c.condCampaign(x, a.Executed)
-			if t := out.Campaign; t != nil && t.Kind != Executable {
+			if t := out.Campaign; t != nil && t.Kind != ir.Executable {
 				s, e := rng(a.Executed.Pos, a.Executed.EndPos)
 				c.fail(x, lang.CodeTypeMismatch, s, e, "", "campaign %q is a %s campaign; \"campaign was executed\" counts runs of executable campaigns", t.Name, t.Kind)
 			}
 		case a.SentEmail != nil:
-			out.Kind = CondSentEmail
+			out.Kind = ir.CondSentEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.SentEmail)
 		case a.FilledForm != nil:
-			out.Kind = CondFilledForm
+			out.Kind = ir.CondFilledForm
 			out.Form = condLookup(c, x, "form", pickForms, a.FilledForm)
 		case a.DataChanged != nil:
-			out.Kind = CondDataChanged
+			out.Kind = ir.CondDataChanged
 			out.Field = c.field(x.cp, ws, a.DataChanged, x)
 		// Engagement filters (issue 11).
 		case a.OpenedEmail != nil:
-			out.Kind = CondOpenedEmail
+			out.Kind = ir.CondOpenedEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.OpenedEmail)
 		case a.ClickedEmail != nil:
-			out.Kind = CondClickedEmail
+			out.Kind = ir.CondClickedEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.ClickedEmail)
 		case a.ClickedPage != nil:
-			out.Kind = CondClickedPage
+			out.Kind = ir.CondClickedPage
 			out.WebPage = condLookup(c, x, "web page", pickWebPages, a.ClickedPage)
 		case a.VisitedPage != nil:
-			out.Kind = CondVisitedPage
+			out.Kind = ir.CondVisitedPage
 			out.WebPage = condLookup(c, x, "web page", pickWebPages, a.VisitedPage)
 		case a.DeliveredEmail != nil:
-			out.Kind = CondDeliveredEmail
+			out.Kind = ir.CondDeliveredEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.DeliveredEmail)
 		case a.BouncedEmail != nil:
-			out.Kind = CondBouncedEmail
+			out.Kind = ir.CondBouncedEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.BouncedEmail)
 		case a.Unsubscribed != nil:
-			out.Kind = CondUnsubscribed
+			out.Kind = ir.CondUnsubscribed
 			out.Email = condLookup(c, x, "email", pickEmails, a.Unsubscribed)
 		case a.AddedToList != nil:
-			out.Kind = CondAddedToList
+			out.Kind = ir.CondAddedToList
 			out.List = condLookup(c, x, "list", pickLists, a.AddedToList)
 		}
 		// "not" negates the whole filter: not (at least N times in past W).
@@ -304,7 +305,7 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 			}
 		}
 	case lc.Sample != nil:
-		out.Kind = CondSample
+		out.Kind = ir.CondSample
 		p, err := strconv.ParseFloat(lc.Sample.Raw, 64)
 		if err != nil || p < 0 || p > 100 {
 			s, e := rng(lc.Sample.Pos, lc.Sample.EndPos)
@@ -319,16 +320,16 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *Cond {
 	return out
 }
 
-func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *Campaign {
-	if t := programOf(x.assets).local(ref); t != nil {
+func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *ir.Campaign {
+	if t := c.local(programOf(x.assets), ref); t != nil {
 		return t // in a clone's text, the template's campaign means the clone's copy
 	}
 	if ref.Workspace == nil {
-		if t := x.ws.campaigns[ref.Name.Value()]; t != nil {
+		if t := c.ws(x.ws).campaigns[ref.Name.Value()]; t != nil {
 			return t
 		}
 	} else if ref.Workspace.Value() == x.ws.Name {
-		if t := x.ws.campaigns[ref.Name.Value()]; t != nil {
+		if t := c.ws(x.ws).campaigns[ref.Name.Value()]; t != nil {
 			return t
 		}
 	}
@@ -337,19 +338,19 @@ func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *Campaign {
 		c.fail(x, lang.CodeUndefined, s, e, "", "campaign %q of workspace %q: activity filters look at campaigns of workspace %q only", ref.Name.Value(), ref.Workspace.Value(), x.ws.Name)
 		return nil
 	}
-	c.fail(x, lang.CodeUndefined, s, e, nearest(ref.Name.Value(), names(x.ws.campaigns)), "undefined campaign %q in workspace %q", ref.Name.Value(), x.ws.Name)
+	c.fail(x, lang.CodeUndefined, s, e, nearest(ref.Name.Value(), names(c.ws(x.ws).campaigns)), "undefined campaign %q in workspace %q", ref.Name.Value(), x.ws.Name)
 	return nil
 }
 
 // memberOfSmartList resolves a smart-list asset, resolving it first if
 // needed, and reports a smart list that includes itself.
-func (c *checker) memberOfSmartList(x *condCtx, s *lang.Str) *SmartListDef {
+func (c *checker) memberOfSmartList(x *condCtx, s *lang.Str) *ir.SmartListDef {
 	def := condLookup(c, x, "smart list", pickSmartLists, s)
 	if def == nil {
 		return nil
 	}
 	start, end := rng(s.Pos, s.EndPos)
-	switch def.state {
+	switch c.sl(def).state {
 	case 1:
 		c.fail(x, lang.CodeInvalidSmartList, start, end, "", "smart list %q includes itself", def.Name)
 		return def
@@ -362,7 +363,7 @@ func (c *checker) memberOfSmartList(x *condCtx, s *lang.Str) *SmartListDef {
 	return def
 }
 
-func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *Cond) {
+func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *ir.Cond) {
 	f := c.field(x.cp, x.ws, fc.Field, x)
 	out.Field = f
 	tm := lang.CodeTypeMismatch
@@ -377,37 +378,37 @@ func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *Cond) {
 	case fc.Is:
 		out.Negate = fc.IsNot
 		if fc.Empty {
-			out.Kind = CondEmpty
+			out.Kind = ir.CondEmpty
 			return
 		}
-		out.Kind = CondIs
+		out.Kind = ir.CondIs
 		out.Values = c.values(x, f, fc.Value)
 	case fc.Contains != nil:
-		out.Kind = CondContains
+		out.Kind = ir.CondContains
 		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsText(), "\"contains\" compares text") {
 			out.Values = c.values(x, f, fc.Contains)
 		}
 	case fc.StartsWith != nil:
-		out.Kind = CondStartsWith
+		out.Kind = ir.CondStartsWith
 		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsText(), "\"starts with\" compares text") {
 			out.Values = c.values(x, f, fc.StartsWith)
 		}
 	case fc.EndsWith != nil:
-		out.Kind = CondEndsWith
+		out.Kind = ir.CondEndsWith
 		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsText(), "\"ends with\" compares text") {
 			out.Values = c.values(x, f, fc.EndsWith)
 		}
 	case fc.InPast != nil:
-		out.Kind = CondInPast
+		out.Kind = ir.CondInPast
 		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsTime(), "\"in past\" needs a date or datetime field") {
 			out.Window, _ = c.duration(x.cp, fc.InPast)
 		}
 	case fc.InNext != nil:
-		out.Kind = CondInNext
+		out.Kind = ir.CondInNext
 		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsTime(), "\"in next\" needs a date or datetime field") {
 			out.Window, _ = c.duration(x.cp, fc.InNext)
@@ -415,35 +416,35 @@ func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *Cond) {
 	case fc.Before != nil:
 		// before is strictly earlier than the date (its first instant,
 		// midnight UTC) or the date-time.
-		out.Kind = CondLt
+		out.Kind = ir.CondLt
 		if need(f == nil || f.Type.IsTime(), "\"before\" compares dates and datetimes") {
 			out.Values = c.values(x, f, fc.Before)
 		}
 	case fc.After != nil:
 		// after is strictly later. A plain date stands for its whole day,
 		// so on a datetime field "after 2026-12-01" starts on 2026-12-02.
-		out.Kind = CondGt
+		out.Kind = ir.CondGt
 		if need(f == nil || f.Type.IsTime(), "\"after\" compares dates and datetimes") {
 			out.Values = c.values(x, f, fc.After)
 			if len(out.Values) == 1 && wholeDay(f, fc.After) {
-				out.Kind = CondGe
+				out.Kind = ir.CondGe
 				out.Values[0].Time = out.Values[0].Time.AddDate(0, 0, 1)
 			}
 		}
 	case fc.In != nil:
-		out.Kind = CondIn
+		out.Kind = ir.CondIn
 		out.Negate = fc.Not
 		out.Values = c.values(x, f, fc.In.Values...)
 		if len(fc.In.Values) == 0 {
 			c.fail(x, tm, fs, fe, "", "an \"in\" list needs at least one value")
 		}
 	case fc.Cmp != "":
-		out.Kind = map[string]CondKind{">": CondGt, ">=": CondGe, "<": CondLt, "<=": CondLe}[fc.Cmp]
+		out.Kind = map[string]ir.CondKind{">": ir.CondGt, ">=": ir.CondGe, "<": ir.CondLt, "<=": ir.CondLe}[fc.Cmp]
 		if need(f == nil || f.Type.IsNumeric() || f.Type.IsTime(), fc.Cmp+" compares numbers, scores, dates and datetimes") {
 			out.Values = c.values(x, f, fc.CmpValue)
 		}
 	case fc.Between != nil:
-		out.Kind = CondBetween
+		out.Kind = ir.CondBetween
 		if need(f == nil || f.Type.IsNumeric() || f.Type.IsTime(), "\"between\" compares numbers, scores, dates and datetimes") {
 			out.Values = c.values(x, f, fc.Between, fc.BetweenAnd)
 			if len(out.Values) == 2 && wholeDay(f, fc.BetweenAnd) {
@@ -457,13 +458,13 @@ func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *Cond) {
 
 // wholeDay reports whether v is a plain date compared with a datetime
 // field, where it stands for the whole UTC day rather than its midnight.
-func wholeDay(f *Field, v *lang.Value) bool {
+func wholeDay(f *ir.Field, v *lang.Value) bool {
 	return f != nil && f.Type == stdlib.DateTime && v.Time != nil && len(v.Time.Raw) == len("2006-01-02")
 }
 
 // values type-checks literals against a field.
-func (c *checker) values(x *condCtx, f *Field, vs ...*lang.Value) []Value {
-	var out []Value
+func (c *checker) values(x *condCtx, f *ir.Field, vs ...*lang.Value) []ir.Value {
+	var out []ir.Value
 	for _, v := range vs {
 		if val, ok := c.value(x, f, v); ok {
 			out = append(out, val)
@@ -472,26 +473,26 @@ func (c *checker) values(x *condCtx, f *Field, vs ...*lang.Value) []Value {
 	return out
 }
 
-func (c *checker) value(x *condCtx, f *Field, v *lang.Value) (Value, bool) {
+func (c *checker) value(x *condCtx, f *ir.Field, v *lang.Value) (ir.Value, bool) {
 	if f == nil {
-		return Value{}, false
+		return ir.Value{}, false
 	}
 	s, e := rng(v.Pos, v.EndPos)
 	if v.Null {
 		c.fail(x, lang.CodeTypeMismatch, s, e, "", "null matches nothing in a condition; write \"%s is empty\" or \"%s is not empty\"", f.Name, f.Name)
-		return Value{}, false
+		return ir.Value{}, false
 	}
 	val, msg := literal(f.Type, v)
 	if msg != "" {
 		c.fail(x, lang.CodeTypeMismatch, s, e, "", "field %s is %s: %s", f.Name, f.Type, msg)
-		return Value{}, false
+		return ir.Value{}, false
 	}
 	return val, true
 }
 
 // literal converts a literal to a field's type, or says why it cannot.
-func literal(t stdlib.FieldType, v *lang.Value) (Value, string) {
-	out := Value{Type: t}
+func literal(t stdlib.FieldType, v *lang.Value) (ir.Value, string) {
+	out := ir.Value{Type: t}
 	switch {
 	case v.Null:
 		out.Null = true
@@ -552,7 +553,7 @@ func describe(v *lang.Value) string {
 // logic compiles "logic all|any|EXPR" over n filters. Every number must
 // name a filter, every filter must be used, and "and" and "or" may not be
 // mixed at one level without parentheses.
-func (c *checker) logic(x *condCtx, l *lang.Logic, n int) *Expr {
+func (c *checker) logic(x *condCtx, l *lang.Logic, n int) *ir.Expr {
 	s, e := rng(l.Pos, l.EndPos)
 	if n == 0 {
 		c.fail(x, lang.CodeInvalidSmartList, s, e, "", "logic without filters")
@@ -562,9 +563,9 @@ func (c *checker) logic(x *condCtx, l *lang.Logic, n int) *Expr {
 	case "all":
 		return nil
 	case "any":
-		out := &Expr{Op: ExprOr}
+		out := &ir.Expr{Op: ir.ExprOr}
 		for i := 0; i < n; i++ {
-			out.Kids = append(out.Kids, &Expr{Op: ExprLeaf, Filter: i})
+			out.Kids = append(out.Kids, &ir.Expr{Op: ir.ExprLeaf, Filter: i})
 		}
 		return out
 	}
@@ -591,15 +592,15 @@ func (c *checker) logic(x *condCtx, l *lang.Logic, n int) *Expr {
 	return expr
 }
 
-func (c *checker) logicExpr(x *condCtx, le *lang.LogicExpr, n int, used []bool, ok *bool) *Expr {
+func (c *checker) logicExpr(x *condCtx, le *lang.LogicExpr, n int, used []bool, ok *bool) *ir.Expr {
 	first := c.logicTerm(x, le.First, n, used, ok)
 	if len(le.Rest) == 0 {
 		return first
 	}
 	op := le.Rest[0].Op
-	out := &Expr{Op: ExprAnd, Kids: []*Expr{first}}
+	out := &ir.Expr{Op: ir.ExprAnd, Kids: []*ir.Expr{first}}
 	if op == "or" {
-		out.Op = ExprOr
+		out.Op = ir.ExprOr
 	}
 	for _, r := range le.Rest {
 		if r.Op != op {
@@ -613,10 +614,10 @@ func (c *checker) logicExpr(x *condCtx, le *lang.LogicExpr, n int, used []bool, 
 	return out
 }
 
-func (c *checker) logicTerm(x *condCtx, t *lang.LogicTerm, n int, used []bool, ok *bool) *Expr {
+func (c *checker) logicTerm(x *condCtx, t *lang.LogicTerm, n int, used []bool, ok *bool) *ir.Expr {
 	switch {
 	case t.Not != nil:
-		return &Expr{Op: ExprNot, Kids: []*Expr{c.logicTerm(x, t.Not, n, used, ok)}}
+		return &ir.Expr{Op: ir.ExprNot, Kids: []*ir.Expr{c.logicTerm(x, t.Not, n, used, ok)}}
 	case t.Group != nil:
 		return c.logicExpr(x, t.Group, n, used, ok)
 	}
@@ -628,5 +629,5 @@ func (c *checker) logicTerm(x *condCtx, t *lang.LogicTerm, n int, used []bool, o
 		return nil
 	}
 	used[k-1] = true
-	return &Expr{Op: ExprLeaf, Filter: k - 1}
+	return &ir.Expr{Op: ir.ExprLeaf, Filter: k - 1}
 }

@@ -5,21 +5,22 @@ import (
 
 	"strings"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
 
 // declCtx is where a declaration stands.
 type declCtx struct {
-	ws      *Workspace
-	folder  *Folder
-	program *ProgramDef
-	scope   *Scope      // My Tokens
-	assets  *AssetScope // lists, smart lists, emails, webhooks, forms
+	ws      *ir.Workspace
+	folder  *ir.Folder
+	program *ir.ProgramDef
+	scope   *ir.Scope   // My Tokens
+	assets  *assetScope // lists, smart lists, emails, webhooks, forms
 	// clone is set while a template's declarations are copied into the
 	// program that clones it: its campaigns are renamed, and its tokens
 	// give way to the clone's overrides.
-	clone *ProgramDef
+	clone *ir.ProgramDef
 }
 
 // named is the name of an asset or campaign declared here: a copy in a
@@ -34,22 +35,23 @@ func (ctx declCtx) named(name string) string {
 	return name
 }
 
-func (c *checker) workspace(name string) *Workspace {
+func (c *checker) workspace(name string) *ir.Workspace {
 	if ws := c.workspaces[name]; ws != nil {
 		return ws
 	}
-	ws := &Workspace{
-		Name:       name,
-		fields:     map[string]*Field{},
+	ws := &ir.Workspace{Name: name}
+	wi := &wsInfo{
+		fields:     map[string]*ir.Field{},
 		assets:     newAssetScope(nil, ""),
-		programs:   map[string]*ProgramDef{},
-		campaigns:  map[string]*Campaign{},
+		programs:   map[string]*ir.ProgramDef{},
+		campaigns:  map[string]*ir.Campaign{},
 		partitions: map[string]lang.Position{},
 	}
+	c.wsInfo[ws] = wi
 	for _, f := range stdlib.BuiltinFields {
-		fd := &Field{Name: f.Name, Type: f.Type, Slot: len(ws.Fields), Builtin: true, Display: stdlib.FieldDisplayName(f.Name)}
+		fd := &ir.Field{Name: f.Name, Type: f.Type, Slot: len(ws.Fields), Builtin: true, Display: stdlib.FieldDisplayName(f.Name)}
 		ws.Fields = append(ws.Fields, fd)
-		ws.fields[f.Name] = fd
+		wi.fields[f.Name] = fd
 	}
 	c.workspaces[name] = ws
 	return ws
@@ -62,7 +64,7 @@ func (c *checker) declareFile(f *lang.File) {
 		c.errorf(nil, lang.CodeSyntax, s, e, "a workspace needs a name")
 	}
 	ws := c.workspace(name)
-	ctx := declCtx{ws: ws, assets: ws.assets}
+	ctx := declCtx{ws: ws, assets: c.ws(ws).assets}
 	for _, d := range f.Decls {
 		c.declare(ctx, d)
 	}
@@ -89,11 +91,11 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 		}
 		for _, n := range d.Partition.Names {
 			s, e := rng(n.Pos, n.EndPos)
-			if first, ok := ws.partitions[n.Value()]; ok {
+			if first, ok := c.ws(ws).partitions[n.Value()]; ok {
 				c.dup("partition", n.Value(), s, e, first)
 				continue
 			}
-			ws.partitions[n.Value()] = s
+			c.ws(ws).partitions[n.Value()] = s
 			ws.Partitions = append(ws.Partitions, n.Value())
 		}
 	case d.Folder != nil:
@@ -108,42 +110,46 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 		}
 		c.declareToken(ctx, d.Token)
 	case d.List != nil:
-		if l, ok := declareAsset(c, "list", ctx.assets.lists, d.List.Name, func(name string, at lang.Position) *List {
+		if l, ok := declareAsset(c, "list", ctx.assets.lists, d.List.Name, func(name string, at lang.Position) *ir.List {
 			c.nextList++
-			return &List{Name: ctx.named(name), Key: Key(ws.Name) + "/" + ctx.assets.path + keyPart(name), ID: c.nextList - 1, Pos: at}
+			return &ir.List{Name: ctx.named(name), Key: ir.Key(ws.Name) + "/" + ctx.assets.path + ir.KeyPart(name), ID: c.nextList - 1, Pos: at}
 		}); ok {
 			ws.Lists = append(ws.Lists, l)
 		}
 	case d.SmartList != nil:
-		if sl, ok := declareAsset(c, "smart list", ctx.assets.smartLists, d.SmartList.Name, func(name string, at lang.Position) *SmartListDef {
-			return &SmartListDef{Name: ctx.named(name), ID: len(c.smartLists), Pos: at, decl: d.SmartList, ws: ws, scope: ctx.assets, clone: ctx.clone}
+		if sl, ok := declareAsset(c, "smart list", ctx.assets.smartLists, d.SmartList.Name, func(name string, at lang.Position) *ir.SmartListDef {
+			return c.newSmartList(&ir.SmartListDef{Name: ctx.named(name), ID: len(c.smartLists), Pos: at}, &smartListInfo{decl: d.SmartList, ws: ws, scope: ctx.assets, clone: ctx.clone})
 		}); ok {
 			c.smartLists = append(c.smartLists, sl)
 			ws.SmartLists = append(ws.SmartLists, sl)
 		}
 	case d.Email != nil:
-		if em, ok := declareAsset(c, "email", ctx.assets.emails, d.Email.Name, func(name string, at lang.Position) *Email {
-			return &Email{Name: ctx.named(name), Pos: at, decl: d.Email, clone: ctx.clone}
+		if em, ok := declareAsset(c, "email", ctx.assets.emails, d.Email.Name, func(name string, at lang.Position) *ir.Email {
+			em := &ir.Email{Name: ctx.named(name), Pos: at}
+			c.emailInfo[em] = &assetInfo{email: d.Email, clone: ctx.clone}
+			return em
 		}); ok {
 			ws.Emails = append(ws.Emails, em)
 		}
 	case d.Webhook != nil:
-		if wh, ok := declareAsset(c, "webhook", ctx.assets.webhooks, d.Webhook.Name, func(name string, at lang.Position) *Webhook {
-			return &Webhook{Name: ctx.named(name), Pos: at, decl: d.Webhook, clone: ctx.clone}
+		if wh, ok := declareAsset(c, "webhook", ctx.assets.webhooks, d.Webhook.Name, func(name string, at lang.Position) *ir.Webhook {
+			wh := &ir.Webhook{Name: ctx.named(name), Pos: at}
+			c.hookInfo[wh] = &assetInfo{webhook: d.Webhook, clone: ctx.clone}
+			return wh
 		}); ok {
 			ws.Webhooks = append(ws.Webhooks, wh)
 		}
 	case d.Form != nil:
-		if fm, ok := declareAsset(c, "form", ctx.assets.forms, d.Form.Name, func(name string, at lang.Position) *Form {
-			return &Form{Name: ctx.named(name), Pos: at}
+		if fm, ok := declareAsset(c, "form", ctx.assets.forms, d.Form.Name, func(name string, at lang.Position) *ir.Form {
+			return &ir.Form{Name: ctx.named(name), Pos: at}
 		}); ok {
 			ws.Forms = append(ws.Forms, fm)
 		}
 	case d.Campaign != nil:
 		c.declareCampaign(ctx, d.Campaign)
 	case d.WebPage != nil:
-		if wp, ok := declareAsset(c, "web page", ctx.assets.webPages, d.WebPage.Name, func(name string, at lang.Position) *WebPage {
-			return &WebPage{Name: name, Pos: at}
+		if wp, ok := declareAsset(c, "web page", ctx.assets.webPages, d.WebPage.Name, func(name string, at lang.Position) *ir.WebPage {
+			return &ir.WebPage{Name: name, Pos: at}
 		}); ok {
 			ws.WebPages = append(ws.WebPages, wp)
 		}
@@ -155,7 +161,7 @@ func (c *checker) declare(ctx declCtx, d *lang.Decl) {
 // unknownWord reports a line that starts with a word no rule knows.
 // The parser lets an unknown line run on to the next known keyword, so a
 // word that starts a later line inside rest is reported as well.
-func (c *checker) unknownWord(cp *Campaign, head *lang.Ident, rest []lang.Word, what string, keywords []string) {
+func (c *checker) unknownWord(cp *ir.Campaign, head *lang.Ident, rest []lang.Word, what string, keywords []string) {
 	report := func(name string, s, e lang.Position) {
 		sug := nearest(name, keywords)
 		d := c.errorf(cp, lang.CodeSyntax, s, e, "unknown %s %q%s", what, name, didYouMean(sug, false))
@@ -177,7 +183,7 @@ func isWord(s string) bool {
 	return s != "" && (s[0] == '_' || (s[0]|0x20 >= 'a' && s[0]|0x20 <= 'z'))
 }
 
-func (c *checker) declareField(ws *Workspace, fd *lang.FieldDecl) {
+func (c *checker) declareField(ws *ir.Workspace, fd *lang.FieldDecl) {
 	s, e := rng(fd.Name.Pos, fd.Name.EndPos)
 	name := fd.Name.Name
 	typ, ok := fieldType(fd.Type.Name)
@@ -191,7 +197,7 @@ func (c *checker) declareField(ws *Workspace, fd *lang.FieldDecl) {
 		d.Suggestion = nearest(fd.Type.Name, names)
 		return
 	}
-	if first, ok := ws.fields[name]; ok {
+	if first, ok := c.ws(ws).fields[name]; ok {
 		if first.Builtin {
 			c.errorf(nil, lang.CodeDuplicate, s, e, "field %s is built in and cannot be declared again", name)
 			return
@@ -199,7 +205,7 @@ func (c *checker) declareField(ws *Workspace, fd *lang.FieldDecl) {
 		c.dup("field", name, s, e, first.Pos)
 		return
 	}
-	f := &Field{Name: name, Type: typ, Slot: len(ws.Fields), Pos: s}
+	f := &ir.Field{Name: name, Type: typ, Slot: len(ws.Fields), Pos: s}
 	// A people file's heading names a field by its name or its display
 	// name, ignoring case: in one workspace each heading names one field.
 	for _, other := range ws.Fields {
@@ -235,13 +241,13 @@ func (c *checker) declareField(ws *Workspace, fd *lang.FieldDecl) {
 		}
 		f.Display = display
 	}
-	ws.fields[name] = f
+	c.ws(ws).fields[name] = f
 	ws.Fields = append(ws.Fields, f)
 }
 
 // headingOwner finds the field of the workspace that a people file's
 // heading names (its name or display name, ignoring case), or nil.
-func headingOwner(ws *Workspace, heading string) *Field {
+func headingOwner(ws *ir.Workspace, heading string) *ir.Field {
 	for _, f := range ws.Fields {
 		if strings.EqualFold(f.Name, heading) || f.Display != "" && strings.EqualFold(f.Display, heading) {
 			return f
@@ -269,18 +275,18 @@ func (c *checker) declareFolder(ctx declCtx, fd *lang.FolderDecl) {
 	name := fd.Name.Value()
 	key := folderKey{parent: ctx.folder, ws: ctx.ws, name: name}
 	if c.folders == nil {
-		c.folders = map[folderKey]*Folder{}
+		c.folders = map[folderKey]*ir.Folder{}
 	}
 	f := c.folders[key]
 	if f == nil {
 		// A folder may be written in several files; they add up to one.
-		f = &Folder{Name: name, Parent: ctx.folder, Pos: s,
-			Scope:  &Scope{Owner: "folder " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope},
-			Assets: newAssetScope(ctx.assets, ctx.assets.path+keyPart(name)+"/")}
+		f = &ir.Folder{Name: name, Parent: ctx.folder, Pos: s,
+			Scope: &ir.Scope{Owner: "folder " + quote(name), Tokens: map[string]*ir.Token{}, Parent: ctx.scope}}
+		c.folderAs[f] = newAssetScope(ctx.assets, ctx.assets.path+ir.KeyPart(name)+"/")
 		c.folders[key] = f
 		ctx.ws.Folders = append(ctx.ws.Folders, f)
 	}
-	inner := declCtx{ws: ctx.ws, folder: f, scope: f.Scope, assets: f.Assets}
+	inner := declCtx{ws: ctx.ws, folder: f, scope: f.Scope, assets: c.folderAs[f]}
 	for _, d := range fd.Decls {
 		c.declare(inner, d)
 	}
@@ -293,20 +299,21 @@ func (c *checker) declareProgram(ctx declCtx, pd *lang.ProgramDecl) {
 		return
 	}
 	name := pd.Name.Value()
-	if first, ok := ctx.ws.programs[name]; ok {
+	if first, ok := c.ws(ctx.ws).programs[name]; ok {
 		c.dup("program", name, s, e, first.Pos)
 		return
 	}
-	p := &ProgramDef{Name: name, Key: Key(ctx.ws.Name, name), ID: len(ctx.ws.Programs) + 1, Folder: ctx.folder, Pos: s,
-		Scope:  &Scope{Owner: "program " + quote(name), Tokens: map[string]*Token{}, Parent: ctx.scope},
-		Assets: newAssetScope(ctx.assets, ctx.assets.path+keyPart(name)+"/"), decl: pd, body: pd.Decls}
-	p.Assets.program = p
-	ctx.ws.programs[name] = p
+	p := &ir.ProgramDef{Name: name, Key: ir.Key(ctx.ws.Name, name), ID: len(ctx.ws.Programs) + 1, Folder: ctx.folder, Pos: s,
+		Scope: &ir.Scope{Owner: "program " + quote(name), Tokens: map[string]*ir.Token{}, Parent: ctx.scope}}
+	pi := &programInfo{decl: pd, body: pd.Decls, assets: newAssetScope(ctx.assets, ctx.assets.path+ir.KeyPart(name)+"/")}
+	pi.assets.program = p
+	c.progInfo[p] = pi
+	c.ws(ctx.ws).programs[name] = p
 	ctx.ws.Programs = append(ctx.ws.Programs, p)
-	inner := declCtx{ws: ctx.ws, folder: ctx.folder, program: p, scope: p.Scope, assets: p.Assets}
+	inner := declCtx{ws: ctx.ws, folder: ctx.folder, program: p, scope: p.Scope, assets: pi.assets}
 	if pd.Clone != nil {
 		// Copied once every file is declared: the template may come later.
-		p.inner = inner
+		pi.inner = inner
 		c.clones = append(c.clones, p)
 		return
 	}
@@ -327,13 +334,14 @@ func (c *checker) expandClones() {
 // its token overrides, then T's overrides and declarations (T expanded
 // first when it is a clone itself). chain is the clones being expanded,
 // for cycles.
-func (c *checker) expandClone(p *ProgramDef, chain []*ProgramDef) {
-	if p.cloneState == 2 {
+func (c *checker) expandClone(p *ir.ProgramDef, chain []*ir.ProgramDef) {
+	pi := c.prg(p)
+	if pi.cloneState == 2 {
 		return
 	}
-	ref := p.decl.Clone
+	ref := pi.decl.Clone
 	s, e := rng(ref.Pos, ref.EndPos)
-	if p.cloneState == 1 {
+	if pi.cloneState == 1 {
 		var names []string
 		for _, q := range chain[slices.Index(chain, p):] {
 			names = append(names, quote(q.Name))
@@ -341,9 +349,9 @@ func (c *checker) expandClone(p *ProgramDef, chain []*ProgramDef) {
 		c.errorf(nil, lang.CodeCloneCycle, s, e, "program %q is cloned from itself: %s -> %s", p.Name, strings.Join(names, " -> "), quote(p.Name))
 		return
 	}
-	p.cloneState = 1
-	defer func() { p.cloneState = 2 }()
-	ws := p.inner.ws
+	pi.cloneState = 1
+	defer func() { pi.cloneState = 2 }()
+	ws := pi.inner.ws
 	t := c.templateRef(ws, p, ref)
 	if t == nil {
 		return
@@ -352,17 +360,18 @@ func (c *checker) expandClone(p *ProgramDef, chain []*ProgramDef) {
 		c.errorf(nil, lang.CodeCloneCycle, s, e, "program %q cannot be cloned from itself", p.Name)
 		return
 	}
-	if t.decl.Clone != nil {
+	ti := c.prg(t)
+	if ti.decl.Clone != nil {
 		c.expandClone(t, append(chain, p))
 		if t.CloneOf == nil {
 			return // the template's own clone failed, and said why
 		}
 	}
 	p.CloneOf = t
-	p.body = t.body
-	p.locals = map[string]*Campaign{}
-	inner := p.inner
-	for _, d := range p.decl.Overrides {
+	pi.body = ti.body
+	pi.locals = map[string]*ir.Campaign{}
+	inner := pi.inner
+	for _, d := range pi.decl.Overrides {
 		if d.Token == nil {
 			ds, de := rng(d.Pos, d.EndPos)
 			c.errorf(nil, lang.CodeSyntax, ds, de, "a cloned program holds only the tokens it overrides; its other declarations come from %q", t.Name)
@@ -387,20 +396,20 @@ func (c *checker) expandClone(p *ProgramDef, chain []*ProgramDef) {
 			continue
 		}
 		c.declareToken(inner, td)
-		p.overrides = append(p.overrides, td)
+		pi.overrides = append(pi.overrides, td)
 	}
 	// The template's own overrides (when it is a clone) hold unless
 	// overridden again, then the template's declarations follow.
 	inner.clone = p
-	for _, td := range t.overrides {
+	for _, td := range ti.overrides {
 		if inner.scope.Tokens[td.Name.Value()] == nil {
 			c.declareToken(inner, td)
-			p.overrides = append(p.overrides, td)
+			pi.overrides = append(pi.overrides, td)
 		}
 	}
 	prev := c.cloning
 	c.cloning = p
-	for _, d := range p.body {
+	for _, d := range pi.body {
 		c.declare(inner, d)
 	}
 	c.cloning = prev
@@ -408,7 +417,7 @@ func (c *checker) expandClone(p *ProgramDef, chain []*ProgramDef) {
 
 // templateRef resolves the program a program clones: one of the same
 // workspace.
-func (c *checker) templateRef(ws *Workspace, p *ProgramDef, ref *lang.CampaignRef) *ProgramDef {
+func (c *checker) templateRef(ws *ir.Workspace, p *ir.ProgramDef, ref *lang.CampaignRef) *ir.ProgramDef {
 	s, e := rng(ref.Name.Pos, ref.Name.EndPos)
 	name := ref.Name.Value()
 	if ref.Workspace != nil && ref.Workspace.Value() != ws.Name {
@@ -416,12 +425,12 @@ func (c *checker) templateRef(ws *Workspace, p *ProgramDef, ref *lang.CampaignRe
 		c.errorf(nil, lang.CodeCrossWorkspace, ws0, we, "program %q is named in workspace %q; a program clones only programs of its own workspace, %q", name, ref.Workspace.Value(), ws.Name)
 		return nil
 	}
-	if t := ws.programs[name]; t != nil {
+	if t := c.ws(ws).programs[name]; t != nil {
 		return t
 	}
 	for _, wname := range names(c.workspaces) {
-		if other := c.workspaces[wname]; other != ws && other.programs[name] != nil {
-			t := other.programs[name]
+		if other := c.workspaces[wname]; other != ws && c.ws(other).programs[name] != nil {
+			t := c.ws(other).programs[name]
 			d := c.errorf(nil, lang.CodeCrossWorkspace, s, e, "program %q is in workspace %q; a program clones only programs of its own workspace, %q", name, other.Name, ws.Name)
 			d.Related = append(d.Related, lang.Related{Message: "declared here", Start: t.Pos, End: t.Pos})
 			return nil
@@ -456,7 +465,7 @@ func (c *checker) declareStatuses(ctx declCtx, sd *lang.StatusesDecl) {
 			c.dup("status", st.Name.Value(), ns, ne, p.Statuses[i].Pos)
 			continue
 		}
-		p.Statuses = append(p.Statuses, Status{Name: st.Name.Value(), Back: st.Back, Pos: ns})
+		p.Statuses = append(p.Statuses, ir.Status{Name: st.Name.Value(), Back: st.Back, Pos: ns})
 	}
 }
 
@@ -477,7 +486,8 @@ func (c *checker) declareToken(ctx declCtx, td *lang.TokenDecl) {
 		c.dup("token", name, s, e, first.Pos)
 		return
 	}
-	t := &Token{Name: name, Type: td.Type.Name, Value: td.Value.Value(), Pos: s, decl: td}
+	t := &ir.Token{Name: name, Type: td.Type.Name, Value: td.Value.Value(), Pos: s}
+	c.tokenDecl[t] = td
 	ctx.scope.Tokens[name] = t
 	ctx.scope.Order = append(ctx.scope.Order, t)
 }
@@ -504,22 +514,24 @@ func (c *checker) declareCampaign(ctx declCtx, cd *lang.CampaignDecl) {
 	if ctx.clone != nil {
 		// Campaign names are unique in a workspace: see named.
 		name = ctx.named(name)
-		if first, ok := ctx.ws.campaigns[name]; ok {
-			ps, pe := rng(ctx.clone.decl.Name.Pos, ctx.clone.decl.Name.EndPos)
+		if first, ok := c.ws(ctx.ws).campaigns[name]; ok {
+			pd := c.prg(ctx.clone).decl
+			ps, pe := rng(pd.Name.Pos, pd.Name.EndPos)
 			d := c.errorf(nil, lang.CodeDuplicate, ps, pe, "campaign %q, the clone's copy of %q, is already declared in this workspace", name, cd.Name.Value())
 			d.Related = append(d.Related, lang.Related{Message: "first declared here", Start: first.Pos, End: first.Pos})
 			return
 		}
-	} else if first, ok := ctx.ws.campaigns[name]; ok {
+	} else if first, ok := c.ws(ctx.ws).campaigns[name]; ok {
 		c.dup("campaign", name, s, e, first.Pos)
 		return
 	}
-	cp := &Campaign{ID: len(c.prog.Campaigns), Name: name, Key: Key(ctx.ws.Name, name), Kind: Kind(kind), Workspace: ctx.ws, Program: ctx.program,
-		Pos: lang.Pos(cd.Pos), End: lang.Pos(cd.EndPos), decl: cd, body: cd.Body}
+	cp := &ir.Campaign{ID: len(c.prog.Campaigns), Name: name, Key: ir.Key(ctx.ws.Name, name), Kind: ir.Kind(kind), Workspace: ctx.ws, Program: ctx.program,
+		Pos: lang.Pos(cd.Pos), End: lang.Pos(cd.EndPos)}
+	c.campInfo[cp] = &campaignInfo{decl: cd, body: cd.Body}
 	if ctx.clone != nil {
-		ctx.clone.locals[cd.Name.Value()] = cp
+		c.prg(ctx.clone).locals[cd.Name.Value()] = cp
 	}
-	ctx.ws.campaigns[name] = cp
+	c.ws(ctx.ws).campaigns[name] = cp
 	ctx.ws.Campaigns = append(ctx.ws.Campaigns, cp)
 	c.prog.Campaigns = append(c.prog.Campaigns, cp)
 }
@@ -533,7 +545,7 @@ func (c *checker) finishDeclarations() {
 		}
 		c.prog.Workspaces = append(c.prog.Workspaces, ws)
 	}
-	slices.SortFunc(c.prog.Workspaces, func(a, b *Workspace) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(c.prog.Workspaces, func(a, b *ir.Workspace) int { return strings.Compare(a.Name, b.Name) })
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
@@ -548,23 +560,33 @@ func names[V any](m map[string]V) []string {
 	return out
 }
 
-// asset is a declared list, smart list, email, webhook or form.
-type asset interface{ declPos() lang.Position }
-
-func (l *List) declPos() lang.Position         { return l.Pos }
-func (s *SmartListDef) declPos() lang.Position { return s.Pos }
-func (e *Email) declPos() lang.Position        { return e.Pos }
-func (w *Webhook) declPos() lang.Position      { return w.Pos }
-func (f *Form) declPos() lang.Position         { return f.Pos }
-func (w *WebPage) declPos() lang.Position      { return w.Pos }
+// declPos is where a declared list, smart list, email, webhook, form or
+// web page is declared.
+func declPos(v any) lang.Position {
+	switch a := v.(type) {
+	case *ir.List:
+		return a.Pos
+	case *ir.SmartListDef:
+		return a.Pos
+	case *ir.Email:
+		return a.Pos
+	case *ir.Webhook:
+		return a.Pos
+	case *ir.Form:
+		return a.Pos
+	case *ir.WebPage:
+		return a.Pos
+	}
+	return lang.Position{}
+}
 
 // declareAsset adds an asset to its scope unless the scope has one of that
 // name already (reported as a duplicate pointing at the first).
-func declareAsset[V asset](c *checker, what string, scope map[string]V, n *lang.Str, build func(name string, at lang.Position) V) (V, bool) {
+func declareAsset[V any](c *checker, what string, scope map[string]V, n *lang.Str, build func(name string, at lang.Position) V) (V, bool) {
 	s, e := rng(n.Pos, n.EndPos)
 	name := n.Value()
 	if first, ok := scope[name]; ok {
-		c.dup(what, name, s, e, first.declPos())
+		c.dup(what, name, s, e, declPos(first))
 		var zero V
 		return zero, false
 	}

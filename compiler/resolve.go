@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
@@ -19,27 +20,27 @@ func (c *checker) resolveAll() {
 	}
 	for _, ws := range c.prog.Workspaces {
 		for _, em := range ws.Emails {
-			c.cloning = em.clone
+			c.cloning = c.emailInfo[em].clone
 			c.resolveEmail(em)
 		}
 		for _, wh := range ws.Webhooks {
-			c.cloning = wh.clone
-			if wh.decl.URL != nil {
-				wh.URL = c.template(nil, wh.decl.URL)
+			c.cloning = c.hookInfo[wh].clone
+			if d := c.hookInfo[wh].webhook; d.URL != nil {
+				wh.URL = c.template(nil, d.URL)
 			}
 		}
 		c.cloning = nil
 	}
-	state := map[*Campaign]int{}
+	state := map[*ir.Campaign]int{}
 	for _, cp := range c.prog.Campaigns {
 		c.resolveCampaign(cp, state)
 	}
 }
 
 // resolveEmail compiles an email's clauses; each may be written once.
-func (c *checker) resolveEmail(em *Email) {
+func (c *checker) resolveEmail(em *ir.Email) {
 	seen := map[string]lang.Position{}
-	for _, it := range em.decl.Items {
+	for _, it := range c.emailInfo[em].email.Items {
 		what := "subject"
 		if it.Operational {
 			what = "operational"
@@ -59,35 +60,37 @@ func (c *checker) resolveEmail(em *Email) {
 	}
 }
 
-func (c *checker) resolveSmartListDef(sl *SmartListDef) {
-	if sl.state != 0 {
+func (c *checker) resolveSmartListDef(sl *ir.SmartListDef) {
+	si := c.sl(sl)
+	if si.state != 0 {
 		return
 	}
-	sl.state = 1
-	s, _ := rng(sl.decl.Pos, sl.decl.EndPos)
+	si.state = 1
+	s, _ := rng(si.decl.Pos, si.decl.EndPos)
 	prev := c.cloning
-	c.cloning = sl.clone
-	sl.List = c.smartList(nil, sl.ws, sl.scope, Key(sl.ws.Name, sl.Name), sl.decl.Items, s)
+	c.cloning = si.clone
+	sl.List = c.smartList(nil, si.ws, si.scope, ir.Key(si.ws.Name, sl.Name), si.decl.Items, s)
 	c.cloning = prev
-	sl.state = 2
+	si.state = 2
 }
 
 // resolveCampaign compiles one campaign. A clone compiles its source's body
 // in its own place (its program, its kind).
-func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
+func (c *checker) resolveCampaign(cp *ir.Campaign, state map[*ir.Campaign]int) {
+	ci := c.cmp(cp)
 	switch state[cp] {
 	case 2:
 		return
 	case 1:
-		s, e := rng(cp.decl.Name.Pos, cp.decl.Name.EndPos)
+		s, e := rng(ci.decl.Name.Pos, ci.decl.Name.EndPos)
 		c.errorf(nil, lang.CodeCloneTrigger, s, e, "campaign %q is cloned from itself (through a chain of clones)", cp.Name)
 		state[cp] = 2
 		return
 	}
 	state[cp] = 1
 	defer func() { state[cp] = 2 }()
-	if ref := cp.decl.Clone; ref != nil {
-		src := cp.Program.local(ref)
+	if ref := ci.decl.Clone; ref != nil {
+		src := c.local(cp.Program, ref)
 		if src == nil {
 			src = c.campaignRef(nil, cp.Workspace, ref, true)
 		}
@@ -101,12 +104,12 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		}
 		c.resolveCampaign(src, state)
 		cp.CloneOf = src
-		if root := cloneRoot(src); root.SmartList != nil && len(root.SmartList.Triggers) > 0 {
+		if root := c.cloneRoot(src); root.SmartList != nil && len(root.SmartList.Triggers) > 0 {
 			return // clone_trigger is reported by checkClones; nothing to copy
 		}
-		cp.body = src.body
+		ci.body = c.cmp(src).body
 	}
-	if cp.body == nil {
+	if ci.body == nil {
 		return
 	}
 	seen := map[string]lang.Position{}
@@ -119,7 +122,7 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		seen[what] = start
 		return true
 	}
-	for _, it := range cp.body.Items {
+	for _, it := range ci.body.Items {
 		s, e := rng(it.Pos, it.EndPos)
 		if cp.CloneOf != nil && it.SmartList == nil && it.Flow == nil && it.Qualify == nil {
 			continue // a clone copies its source's smart list, flow and qualification only
@@ -127,7 +130,7 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		switch {
 		case it.SmartList != nil:
 			if once("smart list", s, e) {
-				cp.SmartList = c.smartList(cp, cp.Workspace, cp.Program.Assets, cp.Key, it.SmartList.Items, s)
+				cp.SmartList = c.smartList(cp, cp.Workspace, c.prg(cp.Program).assets, cp.Key, it.SmartList.Items, s)
 			}
 		case it.Flow != nil:
 			if once("flow", s, e) {
@@ -137,12 +140,12 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		case it.Run != nil:
 			if once("schedule", s, e) {
 				cp.Run = c.schedule(cp, it.Run)
-				cp.runAt = s
+				ci.runAt = s
 			}
 		case it.Activation != nil:
 			if once("active/inactive", s, e) {
 				cp.Active = it.Activation.Word == "active"
-				cp.activeAt = s
+				ci.activeAt = s
 			}
 		case it.Qualify != nil:
 			if once("qualification rule", s, e) {
@@ -157,12 +160,12 @@ func (c *checker) resolveCampaign(cp *Campaign, state map[*Campaign]int) {
 		}
 	}
 	if cp.SmartList == nil {
-		cp.SmartList = &SmartList{Pos: cp.Pos}
+		cp.SmartList = &ir.SmartList{Pos: cp.Pos}
 	}
 }
 
-func (c *checker) schedule(cp *Campaign, r *lang.Run) *Schedule {
-	sch := &Schedule{Pos: lang.Pos(r.Pos)}
+func (c *checker) schedule(cp *ir.Campaign, r *lang.Run) *ir.Schedule {
+	sch := &ir.Schedule{Pos: lang.Pos(r.Pos)}
 	if r.At != nil {
 		sch.At, _ = c.clockTime(cp, r.At)
 	}
@@ -175,22 +178,22 @@ func (c *checker) schedule(cp *Campaign, r *lang.Run) *Schedule {
 	return sch
 }
 
-func (c *checker) qualify(cp *Campaign, q *lang.Qualify) Qualify {
-	out := Qualify{Explicit: true, Pos: lang.Pos(q.Pos)}
+func (c *checker) qualify(cp *ir.Campaign, q *lang.Qualify) ir.Qualify {
+	out := ir.Qualify{Explicit: true, Pos: lang.Pos(q.Pos)}
 	switch {
 	case q.EveryTime:
-		out.Rule = QualifyEveryTime
+		out.Rule = ir.QualifyEveryTime
 	case q.Every != nil:
-		out.Rule = QualifyEvery
+		out.Rule = ir.QualifyEvery
 		out.Every, _ = c.duration(cp, q.Every)
 	default:
-		out.Rule = QualifyOnce
+		out.Rule = ir.QualifyOnce
 	}
 	return out
 }
 
 // duration compiles "N unit": a whole positive number and a known unit.
-func (c *checker) duration(cp *Campaign, d *lang.Duration) (time.Duration, bool) {
+func (c *checker) duration(cp *ir.Campaign, d *lang.Duration) (time.Duration, bool) {
 	u, ok := stdlib.UnitByName(d.Unit.Name)
 	if !ok {
 		s, e := rng(d.Unit.Pos, d.Unit.EndPos)
@@ -218,7 +221,7 @@ func (c *checker) duration(cp *Campaign, d *lang.Duration) (time.Duration, bool)
 	return time.Duration(n*u.Minutes) * time.Minute, true
 }
 
-func (c *checker) timeLit(cp *Campaign, t *lang.TimeLit) (time.Time, bool) {
+func (c *checker) timeLit(cp *ir.Campaign, t *lang.TimeLit) (time.Time, bool) {
 	tm, err := parseTime(t.Raw)
 	if err != nil {
 		s, e := rng(t.Pos, t.EndPos)
@@ -231,7 +234,7 @@ func (c *checker) timeLit(cp *Campaign, t *lang.TimeLit) (time.Time, bool) {
 // clockTime compiles a time the clock must reach (a wait's date, a
 // schedule's start): it must lie in the clock's range, or the store could
 // not keep it and the clock could never get there.
-func (c *checker) clockTime(cp *Campaign, t *lang.TimeLit) (time.Time, bool) {
+func (c *checker) clockTime(cp *ir.Campaign, t *lang.TimeLit) (time.Time, bool) {
 	tm, ok := c.timeLit(cp, t)
 	if ok && !stdlib.InTimeRange(tm) {
 		s, e := rng(t.Pos, t.EndPos)
@@ -249,18 +252,27 @@ func parseTime(raw string) (time.Time, error) {
 }
 
 // template parses a string's token references; it reports malformed ones.
-func (c *checker) template(cp *Campaign, s *lang.Str) Template {
+func (c *checker) template(cp *ir.Campaign, s *lang.Str) ir.Template {
 	parts, d := lang.Template(s)
 	if d != nil {
 		c.report(cp, d)
-		return Template{Parts: []lang.Part{{Lit: s.Value()}}}
+		return ir.Template{Parts: []ir.Part{{Lit: s.Value()}}}
 	}
-	for _, p := range parts {
-		if p.Ref != nil {
-			canonicalRef(p.Ref)
+	out := make([]ir.Part, len(parts))
+	for i, p := range parts {
+		if p.Ref == nil {
+			out[i] = ir.Part{Lit: p.Lit}
+			continue
 		}
+		canonicalRef(p.Ref)
+		// An unknown family stays the zero Family; checkTokens reports it
+		// from the reference as written.
+		fam, _ := ir.FamilyNamed(p.Ref.Family)
+		r := &ir.TokenRef{Family: fam, Name: p.Ref.Name, Default: p.Ref.Default, HasDefault: p.Ref.HasDefault, Start: p.Ref.Start, End: p.Ref.End}
+		c.refSrc[r] = p.Ref
+		out[i] = ir.Part{Ref: r}
 	}
-	return Template{Parts: parts}
+	return ir.Template{Parts: out}
 }
 
 // canonicalRef spells a reference's family, and a built-in family's token
@@ -278,9 +290,9 @@ func canonicalRef(r *lang.TokenRef) {
 }
 
 // partitionOwner is the first other workspace that declares the partition.
-func (c *checker) partitionOwner(ws *Workspace, name string) *Workspace {
+func (c *checker) partitionOwner(ws *ir.Workspace, name string) *ir.Workspace {
 	for _, other := range c.prog.Workspaces {
-		if _, ok := other.partitions[name]; ok && other != ws {
+		if _, ok := c.ws(other).partitions[name]; ok && other != ws {
 			return other
 		}
 	}
@@ -290,7 +302,7 @@ func (c *checker) partitionOwner(ws *Workspace, name string) *Workspace {
 // campaignRef resolves a campaign name. Unqualified names are looked up in
 // the caller's workspace, then in the others, so that a call across a
 // workspace boundary is reported as such rather than as undefined.
-func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef, sameOnly bool) *Campaign {
+func (c *checker) campaignRef(cp *ir.Campaign, ws *ir.Workspace, ref *lang.CampaignRef, sameOnly bool) *ir.Campaign {
 	s, e := rng(ref.Name.Pos, ref.Name.EndPos)
 	name := ref.Name.Value()
 	if ref.Workspace != nil {
@@ -308,23 +320,23 @@ func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef
 			d.Suggestion = sug
 			return nil
 		}
-		if t := other.campaigns[name]; t != nil {
+		if t := c.ws(other).campaigns[name]; t != nil {
 			return t
 		}
-		sug := nearest(name, names(other.campaigns))
+		sug := nearest(name, names(c.ws(other).campaigns))
 		d := c.errorf(cp, lang.CodeUndefined, s, e, "undefined campaign %q in workspace %q%s", name, wname, didYouMean(sug, true))
 		d.Suggestion = sug
 		return nil
 	}
-	if t := cp.programOrNil().local(ref); t != nil {
+	if t := c.local(programOrNil(cp), ref); t != nil {
 		return t
 	}
-	if t := ws.campaigns[name]; t != nil {
+	if t := c.ws(ws).campaigns[name]; t != nil {
 		return t
 	}
 	if !sameOnly {
 		for _, other := range c.prog.Workspaces {
-			if t := other.campaigns[name]; t != nil {
+			if t := c.ws(other).campaigns[name]; t != nil {
 				return t
 			}
 		}
@@ -332,21 +344,21 @@ func (c *checker) campaignRef(cp *Campaign, ws *Workspace, ref *lang.CampaignRef
 	if sameOnly {
 		// The name is another workspace's: say so, rather than undefined.
 		for _, other := range c.prog.Workspaces {
-			if t := other.campaigns[name]; t != nil && other != ws {
+			if t := c.ws(other).campaigns[name]; t != nil && other != ws {
 				d := c.errorf(cp, lang.CodeCrossWorkspace, s, e, "campaign %q is in workspace %q; only campaigns of workspace %q can be named here", name, other.Name, ws.Name)
 				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: t.Pos, End: t.Pos})
 				return nil
 			}
 		}
 	}
-	sug := nearest(name, names(ws.campaigns))
+	sug := nearest(name, names(c.ws(ws).campaigns))
 	d := c.errorf(cp, lang.CodeUndefined, s, e, "undefined campaign %q%s", name, didYouMean(sug, true))
 	d.Suggestion = sug
 	return nil
 }
 
 // lookup resolves a quoted asset name from a scope outwards.
-func lookup[V any](c *checker, cp *Campaign, code lang.Code, what string, scope *AssetScope, pick func(*AssetScope) map[string]V, s *lang.Str, suffix string) (V, bool) {
+func lookup[V any](c *checker, cp *ir.Campaign, code lang.Code, what string, scope *assetScope, pick func(*assetScope) map[string]V, s *lang.Str, suffix string) (V, bool) {
 	if v, ok := find(scope, pick, s.Value()); ok {
 		return v, true
 	}
@@ -358,8 +370,8 @@ func lookup[V any](c *checker, cp *Campaign, code lang.Code, what string, scope 
 	return zero, false
 }
 
-func (c *checker) steps(cp *Campaign, steps []*lang.Step) []*Step {
-	var out []*Step
+func (c *checker) steps(cp *ir.Campaign, steps []*lang.Step) []*ir.Step {
+	var out []*ir.Step
 	for _, st := range steps {
 		if s := c.step(cp, st); s != nil {
 			out = append(out, s)
@@ -368,36 +380,37 @@ func (c *checker) steps(cp *Campaign, steps []*lang.Step) []*Step {
 	return out
 }
 
-func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
+func (c *checker) step(cp *ir.Campaign, st *lang.Step) *ir.Step {
 	ws := cp.Workspace
-	assets := cp.Program.Assets
-	out := &Step{Pos: lang.Pos(st.Pos), End: lang.Pos(st.EndPos), src: st}
+	assets := c.prg(cp.Program).assets
+	out := &ir.Step{Pos: lang.Pos(st.Pos), End: lang.Pos(st.EndPos)}
+	c.stepSrc[out] = st
 	if st.If == nil {
 		out.Source = c.text(st.Pos, st.EndPos)
 	}
 	und := lang.CodeUndefined
 	switch {
 	case st.ChangeScore != nil:
-		out.Op = StepChangeScore
+		out.Op = ir.StepChangeScore
 		out.Field = c.field(cp, ws, st.ChangeScore.Field, nil)
 		out.Text = c.template(cp, st.ChangeScore.By)
 	case st.ChangeData != nil:
-		out.Op = StepChangeData
+		out.Op = ir.StepChangeData
 		out.Field = c.field(cp, ws, st.ChangeData.Field, nil)
 		if v := st.ChangeData.To; v.Str != nil {
 			out.Text = c.template(cp, v.Str)
 		}
 	case st.ChangeStatus != nil:
-		out.Op = StepChangeStatus
+		out.Op = ir.StepChangeStatus
 		out.Program = cp.Program
 		if st.ChangeStatus.Program != nil {
-			p, ok := ws.programs[st.ChangeStatus.Program.Value()]
-			if cp.Program.clonesFrom(st.ChangeStatus.Program.Value()) {
+			p, ok := c.ws(ws).programs[st.ChangeStatus.Program.Value()]
+			if clonesFrom(cp.Program, st.ChangeStatus.Program.Value()) {
 				p, ok = cp.Program, true // the template's name means the clone
 			}
 			if !ok {
 				s, e := rng(st.ChangeStatus.Program.Pos, st.ChangeStatus.Program.EndPos)
-				sug := nearest(st.ChangeStatus.Program.Value(), names(ws.programs))
+				sug := nearest(st.ChangeStatus.Program.Value(), names(c.ws(ws).programs))
 				d := c.errorf(cp, und, s, e, "undefined program %q%s", st.ChangeStatus.Program.Value(), didYouMean(sug, true))
 				d.Suggestion = sug
 				return out
@@ -413,13 +426,13 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			d.Suggestion = sug
 		}
 	case st.ChangePart != nil:
-		out.Op = StepChangePartition
+		out.Op = ir.StepChangePartition
 		out.Partition = st.ChangePart.Value()
-		if _, ok := ws.partitions[out.Partition]; !ok && !(len(ws.partitions) == 0 && out.Partition == "Default") {
+		if _, ok := c.ws(ws).partitions[out.Partition]; !ok && !(len(c.ws(ws).partitions) == 0 && out.Partition == "Default") {
 			s, e := rng(st.ChangePart.Pos, st.ChangePart.EndPos)
 			if other := c.partitionOwner(ws, out.Partition); other != nil {
 				d := c.errorf(cp, lang.CodeCrossWorkspace, s, e, "partition %q belongs to workspace %q, not %q; a campaign can only move people into partitions its own workspace sees", out.Partition, other.Name, ws.Name)
-				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: other.partitions[out.Partition], End: other.partitions[out.Partition]})
+				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: c.ws(other).partitions[out.Partition], End: c.ws(other).partitions[out.Partition]})
 				break
 			}
 			// Suggestions come from the campaign's own workspace only: another
@@ -429,20 +442,20 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			d.Suggestion = sug
 		}
 	case st.AddToList != nil:
-		out.Op = StepAddToList
+		out.Op = ir.StepAddToList
 		out.List, _ = lookup(c, cp, und, "list", assets, pickLists, st.AddToList, "")
 	case st.RemoveFromList != nil:
-		out.Op = StepRemoveFromList
+		out.Op = ir.StepRemoveFromList
 		out.List, _ = lookup(c, cp, und, "list", assets, pickLists, st.RemoveFromList, "")
 	case st.SendEmail != nil:
-		out.Op = StepSendEmail
+		out.Op = ir.StepSendEmail
 		out.Email, _ = lookup(c, cp, und, "email", assets, pickEmails, st.SendEmail, "")
 	case st.SendAlert != nil:
-		out.Op = StepSendAlert
+		out.Op = ir.StepSendAlert
 		out.Text = c.template(cp, st.SendAlert.Text)
 		out.To = c.template(cp, st.SendAlert.To)
 	case st.Moment != nil:
-		out.Op = StepMoment
+		out.Op = ir.StepMoment
 		out.Moment = st.Moment.Type.Name
 		if !contains(stdlib.MomentTypes, out.Moment) {
 			s, e := rng(st.Moment.Type.Pos, st.Moment.Type.EndPos)
@@ -452,7 +465,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 		}
 		out.Text = c.template(cp, st.Moment.Text)
 	case st.Wait != nil:
-		out.Op = StepWait
+		out.Op = ir.StepWait
 		switch w := st.Wait; {
 		case w.Until != nil:
 			out.Until, _ = c.clockTime(cp, w.Until)
@@ -467,20 +480,17 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			}
 		}
 	case st.CallWebhook != nil:
-		out.Op = StepCallWebhook
+		out.Op = ir.StepCallWebhook
 		out.Webhook, _ = lookup(c, cp, und, "webhook", assets, pickWebhooks, st.CallWebhook, "")
 	case st.Request != nil:
-		out.Op = StepRequest
+		out.Op = ir.StepRequest
 		out.Target = c.campaignRef(cp, ws, st.Request, false)
 	case st.Execute != nil:
-		out.Op = StepExecute
+		out.Op = ir.StepExecute
 		out.Target = c.campaignRef(cp, ws, st.Execute.Target, false)
 		out.Parent = st.Execute.ParentTokens
-		if out.Target != nil {
-			out.Target.callers = append(out.Target.callers, &callSite{caller: cp, step: out})
-		}
 	case st.RemoveFromFlow != nil:
-		out.Op = StepRemoveFromFlow
+		out.Op = ir.StepRemoveFromFlow
 		out.This = st.RemoveFromFlow.This
 		for _, ref := range st.RemoveFromFlow.Targets {
 			if t := c.campaignRef(cp, ws, ref, true); t != nil {
@@ -488,28 +498,30 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 			}
 		}
 	case st.DeletePerson:
-		out.Op = StepDeletePerson
+		out.Op = ir.StepDeletePerson
 	case st.If != nil:
-		out.Op = StepIf
+		out.Op = ir.StepIf
 		for _, br := range append([]*lang.Branch{st.If.First}, st.If.ElseIf...) {
-			x := &condCtx{cp: cp, ws: ws, assets: assets, owner: Key(ws.Name, cp.Name, "flow"), samples: &cp.samples}
-			out.Branches = append(out.Branches, &Branch{Cond: c.expr(x, br.Cond), Text: c.text(br.Cond.Pos, br.Cond.EndPos), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos), src: br})
+			x := &condCtx{cp: cp, ws: ws, assets: assets, owner: ir.Key(ws.Name, cp.Name, "flow"), samples: &c.cmp(cp).samples}
+			b := &ir.Branch{Cond: c.expr(x, br.Cond), Text: c.text(br.Cond.Pos, br.Cond.EndPos), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos)}
+			c.branchSrc[b] = br
+			out.Branches = append(out.Branches, b)
 		}
 		if st.If.Else != nil {
 			out.HasElse = true
 			out.Else = c.steps(cp, st.If.Else.Steps)
 		}
 	case st.ChangeOwner != nil:
-		out.Op = StepChangeOwner
+		out.Op = ir.StepChangeOwner
 		out.To = c.template(cp, st.ChangeOwner.To)
 		if strings.TrimSpace(st.ChangeOwner.To.Value()) == "" {
 			s, e := rng(st.ChangeOwner.To.Pos, st.ChangeOwner.To.EndPos)
 			c.errorf(cp, lang.CodeTypeMismatch, s, e, "change owner needs the new owner: a user's email address or name")
 		}
 	case st.SyncToCRM:
-		out.Op = StepSyncToCRM
+		out.Op = ir.StepSyncToCRM
 	case st.CreateTask != nil:
-		out.Op = StepCreateTask
+		out.Op = ir.StepCreateTask
 		out.Text = c.template(cp, st.CreateTask.Subject)
 		if strings.TrimSpace(st.CreateTask.Subject.Value()) == "" {
 			s, e := rng(st.CreateTask.Subject.Pos, st.CreateTask.Subject.EndPos)
@@ -539,7 +551,7 @@ func (c *checker) step(cp *Campaign, st *lang.Step) *Step {
 // waitToken compiles "wait until "{{token}}"": one token reference and
 // nothing else, which must hold a date when it runs. What the reference
 // names is checked with the other token references (checkTokens).
-func (c *checker) waitToken(cp *Campaign, s *lang.Str) Template {
+func (c *checker) waitToken(cp *ir.Campaign, s *lang.Str) ir.Template {
 	t := c.template(cp, s)
 	if len(t.Parts) != 1 || t.Parts[0].Ref == nil {
 		st, e := rng(s.Pos, s.EndPos)
@@ -563,8 +575,8 @@ func weekday(name string) (time.Weekday, bool) {
 
 // weekdays compiles "on weekdays Mon-Fri, Sun": days and ranges of days; a
 // range may wrap past Sunday (Fri-Mon).
-func (c *checker) weekdays(cp *Campaign, spans []*lang.DaySpan) Weekdays {
-	var out Weekdays
+func (c *checker) weekdays(cp *ir.Campaign, spans []*lang.DaySpan) ir.Weekdays {
+	var out ir.Weekdays
 	day := func(id *lang.Ident) (time.Weekday, bool) {
 		d, ok := weekday(id.Name)
 		if !ok {
@@ -599,7 +611,7 @@ func (c *checker) weekdays(cp *Campaign, spans []*lang.DaySpan) Weekdays {
 // timeOfDay compiles "until HH:MM ZONE". The zone comes from the host's
 // time zone database (Options.Zones); "Local" is refused, as it would make
 // a wait depend on the machine that runs it.
-func (c *checker) timeOfDay(cp *Campaign, t *lang.TimeOfDay) (*TimeOfDay, *time.Location) {
+func (c *checker) timeOfDay(cp *ir.Campaign, t *lang.TimeOfDay) (*ir.TimeOfDay, *time.Location) {
 	h, m, _ := strings.Cut(t.Clock, ":")
 	hour, _ := strconv.Atoi(h)
 	minute, _ := strconv.Atoi(m)
@@ -615,7 +627,7 @@ func (c *checker) timeOfDay(cp *Campaign, t *lang.TimeOfDay) (*TimeOfDay, *time.
 	} else {
 		name, zs, ze = t.ZoneWord.Name, t.ZoneWord.Pos, t.ZoneWord.EndPos
 	}
-	out := &TimeOfDay{Hour: hour, Minute: minute, ZoneName: name}
+	out := &ir.TimeOfDay{Hour: hour, Minute: minute, ZoneName: name}
 	if name == "UTC" {
 		return out, time.UTC
 	}
@@ -636,7 +648,7 @@ func (c *checker) timeOfDay(cp *Campaign, t *lang.TimeOfDay) (*TimeOfDay, *time.
 	return out, loc
 }
 
-func statusNames(p *ProgramDef) []string {
+func statusNames(p *ir.ProgramDef) []string {
 	out := make([]string, len(p.Statuses))
 	for i, s := range p.Statuses {
 		out[i] = s.Name
@@ -647,10 +659,10 @@ func statusNames(p *ProgramDef) []string {
 // condCtx is where a condition stands: in a smart list (then every problem
 // makes the smart list invalid) or in an if step.
 type condCtx struct {
-	cp      *Campaign
-	ws      *Workspace
-	assets  *AssetScope // where asset names resolve from
-	sl      *SmartList
+	cp      *ir.Campaign
+	ws      *ir.Workspace
+	assets  *assetScope // where asset names resolve from
+	sl      *ir.SmartList
 	owner   string // "Workspace/Campaign" or "Workspace/Smart List", for sample keys
 	samples *int   // samples seen so far in the owner
 }
@@ -674,8 +686,8 @@ func (c *checker) fail(x *condCtx, code lang.Code, start, end lang.Position, sug
 }
 
 // field resolves a person field; x is nil outside conditions.
-func (c *checker) field(cp *Campaign, ws *Workspace, id *lang.Ident, x *condCtx) *Field {
-	if f := ws.fields[id.Name]; f != nil {
+func (c *checker) field(cp *ir.Campaign, ws *ir.Workspace, id *lang.Ident, x *condCtx) *ir.Field {
+	if f := c.ws(ws).fields[id.Name]; f != nil {
 		return f
 	}
 	s, e := rng(id.Pos, id.EndPos)
@@ -687,7 +699,7 @@ func (c *checker) field(cp *Campaign, ws *Workspace, id *lang.Ident, x *condCtx)
 	return nil
 }
 
-func fieldNames(ws *Workspace) []string {
+func fieldNames(ws *ir.Workspace) []string {
 	out := make([]string, len(ws.Fields))
 	for i, f := range ws.Fields {
 		out[i] = f.Name

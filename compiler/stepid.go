@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
@@ -24,18 +25,18 @@ import (
 //
 // Inserting, deleting or reordering other steps therefore changes no
 // identity; editing a step, or an identical sibling before it, does.
-func (c *checker) stepIDs(scope string, steps []*Step) {
+func (c *checker) stepIDs(scope string, steps []*ir.Step) {
 	seen := map[string]int{}
 	for _, st := range steps {
 		text := c.stepText(st)
 		seen[text]++
 		st.ID = stepID(scope, text, seen[text])
-		if st.Op != StepIf {
+		if st.Op != ir.StepIf {
 			continue
 		}
 		conds := map[string]int{}
 		for _, br := range st.Branches {
-			label := "if " + c.canonical(br.src.Cond.Pos.Filename, br.src.Cond.Pos.Offset, br.src.Cond.EndPos.Offset)
+			label := "if " + c.canonical(c.branchSrc[br].Cond.Pos.Filename, c.branchSrc[br].Cond.Pos.Offset, c.branchSrc[br].Cond.EndPos.Offset)
 			conds[label]++
 			c.stepIDs(fmt.Sprintf("%s\x00%s\x00%d", st.ID, label, conds[label]), br.Steps)
 		}
@@ -46,12 +47,12 @@ func (c *checker) stepIDs(scope string, steps []*Step) {
 }
 
 // stepText is the canonical text a step's identity is made from.
-func (c *checker) stepText(st *Step) string {
-	if st.Op == StepIf {
-		cond := st.Branches[0].src.Cond
+func (c *checker) stepText(st *ir.Step) string {
+	if st.Op == ir.StepIf {
+		cond := c.branchSrc[st.Branches[0]].Cond
 		return "if " + c.canonical(cond.Pos.Filename, cond.Pos.Offset, cond.EndPos.Offset)
 	}
-	return c.canonical(st.src.Pos.Filename, st.src.Pos.Offset, st.src.EndPos.Offset)
+	return c.canonical(c.stepSrc[st].Pos.Filename, c.stepSrc[st].Pos.Offset, c.stepSrc[st].EndPos.Offset)
 }
 
 func (c *checker) canonical(file string, start, end int) string {

@@ -3,6 +3,7 @@ package compiler
 import (
 	"testing"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
@@ -32,11 +33,11 @@ program "P" {
 		t.Fatalf("compile: %v", res.Diagnostics)
 	}
 	out := map[string]string{}
-	var walk func(prefix string, steps []*Step)
-	walk = func(prefix string, steps []*Step) {
+	var walk func(prefix string, steps []*ir.Step)
+	walk = func(prefix string, steps []*ir.Step) {
 		for _, st := range steps {
 			name := prefix + lang.Canonical(st.Source)
-			if st.Op == StepIf {
+			if st.Op == ir.StepIf {
 				name = prefix + "if " + lang.Canonical(st.Branches[0].Text)
 				for _, br := range st.Branches {
 					walk(name+" > "+lang.Canonical(br.Text)+" > ", br.Steps)

@@ -7,24 +7,23 @@
 // uses them), a Request Campaign step a dashed one. Each node carries its
 // kind and its depth: the deepest level at which it is executed below a
 // campaign that starts a chain, as the execute_depth check counts levels.
-// Chains deeper than compiler.MaxExecuteDepth and Execute Campaign cycles
+// Chains deeper than ir.MaxExecuteDepth and Execute Campaign cycles
 // are marked, nodes and edges alike, and so are the edges that the checks
 // reject for other reasons (a target that is not executable, not
 // requestable, or in another workspace).
 package graph
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 )
 
 // Graph is the call graph of a program.
 type Graph struct {
 	Workspaces []*Workspace
-	Nodes      []*Node // in campaign order (compiler.Campaign.ID)
+	Nodes      []*Node // in campaign order (ir.Campaign.ID)
 	Edges      []*Edge // by caller, then in step order
 }
 
@@ -46,7 +45,7 @@ type Program struct {
 type Node struct {
 	ID   string // "c" and the campaign's ID: safe in DOT and in Mermaid
 	Name string
-	Kind compiler.Kind
+	Kind ir.Kind
 	// Depth is the deepest level at which the campaign is executed below
 	// a campaign that starts a chain: 0 for batch and trigger campaigns,
 	// 1 or more for executables (an executable that nothing executes counts
@@ -54,7 +53,7 @@ type Node struct {
 	// executable that no chain reaches (one executed only from a cycle that
 	// nothing starts). A chain goes through a cycle once.
 	Depth   int
-	TooDeep bool // on a chain deeper than compiler.MaxExecuteDepth
+	TooDeep bool // on a chain deeper than ir.MaxExecuteDepth
 	InCycle bool // on an Execute Campaign cycle
 }
 
@@ -95,12 +94,15 @@ func (e *Edge) Label() string {
 }
 
 // Build makes the graph of a program. The program may come from a project
-// with errors: unresolved targets are simply not drawn.
-func Build(p *compiler.Program) *Graph {
+// with errors: unresolved targets are simply not drawn. Depths, too-deep
+// chains and cycles are the program's own (ir.Program.ExecDepth and the
+// rest), the ones the execute_depth and execute_cycle checks read.
+func Build(p *ir.Program) *Graph {
 	g := &Graph{}
-	nodes := map[*compiler.Campaign]*Node{}
+	nodes := map[*ir.Campaign]*Node{}
 	for _, cp := range p.Campaigns {
-		n := &Node{ID: "c" + strconv.Itoa(cp.ID), Name: cp.Name, Kind: cp.Kind}
+		n := &Node{ID: "c" + strconv.Itoa(cp.ID), Name: cp.Name, Kind: cp.Kind,
+			Depth: p.ExecDepth(cp), TooDeep: p.ExecTooDeep(cp), InCycle: p.ExecInCycle(cp)}
 		nodes[cp] = n
 		g.Nodes = append(g.Nodes, n)
 	}
@@ -133,23 +135,34 @@ func Build(p *compiler.Program) *Graph {
 		op       Op
 		parent   bool
 	}
-	seen := map[key]bool{}
+	edges := map[key]*Edge{}
+	type marks struct{ cycle, deep bool }
+	marked := map[*Edge]*marks{}
 	for _, cp := range p.Campaigns {
-		compiler.WalkSteps(cp.Flow, func(s *compiler.Step) {
-			if s.Target == nil || (s.Op != compiler.StepExecute && s.Op != compiler.StepRequest) {
+		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
+			if s.Target == nil || (s.Op != ir.StepExecute && s.Op != ir.StepRequest) {
 				return
 			}
 			k := key{from: nodes[cp], to: nodes[s.Target], op: Execute, parent: s.Parent}
-			if s.Op == compiler.StepRequest {
+			if s.Op == ir.StepRequest {
 				k.op, k.parent = Request, false
 			}
-			if k.to == nil || seen[k] {
+			if k.to == nil {
 				return
 			}
-			seen[k] = true
+			if e := edges[k]; e != nil {
+				// The same call again: its marks are the first's, but
+				// adding them up does not depend on that.
+				m := marked[e]
+				m.cycle = m.cycle || p.StepInCycle(s)
+				m.deep = m.deep || p.StepTooDeep(s)
+				return
+			}
 			e := &Edge{From: k.from, To: k.to, Op: k.op, ParentTokens: k.parent}
+			edges[k] = e
+			marked[e] = &marks{cycle: p.StepInCycle(s), deep: p.StepTooDeep(s)}
 			switch {
-			case e.Op == Execute && s.Target.Kind != compiler.Executable:
+			case e.Op == Execute && s.Target.Kind != ir.Executable:
 				e.Problems = append(e.Problems, "not executable")
 			case e.Op == Request && s.Target.Workspace == cp.Workspace && !s.Target.Requestable("flow"):
 				e.Problems = append(e.Problems, "not requestable")
@@ -160,234 +173,14 @@ func Build(p *compiler.Program) *Graph {
 			g.Edges = append(g.Edges, e)
 		})
 	}
-	g.markCycles()
-	g.markDepths()
-	return g
-}
-
-// markCycles marks the nodes and edges of every Execute Campaign cycle: an
-// edge is on one when both its ends are in the same strongly connected
-// component of the execute edges (any target kind, as execute_cycle
-// counts them).
-func (g *Graph) markCycles() {
-	comp, _ := g.components(func(e *Edge) bool { return e.Op == Execute })
 	for _, e := range g.Edges {
-		if e.Op == Execute && comp[e.From] == comp[e.To] {
+		m := marked[e]
+		if m.deep {
+			e.Problems = append([]string{"too deep"}, e.Problems...)
+		}
+		if m.cycle {
 			e.Problems = append([]string{"cycle"}, e.Problems...)
-			e.From.InCycle, e.To.InCycle = true, true
 		}
 	}
-}
-
-// markDepths gives every node its depth and marks the chains deeper than
-// compiler.MaxExecuteDepth. Both follow the execute edges to executables,
-// the only ones execute_depth follows, from the campaigns that start
-// chains: every batch and trigger campaign (level 0) and every executable
-// that nothing executes (level 1, as the check counts it).
-//
-// Two passes, whose marks add up. The first walks every chain the way the
-// check does (never through a campaign twice, stopping one level past the
-// limit), so a chain that the check reports is marked even through a
-// cycle. The second takes each strongly connected component (a cycle) as
-// one node and computes, for what the starts reach, the deepest level at
-// which each component is reached and the longest chain below it: a node
-// is on a too-deep chain when the two add up to more than the limit, and so
-// is an edge when its caller's level, one, and its target's longest chain
-// below do. Where there is no cycle this is exact, and it also marks, and
-// gives depths to, the part of a chain past the point where the walk stops.
-func (g *Graph) markDepths() {
-	follows := func(e *Edge) bool { return e.Op == Execute && e.To.Kind == compiler.Executable }
-	out := map[*Node][]*Edge{}
-	called := map[*Node]bool{}
-	for _, e := range g.Edges {
-		if follows(e) {
-			out[e.From] = append(out[e.From], e)
-			called[e.To] = true
-		}
-	}
-	level := map[*Node]int{} // deepest level seen, for the nodes reached
-	see := func(n *Node, l int) {
-		if old, ok := level[n]; !ok || l > old {
-			level[n] = l
-		}
-	}
-	deep := map[*Edge]bool{}
-	markChain := func(path []*Edge) {
-		path[0].From.TooDeep = true
-		for _, e := range path {
-			deep[e] = true
-			e.To.TooDeep = true
-		}
-	}
-
-	// Pass 1: the check's walk.
-	var walk func(n *Node, l int, path []*Edge, on map[*Node]bool)
-	walk = func(n *Node, l int, path []*Edge, on map[*Node]bool) {
-		for _, e := range out[n] {
-			if on[e.To] {
-				continue
-			}
-			p := append(path[:len(path):len(path)], e)
-			see(e.To, l+1)
-			if l+1 > compiler.MaxExecuteDepth {
-				markChain(p)
-				continue
-			}
-			on[e.To] = true
-			walk(e.To, l+1, p, on)
-			delete(on, e.To)
-		}
-	}
-	for _, n := range g.Nodes {
-		start := -1
-		switch {
-		case n.Kind != compiler.Executable:
-			start = 0
-		case !called[n]:
-			start = 1
-		}
-		if start >= 0 {
-			see(n, start)
-			walk(n, start, nil, map[*Node]bool{n: true})
-		}
-	}
-
-	// Pass 2: longest chains over the components. components numbers them
-	// in reverse topological order: an edge between two goes from the
-	// higher number to the lower.
-	comp, ncomp := g.components(follows)
-	up := make([]int, ncomp)
-	down := make([]int, ncomp)
-	for i := range up {
-		up[i] = -1
-	}
-	for _, n := range g.Nodes {
-		if n.Kind != compiler.Executable {
-			up[comp[n]] = 0
-		} else if !called[n] {
-			up[comp[n]] = max(up[comp[n]], 1)
-		}
-	}
-	var across []*Edge
-	for _, e := range g.Edges {
-		if follows(e) && comp[e.From] != comp[e.To] {
-			across = append(across, e)
-		}
-	}
-	// Callers first: by the caller's component, highest number first.
-	slices.SortStableFunc(across, func(a, b *Edge) int { return comp[b.From] - comp[a.From] })
-	for _, e := range across {
-		if u := up[comp[e.From]]; u >= 0 {
-			up[comp[e.To]] = max(up[comp[e.To]], u+1)
-		}
-	}
-	// Callees first: by the caller's component, lowest number first.
-	slices.SortStableFunc(across, func(a, b *Edge) int { return comp[a.From] - comp[b.From] })
-	for _, e := range across {
-		down[comp[e.From]] = max(down[comp[e.From]], down[comp[e.To]]+1)
-	}
-	for _, n := range g.Nodes {
-		if u := up[comp[n]]; u >= 0 {
-			see(n, u)
-			if u+down[comp[n]] > compiler.MaxExecuteDepth {
-				n.TooDeep = true
-			}
-		}
-	}
-	for _, e := range across {
-		if u := up[comp[e.From]]; u >= 0 && u+1+down[comp[e.To]] > compiler.MaxExecuteDepth {
-			deep[e] = true
-		}
-	}
-
-	for _, n := range g.Nodes {
-		n.Depth = -1
-		if l, ok := level[n]; ok {
-			n.Depth = l
-		}
-	}
-	for _, e := range g.Edges {
-		if deep[e] {
-			e.Problems = insertProblem(e.Problems, "too deep")
-		}
-	}
-}
-
-// insertProblem adds p after "cycle", keeping the documented order.
-func insertProblem(ps []string, p string) []string {
-	i := 0
-	if len(ps) > 0 && ps[0] == "cycle" {
-		i = 1
-	}
-	return slices.Insert(ps, i, p)
-}
-
-// components finds the strongly connected components of the nodes over the
-// edges that keep says, with Tarjan's algorithm (iterative, so a long chain
-// cannot overflow the stack). Components are numbered in reverse
-// topological order: an edge between two components goes from the higher
-// number to the lower.
-func (g *Graph) components(keep func(*Edge) bool) (map[*Node]int, int) {
-	out := map[*Node][]*Node{}
-	for _, e := range g.Edges {
-		if keep(e) {
-			out[e.From] = append(out[e.From], e.To)
-		}
-	}
-	index := map[*Node]int{}
-	low := map[*Node]int{}
-	onStack := map[*Node]bool{}
-	comp := map[*Node]int{}
-	var stack []*Node
-	next, ncomp := 0, 0
-	type frame struct {
-		n *Node
-		i int
-	}
-	for _, root := range g.Nodes {
-		if _, ok := index[root]; ok {
-			continue
-		}
-		work := []frame{{n: root}}
-		index[root], low[root] = next, next
-		next++
-		stack = append(stack, root)
-		onStack[root] = true
-		for len(work) > 0 {
-			f := &work[len(work)-1]
-			if f.i < len(out[f.n]) {
-				w := out[f.n][f.i]
-				f.i++
-				if _, ok := index[w]; !ok {
-					index[w], low[w] = next, next
-					next++
-					stack = append(stack, w)
-					onStack[w] = true
-					work = append(work, frame{n: w})
-				} else if onStack[w] {
-					low[f.n] = min(low[f.n], index[w])
-				}
-				continue
-			}
-			v := f.n
-			work = work[:len(work)-1]
-			if len(work) > 0 {
-				u := work[len(work)-1].n
-				low[u] = min(low[u], low[v])
-			}
-			if low[v] == index[v] {
-				for {
-					w := stack[len(stack)-1]
-					stack = stack[:len(stack)-1]
-					onStack[w] = false
-					comp[w] = ncomp
-					if w == v {
-						break
-					}
-				}
-				ncomp++
-			}
-		}
-	}
-	return comp, ncomp
+	return g
 }

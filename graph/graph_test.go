@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 )
 
@@ -235,7 +236,7 @@ func TestExamplesHaveNoMarks(t *testing.T) {
 		}
 		g, _ := build(t, loadDir(t, dir))
 		for _, n := range g.Nodes {
-			if n.Bad() || n.Depth > compiler.MaxExecuteDepth {
+			if n.Bad() || n.Depth > ir.MaxExecuteDepth {
 				t.Errorf("%s: %q is marked (depth %d)", dir, n.Name, n.Depth)
 			}
 		}
@@ -301,11 +302,11 @@ func TestAgreesWithChecker(t *testing.T) {
 	}
 }
 
-func stepAt(p *compiler.Program, at lang.Position) (*compiler.Campaign, *compiler.Step) {
+func stepAt(p *ir.Program, at lang.Position) (*ir.Campaign, *ir.Step) {
 	for _, cp := range p.Campaigns {
-		var found *compiler.Step
-		compiler.WalkSteps(cp.Flow, func(s *compiler.Step) {
-			if s.Pos == at && s.Op == compiler.StepExecute {
+		var found *ir.Step
+		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
+			if s.Pos == at && s.Op == ir.StepExecute {
 				found = s
 			}
 		})
@@ -316,7 +317,7 @@ func stepAt(p *compiler.Program, at lang.Position) (*compiler.Campaign, *compile
 	return nil, nil
 }
 
-func edgeOf(g *Graph, cp *compiler.Campaign, s *compiler.Step) *Edge {
+func edgeOf(g *Graph, cp *ir.Campaign, s *ir.Step) *Edge {
 	for _, e := range g.Edges {
 		if e.From == g.Nodes[cp.ID] && e.To == g.Nodes[s.Target.ID] && e.Op == Execute && e.ParentTokens == s.Parent {
 			return e

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 )
 
 // Colours shared by both renderers.
@@ -31,7 +31,7 @@ func nodeText(n *Node) []string {
 	switch {
 	case n.InCycle:
 		info += ", cycle"
-	case n.TooDeep && n.Depth > compiler.MaxExecuteDepth:
+	case n.TooDeep && n.Depth > ir.MaxExecuteDepth:
 		info += ", too deep"
 	}
 	return []string{n.Name, info}
@@ -117,9 +117,9 @@ func dotNodeAttrs(n *Node) string {
 	}
 	shape, style, fill, line := "box", "filled", batchFill, batchLine
 	switch n.Kind {
-	case compiler.Trigger:
+	case ir.Trigger:
 		shape, fill, line = "ellipse", triggerFill, triggerLine
-	case compiler.Executable:
+	case ir.Executable:
 		style, fill, line = "rounded,filled,bold", execFill, execLine
 	}
 	attrs := fmt.Sprintf(`label="%s", shape=%s, style="%s", fillcolor="%s"`, strings.Join(lines, `\n`), shape, style, fill)
@@ -156,9 +156,9 @@ func (g *Graph) Mermaid() string {
 				label := `"` + strings.Join(lines, "<br/>") + `"`
 				var open, close string
 				switch n.Kind {
-				case compiler.Batch:
+				case ir.Batch:
 					open, close = "[", "]"
-				case compiler.Trigger:
+				case ir.Trigger:
 					open, close = "([", "])"
 				default:
 					open, close = "[[", "]]"

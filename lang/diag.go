@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/campc/campc/ir"
 )
 
 // Severity of a diagnostic.
@@ -68,31 +70,14 @@ const (
 	CodeCloneCycle Code = "clone_cycle"
 )
 
-// Position is a point in a source file: 1-based line, and 1-based column
-// counted in characters (runes), as participle counts them.
-type Position struct {
-	Filename string
-	Offset   int
-	Line     int
-	Column   int
-}
+// Position is a point in a source file (see ir.Position). The IR owns the
+// type so that a checked program carries positions without importing the
+// parser; lang's positions are the same type, so none is converted.
+type Position = ir.Position
 
 // Pos converts a participle position.
 func Pos(p lexer.Position) Position {
 	return Position{Filename: p.Filename, Offset: p.Offset, Line: p.Line, Column: p.Column}
-}
-
-// Advance returns the position n characters further on the same line.
-func (p Position) Advance(n int) Position {
-	p.Column += n
-	p.Offset += n
-	return p
-}
-
-// String is file:line:col, the file name escaped (it comes from the file
-// system, and a terminal shows it).
-func (p Position) String() string {
-	return fmt.Sprintf("%s:%d:%d", Escape(p.Filename), p.Line, p.Column)
 }
 
 // Related points at another place that explains a diagnostic: a first

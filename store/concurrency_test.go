@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
@@ -137,10 +138,10 @@ func concurrentProcesses(t *testing.T, pair func(t *testing.T) (*Store, *Store))
 	var ps []*vm.Person
 	for i := range people {
 		id := fmt.Sprintf("p%03d", i)
-		ps = append(ps, &vm.Person{ID: id, Fields: map[string]compiler.Value{
-			"Id":        compiler.NewText(stdlib.Text, id),
-			"Email":     compiler.NewText(stdlib.Email, id+"@x.example"),
-			"LeadScore": compiler.NewNumber(stdlib.Score, float64(i)),
+		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{
+			"Id":        ir.NewText(stdlib.Text, id),
+			"Email":     ir.NewText(stdlib.Email, id+"@x.example"),
+			"LeadScore": ir.NewNumber(stdlib.Score, float64(i)),
 		}, Lists: map[string]bool{}, Programs: map[string]string{}})
 	}
 	if err := s1.Import(ctx, ps, nil); err != nil {
@@ -172,7 +173,7 @@ func concurrentProcesses(t *testing.T, pair func(t *testing.T) (*Store, *Store))
 	go func() {
 		defer wg.Done()
 		for i := range events {
-			ev := vm.Event{Kind: compiler.TrigFillsOutForm, Person: fmt.Sprintf("p%03d", (i*7)%people), Form: "Contact"}
+			ev := vm.Event{Kind: ir.TrigFillsOutForm, Person: fmt.Sprintf("p%03d", (i*7)%people), Form: "Contact"}
 			if _, err := e2.Deliver(ctx, ev); err != nil {
 				errs <- fmt.Errorf("event %d: %w", i, err)
 				return
@@ -304,7 +305,7 @@ func TestPostgresPersonLock(t *testing.T) {
 func personLock(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 	ctx := context.Background()
 	s1, s2 := pair(t)
-	p := &vm.Person{ID: "a", Fields: map[string]compiler.Value{"LeadScore": compiler.NewNumber(stdlib.Score, 1)},
+	p := &vm.Person{ID: "a", Fields: map[string]ir.Value{"LeadScore": ir.NewNumber(stdlib.Score, 1)},
 		Lists: map[string]bool{}, Programs: map[string]string{}}
 	if err := s1.Import(ctx, []*vm.Person{p}, nil); err != nil {
 		t.Fatal(err)
@@ -341,7 +342,7 @@ func personLock(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 		t.Fatal(err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	p1.Fields["LeadScore"] = compiler.NewNumber(stdlib.Score, 2)
+	p1.Fields["LeadScore"] = ir.NewNumber(stdlib.Score, 2)
 	if err := tx1.Apply(&vm.Commit{Person: p1}); err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +371,7 @@ func TestPostgresImportAllOrNothing(t *testing.T) {
 func importAllOrNothing(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 	s, _ := pair(t)
 	mk := func(id string, score float64) *vm.Person {
-		return &vm.Person{ID: id, Fields: map[string]compiler.Value{"LeadScore": compiler.NewNumber(stdlib.Score, score)},
+		return &vm.Person{ID: id, Fields: map[string]ir.Value{"LeadScore": ir.NewNumber(stdlib.Score, score)},
 			Lists: map[string]bool{}, Programs: map[string]string{}}
 	}
 	bg := context.Background()
@@ -443,9 +444,9 @@ func concurrentAdvance(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 	var ps []*vm.Person
 	for i := range people {
 		id := fmt.Sprintf("p%03d", i)
-		ps = append(ps, &vm.Person{ID: id, Fields: map[string]compiler.Value{
-			"Id":    compiler.NewText(stdlib.Text, id),
-			"Email": compiler.NewText(stdlib.Email, id+"@x.example"),
+		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{
+			"Id":    ir.NewText(stdlib.Text, id),
+			"Email": ir.NewText(stdlib.Email, id+"@x.example"),
 		}, Lists: map[string]bool{}, Programs: map[string]string{}})
 	}
 	if err := s1.Import(ctx, ps, nil); err != nil {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
 )
@@ -34,7 +34,7 @@ type personDoc struct {
 // fieldValue is a typed field value: [type, value].
 type fieldValue struct {
 	Type  stdlib.FieldType
-	Value compiler.Value
+	Value ir.Value
 }
 
 func (f fieldValue) MarshalJSON() ([]byte, error) {
@@ -62,13 +62,13 @@ func (f *fieldValue) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(raw[0], &t); err != nil {
 		return err
 	}
-	v := compiler.Value{Type: t}
+	v := ir.Value{Type: t}
 	var err error
 	switch {
 	case t.IsText():
 		var s string
 		err = json.Unmarshal(raw[1], &s)
-		v = compiler.NewText(t, s)
+		v = ir.NewText(t, s)
 	case t.IsNumeric():
 		err = json.Unmarshal(raw[1], &v.Num)
 	case t == stdlib.Boolean:
@@ -78,7 +78,7 @@ func (f *fieldValue) UnmarshalJSON(b []byte) error {
 		if err = json.Unmarshal(raw[1], &s); err == nil {
 			var tm time.Time
 			tm, err = time.Parse(time.RFC3339Nano, s)
-			v = compiler.NewTime(t, tm)
+			v = ir.NewTime(t, tm)
 		}
 	default:
 		err = fmt.Errorf("unknown stored field type %q", t)
@@ -109,7 +109,7 @@ func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, damaged("person %q: %v", id, err)
 	}
-	p := &vm.Person{ID: id, Partition: d.Partition, Fields: map[string]compiler.Value{}, Lists: map[string]bool{},
+	p := &vm.Person{ID: id, Partition: d.Partition, Fields: map[string]ir.Value{}, Lists: map[string]bool{},
 		Programs: d.Programs, Runs: d.Runs}
 	defer rekeyV1(p)
 	for k, v := range d.Fields {
@@ -133,7 +133,7 @@ func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
 // JSON, which the first schema stored, is still read, and so is version 1,
 // which joined key names with "/" as they were and stored qualification
 // times as Unix nanoseconds (wrong past 2262). Version 2 makes keys with
-// compiler.Key and stores times as seconds and nanoseconds, as field times
+// ir.Key and stores times as seconds and nanoseconds, as field times
 // are; version 1 and JSON are read with their keys rewritten (see rekeyV1),
 // and a person is written back in version 2.
 const binVersion = 2
@@ -203,11 +203,11 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 	}
 	p := &vm.Person{ID: id, Partition: d.str()}
 	n := d.count()
-	p.Fields = make(map[string]compiler.Value, n)
+	p.Fields = make(map[string]ir.Value, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		name := d.str()
 		t := fieldType(d.byte())
-		v := compiler.Value{Type: t}
+		v := ir.Value{Type: t}
 		switch {
 		case t.IsText():
 			v.Text = d.str()
@@ -266,13 +266,13 @@ func rekeyV1(p *vm.Person) {
 	if len(p.Lists) > 0 {
 		lists := make(map[string]bool, len(p.Lists))
 		for k, in := range p.Lists {
-			lists[compiler.Key(strings.Split(k, "/")...)] = in
+			lists[ir.Key(strings.Split(k, "/")...)] = in
 		}
 		p.Lists = lists
 	}
 	pair := func(k string) string {
 		ws, name, _ := strings.Cut(k, "/")
-		return compiler.Key(ws, name)
+		return ir.Key(ws, name)
 	}
 	if len(p.Programs) > 0 {
 		progs := make(map[string]string, len(p.Programs))

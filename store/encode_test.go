@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
 	"github.com/google/go-cmp/cmp"
@@ -14,12 +14,12 @@ import (
 
 func samplePerson() *vm.Person {
 	return &vm.Person{ID: "7", Partition: "EMEA",
-		Fields: map[string]compiler.Value{
-			"Email":     compiler.NewText(stdlib.Email, "ü@x.example"),
-			"LeadScore": compiler.NewNumber(stdlib.Score, -12.5),
-			"Vip":       compiler.NewBool(true),
-			"Born":      compiler.NewTime(stdlib.Date, time.Date(1990, 5, 1, 0, 0, 0, 0, time.UTC)),
-			"Seen":      compiler.NewTime(stdlib.DateTime, time.Date(2026, 12, 1, 9, 0, 0, 123, time.UTC)),
+		Fields: map[string]ir.Value{
+			"Email":     ir.NewText(stdlib.Email, "ü@x.example"),
+			"LeadScore": ir.NewNumber(stdlib.Score, -12.5),
+			"Vip":       ir.NewBool(true),
+			"Born":      ir.NewTime(stdlib.Date, time.Date(1990, 5, 1, 0, 0, 0, 0, time.UTC)),
+			"Seen":      ir.NewTime(stdlib.DateTime, time.Date(2026, 12, 1, 9, 0, 0, 123, time.UTC)),
 			"Gone":      {Type: stdlib.Text, Null: true},
 		},
 		Lists:    map[string]bool{"W/Hot": true, "W/P/Cold": true},
@@ -34,7 +34,7 @@ func TestPersonEncoding(t *testing.T) {
 	p := samplePerson()
 	want := samplePerson()
 	delete(want.Fields, "Gone") // null fields are not stored
-	opts := cmp.Options{cmpopts.IgnoreFields(compiler.Value{}, "Fold"), cmpopts.EquateEmpty()}
+	opts := cmp.Options{cmpopts.IgnoreFields(ir.Value{}, "Fold"), cmpopts.EquateEmpty()}
 	for name, enc := range map[string]func(*vm.Person) ([]byte, error){"binary": encodePerson, "json": encodePersonJSON} {
 		b, err := enc(p)
 		if err != nil {
@@ -62,18 +62,18 @@ func FuzzDecodePerson(f *testing.F) {
 }
 
 // Rows written before keys were escaped (binary form 1, JSON) are read
-// with their keys rewritten as compiler.Key makes them: a program or
+// with their keys rewritten as ir.Key makes them: a program or
 // campaign key splits at its first "/", a list key at every "/".
 func TestPersonEncodingRekeysOldForms(t *testing.T) {
-	old := &vm.Person{ID: "7", Fields: map[string]compiler.Value{},
+	old := &vm.Person{ID: "7", Fields: map[string]ir.Value{},
 		Lists:    map[string]bool{"W/P/Hot": true, `W/a\b`: true},
 		Programs: map[string]string{"A/Y/Z": "Invited", `W/back\slash`: "Attended", "W/Plain": "Invited"},
 		Runs:     map[string]time.Time{"A/Y/Z": time.Unix(5, 0).UTC()},
 	}
 	want := map[string]any{
-		"lists":    map[string]bool{compiler.Key("W", "P", "Hot"): true, compiler.Key("W", `a\b`): true},
-		"programs": map[string]string{compiler.Key("A", "Y/Z"): "Invited", compiler.Key("W", `back\slash`): "Attended", "W/Plain": "Invited"},
-		"runs":     map[string]time.Time{compiler.Key("A", "Y/Z"): time.Unix(5, 0).UTC()},
+		"lists":    map[string]bool{ir.Key("W", "P", "Hot"): true, ir.Key("W", `a\b`): true},
+		"programs": map[string]string{ir.Key("A", "Y/Z"): "Invited", ir.Key("W", `back\slash`): "Attended", "W/Plain": "Invited"},
+		"runs":     map[string]time.Time{ir.Key("A", "Y/Z"): time.Unix(5, 0).UTC()},
 	}
 	// Version 1 is version 2's layout but for the keys (checked here) and
 	// the qualification times, Unix nanoseconds: encode without them, then

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
@@ -41,12 +42,12 @@ func TestCascadeBudgetErrorChain(t *testing.T) {
 		t.Fatalf("%v\n%s", err, res)
 	}
 	st := vm.NewMemStore()
-	st.PutPeople(&vm.Person{ID: "1", Fields: map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, "a@x.example")}})
+	st.PutPeople(&vm.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
 	eng, err := vm.New(prog, vm.Options{Store: st, CascadeBudget: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := eng.Deliver(context.Background(), vm.Event{Kind: compiler.TrigScoreChanged, Person: "1", Field: "PingScore", New: "1"})
+	rep, err := eng.Deliver(context.Background(), vm.Event{Kind: ir.TrigScoreChanged, Person: "1", Field: "PingScore", New: "1"})
 	var e *vm.Error
 	if !errors.As(err, &e) || !errors.Is(err, vm.ErrCascadeBudget) {
 		t.Fatalf("want a cascade budget *vm.Error, got %v", err)

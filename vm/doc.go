@@ -1,6 +1,6 @@
 // Package vm runs checked campc programs over people.
 //
-// An Engine holds an immutable compiler.Program (shared freely between
+// An Engine holds an immutable ir.Program (shared freely between
 // engines and goroutines), a Store, a Clock and the host's Effects. Each
 // operation (RunBatch, Request, Deliver, Advance) works person by person:
 // a person's pass through a flow is computed on a private copy of the

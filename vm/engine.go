@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/campc/campc/compiler"
-	"github.com/campc/campc/lang"
+	"github.com/campc/campc/internal/textutil"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
@@ -50,7 +50,7 @@ type Options struct {
 // Engine runs one program. It is safe for concurrent use: operations are
 // applied one at a time, each person's pass atomically.
 type Engine struct {
-	prog      *compiler.Program
+	prog      *ir.Program
 	store     Store
 	clock     Clock
 	fx        Effects
@@ -62,26 +62,26 @@ type Engine struct {
 	readsLogs bool // some condition reads the activity log
 	mu        sync.Mutex
 	frameMu   sync.Mutex
-	roots     map[*compiler.Campaign]*frame  // each campaign's own root frame, made in New
-	children  map[frameKey]*frame            // kept child frames (see childFrame), under frameMu
-	listens   [compiler.NumTriggerKinds]bool // event kinds some trigger campaign listens to
-	waits     map[*compiler.Campaign]bool    // campaigns whose flow has a wait, so may hold parked people
-	index     map[trigKey][]*compiler.Campaign
+	roots     map[*ir.Campaign]*frame  // each campaign's own root frame, made in New
+	children  map[frameKey]*frame      // kept child frames (see childFrame), under frameMu
+	listens   [ir.NumTriggerKinds]bool // event kinds some trigger campaign listens to
+	waits     map[*ir.Campaign]bool    // campaigns whose flow has a wait, so may hold parked people
+	index     map[trigKey][]*ir.Campaign
 }
 
 type trigKey struct {
-	ws      *compiler.Workspace
-	kind    compiler.TriggerKind
+	ws      *ir.Workspace
+	kind    ir.TriggerKind
 	primary string
 }
 
 // New makes an engine for a checked program.
-func New(prog *compiler.Program, opts Options) (*Engine, error) {
+func New(prog *ir.Program, opts Options) (*Engine, error) {
 	if prog == nil {
 		return nil, errors.New("vm: no program")
 	}
 	e := &Engine{prog: prog, store: opts.Store, clock: opts.Clock, fx: opts.Effects,
-		steps: opts.StepBudget, cascades: opts.CascadeBudget, index: map[trigKey][]*compiler.Campaign{}}
+		steps: opts.StepBudget, cascades: opts.CascadeBudget, index: map[trigKey][]*ir.Campaign{}}
 	if e.store == nil {
 		e.store = NewMemStore()
 	}
@@ -98,20 +98,20 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 		e.cascades = DefaultCascadeBudget
 	}
 	e.tracer = opts.Tracer
-	e.readsLogs = readsLogs(prog)
+	e.readsLogs = prog.ReadsActivityLogs()
 	e.workers = max(opts.Workers, 1)
 	e.group = opts.BatchGroup
 	if e.group <= 0 {
 		e.group = DefaultBatchGroup
 	}
-	e.roots, e.children = map[*compiler.Campaign]*frame{}, map[frameKey]*frame{}
-	e.waits = map[*compiler.Campaign]bool{}
+	e.roots, e.children = map[*ir.Campaign]*frame{}, map[frameKey]*frame{}
+	e.waits = map[*ir.Campaign]bool{}
 	for _, c := range prog.Campaigns {
 		f := newRootFrame(c, nil, nil)
 		f.kept = true
 		e.roots[c] = f
-		compiler.WalkSteps(c.Flow, func(s *compiler.Step) {
-			if s.Op == compiler.StepWait {
+		ir.WalkSteps(c.Flow, func(s *ir.Step) {
+			if s.Op == ir.StepWait {
 				e.waits[c] = true
 			}
 		})
@@ -119,7 +119,7 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 	// Triggers are indexed by event kind and primary value so that an event
 	// looks at the few campaigns that listen to it, not at all of them.
 	for _, c := range prog.Campaigns {
-		if c.Kind != compiler.Trigger || c.SmartList == nil {
+		if c.Kind != ir.Trigger || c.SmartList == nil {
 			continue
 		}
 		seen := map[trigKey]bool{}
@@ -135,29 +135,29 @@ func New(prog *compiler.Program, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-func triggerPrimary(t *compiler.TriggerDef) string {
+func triggerPrimary(t *ir.TriggerDef) string {
 	switch t.Kind {
-	case compiler.TrigDataChanges, compiler.TrigScoreChanged:
+	case ir.TrigDataChanges, ir.TrigScoreChanged:
 		if t.Field != nil {
 			return t.Field.Name
 		}
-	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
+	case ir.TrigAddedToList, ir.TrigRemovedFromList:
 		if t.List != nil {
 			return t.List.Key
 		}
-	case compiler.TrigFillsOutForm:
+	case ir.TrigFillsOutForm:
 		if t.Form != nil {
 			return t.Form.Name
 		}
-	case compiler.TrigStatusChanged:
+	case ir.TrigStatusChanged:
 		if t.Program != nil {
 			return t.Program.Name
 		}
-	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes:
+	case ir.TrigOpensEmail, ir.TrigClicksEmail, ir.TrigEmailDelivered, ir.TrigEmailBounces, ir.TrigUnsubscribes:
 		if t.Email != nil {
 			return t.Email.Name
 		}
-	case compiler.TrigVisitsPage, compiler.TrigClicksPage:
+	case ir.TrigVisitsPage, ir.TrigClicksPage:
 		if t.WebPage != nil {
 			return t.WebPage.Name
 		}
@@ -166,7 +166,7 @@ func triggerPrimary(t *compiler.TriggerDef) string {
 }
 
 // Program returns the engine's program.
-func (e *Engine) Program() *compiler.Program { return e.prog }
+func (e *Engine) Program() *ir.Program { return e.prog }
 
 // Store returns the engine's store.
 func (e *Engine) Store() Store { return e.store }
@@ -197,7 +197,7 @@ type Report struct {
 
 // Entry records a person entering a campaign's flow.
 type Entry struct {
-	Campaign *compiler.Campaign
+	Campaign *ir.Campaign
 	Person   string
 }
 
@@ -218,7 +218,7 @@ type Error struct {
 func (e *Error) Error() string {
 	// The Id as the text log shows it: quoted when it holds characters a
 	// terminal would act on.
-	s := fmt.Sprintf("campaign %q, person %s: %v", e.Campaign, lang.QuoteIfNeeded(e.Person), e.Err)
+	s := fmt.Sprintf("campaign %q, person %s: %v", e.Campaign, textutil.QuoteIfNeeded(e.Person), e.Err)
 	if len(e.Chain) > 0 {
 		s += ": " + e.ChainText()
 	}
@@ -253,16 +253,16 @@ var (
 // "Workspace/Campaign". A name that may mean campaigns of several
 // workspaces (names may contain "/") is an *AmbiguousError: name the
 // workspace with CampaignIn.
-func (e *Engine) Campaign(name string) (*compiler.Campaign, error) { return e.CampaignIn("", name) }
+func (e *Engine) Campaign(name string) (*ir.Campaign, error) { return e.CampaignIn("", name) }
 
 // CampaignIn finds campaign name of workspace ws, taking name as it is;
 // with ws "", it is Campaign.
-func (e *Engine) CampaignIn(ws, name string) (*compiler.Campaign, error) {
+func (e *Engine) CampaignIn(ws, name string) (*ir.Campaign, error) {
 	if ws != "" {
 		if c := e.prog.Campaign(ws, name); c != nil {
 			return c, nil
 		}
-		if !slices.ContainsFunc(e.prog.Workspaces, func(w *compiler.Workspace) bool { return w.Name == ws }) {
+		if !slices.ContainsFunc(e.prog.Workspaces, func(w *ir.Workspace) bool { return w.Name == ws }) {
 			return nil, fmt.Errorf("no workspace %q", ws)
 		}
 		return nil, fmt.Errorf("workspace %q has no campaign %q", ws, name)
@@ -282,7 +282,7 @@ func (e *Engine) CampaignIn(ws, name string) (*compiler.Campaign, error) {
 // "Workspace/Campaign".
 type AmbiguousError struct {
 	Name      string
-	Campaigns []*compiler.Campaign // in workspace order
+	Campaigns []*ir.Campaign // in workspace order
 }
 
 func (e *AmbiguousError) Error() string {
@@ -294,7 +294,7 @@ func (e *AmbiguousError) Error() string {
 }
 
 // checkOverrides validates API My Token overrides against the campaign.
-func checkOverrides(c *compiler.Campaign, tokens map[string]string) error {
+func checkOverrides(c *ir.Campaign, tokens map[string]string) error {
 	for _, name := range sortedKeys(tokens) {
 		t := c.Scope().Lookup(name)
 		if t == nil {
@@ -320,7 +320,7 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 	if err != nil {
 		return nil, err
 	}
-	if c.Kind != compiler.Batch {
+	if c.Kind != ir.Batch {
 		return nil, fmt.Errorf("campaign %q is a %s campaign, not a batch campaign", c.Name, c.Kind)
 	}
 	if err := checkOverrides(c, opts.Tokens); err != nil {
@@ -330,7 +330,7 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 }
 
 // runBatch is RunBatch at a given start time (a schedule's, or the clock's).
-func (e *Engine) runBatch(ctx context.Context, c *compiler.Campaign, at time.Time, opts RunOptions) (*Report, error) {
+func (e *Engine) runBatch(ctx context.Context, c *ir.Campaign, at time.Time, opts RunOptions) (*Report, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r := e.newRun(ctx)
@@ -433,7 +433,7 @@ func (s RunSummary) add(rep *Report) RunSummary {
 	}
 	type stepPerson struct {
 		campaign string
-		step     *compiler.Step
+		step     *ir.Step
 		person   string
 	}
 	var seen map[stepPerson]bool
@@ -479,7 +479,7 @@ func (r *run) prefetch(group []string) error {
 // batchGroup runs the batch campaign for a group of people in the current
 // transaction, moving the run's cursor past each. On failure it says which
 // person of the group failed (-1 when it was no person's pass).
-func (r *run) batchGroup(c *compiler.Campaign, br *BatchRun, group []string) (int, error) {
+func (r *run) batchGroup(c *ir.Campaign, br *BatchRun, group []string) (int, error) {
 	for i, id := range group {
 		if err := r.ctx.Err(); err != nil {
 			return -1, err
@@ -506,7 +506,7 @@ func (r *run) batchGroup(c *compiler.Campaign, br *BatchRun, group []string) (in
 // was rolled back, so the people before the failing one are run again (the
 // same inputs give the same passes) and committed, leaving only the
 // failing person's work undone. It returns the original error.
-func (r *run) redoBefore(c *compiler.Campaign, br *BatchRun, group []string, failed int, runErr error) error {
+func (r *run) redoBefore(c *ir.Campaign, br *BatchRun, group []string, failed int, runErr error) error {
 	if failed > 0 {
 		err := r.inTx(func() error {
 			if err := r.prefetch(group[:failed]); err != nil {
@@ -540,7 +540,7 @@ var errStopped = errors.New("vm: an earlier group failed")
 // worker waiting for its turn holds its locks only behind earlier groups
 // that hold all of theirs, which wait on nothing but the database and
 // commit. A wait for a row lock always ends, and no cycle forms.
-func (e *Engine) batchParallel(r *run, c *compiler.Campaign, br *BatchRun, groups [][]string) error {
+func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *BatchRun, groups [][]string) error {
 	n := len(groups)
 	turns := make([]chan struct{}, n+1) // turns[g] is closed once groups before g are done
 	locks := make([]chan struct{}, n+1) // locks[g] is closed once groups before g hold their locks
@@ -640,7 +640,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 	if err != nil {
 		return nil, err
 	}
-	if c.Kind != compiler.Trigger || !c.Requestable("api") {
+	if c.Kind != ir.Trigger || !c.Requestable("api") {
 		return nil, fmt.Errorf("campaign %q does not listen for API requests: it needs \"trigger campaign is requested from api\"", c.Name)
 	}
 	if !c.Active {
@@ -679,7 +679,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 			}
 			ps := r.newPass(p, nil)
 			ps.add(&Activity{Type: stdlib.ActRequestCampaign, Workspace: c.Workspace.Name, Primary: c.Name, Attributes: Attrs{{"Source", AttrStr("api")}}}, nil, nil)
-			ev := &Event{Kind: compiler.TrigRequested, Person: id, Campaign: c.Name, Source: "api", Workspace: c.Workspace.Name}
+			ev := &Event{Kind: ir.TrigRequested, Person: id, Campaign: c.Name, Source: "api", Workspace: c.Workspace.Name}
 			ps.requests = append(ps.requests, work{person: id, campaign: c, tokens: opts.Tokens, trigger: ev})
 			if err := ps.finish(nil); err != nil {
 				return err
@@ -820,65 +820,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// readsLogs reports whether any condition of the program reads people's
-// activity logs (the activity filters), wherever it stands.
-func readsLogs(prog *compiler.Program) bool {
-	var inExpr func(e *compiler.Expr) bool
-	isLog := func(c *compiler.Cond) bool {
-		switch c.Kind {
-		case compiler.CondExecuted, compiler.CondSentEmail, compiler.CondFilledForm, compiler.CondDataChanged,
-			compiler.CondOpenedEmail, compiler.CondClickedEmail, compiler.CondVisitedPage, compiler.CondClickedPage,
-			compiler.CondDeliveredEmail, compiler.CondBouncedEmail, compiler.CondUnsubscribed:
-			return true
-		case compiler.CondAddedToList:
-			return true
-		}
-		return false
-	}
-	inExpr = func(e *compiler.Expr) bool {
-		if e == nil {
-			return false
-		}
-		if e.Cond != nil && isLog(e.Cond) {
-			return true
-		}
-		for _, k := range e.Kids {
-			if inExpr(k) {
-				return true
-			}
-		}
-		return false
-	}
-	inList := func(sl *compiler.SmartList) bool {
-		if sl == nil {
-			return false
-		}
-		for _, f := range sl.Filters {
-			if isLog(f) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, ws := range prog.Workspaces {
-		for _, sl := range ws.SmartLists {
-			if inList(sl.List) {
-				return true
-			}
-		}
-	}
-	found := false
-	for _, c := range prog.Campaigns {
-		if inList(c.SmartList) {
-			return true
-		}
-		compiler.WalkSteps(c.Flow, func(s *compiler.Step) {
-			for _, b := range s.Branches {
-				found = found || inExpr(b.Cond)
-			}
-		})
-	}
-	return found
 }

@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 )
 
-func compileSrc(t testing.TB, src string) *compiler.Program {
+func compileSrc(t testing.TB, src string) *ir.Program {
 	t.Helper()
 	res := compiler.Compile([]lang.Source{{Name: "t.camp", Text: src}}, compiler.Options{})
 	prog, err := res.Runnable(false)
@@ -51,8 +52,8 @@ func TestConcurrentBatchAndEvents(t *testing.T) {
 	store := NewMemStore()
 	const n = 200
 	for i := 0; i < n; i++ {
-		store.PutPeople(&Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]compiler.Value{
-			"Email": compiler.NewText(stdlib.Email, fmt.Sprintf("p%d@x.example", i))}})
+		store.PutPeople(&Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]ir.Value{
+			"Email": ir.NewText(stdlib.Email, fmt.Sprintf("p%d@x.example", i))}})
 	}
 	eng, err := New(prog, Options{Store: store})
 	if err != nil {
@@ -75,7 +76,7 @@ func TestConcurrentBatchAndEvents(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if _, err := eng.Deliver(ctx, Event{Kind: compiler.TrigFillsOutForm, Person: fmt.Sprintf("%04d", i), Form: "Contact"}); err != nil {
+			if _, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: fmt.Sprintf("%04d", i), Form: "Contact"}); err != nil {
 				errs <- err
 			}
 		}(i)
@@ -99,8 +100,8 @@ func TestDeterministicLog(t *testing.T) {
 	logOf := func() string {
 		store := NewMemStore()
 		for i := 0; i < 50; i++ {
-			store.PutPeople(&Person{ID: fmt.Sprint(i), Fields: map[string]compiler.Value{
-				"Email": compiler.NewText(stdlib.Email, fmt.Sprintf("p%d@x.example", i))}})
+			store.PutPeople(&Person{ID: fmt.Sprint(i), Fields: map[string]ir.Value{
+				"Email": ir.NewText(stdlib.Email, fmt.Sprintf("p%d@x.example", i))}})
 		}
 		eng, _ := New(prog, Options{Store: store})
 		eng.RunBatch(context.Background(), "Score All", RunOptions{})
@@ -134,7 +135,7 @@ program "P" {
 `
 	prog := compileSrc(t, src)
 	store := NewMemStore()
-	store.PutPeople(&Person{ID: "1", Fields: map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, "a@x.example")}})
+	store.PutPeople(&Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
 	eng, _ := New(prog, Options{Store: store, CascadeBudget: 5})
 	_, err := eng.RunBatch(context.Background(), "Start", RunOptions{})
 	var re *Error
@@ -166,7 +167,7 @@ func TestRunErrors(t *testing.T) {
 			return err
 		}, `has no My Token "Nope"`},
 		{"missing person", func() error {
-			_, err := eng.Deliver(ctx, Event{Kind: compiler.TrigFillsOutForm, Person: "x", Form: "Contact"})
+			_, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: "x", Form: "Contact"})
 			return err
 		}, `no person with Id "x"`},
 	} {
@@ -198,8 +199,8 @@ program "P" {
 		t.Fatal(err)
 	}
 	mk := func(country string, score float64, sub bool) *Person {
-		return &Person{ID: "x", Fields: map[string]compiler.Value{"Country": compiler.NewText(stdlib.Text, country),
-			"LeadScore": compiler.NewNumber(stdlib.Score, score)}, Lists: map[string]bool{"W/Subscribers": sub}}
+		return &Person{ID: "x", Fields: map[string]ir.Value{"Country": ir.NewText(stdlib.Text, country),
+			"LeadScore": ir.NewNumber(stdlib.Score, score)}, Lists: map[string]bool{"W/Subscribers": sub}}
 	}
 	for _, tc := range []struct {
 		p    *Person
@@ -261,8 +262,8 @@ program "M" {
 			if i == loopAt {
 				email = "loop@x.example"
 			}
-			store.PutPeople(&Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]compiler.Value{
-				"Email": compiler.NewText(stdlib.Email, email), "LeadScore": compiler.NewNumber(stdlib.Score, float64(i%100))}})
+			store.PutPeople(&Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]ir.Value{
+				"Email": ir.NewText(stdlib.Email, email), "LeadScore": ir.NewNumber(stdlib.Score, float64(i%100))}})
 		}
 		eng, _ := New(prog, Options{Store: store, Workers: workers, BatchGroup: 50, CascadeBudget: 10})
 		_, err := eng.RunBatch(context.Background(), "B", RunOptions{})

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
@@ -15,7 +15,7 @@ const maxSmartListNesting = 16
 
 // smartList evaluates a smart list's filters for the person. An invalid
 // smart list qualifies nobody, and says why.
-func (ps *pass) smartList(sl *compiler.SmartList, ws *compiler.Workspace, depth int) (bool, string) {
+func (ps *pass) smartList(sl *ir.SmartList, ws *ir.Workspace, depth int) (bool, string) {
 	if sl == nil {
 		return true, ""
 	}
@@ -36,53 +36,53 @@ func (ps *pass) smartList(sl *compiler.SmartList, ws *compiler.Workspace, depth 
 	return ps.logic(sl.Logic, sl, ws, depth), ""
 }
 
-func (ps *pass) logic(e *compiler.Expr, sl *compiler.SmartList, ws *compiler.Workspace, depth int) bool {
+func (ps *pass) logic(e *ir.Expr, sl *ir.SmartList, ws *ir.Workspace, depth int) bool {
 	switch e.Op {
-	case compiler.ExprAnd:
+	case ir.ExprAnd:
 		for _, k := range e.Kids {
 			if !ps.logic(k, sl, ws, depth) {
 				return false
 			}
 		}
 		return true
-	case compiler.ExprOr:
+	case ir.ExprOr:
 		for _, k := range e.Kids {
 			if ps.logic(k, sl, ws, depth) {
 				return true
 			}
 		}
 		return false
-	case compiler.ExprNot:
+	case ir.ExprNot:
 		return !ps.logic(e.Kids[0], sl, ws, depth)
 	}
 	return ps.cond(sl.Filters[e.Filter], ws, depth)
 }
 
 // expr evaluates an if-condition.
-func (ps *pass) expr(e *compiler.Expr, ws *compiler.Workspace) bool {
+func (ps *pass) expr(e *ir.Expr, ws *ir.Workspace) bool {
 	switch e.Op {
-	case compiler.ExprAnd:
+	case ir.ExprAnd:
 		for _, k := range e.Kids {
 			if !ps.expr(k, ws) {
 				return false
 			}
 		}
 		return true
-	case compiler.ExprOr:
+	case ir.ExprOr:
 		for _, k := range e.Kids {
 			if ps.expr(k, ws) {
 				return true
 			}
 		}
 		return false
-	case compiler.ExprNot:
+	case ir.ExprNot:
 		return !ps.expr(e.Kids[0], ws)
 	}
 	return ps.cond(e.Cond, ws, 0)
 }
 
 // cond evaluates a leaf condition; Negate inverts it.
-func (ps *pass) cond(c *compiler.Cond, ws *compiler.Workspace, depth int) bool {
+func (ps *pass) cond(c *ir.Cond, ws *ir.Workspace, depth int) bool {
 	r := ps.condRaw(c, ws, depth)
 	if c.Negate {
 		return !r
@@ -90,38 +90,38 @@ func (ps *pass) cond(c *compiler.Cond, ws *compiler.Workspace, depth int) bool {
 	return r
 }
 
-func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) bool {
+func (ps *pass) condRaw(c *ir.Cond, ws *ir.Workspace, depth int) bool {
 	p := ps.p
 	switch c.Kind {
-	case compiler.CondMemberList:
+	case ir.CondMemberList:
 		return c.List != nil && p.Lists[c.List.Key]
-	case compiler.CondMemberSmartList:
+	case ir.CondMemberSmartList:
 		if c.SmartList == nil || c.SmartList.List == nil {
 			return false
 		}
 		ok, _ := ps.smartList(c.SmartList.List, ws, depth+1)
 		return ok
-	case compiler.CondMemberProgram:
+	case ir.CondMemberProgram:
 		if c.Program == nil {
 			return false
 		}
 		st, ok := p.Programs[c.Program.Key]
 		return ok && (c.Status == "" || st == c.Status)
-	case compiler.CondExecuted:
+	case ir.CondExecuted:
 		return c.Campaign != nil && ps.countLog(stdlib.ActExecutedCampaign, c.Campaign.Name, c, c.Campaign.Workspace.Name) >= c.AtLeast
-	case compiler.CondSentEmail:
+	case ir.CondSentEmail:
 		return c.Email != nil && ps.countLog(stdlib.ActSendEmail, c.Email.Name, c, "") >= c.AtLeast
-	case compiler.CondFilledForm:
+	case ir.CondFilledForm:
 		return c.Form != nil && ps.countLog(stdlib.ActFillOutForm, c.Form.Name, c, "") >= c.AtLeast
-	case compiler.CondDataChanged:
+	case ir.CondDataChanged:
 		return c.Field != nil && ps.countLog(stdlib.ActChangeDataValue, c.Field.Name, c, "") >= c.AtLeast
-	case compiler.CondOpenedEmail, compiler.CondClickedEmail, compiler.CondVisitedPage, compiler.CondClickedPage,
-		compiler.CondDeliveredEmail, compiler.CondBouncedEmail, compiler.CondUnsubscribed:
+	case ir.CondOpenedEmail, ir.CondClickedEmail, ir.CondVisitedPage, ir.CondClickedPage,
+		ir.CondDeliveredEmail, ir.CondBouncedEmail, ir.CondUnsubscribed:
 		typ, primary := engagementLog(c)
 		return primary != "" && ps.countLog(typ, primary, c, "") >= c.AtLeast
-	case compiler.CondAddedToList:
+	case ir.CondAddedToList:
 		return c.List != nil && ps.countLog(stdlib.ActAddToList, c.List.Name, c, "") >= c.AtLeast
-	case compiler.CondSample:
+	case ir.CondSample:
 		h := fnv.New32a()
 		h.Write([]byte(c.SampleKey))
 		h.Write([]byte{0})
@@ -134,9 +134,9 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) boo
 	v, has := p.Fields[c.Field.Name]
 	has = has && !v.Null
 	switch c.Kind {
-	case compiler.CondEmpty:
+	case ir.CondEmpty:
 		return !has || (c.Field.Type.IsText() && v.Text == "")
-	case compiler.CondIs, compiler.CondIn:
+	case ir.CondIs, ir.CondIn:
 		if !has {
 			return false
 		}
@@ -146,18 +146,18 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) boo
 			}
 		}
 		return false
-	case compiler.CondContains:
+	case ir.CondContains:
 		return has && len(c.Values) == 1 && containsFold(v.Text, c.Values[0].Fold)
-	case compiler.CondStartsWith:
+	case ir.CondStartsWith:
 		return has && len(c.Values) == 1 && hasPrefixFold(v.Text, c.Values[0].Fold)
-	case compiler.CondEndsWith:
+	case ir.CondEndsWith:
 		return has && len(c.Values) == 1 && hasSuffixFold(v.Text, c.Values[0].Fold)
-	case compiler.CondInPast, compiler.CondInNext:
+	case ir.CondInPast, ir.CondInNext:
 		if !has {
 			return false
 		}
 		from, to := ps.r.now.Add(-c.Window), ps.r.now
-		if c.Kind == compiler.CondInNext {
+		if c.Kind == ir.CondInNext {
 			from, to = ps.r.now, ps.r.now.Add(c.Window)
 		}
 		if c.Field.Type == stdlib.Date {
@@ -166,22 +166,22 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) boo
 			from, to = day(from), day(to)
 		}
 		return !v.Time.Before(from) && !v.Time.After(to)
-	case compiler.CondGt, compiler.CondGe, compiler.CondLt, compiler.CondLe:
+	case ir.CondGt, ir.CondGe, ir.CondLt, ir.CondLe:
 		if !has || len(c.Values) != 1 {
 			return false
 		}
 		k := compare(v, c.Values[0])
 		switch c.Kind {
-		case compiler.CondGt:
+		case ir.CondGt:
 			return k > 0
-		case compiler.CondGe:
+		case ir.CondGe:
 			return k >= 0
-		case compiler.CondLt:
+		case ir.CondLt:
 			return k < 0
 		default:
 			return k <= 0
 		}
-	case compiler.CondBetween:
+	case ir.CondBetween:
 		return has && len(c.Values) == 2 && compare(v, c.Values[0]) >= 0 && compare(v, c.Values[1]) <= 0
 	}
 	return false
@@ -190,21 +190,21 @@ func (ps *pass) condRaw(c *compiler.Cond, ws *compiler.Workspace, depth int) boo
 // engagementLog is the activity type and primary value an engagement
 // filter counts; primary is "" when the filter names nothing (an undefined
 // email or web page, in a program run leniently).
-func engagementLog(c *compiler.Cond) (typ, primary string) {
+func engagementLog(c *ir.Cond) (typ, primary string) {
 	switch c.Kind {
-	case compiler.CondOpenedEmail:
+	case ir.CondOpenedEmail:
 		typ = stdlib.ActOpenEmail
-	case compiler.CondClickedEmail:
+	case ir.CondClickedEmail:
 		typ = stdlib.ActClickEmail
-	case compiler.CondDeliveredEmail:
+	case ir.CondDeliveredEmail:
 		typ = stdlib.ActEmailDelivered
-	case compiler.CondBouncedEmail:
+	case ir.CondBouncedEmail:
 		typ = stdlib.ActEmailBounced
-	case compiler.CondUnsubscribed:
+	case ir.CondUnsubscribed:
 		typ = stdlib.ActUnsubscribe
-	case compiler.CondVisitedPage:
+	case ir.CondVisitedPage:
 		typ = stdlib.ActVisitWebpage
-	case compiler.CondClickedPage:
+	case ir.CondClickedPage:
 		typ = stdlib.ActClickLink
 	}
 	switch {
@@ -219,7 +219,7 @@ func engagementLog(c *compiler.Cond) (typ, primary string) {
 // countLog counts the person's activities of a type and primary value
 // within the condition's window. For executions (workspace set) only
 // qualified runs in that workspace count.
-func (ps *pass) countLog(typ, primary string, c *compiler.Cond, workspace string) int {
+func (ps *pass) countLog(typ, primary string, c *ir.Cond, workspace string) int {
 	n := 0
 	from := ps.r.now.Add(-c.Window)
 	for _, a := range ps.p.Log {
@@ -304,7 +304,7 @@ func asciiEqualFold(s, lower string) bool {
 	return true
 }
 
-func equal(a, b compiler.Value) bool {
+func equal(a, b ir.Value) bool {
 	switch {
 	case b.Type.IsText():
 		return equalFold(a.Text, b.Fold)
@@ -317,7 +317,7 @@ func equal(a, b compiler.Value) bool {
 	}
 }
 
-func compare(a, b compiler.Value) int {
+func compare(a, b ir.Value) int {
 	if b.Type.IsTime() {
 		return a.Time.Compare(b.Time)
 	}

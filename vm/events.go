@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/internal/textutil"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
@@ -48,28 +49,28 @@ type eventKey struct {
 // is one entry in eventKinds.
 type eventKind struct {
 	name string
-	kind compiler.TriggerKind
+	kind ir.TriggerKind
 	keys []eventKey
 }
 
 // eventKinds lists the kinds by the name the "event" key gives them: the
 // trigger that listens to them, as the language writes it.
 var eventKinds = []eventKind{
-	{"fills out form", compiler.TrigFillsOutForm, []eventKey{{"form", true}, {"web page", false}}},
-	{"data value changes", compiler.TrigDataChanges, []eventKey{{"field", true}, {"value", true}}},
-	{"score is changed", compiler.TrigScoreChanged, []eventKey{{"field", true}, {"value", true}}},
-	{"program status is changed", compiler.TrigStatusChanged, []eventKey{{"program", true}, {"status", true}}},
-	{"added to list", compiler.TrigAddedToList, []eventKey{{"list", true}}},
-	{"removed from list", compiler.TrigRemovedFromList, []eventKey{{"list", true}}},
-	{"campaign is requested", compiler.TrigRequested, []eventKey{{"campaign", true}, {"workspace", false}, {"tokens", false}}},
+	{"fills out form", ir.TrigFillsOutForm, []eventKey{{"form", true}, {"web page", false}}},
+	{"data value changes", ir.TrigDataChanges, []eventKey{{"field", true}, {"value", true}}},
+	{"score is changed", ir.TrigScoreChanged, []eventKey{{"field", true}, {"value", true}}},
+	{"program status is changed", ir.TrigStatusChanged, []eventKey{{"program", true}, {"status", true}}},
+	{"added to list", ir.TrigAddedToList, []eventKey{{"list", true}}},
+	{"removed from list", ir.TrigRemovedFromList, []eventKey{{"list", true}}},
+	{"campaign is requested", ir.TrigRequested, []eventKey{{"campaign", true}, {"workspace", false}, {"tokens", false}}},
 	// Engagement events (issue 11).
-	{"opens email", compiler.TrigOpensEmail, []eventKey{{"email", true}}},
-	{"clicks link in email", compiler.TrigClicksEmail, []eventKey{{"email", true}, {"link", false}}},
-	{"visits web page", compiler.TrigVisitsPage, []eventKey{{"web page", true}}},
-	{"clicks link on web page", compiler.TrigClicksPage, []eventKey{{"web page", true}, {"link", false}}},
-	{"email is delivered", compiler.TrigEmailDelivered, []eventKey{{"email", true}}},
-	{"email bounces", compiler.TrigEmailBounces, []eventKey{{"email", true}}},
-	{"unsubscribes from email", compiler.TrigUnsubscribes, []eventKey{{"email", true}}},
+	{"opens email", ir.TrigOpensEmail, []eventKey{{"email", true}}},
+	{"clicks link in email", ir.TrigClicksEmail, []eventKey{{"email", true}, {"link", false}}},
+	{"visits web page", ir.TrigVisitsPage, []eventKey{{"web page", true}}},
+	{"clicks link on web page", ir.TrigClicksPage, []eventKey{{"web page", true}, {"link", false}}},
+	{"email is delivered", ir.TrigEmailDelivered, []eventKey{{"email", true}}},
+	{"email bounces", ir.TrigEmailBounces, []eventKey{{"email", true}}},
+	{"unsubscribes from email", ir.TrigUnsubscribes, []eventKey{{"email", true}}},
 }
 
 // longYear is a time past year 9999, which time.Parse does not read.
@@ -93,7 +94,7 @@ type eventNames struct {
 	requested []string            // campaigns that listen for API requests
 }
 
-func newEventNames(prog *compiler.Program) *eventNames {
+func newEventNames(prog *ir.Program) *eventNames {
 	n := &eventNames{sets: map[string][]string{}, statuses: map[string][]string{}, types: map[string]stdlib.FieldType{}}
 	add := func(key, name string) {
 		if !slices.Contains(n.sets[key], name) {
@@ -157,7 +158,7 @@ func (e *EventsError) Error() string {
 // not decrease from one line to the next: a file out of order is a
 // mistake in the history it tells, so it is refused rather than sorted.
 // Any bad line rejects the whole file, with its line and column.
-func ReadEvents(file string, r io.Reader, prog *compiler.Program) ([]*TimedEvent, error) {
+func ReadEvents(file string, r io.Reader, prog *ir.Program) ([]*TimedEvent, error) {
 	names := newEventNames(prog)
 	br, _ := skipBOM(r)
 	var out []*TimedEvent
@@ -327,15 +328,15 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 	ev.Form, ev.WebPage, ev.Field, ev.New = vals["form"], vals["web page"], vals["field"], vals["value"]
 	ev.List, ev.Program, ev.Status = vals["list"], vals["program"], vals["status"]
 	ev.Email, ev.Link, ev.Campaign, ev.Workspace = vals["email"], vals["link"], vals["campaign"], vals["workspace"]
-	if kind.kind == compiler.TrigStatusChanged && !slices.Contains(n.statuses[ev.Program], ev.Status) {
+	if kind.kind == ir.TrigStatusChanged && !slices.Contains(n.statuses[ev.Program], ev.Status) {
 		return fail(at["status"], "program %q has no status %q%s", ev.Program, ev.Status, quotedDidYouMean(ev.Status, n.statuses[ev.Program]))
 	}
-	if kind.kind == compiler.TrigDataChanges || kind.kind == compiler.TrigScoreChanged {
+	if kind.kind == ir.TrigDataChanges || kind.kind == ir.TrigScoreChanged {
 		if _, err := parseValue(n.types[ev.Field], ev.New); err != nil {
 			return fail(at["value"], "field %s: %v", ev.Field, err)
 		}
 	}
-	if kind.kind == compiler.TrigRequested {
+	if kind.kind == ir.TrigRequested {
 		ev.Source = "api"
 		for _, name := range sortedKeys(tokens) {
 			if err := CheckText(tokens[name]); err != nil {
@@ -356,7 +357,7 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 // campaign (Request), any other event is delivered (Deliver). The host's
 // clock should stand at the event's time; the engine reads it.
 func (e *Engine) Apply(ctx context.Context, te *TimedEvent) (*Report, error) {
-	if te.Event.Kind == compiler.TrigRequested {
+	if te.Event.Kind == ir.TrigRequested {
 		return e.Request(ctx, te.Event.Campaign, []string{te.Event.Person}, RunOptions{Workspace: te.Event.Workspace, Tokens: te.Tokens})
 	}
 	return e.Deliver(ctx, te.Event)
@@ -364,7 +365,7 @@ func (e *Engine) Apply(ctx context.Context, te *TimedEvent) (*Report, error) {
 
 // quotedDidYouMean is didYouMean for names with spaces, quoted.
 func quotedDidYouMean(name string, candidates []string) string {
-	if best := compiler.Nearest(name, candidates); best != "" {
+	if best := textutil.Nearest(name, candidates); best != "" {
 		return fmt.Sprintf("; did you mean %q?", best)
 	}
 	return ""

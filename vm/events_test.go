@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
@@ -61,7 +62,7 @@ func TestReadEventsKinds(t *testing.T) {
 		t.Fatalf("read %d events, want one of each of the %d kinds", len(evs), len(vm.EventKindNames()))
 	}
 	store := vm.NewMemStore()
-	store.PutPeople(&vm.Person{ID: "1", Fields: map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, "a@example.com")}})
+	store.PutPeople(&vm.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@example.com")}})
 	clock := vm.NewManualClock(time.Time{})
 	eng, err := vm.New(prog, vm.Options{Store: store, Clock: clock})
 	if err != nil {

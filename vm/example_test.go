@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
@@ -37,10 +38,10 @@ program "Webinar" {
 `
 
 func person(id, email, country string, score float64) *vm.Person {
-	return &vm.Person{ID: id, Fields: map[string]compiler.Value{
-		"Email":     compiler.NewText(stdlib.Email, email),
-		"Country":   compiler.NewText(stdlib.Text, country),
-		"LeadScore": compiler.NewNumber(stdlib.Score, score),
+	return &vm.Person{ID: id, Fields: map[string]ir.Value{
+		"Email":     ir.NewText(stdlib.Email, email),
+		"Country":   ir.NewText(stdlib.Text, country),
+		"LeadScore": ir.NewNumber(stdlib.Score, score),
 	}}
 }
 
@@ -91,7 +92,7 @@ program "Sales" {
 	store := vm.NewMemStore()
 	store.PutPeople(person("7", "kim@example.com", "DE", 0))
 	eng, _ := vm.New(prog, vm.Options{Store: store})
-	rep, _ := eng.Deliver(context.Background(), vm.Event{Kind: compiler.TrigAddedToList, Person: "7", List: "Hot Leads"})
+	rep, _ := eng.Deliver(context.Background(), vm.Event{Kind: ir.TrigAddedToList, Person: "7", List: "Hot Leads"})
 	for _, a := range rep.Activities {
 		v, _ := a.Attributes.Get("New Value")
 		fmt.Println(a.Campaign, a.Type, a.Primary, v.Any())

@@ -8,18 +8,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
 // MaxDepth is the run-time limit on nested Execute Campaign calls; the
 // checker enforces the same limit before anything runs.
-const MaxDepth = compiler.MaxExecuteDepth
+const MaxDepth = ir.MaxExecuteDepth
 
 // frame is one running campaign on the stack and the token context it
 // resolves in.
 type frame struct {
-	campaign *compiler.Campaign
+	campaign *ir.Campaign
 	tokens   *tokenCtx
 	depth    int // 0 for the root campaign
 	parent   bool
@@ -30,10 +30,10 @@ type frame struct {
 // API overrides of the run, and the campaign, program and trigger event
 // that campaign.*, program.*, member.* and trigger.* read.
 type tokenCtx struct {
-	my        []*compiler.Scope
+	my        []*ir.Scope
 	overrides map[string]string
-	campaign  *compiler.Campaign
-	program   *compiler.ProgramDef
+	campaign  *ir.Campaign
+	program   *ir.ProgramDef
 	trigger   *Event
 }
 
@@ -41,7 +41,7 @@ type tokenCtx struct {
 // of an if. The stack of cursors replaces Go recursion so a flow can be
 // parked and resumed, and unwound at once by Remove from Flow.
 type cursor struct {
-	steps  []*compiler.Step
+	steps  []*ir.Step
 	pc     int
 	choice int // 1-based branch number when this is a branch; 0 otherwise
 	frame  *frame
@@ -53,7 +53,7 @@ type cursor struct {
 type pass struct {
 	r        *run
 	p        *Person
-	root     *compiler.Campaign
+	root     *ir.Campaign
 	stack    []*cursor
 	acts     []*Activity
 	park     []*Parked
@@ -69,7 +69,7 @@ type pass struct {
 // link is one campaign of a cascade: the flow run that a request or event
 // of the previous link's pass started. A budget error reports the chain.
 type link struct {
-	campaign *compiler.Campaign
+	campaign *ir.Campaign
 	prev     *link
 }
 
@@ -86,7 +86,7 @@ func (l *link) names() []string {
 // newPass starts a pass on p, a person the pass owns (Tx.LoadPerson
 // returns a private copy); its log may be shared, so appends never write
 // into another's array.
-func (r *run) newPass(p *Person, root *compiler.Campaign) *pass {
+func (r *run) newPass(p *Person, root *ir.Campaign) *pass {
 	p.Log = slices.Clip(p.Log)
 	ps := &pass{r: r, p: p, root: root, stack: r.stack[:0]}
 	if root != nil {
@@ -104,10 +104,10 @@ func made[K comparable, V any](m *map[K]V) map[K]V {
 	return *m
 }
 
-func (ps *pass) fields() map[string]compiler.Value { return made(&ps.p.Fields) }
-func (ps *pass) lists() map[string]bool            { return made(&ps.p.Lists) }
-func (ps *pass) programs() map[string]string       { return made(&ps.p.Programs) }
-func (ps *pass) runs() map[string]time.Time        { return made(&ps.p.Runs) }
+func (ps *pass) fields() map[string]ir.Value { return made(&ps.p.Fields) }
+func (ps *pass) lists() map[string]bool      { return made(&ps.p.Lists) }
+func (ps *pass) programs() map[string]string { return made(&ps.p.Programs) }
+func (ps *pass) runs() map[string]time.Time  { return made(&ps.p.Runs) }
 
 func (ps *pass) push(c *cursor) {
 	if len(ps.stack) == 0 {
@@ -117,7 +117,7 @@ func (ps *pass) push(c *cursor) {
 }
 
 // add appends an activity written by step (nil for none) in frame f.
-func (ps *pass) add(a *Activity, step *compiler.Step, cur *cursor) {
+func (ps *pass) add(a *Activity, step *ir.Step, cur *cursor) {
 	a.Time = ps.r.now
 	a.Person = ps.p.ID
 	a.step = step
@@ -239,7 +239,7 @@ func (ps *pass) exec() error {
 		}
 		if ps.tracing() {
 			ps.trace(TraceEvent{Kind: TraceStep, Depth: cur.frame.depth, Campaign: cur.frame.campaign, Step: st})
-			ps.traceTokens(stepTemplates(st), cur.frame)
+			ps.traceTokens(st.Templates(), cur.frame)
 		}
 		if err := ps.step(st, cur); err != nil {
 			return err
@@ -254,12 +254,12 @@ func (ps *pass) unwind() {
 	}
 }
 
-func (ps *pass) step(st *compiler.Step, cur *cursor) error {
+func (ps *pass) step(st *ir.Step, cur *cursor) error {
 	f := cur.frame
 	ws := f.campaign.Workspace
 	p := ps.p
 	switch st.Op {
-	case compiler.StepIf:
+	case ir.StepIf:
 		for i, b := range st.Branches {
 			if ps.expr(b.Cond, ws) {
 				if ps.tracing() {
@@ -277,11 +277,11 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		} else if ps.tracing() {
 			ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: 0, Text: "no choice matched"})
 		}
-	case compiler.StepChangeScore:
+	case ir.StepChangeScore:
 		return ps.changeScore(st, cur)
-	case compiler.StepChangeData:
+	case ir.StepChangeData:
 		return ps.changeData(st, cur)
-	case compiler.StepChangeStatus:
+	case ir.StepChangeStatus:
 		key := st.Program.Key
 		old := p.Programs[key]
 		if !statusMove(st.Program, p, key, st.Status) {
@@ -290,39 +290,39 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 		ps.programs()[key] = st.Status
 		ps.add(&Activity{Type: stdlib.ActChangeProgramStatus, Primary: st.Program.Name,
 			Attributes: Attrs{{"Old Status", AttrStr(old)}, {"New Status", AttrStr(st.Status)}}}, st, cur)
-		if ps.r.e.listens[compiler.TrigStatusChanged] {
-			ps.events = append(ps.events, Event{Kind: compiler.TrigStatusChanged, Person: p.ID, Program: st.Program.Name,
+		if ps.r.e.listens[ir.TrigStatusChanged] {
+			ps.events = append(ps.events, Event{Kind: ir.TrigStatusChanged, Person: p.ID, Program: st.Program.Name,
 				Status: st.Status, Old: old, Workspace: ws.Name})
 		}
-	case compiler.StepChangePartition:
+	case ir.StepChangePartition:
 		old := p.PartitionName()
 		if old == st.Partition {
 			return nil // already there: nothing changes, nothing is logged
 		}
 		p.Partition = st.Partition
-		ps.fields()["Partition"] = compiler.NewText(stdlib.Text, st.Partition)
+		ps.fields()["Partition"] = ir.NewText(stdlib.Text, st.Partition)
 		if old != p.PartitionName() {
 			ps.touch()
 		}
 		ps.add(&Activity{Type: stdlib.ActChangePartition, Primary: st.Partition, Attributes: Attrs{{"Old Partition", AttrStr(old)}}}, st, cur)
-	case compiler.StepAddToList, compiler.StepRemoveFromList:
+	case ir.StepAddToList, ir.StepRemoveFromList:
 		key := st.List.Key
-		add := st.Op == compiler.StepAddToList
+		add := st.Op == ir.StepAddToList
 		if p.Lists[key] == add {
 			return nil // already so: nothing changes, nothing is logged
 		}
-		kind, typ := compiler.TrigAddedToList, stdlib.ActAddToList
+		kind, typ := ir.TrigAddedToList, stdlib.ActAddToList
 		if add {
 			ps.lists()[key] = true
 		} else {
 			delete(ps.lists(), key)
-			kind, typ = compiler.TrigRemovedFromList, stdlib.ActRemoveFromList
+			kind, typ = ir.TrigRemovedFromList, stdlib.ActRemoveFromList
 		}
 		ps.add(&Activity{Type: typ, Primary: st.List.Name}, st, cur)
 		if ps.r.e.listens[kind] {
 			ps.events = append(ps.events, Event{Kind: kind, Person: p.ID, List: st.List.Name, ListKey: st.List.Key, Workspace: ws.Name})
 		}
-	case compiler.StepSendEmail:
+	case ir.StepSendEmail:
 		subject := ps.render(st.Email.Subject, f)
 		to := formatValue(p.Fields["Email"])
 		if why := notSent(p, st.Email); why != "" {
@@ -335,36 +335,36 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 			return ps.fail(fmt.Errorf("send email %q: %w", st.Email.Name, err))
 		}
 		ps.add(&Activity{Type: stdlib.ActSendEmail, Primary: st.Email.Name, Attributes: Attrs{{"Subject", AttrStr(subject)}}}, st, cur)
-	case compiler.StepSendAlert:
+	case ir.StepSendAlert:
 		text, to := ps.render(st.Text, f), ps.render(st.To, f)
 		if err := ps.r.e.fx.SendAlert(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, To: to, Body: text}); err != nil {
 			return ps.fail(fmt.Errorf("send alert: %w", err))
 		}
 		ps.add(&Activity{Type: stdlib.ActSendAlert, Primary: text, Attributes: Attrs{{"To", AttrStr(to)}}}, st, cur)
-	case compiler.StepMoment:
+	case ir.StepMoment:
 		ps.add(&Activity{Type: stdlib.ActInterestingMoment, Primary: ps.render(st.Text, f), Attributes: Attrs{{"Type", AttrStr(st.Moment)}}}, st, cur)
-	case compiler.StepWait:
+	case ir.StepWait:
 		return ps.wait(st, cur)
-	case compiler.StepCallWebhook:
+	case ir.StepCallWebhook:
 		url := ps.render(st.Webhook.URL, f)
 		status, err := ps.r.e.fx.CallWebhook(ps.r.ctx, p.ID, f.campaign.Name, st.Webhook.Name, url)
 		if err != nil {
 			return ps.fail(fmt.Errorf("call webhook %q: %w", st.Webhook.Name, err))
 		}
 		ps.add(&Activity{Type: stdlib.ActCallWebhook, Primary: st.Webhook.Name, Attributes: Attrs{{"Status", AttrNum(float64(status))}, {"URL", AttrStr(url)}}}, st, cur)
-	case compiler.StepRequest:
+	case ir.StepRequest:
 		ps.add(&Activity{Type: stdlib.ActRequestCampaign, Primary: st.Target.Name, Attributes: Attrs{{"Source", AttrStr("flow")}}}, st, cur)
-		ev := &Event{Kind: compiler.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}
+		ev := &Event{Kind: ir.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}
 		// Asynchronous: queued when this pass ends, run after this flow
 		// has finished for the person, first in first out.
 		ps.requests = append(ps.requests, work{person: p.ID, campaign: st.Target, trigger: ev})
-	case compiler.StepExecute:
+	case ir.StepExecute:
 		return ps.execute(st, cur)
-	case compiler.StepRemoveFromFlow:
+	case ir.StepRemoveFromFlow:
 		return ps.removeFromFlow(st, cur)
-	case compiler.StepChangeOwner, compiler.StepSyncToCRM, compiler.StepCreateTask:
+	case ir.StepChangeOwner, ir.StepSyncToCRM, ir.StepCreateTask:
 		return ps.hostAction(st, cur)
-	case compiler.StepDeletePerson:
+	case ir.StepDeletePerson:
 		ps.add(&Activity{Type: stdlib.ActDeletePerson, Primary: p.ID}, st, cur)
 		p.Deleted = true
 		if ps.tracing() {
@@ -375,14 +375,14 @@ func (ps *pass) step(st *compiler.Step, cur *cursor) error {
 	return nil
 }
 
-func (ps *pass) pushBranch(steps []*compiler.Step, choice int, f *frame) {
+func (ps *pass) pushBranch(steps []*ir.Step, choice int, f *frame) {
 	c := ps.cursor(steps, f)
 	c.choice = choice
 	ps.push(c)
 }
 
 // cursor takes a cursor from the run's free list.
-func (ps *pass) cursor(steps []*compiler.Step, f *frame) *cursor {
+func (ps *pass) cursor(steps []*ir.Step, f *frame) *cursor {
 	r := ps.r
 	var c *cursor
 	if n := len(r.cursors); n > 0 {
@@ -403,7 +403,7 @@ func (ps *pass) pop() {
 	ps.stack = ps.stack[:n]
 }
 
-func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
+func (ps *pass) changeScore(st *ir.Step, cur *cursor) error {
 	f := st.Field
 	old := ps.p.Fields[f.Name]
 	oldN := old.Num
@@ -414,7 +414,7 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 			return ps.fail(fmt.Errorf("token %s has value %q; a score change needs +n, -n or =n", sc.Token, v))
 		}
 		n, _ := strconv.ParseFloat(v[1:], 64)
-		sc = compiler.ScoreChange{Set: v[0] == '=', Delta: n}
+		sc = ir.ScoreChange{Set: v[0] == '=', Delta: n}
 		if v[0] == '-' {
 			sc.Delta = -n
 		}
@@ -432,20 +432,20 @@ func (ps *pass) changeScore(st *compiler.Step, cur *cursor) error {
 		// so "data value changed" filters and score triggers do not see it.
 		return nil
 	}
-	ps.fields()[f.Name] = compiler.Value{Type: f.Type, Num: newN}
+	ps.fields()[f.Name] = ir.Value{Type: f.Type, Num: newN}
 	if newN != oldN {
 		ps.touch()
 	}
 	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: Attrs{{"Change Value", AttrNum(newN - oldN)}, {"Old Value", AttrNum(oldN)}, {"New Value", AttrNum(newN)}}}, st, cur)
-	if ps.r.e.listens[compiler.TrigScoreChanged] {
+	if ps.r.e.listens[ir.TrigScoreChanged] {
 		// Events stay in the workspace where they happened (§13.4).
-		ps.events = append(ps.events, Event{Kind: compiler.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
+		ps.events = append(ps.events, Event{Kind: ir.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
 			Old: formatNum(oldN), New: formatNum(newN), Workspace: cur.frame.campaign.Workspace.Name})
 	}
 	return nil
 }
 
-func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
+func (ps *pass) changeData(st *ir.Step, cur *cursor) error {
 	f := st.Field
 	if f.Builtin && stdlib.ReadOnlyField(f.Name) {
 		// The checker refuses this (read_only_field); a program built
@@ -476,8 +476,8 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 		ps.touch()
 	}
 	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}}, st, cur)
-	if ps.r.e.listens[compiler.TrigDataChanges] {
-		ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
+	if ps.r.e.listens[ir.TrigDataChanges] {
+		ps.events = append(ps.events, Event{Kind: ir.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
 			Old: formatValue(old), New: formatValue(v), Workspace: cur.frame.campaign.Workspace.Name})
 	}
 	return nil
@@ -485,18 +485,18 @@ func (ps *pass) changeData(st *compiler.Step, cur *cursor) error {
 
 // hostAction logs a host-effect step and hands it to the host. Like an
 // email, it is logged only once the host has taken it.
-func (ps *pass) hostAction(st *compiler.Step, cur *cursor) error {
+func (ps *pass) hostAction(st *ir.Step, cur *cursor) error {
 	f := cur.frame
 	a := Action{Person: ps.p.ID, Campaign: f.campaign.Name}
 	var act *Activity
 	switch st.Op {
-	case compiler.StepChangeOwner:
+	case ir.StepChangeOwner:
 		a.Type, a.Owner = stdlib.ActChangeOwner, ps.render(st.To, f)
 		act = &Activity{Type: a.Type, Primary: a.Owner}
-	case compiler.StepSyncToCRM:
+	case ir.StepSyncToCRM:
 		a.Type = stdlib.ActSyncToCRM
 		act = &Activity{Type: a.Type, Primary: ps.p.ID}
-	case compiler.StepCreateTask:
+	case ir.StepCreateTask:
 		a.Type, a.Subject, a.Owner = stdlib.ActCreateTask, ps.render(st.Text, f), ps.render(st.To, f)
 		to := a.Owner
 		if to == "" {
@@ -511,7 +511,7 @@ func (ps *pass) hostAction(st *compiler.Step, cur *cursor) error {
 	return nil
 }
 
-func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
+func (ps *pass) wait(st *ir.Step, cur *cursor) error {
 	due := st.Until
 	label := "until " + st.Until.UTC().Format(time.RFC3339)
 	switch {
@@ -570,7 +570,7 @@ func (ps *pass) wait(st *compiler.Step, cur *cursor) error {
 // already past on the day the wait ends moves to the next allowed day. A
 // time that a daylight-saving change skips resolves as time.Date does (in
 // Europe/Berlin, 02:30 on the spring day is 03:30).
-func resumeTime(end time.Time, st *compiler.Step) time.Time {
+func resumeTime(end time.Time, st *ir.Step) time.Time {
 	if st.Weekdays == 0 && st.At == nil {
 		return end
 	}
@@ -635,7 +635,7 @@ func formatWait(d time.Duration) string {
 // stored before identities (by path alone) resumes by its path, which is
 // right while the program is unchanged; the step the path ends after must
 // still be a wait. The error says why the place is gone.
-func (ps *pass) restore(c *compiler.Campaign, w *Parked) error {
+func (ps *pass) restore(c *ir.Campaign, w *Parked) error {
 	path := w.Path
 	if w.Step != "" {
 		path = stepPath(c.Flow, w.Step)
@@ -649,7 +649,7 @@ func (ps *pass) restore(c *compiler.Campaign, w *Parked) error {
 	ps.push(cur)
 	for len(path) > 1 {
 		i, b := path[0], path[1]
-		if i < 0 || i >= len(cur.steps) || cur.steps[i].Op != compiler.StepIf {
+		if i < 0 || i >= len(cur.steps) || cur.steps[i].Op != ir.StepIf {
 			return changed
 		}
 		st := cur.steps[i]
@@ -667,7 +667,7 @@ func (ps *pass) restore(c *compiler.Campaign, w *Parked) error {
 		cur = next
 		path = path[2:]
 	}
-	if len(path) != 1 || path[0] < 1 || path[0] > len(cur.steps) || cur.steps[path[0]-1].Op != compiler.StepWait {
+	if len(path) != 1 || path[0] < 1 || path[0] > len(cur.steps) || cur.steps[path[0]-1].Op != ir.StepWait {
 		return changed
 	}
 	cur.pc = path[0]
@@ -677,12 +677,12 @@ func (ps *pass) restore(c *compiler.Campaign, w *Parked) error {
 // stepPath is where the step with identity id is in steps, in the form of
 // a parked path (for each enclosing if: its index and branch number, 0 for
 // else; then the index after the step), or nil when no step has it.
-func stepPath(steps []*compiler.Step, id string) []int {
+func stepPath(steps []*ir.Step, id string) []int {
 	for i, st := range steps {
 		if st.ID == id {
 			return []int{i + 1}
 		}
-		if st.Op != compiler.StepIf {
+		if st.Op != ir.StepIf {
 			continue
 		}
 		for b, br := range st.Branches {
@@ -697,7 +697,7 @@ func stepPath(steps []*compiler.Step, id string) []int {
 	return nil
 }
 
-func (ps *pass) execute(st *compiler.Step, cur *cursor) error {
+func (ps *pass) execute(st *ir.Step, cur *cursor) error {
 	f := cur.frame
 	child := st.Target
 	if f.depth+1 > MaxDepth {
@@ -739,11 +739,11 @@ func (ps *pass) execute(st *compiler.Step, cur *cursor) error {
 	return nil
 }
 
-func (ps *pass) removeFromFlow(st *compiler.Step, cur *cursor) error {
+func (ps *pass) removeFromFlow(st *ir.Step, cur *cursor) error {
 	var names []string
 	targets := st.Targets
 	if st.This {
-		targets = []*compiler.Campaign{cur.frame.campaign}
+		targets = []*ir.Campaign{cur.frame.campaign}
 		names = []string{cur.frame.campaign.Name}
 	}
 	for _, t := range st.Targets {
@@ -763,7 +763,7 @@ func (ps *pass) removeFromFlow(st *compiler.Step, cur *cursor) error {
 			// whole chain: nothing after this point runs, here or above.
 			stop = true
 		}
-		if t.Kind != compiler.Executable {
+		if t.Kind != ir.Executable {
 			if err := ps.dropPending(t); err != nil {
 				return err
 			}
@@ -780,7 +780,7 @@ func (ps *pass) removeFromFlow(st *compiler.Step, cur *cursor) error {
 
 // dropPending removes a person's pending work in a campaign: parked waits
 // and queued requests.
-func (ps *pass) dropPending(c *compiler.Campaign) error {
+func (ps *pass) dropPending(c *ir.Campaign) error {
 	waits, err := ps.r.tx.WaitsOf(ps.p.ID)
 	if err != nil {
 		return err
@@ -806,19 +806,19 @@ func (ps *pass) dropPending(c *compiler.Campaign) error {
 }
 
 // qualifies applies a campaign's qualification rule to the person.
-func (ps *pass) qualifies(c *compiler.Campaign) bool {
+func (ps *pass) qualifies(c *ir.Campaign) bool {
 	last, ran := ps.p.Runs[c.Key]
 	switch c.Qualify.Rule {
-	case compiler.QualifyEveryTime:
+	case ir.QualifyEveryTime:
 		return true
-	case compiler.QualifyEvery:
+	case ir.QualifyEvery:
 		return !ran || !ps.r.now.Before(last.Add(c.Qualify.Every))
 	default:
 		return !ran
 	}
 }
 
-func (ps *pass) recordRun(c *compiler.Campaign) {
+func (ps *pass) recordRun(c *ir.Campaign) {
 	ps.runs()[c.Key] = ps.r.now
 }
 
@@ -830,7 +830,7 @@ func validScore(v string) bool {
 // statusMove reports whether a person may move to a program status:
 // statuses move forward only, except into one marked "(back)"; moving to
 // the status one has is no move.
-func statusMove(prog *compiler.ProgramDef, p *Person, key, status string) bool {
+func statusMove(prog *ir.ProgramDef, p *Person, key, status string) bool {
 	old, member := p.Programs[key]
 	if !member {
 		return true
@@ -843,14 +843,14 @@ func statusMove(prog *compiler.ProgramDef, p *Person, key, status string) bool {
 // (parent nil), or a child's frame under a kept parent frame.
 type frameKey struct {
 	parent *frame
-	child  *compiler.Campaign
+	child  *ir.Campaign
 	inPar  bool // use parent tokens
 }
 
 // childFrame is the frame an executed child runs in. Frames that depend
 // only on the program (no API overrides, no trigger event) are made once
 // and kept; the others are made per run.
-func (e *Engine) childFrame(f *frame, child *compiler.Campaign, parent bool) *frame {
+func (e *Engine) childFrame(f *frame, child *ir.Campaign, parent bool) *frame {
 	key := frameKey{parent: f, child: child, inPar: parent}
 	if f.kept {
 		e.frameMu.Lock()
@@ -859,10 +859,9 @@ func (e *Engine) childFrame(f *frame, child *compiler.Campaign, parent bool) *fr
 			return nf
 		}
 	}
-	tc := &tokenCtx{my: []*compiler.Scope{child.Scope()}, campaign: child, program: child.Program}
+	tc := &tokenCtx{my: ir.TokenScopes(child, nil, false), campaign: child, program: child.Program}
 	if parent {
-		my := append(append([]*compiler.Scope{}, f.tokens.my...), child.Scope())
-		tc = &tokenCtx{my: my, overrides: f.tokens.overrides, campaign: f.tokens.campaign, program: f.tokens.program, trigger: f.tokens.trigger}
+		tc = &tokenCtx{my: ir.TokenScopes(child, f.tokens.my, true), overrides: f.tokens.overrides, campaign: f.tokens.campaign, program: f.tokens.program, trigger: f.tokens.trigger}
 	}
 	nf := &frame{campaign: child, tokens: tc, depth: f.depth + 1, parent: parent, kept: f.kept}
 	if f.kept {
@@ -873,7 +872,7 @@ func (e *Engine) childFrame(f *frame, child *compiler.Campaign, parent bool) *fr
 
 // notSent is why an email is not sent to p, or "" when it is sent: the
 // first of stdlib.EmailBlocks that holds for the email.
-func notSent(p *Person, em *compiler.Email) string {
+func notSent(p *Person, em *ir.Email) string {
 	for _, b := range stdlib.EmailBlocks {
 		if em.Operational && !b.Operational {
 			continue

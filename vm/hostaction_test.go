@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 	"github.com/google/go-cmp/cmp"
 )
@@ -31,8 +31,8 @@ program "P" {
 func TestHostActionsReachEffects(t *testing.T) {
 	prog := compileSrc(t, hostProject)
 	store := NewMemStore()
-	store.PutPeople(&Person{ID: "1", Fields: map[string]compiler.Value{
-		"Email": compiler.NewText(stdlib.Email, "a@x.example"), "FirstName": compiler.NewText(stdlib.Text, "Ada")}})
+	store.PutPeople(&Person{ID: "1", Fields: map[string]ir.Value{
+		"Email": ir.NewText(stdlib.Email, "a@x.example"), "FirstName": ir.NewText(stdlib.Text, "Ada")}})
 	rec := &Recorder{}
 	eng, err := New(prog, Options{Store: store, Effects: rec})
 	if err != nil {
@@ -66,7 +66,7 @@ func (f *failingHost) HostAction(ctx context.Context, a Action) error {
 func TestHostActionFailure(t *testing.T) {
 	prog := compileSrc(t, hostProject)
 	store := NewMemStore()
-	store.PutPeople(&Person{ID: "1", Fields: map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, "a@x.example")}})
+	store.PutPeople(&Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
 	eng, err := New(prog, Options{Store: store, Effects: &failingHost{}})
 	if err != nil {
 		t.Fatal(err)

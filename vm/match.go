@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 )
 
 // Matcher evaluates one campaign's smart-list filters for people without
@@ -12,7 +12,7 @@ import (
 // safe for concurrent use; make one per goroutine. Matching allocates
 // nothing.
 type Matcher struct {
-	c  *compiler.Campaign
+	c  *ir.Campaign
 	ps pass
 	r  run
 }

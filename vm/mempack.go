@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
@@ -141,14 +141,14 @@ func (m *MemStore) pack(p *Person) *memPerson {
 // unpack makes a Person the caller owns. The caller holds m.mu (read).
 func (m *MemStore) unpack(mp *memPerson) *Person {
 	p := &Person{ID: mp.id, Partition: mp.partition, Deleted: mp.deleted,
-		Fields: make(map[string]compiler.Value, len(mp.fields)+1), Log: m.logs[mp.id]}
+		Fields: make(map[string]ir.Value, len(mp.fields)+1), Log: m.logs[mp.id]}
 	strs := m.strs.list()
 	if mp.idField {
-		p.Fields["Id"] = compiler.Value{Type: stdlib.Text, Text: mp.id}
+		p.Fields["Id"] = ir.Value{Type: stdlib.Text, Text: mp.id}
 	}
 	for _, f := range mp.fields {
 		t := stdlib.FieldTypes[f.typ]
-		v := compiler.Value{Type: t}
+		v := ir.Value{Type: t}
 		switch {
 		case t.IsText():
 			v.Text = mp.arena[f.off : f.off+f.n]

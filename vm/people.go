@@ -11,7 +11,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/internal/textutil"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
@@ -36,17 +37,17 @@ type Schema struct {
 	names      []string            // every name and display name, for suggestions
 	lists      map[string][]string // list name -> the keys of the lists so named
 	listKeys   []string            // every list's key
-	programs   map[string][]*compiler.ProgramDef
+	programs   map[string][]*ir.ProgramDef
 	partitions []string // every partition some workspace sees
 }
 
 // NewSchema derives the schema of a program.
-func NewSchema(prog *compiler.Program) (*Schema, error) {
+func NewSchema(prog *ir.Program) (*Schema, error) {
 	types, err := prog.FieldTypes()
 	if err != nil {
 		return nil, err
 	}
-	s := &Schema{fields: types, headings: map[string][]string{}, lists: map[string][]string{}, programs: map[string][]*compiler.ProgramDef{}}
+	s := &Schema{fields: types, headings: map[string][]string{}, lists: map[string][]string{}, programs: map[string][]*ir.ProgramDef{}}
 	names := map[string]bool{}
 	heading := func(h, field string) {
 		k := strings.ToLower(h)
@@ -149,7 +150,7 @@ func (s *Schema) column(heading string, jsonl bool) (column, error) {
 }
 
 func didYouMean(name string, candidates []string) string {
-	if best := compiler.Nearest(name, candidates); best != "" {
+	if best := textutil.Nearest(name, candidates); best != "" {
 		return fmt.Sprintf("; did you mean %s?", best)
 	}
 	return ""
@@ -238,7 +239,7 @@ func splitLists(cell string) []string {
 }
 
 func newPerson(id string) *Person {
-	return &Person{ID: id, Fields: map[string]compiler.Value{"Id": {Type: stdlib.Text, Text: id, Fold: strings.ToLower(id)}},
+	return &Person{ID: id, Fields: map[string]ir.Value{"Id": {Type: stdlib.Text, Text: id, Fold: strings.ToLower(id)}},
 		Lists: map[string]bool{}, Programs: map[string]string{}}
 }
 
@@ -588,7 +589,7 @@ func (s *Schema) jsonPerson(line string) (p *Person, idCol int, err error) {
 				return nil, 0, fail(at, "%v", err)
 			}
 			p.ID, hasID, idCol = id, true, at
-			p.Fields["Id"] = compiler.Value{Type: stdlib.Text, Text: id, Fold: strings.ToLower(id)}
+			p.Fields["Id"] = ir.Value{Type: stdlib.Text, Text: id, Fold: strings.ToLower(id)}
 		case c.kind == colLists:
 			// null is no lists, as [] is.
 			var names []string

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
@@ -17,11 +18,11 @@ import (
 // still must not move a person into another partition or change its Id.
 func TestChangeDataValueReadOnlyAtRunTime(t *testing.T) {
 	when := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	for field, v := range map[string]compiler.Value{
-		"Partition": compiler.NewText(stdlib.Text, "PB"),
-		"Id":        compiler.NewText(stdlib.Text, "b1"),
-		"CreatedAt": compiler.NewTime(stdlib.DateTime, when),
-		"UpdatedAt": compiler.NewTime(stdlib.DateTime, when),
+	for field, v := range map[string]ir.Value{
+		"Partition": ir.NewText(stdlib.Text, "PB"),
+		"Id":        ir.NewText(stdlib.Text, "b1"),
+		"CreatedAt": ir.NewTime(stdlib.DateTime, when),
+		"UpdatedAt": ir.NewTime(stdlib.DateTime, when),
 	} {
 		t.Run(field, func(t *testing.T) {
 			res := compiler.Compile([]lang.Source{{Name: "t.camp", Text: `workspace "W"
@@ -40,17 +41,17 @@ program "P" {
 			// Point the step at the read-only field, as a program built
 			// without the checker could.
 			ws := prog.Workspaces[0]
-			compiler.WalkSteps(prog.Campaigns[0].Flow, func(s *compiler.Step) {
-				if s.Op == compiler.StepChangeData {
+			ir.WalkSteps(prog.Campaigns[0].Flow, func(s *ir.Step) {
+				if s.Op == ir.StepChangeData {
 					s.Field = ws.Field(field)
 					s.Value = v
 				}
 			})
 			store := vm.NewMemStore()
-			store.PutPeople(&vm.Person{ID: "a1", Partition: "PA", Fields: map[string]compiler.Value{
-				"Id":        compiler.NewText(stdlib.Text, "a1"),
-				"Partition": compiler.NewText(stdlib.Text, "PA"),
-				"Email":     compiler.NewText(stdlib.Email, "a@x.example")}})
+			store.PutPeople(&vm.Person{ID: "a1", Partition: "PA", Fields: map[string]ir.Value{
+				"Id":        ir.NewText(stdlib.Text, "a1"),
+				"Partition": ir.NewText(stdlib.Text, "PA"),
+				"Email":     ir.NewText(stdlib.Email, "a@x.example")}})
 			eng, err := vm.New(prog, vm.Options{Store: store})
 			if err != nil {
 				t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
@@ -59,7 +59,7 @@ program "P" {
 			mem := NewMemStore()
 			const n = 7
 			for i := 0; i < n; i++ {
-				mem.PutPeople(&Person{ID: fmt.Sprint(i), Fields: map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, "x@y.example")}})
+				mem.PutPeople(&Person{ID: fmt.Sprint(i), Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "x@y.example")}})
 			}
 			store := &crashStore{MemStore: mem, n: crashAt}
 			clock := NewManualClock(testStart)

@@ -8,14 +8,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
 // work is a flow run waiting its turn: a request, or a triggered campaign.
 type work struct {
 	person   string
-	campaign *compiler.Campaign
+	campaign *ir.Campaign
 	tokens   map[string]string
 	trigger  *Event
 	queued   *Queued // its entry in the store's queue, if it has one
@@ -121,7 +121,7 @@ func (r *run) start(w work, p *Person) error {
 // parkedIn is the due time of the person's earliest parked wait in
 // campaign c, or the zero time when they are not waiting in it. Only a
 // campaign whose flow has a wait can hold one, so others cost no read.
-func (r *run) parkedIn(person string, c *compiler.Campaign) (time.Time, error) {
+func (r *run) parkedIn(person string, c *ir.Campaign) (time.Time, error) {
 	var due time.Time
 	if !r.e.waits[c] {
 		return due, nil
@@ -139,15 +139,15 @@ func (r *run) parkedIn(person string, c *compiler.Campaign) (time.Time, error) {
 }
 
 // rootFrame is the token context of a campaign started on its own.
-func (e *Engine) rootFrame(c *compiler.Campaign, tokens map[string]string, trigger *Event) *frame {
+func (e *Engine) rootFrame(c *ir.Campaign, tokens map[string]string, trigger *Event) *frame {
 	if tokens == nil && trigger == nil {
 		return e.roots[c] // made in New, never changed: no lock
 	}
 	return newRootFrame(c, tokens, trigger)
 }
 
-func newRootFrame(c *compiler.Campaign, tokens map[string]string, trigger *Event) *frame {
-	return &frame{campaign: c, tokens: &tokenCtx{my: []*compiler.Scope{c.Scope()}, overrides: tokens,
+func newRootFrame(c *ir.Campaign, tokens map[string]string, trigger *Event) *frame {
+	return &frame{campaign: c, tokens: &tokenCtx{my: ir.TokenScopes(c, nil, false), overrides: tokens,
 		campaign: c, program: c.Program, trigger: trigger}}
 }
 
@@ -214,10 +214,10 @@ func (r *run) matches(p *Person, ev *Event) []work {
 			continue
 		}
 		cands := r.e.index[trigKey{ws: ws, kind: ev.Kind, primary: eventPrimary(ev)}]
-		if ev.Kind == compiler.TrigStatusChanged {
-			cands = append(append([]*compiler.Campaign{}, cands...), r.e.index[trigKey{ws: ws, kind: ev.Kind}]...)
+		if ev.Kind == ir.TrigStatusChanged {
+			cands = append(append([]*ir.Campaign{}, cands...), r.e.index[trigKey{ws: ws, kind: ev.Kind}]...)
 		}
-		seen := map[*compiler.Campaign]bool{}
+		seen := map[*ir.Campaign]bool{}
 		for _, c := range cands {
 			if seen[c] || !c.Active || !triggerMatches(c, ev) {
 				continue
@@ -233,17 +233,17 @@ func (r *run) matches(p *Person, ev *Event) []work {
 // a trigger's.
 func eventPrimary(ev *Event) string {
 	switch ev.Kind {
-	case compiler.TrigDataChanges, compiler.TrigScoreChanged:
+	case ir.TrigDataChanges, ir.TrigScoreChanged:
 		return ev.Field
-	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
+	case ir.TrigAddedToList, ir.TrigRemovedFromList:
 		return ev.ListKey
-	case compiler.TrigFillsOutForm:
+	case ir.TrigFillsOutForm:
 		return ev.Form
-	case compiler.TrigStatusChanged:
+	case ir.TrigStatusChanged:
 		return ev.Program
-	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes:
+	case ir.TrigOpensEmail, ir.TrigClicksEmail, ir.TrigEmailDelivered, ir.TrigEmailBounces, ir.TrigUnsubscribes:
 		return ev.Email
-	case compiler.TrigVisitsPage, compiler.TrigClicksPage:
+	case ir.TrigVisitsPage, ir.TrigClicksPage:
 		return ev.WebPage
 	}
 	return ""
@@ -252,13 +252,13 @@ func eventPrimary(ev *Event) string {
 // triggerMatches applies a trigger's constraints beyond its index key. A
 // campaign may have several triggers of one kind: the event must meet the
 // constraints of one that names what it names.
-func triggerMatches(c *compiler.Campaign, ev *Event) bool {
+func triggerMatches(c *ir.Campaign, ev *Event) bool {
 	for _, t := range c.SmartList.Triggers {
 		if t.Kind != ev.Kind {
 			continue
 		}
 		// Requests are queued directly, never matched.
-		if t.Kind != compiler.TrigRequested && triggerMet(t, ev) {
+		if t.Kind != ir.TrigRequested && triggerMet(t, ev) {
 			return true
 		}
 	}
@@ -267,8 +267,8 @@ func triggerMatches(c *compiler.Campaign, ev *Event) bool {
 
 // triggerMet reports whether an event of the trigger's kind is the one it
 // names, and meets its constraints.
-func triggerMet(t *compiler.TriggerDef, ev *Event) bool {
-	if t.Kind == compiler.TrigStatusChanged {
+func triggerMet(t *ir.TriggerDef, ev *Event) bool {
+	if t.Kind == ir.TrigStatusChanged {
 		return (t.Program == nil || t.Program.Name == ev.Program) && (t.Status == "" || t.Status == ev.Status)
 	}
 	return triggerPrimary(t) == eventPrimary(ev) && constraintsMet(t, ev)
@@ -276,9 +276,9 @@ func triggerMet(t *compiler.TriggerDef, ev *Event) bool {
 
 // constraintsMet applies a trigger's optional constraints (from/to, by at
 // least, on web page, link) to an event of its kind.
-func constraintsMet(t *compiler.TriggerDef, ev *Event) bool {
+func constraintsMet(t *ir.TriggerDef, ev *Event) bool {
 	switch t.Kind {
-	case compiler.TrigDataChanges:
+	case ir.TrigDataChanges:
 		if t.Field == nil {
 			return false
 		}
@@ -288,7 +288,7 @@ func constraintsMet(t *compiler.TriggerDef, ev *Event) bool {
 		if t.To != nil && !valueIs(t.Field.Type, ev.New, *t.To) {
 			return false
 		}
-	case compiler.TrigScoreChanged:
+	case ir.TrigScoreChanged:
 		if t.HasAtLeast {
 			// Old is empty when the score had no value: it counted as 0.
 			oldN, _ := strconv.ParseFloat(ev.Old, 64)
@@ -302,11 +302,11 @@ func constraintsMet(t *compiler.TriggerDef, ev *Event) bool {
 				return false
 			}
 		}
-	case compiler.TrigFillsOutForm:
+	case ir.TrigFillsOutForm:
 		if t.WebPage != nil && t.WebPage.Name != ev.WebPage {
 			return false
 		}
-	case compiler.TrigClicksEmail, compiler.TrigClicksPage:
+	case ir.TrigClicksEmail, ir.TrigClicksPage:
 		if t.Link != "" && !strings.EqualFold(t.Link, ev.Link) {
 			return false
 		}
@@ -316,7 +316,7 @@ func constraintsMet(t *compiler.TriggerDef, ev *Event) bool {
 
 // valueIs reports whether an event's value, as text, equals a constraint's
 // value of the field's type; an empty value equals nothing.
-func valueIs(typ stdlib.FieldType, text string, want compiler.Value) bool {
+func valueIs(typ stdlib.FieldType, text string, want ir.Value) bool {
 	if text == "" {
 		return false
 	}
@@ -328,7 +328,7 @@ func valueIs(typ stdlib.FieldType, text string, want compiler.Value) bool {
 // queues the campaigns that listen to it.
 func (r *run) applyEvent(p *Person, ev *Event) error {
 	ps := r.newPass(p, nil)
-	var ws *compiler.Workspace
+	var ws *ir.Workspace
 	for _, w := range r.e.prog.Workspaces {
 		if (ev.Workspace == "" || w.Name == ev.Workspace) && w.Sees(p.Partition) {
 			ws = w
@@ -340,12 +340,12 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 	}
 	act := &Activity{Workspace: ws.Name, Attributes: Attrs{}}
 	switch ev.Kind {
-	case compiler.TrigFillsOutForm:
+	case ir.TrigFillsOutForm:
 		act.Type, act.Primary = stdlib.ActFillOutForm, ev.Form
 		if ev.WebPage != "" {
 			act.Attributes = Attrs{{"Web Page", AttrStr(ev.WebPage)}}
 		}
-	case compiler.TrigDataChanges, compiler.TrigScoreChanged:
+	case ir.TrigDataChanges, ir.TrigScoreChanged:
 		f := ws.Field(ev.Field)
 		if f == nil {
 			return fmt.Errorf("workspace %q has no field %q", ws.Name, ev.Field)
@@ -363,7 +363,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		ps.touch()
 		act.Type, act.Primary = stdlib.ActChangeDataValue, f.Name
 		act.Attributes = Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}
-	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
+	case ir.TrigAddedToList, ir.TrigRemovedFromList:
 		key := ev.ListKey
 		if key == "" {
 			lists := ws.ListsNamed(ev.List)
@@ -377,10 +377,10 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			}
 			ev.ListKey = key
 		}
-		if p.Lists[key] == (ev.Kind == compiler.TrigAddedToList) {
+		if p.Lists[key] == (ev.Kind == ir.TrigAddedToList) {
 			return nil // already so: no change, no event
 		}
-		if ev.Kind == compiler.TrigAddedToList {
+		if ev.Kind == ir.TrigAddedToList {
 			ps.lists()[key] = true
 			act.Type = stdlib.ActAddToList
 		} else {
@@ -388,7 +388,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			act.Type = stdlib.ActRemoveFromList
 		}
 		act.Primary = ev.List
-	case compiler.TrigStatusChanged:
+	case ir.TrigStatusChanged:
 		prog := ws.ProgramNamed(ev.Program)
 		if prog == nil || prog.StatusIndex(ev.Status) < 0 {
 			return fmt.Errorf("workspace %q has no program %q with status %q", ws.Name, ev.Program, ev.Status)
@@ -401,10 +401,10 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		ps.programs()[key] = ev.Status
 		act.Type, act.Primary = stdlib.ActChangeProgramStatus, ev.Program
 		act.Attributes = Attrs{{"Old Status", AttrStr(ev.Old)}, {"New Status", AttrStr(ev.Status)}}
-	case compiler.TrigCreated:
+	case ir.TrigCreated:
 		act.Type, act.Primary = stdlib.ActNewPerson, p.ID
-	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes,
-		compiler.TrigVisitsPage, compiler.TrigClicksPage:
+	case ir.TrigOpensEmail, ir.TrigClicksEmail, ir.TrigEmailDelivered, ir.TrigEmailBounces, ir.TrigUnsubscribes,
+		ir.TrigVisitsPage, ir.TrigClicksPage:
 		if err := engagement(act, ev); err != nil {
 			return err
 		}
@@ -413,7 +413,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 	}
 	ps.add(act, nil, nil)
 	ps.events = append(ps.events, *ev)
-	if ev.Kind == compiler.TrigUnsubscribes {
+	if ev.Kind == ir.TrigUnsubscribes {
 		ps.unsubscribe(ws, ev)
 	}
 	return ps.finish(nil)
@@ -424,30 +424,30 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 func engagement(act *Activity, ev *Event) error {
 	var what string
 	switch ev.Kind {
-	case compiler.TrigOpensEmail:
+	case ir.TrigOpensEmail:
 		act.Type, what = stdlib.ActOpenEmail, "an email open"
-	case compiler.TrigClicksEmail:
+	case ir.TrigClicksEmail:
 		act.Type, what = stdlib.ActClickEmail, "a click in an email"
-	case compiler.TrigEmailDelivered:
+	case ir.TrigEmailDelivered:
 		act.Type, what = stdlib.ActEmailDelivered, "an email delivery"
-	case compiler.TrigEmailBounces:
+	case ir.TrigEmailBounces:
 		act.Type, what = stdlib.ActEmailBounced, "an email bounce"
-	case compiler.TrigUnsubscribes:
+	case ir.TrigUnsubscribes:
 		act.Type, what = stdlib.ActUnsubscribe, "an unsubscription"
-	case compiler.TrigVisitsPage:
+	case ir.TrigVisitsPage:
 		act.Type, what = stdlib.ActVisitWebpage, "a web page visit"
-	case compiler.TrigClicksPage:
+	case ir.TrigClicksPage:
 		act.Type, what = stdlib.ActClickLink, "a click on a web page"
 	}
 	act.Primary = ev.Email
 	name := "email"
-	if ev.Kind == compiler.TrigVisitsPage || ev.Kind == compiler.TrigClicksPage {
+	if ev.Kind == ir.TrigVisitsPage || ev.Kind == ir.TrigClicksPage {
 		act.Primary, name = ev.WebPage, "web page"
 	}
 	if act.Primary == "" {
 		return fmt.Errorf("%s needs the %s it happened on", what, name)
 	}
-	if ev.Link != "" && (ev.Kind == compiler.TrigClicksEmail || ev.Kind == compiler.TrigClicksPage) {
+	if ev.Link != "" && (ev.Kind == ir.TrigClicksEmail || ev.Kind == ir.TrigClicksPage) {
 		act.Attributes = Attrs{{"Link", AttrStr(ev.Link)}}
 	}
 	return nil
@@ -456,7 +456,7 @@ func engagement(act *Activity, ev *Event) error {
 // unsubscribe sets the person's Unsubscribed field, as Marketo does when a
 // person unsubscribes from an email: logged as a data value change, which
 // "data value changes Unsubscribed" triggers hear.
-func (ps *pass) unsubscribe(ws *compiler.Workspace, ev *Event) {
+func (ps *pass) unsubscribe(ws *ir.Workspace, ev *Event) {
 	f := ws.Field("Unsubscribed")
 	if f == nil || f.Type != stdlib.Boolean {
 		return
@@ -465,11 +465,11 @@ func (ps *pass) unsubscribe(ws *compiler.Workspace, ev *Event) {
 	if !old.Null && old.Type == stdlib.Boolean && old.Bool {
 		return // already unsubscribed: nothing changes
 	}
-	v := compiler.NewBool(true)
+	v := ir.NewBool(true)
 	ps.fields()[f.Name] = v
 	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Workspace: ws.Name, Primary: f.Name,
 		Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}, {"Reason", AttrStr("Unsubscribe Email " + ev.Email)}}}, nil, nil)
-	ps.events = append(ps.events, Event{Kind: compiler.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
+	ps.events = append(ps.events, Event{Kind: ir.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
 		Old: formatValue(old), New: formatValue(v), Workspace: ev.Workspace})
 }
 

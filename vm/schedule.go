@@ -5,13 +5,13 @@ import (
 	"sort"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 )
 
 // Scheduled is one run that a batch campaign's schedule (run at, run
 // every) puts at a time.
 type Scheduled struct {
-	Campaign *compiler.Campaign
+	Campaign *ir.Campaign
 	At       time.Time
 }
 
@@ -25,7 +25,7 @@ type Scheduled struct {
 func (e *Engine) Schedules(from, to time.Time) []Scheduled {
 	var out []Scheduled
 	for _, c := range e.prog.Campaigns {
-		if c.Kind != compiler.Batch || c.Run == nil {
+		if c.Kind != ir.Batch || c.Run == nil {
 			continue
 		}
 		s := c.Run

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
@@ -48,7 +49,7 @@ func TestCatchUp(t *testing.T) {
 		t.Fatal(res)
 	}
 	store := vm.NewMemStore()
-	store.PutPeople(&vm.Person{ID: "1", Fields: map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, "a@example.com")}})
+	store.PutPeople(&vm.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@example.com")}})
 	at := func(s string) time.Time { tm, _ := time.Parse(time.RFC3339, s); return tm }
 	eng, err := vm.New(prog, vm.Options{Store: store, Clock: vm.NewManualClock(at("2026-12-01T13:00:00Z"))})
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 )
 
 // Store keeps people, the activity log, qualification history (inside
@@ -614,7 +614,7 @@ func (m *MemStore) Import(ctx context.Context, people []*Person, progress func(i
 func MergeImport(old, p *Person) *Person {
 	var q *Person
 	if old == nil {
-		q = &Person{ID: p.ID, Fields: map[string]compiler.Value{}, Lists: map[string]bool{}, Programs: map[string]string{},
+		q = &Person{ID: p.ID, Fields: map[string]ir.Value{}, Lists: map[string]bool{}, Programs: map[string]string{},
 			Runs: maps.Clone(p.Runs), Log: p.Log}
 		if q.Runs == nil {
 			q.Runs = map[string]time.Time{}

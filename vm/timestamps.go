@@ -3,7 +3,7 @@ package vm
 import (
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
@@ -22,10 +22,10 @@ const (
 // Import: the store then keeps a known person's CreatedAt, and moves its
 // UpdatedAt only when the import changes a field (ImportTimes).
 func StampImport(people []*Person, now time.Time) {
-	at := compiler.Value{Type: stdlib.DateTime, Time: now.UTC().Truncate(time.Microsecond)}
+	at := ir.Value{Type: stdlib.DateTime, Time: now.UTC().Truncate(time.Microsecond)}
 	for _, p := range people {
 		if p.Fields == nil {
-			p.Fields = map[string]compiler.Value{}
+			p.Fields = map[string]ir.Value{}
 		}
 		for _, name := range []string{fieldCreatedAt, fieldUpdatedAt} {
 			if v, ok := p.Fields[name]; !ok || v.Null {
@@ -41,9 +41,9 @@ func StampImport(people []*Person, now time.Time) {
 // UpdatedAt are the record's. A known person keeps the CreatedAt it has;
 // its UpdatedAt takes the record's only when a field or the partition
 // changed value, and otherwise stays.
-func ImportTimes(before map[string]compiler.Value, beforePartition string, merged *Person) {
+func ImportTimes(before map[string]ir.Value, beforePartition string, merged *Person) {
 	if merged.Fields == nil {
-		merged.Fields = map[string]compiler.Value{}
+		merged.Fields = map[string]ir.Value{}
 	}
 	if c, ok := before[fieldCreatedAt]; ok && !c.Null {
 		merged.Fields[fieldCreatedAt] = c
@@ -58,8 +58,8 @@ func ImportTimes(before map[string]compiler.Value, beforePartition string, merge
 
 // fieldsChanged reports whether any field but the two timestamps has a
 // different value in a and b (a missing field is no value).
-func fieldsChanged(a, b map[string]compiler.Value) bool {
-	differs := func(x, y map[string]compiler.Value) bool {
+func fieldsChanged(a, b map[string]ir.Value) bool {
+	differs := func(x, y map[string]ir.Value) bool {
 		for name, v := range x {
 			if name == fieldCreatedAt || name == fieldUpdatedAt {
 				continue
@@ -75,5 +75,5 @@ func fieldsChanged(a, b map[string]compiler.Value) bool {
 
 // touch records that a step or event changed one of the person's fields.
 func (ps *pass) touch() {
-	ps.fields()[fieldUpdatedAt] = compiler.Value{Type: stdlib.DateTime, Time: ps.r.now}
+	ps.fields()[fieldUpdatedAt] = ir.Value{Type: stdlib.DateTime, Time: ps.r.now}
 }

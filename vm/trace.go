@@ -4,8 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/campc/campc/compiler"
-	"github.com/campc/campc/lang"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
@@ -40,16 +39,16 @@ type TraceEvent struct {
 	Kind     TraceKind
 	Depth    int
 	Person   string
-	Campaign *compiler.Campaign
+	Campaign *ir.Campaign
 	Filter   int // 1-based filter number
-	Cond     *compiler.Cond
+	Cond     *ir.Cond
 	Saw      string // what the filter looked at
 	Result   bool
 	Reason   string
 	Text     string
-	Step     *compiler.Step
+	Step     *ir.Step
 	Branch   int
-	Token    *lang.TokenRef
+	Token    *ir.TokenRef
 	Value    string
 	From     string // where the token's value came from
 	Parent   bool   // TraceEnter: use parent tokens
@@ -79,7 +78,7 @@ func (ps *pass) trace(e TraceEvent) {
 
 // traceSmartList reports every filter of a smart list with what it saw,
 // then the verdict; depth is the campaign's nesting.
-func (ps *pass) traceSmartList(c *compiler.Campaign, depth int) {
+func (ps *pass) traceSmartList(c *ir.Campaign, depth int) {
 	sl := c.SmartList
 	ws := c.Workspace
 	if sl.Invalid != "" {
@@ -101,22 +100,22 @@ func (ps *pass) traceSmartList(c *compiler.Campaign, depth int) {
 }
 
 // saw describes what a condition looked at for the person.
-func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
+func (ps *pass) saw(c *ir.Cond, ws *ir.Workspace) string {
 	p := ps.p
 	switch c.Kind {
-	case compiler.CondMemberList:
+	case ir.CondMemberList:
 		if c.List != nil && p.Lists[c.List.Key] {
 			return "a member"
 		}
 		return "not a member"
-	case compiler.CondMemberSmartList:
+	case ir.CondMemberSmartList:
 		if c.SmartList != nil && c.SmartList.List != nil {
 			if ok, _ := ps.smartList(c.SmartList.List, ws, 0); ok {
 				return "in the smart list"
 			}
 		}
 		return "not in the smart list"
-	case compiler.CondMemberProgram:
+	case ir.CondMemberProgram:
 		if c.Program == nil {
 			return "not a member"
 		}
@@ -124,32 +123,32 @@ func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
 			return fmt.Sprintf("status %q", st)
 		}
 		return "not a member"
-	case compiler.CondExecuted:
+	case ir.CondExecuted:
 		if c.Campaign != nil {
 			return countText(ps.countLog(stdlib.ActExecutedCampaign, c.Campaign.Name, c, c.Campaign.Workspace.Name))
 		}
-	case compiler.CondSentEmail:
+	case ir.CondSentEmail:
 		if c.Email != nil {
 			return countText(ps.countLog(stdlib.ActSendEmail, c.Email.Name, c, ""))
 		}
-	case compiler.CondFilledForm:
+	case ir.CondFilledForm:
 		if c.Form != nil {
 			return countText(ps.countLog(stdlib.ActFillOutForm, c.Form.Name, c, ""))
 		}
-	case compiler.CondDataChanged:
+	case ir.CondDataChanged:
 		if c.Field != nil {
 			return countText(ps.countLog(stdlib.ActChangeDataValue, c.Field.Name, c, ""))
 		}
-	case compiler.CondOpenedEmail, compiler.CondClickedEmail, compiler.CondVisitedPage, compiler.CondClickedPage,
-		compiler.CondDeliveredEmail, compiler.CondBouncedEmail, compiler.CondUnsubscribed:
+	case ir.CondOpenedEmail, ir.CondClickedEmail, ir.CondVisitedPage, ir.CondClickedPage,
+		ir.CondDeliveredEmail, ir.CondBouncedEmail, ir.CondUnsubscribed:
 		if typ, primary := engagementLog(c); primary != "" {
 			return countText(ps.countLog(typ, primary, c, ""))
 		}
-	case compiler.CondAddedToList:
+	case ir.CondAddedToList:
 		if c.List != nil {
 			return countText(ps.countLog(stdlib.ActAddToList, c.List.Name, c, ""))
 		}
-	case compiler.CondSample:
+	case ir.CondSample:
 		return "the sample draw"
 	}
 	if c.Field == nil {
@@ -164,8 +163,8 @@ func (ps *pass) saw(c *compiler.Cond, ws *compiler.Workspace) string {
 
 // traceTrigger reports which trigger of a trigger campaign heard the event
 // that started it.
-func (ps *pass) traceTrigger(c *compiler.Campaign, ev *Event) {
-	if ev == nil || c.Kind != compiler.Trigger {
+func (ps *pass) traceTrigger(c *ir.Campaign, ev *Event) {
+	if ev == nil || c.Kind != ir.Trigger {
 		return
 	}
 	t := heardBy(c, ev)
@@ -176,12 +175,12 @@ func (ps *pass) traceTrigger(c *compiler.Campaign, ev *Event) {
 }
 
 // heardBy is the trigger of c that an event meets, or nil.
-func heardBy(c *compiler.Campaign, ev *Event) *compiler.TriggerDef {
+func heardBy(c *ir.Campaign, ev *Event) *ir.TriggerDef {
 	for _, t := range c.SmartList.Triggers {
 		if t.Kind != ev.Kind {
 			continue
 		}
-		if t.Kind == compiler.TrigRequested {
+		if t.Kind == ir.TrigRequested {
 			if len(t.Sources) == 0 || slices.Contains(t.Sources, ev.Source) {
 				return t
 			}
@@ -198,22 +197,22 @@ func heardBy(c *compiler.Campaign, ev *Event) *compiler.TriggerDef {
 func describeEvent(ev *Event) string {
 	s := triggerName(ev.Kind)
 	switch ev.Kind {
-	case compiler.TrigRequested:
+	case ir.TrigRequested:
 		s += " from " + ev.Source
-	case compiler.TrigStatusChanged:
+	case ir.TrigStatusChanged:
 		s += fmt.Sprintf(" in %q to %q", ev.Program, ev.Status)
-	case compiler.TrigDataChanges, compiler.TrigScoreChanged:
+	case ir.TrigDataChanges, ir.TrigScoreChanged:
 		s += fmt.Sprintf(" %s from %q to %q", ev.Field, ev.Old, ev.New)
-	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
+	case ir.TrigAddedToList, ir.TrigRemovedFromList:
 		s += fmt.Sprintf(" %q", ev.List)
-	case compiler.TrigFillsOutForm:
+	case ir.TrigFillsOutForm:
 		s += fmt.Sprintf(" %q", ev.Form)
 		if ev.WebPage != "" {
 			s += fmt.Sprintf(" on web page %q", ev.WebPage)
 		}
-	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes:
+	case ir.TrigOpensEmail, ir.TrigClicksEmail, ir.TrigEmailDelivered, ir.TrigEmailBounces, ir.TrigUnsubscribes:
 		s += fmt.Sprintf(" %q", ev.Email)
-	case compiler.TrigVisitsPage, compiler.TrigClicksPage:
+	case ir.TrigVisitsPage, ir.TrigClicksPage:
 		s += fmt.Sprintf(" %q", ev.WebPage)
 	}
 	if ev.Link != "" {
@@ -229,7 +228,7 @@ func countText(n int) string {
 	return fmt.Sprintf("%d matching activities", n)
 }
 
-func quoteValue(v compiler.Value) string {
+func quoteValue(v ir.Value) string {
 	s := formatValue(v)
 	if v.Type.IsText() || v.Type.IsTime() {
 		return fmt.Sprintf("%q", s)
@@ -238,7 +237,7 @@ func quoteValue(v compiler.Value) string {
 }
 
 // traceTokens reports the tokens a step resolves, with where each came from.
-func (ps *pass) traceTokens(ts []compiler.Template, f *frame) {
+func (ps *pass) traceTokens(ts []ir.Template, f *frame) {
 	seen := map[string]bool{}
 	for _, t := range ts {
 		for _, part := range t.Parts {
@@ -258,12 +257,12 @@ func (ps *pass) traceTokens(ts []compiler.Template, f *frame) {
 
 // tokenSource resolves a reference like tokenValue and says where the
 // value came from.
-func (ps *pass) tokenSource(r *lang.TokenRef, f *frame) (string, string) {
+func (ps *pass) tokenSource(r *ir.TokenRef, f *frame) (string, string) {
 	tc := f.tokens
 	switch r.Family {
-	case "lead":
+	case ir.FamLead:
 		return ps.tokenValue(r, f), "the person's field " + r.Name
-	case "my":
+	case ir.FamMy:
 		if v, ok := tc.overrides[r.Name]; ok {
 			return v, "an API override of this run"
 		}
@@ -279,57 +278,34 @@ func (ps *pass) tokenSource(r *lang.TokenRef, f *frame) (string, string) {
 			}
 		}
 		return "", "nowhere: no such My Token in this context"
-	case "campaign":
+	case ir.FamCampaign:
 		return ps.tokenValue(r, f), fmt.Sprintf("campaign %q", tc.campaign.Name)
-	case "program":
+	case ir.FamProgram:
 		if tc.program != nil {
 			return ps.tokenValue(r, f), fmt.Sprintf("program %q", tc.program.Name)
 		}
-	case "member":
+	case ir.FamMember:
 		if tc.program != nil {
 			return ps.tokenValue(r, f), fmt.Sprintf("membership in program %q", tc.program.Name)
 		}
-	case "trigger":
+	case ir.FamTrigger:
 		if tc.trigger == nil {
 			return "", "no trigger started this run"
 		}
 		return ps.tokenValue(r, f), "the triggering event"
-	case "system":
+	case ir.FamSystem:
 		return ps.tokenValue(r, f), "the engine's clock"
 	}
-	return ps.tokenValue(r, f), r.Family
-}
-
-// stepTemplates lists the templates a step renders.
-func stepTemplates(st *compiler.Step) []compiler.Template {
-	switch st.Op {
-	case compiler.StepSendEmail:
-		if st.Email != nil {
-			return []compiler.Template{st.Email.Subject}
-		}
-	case compiler.StepCallWebhook:
-		if st.Webhook != nil {
-			return []compiler.Template{st.Webhook.URL}
-		}
-	case compiler.StepSendAlert:
-		return []compiler.Template{st.Text, st.To}
-	case compiler.StepChangeData, compiler.StepMoment, compiler.StepChangeScore, compiler.StepWait:
-		return []compiler.Template{st.Text}
-	case compiler.StepChangeOwner:
-		return []compiler.Template{st.To}
-	case compiler.StepCreateTask:
-		return []compiler.Template{st.Text, st.To}
-	}
-	return nil
+	return ps.tokenValue(r, f), r.Family.String()
 }
 
 // qualifyText describes a campaign's rule and the person's history.
-func (ps *pass) qualifyText(c *compiler.Campaign) string {
+func (ps *pass) qualifyText(c *ir.Campaign) string {
 	rule := "once"
 	switch c.Qualify.Rule {
-	case compiler.QualifyEveryTime:
+	case ir.QualifyEveryTime:
 		rule = "every time"
-	case compiler.QualifyEvery:
+	case ir.QualifyEvery:
 		rule = "once every " + formatWait(c.Qualify.Every)
 	}
 	if !c.Qualify.Explicit {

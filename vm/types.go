@@ -5,22 +5,22 @@ import (
 	"slices"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 )
 
 // Person is one person (lead) as the engine sees it. Lists, program
 // memberships and qualification history are keyed by the keys the
-// compiler gives lists, programs and campaigns (compiler.Key): names are
+// compiler gives lists, programs and campaigns (ir.Key): names are
 // per workspace and may contain "/", so a key is never built by joining
 // names here.
 type Person struct {
 	ID        string
-	Partition string                    // "" means "Default"
-	Fields    map[string]compiler.Value // by field name
-	Lists     map[string]bool           // compiler.List.Key
-	Programs  map[string]string         // compiler.ProgramDef.Key -> status
-	Runs      map[string]time.Time      // compiler.Campaign.Key -> when the person last qualified
-	Log       []*Activity               // the person's activities, oldest first
+	Partition string               // "" means "Default"
+	Fields    map[string]ir.Value  // by field name
+	Lists     map[string]bool      // ir.List.Key
+	Programs  map[string]string    // ir.ProgramDef.Key -> status
+	Runs      map[string]time.Time // ir.Campaign.Key -> when the person last qualified
+	Log       []*Activity          // the person's activities, oldest first
 	Deleted   bool
 }
 
@@ -37,7 +37,7 @@ func (p *Person) Clone() *Person {
 	}
 	q.Log = slices.Clip(p.Log)
 	if q.Fields == nil {
-		q.Fields = map[string]compiler.Value{}
+		q.Fields = map[string]ir.Value{}
 	}
 	if q.Lists == nil {
 		q.Lists = map[string]bool{}
@@ -59,17 +59,17 @@ type Activity struct {
 	Primary    string
 	Attributes Attrs // JSON-encoded as an object with sorted keys
 
-	step *compiler.Step // the step that wrote it, for run summaries
+	step *ir.Step // the step that wrote it, for run summaries
 }
 
 // Event is something that happened to a person, matched against the
 // triggers of active trigger campaigns.
 type Event struct {
-	Kind     compiler.TriggerKind
+	Kind     ir.TriggerKind
 	Person   string
 	Field    string // data value changes, score is changed
 	List     string // added to / removed from list: the list's name
-	ListKey  string // the list's key (compiler.List.Key); found from List when empty
+	ListKey  string // the list's key (ir.List.Key); found from List when empty
 	Program  string // program status is changed
 	Status   string // the new status
 	Form     string // fills out form
@@ -86,7 +86,7 @@ type Event struct {
 }
 
 // Parked is a person waiting in a flow. The place in the flow is the wait
-// step's identity (compiler.Step.ID), which survives edits to the other
+// step's identity (ir.Step.ID), which survives edits to the other
 // steps of the program; the flow goes on after that step. Only the root
 // campaign's flow can wait (an executable holds no wait), so one identity
 // is the whole stack. Waits stored before identities carry a Path instead:
@@ -119,7 +119,7 @@ type Commit struct {
 
 // Step is the flow step that wrote the activity (nil for activities that
 // no step wrote, such as a delivered event).
-func (a *Activity) Step() *compiler.Step { return a.step }
+func (a *Activity) Step() *ir.Step { return a.step }
 
 // PartitionName is the person's partition, "Default" when none is set.
 func (p *Person) PartitionName() string {

@@ -6,15 +6,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campc/campc/compiler"
-	"github.com/campc/campc/lang"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 )
 
 // parseValue converts text (a people-file cell, a rendered token) to a
 // field's type. Empty text is null.
-func parseValue(t stdlib.FieldType, s string) (compiler.Value, error) {
-	v := compiler.Value{Type: t}
+func parseValue(t stdlib.FieldType, s string) (ir.Value, error) {
+	v := ir.Value{Type: t}
 	if s == "" {
 		v.Null = true
 		return v, nil
@@ -56,7 +55,7 @@ func parseValue(t stdlib.FieldType, s string) (compiler.Value, error) {
 }
 
 // formatValue writes a value as token text.
-func formatValue(v compiler.Value) string {
+func formatValue(v ir.Value) string {
 	switch {
 	case v.Null || v.Type == "":
 		return ""
@@ -78,7 +77,7 @@ func formatValue(v compiler.Value) string {
 // 2.0), dates by the day, date-times by the instant, booleans as such, and
 // text exactly ("de" to "DE" is a change, though filters ignore case). No
 // value equals only no value.
-func sameValue(old, v compiler.Value) bool {
+func sameValue(old, v ir.Value) bool {
 	oldNone, vNone := old.Null || old.Type == "", v.Null || v.Type == ""
 	if oldNone || vNone {
 		return oldNone == vNone
@@ -95,7 +94,7 @@ func sameValue(old, v compiler.Value) bool {
 func formatNum(n float64) string { return strconv.FormatFloat(n, 'f', -1, 64) }
 
 // attrValue is a field value as it appears in activity attributes.
-func attrValue(v compiler.Value) AttrValue {
+func attrValue(v ir.Value) AttrValue {
 	switch {
 	case v.Null || v.Type == "":
 		return AttrNull()
@@ -110,7 +109,7 @@ func attrValue(v compiler.Value) AttrValue {
 
 // render fills a template's token references in a frame. A token's value
 // is text: it is never read again as a template.
-func (ps *pass) render(t compiler.Template, f *frame) string {
+func (ps *pass) render(t ir.Template, f *frame) string {
 	if len(t.Parts) == 1 && t.Parts[0].Ref == nil {
 		return t.Parts[0].Lit
 	}
@@ -130,12 +129,12 @@ func (ps *pass) render(t compiler.Template, f *frame) string {
 }
 
 // tokenValue resolves one reference in a frame's token context.
-func (ps *pass) tokenValue(r *lang.TokenRef, f *frame) string {
+func (ps *pass) tokenValue(r *ir.TokenRef, f *frame) string {
 	tc := f.tokens
 	switch r.Family {
-	case "lead":
+	case ir.FamLead:
 		return formatValue(ps.p.Fields[r.Name])
-	case "my":
+	case ir.FamMy:
 		if v, ok := tc.overrides[r.Name]; ok {
 			return v
 		}
@@ -144,7 +143,7 @@ func (ps *pass) tokenValue(r *lang.TokenRef, f *frame) string {
 				return t.Value
 			}
 		}
-	case "campaign":
+	case ir.FamCampaign:
 		c := tc.campaign
 		switch r.Name {
 		case "Name":
@@ -154,7 +153,7 @@ func (ps *pass) tokenValue(r *lang.TokenRef, f *frame) string {
 		case "Description":
 			return c.Description
 		}
-	case "program":
+	case ir.FamProgram:
 		p := tc.program
 		if p == nil {
 			return ""
@@ -165,13 +164,13 @@ func (ps *pass) tokenValue(r *lang.TokenRef, f *frame) string {
 		case "Id":
 			return strconv.Itoa(p.ID)
 		}
-	case "member":
+	case ir.FamMember:
 		if tc.program != nil && r.Name == "Status" {
 			return ps.p.Programs[tc.program.Key]
 		}
-	case "trigger":
+	case ir.FamTrigger:
 		return triggerToken(tc.trigger, r.Name)
-	case "system":
+	case ir.FamSystem:
 		now := ps.r.now.UTC()
 		switch r.Name {
 		case "date":
@@ -220,7 +219,7 @@ func triggerToken(ev *Event, name string) string {
 	return ""
 }
 
-func triggerName(k compiler.TriggerKind) string {
+func triggerName(k ir.TriggerKind) string {
 	if int(k) < len(stdlib.Triggers) {
 		return stdlib.Triggers[k].Event
 	}

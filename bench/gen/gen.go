@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
@@ -336,12 +336,12 @@ func Event(i, people, triggers int) vm.Event {
 	forms, lists, fields := triggers/10, triggers/20, triggers/20
 	switch i % 4 {
 	case 0, 1:
-		return vm.Event{Kind: compiler.TrigFillsOutForm, Person: person, Form: fmt.Sprintf("Form %03d", (i/2)%forms)}
+		return vm.Event{Kind: ir.TrigFillsOutForm, Person: person, Form: fmt.Sprintf("Form %03d", (i/2)%forms)}
 	case 2:
 		l := fmt.Sprintf("List %03d", (i/4)%lists)
-		return vm.Event{Kind: compiler.TrigAddedToList, Person: person, List: l, ListKey: Workspace + "/" + l}
+		return vm.Event{Kind: ir.TrigAddedToList, Person: person, List: l, ListKey: Workspace + "/" + l}
 	default:
-		return vm.Event{Kind: compiler.TrigDataChanges, Person: person, Field: fmt.Sprintf("F%03d", (i/4)%fields), New: "v" + strconv.Itoa(i)}
+		return vm.Event{Kind: ir.TrigDataChanges, Person: person, Field: fmt.Sprintf("F%03d", (i/4)%fields), New: "v" + strconv.Itoa(i)}
 	}
 }
 
@@ -363,11 +363,11 @@ var (
 func Person(seed uint64, i int) *vm.Person {
 	r := rng(mix(seed ^ mix(uint64(i)+0x9e3779b97f4a7c15)))
 	id := PersonID(i)
-	f := make(map[string]compiler.Value, 8)
-	f["Id"] = compiler.NewText(stdlib.Text, id)
+	f := make(map[string]ir.Value, 8)
+	f["Id"] = ir.NewText(stdlib.Text, id)
 	first := firstNames[r.intn(len(firstNames))]
-	f["FirstName"] = compiler.NewText(stdlib.Text, first)
-	f["Email"] = compiler.NewText(stdlib.Email, fmt.Sprintf("%s.%d@mail%d.example", strings.ToLower(first), i, r.intn(50)))
+	f["FirstName"] = ir.NewText(stdlib.Text, first)
+	f["Email"] = ir.NewText(stdlib.Email, fmt.Sprintf("%s.%d@mail%d.example", strings.ToLower(first), i, r.intn(50)))
 	switch c := r.intn(100); {
 	case c < 3: // no country
 	case c < 90:
@@ -375,16 +375,16 @@ func Person(seed uint64, i int) *vm.Person {
 		if r.intn(20) == 0 {
 			country = strings.ToLower(country)
 		}
-		f["Country"] = compiler.NewText(stdlib.Text, country)
+		f["Country"] = ir.NewText(stdlib.Text, country)
 	default:
-		f["Country"] = compiler.NewText(stdlib.Text, countries[10+r.intn(2)])
+		f["Country"] = ir.NewText(stdlib.Text, countries[10+r.intn(2)])
 	}
-	f["LeadScore"] = compiler.NewNumber(stdlib.Score, float64(r.intn(200))/2)
+	f["LeadScore"] = ir.NewNumber(stdlib.Score, float64(r.intn(200))/2)
 	if s := segments[r.intn(len(segments))]; s != "" {
-		f["Segment"] = compiler.NewText(stdlib.Text, s)
+		f["Segment"] = ir.NewText(stdlib.Text, s)
 	}
 	if t := titles[r.intn(len(titles))]; t != "" {
-		f["Title"] = compiler.NewText(stdlib.Text, t)
+		f["Title"] = ir.NewText(stdlib.Text, t)
 	}
 	lists := make(map[string]bool, 2)
 	if r.intn(100) < 92 {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm"
 )
 
@@ -34,7 +35,7 @@ func TestProjectsCheckClean(t *testing.T) {
 	}
 	active := 0
 	for _, c := range res.Program.Campaigns {
-		if c.Kind == compiler.Trigger && c.Active {
+		if c.Kind == ir.Trigger && c.Active {
 			active++
 		}
 	}

@@ -3,7 +3,7 @@ package gen
 import (
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
 )
@@ -162,12 +162,12 @@ func SimEvent(d, i, people int) (time.Time, vm.Event) {
 	person := PersonID(int(h % uint64(people)))
 	switch k := (h >> 32) % 20; {
 	case k < 10:
-		return at, vm.Event{Kind: compiler.TrigFillsOutForm, Person: person, Form: SimForm}
+		return at, vm.Event{Kind: ir.TrigFillsOutForm, Person: person, Form: SimForm}
 	case k < 14:
-		return at, vm.Event{Kind: compiler.TrigFillsOutForm, Person: person, Form: "Contact"}
+		return at, vm.Event{Kind: ir.TrigFillsOutForm, Person: person, Form: "Contact"}
 	case k < 17:
-		return at, vm.Event{Kind: compiler.TrigAddedToList, Person: person, List: "Webinar", ListKey: Workspace + "/Webinar"}
+		return at, vm.Event{Kind: ir.TrigAddedToList, Person: person, List: "Webinar", ListKey: Workspace + "/Webinar"}
 	default:
-		return at, vm.Event{Kind: compiler.TrigDataChanges, Person: person, Field: "Segment", New: simSegments[(h>>40)%3]}
+		return at, vm.Event{Kind: ir.TrigDataChanges, Person: person, Field: "Segment", New: simSegments[(h>>40)%3]}
 	}
 }

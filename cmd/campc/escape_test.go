@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm"
 )
 
@@ -48,7 +48,7 @@ func TestTextLogEscapesIds(t *testing.T) {
 }
 
 func TestExplainEscapesIds(t *testing.T) {
-	c := &compiler.Campaign{Name: "Start"}
+	c := &ir.Campaign{Name: "Start"}
 	for _, id := range hostileIDs {
 		var b bytes.Buffer
 		x := &explainer{w: &b}

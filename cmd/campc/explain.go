@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
 )
@@ -18,17 +19,17 @@ import (
 // executed children explained the same way, one level deeper.
 type explainer struct {
 	w        io.Writer
-	person   string             // the person of the last header, to separate people
-	campaign *compiler.Campaign // the campaign of the last header
-	open     bool               // the last header's flow is running, not ended or waiting
-	started  map[rootFlow]bool  // root flows whose "flow:" heading is printed
+	person   string            // the person of the last header, to separate people
+	campaign *ir.Campaign      // the campaign of the last header
+	open     bool              // the last header's flow is running, not ended or waiting
+	started  map[rootFlow]bool // root flows whose "flow:" heading is printed
 }
 
 // rootFlow is one person's flow of one campaign; the campaign, not its
 // name, since names repeat across workspaces.
 type rootFlow struct {
 	person   string
-	campaign *compiler.Campaign
+	campaign *ir.Campaign
 }
 
 // line writes one line of the explanation, escaped (lang.Escape): source
@@ -104,7 +105,7 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 			x.line(0, 1, "flow:")
 		}
 		src := e.Step.Source
-		if e.Step.Op == compiler.StepIf {
+		if e.Step.Op == ir.StepIf {
 			src = "if …"
 		}
 		x.line(d, 2, "%s: %s", e.Step.Pos, src)
@@ -218,11 +219,11 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc explain: %v\n", err)
 		return exitError
 	}
-	if c.Kind == compiler.Executable {
+	if c.Kind == ir.Executable {
 		fmt.Fprintf(stderr, "campc explain: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
 		return exitError
 	}
-	if c.Kind == compiler.Trigger && !c.Workspace.Sees(who.Partition) {
+	if c.Kind == ir.Trigger && !c.Workspace.Sees(who.Partition) {
 		fmt.Fprintf(stderr, "campc explain: person %s is in partition %q, which workspace %q does not see\n", lang.QuoteIfNeeded(who.ID), who.PartitionName(), c.Workspace.Name)
 		return exitError
 	}

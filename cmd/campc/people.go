@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm"
 )
 
@@ -40,7 +40,7 @@ type peopleRec struct {
 
 // openPeople checks a whole people file against the project. Its error
 // names file:line:col.
-func openPeople(path string, prog *compiler.Program) (*checkedPeople, error) {
+func openPeople(path string, prog *ir.Program) (*checkedPeople, error) {
 	var open func(io.Reader, *vm.Schema) (*vm.PeopleReader, error)
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
@@ -180,7 +180,7 @@ func (pf *checkedPeople) person(id string) (*vm.Person, error) {
 // checkTokenValues refuses a --token value that does not have its My
 // Token's form (a NaN number, a score written +1_000), before anything
 // runs. A name the campaign lacks is the engine's error.
-func checkTokenValues(c *compiler.Campaign, tokens map[string]string) error {
+func checkTokenValues(c *ir.Campaign, tokens map[string]string) error {
 	for _, name := range slices.Sorted(maps.Keys(tokens)) {
 		t := c.Scope().Lookup(name)
 		if t == nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
@@ -319,13 +320,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc run: %v\n", err)
 		return exitError
 	}
-	var c *compiler.Campaign
+	var c *ir.Campaign
 	if *eventsFile == "" {
 		if c, err = findCampaign(eng, prog, *workspace, name); err != nil {
 			fmt.Fprintf(stderr, "campc run: %v\n", err)
 			return exitError
 		}
-		if c.Kind == compiler.Executable {
+		if c.Kind == ir.Executable {
 			fmt.Fprintf(stderr, "campc run: campaign %q is executable: it runs only when another campaign executes it%s\n", c.Name, callersOf(prog, c))
 			return exitError
 		}
@@ -386,7 +387,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	reports = append(reports, rep)
 	if runErr == nil {
 		people := ids
-		if c.Kind == compiler.Trigger {
+		if c.Kind == ir.Trigger {
 			if people, err = visiblePeople(ctx, store, c, ids); err != nil {
 				return runFailed(stderr, "run", *dbFlag, err)
 			}
@@ -430,7 +431,7 @@ func activitiesOf(reports []*vm.Report) []*vm.Activity {
 }
 
 // finishRun prints a run's log and its error.
-func finishRun(stdout, stderr io.Writer, format, db string, trace bool, prog *compiler.Program, reports []*vm.Report, runErr error) int {
+func finishRun(stdout, stderr io.Writer, format, db string, trace bool, prog *ir.Program, reports []*vm.Report, runErr error) int {
 	acts := activitiesOf(reports)
 	// A budget error stops a runaway cascade: the log committed before the
 	// failing pass is printed, even when empty, with the error after it.
@@ -475,7 +476,7 @@ func (l *listedPeople) ConcurrentTx() bool {
 // by its name in workspace ws, or, without ws, by a name that picks one
 // campaign (its name, or "Workspace/Campaign"). The error suggests a
 // near name, or the --workspace that settles an ambiguous one.
-func findCampaign(eng *vm.Engine, prog *compiler.Program, ws, name string) (*compiler.Campaign, error) {
+func findCampaign(eng *vm.Engine, prog *ir.Program, ws, name string) (*ir.Campaign, error) {
 	c, err := eng.CampaignIn(ws, name)
 	var amb *vm.AmbiguousError
 	switch {
@@ -499,7 +500,7 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func suggestCampaign(prog *compiler.Program, name string) string {
+func suggestCampaign(prog *ir.Program, name string) string {
 	var all []string
 	for _, c := range prog.Campaigns {
 		all = append(all, c.Name)
@@ -510,14 +511,12 @@ func suggestCampaign(prog *compiler.Program, name string) string {
 	return ""
 }
 
-func callersOf(prog *compiler.Program, c *compiler.Campaign) string {
+func callersOf(prog *ir.Program, c *ir.Campaign) string {
 	var names []string
-	for _, other := range prog.Campaigns {
-		compiler.WalkSteps(other.Flow, func(s *compiler.Step) {
-			if s.Op == compiler.StepExecute && s.Target == c && !slices.Contains(names, other.Name) {
-				names = append(names, fmt.Sprintf("%q", other.Name))
-			}
-		})
+	for _, call := range prog.Callers(c) {
+		if n := fmt.Sprintf("%q", call.Caller.Name); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
 	}
 	if len(names) == 0 {
 		return ""
@@ -552,7 +551,7 @@ func writeJSONLog(w io.Writer, acts []*vm.Activity) {
 	}
 }
 
-func writeTextLog(w io.Writer, prog *compiler.Program, acts []*vm.Activity, reports []*vm.Report) {
+func writeTextLog(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
 	for _, a := range acts {
 		writeTextActivity(w, a)
 	}
@@ -595,7 +594,7 @@ func formatAttrs(attrs vm.Attrs) string {
 // summary reads as when it ran. A campaign is labelled by its kind and a
 // step by its source text, found in prog: never by an activity's primary
 // value, which may be a person's data (Delete Person's is the Id).
-func writeSummary(w io.Writer, prog *compiler.Program, acts []*vm.Activity, reports []*vm.Report) {
+func writeSummary(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
 	type stepCount struct {
 		pos    string
 		line   int
@@ -695,7 +694,7 @@ func writeSummary(w io.Writer, prog *compiler.Program, acts []*vm.Activity, repo
 		switch kind := campaignKind(prog, c.ws, name); {
 		case c.flow:
 			fmt.Fprintf(w, "  campaign %q: %s entered the flow\n", name, countPeople(len(c.entered)+c.stored))
-		case kind == compiler.Batch || kind == compiler.Trigger:
+		case kind == ir.Batch || kind == ir.Trigger:
 			// Its steps ran for people already in its flow: resumed
 			// from a wait by advance or --until.
 			fmt.Fprintf(w, "  campaign %q (%s)\n", name, kind)
@@ -723,13 +722,13 @@ func writeSummary(w io.Writer, prog *compiler.Program, acts []*vm.Activity, repo
 
 // stepSources maps each step's position, as the summary writes it, to its
 // source text on one line.
-func stepSources(prog *compiler.Program) map[string]string {
+func stepSources(prog *ir.Program) map[string]string {
 	out := map[string]string{}
 	if prog == nil {
 		return out
 	}
 	for _, c := range prog.Campaigns {
-		compiler.WalkSteps(c.Flow, func(s *compiler.Step) {
+		ir.WalkSteps(c.Flow, func(s *ir.Step) {
 			key := fmt.Sprintf("%s:%d:%d", s.Pos.Filename, s.Pos.Line, s.Pos.Column)
 			if s.Pos.Filename == "" {
 				key = fmt.Sprintf("%d:%d", s.Pos.Line, s.Pos.Column)
@@ -755,7 +754,7 @@ const summaryLabel = 48
 
 // campaignKind is the kind of the named campaign, or -1 when prog does not
 // have it.
-func campaignKind(prog *compiler.Program, ws, name string) compiler.Kind {
+func campaignKind(prog *ir.Program, ws, name string) ir.Kind {
 	if prog != nil {
 		if c := prog.Campaign(ws, name); c != nil {
 			return c.Kind
@@ -766,11 +765,11 @@ func campaignKind(prog *compiler.Program, ws, name string) compiler.Kind {
 
 // simulatedEvent is the event that a trigger campaign's first trigger
 // listens to, for campc run to deliver.
-func simulatedEvent(c *compiler.Campaign) (vm.Event, error) {
+func simulatedEvent(c *ir.Campaign) (vm.Event, error) {
 	t := c.SmartList.Triggers[0]
 	ev := vm.Event{Kind: t.Kind, Workspace: c.Workspace.Name}
 	switch t.Kind {
-	case compiler.TrigStatusChanged:
+	case ir.TrigStatusChanged:
 		p := t.Program
 		if p == nil {
 			p = c.Program
@@ -779,21 +778,21 @@ func simulatedEvent(c *compiler.Campaign) (vm.Event, error) {
 			return ev, fmt.Errorf("campaign %q listens to any status change; campc run needs a trigger that names the status (to \"S\")", c.Name)
 		}
 		ev.Program, ev.Status = p.Name, t.Status
-	case compiler.TrigAddedToList, compiler.TrigRemovedFromList:
+	case ir.TrigAddedToList, ir.TrigRemovedFromList:
 		ev.List, ev.ListKey = t.List.Name, t.List.Key
-	case compiler.TrigFillsOutForm:
+	case ir.TrigFillsOutForm:
 		ev.Form = t.Form.Name
 		if t.WebPage != nil {
 			ev.WebPage = t.WebPage.Name
 		}
 	// Engagement triggers (issue 11): the event they name, on the link
 	// they name.
-	case compiler.TrigOpensEmail, compiler.TrigClicksEmail, compiler.TrigEmailDelivered, compiler.TrigEmailBounces, compiler.TrigUnsubscribes:
+	case ir.TrigOpensEmail, ir.TrigClicksEmail, ir.TrigEmailDelivered, ir.TrigEmailBounces, ir.TrigUnsubscribes:
 		ev.Email, ev.Link = t.Email.Name, t.Link
-	case compiler.TrigVisitsPage, compiler.TrigClicksPage:
+	case ir.TrigVisitsPage, ir.TrigClicksPage:
 		ev.WebPage, ev.Link = t.WebPage.Name, t.Link
-	case compiler.TrigCreated:
-	case compiler.TrigRequested:
+	case ir.TrigCreated:
+	case ir.TrigRequested:
 		return ev, fmt.Errorf("campaign %q listens for requests from flow only; add api to its trigger (\"trigger campaign is requested from flow, api\") to run it directly", c.Name)
 	default:
 		return ev, fmt.Errorf("campaign %q is started by a data or score change, which campc run cannot simulate; give it \"trigger campaign is requested from api\" to run it directly", c.Name)
@@ -802,7 +801,7 @@ func simulatedEvent(c *compiler.Campaign) (vm.Event, error) {
 }
 
 // visiblePeople keeps the ids whose person the campaign's workspace sees.
-func visiblePeople(ctx context.Context, st vm.Store, c *compiler.Campaign, ids []string) ([]string, error) {
+func visiblePeople(ctx context.Context, st vm.Store, c *ir.Campaign, ids []string) ([]string, error) {
 	tx, err := st.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -842,7 +841,7 @@ func (e *usageError) Error() string { return e.err.Error() }
 // for people, as the API does, or, when it cannot be requested, by
 // simulating for each person the event its first trigger listens to.
 // Executables are refused by the callers, with their callers named.
-func startCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, people []string, opts vm.RunOptions) ([]*vm.Report, error) {
+func startCampaign(ctx context.Context, eng *vm.Engine, c *ir.Campaign, people []string, opts vm.RunOptions) ([]*vm.Report, error) {
 	if err := checkTokenValues(c, opts.Tokens); err != nil {
 		return nil, &usageError{exitUsage, err}
 	}
@@ -851,7 +850,7 @@ func startCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, pe
 	name := c.Name
 	opts.Workspace = c.Workspace.Name
 	switch {
-	case c.Kind == compiler.Batch:
+	case c.Kind == ir.Batch:
 		rep, err := eng.RunBatch(ctx, name, opts)
 		return []*vm.Report{rep}, err
 	case c.Requestable("api"):
@@ -880,7 +879,7 @@ func startCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, pe
 // startBatchOrCampaign is startCampaign for campc run: while another
 // process is running the batch run asked for (see lease.go), it says so
 // once and waits for that run to finish or to stop.
-func startBatchOrCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campaign, people []string, opts vm.RunOptions, stderr io.Writer) ([]*vm.Report, error) {
+func startBatchOrCampaign(ctx context.Context, eng *vm.Engine, c *ir.Campaign, people []string, opts vm.RunOptions, stderr io.Writer) ([]*vm.Report, error) {
 	said := false
 	for {
 		reps, err := startCampaign(ctx, eng, c, people, opts)
@@ -901,7 +900,7 @@ func startBatchOrCampaign(ctx context.Context, eng *vm.Engine, c *compiler.Campa
 }
 
 // writeLog prints activities in the form --format asks for.
-func writeLog(w io.Writer, format string, prog *compiler.Program, acts []*vm.Activity, reports []*vm.Report) {
+func writeLog(w io.Writer, format string, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
 	if format == "json" {
 		writeJSONLog(w, acts)
 	} else {

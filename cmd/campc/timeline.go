@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
 )
@@ -87,7 +87,7 @@ func bringUp(ctx context.Context, eng *vm.Engine, now time.Time, inclusive, expl
 }
 
 // readEventsFile reads and checks --events before anything runs.
-func readEventsFile(path string, prog *compiler.Program) ([]*vm.TimedEvent, error) {
+func readEventsFile(path string, prog *ir.Program) ([]*vm.TimedEvent, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
 	"github.com/google/go-cmp/cmp"
@@ -107,7 +108,7 @@ func updateGolden(t *testing.T, path string, ar *txtar.Archive, got string) {
 // compileCase compiles the .camp files of a case in dir ("" for the top
 // level); they must check clean unless the case says "lenient" in its
 // comment, or lists the warnings it expects in a "warnings" file.
-func compileCase(t testing.TB, ar *txtar.Archive, dir string) *compiler.Program {
+func compileCase(t testing.TB, ar *txtar.Archive, dir string) *ir.Program {
 	t.Helper()
 	in := "."
 	if dir != "" {
@@ -236,27 +237,27 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 			ids, tokens := splitTokens(args[2:])
 			_, err = engine().Request(ctx, args[1], ids, vm.RunOptions{Tokens: tokens})
 		case "status":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigStatusChanged, Person: args[1], Program: args[2], Status: args[3]})
+			_, err = engine().Deliver(ctx, vm.Event{Kind: ir.TrigStatusChanged, Person: args[1], Program: args[2], Status: args[3]})
 		case "form":
-			ev := vm.Event{Kind: compiler.TrigFillsOutForm, Person: args[1], Form: args[2]}
+			ev := vm.Event{Kind: ir.TrigFillsOutForm, Person: args[1], Form: args[2]}
 			ev.WebPage = option(t, n, args[3:], "page")
 			_, err = engine().Deliver(ctx, ev)
 		case "data":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigDataChanges, Person: args[1], Field: args[2], New: args[3]})
+			_, err = engine().Deliver(ctx, vm.Event{Kind: ir.TrigDataChanges, Person: args[1], Field: args[2], New: args[3]})
 		case "list":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigAddedToList, Person: args[1], List: args[2]})
+			_, err = engine().Deliver(ctx, vm.Event{Kind: ir.TrigAddedToList, Person: args[1], List: args[2]})
 		case "created":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigCreated, Person: args[1]})
+			_, err = engine().Deliver(ctx, vm.Event{Kind: ir.TrigCreated, Person: args[1]})
 		case "score":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: compiler.TrigScoreChanged, Person: args[1], Field: args[2], New: args[3]})
+			_, err = engine().Deliver(ctx, vm.Event{Kind: ir.TrigScoreChanged, Person: args[1], Field: args[2], New: args[3]})
 		case "open", "click", "delivered", "bounce", "unsubscribe":
-			kind := map[string]compiler.TriggerKind{"open": compiler.TrigOpensEmail, "click": compiler.TrigClicksEmail,
-				"delivered": compiler.TrigEmailDelivered, "bounce": compiler.TrigEmailBounces, "unsubscribe": compiler.TrigUnsubscribes}[args[0]]
+			kind := map[string]ir.TriggerKind{"open": ir.TrigOpensEmail, "click": ir.TrigClicksEmail,
+				"delivered": ir.TrigEmailDelivered, "bounce": ir.TrigEmailBounces, "unsubscribe": ir.TrigUnsubscribes}[args[0]]
 			_, err = engine().Deliver(ctx, vm.Event{Kind: kind, Person: args[1], Email: args[2], Link: option(t, n, args[3:], "link")})
 		case "visit", "clickpage":
-			kind := compiler.TrigVisitsPage
+			kind := ir.TrigVisitsPage
 			if args[0] == "clickpage" {
-				kind = compiler.TrigClicksPage
+				kind = ir.TrigClicksPage
 			}
 			_, err = engine().Deliver(ctx, vm.Event{Kind: kind, Person: args[1], WebPage: args[2], Link: option(t, n, args[3:], "link")})
 		case "advance":

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
 	"github.com/google/go-cmp/cmp"
@@ -18,13 +18,13 @@ var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 func samplePerson(id string) *vm.Person {
 	return &vm.Person{ID: id, Partition: "EMEA",
-		Fields: map[string]compiler.Value{
-			"Id":        compiler.NewText(stdlib.Text, id),
-			"Email":     compiler.NewText(stdlib.Email, id+"@x.example"),
-			"LeadScore": compiler.NewNumber(stdlib.Score, 12.5),
-			"Vip":       compiler.NewBool(true),
-			"Born":      compiler.NewTime(stdlib.Date, time.Date(1990, 5, 1, 0, 0, 0, 0, time.UTC)),
-			"SeenAt":    compiler.NewTime(stdlib.DateTime, t0.Add(90*time.Second)),
+		Fields: map[string]ir.Value{
+			"Id":        ir.NewText(stdlib.Text, id),
+			"Email":     ir.NewText(stdlib.Email, id+"@x.example"),
+			"LeadScore": ir.NewNumber(stdlib.Score, 12.5),
+			"Vip":       ir.NewBool(true),
+			"Born":      ir.NewTime(stdlib.Date, time.Date(1990, 5, 1, 0, 0, 0, 0, time.UTC)),
+			"SeenAt":    ir.NewTime(stdlib.DateTime, t0.Add(90*time.Second)),
 		},
 		Lists:    map[string]bool{"W/Hot": true},
 		Programs: map[string]string{"W/Webinar": "Invited"},
@@ -57,7 +57,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 	}
 	// Fold is a cache of a text value's lower case: stores may leave it out.
-	personOpts := cmp.Options{cmpopts.IgnoreFields(vm.Person{}, "Log"), cmpopts.IgnoreFields(compiler.Value{}, "Fold"), cmpopts.EquateEmpty(),
+	personOpts := cmp.Options{cmpopts.IgnoreFields(vm.Person{}, "Log"), cmpopts.IgnoreFields(ir.Value{}, "Fold"), cmpopts.EquateEmpty(),
 		cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })}
 
 	t.Run("person round trip", func(t *testing.T) {
@@ -83,7 +83,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		tx := begin(t, s)
 		p, _ := tx.LoadPerson("a")
 		p = p.Clone() // the maps of a loaded person may be the store's
-		p.Fields["LeadScore"] = compiler.NewNumber(stdlib.Score, 99)
+		p.Fields["LeadScore"] = ir.NewNumber(stdlib.Score, 99)
 		act := &vm.Activity{Time: t0, Person: "a", Type: "Change Score", Campaign: "C", Workspace: "W", Primary: "LeadScore", Attributes: vm.Attrs{{Key: "New Value", Value: vm.AttrNum(99)}}}
 		p.Log = append(p.Log, act)
 		apply(t, tx, &vm.Commit{Person: p, Activities: []*vm.Activity{act}})
@@ -104,7 +104,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		tx = begin(t, s)
 		p, _ = tx.LoadPerson("a")
 		p = p.Clone()
-		p.Fields["LeadScore"] = compiler.NewNumber(stdlib.Score, 50)
+		p.Fields["LeadScore"] = ir.NewNumber(stdlib.Score, 50)
 		apply(t, tx, &vm.Commit{Person: p, Activities: []*vm.Activity{act}})
 		commit(t, tx)
 		if act.Seq <= 0 {
@@ -151,7 +151,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("import merges and keeps history", func(t *testing.T) {
 		s := newStore(t)
 		s.Import(ctx, []*vm.Person{samplePerson("a")}, nil)
-		upd := &vm.Person{ID: "a", Fields: map[string]compiler.Value{"Email": compiler.NewText(stdlib.Email, "new@x.example")},
+		upd := &vm.Person{ID: "a", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "new@x.example")},
 			Lists: map[string]bool{"W/Cold": true}, Programs: map[string]string{}}
 		s.Import(ctx, []*vm.Person{upd}, nil)
 		tx := begin(t, s)
@@ -168,11 +168,11 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("import clears what is given empty", func(t *testing.T) {
 		s := newStore(t)
 		s.Import(ctx, []*vm.Person{samplePerson("a")}, nil)
-		upd := &vm.Person{ID: "a", Fields: map[string]compiler.Value{
+		upd := &vm.Person{ID: "a", Fields: map[string]ir.Value{
 			"Email":     {Type: stdlib.Email, Null: true},
 			"Vip":       {Type: stdlib.Boolean, Null: true},
 			"Partition": {Type: stdlib.Text, Null: true},
-			"FirstName": compiler.NewText(stdlib.Text, "Ana"),
+			"FirstName": ir.NewText(stdlib.Text, "Ana"),
 		},
 			Lists: map[string]bool{"W/Hot": false, "W/Cold": false}, Programs: map[string]string{"W/Webinar": ""}}
 		if err := s.Import(ctx, []*vm.Person{upd}, nil); err != nil {
@@ -184,7 +184,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		want := samplePerson("a")
 		delete(want.Fields, "Email")
 		delete(want.Fields, "Vip")
-		want.Fields["FirstName"] = compiler.NewText(stdlib.Text, "Ana")
+		want.Fields["FirstName"] = ir.NewText(stdlib.Text, "Ana")
 		want.Partition = ""
 		want.Lists = nil
 		want.Programs = nil
@@ -196,7 +196,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		tx = begin(t, s)
 		n, _ := tx.LoadPerson("n")
 		tx.Rollback()
-		want = &vm.Person{ID: "n", Fields: map[string]compiler.Value{"FirstName": compiler.NewText(stdlib.Text, "Ana")}}
+		want = &vm.Person{ID: "n", Fields: map[string]ir.Value{"FirstName": ir.NewText(stdlib.Text, "Ana")}}
 		if d := cmp.Diff(want, n, personOpts); d != "" {
 			t.Errorf("new person with empty values (-want +got):\n%s", d)
 		}
@@ -206,14 +206,14 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 	// PostgreSQL cannot hold a NUL, so SQLite and memory must not either.
 	t.Run("import refuses unclean people, and imports none of them", func(t *testing.T) {
 		for _, bad := range []*vm.Person{
-			{ID: "b", Fields: map[string]compiler.Value{"FirstName": compiler.NewText(stdlib.Text, "B\x00b")}},
-			{ID: "b", Fields: map[string]compiler.Value{"FirstName": compiler.NewText(stdlib.Text, "B\xffb")}},
+			{ID: "b", Fields: map[string]ir.Value{"FirstName": ir.NewText(stdlib.Text, "B\x00b")}},
+			{ID: "b", Fields: map[string]ir.Value{"FirstName": ir.NewText(stdlib.Text, "B\xffb")}},
 			{ID: "b\x1b[2K"},
 			{ID: "b\nc"},
 			{ID: ""},
 			{ID: "b", Partition: "P\x00"},
-			{ID: "b", Fields: map[string]compiler.Value{"LeadScore": compiler.NewNumber(stdlib.Score, math.NaN())}},
-			{ID: "b", Fields: map[string]compiler.Value{"LeadScore": compiler.NewNumber(stdlib.Score, math.Inf(-1))}},
+			{ID: "b", Fields: map[string]ir.Value{"LeadScore": ir.NewNumber(stdlib.Score, math.NaN())}},
+			{ID: "b", Fields: map[string]ir.Value{"LeadScore": ir.NewNumber(stdlib.Score, math.Inf(-1))}},
 		} {
 			s := newStore(t)
 			err := s.Import(ctx, []*vm.Person{samplePerson("a"), bad}, nil)
@@ -233,7 +233,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		// New waits are stored by step identity; waits parked by older
 		// versions, by path, must still read back.
 		w1 := &vm.Parked{Person: "a", Workspace: "W", Campaign: "C", Step: "0123456789abcdef", Due: t0.Add(48 * time.Hour),
-			Tokens: map[string]string{"X": "1"}, Trigger: &vm.Event{Kind: compiler.TrigFillsOutForm, Person: "a", Form: "F"}}
+			Tokens: map[string]string{"X": "1"}, Trigger: &vm.Event{Kind: ir.TrigFillsOutForm, Person: "a", Form: "F"}}
 		w2 := &vm.Parked{Person: "b", Workspace: "W", Campaign: "C", Path: []int{1}, Due: t0.Add(24 * time.Hour)}
 		w3 := &vm.Parked{Person: "a", Workspace: "W", Campaign: "D", Path: []int{1}, Due: t0.Add(24 * time.Hour)}
 		apply(t, tx, &vm.Commit{Park: []*vm.Parked{w1, w2, w3}})
@@ -278,7 +278,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		var qs []*vm.Queued
 		for i := 0; i < 3; i++ {
 			qs = append(qs, &vm.Queued{Person: fmt.Sprint(i), Workspace: "W", Campaign: "R", Tokens: map[string]string{"T": "v"},
-				Trigger: &vm.Event{Kind: compiler.TrigRequested, Campaign: "R", Source: "flow"}})
+				Trigger: &vm.Event{Kind: ir.TrigRequested, Campaign: "R", Source: "flow"}})
 		}
 		apply(t, tx, &vm.Commit{Enqueue: qs})
 		commit(t, tx)

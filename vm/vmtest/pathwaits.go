@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
@@ -40,8 +41,8 @@ program "P" {
 	}
 	s := newStore(t)
 	person := func(id string) *vm.Person {
-		return &vm.Person{ID: id, Fields: map[string]compiler.Value{
-			"Id": compiler.NewText(stdlib.Text, id), "Email": compiler.NewText(stdlib.Email, id+"@x.example")}}
+		return &vm.Person{ID: id, Fields: map[string]ir.Value{
+			"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@x.example")}}
 	}
 	if err := s.Import(ctx, []*vm.Person{person("a"), person("b")}, nil); err != nil {
 		t.Fatal(err)

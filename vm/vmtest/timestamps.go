@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
 )
@@ -17,8 +17,8 @@ import (
 func importTimestamps(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
 	t1, t2, t3 := t0, t0.Add(time.Hour), t0.Add(2*time.Hour)
-	text := func(s string) compiler.Value { return compiler.NewText(stdlib.Text, s) }
-	rec := func(id string, fields map[string]compiler.Value) *vm.Person {
+	text := func(s string) ir.Value { return ir.NewText(stdlib.Text, s) }
+	rec := func(id string, fields map[string]ir.Value) *vm.Person {
 		fields["Id"] = text(id)
 		return &vm.Person{ID: id, Fields: fields}
 	}
@@ -47,8 +47,8 @@ func importTimestamps(t *testing.T, newStore func(t *testing.T) Store) {
 	}
 	s := newStore(t)
 	given := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
-	imp(t, s, t1, rec("a", map[string]compiler.Value{"City": text("Berlin")}),
-		rec("b", map[string]compiler.Value{"CreatedAt": compiler.NewTime(stdlib.DateTime, given)}))
+	imp(t, s, t1, rec("a", map[string]ir.Value{"City": text("Berlin")}),
+		rec("b", map[string]ir.Value{"CreatedAt": ir.NewTime(stdlib.DateTime, given)}))
 	if c, u := times(load(t, s, "a")); !c.Equal(t1) || !u.Equal(t1) {
 		t.Errorf("a new person: CreatedAt %v, UpdatedAt %v; want both %v", c, u, t1)
 	}
@@ -56,12 +56,12 @@ func importTimestamps(t *testing.T, newStore func(t *testing.T) Store) {
 		t.Errorf("a new person whose file gives CreatedAt: CreatedAt %v, UpdatedAt %v; want %v and %v", c, u, given, t1)
 	}
 	// The same values again: nothing changed, so nothing moves.
-	imp(t, s, t2, rec("a", map[string]compiler.Value{"City": text("Berlin")}))
+	imp(t, s, t2, rec("a", map[string]ir.Value{"City": text("Berlin")}))
 	if c, u := times(load(t, s, "a")); !c.Equal(t1) || !u.Equal(t1) {
 		t.Errorf("an import that changes nothing: CreatedAt %v, UpdatedAt %v; want both %v", c, u, t1)
 	}
 	// A changed value moves UpdatedAt, never CreatedAt.
-	imp(t, s, t3, rec("a", map[string]compiler.Value{"City": text("Hamburg")}))
+	imp(t, s, t3, rec("a", map[string]ir.Value{"City": text("Hamburg")}))
 	if c, u := times(load(t, s, "a")); !c.Equal(t1) || !u.Equal(t3) {
 		t.Errorf("an import that changes City: CreatedAt %v, UpdatedAt %v; want %v and %v", c, u, t1, t3)
 	}

@@ -1,4 +1,4 @@
-package compiler
+package ir
 
 import "strings"
 
@@ -19,14 +19,16 @@ func Key(names ...string) string {
 		if i > 0 {
 			b.WriteByte('/')
 		}
-		b.WriteString(keyPart(n))
+		b.WriteString(KeyPart(n))
 	}
 	return b.String()
 }
 
 var keyEscaper = strings.NewReplacer(`\`, `\\`, `/`, `\/`)
 
-func keyPart(name string) string {
+// KeyPart escapes one name as Key does, for a key built from a path of
+// names already escaped.
+func KeyPart(name string) string {
 	if !strings.ContainsAny(name, `\/`) {
 		return name
 	}
