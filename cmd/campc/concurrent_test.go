@@ -329,6 +329,9 @@ func stopOutsideTx(t *testing.T, p *proc, db *sql.DB) {
 		if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 			t.Fatal(err)
 		}
+		// The signal is delivered asynchronously: probe the lock only once
+		// the process is seen stopped, or it could begin a write after.
+		waitStopped(t, p.cmd.Process.Pid)
 		c, err := db.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -395,4 +398,22 @@ func startSQLiteRun(t *testing.T) *sqliteRun {
 		}
 	}
 	return r
+}
+
+// waitStopped waits until the kernel reports process pid stopped ("T" in
+// /proc/PID/stat).
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for i := 0; i < 2000; i++ {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatalf("read the state of process %d: %v", pid, err)
+		}
+		// The state follows the command name, which is in parentheses.
+		if j := strings.LastIndexByte(string(b), ')'); j >= 0 && j+2 < len(b) && (b[j+2] == 'T' || b[j+2] == 't') {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("process %d did not stop", pid)
 }
