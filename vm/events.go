@@ -139,17 +139,9 @@ func newEventNames(prog *ir.Program) *eventNames {
 	return n
 }
 
-// EventsError is a problem in an events file, with its place.
-type EventsError struct {
-	File   string
-	Line   int
-	Column int
-	Msg    string
-}
-
-func (e *EventsError) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
-}
+// EventsError is a problem in an events file, with its place: the same
+// file:line:col error as a people file's.
+type EventsError = PeopleError
 
 // ReadEvents reads an events file: JSON Lines, one object per line (blank
 // lines are skipped), each with "time" (RFC 3339, in the clock's range),
