@@ -33,7 +33,7 @@ type Options struct {
 // not parse) and every diagnostic, sorted.
 type Result struct {
 	Program     *ir.Program
-	Diagnostics []*lang.Diagnostic
+	Diagnostics lang.Diagnostics
 	Omitted     int // diagnostics cut by the cap
 
 	errors, otherErrors bool
@@ -87,7 +87,7 @@ func Compile(sources []lang.Source, opts Options) *Result {
 	if max == 0 {
 		max = DefaultMaxErrors
 	}
-	res.Diagnostics, res.Omitted = lang.Sort(c.diags, max)
+	res.Diagnostics, res.Omitted = lang.Diagnostics(c.diags).Sort(max)
 	return res
 }
 

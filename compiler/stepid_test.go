@@ -29,7 +29,7 @@ program "P" {
 }
 `
 	res := Compile([]lang.Source{{Name: "p.camp", Text: src}}, Options{MaxErrors: -1})
-	if lang.HasErrors(res.Diagnostics) {
+	if res.Diagnostics.HasErrors() {
 		t.Fatalf("compile: %v", res.Diagnostics)
 	}
 	out := map[string]string{}

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -117,10 +118,13 @@ func (d *Diagnostic) Error() string {
 	return fmt.Sprintf("%s: %s[%s]: %s", d.Start, d.Severity, d.Code, Escape(d.Message))
 }
 
-// Sort orders diagnostics by file, position, code and message, drops exact
-// repeats, and keeps at most max of them (max <= 0 keeps all). It reports
-// how many were cut.
-func Sort(ds []*Diagnostic, max int) ([]*Diagnostic, int) {
+// Diagnostics is a list of diagnostics, as every stage returns them.
+type Diagnostics []*Diagnostic
+
+// Sort orders the diagnostics by file, position, code and message, drops
+// exact repeats, and keeps at most max of them (max <= 0 keeps all). It
+// reports how many were cut. It reorders ds in place.
+func (ds Diagnostics) Sort(max int) (Diagnostics, int) {
 	slices.SortStableFunc(ds, func(a, b *Diagnostic) int {
 		return cmp.Or(
 			cmp.Compare(a.Start.Filename, b.Start.Filename),
@@ -150,13 +154,26 @@ func Sort(ds []*Diagnostic, max int) ([]*Diagnostic, int) {
 }
 
 // HasErrors reports whether any diagnostic is an error.
-func HasErrors(ds []*Diagnostic) bool {
+func (ds Diagnostics) HasErrors() bool {
 	for _, d := range ds {
 		if d.Severity == SeverityError {
 			return true
 		}
 	}
 	return false
+}
+
+// Err is nil when no diagnostic is an error; otherwise an error whose
+// message has one line per error diagnostic (warnings are left out), in
+// the list's order. errors.As finds each *Diagnostic in it.
+func (ds Diagnostics) Err() error {
+	var errs []error
+	for _, d := range ds {
+		if d.Severity == SeverityError {
+			errs = append(errs, d)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func runeCount(s string) int { return utf8.RuneCountInString(s) }
