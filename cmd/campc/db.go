@@ -251,7 +251,7 @@ func cmdLog(args []string, stdout, stderr io.Writer) int {
 		return runFailed(stderr, "log", *db, err)
 	}
 	if format.value == "json" {
-		writeJSONLog(stdout, acts)
+		vm.WriteJSONLog(stdout, acts)
 	} else {
 		for _, a := range acts {
 			writeTextActivity(stdout, a)

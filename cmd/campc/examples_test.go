@@ -71,7 +71,7 @@ func TestSpecTimeline(t *testing.T) {
 	var got []string
 	dec := json.NewDecoder(&stdout)
 	for dec.More() {
-		var a jsonActivity
+		var a struct{ Time, Type, Primary string }
 		if err := dec.Decode(&a); err != nil {
 			t.Fatal(err)
 		}

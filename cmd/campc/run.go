@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -524,33 +523,6 @@ func callersOf(prog *ir.Program, c *ir.Campaign) string {
 	return "; run a campaign that executes it: " + strings.Join(names, ", ")
 }
 
-type jsonActivity struct {
-	Seq        int64    `json:"seq"`
-	Time       string   `json:"time"`
-	Person     string   `json:"person"`
-	Type       string   `json:"type"`
-	Campaign   string   `json:"campaign"`
-	Primary    string   `json:"primary"`
-	Attributes vm.Attrs `json:"attributes"`
-}
-
-func toJSON(a *vm.Activity) jsonActivity {
-	attrs := a.Attributes
-	if attrs == nil {
-		attrs = vm.Attrs{}
-	}
-	return jsonActivity{Seq: a.Seq, Time: a.Time.UTC().Format(time.RFC3339), Person: a.Person, Type: a.Type,
-		Campaign: a.Campaign, Primary: a.Primary, Attributes: attrs}
-}
-
-func writeJSONLog(w io.Writer, acts []*vm.Activity) {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for _, a := range acts {
-		enc.Encode(toJSON(a))
-	}
-}
-
 func writeTextLog(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
 	for _, a := range acts {
 		writeTextActivity(w, a)
@@ -902,7 +874,7 @@ func startBatchOrCampaign(ctx context.Context, eng *vm.Engine, c *ir.Campaign, p
 // writeLog prints activities in the form --format asks for.
 func writeLog(w io.Writer, format string, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
 	if format == "json" {
-		writeJSONLog(w, acts)
+		vm.WriteJSONLog(w, acts)
 	} else {
 		writeTextLog(w, prog, acts, reports)
 	}

@@ -5,7 +5,6 @@ package vmtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -295,30 +294,8 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 // object per line.
 func FormatLog(acts []*vm.Activity) string {
 	var b strings.Builder
-	for _, a := range acts {
-		writeActivity(&b, a)
-	}
+	vm.WriteJSONLog(&b, acts) // a strings.Builder never fails
 	return b.String()
-}
-
-func writeActivity(b *strings.Builder, a *vm.Activity) {
-	attrs := a.Attributes
-	if attrs == nil {
-		attrs = vm.Attrs{}
-	}
-	var buf strings.Builder
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.Encode(struct {
-		Seq        int64    `json:"seq"`
-		Time       string   `json:"time"`
-		Person     string   `json:"person"`
-		Type       string   `json:"type"`
-		Campaign   string   `json:"campaign"`
-		Primary    string   `json:"primary"`
-		Attributes vm.Attrs `json:"attributes"`
-	}{a.Seq, a.Time.UTC().Format(time.RFC3339), a.Person, a.Type, a.Campaign, a.Primary, attrs})
-	b.WriteString(buf.String())
 }
 
 var argRe = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|\S+`)
