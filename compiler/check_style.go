@@ -20,11 +20,11 @@ func checkStyle(c *checker) {
 			start, end := c.namePos(cp)
 			c.warnf(nil, lang.CodeNeverRuns, start, end, "trigger campaign %q is not active, so none of its triggers will start it; add \"active\"", cp.Name)
 		}
-		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
-			switch s.Op {
-			case ir.StepIf:
+		ir.WalkSteps(cp.Flow, func(s ir.Step) {
+			switch s := s.(type) {
+			case *ir.If:
 				c.unreachableChoices(cp, s)
-			case ir.StepWait:
+			case *ir.Wait:
 				if w := c.stepSrc[s].Wait.For; w != nil && (w.Unit.Name == "month" || w.Unit.Name == "months") {
 					us, ue := rng(w.Unit.Pos, w.Unit.EndPos)
 					c.warnf(cp, lang.CodeAmbiguousWait, us, ue, "a month here is exactly 30 days, not a calendar month; write the wait in days or weeks")
@@ -36,7 +36,7 @@ func checkStyle(c *checker) {
 
 // unreachableChoices warns about a choice whose condition repeats an earlier
 // one: the first match wins, so it can never fire.
-func (c *checker) unreachableChoices(cp *ir.Campaign, s *ir.Step) {
+func (c *checker) unreachableChoices(cp *ir.Campaign, s *ir.If) {
 	seen := map[string]int{}
 	for i, b := range s.Branches {
 		text := exprKey(b.Cond)

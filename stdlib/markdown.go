@@ -18,6 +18,9 @@ func Markdown() string {
 	}
 	b.WriteString("### Flow steps\n\n| step | activity | primary value | attributes | in an executable | emits |\n|---|---|---|---|---|---|\n")
 	for _, s := range Steps {
+		if s.Name == "" {
+			continue // if: control flow, described in the grammar
+		}
 		attrs := strings.Join(s.Attributes, ", ")
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(s.Syntax), s.Name, s.PrimaryAttribute, attrs, yes(s.InExecutable), s.EmitsEvent)
 	}

@@ -110,8 +110,8 @@ func New(prog *ir.Program, opts Options) (*Engine, error) {
 		f := newRootFrame(c, nil, nil)
 		f.kept = true
 		e.roots[c] = f
-		ir.WalkSteps(c.Flow, func(s *ir.Step) {
-			if s.Op == ir.StepWait {
+		ir.WalkSteps(c.Flow, func(s ir.Step) {
+			if _, ok := s.(*ir.Wait); ok {
 				e.waits[c] = true
 			}
 		})
@@ -433,7 +433,7 @@ func (s RunSummary) add(rep *Report) RunSummary {
 	}
 	type stepPerson struct {
 		campaign string
-		step     *ir.Step
+		step     ir.Step
 		person   string
 	}
 	var seen map[stepPerson]bool
@@ -454,7 +454,8 @@ func (s RunSummary) add(rep *Report) RunSummary {
 		if !cloned {
 			s.Steps, cloned = slices.Clone(s.Steps), true
 		}
-		file, line, col := st.Pos.Filename, st.Pos.Line, st.Pos.Column
+		pos := st.Base().Pos
+		file, line, col := pos.Filename, pos.Line, pos.Column
 		i := slices.IndexFunc(s.Steps, func(c StepCount) bool {
 			return c.Campaign == a.Campaign && c.File == file && c.Line == line && c.Column == col
 		})

@@ -46,7 +46,7 @@ type TraceEvent struct {
 	Result   bool
 	Reason   string
 	Text     string
-	Step     *ir.Step
+	Step     ir.Step
 	Branch   int
 	Token    *ir.TokenRef
 	Value    string

@@ -104,11 +104,11 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 		} else if d == 0 && e.Step != nil && x.lastDepth0Flow(e) {
 			x.line(0, 1, "flow:")
 		}
-		src := e.Step.Source
-		if e.Step.Op == ir.StepIf {
+		src := e.Step.Base().Source
+		if _, ok := e.Step.(*ir.If); ok {
 			src = "if …"
 		}
-		x.line(d, 2, "%s: %s", e.Step.Pos, src)
+		x.line(d, 2, "%s: %s", e.Step.Base().Pos, src)
 	case vm.TraceToken:
 		x.line(d, 3, "%s = %q  from %s", e.Token, e.Value, e.From)
 	case vm.TraceBranch:

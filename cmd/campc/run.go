@@ -673,14 +673,15 @@ func writeSummary(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []
 			continue
 		}
 		for _, a := range r.Activities {
-			st := a.Step()
-			if st == nil || a.Campaign == "" {
+			step0 := a.Step()
+			if step0 == nil || a.Campaign == "" {
 				continue
 			}
 			c := get(a.Campaign)
 			if c.ws == "" {
 				c.ws = a.Workspace
 			}
+			st := step0.Base()
 			step(c, st.Pos.Filename, st.Pos.Line, st.Pos.Column, a.Type, oneLine(st.Source)).people[a.Person] = true
 		}
 	}
@@ -728,7 +729,8 @@ func stepSources(prog *ir.Program) map[string]string {
 		return out
 	}
 	for _, c := range prog.Campaigns {
-		ir.WalkSteps(c.Flow, func(s *ir.Step) {
+		ir.WalkSteps(c.Flow, func(step ir.Step) {
+			s := step.Base()
 			key := fmt.Sprintf("%s:%d:%d", s.Pos.Filename, s.Pos.Line, s.Pos.Column)
 			if s.Pos.Filename == "" {
 				key = fmt.Sprintf("%d:%d", s.Pos.Line, s.Pos.Column)
