@@ -1,0 +1,146 @@
+package lang
+
+import (
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/campc/campc/stdlib"
+)
+
+// leadingWords is the keyword phrase a participle tag starts with: its
+// quoted words up to the first thing that is not one ('change' 'score' @@
+// is "change score"). Alternation bars and capture groups in front are
+// skipped.
+func leadingWords(tag string) []string {
+	tag = strings.TrimLeft(tag, " |@(")
+	var out []string
+	for {
+		tag = strings.TrimLeft(tag, " ")
+		if !strings.HasPrefix(tag, "'") {
+			return out
+		}
+		end := strings.Index(tag[1:], "'")
+		out = append(out, tag[1:1+end])
+		tag = tag[end+2:]
+	}
+}
+
+// grammarSteps lists the step alternatives of the grammar (lang.Step) by
+// field name, each with the keyword phrase it starts with: the field's own
+// tag, or for @@ the first tagged field of the node it captures.
+func grammarSteps(t *testing.T, skip map[string]bool) map[string][]string {
+	out := map[string][]string{}
+	st := reflect.TypeFor[Step]()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		tag, ok := f.Tag.Lookup("parser")
+		if !ok || skip[f.Name] {
+			continue
+		}
+		words := leadingWords(tag)
+		if len(words) == 0 {
+			node := f.Type
+			for node.Kind() == reflect.Pointer {
+				node = node.Elem()
+			}
+			for j := range node.NumField() {
+				if inner, ok := node.Field(j).Tag.Lookup("parser"); ok {
+					words = leadingWords(inner)
+					break
+				}
+			}
+		}
+		if len(words) == 0 {
+			t.Fatalf("step alternative %s starts with no keyword", f.Name)
+		}
+		out[f.Name] = words
+	}
+	return out
+}
+
+// tableWords is the keyword phrase a stdlib step's syntax starts with: its
+// lower-case words up to the first placeholder, option or quote.
+func tableWords(syntax string) []string {
+	var out []string
+	for _, w := range strings.Fields(syntax) {
+		if !regexp.MustCompile(`^[a-z]+$`).MatchString(w) {
+			break
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func isPrefix(a, b []string) bool { return len(a) <= len(b) && slices.Equal(a, b[:len(a)]) }
+
+// TestGrammarMatchesStdlib keeps the grammar's step alternatives and
+// stdlib.Steps one to one: every row of the table is parsed by exactly one
+// alternative that starts with the row's keywords, and every alternative
+// is a row, except the two that parse what campc refuses (add to
+// engagement program, and an unknown step). Adding a step to one and not
+// the other fails here.
+func TestGrammarMatchesStdlib(t *testing.T) {
+	refused := map[string]bool{"Engagement": true, "Unknown": true}
+	alts := grammarSteps(t, refused)
+	matched := map[string]stdlib.StepOp{}
+	for op, row := range stdlib.Steps {
+		want := tableWords(row.Syntax)
+		if len(want) == 0 {
+			t.Errorf("stdlib step %d (%q) has no keywords in its syntax", op, row.Syntax)
+			continue
+		}
+		var found []string
+		for name, words := range alts {
+			if isPrefix(want, words) || isPrefix(words, want) {
+				found = append(found, name)
+			}
+		}
+		slices.Sort(found)
+		if len(found) != 1 {
+			t.Errorf("stdlib step %q is parsed by %d grammar alternatives %v, want 1", row.Syntax, len(found), found)
+			continue
+		}
+		if prev, dup := matched[found[0]]; dup {
+			t.Errorf("grammar alternative %s matches stdlib steps %q and %q", found[0], stdlib.Steps[prev].Syntax, row.Syntax)
+		}
+		matched[found[0]] = stdlib.StepOp(op)
+	}
+	for name, words := range alts {
+		if _, ok := matched[name]; !ok {
+			t.Errorf("grammar alternative %s (%q …) has no row in stdlib.Steps", name, strings.Join(words, " "))
+		}
+	}
+}
+
+// TestStepKeywordLists keeps the parser's list of words that start a step
+// (the lookahead that keeps UnknownStep from taking a known step) equal to
+// stdlib.StepKeywords, and both equal to the first words of stdlib.Steps.
+func TestStepKeywordLists(t *testing.T) {
+	tag, _ := reflect.TypeFor[UnknownStep]().Field(1).Tag.Lookup("parser")
+	look := regexp.MustCompile(`\(\?!([^)]*)\)`).FindStringSubmatch(tag)
+	if look == nil {
+		t.Fatalf("UnknownStep's tag %q has no lookahead", tag)
+	}
+	var parser []string
+	for _, w := range strings.Split(look[1], "|") {
+		if w = strings.Trim(strings.TrimSpace(w), "'"); w != "else" { // else ends an if's branch
+			parser = append(parser, w)
+		}
+	}
+	var table []string
+	for _, row := range stdlib.Steps {
+		if w := tableWords(row.Syntax); len(w) > 0 && !slices.Contains(table, w[0]) {
+			table = append(table, w[0])
+		}
+	}
+	sorted := func(xs []string) []string { return slices.Sorted(slices.Values(xs)) }
+	if got, want := sorted(parser), sorted(table); !slices.Equal(got, want) {
+		t.Errorf("UnknownStep's lookahead has %v; the first words of stdlib.Steps are %v", got, want)
+	}
+	if got, want := sorted(stdlib.StepKeywords), sorted(table); !slices.Equal(got, want) {
+		t.Errorf("stdlib.StepKeywords has %v; the first words of stdlib.Steps are %v", got, want)
+	}
+}
