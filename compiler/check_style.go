@@ -71,16 +71,28 @@ func exprKey(e *ir.Expr) string {
 	}
 	// Every part is quoted, and things are told apart by identity, not by
 	// name: names and values may contain any character, and two lists of
-	// two scopes may share a name.
+	// two scopes may share a name. The op tells the types apart.
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d/%t", c.Kind, c.Negate)
-	if c.Field != nil {
-		fmt.Fprintf(&b, "/%q", c.Field.Name)
+	fmt.Fprintf(&b, "%d/%t", c.Op(), c.Base().Negate)
+	switch c := c.(type) {
+	case *ir.FieldCond:
+		if c.Field != nil {
+			fmt.Fprintf(&b, "/%q", c.Field.Name)
+		}
+		for _, v := range c.Values {
+			fmt.Fprintf(&b, "/%q|%v|%s|%t|%t", v.Fold, v.Num, v.Time, v.Bool, v.Null)
+		}
+		fmt.Fprintf(&b, "/%d", c.Window)
+	case *ir.MemberList:
+		fmt.Fprintf(&b, "/%p", c.List)
+	case *ir.MemberSmartList:
+		fmt.Fprintf(&b, "/%p", c.SmartList)
+	case *ir.MemberProgram:
+		fmt.Fprintf(&b, "/%p/%q", c.Program, c.Status)
+	case *ir.ActivityCond:
+		fmt.Fprintf(&b, "/%p/%p/%p/%p/%p/%p/%d/%d", c.Campaign, c.Email, c.Form, c.Field, c.WebPage, c.List, c.Window, c.AtLeast)
+	case *ir.Sample:
+		fmt.Fprintf(&b, "/%v", c.Percent)
 	}
-	for _, v := range c.Values {
-		fmt.Fprintf(&b, "/%q|%v|%s|%t|%t", v.Fold, v.Num, v.Time, v.Bool, v.Null)
-	}
-	fmt.Fprintf(&b, "/%p/%p/%p/%q/%p/%p/%p/%p", c.List, c.SmartList, c.Program, c.Status, c.Campaign, c.Email, c.Form, c.WebPage)
-	fmt.Fprintf(&b, "/%d/%d/%v", c.Window, c.AtLeast, c.Percent)
 	return b.String()
 }

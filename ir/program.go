@@ -281,7 +281,7 @@ type Schedule struct {
 // SmartList is a campaign's or an asset's smart list.
 type SmartList struct {
 	Triggers  []*TriggerDef
-	Filters   []*Cond
+	Filters   []Cond
 	Logic     *Expr  // over filter numbers (Expr.Filter); nil means all
 	LogicText string // the logic as written ("1 and (2 or 3)"); "" for all
 	Invalid   string // non-empty: why nobody qualifies
@@ -335,71 +335,6 @@ type TriggerDef struct {
 	Text       string // the trigger as written, for explanations
 }
 
-// CondKind is the kind of a leaf condition.
-type CondKind int
-
-// Condition kinds.
-const (
-	CondIs CondKind = iota
-	CondContains
-	CondStartsWith
-	CondIn
-	CondGt
-	CondGe
-	CondLt
-	CondLe
-	CondBetween
-	CondEmpty
-	CondInPast
-	CondMemberList
-	CondMemberSmartList
-	CondMemberProgram
-	CondExecuted
-	CondSentEmail
-	CondFilledForm
-	CondDataChanged
-	CondSample
-	// Engagement filters (issue 11).
-	CondOpenedEmail
-	CondClickedEmail
-	CondVisitedPage
-	CondClickedPage
-	CondDeliveredEmail
-	CondBouncedEmail
-	CondUnsubscribed
-
-	// Issue 11, vocabulary b: negations are Negate on the kinds above.
-	CondEndsWith
-	CondInNext
-	CondAddedToList
-)
-
-// Cond is a typed leaf condition. Negate inverts the result (is not, not
-// in, is not empty, not member of, not contains, not starts with, not ends
-// with, not in past, not in next, and "not" before an activity filter).
-type Cond struct {
-	Kind      CondKind
-	Negate    bool
-	Field     *Field
-	Values    []Value
-	List      *List
-	SmartList *SmartListDef
-	Program   *ProgramDef
-	Status    string // "" means any status
-	Campaign  *Campaign
-	Email     *Email
-	Form      *Form
-	WebPage   *WebPage
-	Window    time.Duration // activity and in-past conditions; 0 means ever
-	AtLeast   int
-	Percent   float64
-	// SampleKey seeds a random sample: the owner's name and the sample's
-	// ordinal, so editing other text does not re-draw the sample.
-	SampleKey string
-	Text      string // the condition as written, for logs and explain
-	Pos, End  Position
-}
-
 // Value is a typed literal. Text is kept as written and lowered in Fold
 // for case-insensitive comparison.
 type Value struct {
@@ -428,7 +363,7 @@ const (
 type Expr struct {
 	Op     ExprOp
 	Kids   []*Expr
-	Cond   *Cond
+	Cond   Cond
 	Filter int
 }
 
@@ -642,18 +577,6 @@ func NewBool(b bool) Value { return Value{Type: stdlib.Boolean, Bool: b} }
 // NewTime is a date or datetime value.
 func NewTime(t stdlib.FieldType, tm time.Time) Value { return Value{Type: t, Time: tm.UTC()} }
 
-// ReadsLog reports whether a condition of this kind reads the person's
-// activity log (the activity filters).
-func (k CondKind) ReadsLog() bool {
-	switch k {
-	case CondExecuted, CondSentEmail, CondFilledForm, CondDataChanged,
-		CondOpenedEmail, CondClickedEmail, CondVisitedPage, CondClickedPage,
-		CondDeliveredEmail, CondBouncedEmail, CondUnsubscribed, CondAddedToList:
-		return true
-	}
-	return false
-}
-
 // ReadsActivityLogs reports whether any condition of the program, wherever
 // it stands, reads people's activity logs: a store need not load them for
 // a program that does not.
@@ -676,7 +599,7 @@ func TokenScopes(c *Campaign, callers []*Scope, parent bool) []*Scope {
 // activity logs (the activity filters), wherever it stands.
 func readsLogs(prog *Program) bool {
 	var inExpr func(e *Expr) bool
-	isLog := func(c *Cond) bool { return c.Kind.ReadsLog() }
+	isLog := ReadsLog
 	inExpr = func(e *Expr) bool {
 		if e == nil {
 			return false

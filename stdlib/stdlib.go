@@ -449,6 +449,65 @@ var Filters = []Filter{
 	{`was added to list "L" [in past N days] [at least N times]`, `filter was added to list "Hot Leads" in past 7 days`},
 }
 
+// FilterOp names a kind of leaf condition (a smart-list filter, or a
+// condition of an if). The IR's condition types report theirs, and
+// FilterActivity is keyed by it.
+type FilterOp uint8
+
+// Filter ops. The comparisons of a field come first, then memberships,
+// the activity filters, and the random sample.
+const (
+	FilterIs FilterOp = iota
+	FilterContains
+	FilterStartsWith
+	FilterEndsWith
+	FilterIn
+	FilterGt
+	FilterGe
+	FilterLt
+	FilterLe
+	FilterBetween
+	FilterEmpty
+	FilterInPast
+	FilterInNext
+	FilterMemberList
+	FilterMemberSmartList
+	FilterMemberProgram
+	FilterExecuted
+	FilterSentEmail
+	FilterFilledForm
+	FilterDataChanged
+	FilterAddedToList
+	FilterOpenedEmail
+	FilterClickedEmail
+	FilterVisitedPage
+	FilterClickedPage
+	FilterDeliveredEmail
+	FilterBouncedEmail
+	FilterUnsubscribed
+	FilterSample
+
+	// NumFilterOps is the number of filter ops.
+	NumFilterOps
+)
+
+// FilterActivity is the activity type an activity filter counts in the
+// person's log, by op; "" for the filters that read no log.
+var FilterActivity = [NumFilterOps]string{
+	FilterExecuted:       ActExecutedCampaign,
+	FilterSentEmail:      ActSendEmail,
+	FilterFilledForm:     ActFillOutForm,
+	FilterDataChanged:    ActChangeDataValue,
+	FilterAddedToList:    ActAddToList,
+	FilterOpenedEmail:    ActOpenEmail,
+	FilterClickedEmail:   ActClickEmail,
+	FilterVisitedPage:    ActVisitWebpage,
+	FilterClickedPage:    ActClickLink,
+	FilterDeliveredEmail: ActEmailDelivered,
+	FilterBouncedEmail:   ActEmailBounced,
+	FilterUnsubscribed:   ActUnsubscribe,
+}
+
 // The time range campc keeps: every clock time and every due time lies in
 // the years MinYear to MaxYear inclusive (UTC). Stores can then hold times
 // as fixed-size numbers, and every time prints as a four-digit year.

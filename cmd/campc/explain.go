@@ -62,7 +62,7 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 	case vm.TraceTrigger:
 		x.line(d, 2, "%s  [heard %s] %s", e.Text, e.Saw, yesNo(e.Result))
 	case vm.TraceFilter:
-		x.line(d, 2, "filter %d: %s  [saw %s] %s", e.Filter, e.Cond.Text, e.Saw, yesNo(e.Result))
+		x.line(d, 2, "filter %d: %s  [saw %s] %s", e.Filter, e.Cond.Base().Text, e.Saw, yesNo(e.Result))
 	case vm.TraceLogic:
 		verdict := "qualifies"
 		if !e.Result {
