@@ -12,15 +12,17 @@ import (
 
 // leadingWords is the keyword phrase a participle tag starts with: its
 // quoted words up to the first thing that is not one ('change' 'score' @@
-// is "change score"). Alternation bars and capture groups in front are
-// skipped.
-func leadingWords(tag string) []string {
-	tag = strings.TrimLeft(tag, " |@(")
-	var out []string
+// is "change score"), and whether a capture of a node (@@) follows them.
+// Alternation bars and capture groups in front are skipped.
+func leadingWords(tag string) (out []string, node bool) {
+	tag = strings.TrimLeft(tag, " |")
+	if !strings.HasPrefix(tag, "@@") {
+		tag = strings.TrimLeft(tag, "@(")
+	}
 	for {
 		tag = strings.TrimLeft(tag, " ")
 		if !strings.HasPrefix(tag, "'") {
-			return out
+			return out, strings.HasPrefix(tag, "@@")
 		}
 		end := strings.Index(tag[1:], "'")
 		out = append(out, tag[1:1+end])
@@ -30,7 +32,8 @@ func leadingWords(tag string) []string {
 
 // grammarSteps lists the step alternatives of the grammar (lang.Step) by
 // field name, each with the keyword phrase it starts with: the field's own
-// tag, or for @@ the first tagged field of the node it captures.
+// tag's words, then, where they are followed by @@, the words the first
+// tagged field of the captured node starts with.
 func grammarSteps(t *testing.T, skip map[string]bool) map[string][]string {
 	out := map[string][]string{}
 	st := reflect.TypeFor[Step]()
@@ -40,15 +43,16 @@ func grammarSteps(t *testing.T, skip map[string]bool) map[string][]string {
 		if !ok || skip[f.Name] {
 			continue
 		}
-		words := leadingWords(tag)
-		if len(words) == 0 {
+		words, more := leadingWords(tag)
+		if more {
 			node := f.Type
 			for node.Kind() == reflect.Pointer {
 				node = node.Elem()
 			}
 			for j := range node.NumField() {
 				if inner, ok := node.Field(j).Tag.Lookup("parser"); ok {
-					words = leadingWords(inner)
+					w, _ := leadingWords(inner)
+					words = append(words, w...)
 					break
 				}
 			}
@@ -77,42 +81,51 @@ func tableWords(syntax string) []string {
 func isPrefix(a, b []string) bool { return len(a) <= len(b) && slices.Equal(a, b[:len(a)]) }
 
 // TestGrammarMatchesStdlib keeps the grammar's step alternatives and
-// stdlib.Steps one to one: every row of the table is parsed by exactly one
-// alternative that starts with the row's keywords, and every alternative
-// is a row, except the two that parse what campc refuses (add to
-// engagement program, and an unknown step). Adding a step to one and not
-// the other fails here.
+// stdlib.Steps one to one: every spelling of a row (its syntax and each
+// alias) is parsed by exactly one alternative that starts with its
+// keywords, and every alternative is a spelling of a row, except the two
+// that parse what campc refuses (add to engagement program, and an
+// unknown step). Adding a step to one and not the other fails here.
 func TestGrammarMatchesStdlib(t *testing.T) {
 	refused := map[string]bool{"Engagement": true, "Unknown": true}
 	alts := grammarSteps(t, refused)
-	matched := map[string]stdlib.StepOp{}
-	for op, row := range stdlib.Steps {
-		want := tableWords(row.Syntax)
-		if len(want) == 0 {
-			t.Errorf("stdlib step %d (%q) has no keywords in its syntax", op, row.Syntax)
-			continue
+	matched := map[string]string{}
+	for op, r := range stdlib.Steps {
+		for _, syntax := range append([]string{r.Syntax}, r.Aliases...) {
+			matchSpelling(t, stdlib.StepOp(op), syntax, alts, matched)
 		}
-		var found []string
-		for name, words := range alts {
-			if isPrefix(want, words) || isPrefix(words, want) {
-				found = append(found, name)
-			}
-		}
-		slices.Sort(found)
-		if len(found) != 1 {
-			t.Errorf("stdlib step %q is parsed by %d grammar alternatives %v, want 1", row.Syntax, len(found), found)
-			continue
-		}
-		if prev, dup := matched[found[0]]; dup {
-			t.Errorf("grammar alternative %s matches stdlib steps %q and %q", found[0], stdlib.Steps[prev].Syntax, row.Syntax)
-		}
-		matched[found[0]] = stdlib.StepOp(op)
 	}
 	for name, words := range alts {
 		if _, ok := matched[name]; !ok {
 			t.Errorf("grammar alternative %s (%q …) has no row in stdlib.Steps", name, strings.Join(words, " "))
 		}
 	}
+}
+
+// matchSpelling finds the one grammar alternative that parses a spelling
+// of a step, and records it in matched.
+func matchSpelling(t *testing.T, op stdlib.StepOp, syntax string, alts map[string][]string, matched map[string]string) {
+	t.Helper()
+	want := tableWords(syntax)
+	if len(want) == 0 {
+		t.Errorf("stdlib step %d (%q) has no keywords in its syntax", op, syntax)
+		return
+	}
+	var found []string
+	for name, words := range alts {
+		if isPrefix(want, words) || isPrefix(words, want) {
+			found = append(found, name)
+		}
+	}
+	slices.Sort(found)
+	if len(found) != 1 {
+		t.Errorf("stdlib step %q is parsed by %d grammar alternatives %v, want 1", syntax, len(found), found)
+		return
+	}
+	if prev, dup := matched[found[0]]; dup {
+		t.Errorf("grammar alternative %s matches stdlib steps %q and %q", found[0], prev, syntax)
+	}
+	matched[found[0]] = syntax
 }
 
 // TestStepKeywordLists keeps the parser's list of words that start a step
@@ -132,8 +145,10 @@ func TestStepKeywordLists(t *testing.T) {
 	}
 	var table []string
 	for _, row := range stdlib.Steps {
-		if w := tableWords(row.Syntax); len(w) > 0 && !slices.Contains(table, w[0]) {
-			table = append(table, w[0])
+		for _, syntax := range append([]string{row.Syntax}, row.Aliases...) {
+			if w := tableWords(syntax); len(w) > 0 && !slices.Contains(table, w[0]) {
+				table = append(table, w[0])
+			}
 		}
 	}
 	sorted := func(xs []string) []string { return slices.Sorted(slices.Values(xs)) }

@@ -22,7 +22,11 @@ func Markdown() string {
 			continue // if: control flow, described in the grammar
 		}
 		attrs := strings.Join(s.Attributes, ", ")
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(s.Syntax), s.Name, s.PrimaryAttribute, attrs, yes(s.InExecutable), s.EmitsEvent)
+		syntax := cell(s.Syntax)
+		for _, a := range s.Aliases {
+			syntax += " (also " + cell(a) + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", syntax, s.Name, s.PrimaryAttribute, attrs, yes(s.InExecutable), s.EmitsEvent)
 	}
 	b.WriteString("\nA step inside `if`/`else` also records `Choice`. The engine itself writes ")
 	var engine []string

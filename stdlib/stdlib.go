@@ -321,6 +321,9 @@ type Step struct {
 	Example          string
 	PrimaryAttribute string
 	Attributes       []string
+	// Aliases are other spellings the grammar accepts for the step, each
+	// an alternative of its own in lang.Step.
+	Aliases []string
 }
 
 // Steps lists every flow step once, indexed by its op.
