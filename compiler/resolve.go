@@ -472,16 +472,20 @@ func (c *checker) stepOf(cp *ir.Campaign, st *lang.Step) ir.Step {
 		out.Text = c.template(cp, st.SendAlert.Text)
 		out.To = c.template(cp, st.SendAlert.To)
 		return out
-	case st.Moment != nil:
+	case st.Moment != nil || st.AddMoment != nil:
+		m := st.Moment
+		if m == nil {
+			m = st.AddMoment
+		}
 		out := &ir.Moment{}
-		out.Moment = st.Moment.Type.Name
+		out.Moment = m.Type.Name
 		if !contains(stdlib.MomentTypes, out.Moment) {
-			s, e := rng(st.Moment.Type.Pos, st.Moment.Type.EndPos)
+			s, e := rng(m.Type.Pos, m.Type.EndPos)
 			sug := nearest(out.Moment, stdlib.MomentTypes)
 			d := c.errorf(cp, lang.CodeSyntax, s, e, "unknown interesting moment type %q (email, web or milestone)%s", out.Moment, didYouMean(sug, false))
 			d.Suggestion = sug
 		}
-		out.Text = c.template(cp, st.Moment.Text)
+		out.Text = c.template(cp, m.Text)
 		return out
 	case st.Wait != nil:
 		out := &ir.Wait{}
