@@ -433,7 +433,7 @@ func (s RunSummary) add(rep *Report) RunSummary {
 	}
 	type stepPerson struct {
 		campaign string
-		step     ir.Step
+		step     *ir.StepBase
 		person   string
 	}
 	var seen map[stepPerson]bool
@@ -454,8 +454,7 @@ func (s RunSummary) add(rep *Report) RunSummary {
 		if !cloned {
 			s.Steps, cloned = slices.Clone(s.Steps), true
 		}
-		pos := st.Base().Pos
-		file, line, col := pos.Filename, pos.Line, pos.Column
+		file, line, col := st.Pos.Filename, st.Pos.Line, st.Pos.Column
 		i := slices.IndexFunc(s.Steps, func(c StepCount) bool {
 			return c.Campaign == a.Campaign && c.File == file && c.Line == line && c.Column == col
 		})

@@ -120,7 +120,9 @@ func (ps *pass) push(c *cursor) {
 func (ps *pass) add(a *Activity, step ir.Step, cur *cursor) {
 	a.Time = ps.r.now
 	a.Person = ps.p.ID
-	a.step = step
+	if step != nil {
+		a.step = step.Base()
+	}
 	if cur != nil {
 		a.Campaign = cur.frame.campaign.Name
 		a.Workspace = cur.frame.campaign.Workspace.Name

@@ -673,15 +673,14 @@ func writeSummary(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []
 			continue
 		}
 		for _, a := range r.Activities {
-			step0 := a.Step()
-			if step0 == nil || a.Campaign == "" {
+			st := a.Step()
+			if st == nil || a.Campaign == "" {
 				continue
 			}
 			c := get(a.Campaign)
 			if c.ws == "" {
 				c.ws = a.Workspace
 			}
-			st := step0.Base()
 			step(c, st.Pos.Filename, st.Pos.Line, st.Pos.Column, a.Type, oneLine(st.Source)).people[a.Person] = true
 		}
 	}
