@@ -132,17 +132,9 @@ func matchSpelling(t *testing.T, op stdlib.StepOp, syntax string, alts map[strin
 // (the lookahead that keeps UnknownStep from taking a known step) equal to
 // stdlib.StepKeywords, and both equal to the first words of stdlib.Steps.
 func TestStepKeywordLists(t *testing.T) {
-	tag, _ := reflect.TypeFor[UnknownStep]().Field(1).Tag.Lookup("parser")
-	look := regexp.MustCompile(`\(\?!([^)]*)\)`).FindStringSubmatch(tag)
-	if look == nil {
-		t.Fatalf("UnknownStep's tag %q has no lookahead", tag)
-	}
-	var parser []string
-	for _, w := range strings.Split(look[1], "|") {
-		if w = strings.Trim(strings.TrimSpace(w), "'"); w != "else" { // else ends an if's branch
-			parser = append(parser, w)
-		}
-	}
+	parser := slices.DeleteFunc(lookahead(t, reflect.TypeFor[UnknownStep]()), func(w string) bool {
+		return w == "else" // else ends an if's branch
+	})
 	var table []string
 	for _, row := range stdlib.Steps {
 		for _, syntax := range append([]string{row.Syntax}, row.Aliases...) {
@@ -151,11 +143,53 @@ func TestStepKeywordLists(t *testing.T) {
 			}
 		}
 	}
-	sorted := func(xs []string) []string { return slices.Sorted(slices.Values(xs)) }
 	if got, want := sorted(parser), sorted(table); !slices.Equal(got, want) {
 		t.Errorf("UnknownStep's lookahead has %v; the first words of stdlib.Steps are %v", got, want)
 	}
 	if got, want := sorted(stdlib.StepKeywords), sorted(table); !slices.Equal(got, want) {
 		t.Errorf("stdlib.StepKeywords has %v; the first words of stdlib.Steps are %v", got, want)
+	}
+}
+
+func sorted(xs []string) []string { return slices.Sorted(slices.Values(xs)) }
+
+// lookahead is the list of words in the negative lookahead of an unknown
+// node's tag: the words that start a known one.
+func lookahead(t *testing.T, node reflect.Type) []string {
+	t.Helper()
+	re := regexp.MustCompile(`\(\?!([^)]*)\)`)
+	for i := range node.NumField() {
+		tag, ok := node.Field(i).Tag.Lookup("parser")
+		if look := re.FindStringSubmatch(tag); ok && look != nil {
+			var out []string
+			for _, w := range strings.Split(look[1], "|") {
+				out = append(out, strings.Trim(strings.TrimSpace(w), "'"))
+			}
+			return out
+		}
+	}
+	t.Fatalf("%s has no lookahead", node.Name())
+	return nil
+}
+
+// TestUnknownKeywordLists keeps the parser's other lookaheads (the words
+// that start a declaration, a campaign clause and a smart-list line, which
+// an unknown one may not start with) equal to stdlib's lists of them,
+// which "did you mean" suggests from.
+func TestUnknownKeywordLists(t *testing.T) {
+	cases := []struct {
+		node  reflect.Type
+		table []string
+		extra []string // words the parser also stops at
+	}{
+		{reflect.TypeFor[UnknownDecl](), stdlib.DeclKeywords, []string{"workspace"}}, // the file's first line, not a declaration
+		{reflect.TypeFor[UnknownItem](), stdlib.CampaignKeywords, nil},
+		{reflect.TypeFor[UnknownSLine](), stdlib.SmartListKeywords, nil},
+	}
+	for _, c := range cases {
+		want := sorted(append(slices.Clone(c.table), c.extra...))
+		if got := sorted(lookahead(t, c.node)); !slices.Equal(got, want) {
+			t.Errorf("%s's lookahead has %v; stdlib's list (with %v) is %v", c.node.Name(), got, c.extra, want)
+		}
 	}
 }
