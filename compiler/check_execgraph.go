@@ -9,10 +9,10 @@ import (
 )
 
 // executes lists a campaign's Execute Campaign steps, branches included.
-func executes(cp *ir.Campaign) []*ir.Step {
-	var out []*ir.Step
-	ir.WalkSteps(cp.Flow, func(s *ir.Step) {
-		if s.Op == ir.StepExecute && s.Target != nil {
+func executes(cp *ir.Campaign) []*ir.Execute {
+	var out []*ir.Execute
+	ir.WalkSteps(cp.Flow, func(st ir.Step) {
+		if s, ok := st.(*ir.Execute); ok && s.Target != nil {
 			out = append(out, s)
 		}
 	})

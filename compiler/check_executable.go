@@ -14,19 +14,11 @@ func checkExecutables(c *checker) {
 		if cp.Kind != ir.Executable || c.cmp(cp).body == nil {
 			continue
 		}
-		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
-			name := ""
-			switch s.Op {
-			case ir.StepWait:
-				name = "Wait"
-			case ir.StepCallWebhook:
-				name = "Call Webhook"
-			default:
-				return
-			}
-			if st, ok := stdlib.StepByName(name); ok && !st.InExecutable {
-				c.errorf(cp, lang.CodeExecutableStep, s.Pos, s.End,
-					"executable campaign %q cannot contain %s: it runs in series with its caller; use request campaign for such work", cp.Name, name)
+		ir.WalkSteps(cp.Flow, func(s ir.Step) {
+			if row := stdlib.Steps[s.Op()]; !row.InExecutable {
+				b := s.Base()
+				c.errorf(cp, lang.CodeExecutableStep, b.Pos, b.End,
+					"executable campaign %q cannot contain %s: it runs in series with its caller; use request campaign for such work", cp.Name, row.Name)
 			}
 		})
 		for _, t := range cp.SmartList.Triggers {

@@ -9,9 +9,13 @@ import (
 // for requests from a flow.
 func checkRequests(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
+		ir.WalkSteps(cp.Flow, func(st ir.Step) {
+			s, ok := st.(*ir.Request)
+			if !ok {
+				return
+			}
 			t := s.Target
-			if s.Op != ir.StepRequest || t == nil || c.cmp(t).body == nil || t.Workspace != cp.Workspace || t.Requestable("flow") {
+			if t == nil || c.cmp(t).body == nil || t.Workspace != cp.Workspace || t.Requestable("flow") {
 				return
 			}
 			var d *lang.Diagnostic

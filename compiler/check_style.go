@@ -20,11 +20,11 @@ func checkStyle(c *checker) {
 			start, end := c.namePos(cp)
 			c.warnf(nil, lang.CodeNeverRuns, start, end, "trigger campaign %q is not active, so none of its triggers will start it; add \"active\"", cp.Name)
 		}
-		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
-			switch s.Op {
-			case ir.StepIf:
+		ir.WalkSteps(cp.Flow, func(s ir.Step) {
+			switch s := s.(type) {
+			case *ir.If:
 				c.unreachableChoices(cp, s)
-			case ir.StepWait:
+			case *ir.Wait:
 				if w := c.stepSrc[s].Wait.For; w != nil && (w.Unit.Name == "month" || w.Unit.Name == "months") {
 					us, ue := rng(w.Unit.Pos, w.Unit.EndPos)
 					c.warnf(cp, lang.CodeAmbiguousWait, us, ue, "a month here is exactly 30 days, not a calendar month; write the wait in days or weeks")
@@ -36,7 +36,7 @@ func checkStyle(c *checker) {
 
 // unreachableChoices warns about a choice whose condition repeats an earlier
 // one: the first match wins, so it can never fire.
-func (c *checker) unreachableChoices(cp *ir.Campaign, s *ir.Step) {
+func (c *checker) unreachableChoices(cp *ir.Campaign, s *ir.If) {
 	seen := map[string]int{}
 	for i, b := range s.Branches {
 		text := exprKey(b.Cond)
@@ -71,16 +71,28 @@ func exprKey(e *ir.Expr) string {
 	}
 	// Every part is quoted, and things are told apart by identity, not by
 	// name: names and values may contain any character, and two lists of
-	// two scopes may share a name.
+	// two scopes may share a name. The op tells the types apart.
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d/%t", c.Kind, c.Negate)
-	if c.Field != nil {
-		fmt.Fprintf(&b, "/%q", c.Field.Name)
+	fmt.Fprintf(&b, "%d/%t", c.Op(), c.Base().Negate)
+	switch c := c.(type) {
+	case *ir.FieldCond:
+		if c.Field != nil {
+			fmt.Fprintf(&b, "/%q", c.Field.Name)
+		}
+		for _, v := range c.Values {
+			fmt.Fprintf(&b, "/%q|%v|%s|%t|%t", v.Fold, v.Num, v.Time, v.Bool, v.Null)
+		}
+		fmt.Fprintf(&b, "/%d", c.Window)
+	case *ir.MemberList:
+		fmt.Fprintf(&b, "/%p", c.List)
+	case *ir.MemberSmartList:
+		fmt.Fprintf(&b, "/%p", c.SmartList)
+	case *ir.MemberProgram:
+		fmt.Fprintf(&b, "/%p/%q", c.Program, c.Status)
+	case *ir.ActivityCond:
+		fmt.Fprintf(&b, "/%p/%p/%p/%p/%p/%p/%d/%d", c.Campaign, c.Email, c.Form, c.Field, c.WebPage, c.List, c.Window, c.AtLeast)
+	case *ir.Sample:
+		fmt.Fprintf(&b, "/%v", c.Percent)
 	}
-	for _, v := range c.Values {
-		fmt.Fprintf(&b, "/%q|%v|%s|%t|%t", v.Fold, v.Num, v.Time, v.Bool, v.Null)
-	}
-	fmt.Fprintf(&b, "/%p/%p/%p/%q/%p/%p/%p/%p", c.List, c.SmartList, c.Program, c.Status, c.Campaign, c.Email, c.Form, c.WebPage)
-	fmt.Fprintf(&b, "/%d/%d/%v", c.Window, c.AtLeast, c.Percent)
 	return b.String()
 }

@@ -111,22 +111,22 @@ func chainRelated(f frame) []lang.Related {
 // tmplUse is one template a campaign renders, and how.
 type tmplUse struct {
 	t     ir.Template
-	score bool     // the reference must be a score token
-	date  bool     // the reference must hold a date (wait until a token)
-	via   *ir.Step // a send email step, for an email subject
+	score bool    // the reference must be a score token
+	date  bool    // the reference must hold a date (wait until a token)
+	via   ir.Step // a send email or call webhook step, for its asset's template
 }
 
 func templateUses(cp *ir.Campaign) []tmplUse {
 	var out []tmplUse
-	ir.WalkSteps(cp.Flow, func(s *ir.Step) {
+	ir.WalkSteps(cp.Flow, func(s ir.Step) {
 		for _, t := range s.Templates() {
 			u := tmplUse{t: t}
-			switch s.Op {
-			case ir.StepChangeScore:
+			switch s.(type) {
+			case *ir.ChangeScore:
 				u.score = true
-			case ir.StepWait:
+			case *ir.Wait:
 				u.date = true
-			case ir.StepSendEmail, ir.StepCallWebhook:
+			case *ir.SendEmail, *ir.CallWebhook:
 				u.via = s
 			}
 			out = append(out, u)
@@ -250,7 +250,7 @@ func (c *checker) checkRef(cp *ir.Campaign, frames []frame, r *lang.TokenRef, u 
 		if u.via != nil {
 			d = c.errorf(nil, lang.CodeBadToken, r.Start, r.End, format, args...)
 			d.Message += fmt.Sprintf(" (rendered by %q)", cp.Name)
-			d.Related = append(d.Related, lang.Related{Message: "used here", Start: u.via.Pos, End: u.via.End})
+			d.Related = append(d.Related, lang.Related{Message: "used here", Start: u.via.Base().Pos, End: u.via.Base().End})
 		} else {
 			d = c.errorf(cp, lang.CodeBadToken, r.Start, r.End, format, args...)
 		}

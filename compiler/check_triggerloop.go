@@ -18,7 +18,7 @@ import (
 
 // raise is one event a flow can cause, and the step that causes it.
 type raise struct {
-	step *ir.Step
+	step ir.Step
 	// what the event is: the trigger kind and its subject
 	kind    ir.TriggerKind
 	field   *ir.Field
@@ -31,35 +31,35 @@ type raise struct {
 // raises lists the events a flow can cause, through executed children too
 // (they run in series, in the same pass); seen guards against execute
 // cycles, which execute_cycle reports.
-func raises(flow []*ir.Step, seen map[*ir.Campaign]bool) []raise {
+func raises(flow []ir.Step, seen map[*ir.Campaign]bool) []raise {
 	var out []raise
-	ir.WalkSteps(flow, func(s *ir.Step) {
-		switch s.Op {
-		case ir.StepChangeData:
+	ir.WalkSteps(flow, func(s ir.Step) {
+		switch s := s.(type) {
+		case *ir.ChangeData:
 			if s.Field != nil {
 				out = append(out, raise{step: s, kind: ir.TrigDataChanges, field: s.Field})
 			}
-		case ir.StepChangeScore:
+		case *ir.ChangeScore:
 			if s.Field != nil && (s.Score.Token != nil || s.Score.Set || s.Score.Delta != 0) {
 				out = append(out, raise{step: s, kind: ir.TrigScoreChanged, field: s.Field})
 			}
-		case ir.StepAddToList:
+		case *ir.AddToList:
 			if s.List != nil {
 				out = append(out, raise{step: s, kind: ir.TrigAddedToList, list: s.List})
 			}
-		case ir.StepRemoveFromList:
+		case *ir.RemoveFromList:
 			if s.List != nil {
 				out = append(out, raise{step: s, kind: ir.TrigRemovedFromList, list: s.List})
 			}
-		case ir.StepChangeStatus:
+		case *ir.ChangeStatus:
 			if s.Program != nil {
 				out = append(out, raise{step: s, kind: ir.TrigStatusChanged, program: s.Program, status: s.Status})
 			}
-		case ir.StepRequest:
+		case *ir.Request:
 			if s.Target != nil {
 				out = append(out, raise{step: s, kind: ir.TrigRequested, target: s.Target})
 			}
-		case ir.StepExecute:
+		case *ir.Execute:
 			if s.Target != nil && !seen[s.Target] {
 				seen[s.Target] = true
 				out = append(out, raises(s.Target.Flow, seen)...)
@@ -91,9 +91,12 @@ func listens(t *ir.TriggerDef, to *ir.Campaign, r raise) bool {
 // least n) can never hear the change a step makes: a literal value other
 // than V, a literal score change smaller than n. A value from a token or
 // an old value ("from") is known only at run time, so it may loop.
-func constraintExcludes(t *ir.TriggerDef, s *ir.Step) bool {
-	switch {
-	case s.Op == ir.StepChangeData && t.To != nil:
+func constraintExcludes(t *ir.TriggerDef, step ir.Step) bool {
+	switch s := step.(type) {
+	case *ir.ChangeData:
+		if t.To == nil {
+			return false
+		}
 		if !s.Text.Static() {
 			return false
 		}
@@ -110,7 +113,10 @@ func constraintExcludes(t *ir.TriggerDef, s *ir.Step) bool {
 		default:
 			return v.Bool != to.Bool
 		}
-	case s.Op == ir.StepChangeScore && t.HasAtLeast:
+	case *ir.ChangeScore:
+		if !t.HasAtLeast {
+			return false
+		}
 		if s.Score.Token != nil || s.Score.Set {
 			return false
 		}
@@ -123,7 +129,7 @@ func constraintExcludes(t *ir.TriggerDef, s *ir.Step) bool {
 // loopEdge is one campaign's flow starting another trigger campaign.
 type loopEdge struct {
 	to      *ir.Campaign
-	step    *ir.Step
+	step    ir.Step
 	trigger *ir.TriggerDef
 }
 
@@ -166,7 +172,7 @@ func checkTriggerLoops(c *checker) {
 		for _, e := range path {
 			names = append(names, quote(e.to.Name))
 			reported[e.to] = true
-			rel = append(rel, lang.Related{Message: fmt.Sprintf("raises %s of %q", triggerWords(e.trigger), e.to.Name), Start: e.step.Pos, End: e.step.End})
+			rel = append(rel, lang.Related{Message: fmt.Sprintf("raises %s of %q", triggerWords(e.trigger), e.to.Name), Start: e.step.Base().Pos, End: e.step.Base().End})
 		}
 		// The last edge comes back to start: its trigger is start's own.
 		first := path[len(path)-1].trigger

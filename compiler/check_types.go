@@ -14,18 +14,18 @@ import (
 // change, and compiles score changes.
 func checkTypes(c *checker) {
 	for _, cp := range c.prog.Campaigns {
-		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
-			switch s.Op {
-			case ir.StepChangeScore:
+		ir.WalkSteps(cp.Flow, func(s ir.Step) {
+			switch s := s.(type) {
+			case *ir.ChangeScore:
 				c.checkScoreChange(cp, s)
-			case ir.StepChangeData:
+			case *ir.ChangeData:
 				c.checkDataValue(cp, s)
 			}
 		})
 	}
 }
 
-func (c *checker) checkScoreChange(cp *ir.Campaign, s *ir.Step) {
+func (c *checker) checkScoreChange(cp *ir.Campaign, s *ir.ChangeScore) {
 	by := c.stepSrc[s].ChangeScore.By
 	bs, be := rng(by.Pos, by.EndPos)
 	if f := s.Field; f != nil && f.Type != stdlib.Score {
@@ -62,7 +62,7 @@ func (c *checker) checkScoreChange(cp *ir.Campaign, s *ir.Step) {
 	s.Score.Token = refs[0]
 }
 
-func (c *checker) checkDataValue(cp *ir.Campaign, s *ir.Step) {
+func (c *checker) checkDataValue(cp *ir.Campaign, s *ir.ChangeData) {
 	f := s.Field
 	if f == nil {
 		return

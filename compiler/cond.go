@@ -218,22 +218,27 @@ func (c *checker) unary(x *condCtx, u *lang.UnaryExpr) *ir.Expr {
 }
 
 // cond compiles one leaf condition with its types checked.
-func (c *checker) cond(x *condCtx, lc *lang.Cond) *ir.Cond {
-	out := &ir.Cond{Pos: lang.Pos(lc.Pos), End: lang.Pos(lc.EndPos), Text: c.text(lc.Pos, lc.EndPos)}
+func (c *checker) cond(x *condCtx, lc *lang.Cond) ir.Cond {
+	out := c.condOf(x, lc)
+	b := out.Base()
+	b.Pos, b.End, b.Text = lang.Pos(lc.Pos), lang.Pos(lc.EndPos), c.text(lc.Pos, lc.EndPos)
+	return out
+}
+
+// condOf makes the IR condition of an AST condition.
+func (c *checker) condOf(x *condCtx, lc *lang.Cond) ir.Cond {
 	ws := x.ws
 	switch {
 	case lc.Member != nil:
 		m := lc.Member
-		out.Negate = m.Not
+		base := ir.CondBase{Negate: m.Not}
 		switch {
 		case m.List != nil:
-			out.Kind = ir.CondMemberList
-			out.List = condLookup(c, x, "list", pickLists, m.List)
+			return &ir.MemberList{CondBase: base, List: condLookup(c, x, "list", pickLists, m.List)}
 		case m.SmartList != nil:
-			out.Kind = ir.CondMemberSmartList
-			out.SmartList = c.memberOfSmartList(x, m.SmartList)
+			return &ir.MemberSmartList{CondBase: base, SmartList: c.memberOfSmartList(x, m.SmartList)}
 		case m.Program != nil:
-			out.Kind = ir.CondMemberProgram
+			out := &ir.MemberProgram{CondBase: base}
 			p, ok := c.condLookupProgram(x, m.Program)
 			out.Program = p
 			if ok && m.Status != nil {
@@ -243,50 +248,53 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *ir.Cond {
 					c.fail(x, lang.CodeUndefined, s, e, nearest(out.Status, statusNames(p)), "undefined status %q in program %q", out.Status, p.Name)
 				}
 			}
+			return out
 		}
+		return &ir.FieldCond{CondBase: base} // no membership: holds for nobody
 	case lc.Activity != nil:
 		a := lc.Activity
+		out := &ir.ActivityCond{}
 		switch {
 		case a.Executed != nil:
-			out.Kind = ir.CondExecuted
+			out.Kind = stdlib.FilterExecuted
 			out.Campaign = c.condCampaign(x, a.Executed)
 			if t := out.Campaign; t != nil && t.Kind != ir.Executable {
 				s, e := rng(a.Executed.Pos, a.Executed.EndPos)
 				c.fail(x, lang.CodeTypeMismatch, s, e, "", "campaign %q is a %s campaign; \"campaign was executed\" counts runs of executable campaigns", t.Name, t.Kind)
 			}
 		case a.SentEmail != nil:
-			out.Kind = ir.CondSentEmail
+			out.Kind = stdlib.FilterSentEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.SentEmail)
 		case a.FilledForm != nil:
-			out.Kind = ir.CondFilledForm
+			out.Kind = stdlib.FilterFilledForm
 			out.Form = condLookup(c, x, "form", pickForms, a.FilledForm)
 		case a.DataChanged != nil:
-			out.Kind = ir.CondDataChanged
+			out.Kind = stdlib.FilterDataChanged
 			out.Field = c.field(x.cp, ws, a.DataChanged, x)
 		// Engagement filters (issue 11).
 		case a.OpenedEmail != nil:
-			out.Kind = ir.CondOpenedEmail
+			out.Kind = stdlib.FilterOpenedEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.OpenedEmail)
 		case a.ClickedEmail != nil:
-			out.Kind = ir.CondClickedEmail
+			out.Kind = stdlib.FilterClickedEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.ClickedEmail)
 		case a.ClickedPage != nil:
-			out.Kind = ir.CondClickedPage
+			out.Kind = stdlib.FilterClickedPage
 			out.WebPage = condLookup(c, x, "web page", pickWebPages, a.ClickedPage)
 		case a.VisitedPage != nil:
-			out.Kind = ir.CondVisitedPage
+			out.Kind = stdlib.FilterVisitedPage
 			out.WebPage = condLookup(c, x, "web page", pickWebPages, a.VisitedPage)
 		case a.DeliveredEmail != nil:
-			out.Kind = ir.CondDeliveredEmail
+			out.Kind = stdlib.FilterDeliveredEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.DeliveredEmail)
 		case a.BouncedEmail != nil:
-			out.Kind = ir.CondBouncedEmail
+			out.Kind = stdlib.FilterBouncedEmail
 			out.Email = condLookup(c, x, "email", pickEmails, a.BouncedEmail)
 		case a.Unsubscribed != nil:
-			out.Kind = ir.CondUnsubscribed
+			out.Kind = stdlib.FilterUnsubscribed
 			out.Email = condLookup(c, x, "email", pickEmails, a.Unsubscribed)
 		case a.AddedToList != nil:
-			out.Kind = ir.CondAddedToList
+			out.Kind = stdlib.FilterAddedToList
 			out.List = condLookup(c, x, "list", pickLists, a.AddedToList)
 		}
 		// "not" negates the whole filter: not (at least N times in past W).
@@ -304,8 +312,9 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *ir.Cond {
 				out.AtLeast = n
 			}
 		}
+		return out
 	case lc.Sample != nil:
-		out.Kind = ir.CondSample
+		out := &ir.Sample{}
 		p, err := strconv.ParseFloat(lc.Sample.Raw, 64)
 		if err != nil || p < 0 || p > 100 {
 			s, e := rng(lc.Sample.Pos, lc.Sample.EndPos)
@@ -314,10 +323,13 @@ func (c *checker) cond(x *condCtx, lc *lang.Cond) *ir.Cond {
 		out.Percent = p
 		*x.samples++
 		out.SampleKey = fmt.Sprintf("%s#%d", x.owner, *x.samples)
+		return out
 	case lc.Field != nil:
+		out := &ir.FieldCond{}
 		c.fieldCond(x, lc.Field, out)
+		return out
 	}
-	return out
+	return &ir.FieldCond{} // no condition: holds for nobody
 }
 
 func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *ir.Campaign {
@@ -363,7 +375,7 @@ func (c *checker) memberOfSmartList(x *condCtx, s *lang.Str) *ir.SmartListDef {
 	return def
 }
 
-func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *ir.Cond) {
+func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *ir.FieldCond) {
 	f := c.field(x.cp, x.ws, fc.Field, x)
 	out.Field = f
 	tm := lang.CodeTypeMismatch
@@ -378,37 +390,37 @@ func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *ir.Cond) {
 	case fc.Is:
 		out.Negate = fc.IsNot
 		if fc.Empty {
-			out.Kind = ir.CondEmpty
+			out.Cmp = stdlib.FilterEmpty
 			return
 		}
-		out.Kind = ir.CondIs
+		out.Cmp = stdlib.FilterIs
 		out.Values = c.values(x, f, fc.Value)
 	case fc.Contains != nil:
-		out.Kind = ir.CondContains
+		out.Cmp = stdlib.FilterContains
 		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsText(), "\"contains\" compares text") {
 			out.Values = c.values(x, f, fc.Contains)
 		}
 	case fc.StartsWith != nil:
-		out.Kind = ir.CondStartsWith
+		out.Cmp = stdlib.FilterStartsWith
 		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsText(), "\"starts with\" compares text") {
 			out.Values = c.values(x, f, fc.StartsWith)
 		}
 	case fc.EndsWith != nil:
-		out.Kind = ir.CondEndsWith
+		out.Cmp = stdlib.FilterEndsWith
 		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsText(), "\"ends with\" compares text") {
 			out.Values = c.values(x, f, fc.EndsWith)
 		}
 	case fc.InPast != nil:
-		out.Kind = ir.CondInPast
+		out.Cmp = stdlib.FilterInPast
 		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsTime(), "\"in past\" needs a date or datetime field") {
 			out.Window, _ = c.duration(x.cp, fc.InPast)
 		}
 	case fc.InNext != nil:
-		out.Kind = ir.CondInNext
+		out.Cmp = stdlib.FilterInNext
 		out.Negate = fc.Not
 		if need(f == nil || f.Type.IsTime(), "\"in next\" needs a date or datetime field") {
 			out.Window, _ = c.duration(x.cp, fc.InNext)
@@ -416,35 +428,35 @@ func (c *checker) fieldCond(x *condCtx, fc *lang.FieldCond, out *ir.Cond) {
 	case fc.Before != nil:
 		// before is strictly earlier than the date (its first instant,
 		// midnight UTC) or the date-time.
-		out.Kind = ir.CondLt
+		out.Cmp = stdlib.FilterLt
 		if need(f == nil || f.Type.IsTime(), "\"before\" compares dates and datetimes") {
 			out.Values = c.values(x, f, fc.Before)
 		}
 	case fc.After != nil:
 		// after is strictly later. A plain date stands for its whole day,
 		// so on a datetime field "after 2026-12-01" starts on 2026-12-02.
-		out.Kind = ir.CondGt
+		out.Cmp = stdlib.FilterGt
 		if need(f == nil || f.Type.IsTime(), "\"after\" compares dates and datetimes") {
 			out.Values = c.values(x, f, fc.After)
 			if len(out.Values) == 1 && wholeDay(f, fc.After) {
-				out.Kind = ir.CondGe
+				out.Cmp = stdlib.FilterGe
 				out.Values[0].Time = out.Values[0].Time.AddDate(0, 0, 1)
 			}
 		}
 	case fc.In != nil:
-		out.Kind = ir.CondIn
+		out.Cmp = stdlib.FilterIn
 		out.Negate = fc.Not
 		out.Values = c.values(x, f, fc.In.Values...)
 		if len(fc.In.Values) == 0 {
 			c.fail(x, tm, fs, fe, "", "an \"in\" list needs at least one value")
 		}
 	case fc.Cmp != "":
-		out.Kind = map[string]ir.CondKind{">": ir.CondGt, ">=": ir.CondGe, "<": ir.CondLt, "<=": ir.CondLe}[fc.Cmp]
+		out.Cmp = map[string]stdlib.FilterOp{">": stdlib.FilterGt, ">=": stdlib.FilterGe, "<": stdlib.FilterLt, "<=": stdlib.FilterLe}[fc.Cmp]
 		if need(f == nil || f.Type.IsNumeric() || f.Type.IsTime(), fc.Cmp+" compares numbers, scores, dates and datetimes") {
 			out.Values = c.values(x, f, fc.CmpValue)
 		}
 	case fc.Between != nil:
-		out.Kind = ir.CondBetween
+		out.Cmp = stdlib.FilterBetween
 		if need(f == nil || f.Type.IsNumeric() || f.Type.IsTime(), "\"between\" compares numbers, scores, dates and datetimes") {
 			out.Values = c.values(x, f, fc.Between, fc.BetweenAnd)
 			if len(out.Values) == 2 && wholeDay(f, fc.BetweenAnd) {

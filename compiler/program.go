@@ -67,7 +67,7 @@ type side struct {
 	hookInfo  map[*ir.Webhook]*assetInfo
 	tokenDecl map[*ir.Token]*lang.TokenDecl
 	folderAs  map[*ir.Folder]*assetScope
-	stepSrc   map[*ir.Step]*lang.Step
+	stepSrc   map[ir.Step]*lang.Step
 	branchSrc map[*ir.Branch]*lang.Branch
 	refSrc    map[*ir.TokenRef]*lang.TokenRef // the reference as written, for messages
 }
@@ -76,7 +76,7 @@ func newSide() side {
 	return side{
 		wsInfo: map[*ir.Workspace]*wsInfo{}, progInfo: map[*ir.ProgramDef]*programInfo{}, campInfo: map[*ir.Campaign]*campaignInfo{},
 		slInfo: map[*ir.SmartListDef]*smartListInfo{}, emailInfo: map[*ir.Email]*assetInfo{}, hookInfo: map[*ir.Webhook]*assetInfo{},
-		tokenDecl: map[*ir.Token]*lang.TokenDecl{}, folderAs: map[*ir.Folder]*assetScope{}, stepSrc: map[*ir.Step]*lang.Step{},
+		tokenDecl: map[*ir.Token]*lang.TokenDecl{}, folderAs: map[*ir.Folder]*assetScope{}, stepSrc: map[ir.Step]*lang.Step{},
 		branchSrc: map[*ir.Branch]*lang.Branch{}, refSrc: map[*ir.TokenRef]*lang.TokenRef{},
 	}
 }

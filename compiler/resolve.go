@@ -370,8 +370,8 @@ func lookup[V any](c *checker, cp *ir.Campaign, code lang.Code, what string, sco
 	return zero, false
 }
 
-func (c *checker) steps(cp *ir.Campaign, steps []*lang.Step) []*ir.Step {
-	var out []*ir.Step
+func (c *checker) steps(cp *ir.Campaign, steps []*lang.Step) []ir.Step {
+	var out []ir.Step
 	for _, st := range steps {
 		if s := c.step(cp, st); s != nil {
 			out = append(out, s)
@@ -380,28 +380,40 @@ func (c *checker) steps(cp *ir.Campaign, steps []*lang.Step) []*ir.Step {
 	return out
 }
 
-func (c *checker) step(cp *ir.Campaign, st *lang.Step) *ir.Step {
+func (c *checker) step(cp *ir.Campaign, st *lang.Step) ir.Step {
+	out := c.stepOf(cp, st)
+	if out == nil {
+		return nil
+	}
+	b := out.Base()
+	b.Pos, b.End = lang.Pos(st.Pos), lang.Pos(st.EndPos)
+	if st.If == nil {
+		b.Source = c.text(st.Pos, st.EndPos)
+	}
+	c.stepSrc[out] = st
+	return out
+}
+
+// stepOf makes the IR step of an AST step, or nil for one that is refused.
+func (c *checker) stepOf(cp *ir.Campaign, st *lang.Step) ir.Step {
 	ws := cp.Workspace
 	assets := c.prg(cp.Program).assets
-	out := &ir.Step{Pos: lang.Pos(st.Pos), End: lang.Pos(st.EndPos)}
-	c.stepSrc[out] = st
-	if st.If == nil {
-		out.Source = c.text(st.Pos, st.EndPos)
-	}
 	und := lang.CodeUndefined
 	switch {
 	case st.ChangeScore != nil:
-		out.Op = ir.StepChangeScore
+		out := &ir.ChangeScore{}
 		out.Field = c.field(cp, ws, st.ChangeScore.Field, nil)
 		out.Text = c.template(cp, st.ChangeScore.By)
+		return out
 	case st.ChangeData != nil:
-		out.Op = ir.StepChangeData
+		out := &ir.ChangeData{}
 		out.Field = c.field(cp, ws, st.ChangeData.Field, nil)
 		if v := st.ChangeData.To; v.Str != nil {
 			out.Text = c.template(cp, v.Str)
 		}
+		return out
 	case st.ChangeStatus != nil:
-		out.Op = ir.StepChangeStatus
+		out := &ir.ChangeStatus{}
 		out.Program = cp.Program
 		if st.ChangeStatus.Program != nil {
 			p, ok := c.ws(ws).programs[st.ChangeStatus.Program.Value()]
@@ -425,15 +437,16 @@ func (c *checker) step(cp *ir.Campaign, st *lang.Step) *ir.Step {
 			d := c.errorf(cp, und, s, e, "undefined status %q in program %q%s", out.Status, out.Program.Name, didYouMean(sug, true))
 			d.Suggestion = sug
 		}
+		return out
 	case st.ChangePart != nil:
-		out.Op = ir.StepChangePartition
+		out := &ir.ChangePartition{}
 		out.Partition = st.ChangePart.Value()
 		if _, ok := c.ws(ws).partitions[out.Partition]; !ok && !(len(c.ws(ws).partitions) == 0 && out.Partition == "Default") {
 			s, e := rng(st.ChangePart.Pos, st.ChangePart.EndPos)
 			if other := c.partitionOwner(ws, out.Partition); other != nil {
 				d := c.errorf(cp, lang.CodeCrossWorkspace, s, e, "partition %q belongs to workspace %q, not %q; a campaign can only move people into partitions its own workspace sees", out.Partition, other.Name, ws.Name)
 				d.Related = append(d.Related, lang.Related{Message: "declared here", Start: c.ws(other).partitions[out.Partition], End: c.ws(other).partitions[out.Partition]})
-				break
+				return out
 			}
 			// Suggestions come from the campaign's own workspace only: another
 			// workspace's names are not the author's to see.
@@ -441,31 +454,41 @@ func (c *checker) step(cp *ir.Campaign, st *lang.Step) *ir.Step {
 			d := c.errorf(cp, und, s, e, "undefined partition %q in workspace %q%s", out.Partition, ws.Name, didYouMean(sug, true))
 			d.Suggestion = sug
 		}
+		return out
 	case st.AddToList != nil:
-		out.Op = ir.StepAddToList
+		out := &ir.AddToList{}
 		out.List, _ = lookup(c, cp, und, "list", assets, pickLists, st.AddToList, "")
+		return out
 	case st.RemoveFromList != nil:
-		out.Op = ir.StepRemoveFromList
+		out := &ir.RemoveFromList{}
 		out.List, _ = lookup(c, cp, und, "list", assets, pickLists, st.RemoveFromList, "")
+		return out
 	case st.SendEmail != nil:
-		out.Op = ir.StepSendEmail
+		out := &ir.SendEmail{}
 		out.Email, _ = lookup(c, cp, und, "email", assets, pickEmails, st.SendEmail, "")
+		return out
 	case st.SendAlert != nil:
-		out.Op = ir.StepSendAlert
+		out := &ir.SendAlert{}
 		out.Text = c.template(cp, st.SendAlert.Text)
 		out.To = c.template(cp, st.SendAlert.To)
-	case st.Moment != nil:
-		out.Op = ir.StepMoment
-		out.Moment = st.Moment.Type.Name
+		return out
+	case st.Moment != nil || st.AddMoment != nil:
+		m := st.Moment
+		if m == nil {
+			m = st.AddMoment
+		}
+		out := &ir.Moment{}
+		out.Moment = m.Type.Name
 		if !contains(stdlib.MomentTypes, out.Moment) {
-			s, e := rng(st.Moment.Type.Pos, st.Moment.Type.EndPos)
+			s, e := rng(m.Type.Pos, m.Type.EndPos)
 			sug := nearest(out.Moment, stdlib.MomentTypes)
 			d := c.errorf(cp, lang.CodeSyntax, s, e, "unknown interesting moment type %q (email, web or milestone)%s", out.Moment, didYouMean(sug, false))
 			d.Suggestion = sug
 		}
-		out.Text = c.template(cp, st.Moment.Text)
+		out.Text = c.template(cp, m.Text)
+		return out
 	case st.Wait != nil:
-		out.Op = ir.StepWait
+		out := &ir.Wait{}
 		switch w := st.Wait; {
 		case w.Until != nil:
 			out.Until, _ = c.clockTime(cp, w.Until)
@@ -479,28 +502,28 @@ func (c *checker) step(cp *ir.Campaign, st *lang.Step) *ir.Step {
 				out.At, out.Zone = c.timeOfDay(cp, w.At)
 			}
 		}
+		return out
 	case st.CallWebhook != nil:
-		out.Op = ir.StepCallWebhook
+		out := &ir.CallWebhook{}
 		out.Webhook, _ = lookup(c, cp, und, "webhook", assets, pickWebhooks, st.CallWebhook, "")
+		return out
 	case st.Request != nil:
-		out.Op = ir.StepRequest
-		out.Target = c.campaignRef(cp, ws, st.Request, false)
+		return &ir.Request{Target: c.campaignRef(cp, ws, st.Request, false)}
 	case st.Execute != nil:
-		out.Op = ir.StepExecute
-		out.Target = c.campaignRef(cp, ws, st.Execute.Target, false)
-		out.Parent = st.Execute.ParentTokens
+		return &ir.Execute{Target: c.campaignRef(cp, ws, st.Execute.Target, false), Parent: st.Execute.ParentTokens}
 	case st.RemoveFromFlow != nil:
-		out.Op = ir.StepRemoveFromFlow
+		out := &ir.RemoveFromFlow{}
 		out.This = st.RemoveFromFlow.This
 		for _, ref := range st.RemoveFromFlow.Targets {
 			if t := c.campaignRef(cp, ws, ref, true); t != nil {
 				out.Targets = append(out.Targets, t)
 			}
 		}
+		return out
 	case st.DeletePerson:
-		out.Op = ir.StepDeletePerson
+		return &ir.DeletePerson{}
 	case st.If != nil:
-		out.Op = ir.StepIf
+		out := &ir.If{}
 		for _, br := range append([]*lang.Branch{st.If.First}, st.If.ElseIf...) {
 			x := &condCtx{cp: cp, ws: ws, assets: assets, owner: ir.Key(ws.Name, cp.Name, "flow"), samples: &c.cmp(cp).samples}
 			b := &ir.Branch{Cond: c.expr(x, br.Cond), Text: c.text(br.Cond.Pos, br.Cond.EndPos), Steps: c.steps(cp, br.Body.Steps), Pos: lang.Pos(br.Pos)}
@@ -511,17 +534,19 @@ func (c *checker) step(cp *ir.Campaign, st *lang.Step) *ir.Step {
 			out.HasElse = true
 			out.Else = c.steps(cp, st.If.Else.Steps)
 		}
+		return out
 	case st.ChangeOwner != nil:
-		out.Op = ir.StepChangeOwner
+		out := &ir.ChangeOwner{}
 		out.To = c.template(cp, st.ChangeOwner.To)
 		if strings.TrimSpace(st.ChangeOwner.To.Value()) == "" {
 			s, e := rng(st.ChangeOwner.To.Pos, st.ChangeOwner.To.EndPos)
 			c.errorf(cp, lang.CodeTypeMismatch, s, e, "change owner needs the new owner: a user's email address or name")
 		}
+		return out
 	case st.SyncToCRM:
-		out.Op = ir.StepSyncToCRM
+		return &ir.SyncToCRM{}
 	case st.CreateTask != nil:
-		out.Op = ir.StepCreateTask
+		out := &ir.CreateTask{}
 		out.Text = c.template(cp, st.CreateTask.Subject)
 		if strings.TrimSpace(st.CreateTask.Subject.Value()) == "" {
 			s, e := rng(st.CreateTask.Subject.Pos, st.CreateTask.Subject.EndPos)
@@ -530,6 +555,7 @@ func (c *checker) step(cp *ir.Campaign, st *lang.Step) *ir.Step {
 		if st.CreateTask.For != nil {
 			out.To = c.template(cp, st.CreateTask.For)
 		}
+		return out
 	case st.Engagement != nil:
 		s, e := rng(st.Pos, st.EndPos)
 		c.errorf(cp, lang.CodeSyntax, s, e, "add to engagement program is out of scope: campc has no engagement programs (streams and casts); write the nurture as a campaign with waits, or send the people to the host with sync person to CRM")
@@ -545,7 +571,7 @@ func (c *checker) step(cp *ir.Campaign, st *lang.Step) *ir.Step {
 		c.unknownWord(cp, st.Unknown.Head, st.Unknown.Tail(), "step", stdlib.StepKeywords)
 		return nil
 	}
-	return out
+	return nil
 }
 
 // waitToken compiles "wait until "{{token}}"": one token reference and

@@ -25,13 +25,14 @@ import (
 //
 // Inserting, deleting or reordering other steps therefore changes no
 // identity; editing a step, or an identical sibling before it, does.
-func (c *checker) stepIDs(scope string, steps []*ir.Step) {
+func (c *checker) stepIDs(scope string, steps []ir.Step) {
 	seen := map[string]int{}
 	for _, st := range steps {
 		text := c.stepText(st)
 		seen[text]++
-		st.ID = stepID(scope, text, seen[text])
-		if st.Op != ir.StepIf {
+		st.Base().ID = stepID(scope, text, seen[text])
+		st, ok := st.(*ir.If)
+		if !ok {
 			continue
 		}
 		conds := map[string]int{}
@@ -47,8 +48,8 @@ func (c *checker) stepIDs(scope string, steps []*ir.Step) {
 }
 
 // stepText is the canonical text a step's identity is made from.
-func (c *checker) stepText(st *ir.Step) string {
-	if st.Op == ir.StepIf {
+func (c *checker) stepText(st ir.Step) string {
+	if st, ok := st.(*ir.If); ok {
 		cond := c.branchSrc[st.Branches[0]].Cond
 		return "if " + c.canonical(cond.Pos.Filename, cond.Pos.Offset, cond.EndPos.Offset)
 	}

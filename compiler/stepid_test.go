@@ -33,11 +33,12 @@ program "P" {
 		t.Fatalf("compile: %v", res.Diagnostics)
 	}
 	out := map[string]string{}
-	var walk func(prefix string, steps []*ir.Step)
-	walk = func(prefix string, steps []*ir.Step) {
-		for _, st := range steps {
+	var walk func(prefix string, steps []ir.Step)
+	walk = func(prefix string, steps []ir.Step) {
+		for _, step := range steps {
+			st := step.Base()
 			name := prefix + lang.Canonical(st.Source)
-			if st.Op == ir.StepIf {
+			if st, ok := step.(*ir.If); ok {
 				name = prefix + "if " + lang.Canonical(st.Branches[0].Text)
 				for _, br := range st.Branches {
 					walk(name+" > "+lang.Canonical(br.Text)+" > ", br.Steps)

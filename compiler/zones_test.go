@@ -40,8 +40,8 @@ program "P" {
 	if len(asked) != 1 || asked[0] != "Europe/Berlin" {
 		t.Errorf("asked the host for %q, want only Europe/Berlin (UTC needs no database)", asked)
 	}
-	var steps []*ir.Step
-	ir.WalkSteps(res.Program.Campaigns[0].Flow, func(s *ir.Step) { steps = append(steps, s) })
+	var steps []*ir.Wait
+	ir.WalkSteps(res.Program.Campaigns[0].Flow, func(s ir.Step) { steps = append(steps, s.(*ir.Wait)) })
 	if steps[0].Zone != time.UTC || steps[1].Zone != berlin {
 		t.Errorf("zones = %v, %v", steps[0].Zone, steps[1].Zone)
 	}

@@ -139,35 +139,39 @@ func Build(p *ir.Program) *Graph {
 	type marks struct{ cycle, deep bool }
 	marked := map[*Edge]*marks{}
 	for _, cp := range p.Campaigns {
-		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
-			if s.Target == nil || (s.Op != ir.StepExecute && s.Op != ir.StepRequest) {
-				return
+		ir.WalkSteps(cp.Flow, func(st ir.Step) {
+			var target *ir.Campaign
+			var k key
+			ex, _ := st.(*ir.Execute) // nil for a request: never on a chain
+			switch s := st.(type) {
+			case *ir.Execute:
+				target = s.Target
+				k = key{from: nodes[cp], to: nodes[target], op: Execute, parent: s.Parent}
+			case *ir.Request:
+				target = s.Target
+				k = key{from: nodes[cp], to: nodes[target], op: Request}
 			}
-			k := key{from: nodes[cp], to: nodes[s.Target], op: Execute, parent: s.Parent}
-			if s.Op == ir.StepRequest {
-				k.op, k.parent = Request, false
-			}
-			if k.to == nil {
+			if target == nil || k.to == nil {
 				return
 			}
 			if e := edges[k]; e != nil {
 				// The same call again: its marks are the first's, but
 				// adding them up does not depend on that.
 				m := marked[e]
-				m.cycle = m.cycle || p.StepInCycle(s)
-				m.deep = m.deep || p.StepTooDeep(s)
+				m.cycle = m.cycle || p.StepInCycle(ex)
+				m.deep = m.deep || p.StepTooDeep(ex)
 				return
 			}
 			e := &Edge{From: k.from, To: k.to, Op: k.op, ParentTokens: k.parent}
 			edges[k] = e
-			marked[e] = &marks{cycle: p.StepInCycle(s), deep: p.StepTooDeep(s)}
+			marked[e] = &marks{cycle: p.StepInCycle(ex), deep: p.StepTooDeep(ex)}
 			switch {
-			case e.Op == Execute && s.Target.Kind != ir.Executable:
+			case e.Op == Execute && target.Kind != ir.Executable:
 				e.Problems = append(e.Problems, "not executable")
-			case e.Op == Request && s.Target.Workspace == cp.Workspace && !s.Target.Requestable("flow"):
+			case e.Op == Request && target.Workspace == cp.Workspace && !target.Requestable("flow"):
 				e.Problems = append(e.Problems, "not requestable")
 			}
-			if s.Target.Workspace != cp.Workspace {
+			if target.Workspace != cp.Workspace {
 				e.Problems = append(e.Problems, "other workspace")
 			}
 			g.Edges = append(g.Edges, e)

@@ -302,11 +302,11 @@ func TestAgreesWithChecker(t *testing.T) {
 	}
 }
 
-func stepAt(p *ir.Program, at lang.Position) (*ir.Campaign, *ir.Step) {
+func stepAt(p *ir.Program, at lang.Position) (*ir.Campaign, *ir.Execute) {
 	for _, cp := range p.Campaigns {
-		var found *ir.Step
-		ir.WalkSteps(cp.Flow, func(s *ir.Step) {
-			if s.Pos == at && s.Op == ir.StepExecute {
+		var found *ir.Execute
+		ir.WalkSteps(cp.Flow, func(st ir.Step) {
+			if s, ok := st.(*ir.Execute); ok && s.Pos == at {
 				found = s
 			}
 		})
@@ -317,7 +317,7 @@ func stepAt(p *ir.Program, at lang.Position) (*ir.Campaign, *ir.Step) {
 	return nil, nil
 }
 
-func edgeOf(g *Graph, cp *ir.Campaign, s *ir.Step) *Edge {
+func edgeOf(g *Graph, cp *ir.Campaign, s *ir.Execute) *Edge {
 	for _, e := range g.Edges {
 		if e.From == g.Nodes[cp.ID] && e.To == g.Nodes[s.Target.ID] && e.Op == Execute && e.ParentTokens == s.Parent {
 			return e

@@ -20,8 +20,8 @@ type execGraph struct {
 	depth      []int  // by campaign ID; see ExecDepth
 	tooDeep    []bool // by campaign ID
 	inCycle    []bool // by campaign ID
-	deepStep   map[*Step]bool
-	cycleStep  map[*Step]bool
+	deepStep   map[*Execute]bool
+	cycleStep  map[*Execute]bool
 	deepChains []Chain
 	cycles     []Chain
 }
@@ -50,11 +50,11 @@ func (p *Program) indexed(c *Campaign) bool { return c != nil && c.ID >= 0 && c.
 
 // StepTooDeep reports whether an Execute Campaign step is on a chain deeper
 // than MaxExecuteDepth.
-func (p *Program) StepTooDeep(s *Step) bool { return p.exec.deepStep[s] }
+func (p *Program) StepTooDeep(s *Execute) bool { return p.exec.deepStep[s] }
 
 // StepInCycle reports whether an Execute Campaign step is on a cycle: its
 // campaign and its target execute each other, directly or through others.
-func (p *Program) StepInCycle(s *Step) bool { return p.exec.cycleStep[s] }
+func (p *Program) StepInCycle(s *Execute) bool { return p.exec.cycleStep[s] }
 
 // DeepChains lists, for each Execute Campaign step that runs its target one
 // level deeper than MaxExecuteDepth, the first chain found that does so:
@@ -69,10 +69,10 @@ func (p *Program) ExecCycles() []Chain { return p.exec.cycles }
 
 // executes lists a campaign's Execute Campaign steps with a target,
 // branches included, in flow order.
-func executes(c *Campaign) []*Step {
-	var out []*Step
-	WalkSteps(c.Flow, func(s *Step) {
-		if s.Op == StepExecute && s.Target != nil {
+func executes(c *Campaign) []*Execute {
+	var out []*Execute
+	WalkSteps(c.Flow, func(st Step) {
+		if s, ok := st.(*Execute); ok && s.Target != nil {
 			out = append(out, s)
 		}
 	})
@@ -85,10 +85,10 @@ func (p *Program) analyzeExec() {
 	g.depth = make([]int, n)
 	g.tooDeep = make([]bool, n)
 	g.inCycle = make([]bool, n)
-	g.deepStep = map[*Step]bool{}
-	g.cycleStep = map[*Step]bool{}
+	g.deepStep = map[*Execute]bool{}
+	g.cycleStep = map[*Execute]bool{}
 	g.deepChains, g.cycles = nil, nil
-	out := make([][]*Step, n)
+	out := make([][]*Execute, n)
 	for _, c := range p.Campaigns {
 		out[c.ID] = executes(c)
 	}
@@ -99,7 +99,7 @@ func (p *Program) analyzeExec() {
 // findCycles runs the depth-first search of ExecCycles, and marks the
 // campaigns and steps on a cycle: those whose two ends are in one strongly
 // connected component of the execute calls (to a target of any kind).
-func (p *Program) findCycles(out [][]*Step) {
+func (p *Program) findCycles(out [][]*Execute) {
 	g := &p.exec
 	const white, grey, black = 0, 1, 2
 	colour := make([]int, len(p.Campaigns))
@@ -135,7 +135,7 @@ func (p *Program) findCycles(out [][]*Step) {
 			visit(c)
 		}
 	}
-	comp, _ := components(out, func(*Step) bool { return true })
+	comp, _ := components(out, func(*Execute) bool { return true })
 	for _, c := range p.Campaigns {
 		for _, s := range out[c.ID] {
 			if comp[c.ID] == comp[s.Target.ID] {
@@ -161,9 +161,9 @@ func (p *Program) findCycles(out [][]*Step) {
 // call when its caller's level, one, and its target's longest chain below
 // do. Where there is no cycle this is exact, and it also marks, and gives
 // depths to, the part of a chain past the point where the walk stops.
-func (p *Program) markDepths(out [][]*Step) {
+func (p *Program) markDepths(out [][]*Execute) {
 	g := &p.exec
-	follows := func(s *Step) bool { return s.Target.Kind == Executable }
+	follows := func(s *Execute) bool { return s.Target.Kind == Executable }
 	called := make([]bool, len(p.Campaigns))
 	for _, c := range p.Campaigns {
 		for _, s := range out[c.ID] {
@@ -178,7 +178,7 @@ func (p *Program) markDepths(out [][]*Step) {
 	see := func(c *Campaign, l int) { g.depth[c.ID] = max(g.depth[c.ID], l) }
 
 	// Pass 1: the walk.
-	reported := map[*Step]bool{}
+	reported := map[*Execute]bool{}
 	var walk func(root, c *Campaign, l int, path []Call, on []bool)
 	walk = func(root, c *Campaign, l int, path []Call, on []bool) {
 		for _, s := range out[c.ID] {
@@ -280,7 +280,7 @@ func (p *Program) markDepths(out [][]*Step) {
 // chain cannot overflow the stack). Components are numbered in reverse
 // topological order: a call between two components goes from the higher
 // number to the lower. The result is indexed by campaign ID.
-func components(out [][]*Step, keep func(*Step) bool) ([]int, int) {
+func components(out [][]*Execute, keep func(*Execute) bool) ([]int, int) {
 	n := len(out)
 	adj := make([][]int, n)
 	for c := range out {

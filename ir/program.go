@@ -24,7 +24,7 @@ type Program struct {
 // executes Step.Target.
 type Call struct {
 	Caller *Campaign
-	Step   *Step
+	Step   *Execute
 }
 
 // Callers lists the Execute Campaign steps that execute c, in program
@@ -223,7 +223,7 @@ type Campaign struct {
 	Program     *ProgramDef
 	Description string
 	SmartList   *SmartList
-	Flow        []*Step
+	Flow        []Step
 	Qualify     Qualify
 	Run         *Schedule
 	Active      bool
@@ -281,7 +281,7 @@ type Schedule struct {
 // SmartList is a campaign's or an asset's smart list.
 type SmartList struct {
 	Triggers  []*TriggerDef
-	Filters   []*Cond
+	Filters   []Cond
 	Logic     *Expr  // over filter numbers (Expr.Filter); nil means all
 	LogicText string // the logic as written ("1 and (2 or 3)"); "" for all
 	Invalid   string // non-empty: why nobody qualifies
@@ -335,71 +335,6 @@ type TriggerDef struct {
 	Text       string // the trigger as written, for explanations
 }
 
-// CondKind is the kind of a leaf condition.
-type CondKind int
-
-// Condition kinds.
-const (
-	CondIs CondKind = iota
-	CondContains
-	CondStartsWith
-	CondIn
-	CondGt
-	CondGe
-	CondLt
-	CondLe
-	CondBetween
-	CondEmpty
-	CondInPast
-	CondMemberList
-	CondMemberSmartList
-	CondMemberProgram
-	CondExecuted
-	CondSentEmail
-	CondFilledForm
-	CondDataChanged
-	CondSample
-	// Engagement filters (issue 11).
-	CondOpenedEmail
-	CondClickedEmail
-	CondVisitedPage
-	CondClickedPage
-	CondDeliveredEmail
-	CondBouncedEmail
-	CondUnsubscribed
-
-	// Issue 11, vocabulary b: negations are Negate on the kinds above.
-	CondEndsWith
-	CondInNext
-	CondAddedToList
-)
-
-// Cond is a typed leaf condition. Negate inverts the result (is not, not
-// in, is not empty, not member of, not contains, not starts with, not ends
-// with, not in past, not in next, and "not" before an activity filter).
-type Cond struct {
-	Kind      CondKind
-	Negate    bool
-	Field     *Field
-	Values    []Value
-	List      *List
-	SmartList *SmartListDef
-	Program   *ProgramDef
-	Status    string // "" means any status
-	Campaign  *Campaign
-	Email     *Email
-	Form      *Form
-	WebPage   *WebPage
-	Window    time.Duration // activity and in-past conditions; 0 means ever
-	AtLeast   int
-	Percent   float64
-	// SampleKey seeds a random sample: the owner's name and the sample's
-	// ordinal, so editing other text does not re-draw the sample.
-	SampleKey string
-	Text      string // the condition as written, for logs and explain
-	Pos, End  Position
-}
-
 // Value is a typed literal. Text is kept as written and lowered in Fold
 // for case-insensitive comparison.
 type Value struct {
@@ -428,102 +363,8 @@ const (
 type Expr struct {
 	Op     ExprOp
 	Kids   []*Expr
-	Cond   *Cond
+	Cond   Cond
 	Filter int
-}
-
-// StepOp is the kind of a flow step.
-type StepOp int
-
-// Step kinds.
-const (
-	StepChangeScore StepOp = iota
-	StepChangeData
-	StepChangeStatus
-	StepChangePartition
-	StepAddToList
-	StepRemoveFromList
-	StepSendEmail
-	StepSendAlert
-	StepMoment
-	StepWait
-	StepCallWebhook
-	StepRequest
-	StepExecute
-	StepRemoveFromFlow
-	StepDeletePerson
-	StepIf
-
-	// Host effects (issue 11): the engine logs them and asks the host.
-	StepChangeOwner
-	StepSyncToCRM
-	StepCreateTask
-)
-
-// Step is a typed flow step with every reference resolved.
-type Step struct {
-	Op        StepOp
-	Field     *Field
-	Value     Value    // change data value (literal)
-	Text      Template // data value text with tokens, alert text, moment text, score change
-	To        Template // alert address
-	Score     ScoreChange
-	List      *List
-	Email     *Email
-	Webhook   *Webhook
-	Program   *ProgramDef
-	Status    string
-	Partition string
-	Moment    string
-	Wait      time.Duration
-	Until     time.Time
-	Target    *Campaign
-	Targets   []*Campaign
-	This      bool
-	Parent    bool // execute: use parent tokens
-	Branches  []*Branch
-	Else      []*Step
-	HasElse   bool
-	Pos, End  Position
-	Source    string // the step as written (empty for if steps), for explanations
-	// ID is the step's identity: 16 hex digits that stay the same while
-	// other steps are inserted, deleted or reordered, and that waits are
-	// stored against (the compiler's stepIDs makes it).
-	ID string
-
-	// Wait options (issue 11). A wait until a token keeps the token's
-	// template in Text. A wait N unit ends at the first instant, at or after
-	// the N units, that falls on one of Weekdays (none: any day) and, with
-	// At, reads At on the clock in Zone; Zone is UTC unless "until" names one.
-	Weekdays Weekdays
-	At       *TimeOfDay
-	Zone     *time.Location
-	// The host-effect steps use To for Change Owner's new owner and Create
-	// Task's assignee (empty: the person's owner), Text for the task's subject.
-}
-
-// Templates lists the templates the step renders, in the order it renders
-// them: the checker checks their token references, and the engine renders
-// and traces them. An email's subject and a webhook's URL are rendered in
-// the sending step's context.
-func (s *Step) Templates() []Template {
-	switch s.Op {
-	case StepSendEmail:
-		if s.Email != nil {
-			return []Template{s.Email.Subject}
-		}
-	case StepCallWebhook:
-		if s.Webhook != nil {
-			return []Template{s.Webhook.URL}
-		}
-	case StepSendAlert, StepCreateTask:
-		return []Template{s.Text, s.To}
-	case StepChangeData, StepMoment, StepChangeScore, StepWait:
-		return []Template{s.Text}
-	case StepChangeOwner:
-		return []Template{s.To}
-	}
-	return nil
 }
 
 // Weekdays is a set of days of the week, one bit per time.Weekday.
@@ -573,7 +414,7 @@ func (t TimeOfDay) String() string {
 type Branch struct {
 	Cond  *Expr
 	Text  string // the condition as written
-	Steps []*Step
+	Steps []Step
 	Pos   Position
 }
 
@@ -595,13 +436,15 @@ func contains(xs []string, x string) bool {
 
 // WalkSteps calls fn for every step of a flow, branches included, in
 // source order.
-func WalkSteps(steps []*Step, fn func(*Step)) {
+func WalkSteps(steps []Step, fn func(Step)) {
 	for _, s := range steps {
 		fn(s)
-		for _, b := range s.Branches {
-			WalkSteps(b.Steps, fn)
+		if s, ok := s.(*If); ok {
+			for _, b := range s.Branches {
+				WalkSteps(b.Steps, fn)
+			}
+			WalkSteps(s.Else, fn)
 		}
-		WalkSteps(s.Else, fn)
 	}
 }
 
@@ -670,8 +513,8 @@ func (ws *Workspace) Sees(partition string) bool {
 func (p *Program) Index() {
 	p.callers = make([][]Call, len(p.Campaigns))
 	for _, c := range p.Campaigns {
-		WalkSteps(c.Flow, func(s *Step) {
-			if s.Op == StepExecute && s.Target != nil && s.Target.ID >= 0 && s.Target.ID < len(p.callers) {
+		WalkSteps(c.Flow, func(st Step) {
+			if s, ok := st.(*Execute); ok && s.Target != nil && s.Target.ID >= 0 && s.Target.ID < len(p.callers) {
 				p.callers[s.Target.ID] = append(p.callers[s.Target.ID], Call{Caller: c, Step: s})
 			}
 		})
@@ -734,18 +577,6 @@ func NewBool(b bool) Value { return Value{Type: stdlib.Boolean, Bool: b} }
 // NewTime is a date or datetime value.
 func NewTime(t stdlib.FieldType, tm time.Time) Value { return Value{Type: t, Time: tm.UTC()} }
 
-// ReadsLog reports whether a condition of this kind reads the person's
-// activity log (the activity filters).
-func (k CondKind) ReadsLog() bool {
-	switch k {
-	case CondExecuted, CondSentEmail, CondFilledForm, CondDataChanged,
-		CondOpenedEmail, CondClickedEmail, CondVisitedPage, CondClickedPage,
-		CondDeliveredEmail, CondBouncedEmail, CondUnsubscribed, CondAddedToList:
-		return true
-	}
-	return false
-}
-
 // ReadsActivityLogs reports whether any condition of the program, wherever
 // it stands, reads people's activity logs: a store need not load them for
 // a program that does not.
@@ -768,7 +599,7 @@ func TokenScopes(c *Campaign, callers []*Scope, parent bool) []*Scope {
 // activity logs (the activity filters), wherever it stands.
 func readsLogs(prog *Program) bool {
 	var inExpr func(e *Expr) bool
-	isLog := func(c *Cond) bool { return c.Kind.ReadsLog() }
+	isLog := ReadsLog
 	inExpr = func(e *Expr) bool {
 		if e == nil {
 			return false
@@ -806,9 +637,11 @@ func readsLogs(prog *Program) bool {
 		if inList(c.SmartList) {
 			return true
 		}
-		WalkSteps(c.Flow, func(s *Step) {
-			for _, b := range s.Branches {
-				found = found || inExpr(b.Cond)
+		WalkSteps(c.Flow, func(st Step) {
+			if s, ok := st.(*If); ok {
+				for _, b := range s.Branches {
+					found = found || inExpr(b.Cond)
+				}
 			}
 		})
 	}

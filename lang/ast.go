@@ -501,12 +501,15 @@ type Step struct {
 	If             *If             `parser:"| @@"`
 	// Host-effect steps (issue 11), and the engagement-program step that
 	// campc refuses with a message of its own.
-	ChangeOwner *ChangeOwner       `parser:"| @@"`
-	SyncToCRM   bool               `parser:"| @('sync' 'person' 'to' 'CRM')"`
-	CreateTask  *CreateTask        `parser:"| @@"`
-	Engagement  *EngagementProgram `parser:"| @@"`
-	Unknown     *UnknownStep       `parser:"| @@"`
-	EndPos      lexer.Position
+	ChangeOwner *ChangeOwner `parser:"| @@"`
+	SyncToCRM   bool         `parser:"| @('sync' 'person' 'to' 'CRM')"`
+	CreateTask  *CreateTask  `parser:"| @@"`
+	// "add interesting moment TYPE "text"": Interesting Moment spelled
+	// as Marketo's "Add Interesting Moment" (issue 10's example step).
+	AddMoment  *Moment            `parser:"| 'add' @@"`
+	Engagement *EngagementProgram `parser:"| @@"`
+	Unknown    *UnknownStep       `parser:"| @@"`
+	EndPos     lexer.Position
 }
 
 // ChangeOwner is "change owner [to] "user"": the host's user, by email

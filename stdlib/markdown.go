@@ -18,8 +18,15 @@ func Markdown() string {
 	}
 	b.WriteString("### Flow steps\n\n| step | activity | primary value | attributes | in an executable | emits |\n|---|---|---|---|---|---|\n")
 	for _, s := range Steps {
+		if s.Name == "" {
+			continue // if: control flow, described in the grammar
+		}
 		attrs := strings.Join(s.Attributes, ", ")
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(s.Syntax), s.Name, s.PrimaryAttribute, attrs, yes(s.InExecutable), s.EmitsEvent)
+		syntax := cell(s.Syntax)
+		for _, a := range s.Aliases {
+			syntax += " (also " + cell(a) + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", syntax, s.Name, s.PrimaryAttribute, attrs, yes(s.InExecutable), s.EmitsEvent)
 	}
 	b.WriteString("\nA step inside `if`/`else` also records `Choice`. The engine itself writes ")
 	var engine []string

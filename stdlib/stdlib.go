@@ -280,53 +280,84 @@ var EngineActivities = []string{ActFillOutForm, ActNewPerson, ActSmartListInvali
 	// engagement events (issue 11)
 	ActOpenEmail, ActClickEmail, ActVisitWebpage, ActClickLink, ActEmailDelivered, ActEmailBounced, ActUnsubscribe}
 
+// StepOp names a kind of flow step. It indexes Steps, and every step type
+// of the IR (package ir) reports its op, so the table row of a step is
+// Steps[op] wherever the step is.
+type StepOp uint8
+
+// Step ops, in the order of the appendix of spec.md. OpIf is last: it
+// writes no activity of its own, and the appendix leaves it out.
+const (
+	OpChangeScore StepOp = iota
+	OpChangeData
+	OpChangeStatus
+	OpChangePartition
+	OpAddToList
+	OpRemoveFromList
+	OpSendEmail
+	OpSendAlert
+	OpMoment
+	OpWait
+	OpCallWebhook
+	OpRequest
+	OpExecute
+	OpRemoveFromFlow
+	OpDeletePerson
+	OpChangeOwner
+	OpSyncToCRM
+	OpCreateTask
+	OpIf
+
+	// NumStepOps is the number of step ops: the length of Steps.
+	NumStepOps
+)
+
 // Step describes one flow step.
 type Step struct {
-	Name             string // the activity type it writes
+	Name             string // the activity type it writes; "" for if
 	Syntax           string
 	InExecutable     bool
 	EmitsEvent       string // the trigger event it emits, if any
 	Example          string
 	PrimaryAttribute string
 	Attributes       []string
+	// Aliases are other spellings the grammar accepts for the step, each
+	// an alternative of its own in lang.Step.
+	Aliases []string
 }
 
-// Steps lists every flow step once.
-var Steps = []Step{
-	{Name: ActChangeScore, Syntax: `change score F by "+n"|"-n"|"=n"|"{{my.Token}}"`, InExecutable: true, EmitsEvent: "score is changed", Example: `change score LeadScore by "+10"`, PrimaryAttribute: "the score field", Attributes: []string{"Change Value", "Old Value", "New Value"}},
-	{Name: ActChangeDataValue, Syntax: `change data value F to V|null`, InExecutable: true, EmitsEvent: "data value changes", Example: `change data value Status to "Nurture"`, PrimaryAttribute: "the field", Attributes: []string{"Old Value", "New Value"}},
-	{Name: ActChangeProgramStatus, Syntax: `change program status ["P"] to "S"`, InExecutable: true, EmitsEvent: "program status is changed", Example: `change program status to "Invited"`, PrimaryAttribute: "the program", Attributes: []string{"Old Status", "New Status"}},
-	{Name: ActChangePartition, Syntax: `change person partition to "P"`, InExecutable: true, Example: `change person partition to "EMEA"`, PrimaryAttribute: "the new partition", Attributes: []string{"Old Partition"}},
-	{Name: ActAddToList, Syntax: `add to list "L"`, InExecutable: true, EmitsEvent: "added to list", Example: `add to list "Hot Leads"`, PrimaryAttribute: "the list"},
-	{Name: ActRemoveFromList, Syntax: `remove from list "L"`, InExecutable: true, EmitsEvent: "removed from list", Example: `remove from list "Hot Leads"`, PrimaryAttribute: "the list"},
-	{Name: ActSendEmail, Syntax: `send email "E"`, InExecutable: true, Example: `send email "Invitation"`, PrimaryAttribute: "the email", Attributes: []string{"Subject", "Sent (false when not sent)", "Reason (when not sent)"}},
-	{Name: ActSendAlert, Syntax: `send alert "text" to "address"`, InExecutable: true, Example: `send alert "New MQL: {{lead.Email}}" to "sales@acme.example"`, PrimaryAttribute: "the alert text", Attributes: []string{"To"}},
-	{Name: ActInterestingMoment, Syntax: `interesting moment email|web|milestone "text"`, InExecutable: true, Example: `interesting moment milestone "Attended"`, PrimaryAttribute: "the description", Attributes: []string{"Type"}},
-	{Name: ActWait, Syntax: `wait N unit [on weekdays D-D, …] [until HH:MM ZONE] | wait until TIME | wait until "{{token}}"`, InExecutable: false, Example: `wait 1 day on weekdays Mon-Fri until 09:00 "Europe/Berlin"`, PrimaryAttribute: "the wait as written (a date: until the date)", Attributes: []string{"Until"}},
-	{Name: ActCallWebhook, Syntax: `call webhook "W"`, InExecutable: false, Example: `call webhook "CRM Sync"`, PrimaryAttribute: "the webhook", Attributes: []string{"Status", "URL"}},
-	{Name: ActRequestCampaign, Syntax: `request campaign "C"`, InExecutable: true, Example: `request campaign "Notify Sales"`, PrimaryAttribute: "the requested campaign", Attributes: []string{"Source"}},
-	{Name: ActExecutedCampaign, Syntax: `execute campaign "C" [use parent tokens]`, InExecutable: true, Example: `execute campaign "Add Activity Score" use parent tokens`, PrimaryAttribute: "the executed campaign", Attributes: []string{"Qualified", "Use Parent Token Context", "Reason (when not qualified)"}},
-	{Name: ActRemoveFromFlow, Syntax: `remove from flow this campaign | "C"[, "C" …]`, InExecutable: true, Example: `remove from flow this campaign`, PrimaryAttribute: "the campaign(s) named"},
-	{Name: ActDeletePerson, Syntax: `delete person`, InExecutable: true, Example: `delete person`, PrimaryAttribute: "the person's Id"},
+// Steps lists every flow step once, indexed by its op.
+var Steps = [NumStepOps]Step{
+	OpChangeScore:     {Name: ActChangeScore, Syntax: `change score F by "+n"|"-n"|"=n"|"{{my.Token}}"`, InExecutable: true, EmitsEvent: "score is changed", Example: `change score LeadScore by "+10"`, PrimaryAttribute: "the score field", Attributes: []string{"Change Value", "Old Value", "New Value"}},
+	OpChangeData:      {Name: ActChangeDataValue, Syntax: `change data value F to V|null`, InExecutable: true, EmitsEvent: "data value changes", Example: `change data value Status to "Nurture"`, PrimaryAttribute: "the field", Attributes: []string{"Old Value", "New Value"}},
+	OpChangeStatus:    {Name: ActChangeProgramStatus, Syntax: `change program status ["P"] to "S"`, InExecutable: true, EmitsEvent: "program status is changed", Example: `change program status to "Invited"`, PrimaryAttribute: "the program", Attributes: []string{"Old Status", "New Status"}},
+	OpChangePartition: {Name: ActChangePartition, Syntax: `change person partition to "P"`, InExecutable: true, Example: `change person partition to "EMEA"`, PrimaryAttribute: "the new partition", Attributes: []string{"Old Partition"}},
+	OpAddToList:       {Name: ActAddToList, Syntax: `add to list "L"`, InExecutable: true, EmitsEvent: "added to list", Example: `add to list "Hot Leads"`, PrimaryAttribute: "the list"},
+	OpRemoveFromList:  {Name: ActRemoveFromList, Syntax: `remove from list "L"`, InExecutable: true, EmitsEvent: "removed from list", Example: `remove from list "Hot Leads"`, PrimaryAttribute: "the list"},
+	OpSendEmail:       {Name: ActSendEmail, Syntax: `send email "E"`, InExecutable: true, Example: `send email "Invitation"`, PrimaryAttribute: "the email", Attributes: []string{"Subject", "Sent (false when not sent)", "Reason (when not sent)"}},
+	OpSendAlert:       {Name: ActSendAlert, Syntax: `send alert "text" to "address"`, InExecutable: true, Example: `send alert "New MQL: {{lead.Email}}" to "sales@acme.example"`, PrimaryAttribute: "the alert text", Attributes: []string{"To"}},
+	OpMoment:          {Name: ActInterestingMoment, Syntax: `interesting moment email|web|milestone "text"`, InExecutable: true, Example: `interesting moment milestone "Attended"`, PrimaryAttribute: "the description", Attributes: []string{"Type"}, Aliases: []string{`add interesting moment email|web|milestone "text"`}},
+	OpWait:            {Name: ActWait, Syntax: `wait N unit [on weekdays D-D, …] [until HH:MM ZONE] | wait until TIME | wait until "{{token}}"`, InExecutable: false, Example: `wait 1 day on weekdays Mon-Fri until 09:00 "Europe/Berlin"`, PrimaryAttribute: "the wait as written (a date: until the date)", Attributes: []string{"Until"}},
+	OpCallWebhook:     {Name: ActCallWebhook, Syntax: `call webhook "W"`, InExecutable: false, Example: `call webhook "CRM Sync"`, PrimaryAttribute: "the webhook", Attributes: []string{"Status", "URL"}},
+	OpRequest:         {Name: ActRequestCampaign, Syntax: `request campaign "C"`, InExecutable: true, Example: `request campaign "Notify Sales"`, PrimaryAttribute: "the requested campaign", Attributes: []string{"Source"}},
+	OpExecute:         {Name: ActExecutedCampaign, Syntax: `execute campaign "C" [use parent tokens]`, InExecutable: true, Example: `execute campaign "Add Activity Score" use parent tokens`, PrimaryAttribute: "the executed campaign", Attributes: []string{"Qualified", "Use Parent Token Context", "Reason (when not qualified)"}},
+	OpRemoveFromFlow:  {Name: ActRemoveFromFlow, Syntax: `remove from flow this campaign | "C"[, "C" …]`, InExecutable: true, Example: `remove from flow this campaign`, PrimaryAttribute: "the campaign(s) named"},
+	OpDeletePerson:    {Name: ActDeletePerson, Syntax: `delete person`, InExecutable: true, Example: `delete person`, PrimaryAttribute: "the person's Id"},
 
 	// Host effects: the engine logs them and hands them to the host
 	// (Effects). Marketo allows all three in executable campaigns.
-	{Name: ActChangeOwner, Syntax: `change owner [to] "user"`, InExecutable: true, Example: `change owner to "jane@acme.example"`, PrimaryAttribute: "the new owner"},
-	{Name: ActSyncToCRM, Syntax: `sync person to CRM`, InExecutable: true, Example: `sync person to CRM`, PrimaryAttribute: "the person's Id"},
-	{Name: ActCreateTask, Syntax: `create task "subject" [for owner | for "user"]`, InExecutable: true, Example: `create task "Call {{lead.FirstName}}" for owner`, PrimaryAttribute: "the subject", Attributes: []string{"Assigned To"}},
+	OpChangeOwner: {Name: ActChangeOwner, Syntax: `change owner [to] "user"`, InExecutable: true, Example: `change owner to "jane@acme.example"`, PrimaryAttribute: "the new owner"},
+	OpSyncToCRM:   {Name: ActSyncToCRM, Syntax: `sync person to CRM`, InExecutable: true, Example: `sync person to CRM`, PrimaryAttribute: "the person's Id"},
+	OpCreateTask:  {Name: ActCreateTask, Syntax: `create task "subject" [for owner | for "user"]`, InExecutable: true, Example: `create task "Call {{lead.FirstName}}" for owner`, PrimaryAttribute: "the subject", Attributes: []string{"Assigned To"}},
+
+	// Control flow: no activity of its own (the steps of the branch taken
+	// record their Choice).
+	OpIf: {Syntax: `if COND { steps } [else if COND { steps }]… [else { steps }]`, InExecutable: true, Example: `if Country is "DE" { send email "Einladung" } else { send email "Invitation" }`},
 }
 
-// StepByName finds a step by its activity name.
-func StepByName(name string) (Step, bool) {
-	for _, s := range Steps {
-		if s.Name == name {
-			return s, true
-		}
-	}
-	return Step{}, false
-}
-
-// StepKeywords are the words a flow step may start with, for suggestions.
+// StepKeywords are the words a flow step may start with, for suggestions:
+// the first words of the steps' syntax (TestStepKeywords), which a test of
+// package lang keeps equal to the grammar's step alternatives.
 var StepKeywords = []string{"change", "add", "remove", "send", "interesting", "wait", "call", "request", "execute", "delete", "if", "sync", "create"}
 
 // DeclKeywords are the words a declaration may start with.
@@ -419,6 +450,65 @@ var Filters = []Filter{
 	{`F between D and D`, `filter CreatedAt between 2026-11-01 and 2026-11-30`},
 	{`not ACTIVITY FILTER`, `filter not was sent email "Invitation" in past 7 days`},
 	{`was added to list "L" [in past N days] [at least N times]`, `filter was added to list "Hot Leads" in past 7 days`},
+}
+
+// FilterOp names a kind of leaf condition (a smart-list filter, or a
+// condition of an if). The IR's condition types report theirs, and
+// FilterActivity is keyed by it.
+type FilterOp uint8
+
+// Filter ops. The comparisons of a field come first, then memberships,
+// the activity filters, and the random sample.
+const (
+	FilterIs FilterOp = iota
+	FilterContains
+	FilterStartsWith
+	FilterEndsWith
+	FilterIn
+	FilterGt
+	FilterGe
+	FilterLt
+	FilterLe
+	FilterBetween
+	FilterEmpty
+	FilterInPast
+	FilterInNext
+	FilterMemberList
+	FilterMemberSmartList
+	FilterMemberProgram
+	FilterExecuted
+	FilterSentEmail
+	FilterFilledForm
+	FilterDataChanged
+	FilterAddedToList
+	FilterOpenedEmail
+	FilterClickedEmail
+	FilterVisitedPage
+	FilterClickedPage
+	FilterDeliveredEmail
+	FilterBouncedEmail
+	FilterUnsubscribed
+	FilterSample
+
+	// NumFilterOps is the number of filter ops.
+	NumFilterOps
+)
+
+// FilterActivity is the activity type an activity filter counts in the
+// person's log, by op; "" for the filters that read no log.
+var FilterActivity = [NumFilterOps]string{
+	FilterExecuted:       ActExecutedCampaign,
+	FilterSentEmail:      ActSendEmail,
+	FilterFilledForm:     ActFillOutForm,
+	FilterDataChanged:    ActChangeDataValue,
+	FilterAddedToList:    ActAddToList,
+	FilterOpenedEmail:    ActOpenEmail,
+	FilterClickedEmail:   ActClickEmail,
+	FilterVisitedPage:    ActVisitWebpage,
+	FilterClickedPage:    ActClickLink,
+	FilterDeliveredEmail: ActEmailDelivered,
+	FilterBouncedEmail:   ActEmailBounced,
+	FilterUnsubscribed:   ActUnsubscribe,
 }
 
 // The time range campc keeps: every clock time and every due time lies in

@@ -110,8 +110,8 @@ func New(prog *ir.Program, opts Options) (*Engine, error) {
 		f := newRootFrame(c, nil, nil)
 		f.kept = true
 		e.roots[c] = f
-		ir.WalkSteps(c.Flow, func(s *ir.Step) {
-			if s.Op == ir.StepWait {
+		ir.WalkSteps(c.Flow, func(s ir.Step) {
+			if _, ok := s.(*ir.Wait); ok {
 				e.waits[c] = true
 			}
 		})
@@ -433,7 +433,7 @@ func (s RunSummary) add(rep *Report) RunSummary {
 	}
 	type stepPerson struct {
 		campaign string
-		step     *ir.Step
+		step     *ir.StepBase
 		person   string
 	}
 	var seen map[stepPerson]bool

@@ -41,7 +41,7 @@ type tokenCtx struct {
 // of an if. The stack of cursors replaces Go recursion so a flow can be
 // parked and resumed, and unwound at once by Remove from Flow.
 type cursor struct {
-	steps  []*ir.Step
+	steps  []ir.Step
 	pc     int
 	choice int // 1-based branch number when this is a branch; 0 otherwise
 	frame  *frame
@@ -117,10 +117,12 @@ func (ps *pass) push(c *cursor) {
 }
 
 // add appends an activity written by step (nil for none) in frame f.
-func (ps *pass) add(a *Activity, step *ir.Step, cur *cursor) {
+func (ps *pass) add(a *Activity, step ir.Step, cur *cursor) {
 	a.Time = ps.r.now
 	a.Person = ps.p.ID
-	a.step = step
+	if step != nil {
+		a.step = step.Base()
+	}
 	if cur != nil {
 		a.Campaign = cur.frame.campaign.Name
 		a.Workspace = cur.frame.campaign.Workspace.Name
@@ -254,12 +256,15 @@ func (ps *pass) unwind() {
 	}
 }
 
-func (ps *pass) step(st *ir.Step, cur *cursor) error {
+// step executes one step. The step's type says what to do: a type switch
+// is as fast as a table of functions and keeps each case beside the
+// others; a step type the switch does not know is an error, not a no-op.
+func (ps *pass) step(st ir.Step, cur *cursor) error {
 	f := cur.frame
 	ws := f.campaign.Workspace
 	p := ps.p
-	switch st.Op {
-	case ir.StepIf:
+	switch st := st.(type) {
+	case *ir.If:
 		for i, b := range st.Branches {
 			if ps.expr(b.Cond, ws) {
 				if ps.tracing() {
@@ -277,11 +282,11 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 		} else if ps.tracing() {
 			ps.trace(TraceEvent{Kind: TraceBranch, Step: st, Branch: 0, Text: "no choice matched"})
 		}
-	case ir.StepChangeScore:
+	case *ir.ChangeScore:
 		return ps.changeScore(st, cur)
-	case ir.StepChangeData:
+	case *ir.ChangeData:
 		return ps.changeData(st, cur)
-	case ir.StepChangeStatus:
+	case *ir.ChangeStatus:
 		key := st.Program.Key
 		old := p.Programs[key]
 		if !statusMove(st.Program, p, key, st.Status) {
@@ -294,7 +299,7 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 			ps.events = append(ps.events, Event{Kind: ir.TrigStatusChanged, Person: p.ID, Program: st.Program.Name,
 				Status: st.Status, Old: old, Workspace: ws.Name})
 		}
-	case ir.StepChangePartition:
+	case *ir.ChangePartition:
 		old := p.PartitionName()
 		if old == st.Partition {
 			return nil // already there: nothing changes, nothing is logged
@@ -305,24 +310,11 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 			ps.touch()
 		}
 		ps.add(&Activity{Type: stdlib.ActChangePartition, Primary: st.Partition, Attributes: Attrs{{"Old Partition", AttrStr(old)}}}, st, cur)
-	case ir.StepAddToList, ir.StepRemoveFromList:
-		key := st.List.Key
-		add := st.Op == ir.StepAddToList
-		if p.Lists[key] == add {
-			return nil // already so: nothing changes, nothing is logged
-		}
-		kind, typ := ir.TrigAddedToList, stdlib.ActAddToList
-		if add {
-			ps.lists()[key] = true
-		} else {
-			delete(ps.lists(), key)
-			kind, typ = ir.TrigRemovedFromList, stdlib.ActRemoveFromList
-		}
-		ps.add(&Activity{Type: typ, Primary: st.List.Name}, st, cur)
-		if ps.r.e.listens[kind] {
-			ps.events = append(ps.events, Event{Kind: kind, Person: p.ID, List: st.List.Name, ListKey: st.List.Key, Workspace: ws.Name})
-		}
-	case ir.StepSendEmail:
+	case *ir.AddToList:
+		ps.changeList(st, st.List, true, cur)
+	case *ir.RemoveFromList:
+		ps.changeList(st, st.List, false, cur)
+	case *ir.SendEmail:
 		subject := ps.render(st.Email.Subject, f)
 		to := formatValue(p.Fields["Email"])
 		if why := notSent(p, st.Email); why != "" {
@@ -335,54 +327,76 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 			return ps.fail(fmt.Errorf("send email %q: %w", st.Email.Name, err))
 		}
 		ps.add(&Activity{Type: stdlib.ActSendEmail, Primary: st.Email.Name, Attributes: Attrs{{"Subject", AttrStr(subject)}}}, st, cur)
-	case ir.StepSendAlert:
+	case *ir.SendAlert:
 		text, to := ps.render(st.Text, f), ps.render(st.To, f)
 		if err := ps.r.e.fx.SendAlert(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, To: to, Body: text}); err != nil {
 			return ps.fail(fmt.Errorf("send alert: %w", err))
 		}
 		ps.add(&Activity{Type: stdlib.ActSendAlert, Primary: text, Attributes: Attrs{{"To", AttrStr(to)}}}, st, cur)
-	case ir.StepMoment:
+	case *ir.Moment:
 		ps.add(&Activity{Type: stdlib.ActInterestingMoment, Primary: ps.render(st.Text, f), Attributes: Attrs{{"Type", AttrStr(st.Moment)}}}, st, cur)
-	case ir.StepWait:
+	case *ir.Wait:
 		return ps.wait(st, cur)
-	case ir.StepCallWebhook:
+	case *ir.CallWebhook:
 		url := ps.render(st.Webhook.URL, f)
 		status, err := ps.r.e.fx.CallWebhook(ps.r.ctx, p.ID, f.campaign.Name, st.Webhook.Name, url)
 		if err != nil {
 			return ps.fail(fmt.Errorf("call webhook %q: %w", st.Webhook.Name, err))
 		}
 		ps.add(&Activity{Type: stdlib.ActCallWebhook, Primary: st.Webhook.Name, Attributes: Attrs{{"Status", AttrNum(float64(status))}, {"URL", AttrStr(url)}}}, st, cur)
-	case ir.StepRequest:
+	case *ir.Request:
 		ps.add(&Activity{Type: stdlib.ActRequestCampaign, Primary: st.Target.Name, Attributes: Attrs{{"Source", AttrStr("flow")}}}, st, cur)
 		ev := &Event{Kind: ir.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}
 		// Asynchronous: queued when this pass ends, run after this flow
 		// has finished for the person, first in first out.
 		ps.requests = append(ps.requests, work{person: p.ID, campaign: st.Target, trigger: ev})
-	case ir.StepExecute:
+	case *ir.Execute:
 		return ps.execute(st, cur)
-	case ir.StepRemoveFromFlow:
+	case *ir.RemoveFromFlow:
 		return ps.removeFromFlow(st, cur)
-	case ir.StepChangeOwner, ir.StepSyncToCRM, ir.StepCreateTask:
+	case *ir.ChangeOwner, *ir.SyncToCRM, *ir.CreateTask:
 		return ps.hostAction(st, cur)
-	case ir.StepDeletePerson:
+	case *ir.DeletePerson:
 		ps.add(&Activity{Type: stdlib.ActDeletePerson, Primary: p.ID}, st, cur)
 		p.Deleted = true
 		if ps.tracing() {
 			ps.trace(TraceEvent{Kind: TraceLeave, Campaign: f.campaign, Text: "the person is deleted: nothing more runs"})
 		}
 		ps.unwind()
+	default:
+		return ps.fail(fmt.Errorf("step %T at %s: the engine does not know this kind of step", st, st.Base().Pos))
 	}
 	return nil
 }
 
-func (ps *pass) pushBranch(steps []*ir.Step, choice int, f *frame) {
+// changeList adds the person to a list or removes them from it.
+func (ps *pass) changeList(st ir.Step, list *ir.List, add bool, cur *cursor) {
+	p, ws := ps.p, cur.frame.campaign.Workspace
+	key := list.Key
+	if p.Lists[key] == add {
+		return // already so: nothing changes, nothing is logged
+	}
+	kind, typ := ir.TrigAddedToList, stdlib.ActAddToList
+	if add {
+		ps.lists()[key] = true
+	} else {
+		delete(ps.lists(), key)
+		kind, typ = ir.TrigRemovedFromList, stdlib.ActRemoveFromList
+	}
+	ps.add(&Activity{Type: typ, Primary: list.Name}, st, cur)
+	if ps.r.e.listens[kind] {
+		ps.events = append(ps.events, Event{Kind: kind, Person: p.ID, List: list.Name, ListKey: list.Key, Workspace: ws.Name})
+	}
+}
+
+func (ps *pass) pushBranch(steps []ir.Step, choice int, f *frame) {
 	c := ps.cursor(steps, f)
 	c.choice = choice
 	ps.push(c)
 }
 
 // cursor takes a cursor from the run's free list.
-func (ps *pass) cursor(steps []*ir.Step, f *frame) *cursor {
+func (ps *pass) cursor(steps []ir.Step, f *frame) *cursor {
 	r := ps.r
 	var c *cursor
 	if n := len(r.cursors); n > 0 {
@@ -403,7 +417,7 @@ func (ps *pass) pop() {
 	ps.stack = ps.stack[:n]
 }
 
-func (ps *pass) changeScore(st *ir.Step, cur *cursor) error {
+func (ps *pass) changeScore(st *ir.ChangeScore, cur *cursor) error {
 	f := st.Field
 	old := ps.p.Fields[f.Name]
 	oldN := old.Num
@@ -445,7 +459,7 @@ func (ps *pass) changeScore(st *ir.Step, cur *cursor) error {
 	return nil
 }
 
-func (ps *pass) changeData(st *ir.Step, cur *cursor) error {
+func (ps *pass) changeData(st *ir.ChangeData, cur *cursor) error {
 	f := st.Field
 	if f.Builtin && stdlib.ReadOnlyField(f.Name) {
 		// The checker refuses this (read_only_field); a program built
@@ -485,18 +499,18 @@ func (ps *pass) changeData(st *ir.Step, cur *cursor) error {
 
 // hostAction logs a host-effect step and hands it to the host. Like an
 // email, it is logged only once the host has taken it.
-func (ps *pass) hostAction(st *ir.Step, cur *cursor) error {
+func (ps *pass) hostAction(st ir.Step, cur *cursor) error {
 	f := cur.frame
 	a := Action{Person: ps.p.ID, Campaign: f.campaign.Name}
 	var act *Activity
-	switch st.Op {
-	case ir.StepChangeOwner:
+	switch st := st.(type) {
+	case *ir.ChangeOwner:
 		a.Type, a.Owner = stdlib.ActChangeOwner, ps.render(st.To, f)
 		act = &Activity{Type: a.Type, Primary: a.Owner}
-	case ir.StepSyncToCRM:
+	case *ir.SyncToCRM:
 		a.Type = stdlib.ActSyncToCRM
 		act = &Activity{Type: a.Type, Primary: ps.p.ID}
-	case ir.StepCreateTask:
+	case *ir.CreateTask:
 		a.Type, a.Subject, a.Owner = stdlib.ActCreateTask, ps.render(st.Text, f), ps.render(st.To, f)
 		to := a.Owner
 		if to == "" {
@@ -511,7 +525,7 @@ func (ps *pass) hostAction(st *ir.Step, cur *cursor) error {
 	return nil
 }
 
-func (ps *pass) wait(st *ir.Step, cur *cursor) error {
+func (ps *pass) wait(st *ir.Wait, cur *cursor) error {
 	due := st.Until
 	label := "until " + st.Until.UTC().Format(time.RFC3339)
 	switch {
@@ -570,7 +584,7 @@ func (ps *pass) wait(st *ir.Step, cur *cursor) error {
 // already past on the day the wait ends moves to the next allowed day. A
 // time that a daylight-saving change skips resolves as time.Date does (in
 // Europe/Berlin, 02:30 on the spring day is 03:30).
-func resumeTime(end time.Time, st *ir.Step) time.Time {
+func resumeTime(end time.Time, st *ir.Wait) time.Time {
 	if st.Weekdays == 0 && st.At == nil {
 		return end
 	}
@@ -649,10 +663,13 @@ func (ps *pass) restore(c *ir.Campaign, w *Parked) error {
 	ps.push(cur)
 	for len(path) > 1 {
 		i, b := path[0], path[1]
-		if i < 0 || i >= len(cur.steps) || cur.steps[i].Op != ir.StepIf {
+		if i < 0 || i >= len(cur.steps) {
 			return changed
 		}
-		st := cur.steps[i]
+		st, ok := cur.steps[i].(*ir.If)
+		if !ok {
+			return changed
+		}
 		cur.pc = i + 1
 		next := ps.cursor(nil, fr)
 		switch {
@@ -667,7 +684,10 @@ func (ps *pass) restore(c *ir.Campaign, w *Parked) error {
 		cur = next
 		path = path[2:]
 	}
-	if len(path) != 1 || path[0] < 1 || path[0] > len(cur.steps) || cur.steps[path[0]-1].Op != ir.StepWait {
+	if len(path) != 1 || path[0] < 1 || path[0] > len(cur.steps) {
+		return changed
+	}
+	if _, ok := cur.steps[path[0]-1].(*ir.Wait); !ok {
 		return changed
 	}
 	cur.pc = path[0]
@@ -677,12 +697,13 @@ func (ps *pass) restore(c *ir.Campaign, w *Parked) error {
 // stepPath is where the step with identity id is in steps, in the form of
 // a parked path (for each enclosing if: its index and branch number, 0 for
 // else; then the index after the step), or nil when no step has it.
-func stepPath(steps []*ir.Step, id string) []int {
-	for i, st := range steps {
-		if st.ID == id {
+func stepPath(steps []ir.Step, id string) []int {
+	for i, step := range steps {
+		if step.Base().ID == id {
 			return []int{i + 1}
 		}
-		if st.Op != ir.StepIf {
+		st, ok := step.(*ir.If)
+		if !ok {
 			continue
 		}
 		for b, br := range st.Branches {
@@ -697,7 +718,7 @@ func stepPath(steps []*ir.Step, id string) []int {
 	return nil
 }
 
-func (ps *pass) execute(st *ir.Step, cur *cursor) error {
+func (ps *pass) execute(st *ir.Execute, cur *cursor) error {
 	f := cur.frame
 	child := st.Target
 	if f.depth+1 > MaxDepth {
@@ -739,7 +760,7 @@ func (ps *pass) execute(st *ir.Step, cur *cursor) error {
 	return nil
 }
 
-func (ps *pass) removeFromFlow(st *ir.Step, cur *cursor) error {
+func (ps *pass) removeFromFlow(st *ir.RemoveFromFlow, cur *cursor) error {
 	var names []string
 	targets := st.Targets
 	if st.This {

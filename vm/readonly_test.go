@@ -41,8 +41,8 @@ program "P" {
 			// Point the step at the read-only field, as a program built
 			// without the checker could.
 			ws := prog.Workspaces[0]
-			ir.WalkSteps(prog.Campaigns[0].Flow, func(s *ir.Step) {
-				if s.Op == ir.StepChangeData {
+			ir.WalkSteps(prog.Campaigns[0].Flow, func(s ir.Step) {
+				if s, ok := s.(*ir.ChangeData); ok {
 					s.Field = ws.Field(field)
 					s.Value = v
 				}

@@ -41,12 +41,12 @@ type TraceEvent struct {
 	Person   string
 	Campaign *ir.Campaign
 	Filter   int // 1-based filter number
-	Cond     *ir.Cond
+	Cond     ir.Cond
 	Saw      string // what the filter looked at
 	Result   bool
 	Reason   string
 	Text     string
-	Step     *ir.Step
+	Step     ir.Step
 	Branch   int
 	Token    *ir.TokenRef
 	Value    string
@@ -100,22 +100,22 @@ func (ps *pass) traceSmartList(c *ir.Campaign, depth int) {
 }
 
 // saw describes what a condition looked at for the person.
-func (ps *pass) saw(c *ir.Cond, ws *ir.Workspace) string {
+func (ps *pass) saw(c ir.Cond, ws *ir.Workspace) string {
 	p := ps.p
-	switch c.Kind {
-	case ir.CondMemberList:
+	switch c := c.(type) {
+	case *ir.MemberList:
 		if c.List != nil && p.Lists[c.List.Key] {
 			return "a member"
 		}
 		return "not a member"
-	case ir.CondMemberSmartList:
+	case *ir.MemberSmartList:
 		if c.SmartList != nil && c.SmartList.List != nil {
 			if ok, _ := ps.smartList(c.SmartList.List, ws, 0); ok {
 				return "in the smart list"
 			}
 		}
 		return "not in the smart list"
-	case ir.CondMemberProgram:
+	case *ir.MemberProgram:
 		if c.Program == nil {
 			return "not a member"
 		}
@@ -123,42 +123,24 @@ func (ps *pass) saw(c *ir.Cond, ws *ir.Workspace) string {
 			return fmt.Sprintf("status %q", st)
 		}
 		return "not a member"
-	case ir.CondExecuted:
-		if c.Campaign != nil {
-			return countText(ps.countLog(stdlib.ActExecutedCampaign, c.Campaign.Name, c, c.Campaign.Workspace.Name))
+	case *ir.ActivityCond:
+		if primary, workspace, ok := c.Subject(); ok {
+			return countText(ps.countLog(stdlib.FilterActivity[c.Kind], primary, c.Window, workspace))
 		}
-	case ir.CondSentEmail:
-		if c.Email != nil {
-			return countText(ps.countLog(stdlib.ActSendEmail, c.Email.Name, c, ""))
-		}
-	case ir.CondFilledForm:
-		if c.Form != nil {
-			return countText(ps.countLog(stdlib.ActFillOutForm, c.Form.Name, c, ""))
-		}
-	case ir.CondDataChanged:
-		if c.Field != nil {
-			return countText(ps.countLog(stdlib.ActChangeDataValue, c.Field.Name, c, ""))
-		}
-	case ir.CondOpenedEmail, ir.CondClickedEmail, ir.CondVisitedPage, ir.CondClickedPage,
-		ir.CondDeliveredEmail, ir.CondBouncedEmail, ir.CondUnsubscribed:
-		if typ, primary := engagementLog(c); primary != "" {
-			return countText(ps.countLog(typ, primary, c, ""))
-		}
-	case ir.CondAddedToList:
-		if c.List != nil {
-			return countText(ps.countLog(stdlib.ActAddToList, c.List.Name, c, ""))
-		}
-	case ir.CondSample:
-		return "the sample draw"
-	}
-	if c.Field == nil {
 		return ""
+	case *ir.Sample:
+		return "the sample draw"
+	case *ir.FieldCond:
+		if c.Field == nil {
+			return ""
+		}
+		v, ok := p.Fields[c.Field.Name]
+		if !ok || v.Null {
+			return c.Field.Name + " is empty"
+		}
+		return fmt.Sprintf("%s = %s", c.Field.Name, quoteValue(v))
 	}
-	v, ok := p.Fields[c.Field.Name]
-	if !ok || v.Null {
-		return c.Field.Name + " is empty"
-	}
-	return fmt.Sprintf("%s = %s", c.Field.Name, quoteValue(v))
+	return ""
 }
 
 // traceTrigger reports which trigger of a trigger campaign heard the event

@@ -59,7 +59,7 @@ type Activity struct {
 	Primary    string
 	Attributes Attrs // JSON-encoded as an object with sorted keys
 
-	step *ir.Step // the step that wrote it, for run summaries
+	step *ir.StepBase // the step that wrote it, for run summaries (a pointer, not the interface: activities stay 144 bytes)
 }
 
 // Event is something that happened to a person, matched against the
@@ -117,9 +117,9 @@ type Commit struct {
 	Run        *BatchRun
 }
 
-// Step is the flow step that wrote the activity (nil for activities that
-// no step wrote, such as a delivered event).
-func (a *Activity) Step() *ir.Step { return a.step }
+// Step is the place and identity of the flow step that wrote the activity
+// (nil for activities that no step wrote, such as a delivered event).
+func (a *Activity) Step() *ir.StepBase { return a.step }
 
 // PartitionName is the person's partition, "Default" when none is set.
 func (p *Person) PartitionName() string {

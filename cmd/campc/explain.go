@@ -62,7 +62,7 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 	case vm.TraceTrigger:
 		x.line(d, 2, "%s  [heard %s] %s", e.Text, e.Saw, yesNo(e.Result))
 	case vm.TraceFilter:
-		x.line(d, 2, "filter %d: %s  [saw %s] %s", e.Filter, e.Cond.Text, e.Saw, yesNo(e.Result))
+		x.line(d, 2, "filter %d: %s  [saw %s] %s", e.Filter, e.Cond.Base().Text, e.Saw, yesNo(e.Result))
 	case vm.TraceLogic:
 		verdict := "qualifies"
 		if !e.Result {
@@ -104,11 +104,11 @@ func (x *explainer) Trace(e vm.TraceEvent) {
 		} else if d == 0 && e.Step != nil && x.lastDepth0Flow(e) {
 			x.line(0, 1, "flow:")
 		}
-		src := e.Step.Source
-		if e.Step.Op == ir.StepIf {
+		src := e.Step.Base().Source
+		if _, ok := e.Step.(*ir.If); ok {
 			src = "if …"
 		}
-		x.line(d, 2, "%s: %s", e.Step.Pos, src)
+		x.line(d, 2, "%s: %s", e.Step.Base().Pos, src)
 	case vm.TraceToken:
 		x.line(d, 3, "%s = %q  from %s", e.Token, e.Value, e.From)
 	case vm.TraceBranch:

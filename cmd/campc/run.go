@@ -700,7 +700,8 @@ func stepSources(prog *ir.Program) map[string]string {
 		return out
 	}
 	for _, c := range prog.Campaigns {
-		ir.WalkSteps(c.Flow, func(s *ir.Step) {
+		ir.WalkSteps(c.Flow, func(step ir.Step) {
+			s := step.Base()
 			key := fmt.Sprintf("%s:%d:%d", s.Pos.Filename, s.Pos.Line, s.Pos.Column)
 			if s.Pos.Filename == "" {
 				key = fmt.Sprintf("%d:%d", s.Pos.Line, s.Pos.Column)
