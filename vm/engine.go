@@ -484,7 +484,7 @@ func (r *run) batchGroup(c *ir.Campaign, br *BatchRun, group []string) (int, err
 		if err := r.ctx.Err(); err != nil {
 			return -1, err
 		}
-		p, err := r.tx.LoadPerson(id)
+		p, err := r.load(id)
 		if err != nil {
 			return -1, err
 		}
@@ -655,7 +655,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 	// Check every person before running anyone: nothing half-applied.
 	err = r.inTx(func() error {
 		for _, id := range people {
-			p, err := r.tx.LoadPerson(id)
+			p, err := r.load(id)
 			if err != nil {
 				return err
 			}
@@ -673,7 +673,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 	}
 	for _, id := range people {
 		err := r.inTx(func() error {
-			p, err := r.tx.LoadPerson(id)
+			p, err := r.load(id)
 			if err != nil || p == nil {
 				return err
 			}
@@ -703,7 +703,7 @@ func (e *Engine) Deliver(ctx context.Context, ev Event) (*Report, error) {
 	defer e.mu.Unlock()
 	r := e.newRun(ctx)
 	err := r.inTx(func() error {
-		p, err := r.tx.LoadPerson(ev.Person)
+		p, err := r.load(ev.Person)
 		if err != nil {
 			return err
 		}

@@ -94,7 +94,7 @@ func (ps *pass) condRaw(c *ir.Cond, ws *ir.Workspace, depth int) bool {
 	p := ps.p
 	switch c.Kind {
 	case ir.CondMemberList:
-		return c.List != nil && p.Lists[c.List.Key]
+		return c.List != nil && p.InList(c.List.Key)
 	case ir.CondMemberSmartList:
 		if c.SmartList == nil || c.SmartList.List == nil {
 			return false
@@ -105,7 +105,7 @@ func (ps *pass) condRaw(c *ir.Cond, ws *ir.Workspace, depth int) bool {
 		if c.Program == nil {
 			return false
 		}
-		st, ok := p.Programs[c.Program.Key]
+		st, ok := p.ProgramStatus(c.Program.Key)
 		return ok && (c.Status == "" || st == c.Status)
 	case ir.CondExecuted:
 		return c.Campaign != nil && ps.countLog(stdlib.ActExecutedCampaign, c.Campaign.Name, c, c.Campaign.Workspace.Name) >= c.AtLeast
@@ -131,7 +131,7 @@ func (ps *pass) condRaw(c *ir.Cond, ws *ir.Workspace, depth int) bool {
 	if c.Field == nil {
 		return false
 	}
-	v, has := p.Fields[c.Field.Name]
+	v, has := p.LookupField(c.Field.Name)
 	has = has && !v.Null
 	switch c.Kind {
 	case ir.CondEmpty:

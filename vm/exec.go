@@ -95,20 +95,6 @@ func (r *run) newPass(p *Person, root *ir.Campaign) *pass {
 	return ps
 }
 
-// The person's maps, made when first written (a loaded person may have nil
-// maps where it has nothing).
-func made[K comparable, V any](m *map[K]V) map[K]V {
-	if *m == nil {
-		*m = map[K]V{}
-	}
-	return *m
-}
-
-func (ps *pass) fields() map[string]ir.Value { return made(&ps.p.Fields) }
-func (ps *pass) lists() map[string]bool      { return made(&ps.p.Lists) }
-func (ps *pass) programs() map[string]string { return made(&ps.p.Programs) }
-func (ps *pass) runs() map[string]time.Time  { return made(&ps.p.Runs) }
-
 func (ps *pass) push(c *cursor) {
 	if len(ps.stack) == 0 {
 		c.isRoot = true
@@ -283,11 +269,11 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 		return ps.changeData(st, cur)
 	case ir.StepChangeStatus:
 		key := st.Program.Key
-		old := p.Programs[key]
+		old, _ := p.ProgramStatus(key)
 		if !statusMove(st.Program, p, key, st.Status) {
 			return nil
 		}
-		ps.programs()[key] = st.Status
+		p.SetProgramStatus(key, st.Status)
 		ps.add(&Activity{Type: stdlib.ActChangeProgramStatus, Primary: st.Program.Name,
 			Attributes: Attrs{{"Old Status", AttrStr(old)}, {"New Status", AttrStr(st.Status)}}}, st, cur)
 		if ps.r.e.listens[ir.TrigStatusChanged] {
@@ -300,7 +286,7 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 			return nil // already there: nothing changes, nothing is logged
 		}
 		p.Partition = st.Partition
-		ps.fields()["Partition"] = ir.NewText(stdlib.Text, st.Partition)
+		p.SetField("Partition", ir.NewText(stdlib.Text, st.Partition))
 		if old != p.PartitionName() {
 			ps.touch()
 		}
@@ -308,14 +294,12 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 	case ir.StepAddToList, ir.StepRemoveFromList:
 		key := st.List.Key
 		add := st.Op == ir.StepAddToList
-		if p.Lists[key] == add {
+		if p.InList(key) == add {
 			return nil // already so: nothing changes, nothing is logged
 		}
 		kind, typ := ir.TrigAddedToList, stdlib.ActAddToList
-		if add {
-			ps.lists()[key] = true
-		} else {
-			delete(ps.lists(), key)
+		p.SetInList(key, add)
+		if !add {
 			kind, typ = ir.TrigRemovedFromList, stdlib.ActRemoveFromList
 		}
 		ps.add(&Activity{Type: typ, Primary: st.List.Name}, st, cur)
@@ -324,7 +308,7 @@ func (ps *pass) step(st *ir.Step, cur *cursor) error {
 		}
 	case ir.StepSendEmail:
 		subject := ps.render(st.Email.Subject, f)
-		to := formatValue(p.Fields["Email"])
+		to := formatValue(p.Field("Email"))
 		if why := notSent(p, st.Email); why != "" {
 			// The step still happens, so the log says what was not sent
 			// and why; the host is not asked to deliver it.
@@ -405,7 +389,7 @@ func (ps *pass) pop() {
 
 func (ps *pass) changeScore(st *ir.Step, cur *cursor) error {
 	f := st.Field
-	old := ps.p.Fields[f.Name]
+	old := ps.p.Field(f.Name)
 	oldN := old.Num
 	sc := st.Score
 	if sc.Token != nil {
@@ -432,7 +416,7 @@ func (ps *pass) changeScore(st *ir.Step, cur *cursor) error {
 		// so "data value changed" filters and score triggers do not see it.
 		return nil
 	}
-	ps.fields()[f.Name] = ir.Value{Type: f.Type, Num: newN}
+	ps.p.SetField(f.Name, ir.Value{Type: f.Type, Num: newN})
 	if newN != oldN {
 		ps.touch()
 	}
@@ -461,16 +445,16 @@ func (ps *pass) changeData(st *ir.Step, cur *cursor) error {
 			return ps.fail(fmt.Errorf("change data value %s: %v", f.Name, err))
 		}
 	}
-	old := ps.p.Fields[f.Name]
+	old := ps.p.Field(f.Name)
 	if sameValue(old, v) {
 		// The value it already has: nothing is written and no event is
 		// raised, so "data value changed" filters do not see it.
 		return nil
 	}
 	if v.Null {
-		delete(ps.fields(), f.Name)
+		ps.p.DeleteField(f.Name)
 	} else {
-		ps.fields()[f.Name] = v
+		ps.p.SetField(f.Name, v)
 	}
 	if !sameValue(old, v) {
 		ps.touch()
@@ -807,7 +791,7 @@ func (ps *pass) dropPending(c *ir.Campaign) error {
 
 // qualifies applies a campaign's qualification rule to the person.
 func (ps *pass) qualifies(c *ir.Campaign) bool {
-	last, ran := ps.p.Runs[c.Key]
+	last, ran := ps.p.RunAt(c.Key)
 	switch c.Qualify.Rule {
 	case ir.QualifyEveryTime:
 		return true
@@ -819,7 +803,7 @@ func (ps *pass) qualifies(c *ir.Campaign) bool {
 }
 
 func (ps *pass) recordRun(c *ir.Campaign) {
-	ps.runs()[c.Key] = ps.r.now
+	ps.p.SetRunAt(c.Key, ps.r.now)
 }
 
 func validScore(v string) bool {
@@ -831,7 +815,7 @@ func validScore(v string) bool {
 // statuses move forward only, except into one marked "(back)"; moving to
 // the status one has is no move.
 func statusMove(prog *ir.ProgramDef, p *Person, key, status string) bool {
-	old, member := p.Programs[key]
+	old, member := p.ProgramStatus(key)
 	if !member {
 		return true
 	}
@@ -877,7 +861,7 @@ func notSent(p *Person, em *ir.Email) string {
 		if em.Operational && !b.Operational {
 			continue
 		}
-		v, ok := p.Fields[b.Field]
+		v, ok := p.LookupField(b.Field)
 		if b.Field == "Email" {
 			if !ok || v.Null || strings.TrimSpace(v.Text) == "" {
 				return b.Reason

@@ -301,11 +301,46 @@ func (t *memTx) LoadPerson(id string) (*Person, error) {
 		if p.Deleted {
 			return nil, nil
 		}
+		if p.View != nil {
+			t.m.mu.RLock()
+			defer t.m.mu.RUnlock()
+			return t.m.materialize(p), nil
+		}
 		return p.Clone(), nil
 	}
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
 	return t.m.load(id), nil
+}
+
+// loadView is LoadPerson for the engine: the person is lent in the
+// store's packed form (Person.View), not unpacked into maps, and the
+// engine reads and writes it through Person's methods.
+func (t *memTx) loadView(id string) (*Person, error) {
+	if t.done {
+		return nil, ErrTxDone
+	}
+	if err := t.lock(id); err != nil {
+		return nil, err
+	}
+	if p, ok := t.people[id]; ok {
+		if p.Deleted {
+			return nil, nil
+		}
+		return p.Clone(), nil
+	}
+	t.m.mu.RLock()
+	defer t.m.mu.RUnlock()
+	mp := t.m.people[id]
+	if mp == nil || mp.deleted {
+		return nil, nil
+	}
+	return t.m.view(mp), nil
+}
+
+// viewLoader is the in-memory store's Tx: it lends people packed.
+type viewLoader interface {
+	loadView(id string) (*Person, error)
 }
 
 func (t *memTx) WaitsOf(person string) ([]*Parked, error) {
@@ -383,18 +418,18 @@ func (t *memTx) logOf(id string) []*Activity {
 	if p := t.people[id]; p != nil {
 		return slices.Clip(p.Log)
 	}
-	if p := t.committed(id); p != nil {
-		return p.Log
-	}
-	return nil
+	t.m.mu.RLock()
+	defer t.m.mu.RUnlock()
+	return t.m.logs[id]
 }
 
-// committed is a person as last committed, deleted or not.
+// committed is a person as last committed, deleted or not (lent packed:
+// see loadView).
 func (t *memTx) committed(id string) *Person {
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
 	if mp := t.m.people[id]; mp != nil {
-		return t.m.unpack(mp)
+		return t.m.view(mp)
 	}
 	return nil
 }
