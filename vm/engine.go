@@ -448,7 +448,7 @@ func (s RunSummary) add(rep *Report) RunSummary {
 			continue
 		}
 		if seen == nil {
-			seen = map[stepPerson]bool{}
+			seen = make(map[stepPerson]bool, len(rep.Activities))
 		}
 		seen[k] = true
 		if !cloned {

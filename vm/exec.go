@@ -115,7 +115,11 @@ func (ps *pass) add(a *Activity, step *ir.Step, cur *cursor) {
 		}
 	}
 	ps.acts = append(ps.acts, a)
-	ps.p.Log = append(ps.p.Log, a)
+	if ps.r.e.readsLogs {
+		// Only activity filters read the log during a pass; the store
+		// keeps the log itself from the commit's activities.
+		ps.p.Log = append(ps.p.Log, a)
+	}
 	if ps.tracing() && step != nil {
 		ps.trace(TraceEvent{Kind: TraceActivity, Activity: a})
 	}

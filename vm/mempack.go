@@ -244,6 +244,9 @@ func (v *memView) setField(name string, val ir.Value, gone bool) {
 			return
 		}
 	}
+	if v.fields == nil {
+		v.fields = make([]viewField, 0, 4) // a pass writes a few: one allocation
+	}
 	v.fields = append(v.fields, viewField{name: name, v: val, gone: gone})
 }
 
@@ -339,8 +342,13 @@ func (mp *memPerson) value(f *memField) ir.Value {
 // view lends the engine a stored person without unpacking it. The caller
 // holds m.mu (read).
 func (m *MemStore) view(mp *memPerson) *Person {
-	return &Person{ID: mp.id, Partition: mp.partition, Deleted: mp.deleted, Log: m.logs[mp.id],
-		View: &PersonView{memView{base: mp, strs: m.strs.list()}}}
+	// One allocation for both.
+	l := &struct {
+		p Person
+		v PersonView
+	}{Person{ID: mp.id, Partition: mp.partition, Deleted: mp.deleted, Log: m.logs[mp.id]}, PersonView{memView{base: mp, strs: m.strs.list()}}}
+	l.p.View = &l.v
+	return &l.p
 }
 
 // packView packs a lent person: its stored form with the pass's writes.

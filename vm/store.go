@@ -151,8 +151,12 @@ var ErrTxDone = errors.New("vm: transaction already committed or rolled back")
 // run at the same time: each holds the people it has loaded until it ends,
 // as a database's row locks would.
 type MemStore struct {
-	lk     sync.Mutex               // guards held
-	held   map[string]chan struct{} // people locked by open transactions
+	lk sync.Mutex // guards held
+	// held is the people locked by open transactions; a nil channel says
+	// nobody waits for the person yet (the first to wait makes it), so
+	// that taking a person allocates nothing.
+	held   map[string]chan struct{}
+	txMaps sync.Pool // *txMaps of finished transactions, cleared
 	mu     sync.RWMutex
 	people map[string]*memPerson  // packed (see mempack.go)
 	logs   map[string][]*Activity // each person's log, oldest first
@@ -234,7 +238,28 @@ func (m *MemStore) setLog(id string, log []*Activity) {
 
 // Begin implements Store.
 func (m *MemStore) Begin(ctx context.Context) (Tx, error) {
-	return &memTx{m: m, ctx: ctx, people: map[string]*Person{}, locked: map[string]chan struct{}{}}, nil
+	t := &memTx{m: m, ctx: ctx}
+	if tm, ok := m.txMaps.Get().(*txMaps); ok {
+		t.people, t.locked = tm.people, tm.locked
+	} else {
+		t.people, t.locked = map[string]*Person{}, map[string]struct{}{}
+	}
+	return t, nil
+}
+
+// txMaps are a transaction's maps, kept for the next transaction: a batch
+// group's 500 people grew fresh ones every time.
+type txMaps struct {
+	people map[string]*Person
+	locked map[string]struct{}
+}
+
+// end gives a finished transaction's maps back.
+func (t *memTx) end() {
+	clear(t.people)
+	clear(t.locked)
+	t.m.txMaps.Put(&txMaps{people: t.people, locked: t.locked})
+	t.people, t.locked = nil, nil
 }
 
 // ConcurrentTx reports that transactions on different people may run at
@@ -247,7 +272,7 @@ type memTx struct {
 	people  map[string]*Person // written in this transaction
 	commits []*Commit
 	unpark  map[int64]bool
-	locked  map[string]chan struct{}
+	locked  map[string]struct{}
 	done    bool
 }
 
@@ -264,11 +289,14 @@ func (t *memTx) lock(id string) error {
 		}
 		ch, busy := m.held[id]
 		if !busy {
+			m.held[id] = nil
+			m.lk.Unlock()
+			t.locked[id] = struct{}{}
+			return nil
+		}
+		if ch == nil {
 			ch = make(chan struct{})
 			m.held[id] = ch
-			m.lk.Unlock()
-			t.locked[id] = ch
-			return nil
 		}
 		m.lk.Unlock()
 		select {
@@ -282,12 +310,14 @@ func (t *memTx) lock(id string) error {
 func (t *memTx) unlockAll() {
 	m := t.m
 	m.lk.Lock()
-	for id, ch := range t.locked {
+	for id := range t.locked {
+		if ch := m.held[id]; ch != nil {
+			close(ch)
+		}
 		delete(m.held, id)
-		close(ch)
 	}
 	m.lk.Unlock()
-	t.locked = nil
+	t.end()
 }
 
 func (t *memTx) LoadPerson(id string) (*Person, error) {
@@ -390,6 +420,15 @@ func (t *memTx) Apply(c *Commit) error {
 	if p := c.Person; p != nil {
 		q := *p
 		q.Log = t.logOf(p.ID)
+		n := 0
+		for _, a := range c.Activities {
+			if a.Person == p.ID {
+				n++
+			}
+		}
+		if n > 0 { // room for the activities below, in one allocation
+			q.Log = append(make([]*Activity, 0, len(q.Log)+n), q.Log...)
+		}
 		t.people[p.ID] = &q
 	}
 	for _, a := range c.Activities {
@@ -443,20 +482,25 @@ func (t *memTx) Commit() error {
 	m := t.m
 	// Pack first, outside the store's lock, so that other transactions'
 	// reads wait only for the installing below.
-	packed := make(map[string]*memPerson, len(t.people))
-	for id, p := range t.people {
-		packed[id] = m.pack(p)
+	type install struct {
+		p  *Person
+		mp *memPerson
+	}
+	packed := make([]install, 0, len(t.people))
+	for _, p := range t.people {
+		packed = append(packed, install{p, m.pack(p)})
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	added := false
-	for id, p := range t.people {
+	for _, in := range packed {
+		id := in.p.ID
 		if _, ok := m.people[id]; !ok {
 			m.ids = append(m.ids, id)
 			added = true
 		}
-		m.people[id] = packed[id]
-		m.setLog(id, p.Log)
+		m.people[id] = in.mp
+		m.setLog(id, in.p.Log)
 	}
 	if added {
 		slices.Sort(m.ids)
