@@ -64,6 +64,7 @@ type pass struct {
 	dequeue  []int64 // queue entries that Remove from Flow drops
 	steps    int
 	chain    *link // the campaigns whose flows led to this pass, its root last
+	first    link  // the root's link (chain), made with the pass
 }
 
 // link is one campaign of a cascade: the flow run that a request or event
@@ -88,11 +89,25 @@ func (l *link) names() []string {
 // into another's array.
 func (r *run) newPass(p *Person, root *ir.Campaign) *pass {
 	p.Log = slices.Clip(p.Log)
-	ps := &pass{r: r, p: p, root: root, stack: r.stack[:0]}
+	ps := &pass{r: r, p: p, root: root, stack: r.stack[:0], acts: r.actSlab()}
 	if root != nil {
-		ps.chain = &link{campaign: root}
+		ps.first = link{campaign: root}
+		ps.chain = &ps.first
 	}
 	return ps
+}
+
+// actSlab is room for a pass's first few activities, cut from a chunk
+// that successive passes share (each gets a capped piece, so an append
+// past it moves to an array of its own): most passes write one to four.
+func (r *run) actSlab() []*Activity {
+	const per = 4
+	if cap(r.actBuf)-len(r.actBuf) < per {
+		r.actBuf = make([]*Activity, 0, 256*per)
+	}
+	n := len(r.actBuf)
+	r.actBuf = r.actBuf[:n+per]
+	return r.actBuf[n : n : n+per]
 }
 
 func (ps *pass) push(c *cursor) {

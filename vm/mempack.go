@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -26,6 +27,7 @@ type memPerson struct {
 	arena     string // the text of every text value, one after another
 	fields    []memField
 	tags      []memTag
+	log       []*Activity // the person's activity log, oldest first
 }
 
 type memField struct {
@@ -48,29 +50,64 @@ const (
 	tagRun
 )
 
-// interner numbers strings; it only grows. Numbering takes its own lock,
-// so people are packed outside the store's lock; reading takes a snapshot
+// interner numbers strings; it only grows. Looking up a string numbered
+// a while ago takes no lock: idx is a snapshot of the index, and strings
+// numbered since are in recent (under mu), merged into a new snapshot
+// once recent holds as many as half the snapshot, or once looking in
+// recent has cost as much as a copy (so that the copies cost linear time
+// overall, in strings added and lookups made). People are packed outside the store's lock, and
+// two workers packing at once then do not queue. Reading takes a snapshot
 // of the list, whose entries never change once written.
 type interner struct {
-	mu   sync.Mutex
-	idx  map[string]uint32
-	strs atomic.Pointer[[]string]
+	mu     sync.Mutex
+	idx    atomic.Pointer[map[string]uint32]
+	recent map[string]uint32
+	hits   int // lookups answered from recent since the last merge
+	strs   atomic.Pointer[[]string]
 }
 
 func (in *interner) id(s string) uint32 {
+	var snap map[string]uint32
+	if p := in.idx.Load(); p != nil {
+		snap = *p
+		if i, ok := snap[s]; ok {
+			return i
+		}
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if i, ok := in.idx[s]; ok {
+	if i, ok := in.recent[s]; ok {
+		if in.hits++; in.hits > len(snap)+len(in.recent) {
+			in.merge(snap)
+		}
 		return i
 	}
-	if in.idx == nil {
-		in.idx = map[string]uint32{}
+	if p := in.idx.Load(); p != nil { // merged since the look above
+		snap = *p
+		if i, ok := snap[s]; ok {
+			return i
+		}
 	}
 	list := append(in.list(), s)
 	in.strs.Store(&list)
 	i := uint32(len(list) - 1)
-	in.idx[s] = i
+	if in.recent == nil {
+		in.recent = map[string]uint32{}
+	}
+	in.recent[s] = i
+	if len(in.recent) >= len(snap)/2 {
+		in.merge(snap)
+	}
 	return i
+}
+
+// merge makes a new snapshot of the index with recent. The caller holds mu.
+func (in *interner) merge(snap map[string]uint32) {
+	idx := make(map[string]uint32, len(snap)+len(in.recent))
+	maps.Copy(idx, snap)
+	maps.Copy(idx, in.recent)
+	in.idx.Store(&idx)
+	in.recent, in.hits = nil, 0
 }
 
 // list is a snapshot of the strings numbered so far.
@@ -145,7 +182,7 @@ func (m *MemStore) pack(p *Person) *memPerson {
 // unpack makes a Person the caller owns. The caller holds m.mu (read).
 func (m *MemStore) unpack(mp *memPerson) *Person {
 	p := &Person{ID: mp.id, Partition: mp.partition, Deleted: mp.deleted,
-		Fields: make(map[string]ir.Value, len(mp.fields)+1), Log: m.logs[mp.id]}
+		Fields: make(map[string]ir.Value, len(mp.fields)+1), Log: mp.log}
 	strs := m.strs.list()
 	if mp.idField {
 		p.Fields["Id"] = ir.Value{Type: stdlib.Text, Text: mp.id}
@@ -346,7 +383,7 @@ func (m *MemStore) view(mp *memPerson) *Person {
 	l := &struct {
 		p Person
 		v PersonView
-	}{Person{ID: mp.id, Partition: mp.partition, Deleted: mp.deleted, Log: m.logs[mp.id]}, PersonView{memView{base: mp, strs: m.strs.list()}}}
+	}{Person{ID: mp.id, Partition: mp.partition, Deleted: mp.deleted, Log: mp.log}, PersonView{memView{base: mp, strs: m.strs.list()}}}
 	l.p.View = &l.v
 	return &l.p
 }

@@ -41,6 +41,7 @@ type run struct {
 	// stack of its own.
 	stack   []*cursor
 	cursors []*cursor
+	actBuf  []*Activity // see actSlab
 }
 
 // now reads the clock, to the microsecond (see Clock).

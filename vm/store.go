@@ -158,8 +158,7 @@ type MemStore struct {
 	held   map[string]chan struct{}
 	txMaps sync.Pool // *txMaps of finished transactions, cleared
 	mu     sync.RWMutex
-	people map[string]*memPerson  // packed (see mempack.go)
-	logs   map[string][]*Activity // each person's log, oldest first
+	people map[string]*memPerson // packed (see mempack.go)
 	strs   interner
 	ids    []string // sorted
 	log    []*Activity
@@ -177,7 +176,7 @@ type MemStore struct {
 
 // NewMemStore makes an empty in-memory store.
 func NewMemStore() *MemStore {
-	return &MemStore{people: map[string]*memPerson{}, logs: map[string][]*Activity{}, parked: map[int64]*Parked{}, byPerson: map[string]map[int64]*Parked{}}
+	return &MemStore{people: map[string]*memPerson{}, parked: map[int64]*Parked{}, byPerson: map[string]map[int64]*Parked{}}
 }
 
 // PutPeople adds or replaces people whole (Import merges instead), keeping
@@ -192,8 +191,9 @@ func (m *MemStore) PutPeople(ps ...*Person) {
 			m.ids = append(m.ids, p.ID)
 			added = true
 		}
-		m.people[p.ID] = m.pack(p)
-		m.setLog(p.ID, p.Log)
+		mp := m.pack(p)
+		mp.log = slices.Clip(p.Log)
+		m.people[p.ID] = mp
 	}
 	if added {
 		slices.Sort(m.ids)
@@ -226,14 +226,6 @@ func (m *MemStore) load(id string) *Person {
 		return nil
 	}
 	return m.unpack(mp)
-}
-
-func (m *MemStore) setLog(id string, log []*Activity) {
-	if len(log) == 0 {
-		delete(m.logs, id)
-		return
-	}
-	m.logs[id] = slices.Clip(log)
 }
 
 // Begin implements Store.
@@ -459,7 +451,10 @@ func (t *memTx) logOf(id string) []*Activity {
 	}
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
-	return t.m.logs[id]
+	if mp := t.m.people[id]; mp != nil {
+		return mp.log
+	}
+	return nil
 }
 
 // committed is a person as last committed, deleted or not (lent packed:
@@ -499,8 +494,19 @@ func (t *memTx) Commit() error {
 			m.ids = append(m.ids, id)
 			added = true
 		}
-		m.people[id] = in.mp
-		m.setLog(id, in.p.Log)
+		mp, log := in.mp, slices.Clip(in.p.Log)
+		if len(log) == 0 {
+			log = nil
+		}
+		// A log only grows: the same length from the same start is the same.
+		if len(log) != len(mp.log) || (len(log) > 0 && &log[0] != &mp.log[0]) {
+			if mp == m.people[id] { // a lent person's stored form (unchanged): shared
+				cp := *mp
+				mp = &cp
+			}
+			mp.log = log
+		}
+		m.people[id] = mp
 	}
 	if added {
 		slices.Sort(m.ids)
