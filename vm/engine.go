@@ -410,6 +410,38 @@ func (r *run) commitRun(br *BatchRun) error {
 	return r.tx.Apply(&Commit{Run: br})
 }
 
+// merge returns the summary with another's counts added (a copy), keeping
+// the order of first appearance: s.add(rep) is s.merge(RunSummary{}.add(rep)),
+// so a worker counts its group before its turn to commit, and the turn
+// only adds.
+func (s RunSummary) merge(o RunSummary) RunSummary {
+	if len(o.Entered) > 0 {
+		s.Entered = slices.Clone(s.Entered)
+		for _, e := range o.Entered {
+			i := slices.IndexFunc(s.Entered, func(c EntryCount) bool { return c.Workspace == e.Workspace && c.Campaign == e.Campaign })
+			if i < 0 {
+				s.Entered = append(s.Entered, EntryCount{Workspace: e.Workspace, Campaign: e.Campaign})
+				i = len(s.Entered) - 1
+			}
+			s.Entered[i].People += e.People
+		}
+	}
+	if len(o.Steps) > 0 {
+		s.Steps = slices.Clone(s.Steps)
+		for _, st := range o.Steps {
+			i := slices.IndexFunc(s.Steps, func(c StepCount) bool {
+				return c.Campaign == st.Campaign && c.File == st.File && c.Line == st.Line && c.Column == st.Column
+			})
+			if i < 0 {
+				s.Steps = append(s.Steps, StepCount{Campaign: st.Campaign, File: st.File, Line: st.Line, Column: st.Column, Type: st.Type, Primary: st.Primary})
+				i = len(s.Steps) - 1
+			}
+			s.Steps[i].People += st.People
+		}
+	}
+	return s
+}
+
 // add returns the summary with a group's report counted in (a copy: the
 // caller may keep the old one to go back to). A person is in one group
 // only, so counting distinct people per group counts them over the run.
@@ -587,6 +619,15 @@ func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *BatchRun, groups [][]
 					res.failed, err = wr.batchGroup(c, &local, groups[g])
 					res.cursor = local.Cursor
 				}
+				// Counting and packing need nothing of the groups before: done
+				// before the turn, so that the turns (in order) are short.
+				var part RunSummary
+				if err == nil {
+					part = RunSummary{}.add(wr.pending)
+					if pr, ok := tx.(preparer); ok {
+						err = pr.prepare()
+					}
+				}
 				<-turns[g]
 				if err == nil && stop.Load() {
 					err = errStopped
@@ -594,7 +635,8 @@ func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *BatchRun, groups [][]
 				if err == nil {
 					summary := br.Summary
 					br.Cursor, br.Done = res.cursor, g == n-1
-					if err = wr.commitRun(br); err == nil {
+					br.Summary = br.Summary.merge(part)
+					if err = wr.tx.Apply(&Commit{Run: br}); err == nil {
 						err = tx.Commit()
 					}
 					if err != nil {

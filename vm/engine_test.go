@@ -275,6 +275,11 @@ program "M" {
 		if open, _ := store.OpenRun(context.Background(), "W", "B"); open != nil {
 			fmt.Fprintf(&b, "open run at %q\n", open.Cursor)
 		}
+		// The run's summary is counted the same way too (workers count
+		// their group before their turn, and the turn adds).
+		for _, r := range store.runs {
+			fmt.Fprintf(&b, "run done %v: %+v\n", r.Done, r.Summary)
+		}
 		return b.String(), err
 	}
 	for _, loopAt := range []int{-1, 45, 348} {

@@ -258,10 +258,18 @@ func (t *memTx) end() {
 // the same time, so a batch run may use several workers.
 func (m *MemStore) ConcurrentTx() bool { return true }
 
+// preparer is a Tx that can do the work of its commit that needs no lock
+// ahead (the in-memory store packs its people): a parallel batch worker
+// calls it before it waits for its turn to commit.
+type preparer interface {
+	prepare() error
+}
+
 type memTx struct {
 	m       *MemStore
 	ctx     context.Context
 	people  map[string]*Person // written in this transaction
+	packed  []memInstall       // people packed by prepare, while people is unchanged
 	commits []*Commit
 	unpark  map[int64]bool
 	locked  map[string]struct{}
@@ -406,6 +414,9 @@ func (t *memTx) Apply(c *Commit) error {
 		c.Run.ID = t.m.nextID
 	}
 	t.m.mu.Unlock()
+	if c.Person != nil || len(c.Activities) > 0 {
+		t.packed = nil
+	}
 	// The store keeps each person's log itself: a person's state comes
 	// from the commit, its log from what was committed and applied before,
 	// plus this commit's activities.
@@ -477,13 +488,9 @@ func (t *memTx) Commit() error {
 	m := t.m
 	// Pack first, outside the store's lock, so that other transactions'
 	// reads wait only for the installing below.
-	type install struct {
-		p  *Person
-		mp *memPerson
-	}
-	packed := make([]install, 0, len(t.people))
-	for _, p := range t.people {
-		packed = append(packed, install{p, m.pack(p)})
+	packed := t.packed
+	if packed == nil {
+		packed = t.pack()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -557,6 +564,30 @@ func (t *memTx) Commit() error {
 			}
 		}
 	}
+	return nil
+}
+
+// memInstall is a person of a transaction and its packed form.
+type memInstall struct {
+	p  *Person
+	mp *memPerson
+}
+
+func (t *memTx) pack() []memInstall {
+	packed := make([]memInstall, 0, len(t.people))
+	for _, p := range t.people {
+		packed = append(packed, memInstall{p, t.m.pack(p)})
+	}
+	return packed
+}
+
+// prepare packs the transaction's people before Commit; an Apply after it
+// (of a person or an activity) drops the work.
+func (t *memTx) prepare() error {
+	if t.done {
+		return ErrTxDone
+	}
+	t.packed = t.pack()
 	return nil
 }
 
