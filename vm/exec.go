@@ -98,12 +98,14 @@ func (r *run) newPass(p *Person, root *ir.Campaign) *pass {
 }
 
 // actSlab is room for a pass's first few activities, cut from a chunk
-// that successive passes share (each gets a capped piece, so an append
+// that the operation's successive passes share (each gets a capped piece, so an append
 // past it moves to an array of its own): most passes write one to four.
 func (r *run) actSlab() []*Activity {
 	const per = 4
 	if cap(r.actBuf)-len(r.actBuf) < per {
-		r.actBuf = make([]*Activity, 0, 256*per)
+		// Small for an operation of a few passes (an event), growing
+		// for a batch run.
+		r.actBuf = make([]*Activity, 0, min(max(2*cap(r.actBuf), 4*per), 256*per))
 	}
 	n := len(r.actBuf)
 	r.actBuf = r.actBuf[:n+per]
