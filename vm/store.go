@@ -421,7 +421,14 @@ func (t *memTx) Apply(c *Commit) error {
 	// from the commit, its log from what was committed and applied before,
 	// plus this commit's activities.
 	if p := c.Person; p != nil {
-		q := *p
+		q := p
+		if p.View == nil {
+			// The caller's person is its own: keep a copy. A lent person
+			// is the engine's, which leaves it here once applied (and
+			// loads a clone to go on).
+			cp := *p
+			q = &cp
+		}
 		q.Log = t.logOf(p.ID)
 		n := 0
 		for _, a := range c.Activities {
@@ -432,7 +439,7 @@ func (t *memTx) Apply(c *Commit) error {
 		if n > 0 { // room for the activities below, in one allocation
 			q.Log = append(make([]*Activity, 0, len(q.Log)+n), q.Log...)
 		}
-		t.people[p.ID] = &q
+		t.people[p.ID] = q
 	}
 	for _, a := range c.Activities {
 		if a.Person == "" {
