@@ -112,6 +112,18 @@ func (r *run) actSlab() []*Activity {
 	return r.actBuf[n : n : n+per]
 }
 
+// newActivity is a zero Activity cut from a chunk the operation's passes
+// share (small at first, for an event; growing, for a batch run). The
+// activities stay in the store's log and the report, so a chunk is kept
+// as long as its activities are.
+func (r *run) newActivity() *Activity {
+	if len(r.actChunk) == cap(r.actChunk) {
+		r.actChunk = make([]Activity, 0, min(max(2*cap(r.actChunk), 4), 128))
+	}
+	r.actChunk = r.actChunk[:len(r.actChunk)+1]
+	return &r.actChunk[len(r.actChunk)-1]
+}
+
 func (ps *pass) push(c *cursor) {
 	if len(ps.stack) == 0 {
 		c.isRoot = true
@@ -119,8 +131,13 @@ func (ps *pass) push(c *cursor) {
 	ps.stack = append(ps.stack, c)
 }
 
-// add appends an activity written by step (nil for none) in frame f.
-func (ps *pass) add(a *Activity, step *ir.Step, cur *cursor) {
+// add appends an activity written by step (nil for none) in frame f. It
+// keeps a copy, from the operation's chunk of activities (newActivity),
+// never a itself, so that the callers' &Activity{...} need not be
+// allocated one by one.
+func (ps *pass) add(in *Activity, step *ir.Step, cur *cursor) {
+	a := ps.r.newActivity()
+	*a = *in
 	a.Time = ps.r.now
 	a.Person = ps.p.ID
 	a.step = step

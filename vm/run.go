@@ -39,9 +39,10 @@ type run struct {
 	parkedMin time.Time
 	// Buffers that successive passes reuse, so that a pass allocates no
 	// stack of its own.
-	stack   []*cursor
-	cursors []*cursor
-	actBuf  []*Activity // see actSlab
+	stack    []*cursor
+	cursors  []*cursor
+	actBuf   []*Activity // see actSlab
+	actChunk []Activity  // see newActivity
 }
 
 // now reads the clock, to the microsecond (see Clock).
