@@ -468,7 +468,12 @@ func (s RunSummary) add(rep *Report) RunSummary {
 		step     *ir.Step
 		person   string
 	}
+	// A batch group runs its people one after another in Id order, so
+	// each person's activities are together: then the steps seen are
+	// remembered for the current person only. Otherwise, a set of all.
+	ordered := slices.IsSortedFunc(rep.Activities, func(a, b *Activity) int { return strings.Compare(a.Person, b.Person) })
 	var seen map[stepPerson]bool
+	var cur []stepPerson // ordered: the current person's
 	cloned := false
 	for _, a := range rep.Activities {
 		st := a.step
@@ -476,13 +481,23 @@ func (s RunSummary) add(rep *Report) RunSummary {
 			continue
 		}
 		k := stepPerson{a.Campaign, st, a.Person}
-		if seen[k] {
-			continue
+		if ordered {
+			if len(cur) > 0 && cur[0].person != a.Person {
+				cur = cur[:0]
+			}
+			if slices.Contains(cur, k) {
+				continue
+			}
+			cur = append(cur, k)
+		} else {
+			if seen[k] {
+				continue
+			}
+			if seen == nil {
+				seen = make(map[stepPerson]bool, len(rep.Activities))
+			}
+			seen[k] = true
 		}
-		if seen == nil {
-			seen = make(map[stepPerson]bool, len(rep.Activities))
-		}
-		seen[k] = true
 		if !cloned {
 			s.Steps, cloned = slices.Clone(s.Steps), true
 		}
