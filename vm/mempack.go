@@ -21,7 +21,7 @@ import (
 
 type memPerson struct {
 	id        string
-	partition string
+	partition uint32 // the interned partition's number + 1; 0: none ("Default")
 	deleted   bool
 	idField   bool   // Fields["Id"] is the Id as text (not stored twice)
 	arena     string // the text of every text value, one after another
@@ -132,11 +132,7 @@ func (m *MemStore) pack(p *Person) *memPerson {
 	if p.View != nil {
 		return m.packView(p)
 	}
-	mp := &memPerson{id: p.ID, deleted: p.Deleted}
-	if p.Partition != "" {
-		i := m.strs.id(p.Partition) // numbered first: the snapshot below must hold it
-		mp.partition = m.strs.list()[i]
-	}
+	mp := &memPerson{id: p.ID, deleted: p.Deleted, partition: m.partitionID(p.Partition)}
 	var arena strings.Builder
 	mp.fields = make([]memField, 0, len(p.Fields))
 	for name, v := range p.Fields {
@@ -179,11 +175,28 @@ func (m *MemStore) pack(p *Person) *memPerson {
 	return mp
 }
 
+// partitionID is a partition's number in the stored form (memPerson).
+func (m *MemStore) partitionID(name string) uint32 {
+	if name == "" {
+		return 0
+	}
+	return m.strs.id(name) + 1
+}
+
+// partitionName is the person's partition ("" for none); strs is a
+// snapshot of the interner taken after the person was packed.
+func (mp *memPerson) partitionName(strs []string) string {
+	if mp.partition == 0 {
+		return ""
+	}
+	return strs[mp.partition-1]
+}
+
 // unpack makes a Person the caller owns. The caller holds m.mu (read).
 func (m *MemStore) unpack(mp *memPerson) *Person {
-	p := &Person{ID: mp.id, Partition: mp.partition, Deleted: mp.deleted,
-		Fields: make(map[string]ir.Value, len(mp.fields)+1), Log: mp.log}
 	strs := m.strs.list()
+	p := &Person{ID: mp.id, Partition: mp.partitionName(strs), Deleted: mp.deleted,
+		Fields: make(map[string]ir.Value, len(mp.fields)+1), Log: mp.log}
 	if mp.idField {
 		p.Fields["Id"] = ir.Value{Type: stdlib.Text, Text: mp.id}
 	}
@@ -380,10 +393,11 @@ func (mp *memPerson) value(f *memField) ir.Value {
 // holds m.mu (read).
 func (m *MemStore) view(mp *memPerson) *Person {
 	// One allocation for both.
+	strs := m.strs.list()
 	l := &struct {
 		p Person
 		v PersonView
-	}{Person{ID: mp.id, Partition: mp.partition, Deleted: mp.deleted, Log: mp.log}, PersonView{memView{base: mp, strs: m.strs.list()}}}
+	}{Person{ID: mp.id, Partition: mp.partitionName(strs), Deleted: mp.deleted, Log: mp.log}, PersonView{memView{base: mp, strs: strs}}}
 	l.p.View = &l.v
 	return &l.p
 }
@@ -394,14 +408,10 @@ func (m *MemStore) view(mp *memPerson) *Person {
 func (m *MemStore) packView(p *Person) *memPerson {
 	v, b := &p.View.v, p.View.v.base
 	if len(v.fields) == 0 && len(v.lists) == 0 && len(v.progs) == 0 && len(v.runs) == 0 &&
-		p.ID == b.id && p.Partition == b.partition && p.Deleted == b.deleted {
+		p.ID == b.id && p.Partition == b.partitionName(v.strs) && p.Deleted == b.deleted {
 		return b
 	}
-	mp := &memPerson{id: p.ID, deleted: p.Deleted, idField: b.idField}
-	if p.Partition != "" {
-		i := m.strs.id(p.Partition)
-		mp.partition = m.strs.list()[i]
-	}
+	mp := &memPerson{id: p.ID, deleted: p.Deleted, idField: b.idField, partition: m.partitionID(p.Partition)}
 	written := func(name string) bool {
 		return slices.ContainsFunc(v.fields, func(f viewField) bool { return f.name == name })
 	}
