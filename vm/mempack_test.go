@@ -116,3 +116,27 @@ func TestInternerConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestMemLog checks the store's chunked log over more than one chunk:
+// every activity comes back in order with the run that wrote it.
+func TestMemLog(t *testing.T) {
+	var l memLog
+	var want []int64
+	acts := make([]*Activity, 2*logChunk+10)
+	for i := range acts {
+		acts[i] = &Activity{Seq: int64(i)}
+		run := int64(i / 1000 % 3) // spans of 1,000, run 0 among them
+		l.add(acts[i], run)
+		want = append(want, run)
+	}
+	i := 0
+	l.each(func(a *Activity, run int64) {
+		if a != acts[i] || run != want[i] {
+			t.Fatalf("activity %d: seq %d run %d, want seq %d run %d", i, a.Seq, run, i, want[i])
+		}
+		i++
+	})
+	if i != len(acts) {
+		t.Fatalf("%d activities, want %d", i, len(acts))
+	}
+}

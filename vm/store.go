@@ -161,7 +161,7 @@ type MemStore struct {
 	people map[string]*memPerson // packed (see mempack.go)
 	strs   interner
 	ids    []string // sorted
-	log    []*Activity
+	log    memLog   // every activity, in sequence order, with the batch run that wrote it
 	seq    int64
 	parked map[int64]*Parked
 	// byPerson indexes parked by person: WaitsOf runs on every resume and
@@ -170,7 +170,6 @@ type MemStore struct {
 	byPerson map[string]map[int64]*Parked
 	queue    []*Queued
 	runs     []*BatchRun
-	logRun   []int64 // the batch run that wrote each activity of log, or 0
 	nextID   int64
 }
 
@@ -537,8 +536,7 @@ func (t *memTx) Commit() error {
 		for _, a := range c.Activities {
 			m.seq++
 			a.Seq = m.seq
-			m.log = append(m.log, a)
-			m.logRun = append(m.logRun, run)
+			m.log.add(a, run)
 		}
 		for _, id := range c.Unpark {
 			if p := m.parked[id]; p != nil {
@@ -682,11 +680,11 @@ func (m *MemStore) RunLog(ctx context.Context, run int64) ([]*Activity, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var out []*Activity
-	for i, a := range m.log {
-		if m.logRun[i] == run {
+	m.log.each(func(a *Activity, r int64) {
+		if r == run {
 			out = append(out, a)
 		}
-	}
+	})
 	return out, nil
 }
 
@@ -695,11 +693,11 @@ func (m *MemStore) Activities(ctx context.Context, id string) ([]*Activity, erro
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var out []*Activity
-	for _, a := range m.log {
+	m.log.each(func(a *Activity, _ int64) {
 		if id == "" || a.Person == id {
 			out = append(out, a)
 		}
-	}
+	})
 	return out, nil
 }
 
@@ -774,4 +772,50 @@ func MergeImport(old, p *Person) *Person {
 		ImportTimes(old.Fields, old.Partition, q)
 	}
 	return q
+}
+
+// memLog is the in-memory store's activity log: chunks of a fixed size,
+// so that appending never copies what is logged (one slice of a million
+// activities was copied whole each time it doubled), and the batch run
+// that wrote the activities as spans of equal runs (a group's
+// activities all belong to its run), not a number beside each.
+type memLog struct {
+	chunks [][]*Activity
+	spans  []logSpan
+	n      int
+}
+
+// logSpan says that activities from index start on were written by run
+// (0: by no batch run), up to the next span.
+type logSpan struct {
+	start int
+	run   int64
+}
+
+const logChunk = 4096
+
+func (l *memLog) add(a *Activity, run int64) {
+	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == logChunk {
+		l.chunks = append(l.chunks, make([]*Activity, 0, logChunk))
+	}
+	k := len(l.chunks) - 1
+	l.chunks[k] = append(l.chunks[k], a)
+	if len(l.spans) == 0 || l.spans[len(l.spans)-1].run != run {
+		l.spans = append(l.spans, logSpan{start: l.n, run: run})
+	}
+	l.n++
+}
+
+// each calls fn with every activity in order, and the run that wrote it.
+func (l *memLog) each(fn func(a *Activity, run int64)) {
+	i, span := 0, 0
+	for _, c := range l.chunks {
+		for _, a := range c {
+			for span+1 < len(l.spans) && l.spans[span+1].start <= i {
+				span++
+			}
+			fn(a, l.spans[span].run)
+			i++
+		}
+	}
 }
