@@ -410,6 +410,38 @@ func (r *run) commitRun(br *BatchRun) error {
 	return r.tx.Apply(&Commit{Run: br})
 }
 
+// merge returns the summary with another's counts added (a copy), keeping
+// the order of first appearance: s.add(rep) is s.merge(RunSummary{}.add(rep)),
+// so a worker counts its group before its turn to commit, and the turn
+// only adds.
+func (s RunSummary) merge(o RunSummary) RunSummary {
+	if len(o.Entered) > 0 {
+		s.Entered = slices.Clone(s.Entered)
+		for _, e := range o.Entered {
+			i := slices.IndexFunc(s.Entered, func(c EntryCount) bool { return c.Workspace == e.Workspace && c.Campaign == e.Campaign })
+			if i < 0 {
+				s.Entered = append(s.Entered, EntryCount{Workspace: e.Workspace, Campaign: e.Campaign})
+				i = len(s.Entered) - 1
+			}
+			s.Entered[i].People += e.People
+		}
+	}
+	if len(o.Steps) > 0 {
+		s.Steps = slices.Clone(s.Steps)
+		for _, st := range o.Steps {
+			i := slices.IndexFunc(s.Steps, func(c StepCount) bool {
+				return c.Campaign == st.Campaign && c.File == st.File && c.Line == st.Line && c.Column == st.Column
+			})
+			if i < 0 {
+				s.Steps = append(s.Steps, StepCount{Campaign: st.Campaign, File: st.File, Line: st.Line, Column: st.Column, Type: st.Type, Primary: st.Primary})
+				i = len(s.Steps) - 1
+			}
+			s.Steps[i].People += st.People
+		}
+	}
+	return s
+}
+
 // add returns the summary with a group's report counted in (a copy: the
 // caller may keep the old one to go back to). A person is in one group
 // only, so counting distinct people per group counts them over the run.
@@ -436,7 +468,12 @@ func (s RunSummary) add(rep *Report) RunSummary {
 		step     *ir.StepBase
 		person   string
 	}
+	// A batch group runs its people one after another in Id order, so
+	// each person's activities are together: then the steps seen are
+	// remembered for the current person only. Otherwise, a set of all.
+	ordered := slices.IsSortedFunc(rep.Activities, func(a, b *Activity) int { return strings.Compare(a.Person, b.Person) })
 	var seen map[stepPerson]bool
+	var cur []stepPerson // ordered: the current person's
 	cloned := false
 	for _, a := range rep.Activities {
 		st := a.step
@@ -444,13 +481,23 @@ func (s RunSummary) add(rep *Report) RunSummary {
 			continue
 		}
 		k := stepPerson{a.Campaign, st, a.Person}
-		if seen[k] {
-			continue
+		if ordered {
+			if len(cur) > 0 && cur[0].person != a.Person {
+				cur = cur[:0]
+			}
+			if slices.Contains(cur, k) {
+				continue
+			}
+			cur = append(cur, k)
+		} else {
+			if seen[k] {
+				continue
+			}
+			if seen == nil {
+				seen = make(map[stepPerson]bool, len(rep.Activities))
+			}
+			seen[k] = true
 		}
-		if seen == nil {
-			seen = map[stepPerson]bool{}
-		}
-		seen[k] = true
 		if !cloned {
 			s.Steps, cloned = slices.Clone(s.Steps), true
 		}
@@ -484,7 +531,7 @@ func (r *run) batchGroup(c *ir.Campaign, br *BatchRun, group []string) (int, err
 		if err := r.ctx.Err(); err != nil {
 			return -1, err
 		}
-		p, err := r.tx.LoadPerson(id)
+		p, err := r.load(id)
 		if err != nil {
 			return -1, err
 		}
@@ -587,6 +634,15 @@ func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *BatchRun, groups [][]
 					res.failed, err = wr.batchGroup(c, &local, groups[g])
 					res.cursor = local.Cursor
 				}
+				// Counting and packing need nothing of the groups before: done
+				// before the turn, so that the turns (in order) are short.
+				var part RunSummary
+				if err == nil {
+					part = RunSummary{}.add(wr.pending)
+					if pr, ok := tx.(preparer); ok {
+						err = pr.prepare()
+					}
+				}
 				<-turns[g]
 				if err == nil && stop.Load() {
 					err = errStopped
@@ -594,7 +650,8 @@ func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *BatchRun, groups [][]
 				if err == nil {
 					summary := br.Summary
 					br.Cursor, br.Done = res.cursor, g == n-1
-					if err = wr.commitRun(br); err == nil {
+					br.Summary = br.Summary.merge(part)
+					if err = wr.tx.Apply(&Commit{Run: br}); err == nil {
 						err = tx.Commit()
 					}
 					if err != nil {
@@ -655,7 +712,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 	// Check every person before running anyone: nothing half-applied.
 	err = r.inTx(func() error {
 		for _, id := range people {
-			p, err := r.tx.LoadPerson(id)
+			p, err := r.load(id)
 			if err != nil {
 				return err
 			}
@@ -673,7 +730,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 	}
 	for _, id := range people {
 		err := r.inTx(func() error {
-			p, err := r.tx.LoadPerson(id)
+			p, err := r.load(id)
 			if err != nil || p == nil {
 				return err
 			}
@@ -703,7 +760,7 @@ func (e *Engine) Deliver(ctx context.Context, ev Event) (*Report, error) {
 	defer e.mu.Unlock()
 	r := e.newRun(ctx)
 	err := r.inTx(func() error {
-		p, err := r.tx.LoadPerson(ev.Person)
+		p, err := r.load(ev.Person)
 		if err != nil {
 			return err
 		}

@@ -275,6 +275,11 @@ program "M" {
 		if open, _ := store.OpenRun(context.Background(), "W", "B"); open != nil {
 			fmt.Fprintf(&b, "open run at %q\n", open.Cursor)
 		}
+		// The run's summary is counted the same way too (workers count
+		// their group before their turn, and the turn adds).
+		for _, r := range store.runs {
+			fmt.Fprintf(&b, "run done %v: %+v\n", r.Done, r.Summary)
+		}
 		return b.String(), err
 	}
 	for _, loopAt := range []int{-1, 45, 348} {
@@ -285,6 +290,34 @@ program "M" {
 		}
 		if (loopAt >= 0) != (err1 != nil) {
 			t.Fatalf("loop at %d: error %v", loopAt, err1)
+		}
+	}
+}
+
+// TestRunSummaryCountsPeople checks that a step a person passes twice
+// counts the person once, whether the report's activities are person by
+// person (a batch group's, counted with a list per person) or not (counted
+// with a set).
+func TestRunSummaryCountsPeople(t *testing.T) {
+	st1 := &ir.StepBase{Pos: ir.Position{Filename: "f.camp", Line: 3, Column: 5}}
+	st2 := &ir.StepBase{Pos: ir.Position{Filename: "f.camp", Line: 4, Column: 5}}
+	act := func(person string, st *ir.StepBase) *Activity {
+		return &Activity{Person: person, Campaign: "C", Type: "T", step: st}
+	}
+	for _, tc := range []struct {
+		name string
+		acts []*Activity
+	}{
+		{"person by person", []*Activity{act("a", st1), act("a", st2), act("a", st1), act("b", st1), act("c", st2)}},
+		{"interleaved", []*Activity{act("b", st1), act("a", st1), act("b", st1), act("a", st2), act("a", st1), act("c", st2)}},
+	} {
+		s := RunSummary{}.add(&Report{Activities: tc.acts})
+		got := map[int]int{}
+		for _, c := range s.Steps {
+			got[c.Line] = c.People
+		}
+		if got[3] != 2 || got[4] != 2 || len(s.Steps) != 2 {
+			t.Errorf("%s: %+v, want line 3 and line 4 two people each", tc.name, s.Steps)
 		}
 	}
 }

@@ -96,7 +96,7 @@ func (ps *pass) condRaw(c ir.Cond, ws *ir.Workspace, depth int) bool {
 	p := ps.p
 	switch c := c.(type) {
 	case *ir.MemberList:
-		return c.List != nil && p.Lists[c.List.Key]
+		return c.List != nil && p.InList(c.List.Key)
 	case *ir.MemberSmartList:
 		if c.SmartList == nil || c.SmartList.List == nil {
 			return false
@@ -107,7 +107,7 @@ func (ps *pass) condRaw(c ir.Cond, ws *ir.Workspace, depth int) bool {
 		if c.Program == nil {
 			return false
 		}
-		st, ok := p.Programs[c.Program.Key]
+		st, ok := p.ProgramStatus(c.Program.Key)
 		return ok && (c.Status == "" || st == c.Status)
 	case *ir.ActivityCond:
 		primary, workspace, ok := c.Subject()
@@ -130,7 +130,7 @@ func (ps *pass) fieldCond(c *ir.FieldCond) bool {
 	if c.Field == nil {
 		return false
 	}
-	v, has := p.Fields[c.Field.Name]
+	v, has := p.LookupField(c.Field.Name)
 	has = has && !v.Null
 	switch c.Cmp {
 	case stdlib.FilterEmpty:

@@ -64,6 +64,7 @@ type pass struct {
 	dequeue  []int64 // queue entries that Remove from Flow drops
 	steps    int
 	chain    *link // the campaigns whose flows led to this pass, its root last
+	first    link  // the root's link (chain), made with the pass
 }
 
 // link is one campaign of a cascade: the flow run that a request or event
@@ -88,26 +89,40 @@ func (l *link) names() []string {
 // into another's array.
 func (r *run) newPass(p *Person, root *ir.Campaign) *pass {
 	p.Log = slices.Clip(p.Log)
-	ps := &pass{r: r, p: p, root: root, stack: r.stack[:0]}
+	ps := &pass{r: r, p: p, root: root, stack: r.stack[:0], acts: r.actSlab()}
 	if root != nil {
-		ps.chain = &link{campaign: root}
+		ps.first = link{campaign: root}
+		ps.chain = &ps.first
 	}
 	return ps
 }
 
-// The person's maps, made when first written (a loaded person may have nil
-// maps where it has nothing).
-func made[K comparable, V any](m *map[K]V) map[K]V {
-	if *m == nil {
-		*m = map[K]V{}
+// actSlab is room for a pass's first few activities, cut from a chunk
+// that the operation's successive passes share (each gets a capped piece, so an append
+// past it moves to an array of its own): most passes write one to four.
+func (r *run) actSlab() []*Activity {
+	const per = 4
+	if cap(r.actBuf)-len(r.actBuf) < per {
+		// Small for an operation of a few passes (an event), growing
+		// for a batch run.
+		r.actBuf = make([]*Activity, 0, min(max(2*cap(r.actBuf), 4*per), 256*per))
 	}
-	return *m
+	n := len(r.actBuf)
+	r.actBuf = r.actBuf[:n+per]
+	return r.actBuf[n : n : n+per]
 }
 
-func (ps *pass) fields() map[string]ir.Value { return made(&ps.p.Fields) }
-func (ps *pass) lists() map[string]bool      { return made(&ps.p.Lists) }
-func (ps *pass) programs() map[string]string { return made(&ps.p.Programs) }
-func (ps *pass) runs() map[string]time.Time  { return made(&ps.p.Runs) }
+// newActivity is a zero Activity cut from a chunk the operation's passes
+// share (small at first, for an event; growing, for a batch run). The
+// activities stay in the store's log and the report, so a chunk is kept
+// as long as its activities are.
+func (r *run) newActivity() *Activity {
+	if len(r.actChunk) == cap(r.actChunk) {
+		r.actChunk = make([]Activity, 0, min(max(2*cap(r.actChunk), 4), 128))
+	}
+	r.actChunk = r.actChunk[:len(r.actChunk)+1]
+	return &r.actChunk[len(r.actChunk)-1]
+}
 
 func (ps *pass) push(c *cursor) {
 	if len(ps.stack) == 0 {
@@ -116,8 +131,13 @@ func (ps *pass) push(c *cursor) {
 	ps.stack = append(ps.stack, c)
 }
 
-// add appends an activity written by step (nil for none) in frame f.
-func (ps *pass) add(a *Activity, step ir.Step, cur *cursor) {
+// add appends an activity written by step (nil for none) in frame f. It
+// keeps a copy, from the operation's chunk of activities (newActivity),
+// never a itself, so that the callers' &Activity{...} need not be
+// allocated one by one.
+func (ps *pass) add(in *Activity, step ir.Step, cur *cursor) {
+	a := ps.r.newActivity()
+	*a = *in
 	a.Time = ps.r.now
 	a.Person = ps.p.ID
 	if step != nil {
@@ -131,7 +151,11 @@ func (ps *pass) add(a *Activity, step ir.Step, cur *cursor) {
 		}
 	}
 	ps.acts = append(ps.acts, a)
-	ps.p.Log = append(ps.p.Log, a)
+	if ps.r.e.readsLogs {
+		// Only activity filters read the log during a pass; the store
+		// keeps the log itself from the commit's activities.
+		ps.p.Log = append(ps.p.Log, a)
+	}
 	if ps.tracing() && step != nil {
 		ps.trace(TraceEvent{Kind: TraceActivity, Activity: a})
 	}
@@ -288,11 +312,11 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 		return ps.changeData(st, cur)
 	case *ir.ChangeStatus:
 		key := st.Program.Key
-		old := p.Programs[key]
+		old, _ := p.ProgramStatus(key)
 		if !statusMove(st.Program, p, key, st.Status) {
 			return nil
 		}
-		ps.programs()[key] = st.Status
+		p.SetProgramStatus(key, st.Status)
 		ps.add(&Activity{Type: stdlib.ActChangeProgramStatus, Primary: st.Program.Name,
 			Attributes: Attrs{{"Old Status", AttrStr(old)}, {"New Status", AttrStr(st.Status)}}}, st, cur)
 		if ps.r.e.listens[ir.TrigStatusChanged] {
@@ -305,7 +329,7 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 			return nil // already there: nothing changes, nothing is logged
 		}
 		p.Partition = st.Partition
-		ps.fields()["Partition"] = ir.NewText(stdlib.Text, st.Partition)
+		p.SetField("Partition", ir.NewText(stdlib.Text, st.Partition))
 		if old != p.PartitionName() {
 			ps.touch()
 		}
@@ -316,7 +340,7 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 		ps.changeList(st, st.List, false, cur)
 	case *ir.SendEmail:
 		subject := ps.render(st.Email.Subject, f)
-		to := formatValue(p.Fields["Email"])
+		to := formatValue(p.Field("Email"))
 		if why := notSent(p, st.Email); why != "" {
 			// The step still happens, so the log says what was not sent
 			// and why; the host is not asked to deliver it.
@@ -373,14 +397,12 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 func (ps *pass) changeList(st ir.Step, list *ir.List, add bool, cur *cursor) {
 	p, ws := ps.p, cur.frame.campaign.Workspace
 	key := list.Key
-	if p.Lists[key] == add {
+	if p.InList(key) == add {
 		return // already so: nothing changes, nothing is logged
 	}
 	kind, typ := ir.TrigAddedToList, stdlib.ActAddToList
-	if add {
-		ps.lists()[key] = true
-	} else {
-		delete(ps.lists(), key)
+	p.SetInList(key, add)
+	if !add {
 		kind, typ = ir.TrigRemovedFromList, stdlib.ActRemoveFromList
 	}
 	ps.add(&Activity{Type: typ, Primary: list.Name}, st, cur)
@@ -419,7 +441,7 @@ func (ps *pass) pop() {
 
 func (ps *pass) changeScore(st *ir.ChangeScore, cur *cursor) error {
 	f := st.Field
-	old := ps.p.Fields[f.Name]
+	old := ps.p.Field(f.Name)
 	oldN := old.Num
 	sc := st.Score
 	if sc.Token != nil {
@@ -446,7 +468,7 @@ func (ps *pass) changeScore(st *ir.ChangeScore, cur *cursor) error {
 		// so "data value changed" filters and score triggers do not see it.
 		return nil
 	}
-	ps.fields()[f.Name] = ir.Value{Type: f.Type, Num: newN}
+	ps.p.SetField(f.Name, ir.Value{Type: f.Type, Num: newN})
 	if newN != oldN {
 		ps.touch()
 	}
@@ -475,16 +497,16 @@ func (ps *pass) changeData(st *ir.ChangeData, cur *cursor) error {
 			return ps.fail(fmt.Errorf("change data value %s: %v", f.Name, err))
 		}
 	}
-	old := ps.p.Fields[f.Name]
+	old := ps.p.Field(f.Name)
 	if sameValue(old, v) {
 		// The value it already has: nothing is written and no event is
 		// raised, so "data value changed" filters do not see it.
 		return nil
 	}
 	if v.Null {
-		delete(ps.fields(), f.Name)
+		ps.p.DeleteField(f.Name)
 	} else {
-		ps.fields()[f.Name] = v
+		ps.p.SetField(f.Name, v)
 	}
 	if !sameValue(old, v) {
 		ps.touch()
@@ -828,7 +850,7 @@ func (ps *pass) dropPending(c *ir.Campaign) error {
 
 // qualifies applies a campaign's qualification rule to the person.
 func (ps *pass) qualifies(c *ir.Campaign) bool {
-	last, ran := ps.p.Runs[c.Key]
+	last, ran := ps.p.RunAt(c.Key)
 	switch c.Qualify.Rule {
 	case ir.QualifyEveryTime:
 		return true
@@ -840,7 +862,7 @@ func (ps *pass) qualifies(c *ir.Campaign) bool {
 }
 
 func (ps *pass) recordRun(c *ir.Campaign) {
-	ps.runs()[c.Key] = ps.r.now
+	ps.p.SetRunAt(c.Key, ps.r.now)
 }
 
 func validScore(v string) bool {
@@ -852,7 +874,7 @@ func validScore(v string) bool {
 // statuses move forward only, except into one marked "(back)"; moving to
 // the status one has is no move.
 func statusMove(prog *ir.ProgramDef, p *Person, key, status string) bool {
-	old, member := p.Programs[key]
+	old, member := p.ProgramStatus(key)
 	if !member {
 		return true
 	}
@@ -898,7 +920,7 @@ func notSent(p *Person, em *ir.Email) string {
 		if em.Operational && !b.Operational {
 			continue
 		}
-		v, ok := p.Fields[b.Field]
+		v, ok := p.LookupField(b.Field)
 		if b.Field == "Email" {
 			if !ok || v.Null || strings.TrimSpace(v.Text) == "" {
 				return b.Reason

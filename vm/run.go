@@ -39,8 +39,10 @@ type run struct {
 	parkedMin time.Time
 	// Buffers that successive passes reuse, so that a pass allocates no
 	// stack of its own.
-	stack   []*cursor
-	cursors []*cursor
+	stack    []*cursor
+	cursors  []*cursor
+	actBuf   []*Activity // see actSlab
+	actChunk []Activity  // see newActivity
 }
 
 // now reads the clock, to the microsecond (see Clock).
@@ -71,6 +73,15 @@ func (r *run) inTx(fn func() error) error {
 	r.report.Activities = append(r.report.Activities, r.pending.Activities...)
 	r.report.Entered = append(r.report.Entered, r.pending.Entered...)
 	return nil
+}
+
+// load reads a person in the current transaction: lent packed when the
+// store can (the in-memory store), else a private copy.
+func (r *run) load(id string) (*Person, error) {
+	if v, ok := r.tx.(viewLoader); ok {
+		return v.loadView(id)
+	}
+	return r.tx.LoadPerson(id)
 }
 
 // orphan records an activity that belongs to no person's pass.
@@ -180,7 +191,7 @@ func (r *run) drain() error {
 			chain := (&link{campaign: c, prev: w.chain}).names()
 			return &Error{Campaign: c.Name, Person: w.person, Err: fmt.Errorf("%w: more than %d flow runs in one operation", ErrCascadeBudget, r.e.cascades), Chain: chain}
 		}
-		p, err := r.tx.LoadPerson(w.person)
+		p, err := r.load(w.person)
 		if err != nil {
 			return err
 		}
@@ -354,12 +365,12 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		if err != nil {
 			return fmt.Errorf("field %s: %v", f.Name, err)
 		}
-		old := p.Fields[f.Name]
+		old := p.Field(f.Name)
 		if sameValue(old, v) {
 			return nil // no change, so no event
 		}
 		ev.Old = formatValue(old)
-		ps.fields()[f.Name] = v
+		p.SetField(f.Name, v)
 		ps.touch()
 		act.Type, act.Primary = stdlib.ActChangeDataValue, f.Name
 		act.Attributes = Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}
@@ -377,14 +388,13 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 			}
 			ev.ListKey = key
 		}
-		if p.Lists[key] == (ev.Kind == ir.TrigAddedToList) {
+		if p.InList(key) == (ev.Kind == ir.TrigAddedToList) {
 			return nil // already so: no change, no event
 		}
+		p.SetInList(key, ev.Kind == ir.TrigAddedToList)
 		if ev.Kind == ir.TrigAddedToList {
-			ps.lists()[key] = true
 			act.Type = stdlib.ActAddToList
 		} else {
-			delete(ps.lists(), key)
 			act.Type = stdlib.ActRemoveFromList
 		}
 		act.Primary = ev.List
@@ -397,8 +407,8 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		if !statusMove(prog, p, key, ev.Status) {
 			return nil // backwards or no move: nothing happens
 		}
-		ev.Old = p.Programs[key]
-		ps.programs()[key] = ev.Status
+		ev.Old, _ = p.ProgramStatus(key)
+		p.SetProgramStatus(key, ev.Status)
 		act.Type, act.Primary = stdlib.ActChangeProgramStatus, ev.Program
 		act.Attributes = Attrs{{"Old Status", AttrStr(ev.Old)}, {"New Status", AttrStr(ev.Status)}}
 	case ir.TrigCreated:
@@ -461,12 +471,12 @@ func (ps *pass) unsubscribe(ws *ir.Workspace, ev *Event) {
 	if f == nil || f.Type != stdlib.Boolean {
 		return
 	}
-	old := ps.p.Fields[f.Name]
+	old := ps.p.Field(f.Name)
 	if !old.Null && old.Type == stdlib.Boolean && old.Bool {
 		return // already unsubscribed: nothing changes
 	}
 	v := ir.NewBool(true)
-	ps.fields()[f.Name] = v
+	ps.p.SetField(f.Name, v)
 	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Workspace: ws.Name, Primary: f.Name,
 		Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}, {"Reason", AttrStr("Unsubscribe Email " + ev.Email)}}}, nil, nil)
 	ps.events = append(ps.events, Event{Kind: ir.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
@@ -475,7 +485,7 @@ func (ps *pass) unsubscribe(ws *ir.Workspace, ev *Event) {
 
 // resume continues a parked flow at its due time.
 func (r *run) resume(w *Parked) error {
-	p, err := r.tx.LoadPerson(w.Person)
+	p, err := r.load(w.Person)
 	if err != nil {
 		return err
 	}

@@ -102,11 +102,11 @@ func (m *MemStore) HistoryEnd(ctx context.Context) (time.Time, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var end time.Time
-	for _, a := range m.log {
+	m.log.each(func(a *Activity, _ int64) {
 		if a.Time.After(end) {
 			end = a.Time
 		}
-	}
+	})
 	for _, r := range m.runs {
 		if r.Started.After(end) {
 			end = r.Started

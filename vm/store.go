@@ -151,14 +151,17 @@ var ErrTxDone = errors.New("vm: transaction already committed or rolled back")
 // run at the same time: each holds the people it has loaded until it ends,
 // as a database's row locks would.
 type MemStore struct {
-	lk     sync.Mutex               // guards held
-	held   map[string]chan struct{} // people locked by open transactions
+	lk sync.Mutex // guards held
+	// held is the people locked by open transactions; a nil channel says
+	// nobody waits for the person yet (the first to wait makes it), so
+	// that taking a person allocates nothing.
+	held   map[string]chan struct{}
+	txMaps sync.Pool // *txMaps of finished transactions, cleared
 	mu     sync.RWMutex
-	people map[string]*memPerson  // packed (see mempack.go)
-	logs   map[string][]*Activity // each person's log, oldest first
+	people map[string]*memPerson // packed (see mempack.go)
 	strs   interner
 	ids    []string // sorted
-	log    []*Activity
+	log    memLog   // every activity, in sequence order, with the batch run that wrote it
 	seq    int64
 	parked map[int64]*Parked
 	// byPerson indexes parked by person: WaitsOf runs on every resume and
@@ -167,13 +170,12 @@ type MemStore struct {
 	byPerson map[string]map[int64]*Parked
 	queue    []*Queued
 	runs     []*BatchRun
-	logRun   []int64 // the batch run that wrote each activity of log, or 0
 	nextID   int64
 }
 
 // NewMemStore makes an empty in-memory store.
 func NewMemStore() *MemStore {
-	return &MemStore{people: map[string]*memPerson{}, logs: map[string][]*Activity{}, parked: map[int64]*Parked{}, byPerson: map[string]map[int64]*Parked{}}
+	return &MemStore{people: map[string]*memPerson{}, parked: map[int64]*Parked{}, byPerson: map[string]map[int64]*Parked{}}
 }
 
 // PutPeople adds or replaces people whole (Import merges instead), keeping
@@ -188,8 +190,9 @@ func (m *MemStore) PutPeople(ps ...*Person) {
 			m.ids = append(m.ids, p.ID)
 			added = true
 		}
-		m.people[p.ID] = m.pack(p)
-		m.setLog(p.ID, p.Log)
+		mp := m.pack(p)
+		mp.log = slices.Clip(p.Log)
+		m.people[p.ID] = mp
 	}
 	if added {
 		slices.Sort(m.ids)
@@ -224,30 +227,51 @@ func (m *MemStore) load(id string) *Person {
 	return m.unpack(mp)
 }
 
-func (m *MemStore) setLog(id string, log []*Activity) {
-	if len(log) == 0 {
-		delete(m.logs, id)
-		return
-	}
-	m.logs[id] = slices.Clip(log)
-}
-
 // Begin implements Store.
 func (m *MemStore) Begin(ctx context.Context) (Tx, error) {
-	return &memTx{m: m, ctx: ctx, people: map[string]*Person{}, locked: map[string]chan struct{}{}}, nil
+	t := &memTx{m: m, ctx: ctx}
+	if tm, ok := m.txMaps.Get().(*txMaps); ok {
+		t.people, t.locked = tm.people, tm.locked
+	} else {
+		t.people, t.locked = map[string]*Person{}, map[string]struct{}{}
+	}
+	return t, nil
+}
+
+// txMaps are a transaction's maps, kept for the next transaction: a batch
+// group's 500 people grew fresh ones every time.
+type txMaps struct {
+	people map[string]*Person
+	locked map[string]struct{}
+}
+
+// end gives a finished transaction's maps back.
+func (t *memTx) end() {
+	clear(t.people)
+	clear(t.locked)
+	t.m.txMaps.Put(&txMaps{people: t.people, locked: t.locked})
+	t.people, t.locked = nil, nil
 }
 
 // ConcurrentTx reports that transactions on different people may run at
 // the same time, so a batch run may use several workers.
 func (m *MemStore) ConcurrentTx() bool { return true }
 
+// preparer is a Tx that can do the work of its commit that needs no lock
+// ahead (the in-memory store packs its people): a parallel batch worker
+// calls it before it waits for its turn to commit.
+type preparer interface {
+	prepare() error
+}
+
 type memTx struct {
 	m       *MemStore
 	ctx     context.Context
 	people  map[string]*Person // written in this transaction
+	packed  []memInstall       // people packed by prepare, while people is unchanged
 	commits []*Commit
 	unpark  map[int64]bool
-	locked  map[string]chan struct{}
+	locked  map[string]struct{}
 	done    bool
 }
 
@@ -264,11 +288,14 @@ func (t *memTx) lock(id string) error {
 		}
 		ch, busy := m.held[id]
 		if !busy {
+			m.held[id] = nil
+			m.lk.Unlock()
+			t.locked[id] = struct{}{}
+			return nil
+		}
+		if ch == nil {
 			ch = make(chan struct{})
 			m.held[id] = ch
-			m.lk.Unlock()
-			t.locked[id] = ch
-			return nil
 		}
 		m.lk.Unlock()
 		select {
@@ -282,15 +309,43 @@ func (t *memTx) lock(id string) error {
 func (t *memTx) unlockAll() {
 	m := t.m
 	m.lk.Lock()
-	for id, ch := range t.locked {
+	for id := range t.locked {
+		if ch := m.held[id]; ch != nil {
+			close(ch)
+		}
 		delete(m.held, id)
-		close(ch)
 	}
 	m.lk.Unlock()
-	t.locked = nil
+	t.end()
 }
 
 func (t *memTx) LoadPerson(id string) (*Person, error) {
+	if t.done {
+		return nil, ErrTxDone
+	}
+	if err := t.lock(id); err != nil {
+		return nil, err
+	}
+	if p, ok := t.people[id]; ok {
+		if p.Deleted {
+			return nil, nil
+		}
+		if p.View != nil {
+			t.m.mu.RLock()
+			defer t.m.mu.RUnlock()
+			return t.m.materialize(p), nil
+		}
+		return p.Clone(), nil
+	}
+	t.m.mu.RLock()
+	defer t.m.mu.RUnlock()
+	return t.m.load(id), nil
+}
+
+// loadView is LoadPerson for the engine: the person is lent in the
+// store's packed form (Person.View), not unpacked into maps, and the
+// engine reads and writes it through Person's methods.
+func (t *memTx) loadView(id string) (*Person, error) {
 	if t.done {
 		return nil, ErrTxDone
 	}
@@ -305,7 +360,16 @@ func (t *memTx) LoadPerson(id string) (*Person, error) {
 	}
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
-	return t.m.load(id), nil
+	mp := t.m.people[id]
+	if mp == nil || mp.deleted {
+		return nil, nil
+	}
+	return t.m.view(mp), nil
+}
+
+// viewLoader is the in-memory store's Tx: it lends people packed.
+type viewLoader interface {
+	loadView(id string) (*Person, error)
 }
 
 func (t *memTx) WaitsOf(person string) ([]*Parked, error) {
@@ -349,13 +413,32 @@ func (t *memTx) Apply(c *Commit) error {
 		c.Run.ID = t.m.nextID
 	}
 	t.m.mu.Unlock()
+	if c.Person != nil || len(c.Activities) > 0 {
+		t.packed = nil
+	}
 	// The store keeps each person's log itself: a person's state comes
 	// from the commit, its log from what was committed and applied before,
 	// plus this commit's activities.
 	if p := c.Person; p != nil {
-		q := *p
+		q := p
+		if p.View == nil {
+			// The caller's person is its own: keep a copy. A lent person
+			// is the engine's, which leaves it here once applied (and
+			// loads a clone to go on).
+			cp := *p
+			q = &cp
+		}
 		q.Log = t.logOf(p.ID)
-		t.people[p.ID] = &q
+		n := 0
+		for _, a := range c.Activities {
+			if a.Person == p.ID {
+				n++
+			}
+		}
+		if n > 0 { // room for the activities below, in one allocation
+			q.Log = append(make([]*Activity, 0, len(q.Log)+n), q.Log...)
+		}
+		t.people[p.ID] = q
 	}
 	for _, a := range c.Activities {
 		if a.Person == "" {
@@ -383,18 +466,21 @@ func (t *memTx) logOf(id string) []*Activity {
 	if p := t.people[id]; p != nil {
 		return slices.Clip(p.Log)
 	}
-	if p := t.committed(id); p != nil {
-		return p.Log
+	t.m.mu.RLock()
+	defer t.m.mu.RUnlock()
+	if mp := t.m.people[id]; mp != nil {
+		return mp.log
 	}
 	return nil
 }
 
-// committed is a person as last committed, deleted or not.
+// committed is a person as last committed, deleted or not (lent packed:
+// see loadView).
 func (t *memTx) committed(id string) *Person {
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
 	if mp := t.m.people[id]; mp != nil {
-		return t.m.unpack(mp)
+		return t.m.view(mp)
 	}
 	return nil
 }
@@ -408,20 +494,32 @@ func (t *memTx) Commit() error {
 	m := t.m
 	// Pack first, outside the store's lock, so that other transactions'
 	// reads wait only for the installing below.
-	packed := make(map[string]*memPerson, len(t.people))
-	for id, p := range t.people {
-		packed[id] = m.pack(p)
+	packed := t.packed
+	if packed == nil {
+		packed = t.pack()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	added := false
-	for id, p := range t.people {
+	for _, in := range packed {
+		id := in.p.ID
 		if _, ok := m.people[id]; !ok {
 			m.ids = append(m.ids, id)
 			added = true
 		}
-		m.people[id] = packed[id]
-		m.setLog(id, p.Log)
+		mp, log := in.mp, slices.Clip(in.p.Log)
+		if len(log) == 0 {
+			log = nil
+		}
+		// A log only grows: the same length from the same start is the same.
+		if len(log) != len(mp.log) || (len(log) > 0 && &log[0] != &mp.log[0]) {
+			if mp == m.people[id] { // a lent person's stored form (unchanged): shared
+				cp := *mp
+				mp = &cp
+			}
+			mp.log = log
+		}
+		m.people[id] = mp
 	}
 	if added {
 		slices.Sort(m.ids)
@@ -438,8 +536,7 @@ func (t *memTx) Commit() error {
 		for _, a := range c.Activities {
 			m.seq++
 			a.Seq = m.seq
-			m.log = append(m.log, a)
-			m.logRun = append(m.logRun, run)
+			m.log.add(a, run)
 		}
 		for _, id := range c.Unpark {
 			if p := m.parked[id]; p != nil {
@@ -472,6 +569,30 @@ func (t *memTx) Commit() error {
 			}
 		}
 	}
+	return nil
+}
+
+// memInstall is a person of a transaction and its packed form.
+type memInstall struct {
+	p  *Person
+	mp *memPerson
+}
+
+func (t *memTx) pack() []memInstall {
+	packed := make([]memInstall, 0, len(t.people))
+	for _, p := range t.people {
+		packed = append(packed, memInstall{p, t.m.pack(p)})
+	}
+	return packed
+}
+
+// prepare packs the transaction's people before Commit; an Apply after it
+// (of a person or an activity) drops the work.
+func (t *memTx) prepare() error {
+	if t.done {
+		return ErrTxDone
+	}
+	t.packed = t.pack()
 	return nil
 }
 
@@ -559,11 +680,11 @@ func (m *MemStore) RunLog(ctx context.Context, run int64) ([]*Activity, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var out []*Activity
-	for i, a := range m.log {
-		if m.logRun[i] == run {
+	m.log.each(func(a *Activity, r int64) {
+		if r == run {
 			out = append(out, a)
 		}
-	}
+	})
 	return out, nil
 }
 
@@ -572,11 +693,11 @@ func (m *MemStore) Activities(ctx context.Context, id string) ([]*Activity, erro
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var out []*Activity
-	for _, a := range m.log {
+	m.log.each(func(a *Activity, _ int64) {
 		if id == "" || a.Person == id {
 			out = append(out, a)
 		}
-	}
+	})
 	return out, nil
 }
 
@@ -651,4 +772,50 @@ func MergeImport(old, p *Person) *Person {
 		ImportTimes(old.Fields, old.Partition, q)
 	}
 	return q
+}
+
+// memLog is the in-memory store's activity log: chunks of a fixed size,
+// so that appending never copies what is logged (one slice of a million
+// activities was copied whole each time it doubled), and the batch run
+// that wrote the activities as spans of equal runs (a group's
+// activities all belong to its run), not a number beside each.
+type memLog struct {
+	chunks [][]*Activity
+	spans  []logSpan
+	n      int
+}
+
+// logSpan says that activities from index start on were written by run
+// (0: by no batch run), up to the next span.
+type logSpan struct {
+	start int
+	run   int64
+}
+
+const logChunk = 4096
+
+func (l *memLog) add(a *Activity, run int64) {
+	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == logChunk {
+		l.chunks = append(l.chunks, make([]*Activity, 0, logChunk))
+	}
+	k := len(l.chunks) - 1
+	l.chunks[k] = append(l.chunks[k], a)
+	if len(l.spans) == 0 || l.spans[len(l.spans)-1].run != run {
+		l.spans = append(l.spans, logSpan{start: l.n, run: run})
+	}
+	l.n++
+}
+
+// each calls fn with every activity in order, and the run that wrote it.
+func (l *memLog) each(fn func(a *Activity, run int64)) {
+	i, span := 0, 0
+	for _, c := range l.chunks {
+		for _, a := range c {
+			for span+1 < len(l.spans) && l.spans[span+1].start <= i {
+				span++
+			}
+			fn(a, l.spans[span].run)
+			i++
+		}
+	}
 }

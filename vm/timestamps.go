@@ -75,5 +75,5 @@ func fieldsChanged(a, b map[string]ir.Value) bool {
 
 // touch records that a step or event changed one of the person's fields.
 func (ps *pass) touch() {
-	ps.fields()[fieldUpdatedAt] = ir.Value{Type: stdlib.DateTime, Time: ps.r.now}
+	ps.p.SetField(fieldUpdatedAt, ir.Value{Type: stdlib.DateTime, Time: ps.r.now})
 }

@@ -104,7 +104,7 @@ func (ps *pass) saw(c ir.Cond, ws *ir.Workspace) string {
 	p := ps.p
 	switch c := c.(type) {
 	case *ir.MemberList:
-		if c.List != nil && p.Lists[c.List.Key] {
+		if c.List != nil && p.InList(c.List.Key) {
 			return "a member"
 		}
 		return "not a member"
@@ -119,7 +119,7 @@ func (ps *pass) saw(c ir.Cond, ws *ir.Workspace) string {
 		if c.Program == nil {
 			return "not a member"
 		}
-		if st, ok := p.Programs[c.Program.Key]; ok {
+		if st, ok := p.ProgramStatus(c.Program.Key); ok {
 			return fmt.Sprintf("status %q", st)
 		}
 		return "not a member"
@@ -134,7 +134,7 @@ func (ps *pass) saw(c ir.Cond, ws *ir.Workspace) string {
 		if c.Field == nil {
 			return ""
 		}
-		v, ok := p.Fields[c.Field.Name]
+		v, ok := p.LookupField(c.Field.Name)
 		if !ok || v.Null {
 			return c.Field.Name + " is empty"
 		}
@@ -293,7 +293,7 @@ func (ps *pass) qualifyText(c *ir.Campaign) string {
 	if !c.Qualify.Explicit {
 		rule += " (the default)"
 	}
-	if last, ok := ps.p.Runs[c.Key]; ok {
+	if last, ok := ps.p.RunAt(c.Key); ok {
 		return fmt.Sprintf("qualify %s; last ran %s", rule, last.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	return fmt.Sprintf("qualify %s; never ran", rule)

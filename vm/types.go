@@ -22,11 +22,134 @@ type Person struct {
 	Runs      map[string]time.Time // ir.Campaign.Key -> when the person last qualified
 	Log       []*Activity          // the person's activities, oldest first
 	Deleted   bool
+
+	// View is set on a person the in-memory store lends the engine without
+	// unpacking it: its maps are then nil, the stored form is read in
+	// place and what the pass changes is kept beside it, until the store
+	// packs the two together at commit (see mempack.go). Only the engine
+	// sees such a person, and reads and writes it through the methods
+	// below; a person a host makes or loads has none. (Exported, but
+	// opaque, so that tests may compare people with go-cmp.)
+	View *PersonView
+}
+
+// PersonView is a person in the in-memory store's packed form, lent to
+// the engine (Person.View).
+type PersonView struct{ v memView }
+
+// The engine reads and writes a person only through these methods, so that
+// a person may be kept in the map form above or in the store's own form.
+
+// Field is the value of a field (the zero Value when it has none).
+func (p *Person) Field(name string) ir.Value {
+	v, _ := p.LookupField(name)
+	return v
+}
+
+// LookupField is the value of a field and whether the person has it.
+func (p *Person) LookupField(name string) (ir.Value, bool) {
+	if p.View != nil {
+		return p.View.v.field(p.ID, name)
+	}
+	v, ok := p.Fields[name]
+	return v, ok
+}
+
+// SetField sets a field's value.
+func (p *Person) SetField(name string, v ir.Value) {
+	if p.View != nil {
+		p.View.v.setField(name, v, false)
+		return
+	}
+	made(&p.Fields)[name] = v
+}
+
+// DeleteField removes a field's value.
+func (p *Person) DeleteField(name string) {
+	if p.View != nil {
+		p.View.v.setField(name, ir.Value{}, true)
+		return
+	}
+	delete(p.Fields, name)
+}
+
+// InList reports whether the person is a member of a list (by ir.List.Key).
+func (p *Person) InList(key string) bool {
+	if p.View != nil {
+		return p.View.v.inList(key)
+	}
+	return p.Lists[key]
+}
+
+// SetInList adds the person to a list or removes it.
+func (p *Person) SetInList(key string, in bool) {
+	if p.View != nil {
+		p.View.v.setList(key, in)
+		return
+	}
+	if in {
+		made(&p.Lists)[key] = true
+	} else {
+		delete(p.Lists, key)
+	}
+}
+
+// ProgramStatus is the person's status in a program (by ir.ProgramDef.Key)
+// and whether it is a member.
+func (p *Person) ProgramStatus(key string) (string, bool) {
+	if p.View != nil {
+		return p.View.v.program(key)
+	}
+	st, ok := p.Programs[key]
+	return st, ok
+}
+
+// SetProgramStatus sets the person's status in a program.
+func (p *Person) SetProgramStatus(key, status string) {
+	if p.View != nil {
+		p.View.v.setProgram(key, status)
+		return
+	}
+	made(&p.Programs)[key] = status
+}
+
+// RunAt is when the person last qualified for a campaign (by
+// ir.Campaign.Key), and whether it ever did.
+func (p *Person) RunAt(key string) (time.Time, bool) {
+	if p.View != nil {
+		return p.View.v.run(key)
+	}
+	t, ok := p.Runs[key]
+	return t, ok
+}
+
+// SetRunAt records when the person qualified for a campaign.
+func (p *Person) SetRunAt(key string, t time.Time) {
+	if p.View != nil {
+		p.View.v.setRun(key, t)
+		return
+	}
+	made(&p.Runs)[key] = t
+}
+
+// made makes a map on first write (a loaded person may have nil maps where
+// it has nothing).
+func made[K comparable, V any](m *map[K]V) map[K]V {
+	if *m == nil {
+		*m = map[K]V{}
+	}
+	return *m
 }
 
 // Clone returns a copy that may be changed without touching p. The log is
 // shared but capped, so appends to the copy never write into p's.
 func (p *Person) Clone() *Person {
+	if p.View != nil {
+		q := *p
+		q.View = &PersonView{p.View.v.clone()}
+		q.Log = slices.Clip(p.Log)
+		return &q
+	}
 	q := *p
 	q.Fields = maps.Clone(p.Fields)
 	q.Lists = maps.Clone(p.Lists)

@@ -133,7 +133,7 @@ func (ps *pass) tokenValue(r *ir.TokenRef, f *frame) string {
 	tc := f.tokens
 	switch r.Family {
 	case ir.FamLead:
-		return formatValue(ps.p.Fields[r.Name])
+		return formatValue(ps.p.Field(r.Name))
 	case ir.FamMy:
 		if v, ok := tc.overrides[r.Name]; ok {
 			return v
@@ -166,7 +166,8 @@ func (ps *pass) tokenValue(r *ir.TokenRef, f *frame) string {
 		}
 	case ir.FamMember:
 		if tc.program != nil && r.Name == "Status" {
-			return ps.p.Programs[tc.program.Key]
+			st, _ := ps.p.ProgramStatus(tc.program.Key)
+			return st
 		}
 	case ir.FamTrigger:
 		return triggerToken(tc.trigger, r.Name)
