@@ -36,7 +36,8 @@ type Store struct {
 	db    *sql.DB
 	d     dialect
 	st    map[string]*sql.Stmt
-	lease Lease // see SetLease
+	w     writeStmts // the write path's (write.go)
+	lease Lease      // see SetLease
 }
 
 var _ vm.Store = (*Store)(nil)
@@ -46,7 +47,6 @@ var queries = map[string]string{
 	"loadPerson":  `SELECT data, deleted FROM people WHERE id = ?`,
 	"personLog":   `SELECT seq, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE person = ? ORDER BY seq`,
 	"upsert":      `INSERT INTO people (id, data, deleted) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted`,
-	"activity":    `INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 	"park":        `INSERT INTO parked (person, workspace, campaign, due, data) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 	"unpark":      `DELETE FROM parked WHERE id = ?`,
 	"enqueue":     `INSERT INTO queue (person, data) VALUES (?, ?) RETURNING id`,
@@ -112,6 +112,10 @@ func open(ctx context.Context, db *sql.DB, d dialect, migrate bool) (*Store, err
 			return nil, fmt.Errorf("prepare %s: %w", name, err)
 		}
 		s.st[name] = st
+	}
+	if err := s.prepareWrites(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -253,64 +257,6 @@ type personRow struct {
 	deleted int
 	log     []*vm.Activity
 	logRead bool
-}
-
-// maxPersonRows bounds the rows of one people INSERT.
-const maxPersonRows = 500
-
-// maxActivityRows bounds the rows of one INSERT (PostgreSQL takes at most
-// 65535 parameters).
-const maxActivityRows = 500
-
-// logActivities inserts activities in one statement (one round trip to
-// PostgreSQL, whatever the number) and numbers them. Rows are inserted,
-// and so numbered, in the order of the VALUES list; the numbers come back
-// sorted and are given out in that order.
-func (t *sqlTx) logActivities(acts []*vm.Activity) error {
-	args := make([]any, 0, 7*len(acts))
-	for _, a := range acts {
-		attrs, err := a.Attributes.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		args = append(args, a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, string(attrs), t.runID())
-	}
-	if len(acts) == 1 {
-		return t.stmt("activity").QueryRowContext(t.ctx, args...).Scan(&acts[0].Seq)
-	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes, run) VALUES `)
-	for i := range acts {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-	}
-	q.WriteString(" RETURNING seq")
-	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q.String()), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	seqs := make([]int64, 0, len(acts))
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			return err
-		}
-		seqs = append(seqs, seq)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(seqs) != len(acts) {
-		return fmt.Errorf("%d activities inserted, %d numbers returned", len(acts), len(seqs))
-	}
-	slices.Sort(seqs)
-	for i, a := range acts {
-		a.Seq = seqs[i]
-	}
-	return nil
 }
 
 // ErrTaken is returned when a transaction resumes a parked wait or runs a
@@ -560,21 +506,13 @@ func (t *sqlTx) checkRun(r *vm.BatchRun) error {
 // same time (the workers of a batch run) but commit in turn log in turn,
 // and rows go in a few statements rather than one per activity.
 func (t *sqlTx) Commit() error {
-	for ids := t.order; len(ids) > 0; {
-		n := min(len(ids), maxPersonRows)
-		if err := t.savePeople(ids[:n]); err != nil {
-			t.tx.Rollback()
-			return fmt.Errorf("save people: %w", err)
-		}
-		ids = ids[n:]
+	if err := t.savePeople(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("save people: %w", err)
 	}
-	for acts := t.acts; len(acts) > 0; {
-		n := min(len(acts), maxActivityRows)
-		if err := t.logActivities(acts[:n]); err != nil {
-			t.tx.Rollback()
-			return fmt.Errorf("log activity: %w", err)
-		}
-		acts = acts[n:]
+	if err := t.logActivities(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("log activity: %w", err)
 	}
 	if err := t.saveRun(); err != nil {
 		t.tx.Rollback()
@@ -587,24 +525,6 @@ func (t *sqlTx) Commit() error {
 func (t *sqlTx) Rollback() error {
 	t.acts, t.pendingLog = nil, nil
 	return t.tx.Rollback()
-}
-
-// savePeople writes people's states in one statement.
-func (t *sqlTx) savePeople(ids []string) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO people (id, data, deleted) VALUES `)
-	args := make([]any, 0, 3*len(ids))
-	for i, id := range ids {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?, ?, ?)")
-		row := t.people[id]
-		args = append(args, id, row.data, row.deleted)
-	}
-	q.WriteString(` ON CONFLICT (id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted`)
-	_, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(q.String()), args...)
-	return err
 }
 
 // Prefetch reads a group of people (an Id range, as a batch run takes
