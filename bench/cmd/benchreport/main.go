@@ -215,6 +215,8 @@ func Targets(res map[string]*Result) []Target {
 	cm, ok1 := res["BenchmarkCheck/campc"].Median("MB/s")
 	gm, ok2 := res["BenchmarkCheck/goparser"].Median("MB/s")
 	add("Check campc/goparser ≤ 8 (time per byte)", fmt.Sprintf("%s (%s vs %s MB/s)", fmtNum(gm/cm), fmtNum(cm), fmtNum(gm)), gm/cm <= 8, ok1 && ok2)
+	// Issue #10: an absolute rate, with participle still the parser.
+	add("Check/campc ≥ 6 MB/s (#10)", fmtNum(cm)+" MB/s", cm >= 6, ok1)
 
 	s, ok1 := ns("BenchmarkBatch/campc")
 	p, ok2 := ns("BenchmarkBatchParallel/campc")
@@ -235,7 +237,8 @@ func Targets(res map[string]*Result) []Target {
 
 	for _, st := range []struct{ name, bench string }{{"SQLite", "BenchmarkBatchSQLite/campc"}, {"PostgreSQL", "BenchmarkBatchPostgres/campc"}} {
 		v, ok := ns(st.bench)
-		add(st.name+" batch ≥ 50,000 people/s", withCommas(1e9/v)+" people/s", 1e9/v >= 50_000, ok)
+		// Issue #10 raised the target from 50,000.
+		add(st.name+" batch ≥ 60,000 people/s (#10)", withCommas(1e9/v)+" people/s", 1e9/v >= 60_000, ok)
 	}
 
 	// Issue #10: 30 days of virtual time for 1,000,000 people in under 60 s,
