@@ -222,17 +222,32 @@ func (s *Store) PersonIDs(ctx context.Context) ([]string, error) {
 
 // Begin implements vm.Store.
 func (s *Store) Begin(ctx context.Context) (vm.Tx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	if !s.d.dollar {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &sqlTx{s: s, tx: tx, ctx: ctx}, nil
+	}
+	// On PostgreSQL the transaction keeps its connection at hand: Commit
+	// copies the activities in through pgx itself (see logCopy).
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlTx{s: s, tx: tx, ctx: ctx}, nil
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &sqlTx{s: s, tx: tx, conn: conn, ctx: ctx}, nil
 }
 
 type sqlTx struct {
-	s   *Store
-	tx  *sql.Tx
-	ctx context.Context
+	s    *Store
+	tx   *sql.Tx
+	conn *sql.Conn // PostgreSQL: tx's connection, released when tx ends
+	ctx  context.Context
 	// taken are the parked waits and queued runs this transaction has
 	// deleted, by statement name.
 	taken map[string]map[int64]bool
@@ -506,6 +521,7 @@ func (t *sqlTx) checkRun(r *vm.BatchRun) error {
 // same time (the workers of a batch run) but commit in turn log in turn,
 // and rows go in a few statements rather than one per activity.
 func (t *sqlTx) Commit() error {
+	defer t.release()
 	if err := t.savePeople(); err != nil {
 		t.tx.Rollback()
 		return fmt.Errorf("save people: %w", err)
@@ -523,8 +539,18 @@ func (t *sqlTx) Commit() error {
 }
 
 func (t *sqlTx) Rollback() error {
+	defer t.release()
 	t.acts, t.pendingLog = nil, nil
 	return t.tx.Rollback()
+}
+
+// release gives a PostgreSQL transaction's connection back to the pool,
+// once the transaction has ended.
+func (t *sqlTx) release() {
+	if t.conn != nil {
+		t.conn.Close()
+		t.conn = nil
+	}
 }
 
 // Prefetch reads a group of people (an Id range, as a batch run takes
