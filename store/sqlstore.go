@@ -36,7 +36,7 @@ type Store struct {
 	db    *sql.DB
 	d     dialect
 	st    map[string]*sql.Stmt
-	w     writeStmts // the write path's (write.go)
+	w     writeStmts // the write path's (write.go), once one is begun
 	lease Lease      // see SetLease
 }
 
@@ -112,10 +112,6 @@ func open(ctx context.Context, db *sql.DB, d dialect, migrate bool) (*Store, err
 			return nil, fmt.Errorf("prepare %s: %w", name, err)
 		}
 		s.st[name] = st
-	}
-	if err := s.prepareWrites(ctx); err != nil {
-		db.Close()
-		return nil, err
 	}
 	return s, nil
 }
@@ -222,6 +218,9 @@ func (s *Store) PersonIDs(ctx context.Context) ([]string, error) {
 
 // Begin implements vm.Store.
 func (s *Store) Begin(ctx context.Context) (vm.Tx, error) {
+	if err := s.prepareWrites(ctx); err != nil {
+		return nil, err
+	}
 	if !s.d.dollar {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {

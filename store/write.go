@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/campc/campc/vm"
 	"github.com/jackc/pgx/v5"
@@ -48,6 +49,8 @@ const (
 
 // writeStmts are the prepared statements of the write path.
 type writeStmts struct {
+	mu           sync.Mutex
+	ready        bool
 	people, acts map[int]*sql.Stmt // SQLite, by rows
 	pgPeople     *sql.Stmt
 	pgSeqs       *sql.Stmt
@@ -69,8 +72,24 @@ func multiRow(head string, n, width int, tail string) string {
 	return b.String()
 }
 
-// prepareWrites prepares the write path's statements for the dialect.
+// prepareWrites prepares the write path's statements for the dialect, the
+// first time a transaction begins: they take a few milliseconds, which a
+// command that only reads need not spend. It runs before the transaction
+// takes its connection, SQLite's only one.
 func (s *Store) prepareWrites(ctx context.Context) error {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
+	if s.w.ready {
+		return nil
+	}
+	if err := s.prepareWritesOnce(ctx); err != nil {
+		return err
+	}
+	s.w.ready = true
+	return nil
+}
+
+func (s *Store) prepareWritesOnce(ctx context.Context) error {
 	prep := func(q string) (*sql.Stmt, error) { return s.db.PrepareContext(ctx, q) }
 	var err error
 	if s.d.dollar {
