@@ -567,6 +567,7 @@ func (t *sqlTx) Prefetch(ids []string, withLogs bool) error {
 	if t.fetched == nil {
 		t.fetched = map[string]*personRow{}
 	}
+	var read []string // the people read ahead, whose logs to read
 	for rows.Next() {
 		var id string
 		row := &personRow{logRead: withLogs}
@@ -576,13 +577,24 @@ func (t *sqlTx) Prefetch(ids []string, withLogs bool) error {
 		}
 		if _, written := t.people[id]; !written {
 			t.fetched[id] = row
+			read = append(read, id)
 		}
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || !withLogs {
+	if err := rows.Err(); err != nil || !withLogs || len(read) == 0 {
 		return err
 	}
-	logs, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(`SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE person >= ? AND person <= ? ORDER BY person, seq`), lo, hi)
+	const logColumns = `SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE `
+	var logs *sql.Rows
+	if t.s.d.dollar {
+		// activities.person has the database's collation, which need not
+		// order Ids as people.id (COLLATE "C") and Go do: in another
+		// order the same two bounds hold other people, or none. The
+		// people themselves are the same in any collation.
+		logs, err = t.tx.QueryContext(t.ctx, logColumns+`person = ANY($1) ORDER BY person, seq`, read)
+	} else {
+		logs, err = t.tx.QueryContext(t.ctx, logColumns+`person >= ? AND person <= ? ORDER BY person, seq`, lo, hi)
+	}
 	if err != nil {
 		return err
 	}

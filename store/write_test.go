@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"net/url"
+	"os"
 	"testing"
 	"time"
 
@@ -101,6 +104,79 @@ func TestChunk(t *testing.T) {
 				t.Fatalf("n=%d: chunk %d of %d left after %d", n, c, left, prev)
 			}
 			left, prev = left-c, c
+		}
+	}
+}
+
+// On a PostgreSQL database whose collation orders Ids otherwise than Go
+// (and people.id, COLLATE "C") do, a batch group read ahead with its logs
+// still gets every person's log: the logs were read by an Id range, which
+// in that collation held nobody (regression).
+func TestPostgresPrefetchLogsCollation(t *testing.T) {
+	base := postgresURL(t)
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("t%d_icu", os.Getpid())
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`); err != nil {
+		t.Skipf("no database with an ICU collation on this server: %v", err)
+	}
+	t.Cleanup(func() {
+		// admin is closed by now, and the store too.
+		if a, err := sql.Open("pgx", base); err == nil {
+			if _, err := a.ExecContext(ctx, `DROP DATABASE `+name); err != nil {
+				t.Errorf("drop the test's database: %v", err)
+			}
+			a.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	s, err := OpenPostgres(ctx, u.String(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// "Z1" < "a1" in Go and in C; "a1" < "Z1" in en-US.
+	ps := []*vm.Person{{ID: "Z1", Fields: map[string]ir.Value{}}, {ID: "a1", Fields: map[string]ir.Value{}}}
+	if err := s.Import(ctx, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		a := &vm.Activity{Time: time.Unix(1, 0), Person: p.ID, Type: "T", Campaign: "C", Workspace: "W", Primary: p.ID, Attributes: vm.Attrs{}}
+		if err := tx.Apply(&vm.Commit{Activities: []*vm.Activity{a}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.PersonIDs(ctx)
+	if err != nil || len(ids) != 2 || ids[0] != "Z1" {
+		t.Fatalf("ids %v (%v)", ids, err)
+	}
+	tx, err = s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := tx.(vm.Prefetcher).Prefetch(ids, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		p, err := tx.LoadPerson(id)
+		if err != nil || p == nil || len(p.Log) != 1 || p.Log[0].Primary != id {
+			t.Errorf("%s read ahead with its log: %+v (%v)", id, p, err)
 		}
 	}
 }
