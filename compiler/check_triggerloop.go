@@ -126,6 +126,76 @@ func constraintExcludes(t *ir.TriggerDef, step ir.Step) bool {
 	return false
 }
 
+// hearKey is what a trigger can hear, as far as an index can tell: the
+// workspace, the event's kind and its subject. listens decides the rest.
+type hearKey struct {
+	ws      *ir.Workspace
+	kind    ir.TriggerKind
+	field   *ir.Field
+	list    *ir.List
+	program *ir.ProgramDef // TrigStatusChanged: nil for a trigger on any program
+	target  *ir.Campaign   // TrigRequested: the trigger's own campaign
+}
+
+// hearers indexes trigger campaigns (by their index in triggers, in
+// order, once each) by the events their triggers may hear, so that
+// checkTriggerLoops looks at the campaigns that may hear an event rather
+// than at every trigger campaign for every event (quadratic in a project
+// of thousands of them).
+func hearers(triggers []*ir.Campaign) map[hearKey][]int {
+	idx := map[hearKey][]int{}
+	for i, to := range triggers {
+		for _, t := range to.SmartList.Triggers {
+			k := hearKey{ws: to.Workspace, kind: t.Kind}
+			switch t.Kind {
+			case ir.TrigDataChanges, ir.TrigScoreChanged:
+				k.field = t.Field
+			case ir.TrigAddedToList, ir.TrigRemovedFromList:
+				k.list = t.List
+			case ir.TrigStatusChanged:
+				k.program = t.Program
+			case ir.TrigRequested:
+				k.target = to
+			default:
+				continue // no flow step raises it
+			}
+			if l := idx[k]; len(l) == 0 || l[len(l)-1] != i {
+				idx[k] = append(l, i)
+			}
+		}
+	}
+	return idx
+}
+
+// candidates appends the indexes of the trigger campaigns of workspace ws
+// that may hear r, in order, once each.
+func (r raise) candidates(idx map[hearKey][]int, ws *ir.Workspace, out []int) []int {
+	k := hearKey{ws: ws, kind: r.kind, field: r.field, list: r.list, target: r.target}
+	if r.kind != ir.TrigStatusChanged {
+		return append(out, idx[k]...)
+	}
+	// A status change is heard by triggers on its program and by triggers
+	// on any program: merge the two ordered lists.
+	k.program = r.program
+	a := idx[k]
+	k.program = nil
+	b := idx[k]
+	if r.program == nil {
+		a = nil
+	}
+	for len(a) > 0 || len(b) > 0 {
+		switch {
+		case len(b) == 0 || (len(a) > 0 && a[0] < b[0]):
+			out, a = append(out, a[0]), a[1:]
+		case len(a) == 0 || b[0] < a[0]:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return out
+}
+
 // loopEdge is one campaign's flow starting another trigger campaign.
 type loopEdge struct {
 	to      *ir.Campaign
@@ -140,13 +210,15 @@ func checkTriggerLoops(c *checker) {
 			triggers = append(triggers, cp)
 		}
 	}
+	hear := hearers(triggers)
 	edges := map[*ir.Campaign][]loopEdge{}
+	var cand []int
 	for _, from := range triggers {
 		for _, r := range raises(from.Flow, map[*ir.Campaign]bool{from: true}) {
-			for _, to := range triggers {
-				if to.Workspace != from.Workspace {
-					continue // events stay in the workspace where they happen
-				}
+			// Events stay in the workspace where they happen.
+			cand = r.candidates(hear, from.Workspace, cand[:0])
+			for _, i := range cand {
+				to := triggers[i]
 				for _, t := range to.SmartList.Triggers {
 					if listens(t, to, r) {
 						edges[from] = append(edges[from], loopEdge{to: to, step: r.step, trigger: t})

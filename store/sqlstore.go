@@ -36,7 +36,8 @@ type Store struct {
 	db    *sql.DB
 	d     dialect
 	st    map[string]*sql.Stmt
-	lease Lease // see SetLease
+	w     writeStmts // the write path's (write.go), once one is begun
+	lease Lease      // see SetLease
 }
 
 var _ vm.Store = (*Store)(nil)
@@ -46,7 +47,6 @@ var queries = map[string]string{
 	"loadPerson":  `SELECT data, deleted FROM people WHERE id = ?`,
 	"personLog":   `SELECT seq, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE person = ? ORDER BY seq`,
 	"upsert":      `INSERT INTO people (id, data, deleted) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted`,
-	"activity":    `INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 	"park":        `INSERT INTO parked (person, workspace, campaign, due, data) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 	"unpark":      `DELETE FROM parked WHERE id = ?`,
 	"enqueue":     `INSERT INTO queue (person, data) VALUES (?, ?) RETURNING id`,
@@ -218,17 +218,35 @@ func (s *Store) PersonIDs(ctx context.Context) ([]string, error) {
 
 // Begin implements vm.Store.
 func (s *Store) Begin(ctx context.Context) (vm.Tx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	if err := s.prepareWrites(ctx); err != nil {
+		return nil, err
+	}
+	if !s.d.dollar {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &sqlTx{s: s, tx: tx, ctx: ctx}, nil
+	}
+	// On PostgreSQL the transaction keeps its connection at hand: Commit
+	// copies the activities in through pgx itself (see logCopy).
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &sqlTx{s: s, tx: tx, ctx: ctx}, nil
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &sqlTx{s: s, tx: tx, conn: conn, ctx: ctx}, nil
 }
 
 type sqlTx struct {
-	s   *Store
-	tx  *sql.Tx
-	ctx context.Context
+	s    *Store
+	tx   *sql.Tx
+	conn *sql.Conn // PostgreSQL: tx's connection, released when tx ends
+	ctx  context.Context
 	// taken are the parked waits and queued runs this transaction has
 	// deleted, by statement name.
 	taken map[string]map[int64]bool
@@ -253,64 +271,6 @@ type personRow struct {
 	deleted int
 	log     []*vm.Activity
 	logRead bool
-}
-
-// maxPersonRows bounds the rows of one people INSERT.
-const maxPersonRows = 500
-
-// maxActivityRows bounds the rows of one INSERT (PostgreSQL takes at most
-// 65535 parameters).
-const maxActivityRows = 500
-
-// logActivities inserts activities in one statement (one round trip to
-// PostgreSQL, whatever the number) and numbers them. Rows are inserted,
-// and so numbered, in the order of the VALUES list; the numbers come back
-// sorted and are given out in that order.
-func (t *sqlTx) logActivities(acts []*vm.Activity) error {
-	args := make([]any, 0, 7*len(acts))
-	for _, a := range acts {
-		attrs, err := a.Attributes.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		args = append(args, a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, string(attrs), t.runID())
-	}
-	if len(acts) == 1 {
-		return t.stmt("activity").QueryRowContext(t.ctx, args...).Scan(&acts[0].Seq)
-	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes, run) VALUES `)
-	for i := range acts {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-	}
-	q.WriteString(" RETURNING seq")
-	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q.String()), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	seqs := make([]int64, 0, len(acts))
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			return err
-		}
-		seqs = append(seqs, seq)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(seqs) != len(acts) {
-		return fmt.Errorf("%d activities inserted, %d numbers returned", len(acts), len(seqs))
-	}
-	slices.Sort(seqs)
-	for i, a := range acts {
-		a.Seq = seqs[i]
-	}
-	return nil
 }
 
 // ErrTaken is returned when a transaction resumes a parked wait or runs a
@@ -560,21 +520,14 @@ func (t *sqlTx) checkRun(r *vm.BatchRun) error {
 // same time (the workers of a batch run) but commit in turn log in turn,
 // and rows go in a few statements rather than one per activity.
 func (t *sqlTx) Commit() error {
-	for ids := t.order; len(ids) > 0; {
-		n := min(len(ids), maxPersonRows)
-		if err := t.savePeople(ids[:n]); err != nil {
-			t.tx.Rollback()
-			return fmt.Errorf("save people: %w", err)
-		}
-		ids = ids[n:]
+	defer t.release()
+	if err := t.savePeople(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("save people: %w", err)
 	}
-	for acts := t.acts; len(acts) > 0; {
-		n := min(len(acts), maxActivityRows)
-		if err := t.logActivities(acts[:n]); err != nil {
-			t.tx.Rollback()
-			return fmt.Errorf("log activity: %w", err)
-		}
-		acts = acts[n:]
+	if err := t.logActivities(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("log activity: %w", err)
 	}
 	if err := t.saveRun(); err != nil {
 		t.tx.Rollback()
@@ -585,26 +538,18 @@ func (t *sqlTx) Commit() error {
 }
 
 func (t *sqlTx) Rollback() error {
+	defer t.release()
 	t.acts, t.pendingLog = nil, nil
 	return t.tx.Rollback()
 }
 
-// savePeople writes people's states in one statement.
-func (t *sqlTx) savePeople(ids []string) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO people (id, data, deleted) VALUES `)
-	args := make([]any, 0, 3*len(ids))
-	for i, id := range ids {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?, ?, ?)")
-		row := t.people[id]
-		args = append(args, id, row.data, row.deleted)
+// release gives a PostgreSQL transaction's connection back to the pool,
+// once the transaction has ended.
+func (t *sqlTx) release() {
+	if t.conn != nil {
+		t.conn.Close()
+		t.conn = nil
 	}
-	q.WriteString(` ON CONFLICT (id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted`)
-	_, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(q.String()), args...)
-	return err
 }
 
 // Prefetch reads a group of people (an Id range, as a batch run takes
@@ -622,6 +567,7 @@ func (t *sqlTx) Prefetch(ids []string, withLogs bool) error {
 	if t.fetched == nil {
 		t.fetched = map[string]*personRow{}
 	}
+	var read []string // the people read ahead, whose logs to read
 	for rows.Next() {
 		var id string
 		row := &personRow{logRead: withLogs}
@@ -631,13 +577,24 @@ func (t *sqlTx) Prefetch(ids []string, withLogs bool) error {
 		}
 		if _, written := t.people[id]; !written {
 			t.fetched[id] = row
+			read = append(read, id)
 		}
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || !withLogs {
+	if err := rows.Err(); err != nil || !withLogs || len(read) == 0 {
 		return err
 	}
-	logs, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(`SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE person >= ? AND person <= ? ORDER BY person, seq`), lo, hi)
+	const logColumns = `SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE `
+	var logs *sql.Rows
+	if t.s.d.dollar {
+		// activities.person has the database's collation, which need not
+		// order Ids as people.id (COLLATE "C") and Go do: in another
+		// order the same two bounds hold other people, or none. The
+		// people themselves are the same in any collation.
+		logs, err = t.tx.QueryContext(t.ctx, logColumns+`person = ANY($1) ORDER BY person, seq`, read)
+	} else {
+		logs, err = t.tx.QueryContext(t.ctx, logColumns+`person >= ? AND person <= ? ORDER BY person, seq`, lo, hi)
+	}
 	if err != nil {
 		return err
 	}
