@@ -21,6 +21,9 @@ var (
 	everyUnit  = regexp.MustCompile(`\b(every|past|next)\s+[0-9]+(\.[0-9]+)?\s+([A-Za-z]*)$`)
 	fieldStart = regexp.MustCompile(`(^\s*(filter|if|else\s+if)|\b(and|or|not|change\s+score|change\s+data\s+value|data\s+value\s+changes|score\s+is\s+changed|data\s+value\s+was\s+changed|field))\s+([A-Za-z_][A-Za-z0-9_]*)?$`)
 	lineStartW = regexp.MustCompile(`^\s*([A-Za-z]*)$`)
+	condStart  = regexp.MustCompile(`^\s*(filter|if|else\s+if)\s+\w*$`)
+	wsLine     = regexp.MustCompile(`(?m)^\s*workspace\s+("(?:[^"\\]|\\.)*")`)
+	programArg = regexp.MustCompile(`program\s+("(?:[^"\\]|\\.)*")`)
 )
 
 func (s *Server) completion(_ *glsp.Context, p *protocol.CompletionParams) (any, error) {
@@ -53,7 +56,7 @@ func (s *Server) completion(_ *glsp.Context, p *protocol.CompletionParams) (any,
 // fileWorkspace finds the workspace a text declares, by its first line
 // that says so.
 func (an *Analysis) fileWorkspace(text string) *ir.Workspace {
-	m := regexp.MustCompile(`(?m)^\s*workspace\s+("(?:[^"\\]|\\.)*")`).FindStringSubmatch(text)
+	m := wsLine.FindStringSubmatch(text)
 	if m == nil {
 		return nil
 	}
@@ -184,7 +187,7 @@ func complete(an *Analysis, pl place, text string, off int, prefix string) []pro
 		for _, fl := range pl.ws.Fields {
 			add(fl.Name, protocol.CompletionItemKindField, string(fl.Type), nil)
 		}
-		if !regexp.MustCompile(`^\s*(filter|if|else\s+if)\s+\w*$`).MatchString(prefix) {
+		if !condStart.MatchString(prefix) {
 			return out
 		}
 	}
@@ -301,7 +304,7 @@ func namesFor(an *Analysis, pl place, before []string, line string) []nameItem {
 	case last == "to" || last == "status":
 		// A status: of the program named on the line, else the campaign's.
 		var prog *ir.ProgramDef
-		if m := regexp.MustCompile(`program\s+("(?:[^"\\]|\\.)*")`).FindStringSubmatch(line); m != nil {
+		if m := programArg.FindStringSubmatch(line); m != nil {
 			if n, err := strconv.Unquote(m[1]); err == nil {
 				prog = ws.ProgramNamed(n)
 			}

@@ -96,14 +96,6 @@ func (s *Server) hover(_ *glsp.Context, p *protocol.HoverParams) (*protocol.Hove
 	return &protocol.Hover{Contents: protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: text}, Range: &r}, nil
 }
 
-func where(an *Analysis, p ir.Position) string {
-	rel := p.Filename
-	if r, ok := strings.CutPrefix(p.Filename, an.Root+"/"); ok {
-		rel = r
-	}
-	return fmt.Sprintf("%s:%d:%d", rel, p.Line, p.Column)
-}
-
 func declaredAt(an *Analysis, target any) string {
 	for _, o := range an.idx().byTarget[target] {
 		if o.decl {

@@ -7,7 +7,6 @@ import (
 
 	protocol "github.com/tliron/glsp/protocol_3_16"
 
-	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/ir"
 )
 
@@ -296,5 +295,3 @@ func (ix *index) at(file string, off int) *occ {
 
 // runeLen is used for names' display widths.
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
-
-var _ = compiler.Ref{}

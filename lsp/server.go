@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -540,5 +539,3 @@ func (an *Analysis) diagLines(file string) *lines {
 	}
 	return an.lines(file)
 }
-
-var _ = strings.Compare

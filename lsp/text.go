@@ -6,8 +6,6 @@ import (
 	"unicode/utf8"
 
 	protocol "github.com/tliron/glsp/protocol_3_16"
-
-	"github.com/campc/campc/ir"
 )
 
 // Positions. LSP counts lines from 0 and characters in UTF-16 code units;
@@ -76,32 +74,6 @@ func posOf(text string, off int) protocol.Position {
 		units += utf16Len(r)
 	}
 	return protocol.Position{Line: protocol.UInteger(line), Character: protocol.UInteger(units)}
-}
-
-// irOffset converts a compiler position (1-based line, 1-based column in
-// characters) to a byte offset in text, clamped to the line.
-func irOffset(text string, p ir.Position) int {
-	if p.Line < 1 {
-		return 0
-	}
-	off := lineStart(text, p.Line-1)
-	if off < 0 {
-		return len(text)
-	}
-	line := lineAt(text, off)
-	col := 1
-	for i := range line {
-		if col == p.Column {
-			return off + i
-		}
-		col++
-	}
-	return off + len(line)
-}
-
-// irPos converts a compiler position to an LSP position in text.
-func irPos(text string, p ir.Position) protocol.Position {
-	return posOf(text, irOffset(text, p))
 }
 
 // applyChange applies one content change to text.
