@@ -248,11 +248,45 @@ func describe(an *Analysis, o *occ) string {
 		if at != "" {
 			fmt.Fprintf(&b, "\n\ndeclared at `%s`", at)
 		}
-		if o.token != nil && o.camp != nil {
+		switch {
+		case o.token != nil && o.camp != nil:
 			b.WriteString("\n\n" + tokenFrames(prog, o.camp, o.token))
+		case o.token != nil:
+			// An email's subject or a webhook's URL renders in the frame
+			// of each campaign that sends or calls it.
+			for i, cp := range senders(prog, o.token) {
+				if i == 5 {
+					b.WriteString("\n\n…")
+					break
+				}
+				b.WriteString("\n\n" + tokenFrames(prog, cp, o.token))
+			}
 		}
 	}
 	return b.String()
+}
+
+// senders lists the campaigns whose steps render the template that holds
+// r (an email's subject, a webhook's URL), in program order.
+func senders(prog *ir.Program, r *ir.TokenRef) []*ir.Campaign {
+	var out []*ir.Campaign
+	for _, cp := range prog.Campaigns {
+		if cp.CloneOf != nil || (cp.Program != nil && cp.Program.CloneOf != nil) {
+			continue
+		}
+		found := false
+		ir.WalkSteps(cp.Flow, func(st *ir.Step) {
+			for _, t := range st.Templates() {
+				for _, p := range t.Parts {
+					found = found || p.Ref == r
+				}
+			}
+		})
+		if found {
+			out = append(out, cp)
+		}
+	}
+	return out
 }
 
 func tokensOf(b *strings.Builder, s *ir.Scope) {

@@ -85,4 +85,9 @@ func TestExtensionFiles(t *testing.T) {
 	if !strings.Contains(string(js), `["lsp"`) {
 		t.Errorf("%s does not start campc lsp", pkg.Main)
 	}
+	if node, err := exec.LookPath("node"); err == nil {
+		if out, err := exec.Command(node, "--check", pkg.Main).CombinedOutput(); err != nil {
+			t.Errorf("%s is not valid JavaScript: %v\n%s", pkg.Main, err, out)
+		}
+	}
 }
