@@ -2,7 +2,7 @@
 // Server Protocol (3.16) over standard input and output, so an editor shows
 // a project's diagnostics as the author types, and offers hover, go to
 // definition, find references, completion, rename, formatting, document and
-// workspace symbols and quick fixes.
+// workspace symbols, quick fixes and semantic tokens.
 //
 // The server knows nothing of the language that the checker does not: it
 // loads a project as campc check does (package project), with the open

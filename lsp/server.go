@@ -97,6 +97,7 @@ func newServer(in io.Reader, out io.Writer, opts Options) *Server {
 		TextDocumentDocumentSymbol:      s.documentSymbol,
 		WorkspaceSymbol:                 s.workspaceSymbol,
 		TextDocumentCodeAction:          s.codeAction,
+		TextDocumentSemanticTokensFull:  s.semanticTokens,
 	}
 	return s
 }
@@ -263,6 +264,7 @@ func (s *Server) initialize(_ *glsp.Context, p *protocol.InitializeParams) (any,
 			DocumentSymbolProvider:     true,
 			WorkspaceSymbolProvider:    true,
 			CodeActionProvider:         protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{protocol.CodeActionKindQuickFix}},
+			SemanticTokensProvider:     protocol.SemanticTokensOptions{Legend: semanticLegend(), Full: true},
 		},
 		ServerInfo: &protocol.InitializeResultServerInfo{Name: "campc", Version: &version},
 	}, nil

@@ -747,3 +747,36 @@ func TestProjectLoadsAsCheck(t *testing.T) {
 		t.Errorf("files %v, want %v", got, want)
 	}
 }
+
+func TestSemanticTokens(t *testing.T) {
+	c, p := newProj(t)
+	c.open(p.c, fileC)
+	var st protocol.SemanticTokens
+	c.result("textDocument/semanticTokens/full", map[string]any{"textDocument": map[string]any{"uri": pathToURI(p.c)}}, &st)
+	// Decode: line, character, length, type, declaration.
+	var got []string
+	var line, char uint32
+	for i := 0; i+4 < len(st.Data); i += 5 {
+		if st.Data[i] > 0 {
+			char = 0
+		}
+		line += st.Data[i]
+		char += st.Data[i+1]
+		decl := ""
+		if st.Data[i+4] == 1 {
+			decl = " decl"
+		}
+		got = append(got, jsonNum(int(line)+1)+":"+jsonNum(int(char)+1)+" "+jsonNum(int(st.Data[i+2]))+" "+semanticTypes[st.Data[i+3]]+decl)
+	}
+	want := []string{
+		"3:9 11 class decl",    // "Tradeshow"
+		"4:20 6 function decl", // "Scan"
+		"7:14 6 property",      // Region
+		"10:24 13 function",    // "Apply Score"
+		"11:19 11 variable",    // "Hot Leads"
+		"12:29 6 property",     // {{lead.Region}}, after an emoji of two UTF-16 units
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("semantic tokens:\n%v\nwant\n%v", got, want)
+	}
+}

@@ -191,7 +191,7 @@ for each person, as its first trigger (or an API request) would start it.
 	"migrate": "Create or update a database's schema.\n",
 	"fmt":     "Format .camp files in the one canonical layout (no PATH: standard input).\n",
 	"graph":   "Draw which campaign executes or requests which, as Graphviz or Mermaid.\n",
-	"lsp":     "Serve the Language Server Protocol over standard input and output, for\neditors: diagnostics as you type, hover, go to definition, references,\ncompletion, rename, formatting, symbols and quick fixes. A file's project is\nthe editor's workspace folder that holds it, else the file's folder, loaded\nas campc check loads it. Logs go to standard error.\n",
+	"lsp":     "Serve the Language Server Protocol over standard input and output, for\neditors: diagnostics as you type, hover, go to definition, references,\ncompletion, rename, formatting, symbols, quick fixes and semantic tokens. A\nfile's project is\nthe editor's workspace folder that holds it, else the file's folder, loaded\nas campc check loads it. Logs go to standard error.\n",
 	"help":    "",
 }
 
