@@ -12,7 +12,7 @@ import (
 // output until the editor says exit.
 func cmdLSP(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("lsp", "lsp [--debounce DURATION]", stdout, stderr)
-	debounce := fs.Duration("debounce", lsp.DefaultDebounce, "how long after the last change the diagnostics are published")
+	debounce := fs.Duration("debounce", lsp.DefaultDebounce, "how long after the last change to wait before publishing diagnostics (a Go duration: 200ms, 1s)")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagExit(err)
