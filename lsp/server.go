@@ -172,13 +172,19 @@ func (s *Server) handle(body []byte) bool {
 		s.conn.reply(nil, nil, &rpcError{Code: codeInvalidRequest, Message: "campc lsp: a request id is a number or a string"})
 		return false
 	}
+	if m.Method == string(protocol.MethodExit) {
+		// Not through glsp's dispatch, which after shutdown counts the
+		// server as uninitialized and would refuse it.
+		s.exit = true
+		return true
+	}
 	result, rerr := s.dispatch(m.Method, m.Params)
 	if isReq {
 		s.conn.reply(m.ID, result, rerr)
 	} else if rerr != nil && rerr.Code != codeMethodNotFound {
 		s.logf("%s: %s", m.Method, rerr.Message)
 	}
-	return m.Method == string(protocol.MethodExit)
+	return false
 }
 
 func validID(raw json.RawMessage) bool {

@@ -23,6 +23,9 @@ func TestLSPCommand(t *testing.T) {
 	if code := run([]string{"lsp"}, strings.NewReader(in), &stdout, &stderr); code != exitOK {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
 	}
+	if stderr.Len() > 0 {
+		t.Errorf("a clean session logged:\n%s", stderr.String())
+	}
 	out := stdout.String()
 	for _, want := range []string{`"id":1,"result":{"capabilities":`, `"name":"campc"`, `"id":2,"error":{"code":-32601`, `"id":3,"result":null`} {
 		if !strings.Contains(out, want) {
