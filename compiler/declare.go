@@ -398,7 +398,12 @@ func (c *checker) expandClone(p *ir.ProgramDef, chain []*ir.ProgramDef) {
 			dg.Related = append(dg.Related, lang.Related{Message: "the template's token", Start: orig.Pos, End: orig.Pos})
 			continue
 		}
+		// The override's name names the template's token: renaming that
+		// renames the override too.
+		c.noRefs = true
 		c.declareToken(inner, td)
+		c.noRefs = false
+		c.refStr(nil, td.Name, orig, false)
 		pi.overrides = append(pi.overrides, td)
 	}
 	// The template's own overrides (when it is a clone) hold unless

@@ -1,8 +1,10 @@
 package compiler
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,5 +148,15 @@ program "Copy" clone "Template" {
 	}
 	if count["Child"] != 2 || count["Main"] != 1 {
 		t.Errorf("campaign references %v, want Child twice and Main once", count)
+	}
+	// The clone's override of token "T" names the template's token.
+	var tokens []string
+	for _, r := range res.Refs {
+		if tk, ok := r.Target.(*ir.Token); ok {
+			tokens = append(tokens, fmt.Sprintf("%d:%d %s %v", r.Start.Line, r.Start.Column, tk.Value, r.Decl))
+		}
+	}
+	if want := []string{"5:9 x true", "24:9 x false"}; !slices.Equal(tokens, want) {
+		t.Errorf("token references %v, want %v", tokens, want)
 	}
 }
