@@ -27,6 +27,14 @@ type Options struct {
 	// (campc passes time.LoadLocation, with Go's embedded copy as the
 	// fallback). Without it only UTC is known.
 	Zones func(name string) (*time.Location, error)
+	// References asks for the references table (Result.Refs), for
+	// editors; campc check does not need it.
+	References bool
+	// Parse, when set, parses one source in place of lang.Parse: a host
+	// that compiles the same files again and again (campc lsp) passes a
+	// cache keyed by the source's name and text. It must return what
+	// lang.Parse would; the checker does not modify the AST it returns.
+	Parse func(src lang.Source) (*lang.File, []*lang.Diagnostic)
 }
 
 // Result is what Compile returns: the program (nil when the sources did
@@ -35,6 +43,9 @@ type Result struct {
 	Program     *ir.Program
 	Diagnostics lang.Diagnostics
 	Omitted     int // diagnostics cut by the cap
+	// Refs is the references table (see Ref), in the order the checker met
+	// the names; nil unless Options.References is set.
+	Refs []Ref
 
 	errors, otherErrors bool
 }
@@ -50,9 +61,9 @@ func (r *Result) OnlySmartListErrors() bool { return r.errors && !r.otherErrors 
 func Compile(sources []lang.Source, opts Options) *Result {
 	srcs := slices.Clone(sources)
 	slices.SortStableFunc(srcs, func(a, b lang.Source) int { return strings.Compare(a.Name, b.Name) })
-	c := &checker{side: newSide(), prog: &ir.Program{}, workspaces: map[string]*ir.Workspace{}, sources: map[string]string{}, zones: opts.Zones}
+	c := &checker{side: newSide(), prog: &ir.Program{}, workspaces: map[string]*ir.Workspace{}, sources: map[string]string{}, zones: opts.Zones, wantRefs: opts.References}
 	var files []*lang.File
-	parsed := parseAll(srcs)
+	parsed := parseAll(srcs, opts.Parse)
 	for i, s := range srcs {
 		c.sources[s.Name] = s.Text
 		c.diags = append(c.diags, parsed[i].diags...)
@@ -74,7 +85,7 @@ func Compile(sources []lang.Source, opts Options) *Result {
 	}
 	c.dropCloneEchoes()
 
-	res := &Result{Program: c.prog}
+	res := &Result{Program: c.prog, Refs: c.refs}
 	for _, d := range c.diags {
 		if d.Severity == lang.SeverityError {
 			res.errors = true
@@ -121,6 +132,9 @@ type checker struct {
 	zones      func(string) (*time.Location, error)
 	clones     []*ir.ProgramDef // programs declared as clones, in source order
 	cloning    *ir.ProgramDef   // the cloned program whose copies are being declared or compiled
+	wantRefs   bool             // Options.References
+	noRefs     bool             // while a template's text is declared again for a clone
+	refs       []Ref            // the references table, when wanted
 }
 
 type folderKey struct {
@@ -237,8 +251,15 @@ type parsedFile struct {
 // parseAll parses the sources, several at a time: files are independent,
 // and the parser, not the checks, is most of a compilation. The results
 // keep the sources' order.
-func parseAll(srcs []lang.Source) []parsedFile {
+func parseAll(srcs []lang.Source, parse func(lang.Source) (*lang.File, []*lang.Diagnostic)) []parsedFile {
 	out := make([]parsedFile, len(srcs))
+	if parse != nil {
+		// The host's parser (a cache) decides what to reparse.
+		for i, s := range srcs {
+			out[i].file, out[i].diags = parse(s)
+		}
+		return out
+	}
 	workers := min(runtime.GOMAXPROCS(0), len(srcs))
 	if workers <= 1 {
 		for i, s := range srcs {

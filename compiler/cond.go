@@ -70,6 +70,9 @@ func (c *checker) trigger(x *condCtx, t *lang.Trigger) *ir.TriggerDef {
 		out.Program = p
 		if t.ToStatus != nil {
 			out.Status = t.ToStatus.Value()
+			if p != nil && p.StatusIndex(out.Status) >= 0 {
+				c.refStr(x.cp, t.ToStatus, StatusName{Program: p, Name: out.Status}, false)
+			}
 			if p != nil && p.StatusIndex(out.Status) < 0 {
 				s, e := rng(t.ToStatus.Pos, t.ToStatus.EndPos)
 				c.fail(x, code, s, e, nearest(out.Status, statusNames(p)), "undefined status %q in program %q", out.Status, p.Name)
@@ -167,6 +170,7 @@ func programOrNil(cp *ir.Campaign) *ir.ProgramDef {
 // condLookup resolves an asset name inside a condition.
 func condLookup[V any](c *checker, x *condCtx, what string, pick func(*assetScope) map[string]*V, s *lang.Str) *V {
 	if v, ok := find(x.assets, pick, s.Value()); ok {
+		c.refStr(x.cp, s, v, false)
 		return v
 	}
 	start, end := rng(s.Pos, s.EndPos)
@@ -179,6 +183,7 @@ func (c *checker) condLookupProgram(x *condCtx, s *lang.Str) (*ir.ProgramDef, bo
 		return p, true // in a clone's text, the template's name means the clone
 	}
 	if p, ok := c.ws(x.ws).programs[s.Value()]; ok {
+		c.refStr(x.cp, s, p, false)
 		return p, true
 	}
 	start, end := rng(s.Pos, s.EndPos)
@@ -243,6 +248,9 @@ func (c *checker) condOf(x *condCtx, lc *lang.Cond) ir.Cond {
 			out.Program = p
 			if ok && m.Status != nil {
 				out.Status = m.Status.Value()
+				if p.StatusIndex(out.Status) >= 0 {
+					c.refStr(x.cp, m.Status, StatusName{Program: p, Name: out.Status}, false)
+				}
 				if p.StatusIndex(out.Status) < 0 {
 					s, e := rng(m.Status.Pos, m.Status.EndPos)
 					c.fail(x, lang.CodeUndefined, s, e, nearest(out.Status, statusNames(p)), "undefined status %q in program %q", out.Status, p.Name)
@@ -336,12 +344,9 @@ func (c *checker) condCampaign(x *condCtx, ref *lang.CampaignRef) *ir.Campaign {
 	if t := c.local(programOf(x.assets), ref); t != nil {
 		return t // in a clone's text, the template's campaign means the clone's copy
 	}
-	if ref.Workspace == nil {
+	if ref.Workspace == nil || ref.Workspace.Value() == x.ws.Name {
 		if t := c.ws(x.ws).campaigns[ref.Name.Value()]; t != nil {
-			return t
-		}
-	} else if ref.Workspace.Value() == x.ws.Name {
-		if t := c.ws(x.ws).campaigns[ref.Name.Value()]; t != nil {
+			c.refStr(x.cp, ref.Name, t, false)
 			return t
 		}
 	}

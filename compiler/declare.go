@@ -243,6 +243,7 @@ func (c *checker) declareField(ws *ir.Workspace, fd *lang.FieldDecl) {
 	}
 	c.ws(ws).fields[name] = f
 	ws.Fields = append(ws.Fields, f)
+	c.refIdent(nil, fd.Name, f, true)
 }
 
 // headingOwner finds the field of the workspace that a people file's
@@ -286,6 +287,7 @@ func (c *checker) declareFolder(ctx declCtx, fd *lang.FolderDecl) {
 		c.folders[key] = f
 		ctx.ws.Folders = append(ctx.ws.Folders, f)
 	}
+	c.refStr(nil, fd.Name, f, true)
 	inner := declCtx{ws: ctx.ws, folder: f, scope: f.Scope, assets: c.folderAs[f]}
 	for _, d := range fd.Decls {
 		c.declare(inner, d)
@@ -308,6 +310,7 @@ func (c *checker) declareProgram(ctx declCtx, pd *lang.ProgramDecl) {
 	pi := &programInfo{decl: pd, body: pd.Decls, assets: newAssetScope(ctx.assets, ctx.assets.path+ir.KeyPart(name)+"/")}
 	pi.assets.program = p
 	c.progInfo[p] = pi
+	c.refStr(nil, pd.Name, p, true)
 	c.ws(ctx.ws).programs[name] = p
 	ctx.ws.Programs = append(ctx.ws.Programs, p)
 	inner := declCtx{ws: ctx.ws, folder: ctx.folder, program: p, scope: p.Scope, assets: pi.assets}
@@ -395,18 +398,25 @@ func (c *checker) expandClone(p *ir.ProgramDef, chain []*ir.ProgramDef) {
 			dg.Related = append(dg.Related, lang.Related{Message: "the template's token", Start: orig.Pos, End: orig.Pos})
 			continue
 		}
+		// The override's name names the template's token: renaming that
+		// renames the override too.
+		c.noRefs = true
 		c.declareToken(inner, td)
+		c.noRefs = false
+		c.refStr(nil, td.Name, orig, false)
 		pi.overrides = append(pi.overrides, td)
 	}
 	// The template's own overrides (when it is a clone) hold unless
 	// overridden again, then the template's declarations follow.
 	inner.clone = p
+	c.noRefs = true // the template's text, not the clone's
 	for _, td := range ti.overrides {
 		if inner.scope.Tokens[td.Name.Value()] == nil {
 			c.declareToken(inner, td)
 			pi.overrides = append(pi.overrides, td)
 		}
 	}
+	c.noRefs = false
 	prev := c.cloning
 	c.cloning = p
 	for _, d := range pi.body {
@@ -426,6 +436,7 @@ func (c *checker) templateRef(ws *ir.Workspace, p *ir.ProgramDef, ref *lang.Camp
 		return nil
 	}
 	if t := c.ws(ws).programs[name]; t != nil {
+		c.refStr(nil, ref.Name, t, false)
 		return t
 	}
 	for _, wname := range names(c.workspaces) {
@@ -466,6 +477,7 @@ func (c *checker) declareStatuses(ctx declCtx, sd *lang.StatusesDecl) {
 			continue
 		}
 		p.Statuses = append(p.Statuses, ir.Status{Name: st.Name.Value(), Back: st.Back, Pos: ns})
+		c.refStr(nil, st.Name, StatusName{Program: p, Name: st.Name.Value()}, true)
 	}
 }
 
@@ -488,6 +500,7 @@ func (c *checker) declareToken(ctx declCtx, td *lang.TokenDecl) {
 	}
 	t := &ir.Token{Name: name, Type: td.Type.Name, Value: td.Value.Value(), Pos: s}
 	c.tokenDecl[t] = td
+	c.refStr(nil, td.Name, t, true)
 	ctx.scope.Tokens[name] = t
 	ctx.scope.Order = append(ctx.scope.Order, t)
 }
@@ -528,6 +541,7 @@ func (c *checker) declareCampaign(ctx declCtx, cd *lang.CampaignDecl) {
 	cp := &ir.Campaign{ID: len(c.prog.Campaigns), Name: name, Key: ir.Key(ctx.ws.Name, name), Kind: ir.Kind(kind), Workspace: ctx.ws, Program: ctx.program,
 		Pos: lang.Pos(cd.Pos), End: lang.Pos(cd.EndPos)}
 	c.campInfo[cp] = &campaignInfo{decl: cd, body: cd.Body}
+	c.refStr(nil, cd.Name, cp, true)
 	if ctx.clone != nil {
 		c.prg(ctx.clone).locals[cd.Name.Value()] = cp
 	}
@@ -592,5 +606,6 @@ func declareAsset[V any](c *checker, what string, scope map[string]V, n *lang.St
 	}
 	v := build(name, s)
 	scope[name] = v
+	c.refStr(nil, n, v, true)
 	return v, true
 }

@@ -102,6 +102,7 @@ func (c *checker) resolveCampaign(cp *ir.Campaign, state map[*ir.Campaign]int) {
 			c.errorf(nil, lang.CodeCloneTrigger, s, e, "campaign %q cannot be cloned from itself", cp.Name)
 			return
 		}
+		c.refStr(cp, ref.Name, src, false)
 		c.resolveCampaign(src, state)
 		cp.CloneOf = src
 		if root := c.cloneRoot(src); root.SmartList != nil && len(root.SmartList.Triggers) > 0 {
@@ -321,6 +322,7 @@ func (c *checker) campaignRef(cp *ir.Campaign, ws *ir.Workspace, ref *lang.Campa
 			return nil
 		}
 		if t := c.ws(other).campaigns[name]; t != nil {
+			c.refStr(cp, ref.Name, t, false)
 			return t
 		}
 		sug := nearest(name, names(c.ws(other).campaigns))
@@ -332,11 +334,13 @@ func (c *checker) campaignRef(cp *ir.Campaign, ws *ir.Workspace, ref *lang.Campa
 		return t
 	}
 	if t := c.ws(ws).campaigns[name]; t != nil {
+		c.refStr(cp, ref.Name, t, false)
 		return t
 	}
 	if !sameOnly {
 		for _, other := range c.prog.Workspaces {
 			if t := c.ws(other).campaigns[name]; t != nil {
+				c.refStr(cp, ref.Name, t, false)
 				return t
 			}
 		}
@@ -360,6 +364,7 @@ func (c *checker) campaignRef(cp *ir.Campaign, ws *ir.Workspace, ref *lang.Campa
 // lookup resolves a quoted asset name from a scope outwards.
 func lookup[V any](c *checker, cp *ir.Campaign, code lang.Code, what string, scope *assetScope, pick func(*assetScope) map[string]V, s *lang.Str, suffix string) (V, bool) {
 	if v, ok := find(scope, pick, s.Value()); ok {
+		c.refStr(cp, s, v, false)
 		return v, true
 	}
 	start, end := rng(s.Pos, s.EndPos)
@@ -428,9 +433,13 @@ func (c *checker) stepOf(cp *ir.Campaign, st *lang.Step) ir.Step {
 				return out
 			}
 			out.Program = p
+			c.refStr(cp, st.ChangeStatus.Program, p, false)
 		}
 		to := st.ChangeStatus.To
 		out.Status = to.Value()
+		if out.Program != nil && out.Program.StatusIndex(out.Status) >= 0 {
+			c.refStr(cp, to, StatusName{Program: out.Program, Name: out.Status}, false)
+		}
 		if out.Program != nil && out.Program.StatusIndex(out.Status) < 0 {
 			s, e := rng(to.Pos, to.EndPos)
 			sug := nearest(out.Status, statusNames(out.Program))
@@ -714,6 +723,7 @@ func (c *checker) fail(x *condCtx, code lang.Code, start, end lang.Position, sug
 // field resolves a person field; x is nil outside conditions.
 func (c *checker) field(cp *ir.Campaign, ws *ir.Workspace, id *lang.Ident, x *condCtx) *ir.Field {
 	if f := c.ws(ws).fields[id.Name]; f != nil {
+		c.refIdent(cp, id, f, false)
 		return f
 	}
 	s, e := rng(id.Pos, id.EndPos)

@@ -141,7 +141,7 @@ func printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 			if typ == "int" {
 				typ = "N"
 			} else if typ != "" {
-				typ = map[string]string{"people": "FILE", "person": "ID"}[f.Name]
+				typ = map[string]string{"people": "FILE", "person": "ID", "debounce": "DURATION"}[f.Name]
 				if typ == "" {
 					typ = strings.ToUpper(f.Name)
 				}
@@ -191,6 +191,7 @@ for each person, as its first trigger (or an API request) would start it.
 	"migrate": "Create or update a database's schema.\n",
 	"fmt":     "Format .camp files in the one canonical layout (no PATH: standard input).\n",
 	"graph":   "Draw which campaign executes or requests which, as Graphviz or Mermaid.\n",
+	"lsp":     "Serve the Language Server Protocol over standard input and output, for\neditors: diagnostics as you type, hover, go to definition, references,\ncompletion, rename, formatting, symbols, quick fixes and semantic tokens.\nA file's project is the editor's workspace folder that holds it, else the\nfile's folder, loaded as campc check loads it. Logs go to standard error.\n",
 	"help":    "",
 }
 

@@ -256,6 +256,12 @@ func Targets(res map[string]*Result) []Target {
 	add("Simulate: 30 days for 1M people < 60 s, ≥ 500,000 people-days/s (#10)",
 		fmt.Sprintf("%s people-days/s (%s people × 30 days in %s s)", withCommas(pd), withCommas(people), fmtNum(secs/1e9)),
 		pd >= 500_000, ok1 && pd > 0)
+
+	// Issue #14: campc lsp re-analyzes a 1,000-campaign project after a
+	// one-character edit in under 50 ms.
+	edit, ok1 := ns("BenchmarkLSPEdit/campc")
+	held, _ := res["BenchmarkLSPEdit/campc"].Median("held-heap-MB")
+	add("LSP re-analysis after a one-char edit, 1,000 campaigns < 50 ms (#14)", fmt.Sprintf("%s ms per edit (project held: %s MB of heap)", fmtNum(edit/1e6), fmtNum(held)), edit < 50e6, ok1)
 	return out
 }
 
@@ -282,6 +288,7 @@ var figures = []figure{
 	{"BenchmarkImport/campc", "", "", false, false},
 	{"BenchmarkCheckMemory/campc", "", "", false, false},
 	{"BenchmarkSimulate/campc", "", "", false, false},
+	{"BenchmarkLSPEdit/campc", "", "", false, false},
 }
 
 // trimHeader drops pprof's File/Build ID/Type/Time lines, which repeat.
@@ -308,7 +315,9 @@ func Render(res map[string]*Result, in Inputs) string {
 	w("loads the million), one event (Events), or the whole input (Check: compare MB/s; CheckMemory:\n")
 	w("one check of the same project, with its peak live heap and the process's peak RSS; Import: one\n")
 	w("`campc import` of a million-row CSV file into SQLite, in a process of its own; Simulate: 30\n")
-	w("days of virtual time over 100,000 people, compare people-days/s).\n\n")
+	w("days of virtual time over 100,000 people, compare people-days/s; LSPEdit: one one-character\n")
+	w("edit of an open document and campc lsp's re-analysis of a 1,000-campaign project, with the heap\n")
+	w("the server holds for the project).\n\n")
 
 	w("## Machine\n\n")
 	for _, line := range strings.Split(strings.TrimSpace(in.Machine), "\n") {
