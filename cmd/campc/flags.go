@@ -191,7 +191,14 @@ for each person, as its first trigger (or an API request) would start it.
 	"migrate": "Create or update a database's schema.\n",
 	"fmt":     "Format .camp files in the one canonical layout (no PATH: standard input).\n",
 	"graph":   "Draw which campaign executes or requests which, as Graphviz or Mermaid.\n",
-	"help":    "",
+	"serve": `Run the project as a service: Marketo's REST API (/identity, /rest), with the
+waits, schedules (run at, run every, run now) and triggers running on the
+clock; GET /healthz and GET /metrics for operations. API users come from
+CAMPC_CLIENT_ID and CAMPC_CLIENT_SECRET (with CAMPC_WORKSPACE when the project
+has several workspaces) and from --users. SIGTERM drains the calls and passes
+in flight and stops; the next start resumes.
+`,
+	"help": "",
 }
 
 // choice is a flag whose value must be one of a fixed set.

@@ -46,6 +46,8 @@ commands:
         format .camp files in the one canonical layout (no PATH: standard input)
   graph [--format dot|mermaid] [PATH ...]
         draw which campaign executes or requests which, as Graphviz or Mermaid
+  serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [PATH ...]
+        run the project as a service: Marketo's REST API, schedules and waits on the clock
   help [COMMAND]
         print this message, or a command's usage
 
@@ -74,6 +76,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdFmt(args[1:], stdin, stdout, stderr)
 	case "graph":
 		return cmdGraph(args[1:], stdout, stderr)
+	case "serve":
+		return cmdServe(args[1:], stdout, stderr)
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
