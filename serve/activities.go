@@ -214,8 +214,12 @@ scan:
 		j := map[string]any{"id": a.Seq, "marketoGUID": strconv.FormatInt(a.Seq, 10), "leadId": leadOf[a.Person],
 			"activityDate": a.Time.UTC().Format(time.RFC3339), "activityTypeId": typeByName[a.Type].ID,
 			"primaryAttributeValue": a.Primary, "attributes": attrsJSON(a)}
-		if a.Campaign != "" {
-			if cp := c.s.prog.Campaign(a.Workspace, a.Campaign); cp != nil {
+		camp := a.Campaign
+		if camp == "" && a.Type == stdlib.ActRequestCampaign {
+			camp = a.Primary // the requested campaign
+		}
+		if camp != "" {
+			if cp := c.s.prog.Campaign(a.Workspace, camp); cp != nil {
 				j["campaignId"] = c.s.campaignID[cp]
 			}
 		}

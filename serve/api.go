@@ -82,6 +82,7 @@ func decodeRequest(method, rawQuery, contentType string, body []byte) (*request,
 		}
 	}
 	if method != http.MethodPost && method != http.MethodDelete {
+		r.Params.Del("_method") // only a POST is turned into a GET
 		return r, nil
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
