@@ -185,7 +185,7 @@ func TestAuth(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	forStores(t, func(t *testing.T, open opener) {
 		clock := vm.NewManualClock(t0)
-		e := start(t, open(t), clock, nil, func(c *Config) { c.RateLimit, c.RateWindow = 3, 20 * time.Second })
+		e := start(t, open(t), clock, nil, func(c *Config) { c.RateLimit, c.RateWindow = 3, 20*time.Second })
 		tok := e.token("acme", "acme-secret")
 		other := e.token("beta", "beta-secret")
 		for i := 0; i < 3; i++ {
