@@ -42,7 +42,7 @@ type Config struct {
 	MaxBody    int64 // request bodies, in bytes; larger get HTTP 413
 	// Poll is how often the scheduler looks at the clock (real time).
 	Poll     time.Duration
-	Effects  vm.Effects
+	Effects  vm.Effects // default: logged, not delivered (SMTP and webhooks come later)
 	Logger   *slog.Logger
 	Registry prometheus.Registerer // where the metrics go; nil: a registry of its own
 }
@@ -138,6 +138,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		reg, s.gather = r, r
 	} else if g, ok := reg.(prometheus.Gatherer); ok {
 		s.gather = g
+	}
+	if cfg.Effects == nil {
+		cfg.Effects = logEffects{cfg.Logger}
 	}
 	var err error
 	if s.m, err = newMetrics(reg); err != nil {
