@@ -324,6 +324,7 @@ func (s *Service) rest(w http.ResponseWriter, r *http.Request, eps []endpoint) {
 		s.m.requests.WithLabelValues(name, code).Inc()
 	}
 	fail := func(e *apiError) {
+		s.log.Info("API call refused", "endpoint", name, "code", e.Code, "requestId", env.RequestID)
 		env.Success, env.Errors = false, []*apiError{e}
 		write(http.StatusOK)
 	}
@@ -409,6 +410,7 @@ func (s *Service) rest(w http.ResponseWriter, r *http.Request, eps []endpoint) {
 		return
 	}
 	s.record(c.reps...)
+	s.log.Info("API call", "endpoint", name, "user", user.ID, "requestId", env.RequestID)
 	env.Success = true
 	env.Result, env.NextPageToken, env.MoreResult = rep.Result, rep.NextPageToken, rep.MoreResult
 	if env.Result == nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
 )
 
@@ -480,4 +481,37 @@ func TestOperations(t *testing.T) {
 			t.Error("a user of no workspace: no error")
 		}
 	})
+}
+
+// The scheduler's loop runs Tick on its own: a wait fires once the clock
+// passes it, without anyone calling Tick; closing stop ends the loop.
+func TestRunLoop(t *testing.T) {
+	path := t.TempDir() + "/loop.db"
+	st, err := store.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clock := vm.NewManualClock(t0)
+	e := start(t, st, clock, nil, func(c *Config) { c.Poll = 5 * time.Millisecond })
+	tok := e.token("acme", "acme-secret")
+	lead := e.createLead(tok, "ada@example.com", nil)
+	e.ok(tok, "POST", fmt.Sprintf("/rest/v1/campaigns/%d/trigger.json", e.campaignID(tok, "API Welcome")), nil, trigger([]int64{lead}, nil))
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { e.svc.Run(context.Background(), stop); close(done) }()
+	clock.Set(t0.Add(25 * time.Hour))
+	deadline := time.Now().Add(10 * time.Second)
+	for has(e.log(fmt.Sprint(lead)), "Change Data Value:Status") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop did not resume the wait")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after stop")
+	}
 }

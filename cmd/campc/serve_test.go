@@ -206,3 +206,31 @@ func TestServeRefuses(t *testing.T) {
 		}
 	}
 }
+
+// On PostgreSQL the schema is campc migrate's to create: campc serve on
+// an empty database says so, and starts once it is migrated.
+func TestServePostgresNeedsMigrate(t *testing.T) {
+	db := freshSchema(t, testPostgresURL(t))
+	t.Setenv("CAMPC_CLIENT_ID", "demo")
+	t.Setenv("CAMPC_CLIENT_SECRET", "s3cret")
+	var stdout, stderr strings.Builder
+	code := run([]string{"serve", "--db", db, "--addr", freeAddr(t), "../../examples/webinar-timeline"}, strings.NewReader(""), &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "campc migrate") {
+		t.Fatalf("serve on an empty PostgreSQL database: exit %d, %s", code, stderr.String())
+	}
+	if code := run([]string{"migrate", "--db", db}, strings.NewReader(""), &stdout, &stderr); code != exitOK {
+		t.Fatalf("migrate: %d %s", code, stderr.String())
+	}
+	dir := t.TempDir()
+	bin := buildCampc(t, dir)
+	addr := freeAddr(t)
+	p := startServe(t, bin, addr, []string{"CAMPC_CLIENT_ID=demo", "CAMPC_CLIENT_SECRET=s3cret"}, "--db", db, "../../examples/webinar-timeline")
+	tok := getToken(t, addr, "demo", "s3cret")
+	if body := getJSON(t, fmt.Sprintf("http://%s/rest/v1/campaigns.json?access_token=%s", addr, tok)); !strings.Contains(body, `"name":"Partner Registration"`) {
+		t.Errorf("campaigns: %s", body)
+	}
+	p.stop(t)
+	if strings.Contains(p.stderr.String(), "s3cret") {
+		t.Error("the log holds the secret")
+	}
+}
