@@ -141,7 +141,7 @@ func printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 			if typ == "int" {
 				typ = "N"
 			} else if typ != "" {
-				typ = map[string]string{"people": "FILE", "person": "ID"}[f.Name]
+				typ = map[string]string{"people": "FILE", "person": "ID", "users": "FILE", "addr": "HOST:PORT"}[f.Name]
 				if typ == "" {
 					typ = strings.ToUpper(f.Name)
 				}

@@ -31,15 +31,15 @@ func (wallClock) Now() time.Time { return time.Now() }
 const drainTimeout = 30 * time.Second
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", "serve [--db DSN] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [PATH ...]", stdout, stderr)
+	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [PATH ...]", stdout, stderr)
 	db := fs.String("db", "campc.db", "the database: a SQLite file path (created and migrated) or a postgres:// URL (migrated by campc migrate)")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on")
 	ttl := durationFlag{d: serve.DefaultTokenTTL}
-	fs.Var(&ttl, "token-ttl", "how long an access token lasts (1h, 30m)")
+	fs.Var(&ttl, "token-ttl", "how long an access token lasts (30m, 2h)")
 	users := fs.String("users", "", "a JSON file of API users: [{\"client_id\", \"client_secret\", \"workspace\"}, …] (besides CAMPC_CLIENT_ID and CAMPC_CLIENT_SECRET)")
 	rate := fs.Int("rate-limit", serve.DefaultRateLimit, "calls per API user per --rate-window; more get error 606")
 	window := durationFlag{d: serve.DefaultRateWindow}
-	fs.Var(&window, "rate-window", "the window of --rate-limit (20s)")
+	fs.Var(&window, "rate-window", "the window of --rate-limit")
 	maxBody := fs.Int("max-body", serve.DefaultMaxBody, "the largest request body, in bytes (larger: HTTP 413)")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
