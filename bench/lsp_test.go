@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/campc/campc/bench/gen"
-	"github.com/campc/campc/lang"
 	"github.com/campc/campc/lsp"
 )
 
@@ -53,7 +52,7 @@ func BenchmarkLSPEdit(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		a := lsp.NewAnalyzer(dir, nil)
 		a.SetOverlay(edited, texts[0])
-		if an := a.Analyze(); lang.HasErrors(an.Result.Diagnostics) {
+		if an := a.Analyze(); an.Result.Diagnostics.HasErrors() {
 			b.Fatalf("the project has errors: %v", an.Result)
 		}
 		runtime.GC()

@@ -141,7 +141,7 @@ func printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 			if typ == "int" {
 				typ = "N"
 			} else if typ != "" {
-				typ = map[string]string{"people": "FILE", "person": "ID", "debounce": "DURATION"}[f.Name]
+				typ = map[string]string{"people": "FILE", "person": "ID", "debounce": "DURATION", "users": "FILE", "addr": "HOST:PORT"}[f.Name]
 				if typ == "" {
 					typ = strings.ToUpper(f.Name)
 				}
@@ -192,7 +192,14 @@ for each person, as its first trigger (or an API request) would start it.
 	"fmt":     "Format .camp files in the one canonical layout (no PATH: standard input).\n",
 	"graph":   "Draw which campaign executes or requests which, as Graphviz or Mermaid.\n",
 	"lsp":     "Serve the Language Server Protocol over standard input and output, for\neditors: diagnostics as you type, hover, go to definition, references,\ncompletion, rename, formatting, symbols, quick fixes and semantic tokens.\nA file's project is the editor's workspace folder that holds it, else the\nfile's folder, loaded as campc check loads it. Logs go to standard error.\n",
-	"help":    "",
+	"serve": `Run the project as a service: Marketo's REST API (/identity, /rest), with the
+waits, schedules (run at, run every, run now) and triggers running on the
+clock; GET /healthz and GET /metrics for operations. API users come from
+CAMPC_CLIENT_ID and CAMPC_CLIENT_SECRET (with CAMPC_WORKSPACE when the project
+has several workspaces) and from --users. SIGTERM drains the calls and passes
+in flight and stops; the next start resumes.
+`,
+	"help": "",
 }
 
 // choice is a flag whose value must be one of a fixed set.

@@ -48,6 +48,8 @@ commands:
         draw which campaign executes or requests which, as Graphviz or Mermaid
   lsp [--debounce DURATION]
         serve the Language Server Protocol on standard input and output, for editors
+  serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [PATH ...]
+        run the project as a service: Marketo's REST API, schedules and waits on the clock
   help [COMMAND]
         print this message, or a command's usage
 
@@ -78,6 +80,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdGraph(args[1:], stdout, stderr)
 	case "lsp":
 		return cmdLSP(args[1:], stdin, stdout, stderr)
+	case "serve":
+		return cmdServe(args[1:], stdout, stderr)
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":

@@ -1,0 +1,33 @@
+package serve
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are what /metrics serves.
+type metrics struct {
+	requests   *prometheus.CounterVec // by endpoint and result code
+	passes     *prometheus.CounterVec // flow entries, by workspace and campaign
+	activities *prometheus.CounterVec // by type
+	waitsDue   prometheus.Gauge       // waits due at the scheduler's last look
+	batchRuns  prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "campc_api_requests_total",
+			Help: "API requests, by endpoint and result code (\"0\": success)."}, []string{"endpoint", "code"}),
+		passes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "campc_passes_total",
+			Help: "People who entered a campaign's flow."}, []string{"workspace", "campaign"}),
+		activities: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "campc_activities_total",
+			Help: "Activities written, by type."}, []string{"type"}),
+		waitsDue: prometheus.NewGauge(prometheus.GaugeOpts{Name: "campc_waits_due",
+			Help: "Parked waits due when the scheduler last looked, before it resumed them."}),
+		batchRuns: prometheus.NewCounter(prometheus.CounterOpts{Name: "campc_batch_runs_total",
+			Help: "Scheduled batch runs the service ran."}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.passes, m.activities, m.waitsDue, m.batchRuns} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,305 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/store"
+	"github.com/campc/campc/vm"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults of a Config.
+const (
+	DefaultTokenTTL   = time.Hour
+	DefaultRateLimit  = 100 // calls per API user per DefaultRateWindow, as Marketo
+	DefaultRateWindow = 20 * time.Second
+	DefaultMaxBody    = 1 << 20 // Marketo's 1 MB
+	DefaultPoll       = time.Second
+	maxURI            = 8 << 10 // Marketo's 8 KB
+)
+
+// Config configures a Service. Program, Store, Clock and Users are
+// required.
+type Config struct {
+	Program  *ir.Program
+	Store    *store.Store
+	Clock    vm.Clock
+	Users    []User
+	TokenTTL time.Duration
+	// RateLimit calls per RateWindow per API user; more get 606.
+	RateLimit  int
+	RateWindow time.Duration
+	MaxBody    int64 // request bodies, in bytes; larger get HTTP 413
+	// Poll is how often the scheduler looks at the clock (real time).
+	Poll     time.Duration
+	Effects  vm.Effects // default: logged, not delivered (SMTP and webhooks come later)
+	Logger   *slog.Logger
+	Registry prometheus.Registerer // where the metrics go; nil: a registry of its own
+}
+
+// Service is campc serve: the API and the scheduler over one engine.
+type Service struct {
+	cfg     Config
+	prog    *ir.Program
+	st      *store.Store
+	eng     *vm.Engine
+	clock   vm.Clock
+	log     *slog.Logger
+	users   map[string]*User
+	tokens  *tokens
+	limiter *limiter
+	m       *metrics
+	gather  prometheus.Gatherer
+
+	// mu makes the service's work one at a time: an API call's
+	// transaction spans several engine operations, and SQLite has one
+	// connection.
+	mu    sync.Mutex
+	ready atomic.Bool
+	seq   atomic.Int64 // request ids
+
+	// The ids of the program's objects, given at start (they never change
+	// while the program does not).
+	campaignID map[*ir.Campaign]int64
+	campaignBy map[int64]*ir.Campaign
+	listID     map[*ir.List]int64
+	listBy     map[int64]*ir.List
+	listWS     map[*ir.List]*ir.Workspace
+	programID  map[*ir.ProgramDef]int64
+	programBy  map[int64]*ir.ProgramDef
+	programWS  map[*ir.ProgramDef]*ir.Workspace
+	formID     map[*ir.Form]int64
+	formBy     map[int64]*ir.Form
+	formWS     map[*ir.Form]*ir.Workspace
+}
+
+// User is an API user: its client id and secret, and the workspace it
+// works in.
+type User struct {
+	ID, Secret, Workspace string
+}
+
+// New makes a service: it checks the users against the program and gives
+// the program's campaigns, lists, programs and forms their ids (ids
+// given before are kept).
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Program == nil || cfg.Store == nil || cfg.Clock == nil {
+		return nil, errors.New("serve: a program, a store and a clock are required")
+	}
+	if len(cfg.Users) == 0 {
+		return nil, errors.New("no API users: set CAMPC_CLIENT_ID and CAMPC_CLIENT_SECRET, or give --users FILE")
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateWindow <= 0 {
+		cfg.RateWindow = DefaultRateWindow
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{cfg: cfg, prog: cfg.Program, st: cfg.Store, clock: cfg.Clock, log: cfg.Logger,
+		users: map[string]*User{}, tokens: newTokens(), limiter: newLimiter(cfg.RateLimit, cfg.RateWindow)}
+	for i := range cfg.Users {
+		u := &cfg.Users[i]
+		if u.ID == "" || u.Secret == "" {
+			return nil, fmt.Errorf("API user %d: a client id and a secret are required", i+1)
+		}
+		if _, dup := s.users[u.ID]; dup {
+			return nil, fmt.Errorf("API user %q is given twice", u.ID)
+		}
+		if s.workspace(u.Workspace) == nil {
+			return nil, fmt.Errorf("API user %q: the project has no workspace %q", u.ID, u.Workspace)
+		}
+		s.users[u.ID] = u
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, s.gather = r, r
+	} else if g, ok := reg.(prometheus.Gatherer); ok {
+		s.gather = g
+	}
+	if cfg.Effects == nil {
+		cfg.Effects = logEffects{cfg.Logger}
+	}
+	var err error
+	if s.m, err = newMetrics(reg); err != nil {
+		return nil, err
+	}
+	s.eng, err = vm.New(cfg.Program, vm.Options{Store: txStore{cfg.Store}, Clock: cfg.Clock, Effects: cfg.Effects})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.giveIDs(ctx); err != nil {
+		return nil, fmt.Errorf("give the program's objects their ids: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Service) workspace(name string) *ir.Workspace {
+	for _, ws := range s.prog.Workspaces {
+		if ws.Name == name {
+			return ws
+		}
+	}
+	return nil
+}
+
+// giveIDs gives every campaign, list, program and form of the program
+// its id, and every person the database holds a lead id.
+func (s *Service) giveIDs(ctx context.Context) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
+		var keys []string
+		for _, c := range s.prog.Campaigns {
+			keys = append(keys, c.Key)
+		}
+		ids, err := tx.IDs("campaign", keys, nil)
+		if err != nil {
+			return err
+		}
+		s.campaignID, s.campaignBy = map[*ir.Campaign]int64{}, map[int64]*ir.Campaign{}
+		for _, c := range s.prog.Campaigns {
+			s.campaignID[c], s.campaignBy[ids[c.Key]] = ids[c.Key], c
+		}
+		s.listID, s.listBy, s.listWS = map[*ir.List]int64{}, map[int64]*ir.List{}, map[*ir.List]*ir.Workspace{}
+		s.programID, s.programBy, s.programWS = map[*ir.ProgramDef]int64{}, map[int64]*ir.ProgramDef{}, map[*ir.ProgramDef]*ir.Workspace{}
+		s.formID, s.formBy, s.formWS = map[*ir.Form]int64{}, map[int64]*ir.Form{}, map[*ir.Form]*ir.Workspace{}
+		var lists, progs, forms []string
+		for _, ws := range s.prog.Workspaces {
+			for _, l := range ws.Lists {
+				lists = append(lists, l.Key)
+			}
+			for _, p := range ws.Programs {
+				progs = append(progs, p.Key)
+			}
+			for _, f := range ws.Forms {
+				forms = append(forms, ir.Key(ws.Name, f.Name))
+			}
+		}
+		lids, err := tx.IDs("list", lists, nil)
+		if err != nil {
+			return err
+		}
+		pids, err := tx.IDs("program", progs, nil)
+		if err != nil {
+			return err
+		}
+		fids, err := tx.IDs("form", forms, nil)
+		if err != nil {
+			return err
+		}
+		for _, ws := range s.prog.Workspaces {
+			for _, l := range ws.Lists {
+				s.listID[l], s.listBy[lids[l.Key]], s.listWS[l] = lids[l.Key], l, ws
+			}
+			for _, p := range ws.Programs {
+				s.programID[p], s.programBy[pids[p.Key]], s.programWS[p] = pids[p.Key], p, ws
+			}
+			for _, f := range ws.Forms {
+				k := ir.Key(ws.Name, f.Name)
+				s.formID[f], s.formBy[fids[k]], s.formWS[f] = fids[k], f, ws
+			}
+		}
+		people, err := tx.PersonIDs()
+		if err != nil {
+			return err
+		}
+		_, err = leadIDs(tx, people)
+		return err
+	})
+}
+
+// leadIDs gives people their lead ids: a person whose Id is a whole
+// number has it as its lead id, unless another person took it first;
+// others get the next free number.
+func leadIDs(tx *store.ServeTx, people []string) (map[string]int64, error) {
+	return tx.IDs("lead", people, numericID)
+}
+
+// numericID is the lead id a person Id asks for: itself, when it is a
+// whole number written plainly; 0 otherwise.
+func numericID(id string) int64 {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != id {
+		return 0
+	}
+	return n
+}
+
+// inTx runs fn in one service transaction, one at a time: committed when
+// fn succeeds, rolled back otherwise. Engine operations called with the
+// context fn gets run in the same transaction.
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context, tx *store.ServeTx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inTxLocked(ctx, fn)
+}
+
+func (s *Service) inTxLocked(ctx context.Context, fn func(ctx context.Context, tx *store.ServeTx) error) error {
+	tx, err := s.st.BeginServe(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(withTx(ctx, tx), tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Handler is the service's HTTP handler: /identity, /rest, /healthz and
+// /metrics.
+func (s *Service) Handler() http.Handler { return s.routes() }
+
+// Engine is the service's engine.
+func (s *Service) Engine() *vm.Engine { return s.eng }
+
+// CampaignID is the API's id of a campaign.
+func (s *Service) CampaignID(c *ir.Campaign) int64 { return s.campaignID[c] }
+
+// sortedCampaigns lists the campaigns a workspace sees, by id.
+func (s *Service) sortedCampaigns(ws *ir.Workspace) []*ir.Campaign {
+	var out []*ir.Campaign
+	for _, c := range s.prog.Campaigns {
+		if c.Workspace == ws {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return s.campaignID[out[i]] < s.campaignID[out[j]] })
+	return out
+}
+
+// record counts what an operation's reports did, once committed.
+func (s *Service) record(reps ...*vm.Report) {
+	for _, r := range reps {
+		if r == nil {
+			continue
+		}
+		for _, a := range r.Activities {
+			s.m.activities.WithLabelValues(a.Type).Inc()
+		}
+		for _, e := range r.Entered {
+			s.m.passes.WithLabelValues(e.Campaign.Workspace.Name, e.Campaign.Name).Inc()
+		}
+	}
+}

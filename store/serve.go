@@ -1,0 +1,304 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/campc/campc/vm"
+)
+
+// The service's tables (campc serve): the integer ids its API gives
+// campaigns, people, lists and programs, which never change and are
+// never given again (rows are never deleted, and an id is one more than
+// the kind's largest); its own settings (how far the schedules have
+// run); and the batch runs its API scheduled. They are a migration of
+// their own, added after the engine's, so that a database the engine
+// uses is only ever extended.
+func init() {
+	sqliteDialect.migrations = append(sqliteDialect.migrations, `
+CREATE TABLE serve_ids (kind TEXT NOT NULL, key TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (kind, key));
+CREATE UNIQUE INDEX serve_ids_id ON serve_ids (kind, id);
+CREATE TABLE serve_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE serve_schedules (id INTEGER PRIMARY KEY AUTOINCREMENT, workspace TEXT NOT NULL, campaign TEXT NOT NULL,
+  run_at INTEGER NOT NULL, tokens TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX serve_schedules_due ON serve_schedules (done, run_at, id);
+`)
+	postgresDialect.migrations = append(postgresDialect.migrations, `
+CREATE TABLE serve_ids (kind TEXT COLLATE "C" NOT NULL, key TEXT COLLATE "C" NOT NULL, id BIGINT NOT NULL, PRIMARY KEY (kind, key));
+CREATE UNIQUE INDEX serve_ids_id ON serve_ids (kind, id);
+CREATE TABLE serve_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE serve_schedules (id BIGSERIAL PRIMARY KEY, workspace TEXT NOT NULL, campaign TEXT NOT NULL,
+  run_at BIGINT NOT NULL, tokens TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX serve_schedules_due ON serve_schedules (done, run_at, id);
+`)
+}
+
+// ServeTx is a transaction of the service: the engine's transaction (a
+// vm.Tx, for the passes an API call makes) and the service's own tables,
+// committed together, so that an API call happens whole or not at all.
+type ServeTx struct {
+	*sqlTx
+}
+
+// BeginServe starts a service transaction.
+func (s *Store) BeginServe(ctx context.Context) (*ServeTx, error) {
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &ServeTx{tx.(*sqlTx)}, nil
+}
+
+// maxIDKeys bounds the keys of one IN list.
+const maxIDKeys = 500
+
+// IDs returns the ids of keys of a kind ("campaign", "lead", "list",
+// "program", "form"), giving each key that has none an id, in the order
+// of keys: the id prefer asks for (nil, or 0: none) when no key of the
+// kind has it, else one more than the kind's largest. An id is never
+// given to another key.
+func (t *ServeTx) IDs(kind string, keys []string, prefer func(key string) int64) (map[string]int64, error) {
+	out := make(map[string]int64, len(keys))
+	for rest := keys; len(rest) > 0; {
+		n := min(len(rest), maxIDKeys)
+		if err := t.readIDs(kind, rest[:n], out); err != nil {
+			return nil, err
+		}
+		rest = rest[n:]
+	}
+	var next int64 = -1
+	for _, k := range keys {
+		if _, ok := out[k]; ok {
+			continue
+		}
+		if prefer != nil {
+			if want := prefer(k); want > 0 {
+				var n int
+				if err := t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT count(*) FROM serve_ids WHERE kind = ? AND id = ?`), kind, want).Scan(&n); err != nil {
+					return nil, err
+				}
+				if n == 0 {
+					if _, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(`INSERT INTO serve_ids (kind, key, id) VALUES (?, ?, ?)`), kind, k, want); err != nil {
+						return nil, fmt.Errorf("give %s %q an id: %w", kind, k, err)
+					}
+					out[k] = want
+					if next > 0 && want >= next {
+						next = want + 1
+					}
+					continue
+				}
+			}
+		}
+		if next < 0 {
+			if err := t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT COALESCE(MAX(id), 0) + 1 FROM serve_ids WHERE kind = ?`), kind).Scan(&next); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(`INSERT INTO serve_ids (kind, key, id) VALUES (?, ?, ?)`), kind, k, next); err != nil {
+			return nil, fmt.Errorf("give %s %q an id: %w", kind, k, err)
+		}
+		out[k] = next
+		next++
+	}
+	return out, nil
+}
+
+func (t *ServeTx) readIDs(kind string, keys []string, out map[string]int64) error {
+	q := `SELECT key, id FROM serve_ids WHERE kind = ? AND key IN (`
+	args := []any{kind}
+	for i, k := range keys {
+		if i > 0 {
+			q += ", "
+		}
+		q += "?"
+		args = append(args, k)
+	}
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q+")"), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			return err
+		}
+		out[k] = id
+	}
+	return rows.Err()
+}
+
+// KeysOf returns the keys of ids of a kind; ids that were never given are
+// left out.
+func (t *ServeTx) KeysOf(kind string, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	for rest := ids; len(rest) > 0; {
+		n := min(len(rest), maxIDKeys)
+		q := `SELECT key, id FROM serve_ids WHERE kind = ? AND id IN (`
+		args := []any{kind}
+		for i, id := range rest[:n] {
+			if i > 0 {
+				q += ", "
+			}
+			q += "?"
+			args = append(args, id)
+		}
+		rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q+")"), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k string
+			var id int64
+			if err := rows.Scan(&k, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = k
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		rest = rest[n:]
+	}
+	return out, nil
+}
+
+// State reads one of the service's settings ("" when unset).
+func (t *ServeTx) State(name string) (string, error) {
+	var v string
+	err := t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT value FROM serve_state WHERE name = ?`), name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+// SetState writes one of the service's settings.
+func (t *ServeTx) SetState(name, value string) error {
+	_, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(`INSERT INTO serve_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`), name, value)
+	return err
+}
+
+// APISchedule is a batch run that the API scheduled (schedule.json).
+type APISchedule struct {
+	ID        int64
+	Workspace string
+	Campaign  string
+	RunAt     time.Time
+	Tokens    string // the token overrides, as JSON
+}
+
+// AddSchedule stores a batch run for the API, and numbers it.
+func (t *ServeTx) AddSchedule(s *APISchedule) error {
+	return t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`INSERT INTO serve_schedules (workspace, campaign, run_at, tokens) VALUES (?, ?, ?, ?) RETURNING id`),
+		s.Workspace, s.Campaign, fmtTime(s.RunAt), s.Tokens).Scan(&s.ID)
+}
+
+// DueSchedules lists the API's batch runs not yet done that are due at or
+// before now, earliest first.
+func (t *ServeTx) DueSchedules(now time.Time) ([]*APISchedule, error) {
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(`SELECT id, workspace, campaign, run_at, tokens FROM serve_schedules WHERE done = 0 AND run_at <= ? ORDER BY run_at, id`), fmtTime(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*APISchedule
+	for rows.Next() {
+		s := &APISchedule{}
+		var at int64
+		if err := rows.Scan(&s.ID, &s.Workspace, &s.Campaign, &at, &s.Tokens); err != nil {
+			return nil, err
+		}
+		s.RunAt = parseTime(at)
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].RunAt.Before(out[j].RunAt) })
+	return out, rows.Err()
+}
+
+// ScheduleDone marks an API batch run done.
+func (t *ServeTx) ScheduleDone(id int64) error {
+	_, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(`UPDATE serve_schedules SET done = 1 WHERE id = ?`), id)
+	return err
+}
+
+// ActivityPage is one page of the activity log, for the API: activities
+// after seq (exclusive), at or after since, oldest first, at most limit.
+func (t *ServeTx) ActivityPage(after int64, since time.Time, limit int) ([]*vm.Activity, error) {
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(`SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE seq > ? AND time >= ? ORDER BY seq LIMIT ?`),
+		after, fmtTime(since), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*vm.Activity
+	for rows.Next() {
+		a, err := scanActivity(rows, "")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// FirstSeqSince is the sequence number before the first activity at or
+// after t: a paging token's place in the log.
+func (t *ServeTx) FirstSeqSince(since time.Time) (int64, error) {
+	var seq sql.NullInt64
+	if err := t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT MIN(seq) FROM activities WHERE time >= ?`), fmtTime(since)).Scan(&seq); err != nil {
+		return 0, err
+	}
+	if !seq.Valid {
+		var last sql.NullInt64
+		if err := t.tx.QueryRowContext(t.ctx, `SELECT MAX(seq) FROM activities`).Scan(&last); err != nil {
+			return 0, err
+		}
+		return last.Int64, nil
+	}
+	return seq.Int64 - 1, nil
+}
+
+// PersonIDs lists every person's Id (deleted people left out) in
+// ascending order, as the transaction sees them.
+func (t *ServeTx) PersonIDs() ([]string, error) {
+	rows, err := t.tx.QueryContext(t.ctx, queries["personIDs"])
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Exists reports whether a person Id is stored, deleted or not: an Id is
+// never given to a new person again.
+func (t *ServeTx) Exists(id string) (bool, error) {
+	if _, ok := t.people[id]; ok {
+		return true, nil
+	}
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT count(*) FROM people WHERE id = ?`), id).Scan(&n)
+	return n > 0, err
+}
+
+// NextID is the id IDs would give a new key of a kind that asks for none.
+func (t *ServeTx) NextID(kind string) (int64, error) {
+	var next int64
+	err := t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT COALESCE(MAX(id), 0) + 1 FROM serve_ids WHERE kind = ?`), kind).Scan(&next)
+	return next, err
+}
