@@ -72,7 +72,9 @@ func FuzzDecodeRequest(f *testing.F) {
 func TestActivityTypeIDs(t *testing.T) {
 	names := append([]string{}, stdlib.EngineActivities...)
 	for _, s := range stdlib.Steps {
-		names = append(names, s.Name)
+		if s.Name != "" { // if writes no activity of its own
+			names = append(names, s.Name)
+		}
 	}
 	for _, n := range names {
 		if typeByName[n].ID == 0 {
