@@ -85,12 +85,18 @@ func decodeRequest(method, rawQuery, contentType string, body []byte) (*request,
 		r.Params.Del("_method") // only a POST is turned into a GET
 		return r, nil
 	}
+	if q.Has("_method") && q.Get("_method") != "GET" {
+		return nil, badMethod(q.Get("_method"))
+	}
 	mt, _, _ := mime.ParseMediaType(contentType)
 	trimmed := bytes.TrimSpace(body)
 	if mt == "application/x-www-form-urlencoded" {
 		form, err := url.ParseQuery(string(body))
 		if err != nil || !utf8.Valid(body) {
 			return nil, errCode("1001", "the form-encoded body is not valid")
+		}
+		if form.Has("_method") && form.Get("_method") != "GET" {
+			return nil, badMethod(form.Get("_method"))
 		}
 		if form.Get("_method") != "GET" && q.Get("_method") != "GET" {
 			return nil, errCode("609", "Invalid JSON: a %s body must be a JSON object (Content-Type: application/json)", method)
@@ -127,7 +133,10 @@ func decodeRequest(method, rawQuery, contentType string, body []byte) (*request,
 		return nil, errCode("609", "Invalid JSON: more than one value in the body")
 	}
 	r.Body = obj
-	if m, ok := obj["_method"]; ok && string(m) == `"GET"` || q.Get("_method") == "GET" {
+	if m, ok := obj["_method"]; ok && string(m) != `"GET"` {
+		return nil, badMethod(string(m))
+	}
+	if _, ok := obj["_method"]; ok || q.Get("_method") == "GET" {
 		r.Method = http.MethodGet
 		r.Params.Del("_method")
 		for k, raw := range obj {
@@ -143,6 +152,12 @@ func decodeRequest(method, rawQuery, contentType string, body []byte) (*request,
 		r.Body = nil
 	}
 	return r, nil
+}
+
+// badMethod refuses a _method other than GET: Marketo knows only
+// _method=GET, and a request must not silently run as something else.
+func badMethod(m string) *apiError {
+	return errCode("1001", "_method %q is not supported: the only value is GET", m)
 }
 
 func jsonProblem(err error) string {

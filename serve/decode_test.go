@@ -25,6 +25,10 @@ func TestDecodeRequest(t *testing.T) {
 		{"POST", "", "application/x-www-form-urlencoded", "a=1", "", "609", "", ""},
 		{"POST", "", "application/json", `{"_method": "GET", "x": {"y": 1}}`, "", "1001", "", ""},
 		{"GET", "a=%zz", "", "", "", "1001", "", ""},
+		{"POST", "_method", "", "", "", "1001", "", ""},
+		{"POST", "_method=PUT", "application/json", `{}`, "", "1001", "", ""},
+		{"POST", "", "application/x-www-form-urlencoded", "_method=DELETE&a=1", "", "1001", "", ""},
+		{"POST", "", "application/json", `{"_method": "POST"}`, "", "1001", "", ""},
 	} {
 		r, err := decodeRequest(tc.method, tc.query, tc.ctype, []byte(tc.body))
 		if tc.wantCode != "" {
