@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -59,6 +60,11 @@ func BenchmarkLSPEdit(b *testing.B) {
 		var held runtime.MemStats
 		runtime.ReadMemStats(&held)
 
+		// The collector as campc lsp sets it (lsp.GCPercent), unless GOGC
+		// is set for the run.
+		if os.Getenv("GOGC") == "" {
+			defer debug.SetGCPercent(debug.SetGCPercent(lsp.GCPercent))
+		}
 		b.ResetTimer()
 		for n := range b.N {
 			a.SetOverlay(edited, texts[(n+1)%2])

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/campc/campc/lsp"
 )
@@ -22,6 +24,9 @@ func cmdLSP(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *debounce < 0 {
 		return badUsage(fs, "--debounce must be 0 or more, not %s", *debounce)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(lsp.GCPercent) // a long-lived process with a small heap: see lsp.GCPercent
 	}
 	err = lsp.Serve(context.Background(), stdin, stdout, lsp.Options{Zones: zones, Debounce: *debounce, Log: stderr})
 	if err != nil {
