@@ -585,7 +585,7 @@ func deleteLeads(c *call) (*reply, error) {
 			return nil, err
 		}
 		if p == nil {
-			out = append(out, rowResult{ID: id, Status: "skipped", Reasons: []*apiError{errCode("1004", "Lead not found")}})
+			out = append(out, leadNotFound(id))
 			continue
 		}
 		p.Deleted = true

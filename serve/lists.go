@@ -194,7 +194,7 @@ func changeList(c *call, add bool) (*reply, error) {
 			return nil, err
 		}
 		if p == nil {
-			out = append(out, rowResult{ID: id, Status: "skipped", Reasons: []*apiError{errCode("1004", "Lead not found")}})
+			out = append(out, leadNotFound(id))
 			continue
 		}
 		if p.InList(l.Key) == add {
@@ -236,7 +236,7 @@ func isMember(c *call) (*reply, error) {
 		}
 		switch {
 		case p == nil:
-			out = append(out, rowResult{ID: id, Status: "skipped", Reasons: []*apiError{errCode("1004", "Lead not found")}})
+			out = append(out, leadNotFound(id))
 		case p.InList(l.Key):
 			out = append(out, rowResult{ID: id, Status: "memberof"})
 		default:
@@ -279,7 +279,7 @@ func programStatus(c *call) (*reply, error) {
 			return nil, err
 		}
 		if p == nil {
-			out = append(out, rowResult{ID: lid, Status: "skipped", Reasons: []*apiError{errCode("1004", "Lead not found")}})
+			out = append(out, leadNotFound(lid))
 			continue
 		}
 		rep, err := c.s.eng.Deliver(c.ctx, vm.Event{Kind: ir.TrigStatusChanged, Person: p.ID, Program: prog.Name, Status: status, Workspace: c.ws.Name})
@@ -300,4 +300,10 @@ func programStatus(c *call) (*reply, error) {
 func statusIn(p *vm.Person, key string) string {
 	st, _ := p.ProgramStatus(key)
 	return st
+}
+
+// leadNotFound is the result row of a lead id that names no lead the
+// caller's workspace sees.
+func leadNotFound(id int64) rowResult {
+	return rowResult{ID: id, Status: "skipped", Reasons: []*apiError{errCode("1004", "Lead not found")}}
 }

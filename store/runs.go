@@ -149,6 +149,12 @@ func (s *Store) RunLog(ctx context.Context, run int64) ([]*vm.Activity, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanActivities(rows)
+}
+
+// scanActivities reads every row of rows as an activity (the columns of
+// scanActivity, each row naming its person) and closes rows.
+func scanActivities(rows *sql.Rows) ([]*vm.Activity, error) {
 	defer rows.Close()
 	var out []*vm.Activity
 	for rows.Next() {

@@ -237,16 +237,7 @@ func (t *ServeTx) ActivityPage(after int64, since time.Time, limit int) ([]*vm.A
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*vm.Activity
-	for rows.Next() {
-		a, err := scanActivity(rows, "")
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return scanActivities(rows)
 }
 
 // FirstSeqSince is the sequence number before the first activity at or
@@ -273,16 +264,7 @@ func (t *ServeTx) PersonIDs() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return scanIDs(rows)
 }
 
 // Exists reports whether a person Id is stored, deleted or not: an Id is

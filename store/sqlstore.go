@@ -204,6 +204,11 @@ func (s *Store) PersonIDs(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanIDs(rows)
+}
+
+// scanIDs reads a one-column result of person Ids and closes rows.
+func scanIDs(rows *sql.Rows) ([]string, error) {
 	defer rows.Close()
 	var ids []string
 	for rows.Next() {
