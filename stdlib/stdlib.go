@@ -367,6 +367,9 @@ var DeclKeywords = []string{"field", "partition", "folder", "program", "statuses
 // CampaignKeywords are the words a campaign clause may start with.
 var CampaignKeywords = []string{"smart", "flow", "run", "active", "inactive", "qualify", "description"}
 
+// WebhookKeywords are the words a webhook clause may start with.
+var WebhookKeywords = []string{"url", "method", "header", "payload", "map"}
+
 // SmartListKeywords are the words a smart-list line may start with.
 var SmartListKeywords = []string{"trigger", "filter", "logic"}
 
