@@ -22,9 +22,9 @@ func (l logEffects) SendAlert(ctx context.Context, m vm.Message) error {
 	return nil
 }
 
-func (l logEffects) CallWebhook(ctx context.Context, person, campaign, webhook, url string) (int, error) {
-	l.log.Info("webhook not called: campc serve does not call webhooks yet", "person", person, "campaign", campaign, "webhook", webhook)
-	return 200, nil
+func (l logEffects) CallWebhook(ctx context.Context, req vm.WebhookRequest) (vm.WebhookResponse, error) {
+	l.log.Info("webhook not called: campc serve does not call webhooks yet", "person", req.Person, "campaign", req.Campaign, "webhook", req.Webhook)
+	return vm.WebhookResponse{Status: 200}, nil
 }
 
 func (l logEffects) HostAction(ctx context.Context, a vm.Action) error {
