@@ -145,7 +145,7 @@ func TestCheckJSONPayload(t *testing.T) {
 		{tmpl(`{"a": 1`, "{{A}}", `}`), false, "not JSON"},
 		{tmpl(`{ `, "{{A}}", `: 1}`), false, "not JSON"},
 		{tmpl(`{"a": "x`), false, "not JSON"},
-		{tmpl(`{"a": "line`+"\n"+`"}`), false, "not JSON"},
+		{tmpl(`{"a": "line` + "\n" + `"}`), false, "not JSON"},
 		{tmpl(`email=`, "{{A}}"), false, "not JSON"},
 	}
 	for _, c := range bad {
