@@ -41,8 +41,8 @@ type Config struct {
 	RateWindow time.Duration
 	MaxBody    int64 // request bodies, in bytes; larger get HTTP 413
 	// Poll is how often the scheduler looks at the clock (real time).
-	Poll     time.Duration
-	Effects  vm.Effects // default: webhooks called over HTTP (Webhooks), email logged, not delivered
+	Poll    time.Duration
+	Effects vm.Effects // default: webhooks called over HTTP (Webhooks), email logged, not delivered
 	// Webhooks configures the default effects' webhook calls.
 	Webhooks WebhookOptions
 	Logger   *slog.Logger

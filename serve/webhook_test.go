@@ -411,7 +411,7 @@ func TestWebhookPolicy(t *testing.T) {
 // Secrets stay out of the log: secret-looking headers and query values
 // are redacted.
 func TestWebhookRedaction(t *testing.T) {
-	hs := redactHeaders([]vm.Header{{"Authorization", "Bearer x"}, {"X-Api-Key", "k"}, {"X-Auth-Token", "t"}, {"Cookie", "c"}, {"X-Lead", "Ada"}})
+	hs := redactHeaders([]vm.Header{{Name: "Authorization", Value: "Bearer x"}, {Name: "X-Api-Key", Value: "k"}, {Name: "X-Auth-Token", Value: "t"}, {Name: "Cookie", Value: "c"}, {Name: "X-Lead", Value: "Ada"}})
 	want := []string{"Authorization: [redacted]", "X-Api-Key: [redacted]", "X-Auth-Token: [redacted]", "Cookie: [redacted]", "X-Lead: Ada"}
 	if fmt.Sprint(hs) != fmt.Sprint(want) {
 		t.Errorf("redactHeaders = %q, want %q", hs, want)
