@@ -244,3 +244,80 @@ func TestWebhookResponseNotMapped(t *testing.T) {
 		t.Errorf("the mapping reads the whole body, not the logged part: %v", rep.Activities[1])
 	}
 }
+
+// failOnce fails its first webhook call (the host crashed, the pass is
+// not committed) and answers the others; it keeps every key it was given.
+type failOnce struct {
+	Recorder
+	mu    sync.Mutex
+	keys  []string
+	calls int
+}
+
+func (f *failOnce) CallWebhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	f.keys = append(f.keys, req.Person+" "+req.IdempotencyKey)
+	if f.calls == 1 {
+		return WebhookResponse{}, fmt.Errorf("the host stopped")
+	}
+	return WebhookResponse{Status: 200}, nil
+}
+
+// A pass done again after it failed calls with the same key: a batch run
+// resumed (the person whose pass failed), and a wait resumed again.
+func TestWebhookKeyStableAcrossRetries(t *testing.T) {
+	src := `workspace "W"
+webhook "H" { url "https://h.example/x" }
+program "P" {
+  batch campaign "B" {
+    smart list { filter Email is not empty }
+    flow { call webhook "H" }
+  }
+  batch campaign "Later" {
+    smart list { filter Email is not empty }
+    flow {
+      wait 1 day
+      call webhook "H"
+    }
+  }
+}
+`
+	for _, op := range []string{"batch", "wait"} {
+		host := &failOnce{}
+		store := NewMemStore()
+		store.PutPeople(hookPerson("1", "Ada", "a@x.example"))
+		clock := NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+		eng, err := New(compileSrc(t, src), Options{Store: store, Effects: host, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		switch op {
+		case "batch":
+			if _, err := eng.RunBatch(ctx, "B", RunOptions{}); err == nil {
+				t.Fatal("the failed call did not fail the run")
+			}
+			clock.Set(clock.Now().Add(time.Hour)) // resumed later: the run keeps its clock
+			if _, err := eng.RunBatch(ctx, "B", RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		case "wait":
+			if _, err := eng.RunBatch(ctx, "Later", RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			clock.Set(clock.Now().Add(25 * time.Hour))
+			if _, err := eng.Advance(ctx); err == nil {
+				t.Fatal("the failed call did not fail the pass")
+			}
+			clock.Set(clock.Now().Add(time.Hour))
+			if _, err := eng.Advance(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(host.keys) != 2 || host.keys[0] != host.keys[1] {
+			t.Errorf("%s: keys %q, want the same key twice", op, host.keys)
+		}
+	}
+}
