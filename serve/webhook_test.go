@@ -442,3 +442,44 @@ func counted(t *testing.T, reg *prometheus.Registry, name, result string) float6
 	}
 	return 0
 }
+
+// An attempt that outlasts the timeout is abandoned and tried again; the
+// call ends with "timed out" after the attempts.
+func TestWebhookTimeout(t *testing.T) {
+	var mu sync.Mutex
+	hits := 0
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		io.Copy(io.Discard, r.Body) // then the server sees the client leave
+		select {
+		case <-r.Context().Done(): // answers only when the client gives up
+		case <-time.After(time.Minute):
+		}
+	}))
+	defer slow.Close()
+	m, err := newWebhookMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := newWebhookClient(WebhookOptions{Allow: []string{"127.0.0.1"}, Timeout: 50 * time.Millisecond, Attempts: 2, Backoff: time.Millisecond}, slog.New(slog.DiscardHandler), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := w.CallWebhook(context.Background(), vm.WebhookRequest{Method: "POST", URL: slow.URL + "/x", Body: "{}", ContentType: "application/json", IdempotencyKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if resp.Status != 0 || resp.Error != "timed out" || hits != 2 {
+		t.Errorf("%+v after %d attempts, want timed out after 2", resp, hits)
+	}
+	// A stopping service stops the call: the pass is not committed.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := w.CallWebhook(ctx, vm.WebhookRequest{Method: "GET", URL: slow.URL, IdempotencyKey: "k"}); err == nil {
+		t.Error("a call with its context cancelled succeeded")
+	}
+}
