@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -115,8 +116,8 @@ type mapped struct {
 func mapResponse(wh *ir.Webhook, body string) (out []mapped, names, problems []string) {
 	dec := json.NewDecoder(strings.NewReader(body))
 	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil || dec.More() {
+	var doc, extra any
+	if err := dec.Decode(&doc); err != nil || dec.Decode(&extra) != io.EOF {
 		return nil, nil, []string{"the response is not JSON, so no field is mapped"}
 	}
 	for _, m := range wh.Maps {

@@ -213,6 +213,7 @@ func TestWebhookResponseNotMapped(t *testing.T) {
 	}{
 		{WebhookResponse{Status: 500, Body: `{"data": {"tier": "Gold"}}`}, map[string]any{"Status": 500.0, "Response": `{"data": {"tier": "Gold"}}`}},
 		{WebhookResponse{Status: 200, Body: `<html>`}, map[string]any{"Status": 200.0, "Response": `<html>`, "Mapping Errors": "the response is not JSON, so no field is mapped"}},
+		{WebhookResponse{Status: 200, Body: `{"data": {"tier": "Gold"}}}`}, map[string]any{"Status": 200.0, "Response": `{"data": {"tier": "Gold"}}}`, "Mapping Errors": "the response is not JSON, so no field is mapped"}},
 		{WebhookResponse{Error: "refused: 10.0.0.1 is a private address"}, map[string]any{"Status": 0.0, "Error": "refused: 10.0.0.1 is a private address"}},
 		{WebhookResponse{Status: 200, Body: `{"data": {"tier": {"a": 1}, "vip": 1}}`}, map[string]any{"Status": 200.0, "Response": `{"data": {"tier": {"a": 1}, "vip": 1}}`,
 			"Mapping Errors": "$.data.tier: the value is an object for text field Tier; $.data.visits: not in the response; $.data.vip: 1 is a number for boolean field Vip; $.missing: not in the response"}},
