@@ -29,8 +29,8 @@ type discard struct{}
 
 func (discard) SendEmail(context.Context, vm.Message) error { return nil }
 func (discard) SendAlert(context.Context, vm.Message) error { return nil }
-func (discard) CallWebhook(context.Context, string, string, string, string) (int, error) {
-	return 200, nil
+func (discard) CallWebhook(context.Context, vm.WebhookRequest) (vm.WebhookResponse, error) {
+	return vm.WebhookResponse{Status: 200}, nil
 }
 func (discard) HostAction(context.Context, vm.Action) error { return nil }
 

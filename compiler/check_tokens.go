@@ -219,7 +219,7 @@ func (c *checker) staticProblem(ws *ir.Workspace, r *lang.TokenRef) string {
 }
 
 // checkAssetTemplates checks what does not depend on the sender in every
-// email subject and webhook URL, used or not.
+// email subject and webhook URL, header and payload, used or not.
 func (c *checker) checkAssetTemplates() {
 	for _, ws := range c.prog.Workspaces {
 		var ts []ir.Template
@@ -227,7 +227,7 @@ func (c *checker) checkAssetTemplates() {
 			ts = append(ts, em.Subject)
 		}
 		for _, wh := range ws.Webhooks {
-			ts = append(ts, wh.URL)
+			ts = append(ts, wh.Templates()...)
 		}
 		for _, t := range ts {
 			for _, p := range t.Parts {

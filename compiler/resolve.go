@@ -25,9 +25,7 @@ func (c *checker) resolveAll() {
 		}
 		for _, wh := range ws.Webhooks {
 			c.cloning = c.hookInfo[wh].clone
-			if d := c.hookInfo[wh].webhook; d.URL != nil {
-				wh.URL = c.template(nil, d.URL)
-			}
+			c.resolveWebhook(ws, wh)
 		}
 		c.cloning = nil
 	}

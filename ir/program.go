@@ -176,14 +176,6 @@ type Email struct {
 	Pos         Position
 }
 
-// Webhook is a webhook asset; its URL may hold tokens, rendered in the
-// caller's frame.
-type Webhook struct {
-	Name string
-	URL  Template
-	Pos  Position
-}
-
 // Form is a form.
 type Form struct {
 	Name string

@@ -126,8 +126,8 @@ type Wait struct {
 	Zone     *time.Location
 }
 
-// CallWebhook is "call webhook "W"": the webhook's URL is rendered in the
-// calling step's context.
+// CallWebhook is "call webhook "W"": the webhook's URL, header values and
+// payload are rendered in the calling step's context.
 type CallWebhook struct {
 	StepBase
 	Webhook *Webhook
@@ -234,5 +234,5 @@ func (s *CallWebhook) Templates() []Template {
 	if s.Webhook == nil {
 		return nil
 	}
-	return []Template{s.Webhook.URL}
+	return s.Webhook.Templates()
 }

@@ -49,7 +49,8 @@ func TestStepTemplates(t *testing.T) {
 		{&Moment{Text: a}, []Template{a}},
 		{&SendEmail{Email: &Email{Subject: a}}, []Template{a}},
 		{&SendEmail{}, nil},
-		{&CallWebhook{Webhook: &Webhook{URL: b}}, []Template{b}},
+		{&CallWebhook{Webhook: &Webhook{URL: b}}, []Template{b, {}}},
+		{&CallWebhook{Webhook: &Webhook{URL: b, Headers: []Header{{Name: "X", Value: a}}, Payload: a}}, []Template{b, a, a}},
 		{&AddToList{}, nil},
 		{&If{}, nil},
 	}

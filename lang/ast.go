@@ -186,12 +186,64 @@ func (d *EmailDecl) Subject() *Str {
 	return nil
 }
 
-// WebhookDecl is a webhook asset.
+// WebhookDecl is a webhook asset: where and how it is called, and what of
+// its response is kept. Each clause stands on a line of its own.
 type WebhookDecl struct {
 	Pos    lexer.Position
-	Name   *Str `parser:"'webhook' @@"`
-	URL    *Str `parser:"'{' ('url' @@)? '}'"`
+	Name   *Str           `parser:"'webhook' @@"`
+	Items  []*WebhookItem `parser:"'{' @@* '}'"`
 	EndPos lexer.Position
+}
+
+// WebhookItem is one clause of a webhook: url "…", method GET|POST|…,
+// header "Name" "value", payload [json|form] "…", map "$.path" to Field,
+// or an unknown word for the compiler to report.
+type WebhookItem struct {
+	Pos     lexer.Position
+	URL     *Str            `parser:"  'url' @@"`
+	Method  *Ident          `parser:"| 'method' @@"`
+	Header  *WebhookHeader  `parser:"| 'header' @@"`
+	Payload *WebhookPayload `parser:"| 'payload' @@"`
+	Map     *WebhookMap     `parser:"| 'map' @@"`
+	Unknown *UnknownHook    `parser:"| @@"`
+	EndPos  lexer.Position
+}
+
+// WebhookHeader is header "Name" "value": a request header; the value is
+// a template.
+type WebhookHeader struct {
+	Pos    lexer.Position
+	Name   *Str `parser:"@@"`
+	Value  *Str `parser:"@@"`
+	EndPos lexer.Position
+}
+
+// WebhookPayload is payload [json|form] "…": the request body, a template
+// whose token values are escaped for the encoding (none: as they are).
+type WebhookPayload struct {
+	Pos      lexer.Position
+	Encoding *Ident `parser:"@@?"`
+	Text     *Str   `parser:"@@"`
+	EndPos   lexer.Position
+}
+
+// WebhookMap is map "$.path" to Field: a response mapping, the value at a
+// JSON path of the response written to a person field.
+type WebhookMap struct {
+	Pos    lexer.Position
+	Path   *Str   `parser:"@@ 'to'"`
+	Field  *Ident `parser:"@@"`
+	EndPos lexer.Position
+}
+
+// URL is the webhook's first url clause, or nil.
+func (d *WebhookDecl) URL() *Str {
+	for _, it := range d.Items {
+		if it.URL != nil {
+			return it.URL
+		}
+	}
+	return nil
 }
 
 // FormDecl is a form that people fill out.
@@ -686,6 +738,14 @@ type UnknownStep struct {
 	EndPos lexer.Position
 }
 
+// UnknownHook is an unrecognised webhook clause.
+type UnknownHook struct {
+	Pos    lexer.Position
+	Head   *Ident     `parser:"(?! 'url' | 'method' | 'header' | 'payload' | 'map') @@"`
+	Rest   []*HookTok `parser:"@@*"`
+	EndPos lexer.Position
+}
+
 // UnknownBody swallows a braced block after an unknown word.
 type UnknownBody struct {
 	Pos    lexer.Position
@@ -731,6 +791,14 @@ type StepTok struct {
 	Value string `parser:"@~('{' | '}' | 'change' | 'add' | 'remove' | 'send' | 'interesting' | 'wait' | 'call' | 'request' | 'execute' | 'delete' | 'if' | 'else' | 'sync' | 'create')"`
 }
 
+// HookTok is one token of an UnknownHook's tail. (A struct per token, because
+// participle keeps only the last match of a repeated capture into a slice
+// of tokens.)
+type HookTok struct {
+	Pos   lexer.Position
+	Value string `parser:"@~('{' | '}' | 'url' | 'method' | 'header' | 'payload' | 'map')"`
+}
+
 // Word is a token of an unknown line's tail, whatever its kind.
 type Word struct {
 	Pos   lexer.Position
@@ -749,12 +817,16 @@ func (u *UnknownSLine) Tail() []Word { return words(u.Rest) }
 // Tail returns the tokens after the unknown word.
 func (u *UnknownStep) Tail() []Word { return words(u.Rest) }
 
+// Tail returns the tokens after the unknown word.
+func (u *UnknownHook) Tail() []Word { return words(u.Rest) }
+
 type anyTok interface{ word() Word }
 
 func (t *DeclTok) word() Word  { return Word{t.Pos, t.Value} }
 func (t *ItemTok) word() Word  { return Word{t.Pos, t.Value} }
 func (t *SLineTok) word() Word { return Word{t.Pos, t.Value} }
 func (t *StepTok) word() Word  { return Word{t.Pos, t.Value} }
+func (t *HookTok) word() Word  { return Word{t.Pos, t.Value} }
 
 func words[T anyTok](ts []T) []Word {
 	out := make([]Word, len(ts))

@@ -63,6 +63,12 @@ const (
 	CodeAmbiguousWait     Code = "ambiguous_wait"
 	CodeTriggerLoop       Code = "trigger_loop"
 
+	// CodeInvalidWebhook: a webhook clause campc cannot send or read: an
+	// unknown method or payload encoding, a URL whose host is not written
+	// out, a header campc sets itself, a JSON payload that is not JSON, a
+	// malformed response path.
+	CodeInvalidWebhook Code = "invalid_webhook"
+
 	// CodeLimit: a file past one of the limits of spec §2.11 (size,
 	// declarations, repetitions), refused before it can exhaust memory.
 	CodeLimit Code = "limit"

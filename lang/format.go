@@ -112,9 +112,11 @@ type marks struct {
 }
 
 var (
-	posType     = reflect.TypeOf(lexer.Position{})
-	stmtTypes   = map[reflect.Type]bool{reflect.TypeOf(File{}): true, reflect.TypeOf(Decl{}): true, reflect.TypeOf(CampaignItem{}): true, reflect.TypeOf(SmartListItem{}): true, reflect.TypeOf(Step{}): true, reflect.TypeOf(EmailItem{}): true}
-	unknownType = map[reflect.Type]bool{reflect.TypeOf(UnknownDecl{}): true, reflect.TypeOf(UnknownItem{}): true, reflect.TypeOf(UnknownSLine{}): true, reflect.TypeOf(UnknownStep{}): true}
+	posType   = reflect.TypeOf(lexer.Position{})
+	stmtTypes = map[reflect.Type]bool{reflect.TypeOf(File{}): true, reflect.TypeOf(Decl{}): true, reflect.TypeOf(CampaignItem{}): true, reflect.TypeOf(SmartListItem{}): true, reflect.TypeOf(Step{}): true, reflect.TypeOf(EmailItem{}): true,
+		reflect.TypeOf(WebhookItem{}): true}
+	unknownType = map[reflect.Type]bool{reflect.TypeOf(UnknownDecl{}): true, reflect.TypeOf(UnknownItem{}): true, reflect.TypeOf(UnknownSLine{}): true, reflect.TypeOf(UnknownStep{}): true,
+		reflect.TypeOf(UnknownHook{}): true}
 )
 
 // collect walks the AST by reflection, so that a new node type needs no

@@ -185,11 +185,34 @@ func TestUnknownKeywordLists(t *testing.T) {
 		{reflect.TypeFor[UnknownDecl](), stdlib.DeclKeywords, []string{"workspace"}}, // the file's first line, not a declaration
 		{reflect.TypeFor[UnknownItem](), stdlib.CampaignKeywords, nil},
 		{reflect.TypeFor[UnknownSLine](), stdlib.SmartListKeywords, nil},
+		{reflect.TypeFor[UnknownHook](), stdlib.WebhookKeywords, nil},
 	}
 	for _, c := range cases {
 		want := sorted(append(slices.Clone(c.table), c.extra...))
 		if got := sorted(lookahead(t, c.node)); !slices.Equal(got, want) {
 			t.Errorf("%s's lookahead has %v; stdlib's list (with %v) is %v", c.node.Name(), got, c.extra, want)
 		}
+	}
+}
+
+// TestWebhookKeywords keeps the clauses a webhook may hold (WebhookItem's
+// alternatives) and stdlib.WebhookKeywords, which "did you mean" suggests
+// from and UnknownHook's lookahead names, the same list.
+func TestWebhookKeywords(t *testing.T) {
+	var grammar []string
+	it := reflect.TypeFor[WebhookItem]()
+	for i := range it.NumField() {
+		tag, ok := it.Field(i).Tag.Lookup("parser")
+		if !ok || it.Field(i).Name == "Unknown" {
+			continue
+		}
+		words, _ := leadingWords(tag)
+		if len(words) != 1 {
+			t.Fatalf("webhook clause %s starts with %v, want one keyword", it.Field(i).Name, words)
+		}
+		grammar = append(grammar, words[0])
+	}
+	if got, want := sorted(grammar), sorted(stdlib.WebhookKeywords); !slices.Equal(got, want) {
+		t.Errorf("WebhookItem's clauses start with %v; stdlib.WebhookKeywords is %v", got, want)
 	}
 }

@@ -381,7 +381,7 @@ func keywordsAt(text string) []string {
 	case "email":
 		return []string{"subject", "operational"}
 	case "webhook":
-		return []string{"url"}
+		return stdlib.WebhookKeywords
 	}
 	return nil
 }

@@ -211,7 +211,14 @@ func describe(an *Analysis, o *occ) string {
 		}
 	case *ir.Webhook:
 		decl("webhook", t.Name)
-		fmt.Fprintf(&b, "\n\nurl: `%s`", templateText(t.URL))
+		fmt.Fprintf(&b, "\n\n%s `%s`", t.Method, templateText(t.URL))
+		if len(t.Maps) > 0 {
+			var fields []string
+			for _, m := range t.Maps {
+				fields = append(fields, m.Field.Name)
+			}
+			fmt.Fprintf(&b, "\n\nmaps its response to %s", strings.Join(fields, ", "))
+		}
 	case *ir.Form:
 		decl("form", t.Name)
 	case *ir.WebPage:

@@ -188,7 +188,7 @@ func buildIndex(an *Analysis) *index {
 			ts = append(ts, e.Subject)
 		}
 		for _, w := range ws.Webhooks {
-			ts = append(ts, w.URL)
+			ts = append(ts, w.Templates()...)
 		}
 		for _, t := range ts {
 			for _, p := range t.Parts {

@@ -474,6 +474,9 @@ func TestCompletion(t *testing.T) {
 	if got := labels(at(strings.Replace(fileB, "      filter Region", "      |\n      filter Region", 1), "|")); !slices.Equal(got, []string{"trigger", "filter", "logic"}) {
 		t.Errorf("smart list keywords: %v", got)
 	}
+	if got := labels(at(strings.Replace(fileB, "\nprogram \"Webinar\" {", "\nwebhook \"Hook\" {\n  url \"https://h.example\"\n  |\n}\nprogram \"Webinar\" {", 1), "|")); !slices.Equal(got, []string{"url", "method", "header", "payload", "map"}) {
+		t.Errorf("webhook keywords: %v", got)
+	}
 	// Fields after filter.
 	if got := labels(at(strings.Replace(fileB, "      filter Region", "      filter Re|\n      filter Region", 1), "|")); !slices.Contains(got, "Region") || !slices.Contains(got, "LeadScore") {
 		t.Errorf("fields: %v", got)

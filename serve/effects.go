@@ -2,14 +2,15 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/campc/campc/vm"
 )
 
-// logEffects is the service's effects until email and webhooks are
-// delivered for real: each is logged (the activity log has them too)
-// and nothing is kept in memory, unlike vm.Recorder.
+// logEffects is the service's effects for email, alerts and host actions
+// until they are delivered for real: each is logged (the activity log has
+// them too) and nothing is kept in memory, unlike vm.Recorder.
 type logEffects struct{ log *slog.Logger }
 
 func (l logEffects) SendEmail(ctx context.Context, m vm.Message) error {
@@ -22,9 +23,9 @@ func (l logEffects) SendAlert(ctx context.Context, m vm.Message) error {
 	return nil
 }
 
-func (l logEffects) CallWebhook(ctx context.Context, person, campaign, webhook, url string) (int, error) {
-	l.log.Info("webhook not called: campc serve does not call webhooks yet", "person", person, "campaign", campaign, "webhook", webhook)
-	return 200, nil
+// CallWebhook is not reached: hostEffects calls webhooks over HTTP.
+func (l logEffects) CallWebhook(ctx context.Context, req vm.WebhookRequest) (vm.WebhookResponse, error) {
+	return vm.WebhookResponse{}, errors.New("webhooks are called by hostEffects")
 }
 
 func (l logEffects) HostAction(ctx context.Context, a vm.Action) error {

@@ -41,8 +41,10 @@ type Config struct {
 	RateWindow time.Duration
 	MaxBody    int64 // request bodies, in bytes; larger get HTTP 413
 	// Poll is how often the scheduler looks at the clock (real time).
-	Poll     time.Duration
-	Effects  vm.Effects // default: logged, not delivered (SMTP and webhooks come later)
+	Poll    time.Duration
+	Effects vm.Effects // default: webhooks called over HTTP (Webhooks), email logged, not delivered
+	// Webhooks configures the default effects' webhook calls.
+	Webhooks WebhookOptions
 	Logger   *slog.Logger
 	Registry prometheus.Registerer // where the metrics go; nil: a registry of its own
 }
@@ -139,12 +141,20 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	} else if g, ok := reg.(prometheus.Gatherer); ok {
 		s.gather = g
 	}
-	if cfg.Effects == nil {
-		cfg.Effects = logEffects{cfg.Logger}
-	}
 	var err error
 	if s.m, err = newMetrics(reg); err != nil {
 		return nil, err
+	}
+	hm, err := newWebhookMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Effects == nil {
+		hooks, err := newWebhookClient(cfg.Webhooks, cfg.Logger, hm)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Effects = hostEffects{Effects: logEffects{cfg.Logger}, hooks: hooks}
 	}
 	s.eng, err = vm.New(cfg.Program, vm.Options{Store: txStore{cfg.Store}, Clock: cfg.Clock, Effects: cfg.Effects})
 	if err != nil {

@@ -338,7 +338,7 @@ var Steps = [NumStepOps]Step{
 	OpSendAlert:       {Name: ActSendAlert, Syntax: `send alert "text" to "address"`, InExecutable: true, Example: `send alert "New MQL: {{lead.Email}}" to "sales@acme.example"`, PrimaryAttribute: "the alert text", Attributes: []string{"To"}},
 	OpMoment:          {Name: ActInterestingMoment, Syntax: `interesting moment email|web|milestone "text"`, InExecutable: true, Example: `interesting moment milestone "Attended"`, PrimaryAttribute: "the description", Attributes: []string{"Type"}, Aliases: []string{`add interesting moment email|web|milestone "text"`}},
 	OpWait:            {Name: ActWait, Syntax: `wait N unit [on weekdays D-D, …] [until HH:MM ZONE] | wait until TIME | wait until "{{token}}"`, InExecutable: false, Example: `wait 1 day on weekdays Mon-Fri until 09:00 "Europe/Berlin"`, PrimaryAttribute: "the wait as written (a date: until the date)", Attributes: []string{"Until"}},
-	OpCallWebhook:     {Name: ActCallWebhook, Syntax: `call webhook "W"`, InExecutable: false, Example: `call webhook "CRM Sync"`, PrimaryAttribute: "the webhook", Attributes: []string{"Status", "URL"}},
+	OpCallWebhook:     {Name: ActCallWebhook, Syntax: `call webhook "W"`, InExecutable: false, Example: `call webhook "CRM Sync"`, PrimaryAttribute: "the webhook", Attributes: []string{"Status", "URL", "Error", "Response", "Mapped Fields", "Mapping Errors"}},
 	OpRequest:         {Name: ActRequestCampaign, Syntax: `request campaign "C"`, InExecutable: true, Example: `request campaign "Notify Sales"`, PrimaryAttribute: "the requested campaign", Attributes: []string{"Source"}},
 	OpExecute:         {Name: ActExecutedCampaign, Syntax: `execute campaign "C" [use parent tokens]`, InExecutable: true, Example: `execute campaign "Add Activity Score" use parent tokens`, PrimaryAttribute: "the executed campaign", Attributes: []string{"Qualified", "Use Parent Token Context", "Reason (when not qualified)"}},
 	OpRemoveFromFlow:  {Name: ActRemoveFromFlow, Syntax: `remove from flow this campaign | "C"[, "C" …]`, InExecutable: true, Example: `remove from flow this campaign`, PrimaryAttribute: "the campaign(s) named"},
@@ -366,6 +366,9 @@ var DeclKeywords = []string{"field", "partition", "folder", "program", "statuses
 
 // CampaignKeywords are the words a campaign clause may start with.
 var CampaignKeywords = []string{"smart", "flow", "run", "active", "inactive", "qualify", "description"}
+
+// WebhookKeywords are the words a webhook clause may start with.
+var WebhookKeywords = []string{"url", "method", "header", "payload", "map"}
 
 // SmartListKeywords are the words a smart-list line may start with.
 var SmartListKeywords = []string{"trigger", "filter", "logic"}

@@ -51,8 +51,10 @@ type Message struct {
 type Effects interface {
 	SendEmail(ctx context.Context, m Message) error
 	SendAlert(ctx context.Context, m Message) error
-	// CallWebhook returns the HTTP-like status the call ended with.
-	CallWebhook(ctx context.Context, person, campaign, webhook, url string) (int, error)
+	// CallWebhook makes a webhook's request and returns how it ended. A
+	// call that did not complete (refused, timed out, …) is a response
+	// with Error set, logged in the activity; an error fails the pass.
+	CallWebhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error)
 	// HostAction asks the host to change something campc does not keep:
 	// the person's owner, a CRM sync, a sales task (a.Type says which).
 	HostAction(ctx context.Context, a Action) error
@@ -74,7 +76,7 @@ type Recorder struct {
 	mu       sync.Mutex
 	Emails   []Message
 	Alerts   []Message
-	Webhooks []string
+	Webhooks []WebhookRequest
 	Actions  []Action
 }
 
@@ -94,12 +96,13 @@ func (r *Recorder) SendAlert(ctx context.Context, m Message) error {
 	return nil
 }
 
-// CallWebhook implements Effects; every call "succeeds" with 200.
-func (r *Recorder) CallWebhook(ctx context.Context, person, campaign, webhook, url string) (int, error) {
+// CallWebhook implements Effects; every call "succeeds" with 200 and an
+// empty body, so that runs stay deterministic.
+func (r *Recorder) CallWebhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.Webhooks = append(r.Webhooks, webhook)
-	return 200, nil
+	r.Webhooks = append(r.Webhooks, req)
+	return WebhookResponse{Status: 200}, nil
 }
 
 // HostAction implements Effects.

@@ -625,7 +625,7 @@ func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *BatchRun, groups [][]
 				<-locks[g]
 				tx, err := e.store.Begin(r.ctx)
 				if err == nil {
-					wr.tx, wr.pending = tx, &Report{}
+					wr.tx, wr.pending, wr.hooks = tx, &Report{}, nil
 					err = wr.prefetch(groups[g])
 				}
 				close(locks[g+1])

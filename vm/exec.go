@@ -65,6 +65,9 @@ type pass struct {
 	steps    int
 	chain    *link // the campaigns whose flows led to this pass, its root last
 	first    link  // the root's link (chain), made with the pass
+	// origin names what started the pass where the store keeps it (a
+	// resumed wait, a queue entry), for webhooks' idempotency keys.
+	origin string
 }
 
 // link is one campaign of a cascade: the flow run that a request or event
@@ -362,12 +365,7 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 	case *ir.Wait:
 		return ps.wait(st, cur)
 	case *ir.CallWebhook:
-		url := ps.render(st.Webhook.URL, f)
-		status, err := ps.r.e.fx.CallWebhook(ps.r.ctx, p.ID, f.campaign.Name, st.Webhook.Name, url)
-		if err != nil {
-			return ps.fail(fmt.Errorf("call webhook %q: %w", st.Webhook.Name, err))
-		}
-		ps.add(&Activity{Type: stdlib.ActCallWebhook, Primary: st.Webhook.Name, Attributes: Attrs{{"Status", AttrNum(float64(status))}, {"URL", AttrStr(url)}}}, st, cur)
+		return ps.callWebhook(st, cur)
 	case *ir.Request:
 		ps.add(&Activity{Type: stdlib.ActRequestCampaign, Primary: st.Target.Name, Attributes: Attrs{{"Source", AttrStr("flow")}}}, st, cur)
 		ev := &Event{Kind: ir.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}
@@ -497,26 +495,32 @@ func (ps *pass) changeData(st *ir.ChangeData, cur *cursor) error {
 			return ps.fail(fmt.Errorf("change data value %s: %v", f.Name, err))
 		}
 	}
+	ps.setData(st, f, v, cur, nil)
+	return nil
+}
+
+// setData gives field f the value v, as change data value does: a value
+// it already has changes nothing and logs nothing; a change is logged
+// (with extra attributes after the old and new value) and raises "data
+// value changes".
+func (ps *pass) setData(st ir.Step, f *ir.Field, v ir.Value, cur *cursor, extra Attrs) {
 	old := ps.p.Field(f.Name)
 	if sameValue(old, v) {
 		// The value it already has: nothing is written and no event is
 		// raised, so "data value changed" filters do not see it.
-		return nil
+		return
 	}
 	if v.Null {
 		ps.p.DeleteField(f.Name)
 	} else {
 		ps.p.SetField(f.Name, v)
 	}
-	if !sameValue(old, v) {
-		ps.touch()
-	}
-	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}}, st, cur)
+	ps.touch()
+	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: append(Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}, extra...)}, st, cur)
 	if ps.r.e.listens[ir.TrigDataChanges] {
 		ps.events = append(ps.events, Event{Kind: ir.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
 			Old: formatValue(old), New: formatValue(v), Workspace: cur.frame.campaign.Workspace.Name})
 	}
-	return nil
 }
 
 // hostAction logs a host-effect step and hands it to the host. Like an

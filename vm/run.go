@@ -34,6 +34,10 @@ type run struct {
 	pending  *Report // what the current transaction will add to report
 	queue    []work
 	cascades map[string]int
+	// hooks counts the webhook calls of each step for each person in the
+	// current transaction, so that two calls get two idempotency keys and
+	// a transaction done again (a batch group redone) the same ones.
+	hooks map[string]int
 	// parkedMin is the earliest due time of the waits parked since Advance
 	// last looked, so that it can keep waits in due order.
 	parkedMin time.Time
@@ -59,7 +63,7 @@ func (r *run) inTx(fn func() error) error {
 	if err != nil {
 		return err
 	}
-	r.tx, r.pending = tx, &Report{}
+	r.tx, r.pending, r.hooks = tx, &Report{}, nil
 	defer func() { r.tx, r.pending = nil, nil }()
 	if err := fn(); err != nil {
 		tx.Rollback()
@@ -97,6 +101,9 @@ func (r *run) start(w work, p *Person) error {
 	c := w.campaign
 	ps := r.newPass(p, c)
 	ps.taken = w.queued
+	if w.queued != nil && w.queued.ID != 0 {
+		ps.origin = "queue:" + strconv.FormatInt(w.queued.ID, 10)
+	}
 	ps.chain.prev = w.chain
 	if ps.tracing() {
 		ps.trace(TraceEvent{Kind: TraceStart, Campaign: c})
@@ -508,6 +515,7 @@ func (r *run) resume(w *Parked) error {
 	}
 	ps := r.newPass(p, c)
 	ps.unpark = append(ps.unpark, w.ID)
+	ps.origin = "wait:" + strconv.FormatInt(w.ID, 10)
 	if c == nil {
 		// The program changed under the parked flow: drop the wait and say so.
 		ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,

@@ -133,6 +133,11 @@ func (ps *pass) tokenValue(r *ir.TokenRef, f *frame) string {
 	tc := f.tokens
 	switch r.Family {
 	case ir.FamLead:
+		if r.Name == "Id" {
+			// The identity, whether or not the person's fields repeat it
+			// (people the API creates have no Id field).
+			return ps.p.ID
+		}
 		return formatValue(ps.p.Field(r.Name))
 	case ir.FamMy:
 		if v, ok := tc.overrides[r.Name]; ok {

@@ -31,7 +31,7 @@ func (wallClock) Now() time.Time { return time.Now() }
 const drainTimeout = 30 * time.Second
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [PATH ...]", stdout, stderr)
+	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [--webhook-allow LIST] [--webhook-timeout DURATION] [PATH ...]", stdout, stderr)
 	db := fs.String("db", "campc.db", "the database: a SQLite file path (created and migrated) or a postgres:// URL (migrated by campc migrate)")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on")
 	ttl := durationFlag{d: serve.DefaultTokenTTL}
@@ -41,6 +41,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	window := durationFlag{d: serve.DefaultRateWindow}
 	fs.Var(&window, "rate-window", "the window of --rate-limit")
 	maxBody := fs.Int("max-body", serve.DefaultMaxBody, "the largest request body, in bytes (larger: HTTP 413)")
+	hookAllow := fs.String("webhook-allow", "", "host patterns webhooks may call even at private, loopback or link-local addresses, comma-separated: hooks.example.com, *.corp.internal, 127.0.0.1, 10.0.0.0/8 (public addresses need none)")
+	hookTimeout := durationFlag{d: serve.DefaultWebhookTimeout}
+	fs.Var(&hookTimeout, "webhook-timeout", "how long one webhook attempt may take (5xx answers and network errors are tried again, up to 4 attempts)")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -56,6 +59,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return badUsage(fs, "--rate-window must be positive")
 	case *maxBody <= 0:
 		return badUsage(fs, "--max-body must be positive, not %d", *maxBody)
+	case hookTimeout.d <= 0:
+		return badUsage(fs, "--webhook-timeout must be positive")
+	}
+	allow, err := serve.ParseWebhookAllow(*hookAllow)
+	if err != nil {
+		return badUsage(fs, "--webhook-allow: %s", err)
 	}
 	if _, _, err := net.SplitHostPort(*addr); err != nil {
 		return badUsage(fs, "--addr %s: want HOST:PORT, such as 127.0.0.1:8080", *addr)
@@ -92,7 +101,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	defer stopLease()
 
 	svc, err := serve.New(ctx, serve.Config{Program: prog, Store: st, Clock: wallClock{}, Users: apiUsers, TokenTTL: ttl.d,
-		RateLimit: *rate, RateWindow: window.d, MaxBody: int64(*maxBody), Logger: log})
+		RateLimit: *rate, RateWindow: window.d, MaxBody: int64(*maxBody), Logger: log,
+		Webhooks: serve.WebhookOptions{Allow: allow, Timeout: hookTimeout.d}})
 	if err != nil {
 		fmt.Fprintf(stderr, "campc serve: %s\n", lang.Escape(store.RedactIn(err.Error(), *db)))
 		return exitUsage

@@ -198,6 +198,8 @@ func TestServeRefuses(t *testing.T) {
 		{[]string{"--rate-limit", "0"}, exitUsage, "--rate-limit must be positive"},
 		{[]string{"--addr", "nowhere"}, exitUsage, "--addr nowhere: want HOST:PORT"},
 		{[]string{"--token-ttl", "soon"}, exitUsage, "--token-ttl"},
+		{[]string{"--webhook-timeout", "0s"}, exitUsage, "--webhook-timeout must be positive"},
+		{[]string{"--webhook-allow", "hooks.example.com,http://x/"}, exitUsage, `--webhook-allow: "http://x/" is not a host pattern`},
 	} {
 		var stdout, stderr strings.Builder
 		code := run(append([]string{"serve"}, tc.args...), strings.NewReader(""), &stdout, &stderr)
