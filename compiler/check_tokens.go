@@ -224,7 +224,7 @@ func (c *checker) checkAssetTemplates() {
 	for _, ws := range c.prog.Workspaces {
 		var ts []ir.Template
 		for _, em := range ws.Emails {
-			ts = append(ts, em.Subject)
+			ts = append(ts, em.Templates()...)
 		}
 		for _, wh := range ws.Webhooks {
 			ts = append(ts, wh.Templates()...)

@@ -35,6 +35,12 @@ type Options struct {
 	// cache keyed by the source's name and text. It must return what
 	// lang.Parse would; the checker does not modify the AST it returns.
 	Parse func(src lang.Source) (*lang.File, []*lang.Diagnostic)
+	// ReadFile returns the text of a file that a declaration names (an
+	// email's `text file "…"` or `html file "…"`), by its name joined to
+	// the directory of the .camp file that names it, in slash form. The
+	// compiler does no I/O, so the host reads the file (campc passes
+	// project.ReadFile). Without it such a declaration is an error.
+	ReadFile func(name string) (string, error)
 }
 
 // Result is what Compile returns: the program (nil when the sources did
@@ -61,7 +67,7 @@ func (r *Result) OnlySmartListErrors() bool { return r.errors && !r.otherErrors 
 func Compile(sources []lang.Source, opts Options) *Result {
 	srcs := slices.Clone(sources)
 	slices.SortStableFunc(srcs, func(a, b lang.Source) int { return strings.Compare(a.Name, b.Name) })
-	c := &checker{side: newSide(), prog: &ir.Program{}, workspaces: map[string]*ir.Workspace{}, sources: map[string]string{}, zones: opts.Zones, wantRefs: opts.References}
+	c := &checker{side: newSide(), prog: &ir.Program{}, workspaces: map[string]*ir.Workspace{}, sources: map[string]string{}, zones: opts.Zones, readFile: opts.ReadFile, wantRefs: opts.References}
 	var files []*lang.File
 	parsed := parseAll(srcs, opts.Parse)
 	for i, s := range srcs {
@@ -130,6 +136,7 @@ type checker struct {
 	sources    map[string]string // file name -> text, for the source text of conditions and steps
 	nextList   int
 	zones      func(string) (*time.Location, error)
+	readFile   func(string) (string, error)
 	clones     []*ir.ProgramDef // programs declared as clones, in source order
 	cloning    *ir.ProgramDef   // the cloned program whose copies are being declared or compiled
 	wantRefs   bool             // Options.References

@@ -106,7 +106,24 @@ func TestDiagnostics(t *testing.T) {
 				continue
 			}
 			t.Run(ch.name, func(t *testing.T) {
-				res := Compile(ch.sources, Options{MaxErrors: -1, Zones: time.LoadLocation})
+				// Files not named .camp are the files declarations name
+				// (email bodies), read through Options.ReadFile.
+				var camp []lang.Source
+				others := map[string]string{}
+				for _, s := range ch.sources {
+					if strings.HasSuffix(s.Name, ".camp") {
+						camp = append(camp, s)
+					} else {
+						others[s.Name] = s.Text
+					}
+				}
+				read := func(name string) (string, error) {
+					if t, ok := others[name]; ok {
+						return t, nil
+					}
+					return "", os.ErrNotExist
+				}
+				res := Compile(camp, Options{MaxErrors: -1, Zones: time.LoadLocation, ReadFile: read})
 				for _, d := range res.Diagnostics {
 					seen[string(d.Code)] = true
 					ok := false

@@ -3,6 +3,8 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"net/mail"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -40,8 +42,15 @@ func (c *checker) resolveEmail(em *ir.Email) {
 	seen := map[string]lang.Position{}
 	for _, it := range c.emailInfo[em].email.Items {
 		what := "subject"
-		if it.Operational {
+		switch {
+		case it.Operational:
 			what = "operational"
+		case it.From != nil:
+			what = "from"
+		case it.Text != nil:
+			what = "text body"
+		case it.HTML != nil:
+			what = "html body"
 		}
 		s, e := rng(it.Pos, it.EndPos)
 		if first, ok := seen[what]; ok {
@@ -50,12 +59,62 @@ func (c *checker) resolveEmail(em *ir.Email) {
 			continue
 		}
 		seen[what] = s
-		if it.Subject != nil {
+		switch {
+		case it.Subject != nil:
 			em.Subject = c.template(nil, it.Subject)
-		} else {
+		case it.From != nil:
+			em.From = c.template(nil, it.From)
+			if em.From.Static() {
+				if _, err := mail.ParseAddress(it.From.Value()); err != nil {
+					fs, fe := rng(it.From.Pos, it.From.EndPos)
+					c.errorf(nil, lang.CodeTypeMismatch, fs, fe, "email %q: from %q is not an email address (%v)", em.Name, it.From.Value(), err)
+				}
+			}
+		case it.Text != nil:
+			em.Text, em.TextFile = c.emailBody(em, it.Text)
+		case it.HTML != nil:
+			em.HTML, em.HTMLFile = c.emailBody(em, it.HTML)
+		default:
 			em.Operational = true
 		}
 	}
+}
+
+// emailBody compiles a text or HTML body: the string itself, or the file
+// it names, which the host reads (Options.ReadFile). A file's name is
+// relative to the .camp file and stays below its directory.
+func (c *checker) emailBody(em *ir.Email, b *lang.EmailBody) (ir.Template, string) {
+	if !b.File {
+		return c.template(nil, b.Str), ""
+	}
+	s, e := rng(b.Str.Pos, b.Str.EndPos)
+	rel := b.Str.Value()
+	if rel == "" || path.IsAbs(rel) || strings.Contains(rel, `\`) || strings.HasPrefix(rel, "/") || (len(rel) > 1 && rel[1] == ':') {
+		c.errorf(nil, lang.CodeTypeMismatch, s, e, "email %q: body file %q must be a relative path with / between names, beside the .camp file", em.Name, rel)
+		return ir.Template{}, ""
+	}
+	for _, el := range strings.Split(rel, "/") {
+		if el == ".." {
+			c.errorf(nil, lang.CodeTypeMismatch, s, e, "email %q: body file %q must not leave the .camp file's directory (no ..)", em.Name, rel)
+			return ir.Template{}, ""
+		}
+	}
+	name := path.Join(path.Dir(b.Str.Pos.Filename), rel)
+	if c.readFile == nil {
+		c.errorf(nil, lang.CodeUndefined, s, e, "email %q: body file %q cannot be read: this host passes no files to the compiler", em.Name, name)
+		return ir.Template{}, name
+	}
+	text, err := c.readFile(name)
+	if err != nil {
+		c.errorf(nil, lang.CodeUndefined, s, e, "email %q: cannot read body file %q: %v", em.Name, name, err)
+		return ir.Template{}, name
+	}
+	parts, d := lang.TemplateText(name, text)
+	if d != nil {
+		c.report(nil, d)
+		return ir.Template{Parts: []ir.Part{{Lit: text}}}, name
+	}
+	return c.templateParts(nil, parts), name
 }
 
 func (c *checker) resolveSmartListDef(sl *ir.SmartListDef) {
@@ -257,6 +316,12 @@ func (c *checker) template(cp *ir.Campaign, s *lang.Str) ir.Template {
 		c.report(cp, d)
 		return ir.Template{Parts: []ir.Part{{Lit: s.Value()}}}
 	}
+	return c.templateParts(cp, parts)
+}
+
+// templateParts makes the IR of a template's parts, keeping each
+// reference as written for messages.
+func (c *checker) templateParts(cp *ir.Campaign, parts []lang.Part) ir.Template {
 	out := make([]ir.Part, len(parts))
 	for i, p := range parts {
 		if p.Ref == nil {

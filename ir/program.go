@@ -166,14 +166,32 @@ type SmartListDef struct {
 	Pos  Position
 }
 
-// Email is an email asset; its subject is rendered in the sender's frame.
+// Email is an email asset; its subject, sender and bodies are rendered in
+// the sender's frame (token values are HTML-escaped in the HTML body).
 // An operational email goes even to people who unsubscribed or whose
 // marketing is suspended (never to a missing or invalid address).
 type Email struct {
 	Name        string
 	Subject     Template
+	From        Template // the sender's address; empty: the host's default
+	Text        Template // the plain-text body
+	HTML        Template // the HTML body
+	TextFile    string   // the file the text body came from ("" when inline)
+	HTMLFile    string   // the file the HTML body came from ("" when inline)
 	Operational bool
 	Pos         Position
+}
+
+// Templates lists the email's templates in the order they are rendered:
+// subject, from, text, HTML (the empty ones left out).
+func (e *Email) Templates() []Template {
+	ts := []Template{e.Subject}
+	for _, t := range []Template{e.From, e.Text, e.HTML} {
+		if len(t.Parts) > 0 {
+			ts = append(ts, t)
+		}
+	}
+	return ts
 }
 
 // Form is a form.

@@ -227,7 +227,7 @@ func (s *SendEmail) Templates() []Template {
 	if s.Email == nil {
 		return nil
 	}
-	return []Template{s.Email.Subject}
+	return s.Email.Templates()
 }
 
 func (s *CallWebhook) Templates() []Template {

@@ -166,14 +166,29 @@ type EmailDecl struct {
 	EndPos lexer.Position
 }
 
-// EmailItem is one clause of an email: its subject, or "operational" (the
+// EmailItem is one clause of an email: its subject, "operational" (the
 // email is sent even to people who unsubscribed or are suspended from
-// marketing). Each stands on a line of its own.
+// marketing), its sender, its text body or its HTML body. Each stands on
+// a line of its own.
 type EmailItem struct {
 	Pos         lexer.Position
-	Subject     *Str `parser:"  'subject' @@"`
-	Operational bool `parser:"| @'operational'"`
+	Subject     *Str       `parser:"  'subject' @@"`
+	Operational bool       `parser:"| @'operational'"`
+	From        *Str       `parser:"| 'from' @@"`
+	Text        *EmailBody `parser:"| 'text' @@"`
+	HTML        *EmailBody `parser:"| 'html' @@"`
 	EndPos      lexer.Position
+}
+
+// EmailBody is a text or HTML body: the template itself ("…"), or with
+// "file", the name of a file beside the .camp file that holds it. The
+// compiler does not read the file: the host passes its text in
+// (compiler.Options.ReadFile).
+type EmailBody struct {
+	Pos    lexer.Position
+	File   bool `parser:"@'file'?"`
+	Str    *Str `parser:"@@"`
+	EndPos lexer.Position
 }
 
 // Subject is the email's first subject clause, or nil.

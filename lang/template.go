@@ -3,6 +3,7 @@ package lang
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // TokenRef is one {{family.Name}} or {{family.Name:default=text}} inside a
@@ -111,4 +112,63 @@ func unescape(s string) string {
 		return s
 	}
 	return v
+}
+
+// TemplateText splits the text of a file (an email body kept beside a
+// .camp file) into literal text and token references. Unlike a string
+// literal the text has no escapes: it is taken as it is, and positions
+// are lines and columns of that file.
+func TemplateText(filename, text string) ([]Part, *Diagnostic) {
+	var parts []Part
+	pos := Position{Filename: filename, Line: 1, Column: 1}
+	// at moves pos over text[from:to].
+	at := func(from, to int) {
+		for i := from; i < to; {
+			r, n := utf8.DecodeRuneInString(text[i:])
+			i += n
+			pos.Offset += n
+			if r == '\n' {
+				pos.Line++
+				pos.Column = 1
+			} else {
+				pos.Column++
+			}
+		}
+	}
+	last, i := 0, 0
+	for {
+		j := strings.Index(text[i:], "{{")
+		if j < 0 {
+			break
+		}
+		j += i
+		at(i, j)
+		start := pos
+		k := strings.Index(text[j+2:], "}}")
+		if k < 0 {
+			rest := text[j:]
+			if n := strings.IndexByte(rest, '\n'); n >= 0 {
+				rest = rest[:n]
+			}
+			return nil, Errorf(CodeBadToken, start, start.Advance(runeCount(rest)), "token reference %q has no closing }}", rest)
+		}
+		inner := text[j+2 : j+2+k]
+		at(j, j+4+k)
+		end := pos
+		ref, msg := parseRef(inner)
+		if msg != "" {
+			return nil, Errorf(CodeBadToken, start, end, "%s in %q", msg, text[j:j+4+k])
+		}
+		ref.Start, ref.End = start, end
+		if j > last {
+			parts = append(parts, Part{Lit: text[last:j]})
+		}
+		parts = append(parts, Part{Ref: ref})
+		i = j + 4 + k
+		last = i
+	}
+	if last < len(text) {
+		parts = append(parts, Part{Lit: text[last:]})
+	}
+	return parts, nil
 }

@@ -163,7 +163,7 @@ func (a *Analyzer) Analyze() *Analysis {
 		an.ASTs[s.Name] = p.file
 		return p.file, p.diags
 	}
-	an.Result = compiler.Compile(srcs, compiler.Options{MaxErrors: -1, Zones: a.Zones, References: true, Parse: parseOne})
+	an.Result = compiler.Compile(srcs, compiler.Options{MaxErrors: -1, Zones: a.Zones, References: true, Parse: parseOne, ReadFile: project.ReadFile})
 	for _, f := range names {
 		if _, ok := an.Current[f]; ok {
 			an.Diags[f] = nil

@@ -209,6 +209,14 @@ func describe(an *Analysis, o *occ) string {
 		if t.Operational {
 			b.WriteString(" (operational)")
 		}
+		if len(t.From.Parts) > 0 {
+			fmt.Fprintf(&b, "\n\nfrom: `%s`", templateText(t.From))
+		}
+		for _, body := range []struct{ kind, file string }{{"text", t.TextFile}, {"html", t.HTMLFile}} {
+			if body.file != "" {
+				fmt.Fprintf(&b, "\n\n%s body: file `%s`", body.kind, body.file)
+			}
+		}
 	case *ir.Webhook:
 		decl("webhook", t.Name)
 		fmt.Fprintf(&b, "\n\n%s `%s`", t.Method, templateText(t.URL))

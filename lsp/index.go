@@ -185,7 +185,7 @@ func buildIndex(an *Analysis) *index {
 	for _, ws := range prog.Workspaces {
 		var ts []ir.Template
 		for _, e := range ws.Emails {
-			ts = append(ts, e.Subject)
+			ts = append(ts, e.Templates()...)
 		}
 		for _, w := range ws.Webhooks {
 			ts = append(ts, w.Templates()...)

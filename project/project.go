@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/campc/campc/lang"
 )
@@ -150,4 +151,33 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// MaxBodyFile is the largest file a declaration may name (an email body):
+// a body is sent to every person, so a huge one is a mistake.
+const MaxBodyFile = 1 << 20
+
+// ReadFile reads a file that a declaration names, for the compiler
+// (compiler.Options.ReadFile); name is in slash form. It refuses a
+// directory, a file over MaxBodyFile and text that is not UTF-8.
+func ReadFile(name string) (string, error) {
+	f, err := os.Open(filepath.FromSlash(name))
+	if err != nil {
+		return "", unwrapPathErr(err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return "", fmt.Errorf("is a directory")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxBodyFile+1))
+	if err != nil {
+		return "", unwrapPathErr(err)
+	}
+	if len(b) > MaxBodyFile {
+		return "", fmt.Errorf("larger than %d bytes", MaxBodyFile)
+	}
+	if !utf8.Valid(b) {
+		return "", fmt.Errorf("not UTF-8 text")
+	}
+	return strings.TrimPrefix(string(b), lang.BOM), nil
 }

@@ -50,6 +50,7 @@ var activityTypeTable = []activityType{
 	{100005, stdlib.ActCreateTask, "Subject"},
 	{100006, stdlib.ActSmartListInvalid, "Campaign"},
 	{100007, stdlib.ActWaitDropped, "Campaign"},
+	{100008, stdlib.ActSendEmailFailed, "Mailing"},
 }
 
 var typeByName = func() map[string]activityType {

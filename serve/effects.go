@@ -8,18 +8,19 @@ import (
 	"github.com/campc/campc/vm"
 )
 
-// logEffects is the service's effects for email, alerts and host actions
-// until they are delivered for real: each is logged (the activity log has
-// them too) and nothing is kept in memory, unlike vm.Recorder.
+// logEffects is the service's effects for host actions. Email and alerts
+// go to the outbox (the engine runs with Outbox set), so SendEmail and
+// SendAlert are reached only by an engine built without it; they log and
+// keep nothing in memory, unlike vm.Recorder.
 type logEffects struct{ log *slog.Logger }
 
 func (l logEffects) SendEmail(ctx context.Context, m vm.Message) error {
-	l.log.Info("email not delivered: campc serve does not send email yet", "person", m.Person, "campaign", m.Campaign, "email", m.Name)
+	l.log.Info("email not delivered: this engine has no outbox", "person", m.Person, "campaign", m.Campaign, "email", m.Name)
 	return nil
 }
 
 func (l logEffects) SendAlert(ctx context.Context, m vm.Message) error {
-	l.log.Info("alert not delivered: campc serve does not send email yet", "person", m.Person, "campaign", m.Campaign)
+	l.log.Info("alert not delivered: this engine has no outbox", "person", m.Person, "campaign", m.Campaign)
 	return nil
 }
 

@@ -9,6 +9,11 @@ type metrics struct {
 	activities *prometheus.CounterVec // by type
 	waitsDue   prometheus.Gauge       // waits due at the scheduler's last look
 	batchRuns  prometheus.Counter
+	// The outbox: messages still to deliver at the last look, and
+	// delivery attempts by result (delivered, bounced, retry, failed,
+	// undelivered).
+	outboxDepth prometheus.Gauge
+	deliveries  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -23,8 +28,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Parked waits due when the scheduler last looked, before it resumed them."}),
 		batchRuns: prometheus.NewCounter(prometheus.CounterOpts{Name: "campc_batch_runs_total",
 			Help: "Scheduled batch runs the service ran."}),
+		outboxDepth: prometheus.NewGauge(prometheus.GaugeOpts{Name: "campc_outbox_depth",
+			Help: "Email and alerts in the outbox still to deliver, at the deliverer's last look."}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "campc_email_deliveries_total",
+			Help: "Attempts to deliver email and alerts, by result: delivered, bounced (5xx), retry, failed (attempts exhausted), undelivered (no --smtp)."}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.passes, m.activities, m.waitsDue, m.batchRuns} {
+	for _, c := range []prometheus.Collector{m.requests, m.passes, m.activities, m.waitsDue, m.batchRuns, m.outboxDepth, m.deliveries} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

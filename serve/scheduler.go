@@ -214,8 +214,16 @@ func (s *Service) apiSchedules(ctx context.Context, now time.Time) error {
 
 // Run ticks every Poll until stop is closed, and returns once the tick in
 // progress has finished: passes in flight are drained, not cut. A tick's
-// error is logged and the next tick tries again.
+// error is logged and the next tick tries again. Beside it the deliverer
+// sends the outbox every Poll, and at once after a commit; an attempt in
+// flight at stop is finished (it is bounded by the relay timeout).
 func (s *Service) Run(ctx context.Context, stop <-chan struct{}) {
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		s.deliverLoop(ctx, stop)
+	}()
+	defer func() { <-delivered }()
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	for {
@@ -228,6 +236,26 @@ func (s *Service) Run(ctx context.Context, stop <-chan struct{}) {
 			if err := s.Tick(ctx); err != nil {
 				s.log.Error("scheduler", "error", err.Error())
 			}
+		}
+	}
+}
+
+// deliverLoop delivers what is due every Poll and whenever a commit may
+// have put mail in the outbox.
+func (s *Service) deliverLoop(ctx context.Context, stop <-chan struct{}) {
+	t := time.NewTicker(s.cfg.Poll)
+	defer t.Stop()
+	for {
+		if _, err := s.DeliverDue(ctx); err != nil {
+			s.log.Error("deliverer", "error", err.Error())
+		}
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kick:
 		}
 	}
 }

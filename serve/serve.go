@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/ir"
+	"github.com/campc/campc/mail"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,11 +43,24 @@ type Config struct {
 	MaxBody    int64 // request bodies, in bytes; larger get HTTP 413
 	// Poll is how often the scheduler looks at the clock (real time).
 	Poll    time.Duration
-	Effects vm.Effects // default: webhooks called over HTTP (Webhooks), email logged, not delivered
+	Effects vm.Effects // default: webhooks called over HTTP (Webhooks), host actions logged
 	// Webhooks configures the default effects' webhook calls.
 	Webhooks WebhookOptions
-	Logger   *slog.Logger
-	Registry prometheus.Registerer // where the metrics go; nil: a registry of its own
+	// Mailer sends the outbox's email and alerts (mail.Sender, from
+	// --smtp); nil: they are logged and marked not delivered.
+	Mailer Mailer
+	// MaxAttempts is how many times a message is tried before it is Send
+	// Email Failed; RetryBase the wait after the first failed attempt,
+	// doubled after each (at most an hour).
+	MaxAttempts int
+	RetryBase   time.Duration
+	// ClaimTimeout is how long a deliverer holds a message it is sending;
+	// a deliverer that dies leaves it to be tried again after that. It
+	// must outlast one attempt: go-mail gives the dial and then the send
+	// the relay timeout each, so three times it.
+	ClaimTimeout time.Duration
+	Logger       *slog.Logger
+	Registry     prometheus.Registerer // where the metrics go; nil: a registry of its own
 }
 
 // Service is campc serve: the API and the scheduler over one engine.
@@ -68,7 +82,8 @@ type Service struct {
 	// connection.
 	mu    sync.Mutex
 	ready atomic.Bool
-	seq   atomic.Int64 // request ids
+	kick  chan struct{} // a commit may have put mail in the outbox
+	seq   atomic.Int64  // request ids
 
 	// The ids of the program's objects, given at start (they never change
 	// while the program does not).
@@ -116,11 +131,20 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = DefaultPoll
 	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = DefaultRetryBase
+	}
+	if cfg.ClaimTimeout <= 0 {
+		cfg.ClaimTimeout = 3 * mail.DefaultTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{cfg: cfg, prog: cfg.Program, st: cfg.Store, clock: cfg.Clock, log: cfg.Logger,
-		users: map[string]*User{}, tokens: newTokens(), limiter: newLimiter(cfg.RateLimit, cfg.RateWindow)}
+		users: map[string]*User{}, tokens: newTokens(), kick: make(chan struct{}, 1), limiter: newLimiter(cfg.RateLimit, cfg.RateWindow)}
 	for i := range cfg.Users {
 		u := &cfg.Users[i]
 		if u.ID == "" || u.Secret == "" {
@@ -156,7 +180,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		}
 		cfg.Effects = hostEffects{Effects: logEffects{cfg.Logger}, hooks: hooks}
 	}
-	s.eng, err = vm.New(cfg.Program, vm.Options{Store: txStore{cfg.Store}, Clock: cfg.Clock, Effects: cfg.Effects})
+	s.eng, err = vm.New(cfg.Program, vm.Options{Store: txStore{cfg.Store}, Clock: cfg.Clock, Effects: cfg.Effects, Outbox: true})
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +298,17 @@ func (s *Service) inTxLocked(ctx context.Context, fn func(ctx context.Context, t
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	posted := tx.PendingOutbox() > 0
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if posted {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
 }
 
 // Handler is the service's HTTP handler: /identity, /rest, /healthz and

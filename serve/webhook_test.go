@@ -167,12 +167,6 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 	return s.w.Write(b)
 }
 
-// request requests campaign name for a lead through the API.
-func (e *env) request(tok, name string, lead int64) {
-	e.t.Helper()
-	e.ok(tok, "POST", fmt.Sprintf("/rest/v1/campaigns/%d/trigger.json", e.campaignID(tok, name)), nil, trigger([]int64{lead}, nil))
-}
-
 // callActivity is the person's last Call Webhook activity's attributes.
 func (e *env) callActivity(person string) map[string]any {
 	e.t.Helper()
@@ -291,18 +285,6 @@ func TestWebhookRetries(t *testing.T) {
 			}
 		}
 	})
-}
-
-// metrics is /metrics as text.
-func (e *env) metrics() string {
-	e.t.Helper()
-	res, err := http.Get(e.srv.URL + "/metrics")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return string(b)
 }
 
 // A webhook cannot reach loopback addresses unless --webhook-allow names

@@ -28,7 +28,7 @@ func Markdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", syntax, s.Name, s.PrimaryAttribute, attrs, yes(s.InExecutable), s.EmitsEvent)
 	}
-	b.WriteString("\nA step inside `if`/`else` also records `Choice`. The engine itself writes ")
+	b.WriteString("\nA step inside `if`/`else` also records `Choice`. The engine itself (and the deliverer of `campc serve`) writes ")
 	var engine []string
 	for _, a := range EngineActivities {
 		engine = append(engine, "`"+a+"`")

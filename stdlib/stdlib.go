@@ -262,6 +262,7 @@ const (
 	ActNewPerson        = "New Person"         // a delivered "person is created"
 	ActSmartListInvalid = "Smart List Invalid" // a campaign whose smart list is invalid qualified nobody
 	ActWaitDropped      = "Wait Dropped"       // a parked wait whose flow no longer exists
+	ActSendEmailFailed  = "Send Email Failed"  // campc serve: every attempt to deliver an email failed
 
 	// Engagement activities, written when the host delivers the event;
 	// the names are Marketo's.
@@ -275,8 +276,9 @@ const (
 )
 
 // EngineActivities are the activity types that no step writes: the engine
-// writes them for delivered events and for its own decisions.
-var EngineActivities = []string{ActFillOutForm, ActNewPerson, ActSmartListInvalid, ActWaitDropped,
+// writes them for delivered events and for its own decisions, and the
+// service for the outcome of its deliveries.
+var EngineActivities = []string{ActFillOutForm, ActNewPerson, ActSmartListInvalid, ActWaitDropped, ActSendEmailFailed,
 	// engagement events (issue 11)
 	ActOpenEmail, ActClickEmail, ActVisitWebpage, ActClickLink, ActEmailDelivered, ActEmailBounced, ActUnsubscribe}
 

@@ -35,6 +35,9 @@ CREATE TABLE serve_schedules (id BIGSERIAL PRIMARY KEY, workspace TEXT NOT NULL,
   run_at BIGINT NOT NULL, tokens TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX serve_schedules_due ON serve_schedules (done, run_at, id);
 `)
+	// The outbox comes after the service's tables (outbox.go): migrations
+	// are numbered by their order.
+	outboxMigrations()
 }
 
 // ServeTx is a transaction of the service: the engine's transaction (a

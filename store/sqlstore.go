@@ -267,6 +267,9 @@ type sqlTx struct {
 	// run is the batch run this transaction moves (one of its groups),
 	// written at Commit after the activities, which belong to it.
 	run *vm.BatchRun
+	// outbox are the messages applied (Commit.Outbox), written at Commit
+	// after the activities, whose numbers name them.
+	outbox []*vm.Message
 }
 
 // personRow is a person as stored: the encoded state and, once read, the
@@ -461,6 +464,7 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 			t.pendingLog[a.Person] = append(t.pendingLog[a.Person], a)
 		}
 	}
+	t.outbox = append(t.outbox, c.Outbox...)
 	for _, id := range c.Unpark {
 		if err := t.take("unpark", "parked wait", id); err != nil {
 			return err
@@ -538,13 +542,17 @@ func (t *sqlTx) Commit() error {
 		t.tx.Rollback()
 		return fmt.Errorf("save the batch run: %w", err)
 	}
-	t.acts, t.pendingLog = nil, nil
+	if err := t.writeOutbox(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("keep email in the outbox: %w", err)
+	}
+	t.acts, t.pendingLog, t.outbox = nil, nil, nil
 	return t.tx.Commit()
 }
 
 func (t *sqlTx) Rollback() error {
 	defer t.release()
-	t.acts, t.pendingLog = nil, nil
+	t.acts, t.pendingLog, t.outbox = nil, nil, nil
 	return t.tx.Rollback()
 }
 

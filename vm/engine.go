@@ -45,6 +45,11 @@ type Options struct {
 	// effect on stores whose transactions may run concurrently (the
 	// in-memory store, PostgreSQL); the log is the same either way.
 	Workers int
+	// Outbox, when set, puts the email and alerts a pass sends in its
+	// commit (Commit.Outbox) instead of calling Effects.SendEmail and
+	// SendAlert during the pass, so that a host delivers them only once
+	// the pass is committed, from the store (campc serve).
+	Outbox bool
 }
 
 // Engine runs one program. It is safe for concurrent use: operations are
@@ -54,6 +59,7 @@ type Engine struct {
 	store     Store
 	clock     Clock
 	fx        Effects
+	outbox    bool
 	steps     int
 	cascades  int
 	group     int
@@ -80,7 +86,7 @@ func New(prog *ir.Program, opts Options) (*Engine, error) {
 	if prog == nil {
 		return nil, errors.New("vm: no program")
 	}
-	e := &Engine{prog: prog, store: opts.Store, clock: opts.Clock, fx: opts.Effects,
+	e := &Engine{prog: prog, store: opts.Store, clock: opts.Clock, fx: opts.Effects, outbox: opts.Outbox,
 		steps: opts.StepBudget, cascades: opts.CascadeBudget, index: map[trigKey][]*ir.Campaign{}}
 	if e.store == nil {
 		e.store = NewMemStore()

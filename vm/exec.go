@@ -63,8 +63,9 @@ type pass struct {
 	taken    *Queued // the queue entry this pass consumes
 	dequeue  []int64 // queue entries that Remove from Flow drops
 	steps    int
-	chain    *link // the campaigns whose flows led to this pass, its root last
-	first    link  // the root's link (chain), made with the pass
+	chain    *link      // the campaigns whose flows led to this pass, its root last
+	outbox   []*Message // email and alerts for the commit (Options.Outbox)
+	first    link       // the root's link (chain), made with the pass
 	// origin names what started the pass where the store keeps it (a
 	// resumed wait, a queue entry), for webhooks' idempotency keys.
 	origin string
@@ -164,6 +165,25 @@ func (ps *pass) add(in *Activity, step ir.Step, cur *cursor) {
 	}
 }
 
+// post logs a message's activity and puts the message in the pass's
+// outbox, tied to the activity (the store names the message after it).
+func (ps *pass) post(m *Message, act *Activity, st ir.Step, cur *cursor) {
+	ps.add(act, st, cur)
+	m.Activity = ps.acts[len(ps.acts)-1]
+	ps.outbox = append(ps.outbox, m)
+}
+
+// alertSubject is an alert's subject: its text's first line, cut short.
+func alertSubject(text string) string {
+	if i := strings.IndexByte(text, '\n'); i >= 0 {
+		text = text[:i]
+	}
+	if r := []rune(text); len(r) > 100 {
+		text = string(r[:100]) + "…"
+	}
+	return "Alert: " + text
+}
+
 // finish applies the pass to the transaction (unless err) and queues what
 // it set off: its requests, then the campaigns its events trigger. A failed
 // pass applies nothing.
@@ -181,7 +201,7 @@ func (ps *pass) finish(err error) error {
 			next = ps.enqueue(next, w)
 		}
 	}
-	c := &Commit{Person: ps.p, Activities: ps.acts, Park: ps.park, Unpark: ps.unpark, Dequeue: ps.dequeue}
+	c := &Commit{Person: ps.p, Activities: ps.acts, Park: ps.park, Unpark: ps.unpark, Dequeue: ps.dequeue, Outbox: ps.outbox}
 	if ps.taken != nil {
 		c.Dequeue = append(c.Dequeue, ps.taken.ID)
 	}
@@ -342,24 +362,39 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 	case *ir.RemoveFromList:
 		ps.changeList(st, st.List, false, cur)
 	case *ir.SendEmail:
-		subject := ps.render(st.Email.Subject, f)
+		em := st.Email
+		subject := ps.render(em.Subject, f)
 		to := formatValue(p.Field("Email"))
-		if why := notSent(p, st.Email); why != "" {
+		if why := notSent(p, em); why != "" {
 			// The step still happens, so the log says what was not sent
 			// and why; the host is not asked to deliver it.
-			ps.add(&Activity{Type: stdlib.ActSendEmail, Primary: st.Email.Name, Attributes: Attrs{{"Subject", AttrStr(subject)}, {"Sent", AttrBool(false)}, {"Reason", AttrStr(why)}}}, st, cur)
+			ps.add(&Activity{Type: stdlib.ActSendEmail, Primary: em.Name, Attributes: Attrs{{"Subject", AttrStr(subject)}, {"Sent", AttrBool(false)}, {"Reason", AttrStr(why)}}}, st, cur)
 			return nil
 		}
-		if err := ps.r.e.fx.SendEmail(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, Name: st.Email.Name, To: to, Subject: subject}); err != nil {
-			return ps.fail(fmt.Errorf("send email %q: %w", st.Email.Name, err))
+		m := &Message{Person: p.ID, Workspace: f.campaign.Workspace.Name, Campaign: f.campaign.Name, Step: st.ID, Name: em.Name,
+			From: ps.render(em.From, f), To: to, Subject: subject, Text: ps.render(em.Text, f), HTML: ps.renderHTML(em.HTML, f), Operational: em.Operational}
+		act := &Activity{Type: stdlib.ActSendEmail, Primary: em.Name, Attributes: Attrs{{"Subject", AttrStr(subject)}}}
+		if ps.r.e.outbox {
+			ps.post(m, act, st, cur)
+			return nil
 		}
-		ps.add(&Activity{Type: stdlib.ActSendEmail, Primary: st.Email.Name, Attributes: Attrs{{"Subject", AttrStr(subject)}}}, st, cur)
+		if err := ps.r.e.fx.SendEmail(ps.r.ctx, *m); err != nil {
+			return ps.fail(fmt.Errorf("send email %q: %w", em.Name, err))
+		}
+		ps.add(act, st, cur)
 	case *ir.SendAlert:
 		text, to := ps.render(st.Text, f), ps.render(st.To, f)
-		if err := ps.r.e.fx.SendAlert(ps.r.ctx, Message{Person: p.ID, Campaign: f.campaign.Name, To: to, Body: text}); err != nil {
+		m := &Message{Person: p.ID, Workspace: f.campaign.Workspace.Name, Campaign: f.campaign.Name, Step: st.ID, To: to,
+			Subject: alertSubject(text), Text: text, Body: text, Operational: true}
+		act := &Activity{Type: stdlib.ActSendAlert, Primary: text, Attributes: Attrs{{"To", AttrStr(to)}}}
+		if ps.r.e.outbox {
+			ps.post(m, act, st, cur)
+			return nil
+		}
+		if err := ps.r.e.fx.SendAlert(ps.r.ctx, *m); err != nil {
 			return ps.fail(fmt.Errorf("send alert: %w", err))
 		}
-		ps.add(&Activity{Type: stdlib.ActSendAlert, Primary: text, Attributes: Attrs{{"To", AttrStr(to)}}}, st, cur)
+		ps.add(act, st, cur)
 	case *ir.Moment:
 		ps.add(&Activity{Type: stdlib.ActInterestingMoment, Primary: ps.render(st.Text, f), Attributes: Attrs{{"Type", AttrStr(st.Moment)}}}, st, cur)
 	case *ir.Wait:

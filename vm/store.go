@@ -171,6 +171,15 @@ type MemStore struct {
 	queue    []*Queued
 	runs     []*BatchRun
 	nextID   int64
+	outbox   []*Message // Commit.Outbox, recorded: nothing delivers them
+}
+
+// Outbox returns the messages committed to the store's outbox (see
+// Options.Outbox), in commit order; the in-memory store delivers none.
+func (m *MemStore) Outbox() []*Message {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return slices.Clone(m.outbox)
 }
 
 // NewMemStore makes an empty in-memory store.
@@ -537,6 +546,10 @@ func (t *memTx) Commit() error {
 			m.seq++
 			a.Seq = m.seq
 			m.log.add(a, run)
+		}
+		for _, msg := range c.Outbox {
+			msg.ID = MessageID(msg)
+			m.outbox = append(m.outbox, msg)
 		}
 		for _, id := range c.Unpark {
 			if p := m.parked[id]; p != nil {

@@ -238,6 +238,11 @@ type Commit struct {
 	Enqueue    []*Queued
 	Dequeue    []int64
 	Run        *BatchRun
+	// Outbox holds the email and alerts of the pass when the engine runs
+	// with Options.Outbox: the store keeps them in the same transaction as
+	// the activities, and the host delivers them after the commit. A store
+	// without an outbox (MemStore) records them.
+	Outbox []*Message
 }
 
 // Step is the place and identity of the flow step that wrote the activity

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"fmt"
+	"html"
 	"strconv"
 	"strings"
 	"time"
@@ -124,6 +125,24 @@ func (ps *pass) render(t ir.Template, f *frame) string {
 			v = p.Ref.Default
 		}
 		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// renderHTML renders an HTML body: its text as written, each token's
+// value (or default) HTML-escaped, so a field value cannot add markup.
+func (ps *pass) renderHTML(t ir.Template, f *frame) string {
+	var b strings.Builder
+	for _, p := range t.Parts {
+		if p.Ref == nil {
+			b.WriteString(p.Lit)
+			continue
+		}
+		v := ps.tokenValue(p.Ref, f)
+		if v == "" && p.Ref.HasDefault {
+			v = p.Ref.Default
+		}
+		b.WriteString(html.EscapeString(v))
 	}
 	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/project"
 )
 
 // compileProject loads and compiles paths, printing diagnostics. It returns
@@ -19,7 +20,7 @@ func compileProject(paths []string, format string, strict bool, maxErrors int, s
 	if maxErrors == 0 {
 		maxErrors = -1
 	}
-	res := compiler.Compile(srcs, compiler.Options{MaxErrors: maxErrors, Zones: zones})
+	res := compiler.Compile(srcs, compiler.Options{MaxErrors: maxErrors, Zones: zones, ReadFile: project.ReadFile})
 	failed := res.HasErrors()
 	if strict {
 		for _, d := range res.Diagnostics {

@@ -7,6 +7,7 @@ import (
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/graph"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/project"
 )
 
 // drawnCodes are the errors that the graph itself shows (in red): a project
@@ -32,7 +33,7 @@ func cmdGraph(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc: %s\n", lang.Escape(err.Error()))
 		return exitUsage
 	}
-	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1, Zones: zones})
+	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1, Zones: zones, ReadFile: project.ReadFile})
 	code := exitOK
 	for _, d := range res.Diagnostics {
 		if d.Severity == lang.SeverityError && !drawnCodes[d.Code] {

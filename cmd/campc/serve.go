@@ -18,6 +18,7 @@ import (
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/mail"
 	"github.com/campc/campc/serve"
 	"github.com/campc/campc/store"
 )
@@ -31,7 +32,7 @@ func (wallClock) Now() time.Time { return time.Now() }
 const drainTimeout = 30 * time.Second
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [--webhook-allow LIST] [--webhook-timeout DURATION] [PATH ...]", stdout, stderr)
+	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [--webhook-allow LIST] [--webhook-timeout DURATION] [--smtp URL] [PATH ...]", stdout, stderr)
 	db := fs.String("db", "campc.db", "the database: a SQLite file path (created and migrated) or a postgres:// URL (migrated by campc migrate)")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on")
 	ttl := durationFlag{d: serve.DefaultTokenTTL}
@@ -44,11 +45,36 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	hookAllow := fs.String("webhook-allow", "", "host patterns webhooks may call even at private, loopback or link-local addresses, comma-separated: hooks.example.com, *.corp.internal, 127.0.0.1, 10.0.0.0/8 (public addresses need none)")
 	hookTimeout := durationFlag{d: serve.DefaultWebhookTimeout}
 	fs.Var(&hookTimeout, "webhook-timeout", "how long one webhook attempt may take (5xx answers and network errors are tried again, up to 4 attempts)")
+	smtpURL := fs.String("smtp", "", "the SMTP relay that delivers email and alerts: smtp://user:password@host:port (STARTTLS when offered) or smtps://… (TLS); the password may come from CAMPC_SMTP_PASSWORD instead. Without it nothing is delivered")
+	smtpFrom := fs.String("smtp-from", "campc@localhost", "the sender of alerts and of email that names no from")
+	smtpTimeout := durationFlag{d: mail.DefaultTimeout}
+	fs.Var(&smtpTimeout, "smtp-timeout", "how long one delivery attempt may take; a message a stopped process was sending is tried again after three times this")
+	smtpAttempts := fs.Int("smtp-attempts", serve.DefaultMaxAttempts, "attempts at a message before it is Send Email Failed (waits double from 30s between them, at most 1h)")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagExit(err)
 	}
+	var mailer serve.Mailer
+	var relay string
+	if *smtpURL != "" {
+		r, err := mail.ParseURL(*smtpURL)
+		if err != nil {
+			return badUsage(fs, "%s", err)
+		}
+		if r.User != "" && r.Password == "" {
+			r.Password = os.Getenv("CAMPC_SMTP_PASSWORD")
+		}
+		snd, err := mail.NewSender(r, *smtpFrom, smtpTimeout.d)
+		if err != nil {
+			return badUsage(fs, "%s", err)
+		}
+		mailer, relay = snd, r.String()
+	}
 	switch {
+	case smtpTimeout.d <= 0:
+		return badUsage(fs, "--smtp-timeout must be positive")
+	case *smtpAttempts <= 0:
+		return badUsage(fs, "--smtp-attempts must be positive, not %d", *smtpAttempts)
 	case *db == "":
 		return badUsage(fs, "--db needs a value (a SQLite file path or a postgres:// URL)")
 	case ttl.d <= 0:
@@ -102,6 +128,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 
 	svc, err := serve.New(ctx, serve.Config{Program: prog, Store: st, Clock: wallClock{}, Users: apiUsers, TokenTTL: ttl.d,
 		RateLimit: *rate, RateWindow: window.d, MaxBody: int64(*maxBody), Logger: log,
+		Mailer: mailer, MaxAttempts: *smtpAttempts, ClaimTimeout: 3 * smtpTimeout.d,
 		Webhooks: serve.WebhookOptions{Allow: allow, Timeout: hookTimeout.d}})
 	if err != nil {
 		fmt.Fprintf(stderr, "campc serve: %s\n", lang.Escape(store.RedactIn(err.Error(), *db)))
@@ -120,7 +147,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		srv.Close()
 		return runFailed(stderr, "serve", *db, err)
 	}
-	log.Info("campc serve ready", "addr", ln.Addr().String(), "db", store.RedactDSN(*db), "users", len(apiUsers), "campaigns", len(prog.Campaigns))
+	if mailer == nil {
+		log.Warn("no --smtp: email and alerts are kept in the outbox and marked not delivered")
+	}
+	log.Info("campc serve ready", "addr", ln.Addr().String(), "db", store.RedactDSN(*db), "users", len(apiUsers), "campaigns", len(prog.Campaigns), "smtp", relay)
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)

@@ -6,6 +6,7 @@ package vmtest
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -122,7 +123,17 @@ func compileCase(t testing.TB, ar *txtar.Archive, dir string) *ir.Program {
 	if len(srcs) == 0 {
 		t.Fatalf("no .camp files in %q", dir)
 	}
-	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1, Zones: time.LoadLocation})
+	// The archive's other files are the files declarations name (email
+	// bodies), by their names in the archive.
+	read := func(name string) (string, error) {
+		for _, f := range ar.Files {
+			if f.Name == name {
+				return string(f.Data), nil
+			}
+		}
+		return "", fs.ErrNotExist
+	}
+	res := compiler.Compile(srcs, compiler.Options{MaxErrors: -1, Zones: time.LoadLocation, ReadFile: read})
 	lenient := strings.Contains(string(ar.Comment), "lenient")
 	prog, err := res.Runnable(lenient)
 	if err != nil {
