@@ -170,7 +170,7 @@ func (c *call) leadIDsParam() ([]int64, error) {
 	if len(out) == 0 || len(out) > 300 {
 		return nil, errCode("1003", "1 to 300 lead ids, not %d", len(out))
 	}
-	return out, nil
+	return out, c.readLeadKeys(out)
 }
 
 // changeList adds or removes leads, firing the list triggers.

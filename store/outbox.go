@@ -76,7 +76,12 @@ func (t *sqlTx) writeOutbox() error {
 	if len(t.outbox) == 0 {
 		return nil
 	}
-	q := t.s.d.rebind(`INSERT INTO outbox (message_id, workspace, person, payload, next_at) VALUES (?, ?, ?, ?, ?)`)
+	// Prepared once for the transaction's messages, not once each.
+	ins, err := t.tx.PrepareContext(t.ctx, t.s.d.rebind(`INSERT INTO outbox (message_id, workspace, person, payload, next_at) VALUES (?, ?, ?, ?, ?)`))
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
 	for _, m := range t.outbox {
 		m.ID = vm.MessageID(m)
 		var seq int64
@@ -92,7 +97,7 @@ func (t *sqlTx) writeOutbox() error {
 		if m.Activity != nil {
 			due = m.Activity.Time
 		}
-		if _, err := t.tx.ExecContext(t.ctx, q, m.ID, m.Workspace, m.Person, string(doc), fmtTime(due)); err != nil {
+		if _, err := ins.ExecContext(t.ctx, m.ID, m.Workspace, m.Person, string(doc), fmtTime(due)); err != nil {
 			return fmt.Errorf("message %s: %w", m.ID, err)
 		}
 	}

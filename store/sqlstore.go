@@ -360,7 +360,15 @@ func (t *sqlTx) LoadPerson(id string) (*vm.Person, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	p.Log = append(p.Log, t.pendingLog[id]...)
+	// Keep what was read for the loads that follow in this transaction
+	// (an API call loads a lead to check it, then to run it): the row is
+	// locked until the end, and Apply keeps the copy up to date, as it
+	// does one read ahead by Prefetch.
+	if t.fetched == nil {
+		t.fetched = map[string]*personRow{}
+	}
+	t.fetched[id] = &personRow{data: row.data, deleted: row.deleted, log: p.Log[:len(p.Log):len(p.Log)], logRead: true}
+	p.Log = append(p.Log[:len(p.Log):len(p.Log)], t.pendingLog[id]...)
 	return p, nil
 }
 
