@@ -84,10 +84,24 @@ func (c *call) readLeadKeys(ids []int64) error {
 	return nil
 }
 
+// prefetchLeads reads the people of the lead ids read ahead in a
+// statement or two, for the loads that follow (the service's, then the
+// engine's).
+func (c *call) prefetchLeads() error {
+	pids := make([]string, 0, len(c.leadKeys))
+	for _, pid := range c.leadKeys {
+		pids = append(pids, pid)
+	}
+	return c.tx.PrefetchSet(pids, c.s.prog.ReadsActivityLogs())
+}
+
 // visibleLeads finds the people of lead ids; every one must be a person
 // the user's workspace sees (1004 otherwise).
 func (c *call) visibleLeads(ids []int64) ([]string, error) {
 	if err := c.readLeadKeys(ids); err != nil {
+		return nil, err
+	}
+	if err := c.prefetchLeads(); err != nil {
 		return nil, err
 	}
 	var out []string
