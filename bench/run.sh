@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs campc's benchmarks and regenerates BENCHMARKS.md at the repository
 # root from what they measured (figures, ratios, targets, the CPU profile of
-# the batch run). Takes about four minutes on the quiet 2-core machine, and
-# over 15 more for Simulate at 100,000 people (BENCH_SIM_PEOPLE=20000: 13 s).
+# the batch run). Takes about seven minutes on the quiet 2-core machine
+# (three of them the serve benchmarks, with PostgreSQL), and over 15 more
+# for Simulate at 100,000 people (BENCH_SIM_PEOPLE=20000: 13 s).
 #
 #   bash bench/run.sh
 #
