@@ -695,7 +695,6 @@ func (t *sqlTx) prefetchSet(ids []string, withLogs bool) error {
 			return err
 		}
 		if f := t.fetched[a.Person]; f != nil { // one of ids, read just now
-
 			f.log = append(f.log, a)
 		}
 	}
