@@ -223,6 +223,8 @@ type call struct {
 	path []string // the path's captured parts
 	tx   *store.ServeTx
 	reps []*vm.Report
+	// leadKeys are person Ids of lead ids read ahead (readLeadKeys).
+	leadKeys map[int64]string
 }
 
 type endpoint struct {
