@@ -99,8 +99,10 @@ type Plan struct {
 }
 
 // Kept and Dropped count the plan's waits.
-func (p *Plan) Kept() int    { return len(p.Moves) - p.Dropped() }
-func (p *Plan) Dropped() int { return countFunc(p.Moves, func(m vm.WaitMove) bool { return m.Dropped }) }
+func (p *Plan) Kept() int { return len(p.Moves) - p.Dropped() }
+func (p *Plan) Dropped() int {
+	return countFunc(p.Moves, func(m vm.WaitMove) bool { return m.Dropped })
+}
 
 func countFunc[T any](s []T, f func(T) bool) int {
 	n := 0
