@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -125,7 +126,7 @@ func reload(ctx context.Context, svc *serve.Service, paths []string, log interfa
 	}
 	p, err := svc.Deploy(ctx, prog, proj, "SIGHUP")
 	switch {
-	case err == serve.ErrUnchanged:
+	case errors.Is(err, serve.ErrUnchanged):
 		log.Info("SIGHUP: the project is unchanged")
 	case err != nil:
 		log.Error("SIGHUP: deploy refused; still running the old one", "error", err.Error())
