@@ -356,3 +356,60 @@ func TestDeployPendingOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestDeployIDs(t *testing.T) {
+	// Campaign ids survive deploys: a campaign kept keeps its id, a new one
+	// gets the next, and a removed one's id stays reserved, given back to
+	// it when it returns.
+	forStores(t, func(t *testing.T, open opener) {
+		e, _ := startDeploy(t, open)
+		tok := e.token("acme", "acme-secret")
+		nurture := e.campaignID(tok, "Nurture")
+		extra := func(name string) *Project {
+			p := deployProject(issueFlow)
+			p.Sources = append(p.Sources, lang.Source{Name: "more.camp", Text: `workspace "Acme"
+program "Q" {
+  trigger campaign "` + name + `" {
+    smart list {
+      trigger campaign is requested from api
+    }
+    flow {
+      interesting moment web "x"
+    }
+    active
+  }
+}
+`})
+			return p
+		}
+		deploy := func(p *Project) *Plan {
+			t.Helper()
+			plan, err := e.svc.Deploy(context.Background(), deployProg(t, p), p, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return plan
+		}
+		if p := deploy(extra("Extra")); len(p.Added) != 1 || p.Added[0] != "Acme/Extra" {
+			t.Fatalf("added %v", p.Added)
+		}
+		id := e.campaignID(tok, "Extra")
+		if e.campaignID(tok, "Nurture") != nurture || id <= nurture {
+			t.Fatalf("ids after adding Extra: Nurture %d (was %d), Extra %d", e.campaignID(tok, "Nurture"), nurture, id)
+		}
+		if p := deploy(deployProject(issueFlow)); len(p.Removed) != 1 || p.Removed[0] != "Acme/Extra" {
+			t.Fatalf("removed %v", p.Removed)
+		}
+		if r := e.call(tok, "GET", "/rest/v1/campaigns.json", map[string][]string{"name": {"Extra"}}, nil); len(r.rows()) != 0 {
+			t.Fatalf("a removed campaign is listed: %v", r.rows())
+		}
+		deploy(extra("Other"))
+		if other := e.campaignID(tok, "Other"); other == id {
+			t.Fatalf("a new campaign got the removed one's id %d", id)
+		}
+		deploy(extra("Extra"))
+		if again := e.campaignID(tok, "Extra"); again != id {
+			t.Fatalf("Extra came back with id %d, had %d", again, id)
+		}
+	})
+}

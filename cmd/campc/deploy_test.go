@@ -249,3 +249,38 @@ func deployProcess(t *testing.T, bin, db string) {
 		t.Fatalf("activities over HTTP:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// campc deploy refuses, saying why and writing nothing: a project with
+// errors (exit 1, file:line:col, no database made), a database that does
+// not exist (exit 2), a bad flag (exit 2).
+func TestDeployRefuses(t *testing.T) {
+	dir := t.TempDir()
+	good, broken := filepath.Join(dir, "good"), filepath.Join(dir, "broken")
+	writeCamp(t, good, deployCamp("wait 1 day"))
+	writeCamp(t, broken, deployCamp("send email \"Nope\""))
+	db := filepath.Join(dir, "none.db")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--db", db, broken}, exitError, filepath.Join(broken, "nurture.camp") + ":14:"},
+		{[]string{"--db", db, "--dry-run", broken}, exitError, "nothing deployed"},
+		{[]string{"--db", db, good}, exitUsage, "--db " + db + ": no such file"},
+		{[]string{"--db", "", good}, exitUsage, "--db needs a value"},
+		{[]string{"--dry-run=maybe", good}, exitUsage, "--dry-run"},
+		{[]string{"--db", db, filepath.Join(dir, "missing")}, exitUsage, "missing"},
+	} {
+		code, _, stderr := campc(append([]string{"deploy"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("deploy %v: exit %d, want %d; stderr %q, want %q", tc.args, code, tc.code, stderr, tc.want)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a refused deploy made a database")
+	}
+	code, out, _ := campc("help", "deploy")
+	if code != 0 || !strings.Contains(out, "--dry-run") || !strings.Contains(out, "Exit 0") {
+		t.Errorf("help deploy: %d\n%s", code, out)
+	}
+}
