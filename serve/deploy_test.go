@@ -413,3 +413,41 @@ program "Q" {
 		}
 	})
 }
+
+func TestDeployPathWait(t *testing.T) {
+	// A wait an older campc stored by position is read against the program
+	// it was parked under, not the new one (where its position now names
+	// send email "B"), and is stored by its step's identity from then on.
+	forStores(t, func(t *testing.T, open opener) {
+		p := deployProject(issueFlow)
+		e := start(t, open(t), vm.NewManualClock(t0), deployProg(t, p), func(c *Config) { c.Project = p })
+		tok := e.token("acme", "acme-secret")
+		person := e.personID(e.createLead(tok, "old@acme.example", nil))
+		tx, err := e.st.Begin(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Apply(&vm.Commit{Park: []*vm.Parked{{Person: person, Workspace: "Acme", Campaign: "Nurture", Path: []int{2}, Due: t0.Add(24 * time.Hour)}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		proj := deployProject(issueFlow[len(`send email "A"`):])
+		plan, err := e.svc.Deploy(context.Background(), deployProg(t, proj), proj, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Kept() != 1 || !strings.HasPrefix(plan.Moves[0].From, `"wait 1 day" at acme.camp:15:`) {
+			t.Fatalf("plan %s: %+v", plan.Summary(), plan.Moves)
+		}
+		w := e.waits()
+		if len(w) != 1 || w[0].Step == "" || w[0].Path != nil {
+			t.Fatalf("the wait after the deploy: %+v", w)
+		}
+		e.advance(25 * time.Hour)
+		if got := e.sent(); got["B"] != 1 || got["C"] != 1 {
+			t.Fatalf("sent %v, want B and C once", got)
+		}
+	})
+}
