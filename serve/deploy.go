@@ -220,7 +220,11 @@ func (s *Service) Deploy(ctx context.Context, prog *ir.Program, proj *Project, w
 	if proj != nil && s.project != nil && proj.Hash() == s.project.Hash() {
 		return &Plan{}, ErrUnchanged
 	}
-	return s.deployLocked(ctx, prog, proj, who, nil)
+	p, err := s.deployLocked(ctx, prog, proj, who, nil)
+	if err != nil {
+		s.m.deploys.WithLabelValues("refused").Inc()
+	}
+	return p, err
 }
 
 // ErrUnchanged is Deploy's answer to the project the service runs already:
@@ -308,10 +312,13 @@ func (s *Service) deployLocked(ctx context.Context, prog *ir.Program, proj *Proj
 	s.record(reps...)
 	s.prog, s.eng, s.version, s.project = prog, eng, version, proj
 	s.setIDs(ids)
+	s.m.version.Set(float64(version))
 	if p == nil {
+		s.m.deploys.WithLabelValues("switched").Inc()
 		s.log.Info("deploy: switched to the project another service applied", "deploy", version, "who", who)
 		return &Plan{}, nil
 	}
+	s.m.deploys.WithLabelValues("applied").Inc()
 	s.log.Info("deploy applied", "deploy", version, "who", who, "hash", shortHash(hash), "summary", p.Summary())
 	for _, m := range p.Moves {
 		if m.Dropped {
@@ -398,6 +405,7 @@ func (s *Service) syncDeploy(ctx context.Context, start bool) error {
 	if start && latest.State == store.DeployApplied && s.project != nil {
 		if latest.Hash == s.project.Hash() {
 			s.version = latest.ID
+			s.m.version.Set(float64(latest.ID))
 			return nil
 		}
 		_, err := s.deployLocked(ctx, s.prog, s.project, "campc serve start", nil)
@@ -409,6 +417,7 @@ func (s *Service) syncDeploy(ctx context.Context, start bool) error {
 		return nil
 	}
 	refuse := func(why error) error {
+		s.m.deploys.WithLabelValues("refused").Inc()
 		s.log.Error("deploy refused: the service keeps running its project", "deploy", latest.ID, "who", latest.Who, "error", why.Error())
 		if latest.State != store.DeployPending {
 			s.version = latest.ID // do not try it again every tick
@@ -445,6 +454,8 @@ func (s *Service) syncDeploy(ctx context.Context, start bool) error {
 	}
 	s.prog, s.eng, s.version, s.project = prog, eng, latest.ID, proj
 	s.setIDs(ids)
+	s.m.version.Set(float64(latest.ID))
+	s.m.deploys.WithLabelValues("switched").Inc()
 	s.log.Info("deploy: switched to the project another service applied", "deploy", latest.ID, "who", latest.Who, "hash", shortHash(latest.Hash))
 	return nil
 }

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -346,6 +347,9 @@ func TestDeployPendingOnce(t *testing.T) {
 			if c := s.Program().Campaign("Acme", "Nurture"); c == nil || len(c.Flow) != 2 {
 				t.Fatal("the service does not run the deployed flow")
 			}
+		}
+		if m := e.metrics(); !strings.Contains(m, fmt.Sprintf("campc_deploy_version %d\n", d.ID)) || !strings.Contains(m, `campc_deploys_total{result="applied"} 2`) {
+			t.Errorf("metrics after the deploy:\n%s", m)
 		}
 		if n := has(e.log(""), stdlib.ActWaitDropped+":Nurture"); n != 2 {
 			t.Fatalf("%d Wait Dropped, want 2 (one per person, once)", n)
