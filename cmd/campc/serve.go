@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/mail"
@@ -97,14 +96,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(stderr)
 
-	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
-	if res == nil {
+	proj, prog, code := loadDeployable(paths, stderr)
+	if code != exitOK {
+		if code == exitError {
+			fmt.Fprintln(stderr, "campc serve: the project has errors; not starting")
+		}
 		return code
-	}
-	prog, err := res.Runnable(false)
-	if err != nil {
-		fmt.Fprintln(stderr, "campc serve: the project has errors; not starting")
-		return exitError
 	}
 	apiUsers, err := readUsers(*users, prog.Workspaces)
 	if err != nil {
@@ -129,7 +126,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	svc, err := serve.New(ctx, serve.Config{Program: prog, Store: st, Clock: wallClock{}, Users: apiUsers, TokenTTL: ttl.d,
 		RateLimit: *rate, RateWindow: window.d, MaxBody: int64(*maxBody), Logger: log,
 		Mailer: mailer, MaxAttempts: *smtpAttempts, ClaimTimeout: 3 * smtpTimeout.d,
-		Webhooks: serve.WebhookOptions{Allow: allow, Timeout: hookTimeout.d}})
+		Webhooks: serve.WebhookOptions{Allow: allow, Timeout: hookTimeout.d}, Project: proj})
 	if err != nil {
 		fmt.Fprintf(stderr, "campc serve: %s\n", lang.Escape(store.RedactIn(err.Error(), *db)))
 		return exitUsage
@@ -150,7 +147,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if mailer == nil {
 		log.Warn("no --smtp: email and alerts are kept in the outbox and marked not delivered")
 	}
-	log.Info("campc serve ready", "addr", ln.Addr().String(), "db", store.RedactDSN(*db), "users", len(apiUsers), "campaigns", len(prog.Campaigns), "smtp", relay)
+	log.Info("campc serve ready", "addr", ln.Addr().String(), "db", store.RedactDSN(*db), "users", len(apiUsers), "campaigns", len(svc.Program().Campaigns),
+		"deploy", svc.Version(), "smtp", relay)
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
@@ -160,14 +158,25 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	defer cancelRun()
 	ran := make(chan struct{})
 	go func() { svc.Run(runCtx, stop); close(ran) }()
-	select {
-	case sig := <-sigs:
-		log.Info("stopping: draining calls and passes in flight", "signal", sig.String())
-	case err := <-served:
-		log.Error("the HTTP server stopped", "error", err.Error())
-		close(stop)
-		<-ran
-		return exitError
+	// SIGHUP reloads the project from the same paths (see reload).
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
+wait:
+	for {
+		select {
+		case <-hups:
+			log.Info("SIGHUP: reloading the project")
+			reload(ctx, svc, paths, log)
+		case sig := <-sigs:
+			log.Info("stopping: draining calls and passes in flight", "signal", sig.String())
+			break wait
+		case err := <-served:
+			log.Error("the HTTP server stopped", "error", err.Error())
+			close(stop)
+			<-ran
+			return exitError
+		}
 	}
 	close(stop)
 	shutCtx, cancel := context.WithTimeout(ctx, drainTimeout)
