@@ -136,6 +136,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc serve: --addr %s: %v\n", *addr, err)
 		return exitUsage
 	}
+	// SIGHUP reloads the project from the same paths (see reload); one
+	// that comes while the database catches up waits for it, rather than
+	// ending the process as it would by default.
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
 	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -158,10 +164,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	defer cancelRun()
 	ran := make(chan struct{})
 	go func() { svc.Run(runCtx, stop); close(ran) }()
-	// SIGHUP reloads the project from the same paths (see reload).
-	hups := make(chan os.Signal, 1)
-	signal.Notify(hups, syscall.SIGHUP)
-	defer signal.Stop(hups)
 wait:
 	for {
 		select {
