@@ -252,6 +252,8 @@ type sqlTx struct {
 	tx   *sql.Tx
 	conn *sql.Conn // PostgreSQL: tx's connection, released when tx ends
 	ctx  context.Context
+	// stmts are the Store's statements bound to tx (stmt).
+	stmts map[string]*sql.Stmt
 	// taken are the parked waits and queued runs this transaction has
 	// deleted, by statement name.
 	taken map[string]map[int64]bool
@@ -313,7 +315,20 @@ func (t *sqlTx) take(stmt, what string, id int64) error {
 	return nil
 }
 
-func (t *sqlTx) stmt(name string) *sql.Stmt { return t.tx.StmtContext(t.ctx, t.s.st[name]) }
+// stmt is a prepared statement of the Store bound to this transaction,
+// bound once per transaction (database/sql makes a new one each time it
+// is asked, and closes them all when the transaction ends).
+func (t *sqlTx) stmt(name string) *sql.Stmt {
+	if st, ok := t.stmts[name]; ok {
+		return st
+	}
+	st := t.tx.StmtContext(t.ctx, t.s.st[name])
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[name] = st
+	return st
+}
 
 func (t *sqlTx) LoadPerson(id string) (*vm.Person, error) {
 	var row personRow
