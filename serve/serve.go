@@ -60,7 +60,10 @@ type Config struct {
 	// the relay timeout each, so three times it.
 	ClaimTimeout time.Duration
 	Logger       *slog.Logger
-	Registry     prometheus.Registerer // where the metrics go; nil: a registry of its own
+	// Version names the deployed project (shown by the console with the
+	// time it was first served); "" keeps no record.
+	Version  string
+	Registry prometheus.Registerer // where the metrics go; nil: a registry of its own
 }
 
 // Service is campc serve: the API and the scheduler over one engine.
@@ -186,6 +189,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if err := s.giveIDs(ctx); err != nil {
 		return nil, fmt.Errorf("give the program's objects their ids: %w", err)
+	}
+	if err := s.applyOverrides(ctx); err != nil {
+		return nil, fmt.Errorf("read the console's campaign overrides: %w", err)
+	}
+	if err := s.recordDeploy(ctx); err != nil {
+		return nil, fmt.Errorf("record the deployed version: %w", err)
 	}
 	return s, nil
 }

@@ -38,6 +38,7 @@ CREATE INDEX serve_schedules_due ON serve_schedules (done, run_at, id);
 	// The outbox comes after the service's tables (outbox.go): migrations
 	// are numbered by their order.
 	outboxMigrations()
+	consoleMigrations()
 }
 
 // ServeTx is a transaction of the service: the engine's transaction (a

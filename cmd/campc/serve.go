@@ -3,19 +3,24 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/console"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/mail"
@@ -32,7 +37,7 @@ func (wallClock) Now() time.Time { return time.Now() }
 const drainTimeout = 30 * time.Second
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [--webhook-allow LIST] [--webhook-timeout DURATION] [--smtp URL] [PATH ...]", stdout, stderr)
+	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [--webhook-allow LIST] [--webhook-timeout DURATION] [--smtp URL] [--no-console] [PATH ...]", stdout, stderr)
 	db := fs.String("db", "campc.db", "the database: a SQLite file path (created and migrated) or a postgres:// URL (migrated by campc migrate)")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on")
 	ttl := durationFlag{d: serve.DefaultTokenTTL}
@@ -50,6 +55,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	smtpTimeout := durationFlag{d: mail.DefaultTimeout}
 	fs.Var(&smtpTimeout, "smtp-timeout", "how long one delivery attempt may take; a message a stopped process was sending is tried again after three times this")
 	smtpAttempts := fs.Int("smtp-attempts", serve.DefaultMaxAttempts, "attempts at a message before it is Send Email Failed (waits double from 30s between them, at most 1h)")
+	noConsole := fs.Bool("no-console", false, "do not serve the web console at /console (it signs in API users, and admin with CAMPC_CONSOLE_PASSWORD)")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -97,7 +103,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(stderr)
 
-	res, code := compileProject(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
+	res, texts, code := compileProjectTexts(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
 	if res == nil {
 		return code
 	}
@@ -129,7 +135,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	svc, err := serve.New(ctx, serve.Config{Program: prog, Store: st, Clock: wallClock{}, Users: apiUsers, TokenTTL: ttl.d,
 		RateLimit: *rate, RateWindow: window.d, MaxBody: int64(*maxBody), Logger: log,
 		Mailer: mailer, MaxAttempts: *smtpAttempts, ClaimTimeout: 3 * smtpTimeout.d,
-		Webhooks: serve.WebhookOptions{Allow: allow, Timeout: hookTimeout.d}})
+		Webhooks: serve.WebhookOptions{Allow: allow, Timeout: hookTimeout.d}, Version: projectVersion(texts)})
 	if err != nil {
 		fmt.Fprintf(stderr, "campc serve: %s\n", lang.Escape(store.RedactIn(err.Error(), *db)))
 		return exitUsage
@@ -139,7 +145,20 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc serve: --addr %s: %v\n", *addr, err)
 		return exitUsage
 	}
-	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute}
+	handler := svc.Handler()
+	if !*noConsole {
+		con, err := console.New(svc, console.Config{AdminPassword: os.Getenv("CAMPC_CONSOLE_PASSWORD"), Sources: texts, Logger: log})
+		if err != nil {
+			fmt.Fprintf(stderr, "campc serve: the console: %v\n", err)
+			return exitError
+		}
+		mux := http.NewServeMux()
+		mux.Handle(console.Prefix, con.Handler())
+		mux.Handle(console.Prefix+"/", con.Handler())
+		mux.Handle("/", handler)
+		handler = mux
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	// /healthz answers 503 until the database has caught up.
@@ -185,6 +204,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// projectVersion names the project's text: the first 12 hex digits of a
+// SHA-256 over its files' names and texts, in name order.
+func projectVersion(texts map[string]string) string {
+	h := sha256.New()
+	for _, name := range slices.Sorted(maps.Keys(texts)) {
+		fmt.Fprintf(h, "%d:%s%d:%s", len(name), name, len(texts[name]), texts[name])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // newLogger logs to stderr: JSON when it is not a terminal, text when a
