@@ -616,3 +616,89 @@ func TestPagesRender(t *testing.T) {
 		}
 	})
 }
+
+// failMessage puts a message of a workspace in the outbox, claims it and
+// marks it failed, as the deliverer does after its last attempt; and logs
+// a webhook call that failed. It returns the message's outbox number.
+func failMessage(t *testing.T, st *store.Store, ws, subject string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := st.BeginServe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &vm.Activity{Time: t0, Person: "1", Type: "Send Email", Campaign: "Welcome <b>", Workspace: ws, Primary: "News"}
+	hook := &vm.Activity{Time: t0, Person: "1", Type: "Call Webhook", Campaign: "Welcome <b>", Workspace: ws, Primary: "CRM",
+		Attributes: vm.Attrs{{Key: "Status", Value: vm.AttrNum(0)}, {Key: "Error", Value: vm.AttrStr("dial: " + hostile)}}}
+	m := &vm.Message{Person: "1", Workspace: ws, Campaign: "Welcome <b>", Name: "News", To: "ann@example.com", Subject: subject, Text: "T", Activity: a}
+	if err := tx.Apply(&vm.Commit{Activities: []*vm.Activity{a, hook}, Outbox: []*vm.Message{m}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx, err = st.BeginServe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	ids, err := tx.DueOutbox(t0, 10)
+	if err != nil || len(ids) == 0 {
+		t.Fatalf("due: %v %v", ids, err)
+	}
+	id := ids[len(ids)-1]
+	if _, err := tx.ClaimOutbox(id, t0, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.FinishOutbox(id, store.OutboxFailed, t0, "550 no such user "+hostile); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestRetryFailedDelivery(t *testing.T) {
+	forStores(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, false)
+		id := failMessage(t, st, "Acme", "Hello "+hostile)
+		beta := e.browser()
+		beta.login("beta", "beta-secret")
+		if _, body := beta.get("/console/operations"); strings.Contains(body, "550 no such user") || strings.Contains(body, "CRM") {
+			t.Error("beta sees Acme's failed message or webhook")
+		}
+		if _, code, _ := beta.act("retry", url.Values{"message": {fmt.Sprint(id)}}); code != http.StatusBadRequest {
+			t.Errorf("beta retried Acme's message: %d", code)
+		}
+		b := e.browser()
+		b.login("acme", "acme-secret")
+		_, ops := b.get("/console/operations")
+		if !strings.Contains(ops, "550 no such user &lt;script&gt;") || strings.Contains(ops, hostile) {
+			t.Errorf("the failed message is not listed, escaped:\n%s", ops)
+		}
+		if !strings.Contains(ops, "dial: &lt;script&gt;") {
+			t.Errorf("the failed webhook is not listed:\n%s", ops)
+		}
+		if _, code, body := b.act("retry", url.Values{"message": {fmt.Sprint(id)}}); code != http.StatusSeeOther {
+			t.Fatalf("retry: %d %s", code, body)
+		}
+		tx, err := st.BeginServe(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, err := tx.OutboxRow(id)
+		tx.Rollback()
+		if err != nil || row.State != store.OutboxPending || row.Attempts != 0 {
+			t.Fatalf("after retry: %+v %v", row, err)
+		}
+		// Pending now: a second retry is refused.
+		if _, code, body := b.act("retry", url.Values{"message": {fmt.Sprint(id)}}); code != http.StatusBadRequest || !strings.Contains(body, "pending, not failed") {
+			t.Errorf("retry of a pending message: %d %s", code, body)
+		}
+		audit, _ := st.AuditLog(context.Background(), "Acme", 10)
+		if len(audit) != 1 || audit[0].Who != "acme" || audit[0].Action != "retry" {
+			t.Errorf("audit: %+v", audit)
+		}
+	})
+}
