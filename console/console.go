@@ -72,6 +72,9 @@ type Console struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+
+	countsMu sync.Mutex
+	counts   map[*ir.Campaign]*counts // see counts.go
 }
 
 // session is a signed-in user.
@@ -92,7 +95,7 @@ func New(svc *serve.Service, cfg Config) (*Console, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Console{svc: svc, prog: svc.Program(), cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, tmpl: map[string]*template.Template{}}
+	c := &Console{svc: svc, prog: svc.Program(), cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, counts: map[*ir.Campaign]*counts{}, tmpl: map[string]*template.Template{}}
 	c.key = make([]byte, 32)
 	if _, err := rand.Read(c.key); err != nil {
 		return nil, err

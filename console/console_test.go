@@ -399,7 +399,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 // identity of a campaign's activities.
 func countSteps(t *testing.T, st *store.Store, ws, campaign string) map[string]int {
 	t.Helper()
-	m, err := st.StepPeople(context.Background(), ws, campaign)
+	m, _, err := st.StepPeople(context.Background(), ws, campaign)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -699,6 +699,45 @@ func TestRetryFailedDelivery(t *testing.T) {
 		audit, _ := st.AuditLog(context.Background(), "Acme", 10)
 		if len(audit) != 1 || audit[0].Who != "acme" || audit[0].Action != "retry" {
 			t.Errorf("audit: %+v", audit)
+		}
+	})
+}
+
+// The funnel is kept between views and brought up to date from the new
+// activities alone: a person counted once per step however often they
+// pass it.
+func TestFunnelKeptUpToDate(t *testing.T) {
+	forStores(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, false)
+		b := e.browser()
+		b.login("beta", "beta-secret")
+		cp := e.campaign("Beta", "Beta Request")
+		id := fmt.Sprint(e.svc.CampaignID(cp))
+		step := cp.Flow[0].Base().ID
+		shown := func() string {
+			t.Helper()
+			_, page := b.get(e.campaignPath("Beta", "Beta Request"))
+			m := regexp.MustCompile(`<td class="n people">(\d*)</td>`).FindStringSubmatch(page)
+			if m == nil {
+				t.Fatalf("no funnel:\n%s", page)
+			}
+			return m[1]
+		}
+		if got := shown(); got != "0" {
+			t.Fatalf("before: %s", got)
+		}
+		for i := range 3 {
+			e.clock.Set(t0.Add(time.Duration(i+1) * time.Second))
+			if _, code, body := b.act("request", url.Values{"campaign": {id}, "people": {"b1"}}); code != http.StatusSeeOther {
+				t.Fatalf("request: %d %s", code, body)
+			}
+			db := countSteps(t, st, "Beta", cp.Name)[step]
+			if got := shown(); got != "1" || db != 1 {
+				t.Errorf("after request %d: the page shows %s, the database %d, want 1", i+1, got, db)
+			}
+		}
+		if _, body := b.get(e.campaignPath("Beta", "Beta Request")); !strings.Contains(body, "24 h: <b>1</b>") {
+			t.Error("entries: one person, entered three times, is one")
 		}
 	})
 }

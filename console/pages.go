@@ -218,11 +218,7 @@ func (c *Console) campaignData(r *http.Request, u *user, cp *ir.Campaign) (map[s
 	st := c.svc.Store()
 	now := c.svc.Now()
 	ws := cp.Workspace.Name
-	entries, err := st.CampaignEntries(ctx, ws, cp.Name, now)
-	if err != nil {
-		return nil, err
-	}
-	people, err := st.StepPeople(ctx, ws, cp.Name)
+	people, entries, err := c.campaignCounts(ctx, cp)
 	if err != nil {
 		return nil, err
 	}

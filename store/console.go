@@ -27,8 +27,9 @@ CREATE INDEX activities_step ON activities (workspace, campaign, step, person);
 CREATE INDEX activities_campaign ON activities (workspace, campaign, seq);
 CREATE INDEX activities_type ON activities (type, seq);
 CREATE INDEX parked_campaign ON parked (workspace, campaign);
-CREATE TABLE console_entries (workspace TEXT NOT NULL, campaign TEXT NOT NULL, person TEXT NOT NULL, time INTEGER NOT NULL);
-CREATE INDEX console_entries_campaign ON console_entries (workspace, campaign, time, person);
+CREATE TABLE console_entries (workspace TEXT NOT NULL, campaign TEXT NOT NULL, person TEXT NOT NULL, time INTEGER NOT NULL,
+  PRIMARY KEY (workspace, campaign, person));
+CREATE INDEX console_entries_campaign ON console_entries (workspace, campaign, time);
 CREATE INDEX console_entries_time ON console_entries (time);
 CREATE TABLE console_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, who TEXT NOT NULL,
   workspace TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
@@ -41,15 +42,19 @@ CREATE INDEX activities_step ON activities (workspace, campaign, step, person);
 CREATE INDEX activities_campaign ON activities (workspace, campaign, seq);
 CREATE INDEX activities_type ON activities (type, seq);
 CREATE INDEX parked_campaign ON parked (workspace, campaign);
-CREATE TABLE console_entries (workspace TEXT NOT NULL, campaign TEXT NOT NULL, person TEXT NOT NULL, time BIGINT NOT NULL);
-CREATE INDEX console_entries_campaign ON console_entries (workspace, campaign, time, person);
+CREATE TABLE console_entries (workspace TEXT NOT NULL, campaign TEXT NOT NULL, person TEXT NOT NULL, time BIGINT NOT NULL,
+  PRIMARY KEY (workspace, campaign, person));
+CREATE INDEX console_entries_campaign ON console_entries (workspace, campaign, time);
 CREATE INDEX console_entries_time ON console_entries (time);
 CREATE TABLE console_audit (id BIGSERIAL PRIMARY KEY, time BIGINT NOT NULL, who TEXT NOT NULL,
   workspace TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE console_overrides (workspace TEXT NOT NULL, campaign TEXT NOT NULL, active INTEGER NOT NULL,
   who TEXT NOT NULL, time BIGINT NOT NULL, PRIMARY KEY (workspace, campaign));
 `)
-	queries["consoleEnter"] = `INSERT INTO console_entries (workspace, campaign, person, time) VALUES (?, ?, ?, ?)`
+	// A person's last entry into each campaign: the people who entered in
+	// a window are the rows whose last entry is in it.
+	queries["consoleEnter"] = `INSERT INTO console_entries (workspace, campaign, person, time) VALUES (?, ?, ?, ?)
+ON CONFLICT (workspace, campaign, person) DO UPDATE SET time = excluded.time`
 }
 
 // entry is a pass that entered a campaign, written at commit.
@@ -91,7 +96,7 @@ type EntryCounts struct {
 func (s *Store) Entries(ctx context.Context, workspace string, now time.Time) ([]EntryCounts, error) {
 	day, week, month := fmtTime(now.Add(-24*time.Hour)), fmtTime(now.Add(-7*24*time.Hour)), fmtTime(now.Add(-30*24*time.Hour))
 	q := `SELECT workspace, campaign,
-  count(DISTINCT CASE WHEN time >= ? THEN person END), count(DISTINCT CASE WHEN time >= ? THEN person END), count(DISTINCT person), MAX(time)
+  sum(CASE WHEN time >= ? THEN 1 ELSE 0 END), sum(CASE WHEN time >= ? THEN 1 ELSE 0 END), count(*), MAX(time)
 FROM console_entries WHERE time >= ? AND time <= ?`
 	args := []any{day, week, month, fmtTime(now)}
 	if workspace != "" {
@@ -122,12 +127,13 @@ FROM console_entries WHERE time >= ? AND time <= ?`
 	return out, rows.Err()
 }
 
-// CampaignEntries counts one campaign's entries as Entries does.
+// CampaignEntries counts one campaign's entries as Entries does, in one
+// pass over its index's last 30 days.
 func (s *Store) CampaignEntries(ctx context.Context, workspace, campaign string, now time.Time) (EntryCounts, error) {
 	e := EntryCounts{Workspace: workspace, Campaign: campaign}
 	var last sql.NullInt64
 	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT
-  count(DISTINCT CASE WHEN time >= ? THEN person END), count(DISTINCT CASE WHEN time >= ? THEN person END), count(DISTINCT person), MAX(time)
+  COALESCE(sum(CASE WHEN time >= ? THEN 1 ELSE 0 END), 0), COALESCE(sum(CASE WHEN time >= ? THEN 1 ELSE 0 END), 0), count(*), MAX(time)
 FROM console_entries WHERE workspace = ? AND campaign = ? AND time >= ? AND time <= ?`),
 		fmtTime(now.Add(-24*time.Hour)), fmtTime(now.Add(-7*24*time.Hour)), workspace, campaign, fmtTime(now.Add(-30*24*time.Hour)), fmtTime(now)).
 		Scan(&e.Day, &e.Week, &e.Month, &last)
@@ -138,23 +144,89 @@ FROM console_entries WHERE workspace = ? AND campaign = ? AND time >= ? AND time
 }
 
 // StepPeople counts, per step identity, the people that step of a
-// campaign wrote an activity for (ever): the campaign's funnel.
-func (s *Store) StepPeople(ctx context.Context, workspace, campaign string) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT step, count(DISTINCT person) FROM activities WHERE workspace = ? AND campaign = ? AND step <> '' GROUP BY step`), workspace, campaign)
+// campaign wrote an activity for (ever): the campaign's funnel, with
+// upTo, the campaign's last activity before counting (LastSeq).
+func (s *Store) StepPeople(ctx context.Context, workspace, campaign string) (counts map[string]int, upTo int64, err error) {
+	// One snapshot for both reads, so that upTo says what was counted:
+	// SQLite's transactions exclude writers; PostgreSQL's repeatable read
+	// sees one snapshot.
+	var opts *sql.TxOptions
+	if s.d.dollar {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT COALESCE(MAX(seq), 0) FROM activities WHERE workspace = ? AND campaign = ?`), workspace, campaign).Scan(&upTo); err != nil {
+		return nil, 0, err
+	}
+	// The covering index (workspace, campaign, step, person) answers alone.
+	rows, err := tx.QueryContext(ctx, s.d.rebind(`SELECT step, count(DISTINCT person) FROM activities WHERE workspace = ? AND campaign = ? AND step <> '' GROUP BY step`), workspace, campaign)
+	if err != nil {
+		return nil, 0, err
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	counts = map[string]int{}
 	for rows.Next() {
 		var step string
 		var n int
 		if err := rows.Scan(&step, &n); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		out[step] = n
+		counts[step] = n
 	}
-	return out, rows.Err()
+	return counts, upTo, rows.Err()
+}
+
+// LastSeq is the number of a campaign's last activity (0: none).
+func (s *Store) LastSeq(ctx context.Context, workspace, campaign string) (int64, error) {
+	var seq int64
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT COALESCE(MAX(seq), 0) FROM activities WHERE workspace = ? AND campaign = ?`), workspace, campaign).Scan(&seq)
+	return seq, err
+}
+
+// StepPair is a step and a person it wrote an activity for.
+type StepPair struct{ Step, Person string }
+
+// NewStepPeople lists the steps and people of a campaign's activities
+// numbered after after and up to upTo that are the first of their step
+// and person, at most limit of them (more: ok is false, count again
+// with StepPeople).
+func (s *Store) NewStepPeople(ctx context.Context, workspace, campaign string, after, upTo int64, limit int) (pairs []StepPair, ok bool, err error) {
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT DISTINCT step, person FROM activities WHERE workspace = ? AND campaign = ? AND seq > ? AND seq <= ? AND step <> '' LIMIT ?`),
+		workspace, campaign, after, upTo, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	var all []StepPair
+	for rows.Next() {
+		var p StepPair
+		if err := rows.Scan(&p.Step, &p.Person); err != nil {
+			rows.Close()
+			return nil, false, err
+		}
+		all = append(all, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if len(all) > limit {
+		return nil, false, nil
+	}
+	q := s.d.rebind(`SELECT count(*) FROM activities WHERE workspace = ? AND campaign = ? AND step = ? AND person = ? AND seq <= ?`)
+	for _, p := range all {
+		var n int
+		if err := s.db.QueryRowContext(ctx, q, workspace, campaign, p.Step, p.Person, after).Scan(&n); err != nil {
+			return nil, false, err
+		}
+		if n == 0 {
+			pairs = append(pairs, p)
+		}
+	}
+	return pairs, true, nil
 }
 
 // Waiting counts, per wait step identity, the people parked in a
