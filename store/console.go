@@ -25,7 +25,6 @@ func consoleMigrations() {
 ALTER TABLE activities ADD COLUMN step TEXT NOT NULL DEFAULT '';
 CREATE INDEX activities_step ON activities (workspace, campaign, step, person);
 CREATE INDEX activities_campaign ON activities (workspace, campaign, seq);
-CREATE INDEX activities_type ON activities (type, seq);
 CREATE INDEX parked_campaign ON parked (workspace, campaign);
 CREATE TABLE console_entries (workspace TEXT NOT NULL, campaign TEXT NOT NULL, person TEXT NOT NULL, time INTEGER NOT NULL,
   PRIMARY KEY (workspace, campaign, person));
@@ -40,7 +39,6 @@ CREATE TABLE console_overrides (workspace TEXT NOT NULL, campaign TEXT NOT NULL,
 ALTER TABLE activities ADD COLUMN step TEXT NOT NULL DEFAULT '';
 CREATE INDEX activities_step ON activities (workspace, campaign, step, person);
 CREATE INDEX activities_campaign ON activities (workspace, campaign, seq);
-CREATE INDEX activities_type ON activities (type, seq);
 CREATE INDEX parked_campaign ON parked (workspace, campaign);
 CREATE TABLE console_entries (workspace TEXT NOT NULL, campaign TEXT NOT NULL, person TEXT NOT NULL, time BIGINT NOT NULL,
   PRIMARY KEY (workspace, campaign, person));
@@ -263,7 +261,12 @@ type ActivityQuery struct {
 	Limit     int
 }
 
+// typeWindow is how many activities back a search by type alone looks.
+const typeWindow = 200_000
+
 // ConsoleActivities lists the activities a query selects, newest first.
+// A query by type alone looks at the typeWindow activities before its
+// page only.
 func (s *Store) ConsoleActivities(ctx context.Context, q ActivityQuery) ([]*vm.Activity, error) {
 	var where []string
 	var args []any
@@ -281,6 +284,15 @@ func (s *Store) ConsoleActivities(ctx context.Context, q ActivityQuery) ([]*vm.A
 	}
 	if q.Before > 0 {
 		where, args = append(where, "seq < ?"), append(args, q.Before)
+	}
+	if q.Type != "" && q.Person == "" && q.Campaign == "" {
+		// No index has the type (each would cost every write): the scan
+		// looks at most typeWindow activities back from the page's start.
+		if q.Before > 0 {
+			where, args = append(where, "seq >= ?"), append(args, q.Before-typeWindow)
+		} else {
+			where = append(where, fmt.Sprintf("seq >= (SELECT COALESCE(MAX(seq), 0) FROM activities) - %d", typeWindow))
+		}
 	}
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 50
