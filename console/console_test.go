@@ -741,3 +741,26 @@ func TestFunnelKeptUpToDate(t *testing.T) {
 		}
 	})
 }
+
+// The activity stream follows live (a reload every 5 s, no script) on
+// its first page only.
+func TestActivityLive(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := newEnv(t, st, false)
+	b := e.browser()
+	b.login("admin", "admin-pw")
+	refresh := `<meta http-equiv="refresh" content="5">`
+	if _, page := b.get("/console/activity?live=1"); !strings.Contains(page, refresh) {
+		t.Error("live: no refresh")
+	}
+	if _, page := b.get("/console/activity"); strings.Contains(page, refresh) {
+		t.Error("not live: a refresh")
+	}
+	if _, page := b.get("/console/activity?live=1&before=5"); strings.Contains(page, refresh) {
+		t.Error("an older page reloads")
+	}
+}

@@ -471,7 +471,7 @@ func (c *Console) activity(w http.ResponseWriter, r *http.Request, u *user) {
 	qv := r.URL.Query()
 	q := store.ActivityQuery{Workspace: u.workspace, Person: qv.Get("person"), Type: qv.Get("type"), Limit: pageSize}
 	q.Before, _ = strconv.ParseInt(qv.Get("before"), 10, 64)
-	data := map[string]any{"Person": q.Person, "Type": q.Type, "Campaign": qv.Get("campaign")}
+	data := map[string]any{"Person": q.Person, "Type": q.Type, "Campaign": qv.Get("campaign"), "Live": qv.Get("live") == "1", "Before": q.Before}
 	if raw := qv.Get("campaign"); raw != "" {
 		cp := c.campaignOf(r, u, raw)
 		if cp == nil {
