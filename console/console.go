@@ -44,6 +44,9 @@ const Prefix = "/console"
 // AdminUser is the user name of the admin password's sign-in.
 const AdminUser = "admin"
 
+// maxForm is the largest form a post may carry (the API's body limit).
+const maxForm = 1 << 20
+
 // SessionTTL is how long a session lasts after sign-in.
 const SessionTTL = 12 * time.Hour
 
@@ -198,6 +201,7 @@ func (c *Console) auth(h handler) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if err := r.ParseForm(); err != nil {
 				http.Error(w, "bad form", http.StatusBadRequest)
 				return
@@ -255,6 +259,7 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, problem stri
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return

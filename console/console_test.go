@@ -764,3 +764,22 @@ func TestActivityLive(t *testing.T) {
 		t.Error("an older page reloads")
 	}
 }
+
+// A form larger than the API's body limit is refused before it is read
+// whole.
+func TestFormTooLarge(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := newEnv(t, st, false)
+	b := e.browser()
+	b.login("admin", "admin-pw")
+	big := url.Values{"csrf": {b.csrf}, "people": {strings.Repeat("1,", maxForm)}}
+	for _, path := range []string{"/console/login", "/console/actions/request"} {
+		if code, _, _ := b.post(path, big, nil); code != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", path, code)
+		}
+	}
+}

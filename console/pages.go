@@ -654,13 +654,9 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request, u *user) {
 		case errors.As(err, &ae):
 			c.fail(w, r, u, http.StatusBadRequest, ae.Msg)
 		case errors.As(err, &ve):
-			c.fail(w, r, u, http.StatusBadRequest, err.Error())
+			// A pass failed (a budget, a webhook): nothing was committed.
+			c.fail(w, r, u, http.StatusBadRequest, "Nothing was done: "+err.Error())
 		default:
-			if strings.Contains(err.Error(), "token") || strings.Contains(err.Error(), "campaign") {
-				// The engine's refusals of its input (tokens, campaigns).
-				c.fail(w, r, u, http.StatusBadRequest, err.Error())
-				return
-			}
 			c.internal(w, r, u, err)
 		}
 		return
