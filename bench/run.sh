@@ -52,6 +52,8 @@ run "$T -bench '^BenchmarkLSPEdit\$' -benchtime=50x ."
 # PostgreSQL.
 run "$T -bench '^BenchmarkServeTrigger\$' -benchtime=5000x ."
 run "$T -bench '^BenchmarkServeEvents\$' -benchtime=10000x ."
+# The console's campaign page over 100,000 people on SQLite (#15).
+run "$T -bench '^BenchmarkConsoleCampaignPage\$' -benchtime=50x ."
 # Alone in its process: the peak resident set is the process's.
 run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkMemory\$' -benchtime=1x ."
 # campc import runs as a child process; its peak resident set comes from its rusage.

@@ -34,8 +34,8 @@ type executableJSON struct {
 
 func (s *Service) campaignJSON(c *ir.Campaign) campaignJSON {
 	j := campaignJSON{ID: s.campaignID[c], Name: c.Name, Description: c.Description, Type: c.Kind.String(),
-		WorkspaceName: c.Workspace.Name, IsRequestable: c.Requestable("api"), IsActive: c.Active || c.Kind == ir.Batch}
-	j.IsTriggerable = j.IsRequestable && c.Active
+		WorkspaceName: c.Workspace.Name, IsRequestable: c.Requestable("api"), IsActive: s.eng.Active(c) || c.Kind == ir.Batch}
+	j.IsTriggerable = j.IsRequestable && s.eng.Active(c)
 	if c.Kind == ir.Batch {
 		j.IsActive = c.Run != nil
 	}
@@ -212,7 +212,7 @@ func triggerCampaign(c *call) (*reply, error) {
 	if cp.Kind != ir.Trigger || !cp.Requestable("api") {
 		return nil, errCode("1003", "Campaign %d (%q) does not listen for API requests: it needs \"campaign is requested from api\"", c.s.campaignID[cp], cp.Name)
 	}
-	if !cp.Active {
+	if !c.s.eng.Active(cp) {
 		return nil, errCode("1003", "Campaign %d (%q) is not active", c.s.campaignID[cp], cp.Name)
 	}
 	if len(in.Leads) == 0 {

@@ -242,6 +242,10 @@ func (s *Service) deployLocked(ctx context.Context, prog *ir.Program, proj *Proj
 	if err != nil {
 		return nil, err
 	}
+	// The console's activate/deactivate overrides outlive deploys.
+	if err := s.applyOverrides(ctx, prog, eng); err != nil {
+		return nil, err
+	}
 	var p *Plan
 	var ids *objectIDs
 	var reps []*vm.Report
@@ -450,6 +454,9 @@ func (s *Service) syncDeploy(ctx context.Context, start bool) error {
 	}
 	eng, err := vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true})
 	if err != nil {
+		return err
+	}
+	if err := s.applyOverrides(ctx, prog, eng); err != nil {
 		return err
 	}
 	s.prog, s.eng, s.version, s.project = prog, eng, latest.ID, proj

@@ -197,6 +197,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.giveIDs(ctx); err != nil {
 		return nil, fmt.Errorf("give the program's objects their ids: %w", err)
 	}
+	if err := s.applyOverrides(ctx, s.prog, s.eng); err != nil {
+		return nil, fmt.Errorf("read the console's campaign overrides: %w", err)
+	}
 	return s, nil
 }
 
@@ -361,10 +364,18 @@ func (s *Service) inTxLocked(ctx context.Context, fn func(ctx context.Context, t
 func (s *Service) Handler() http.Handler { return s.routes() }
 
 // Engine is the service's engine.
-func (s *Service) Engine() *vm.Engine { return s.eng }
+func (s *Service) Engine() *vm.Engine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eng
+}
 
 // CampaignID is the API's id of a campaign.
-func (s *Service) CampaignID(c *ir.Campaign) int64 { return s.campaignID[c] }
+func (s *Service) CampaignID(c *ir.Campaign) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.campaignID[c]
+}
 
 // sortedCampaigns lists the campaigns a workspace sees, by id.
 func (s *Service) sortedCampaigns(ws *ir.Workspace) []*ir.Campaign {

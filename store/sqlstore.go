@@ -272,6 +272,9 @@ type sqlTx struct {
 	// outbox are the messages applied (Commit.Outbox), written at Commit
 	// after the activities, whose numbers name them.
 	outbox []*vm.Message
+	// entries are the passes that entered a campaign (Commit.Entered),
+	// written at Commit for the console's counts.
+	entries []entry
 }
 
 // personRow is a person as stored: the encoded state and, once read, the
@@ -488,6 +491,9 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 		}
 	}
 	t.outbox = append(t.outbox, c.Outbox...)
+	if c.Entered != nil && c.Person != nil {
+		t.entries = append(t.entries, entry{workspace: c.Entered.Workspace.Name, campaign: c.Entered.Name, person: c.Person.ID, at: c.EnteredAt})
+	}
 	for _, id := range c.Unpark {
 		if err := t.take("unpark", "parked wait", id); err != nil {
 			return err
@@ -569,13 +575,17 @@ func (t *sqlTx) Commit() error {
 		t.tx.Rollback()
 		return fmt.Errorf("keep email in the outbox: %w", err)
 	}
-	t.acts, t.pendingLog, t.outbox = nil, nil, nil
+	if err := t.writeEntries(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("count campaign entries: %w", err)
+	}
+	t.acts, t.pendingLog, t.outbox, t.entries = nil, nil, nil, nil
 	return t.tx.Commit()
 }
 
 func (t *sqlTx) Rollback() error {
 	defer t.release()
-	t.acts, t.pendingLog, t.outbox = nil, nil, nil
+	t.acts, t.pendingLog, t.outbox, t.entries = nil, nil, nil, nil
 	return t.tx.Rollback()
 }
 

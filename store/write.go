@@ -31,7 +31,7 @@ import (
 // RETURNING (see logChunk).
 
 // chunkSizes are the row counts of SQLite's prepared multi-row statements,
-// largest first. The largest, with 8 parameters a row, stays under
+// largest first. The largest, with 9 parameters a row, stays under
 // SQLite's 32,766 parameters; each size is 4 times the next, so a commit
 // takes at most 3 statements of each size.
 var chunkSizes = []int{1024, 256, 64, 16, 4, 1}
@@ -40,7 +40,7 @@ var chunkSizes = []int{1024, 256, 64, 16, 4, 1}
 const (
 	insertPeopleHead = `INSERT INTO people (id, data, deleted) VALUES `
 	insertPeopleTail = ` ON CONFLICT (id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted`
-	insertActsHead   = `INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes, run) VALUES `
+	insertActsHead   = `INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes, run, step) VALUES `
 
 	insertOutboxHead = `INSERT INTO outbox (message_id, workspace, person, payload, next_at) VALUES `
 
@@ -114,7 +114,7 @@ func (s *Store) prepareWritesOnce(ctx context.Context) error {
 		if s.w.people[n], err = prep(multiRow(insertPeopleHead, n, 3, insertPeopleTail)); err != nil {
 			return fmt.Errorf("prepare the people write: %w", err)
 		}
-		if s.w.acts[n], err = prep(multiRow(insertActsHead, n, 8, "")); err != nil {
+		if s.w.acts[n], err = prep(multiRow(insertActsHead, n, 9, "")); err != nil {
 			return fmt.Errorf("prepare the activity write: %w", err)
 		}
 		if s.w.outbox[n], err = prep(multiRow(insertOutboxHead, n, 5, "")); err != nil {
@@ -176,7 +176,7 @@ func (t *sqlTx) logActivities() error {
 	if t.s.d.dollar {
 		return t.logCopy(acts)
 	}
-	args := make([]any, 0, 8*chunk(len(acts)))
+	args := make([]any, 0, 9*chunk(len(acts)))
 	for len(acts) > 0 {
 		n := chunk(len(acts))
 		var err error
@@ -200,7 +200,7 @@ func (t *sqlTx) logChunk(acts []*vm.Activity, args []any) ([]any, error) {
 		if err != nil {
 			return args, err
 		}
-		args = append(args, a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, string(attrs), run)
+		args = append(args, a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, string(attrs), run, stepOf(a))
 	}
 	res, err := t.tx.StmtContext(t.ctx, t.s.w.acts[len(acts)]).ExecContext(t.ctx, args...)
 	if err != nil {
@@ -262,7 +262,7 @@ func (t *sqlTx) logCopy(acts []*vm.Activity) error {
 		}
 		_, err := c.Conn().CopyFrom(t.ctx, pgx.Identifier{"activities"}, copyColumns, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
 			a := acts[i]
-			return []any{seqs[i], a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, attrs[i], run}, nil
+			return []any{seqs[i], a.Person, fmtTime(a.Time), a.Type, a.Campaign, a.Workspace, a.Primary, attrs[i], run, stepOf(a)}, nil
 		}))
 		return err
 	})
@@ -276,4 +276,4 @@ func (t *sqlTx) logCopy(acts []*vm.Activity) error {
 }
 
 // copyColumns are the activity columns logCopy writes.
-var copyColumns = []string{"seq", "person", "time", "type", "campaign", "workspace", "primary_value", "attributes", "run"}
+var copyColumns = []string{"seq", "person", "time", "type", "campaign", "workspace", "primary_value", "attributes", "run", "step"}

@@ -73,6 +73,37 @@ type Engine struct {
 	listens   [ir.NumTriggerKinds]bool // event kinds some trigger campaign listens to
 	waits     map[*ir.Campaign]bool    // campaigns whose flow has a wait, so may hold parked people
 	index     map[trigKey][]*ir.Campaign
+	// active holds a host's activate and deactivate overrides of trigger
+	// campaigns (SetActive), read by every pass under activeMu.
+	activeMu sync.RWMutex
+	active   map[*ir.Campaign]bool
+}
+
+// Active reports whether a trigger campaign listens: its deploy-time
+// override (SetActive) when it has one, else the project's word.
+func (e *Engine) Active(c *ir.Campaign) bool {
+	e.activeMu.RLock()
+	defer e.activeMu.RUnlock()
+	if a, ok := e.active[c]; ok {
+		return a
+	}
+	return c.Active
+}
+
+// SetActive overrides whether a trigger campaign of the engine's program
+// listens, until the engine is made again; the host keeps the override
+// and sets it again at start. Other campaigns are refused.
+func (e *Engine) SetActive(c *ir.Campaign, active bool) error {
+	if c == nil || c.Kind != ir.Trigger || e.roots[c] == nil {
+		return errors.New("only a trigger campaign of the program is activated or deactivated")
+	}
+	e.activeMu.Lock()
+	defer e.activeMu.Unlock()
+	if e.active == nil {
+		e.active = map[*ir.Campaign]bool{}
+	}
+	e.active[c] = active
+	return nil
 }
 
 type trigKey struct {
@@ -706,7 +737,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 	if c.Kind != ir.Trigger || !c.Requestable("api") {
 		return nil, fmt.Errorf("campaign %q does not listen for API requests: it needs \"trigger campaign is requested from api\"", c.Name)
 	}
-	if !c.Active {
+	if !e.Active(c) {
 		return nil, fmt.Errorf("campaign %q is not active, so it cannot be requested", c.Name)
 	}
 	if err := checkOverrides(c, opts.Tokens); err != nil {

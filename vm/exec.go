@@ -69,6 +69,8 @@ type pass struct {
 	// origin names what started the pass where the store keeps it (a
 	// resumed wait, a queue entry), for webhooks' idempotency keys.
 	origin string
+	// entered is the campaign whose flow the pass entered (nil: resumed).
+	entered *ir.Campaign
 }
 
 // link is one campaign of a cascade: the flow run that a request or event
@@ -202,6 +204,9 @@ func (ps *pass) finish(err error) error {
 		}
 	}
 	c := &Commit{Person: ps.p, Activities: ps.acts, Park: ps.park, Unpark: ps.unpark, Dequeue: ps.dequeue, Outbox: ps.outbox}
+	if ps.entered != nil {
+		c.Entered, c.EnteredAt = ps.entered, r.now
+	}
 	if ps.taken != nil {
 		c.Dequeue = append(c.Dequeue, ps.taken.ID)
 	}

@@ -131,6 +131,7 @@ func (r *run) start(w work, p *Person) error {
 		return r.dequeue(w)
 	}
 	ps.recordRun(c)
+	ps.entered = c
 	r.pending.Entered = append(r.pending.Entered, Entry{Campaign: c, Person: p.ID})
 	ps.push(ps.cursor(c.Flow, r.e.rootFrame(c, w.tokens, w.trigger)))
 	return ps.finish(ps.exec())
@@ -187,7 +188,7 @@ func (r *run) drain() error {
 			return err
 		}
 		c := w.campaign
-		if !c.Active {
+		if !r.e.Active(c) {
 			if err := r.dequeue(w); err != nil {
 				return err
 			}
@@ -237,7 +238,7 @@ func (r *run) matches(p *Person, ev *Event) []work {
 		}
 		seen := map[*ir.Campaign]bool{}
 		for _, c := range cands {
-			if seen[c] || !c.Active || !triggerMatches(c, ev) {
+			if seen[c] || !r.e.Active(c) || !triggerMatches(c, ev) {
 				continue
 			}
 			seen[c] = true

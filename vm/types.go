@@ -243,6 +243,11 @@ type Commit struct {
 	// the activities, and the host delivers them after the commit. A store
 	// without an outbox (MemStore) records them.
 	Outbox []*Message
+	// Entered is the campaign whose flow the pass entered (nil when it
+	// resumed a wait): a host may count entries per campaign with it.
+	Entered *ir.Campaign
+	// EnteredAt is when the pass entered it (the operation's clock).
+	EnteredAt time.Time
 }
 
 // Step is the place and identity of the flow step that wrote the activity

@@ -12,10 +12,17 @@ import (
 // compileProject loads and compiles paths, printing diagnostics. It returns
 // the result, or an exit code when the caller should stop.
 func compileProject(paths []string, format string, strict bool, maxErrors int, stdout, stderr io.Writer) (*compiler.Result, int) {
+	res, _, code := compileProjectTexts(paths, format, strict, maxErrors, stdout, stderr)
+	return res, code
+}
+
+// compileProjectTexts is compileProject that also returns the project's
+// files by name, as compiled.
+func compileProjectTexts(paths []string, format string, strict bool, maxErrors int, stdout, stderr io.Writer) (*compiler.Result, map[string]string, int) {
 	srcs, texts, err := loadProject(paths)
 	if err != nil {
 		fmt.Fprintf(stderr, "campc: %s\n", lang.Escape(err.Error()))
-		return nil, exitUsage
+		return nil, nil, exitUsage
 	}
 	if maxErrors == 0 {
 		maxErrors = -1
@@ -41,9 +48,9 @@ func compileProject(paths []string, format string, strict bool, maxErrors int, s
 		fmt.Fprintf(stderr, "campc: %d more diagnostics not shown (--max-errors 0 shows all)\n", res.Omitted)
 	}
 	if failed {
-		return res, exitError
+		return res, texts, exitError
 	}
-	return res, exitOK
+	return res, texts, exitOK
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {

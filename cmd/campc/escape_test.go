@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campc/campc/explain"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm"
 )
@@ -51,7 +52,7 @@ func TestExplainEscapesIds(t *testing.T) {
 	c := &ir.Campaign{Name: "Start"}
 	for _, id := range hostileIDs {
 		var b bytes.Buffer
-		x := &explainer{w: &b}
+		x := explain.NewWriter(&b)
 		x.Trace(vm.TraceEvent{Kind: vm.TraceStart, Person: id, Campaign: c})
 		x.Trace(vm.TraceEvent{Kind: vm.TraceLeave, Person: id, Campaign: c, Text: "ended\x1b[2J"})
 		for _, line := range strings.SplitAfter(b.String(), "\n") {

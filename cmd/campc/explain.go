@@ -5,145 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/explain"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
 )
-
-// explainer renders trace events as an indented explanation: for each
-// campaign, its filters with what they saw, the logic and qualification
-// verdicts, then each step with its tokens, branches and activities, and
-// executed children explained the same way, one level deeper.
-type explainer struct {
-	w        io.Writer
-	person   string            // the person of the last header, to separate people
-	campaign *ir.Campaign      // the campaign of the last header
-	open     bool              // the last header's flow is running, not ended or waiting
-	started  map[rootFlow]bool // root flows whose "flow:" heading is printed
-}
-
-// rootFlow is one person's flow of one campaign; the campaign, not its
-// name, since names repeat across workspaces.
-type rootFlow struct {
-	person   string
-	campaign *ir.Campaign
-}
-
-// line writes one line of the explanation, escaped (lang.Escape): source
-// text, names and values in it must not drive the terminal.
-func (x *explainer) line(depth, extra int, format string, args ...any) {
-	fmt.Fprintf(x.w, "%s%s\n", strings.Repeat("  ", depth*3+extra), lang.Escape(fmt.Sprintf(format, args...)))
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func (x *explainer) Trace(e vm.TraceEvent) {
-	d := e.Depth
-	switch e.Kind {
-	case vm.TraceStart:
-		if d == 0 {
-			if x.person != "" {
-				fmt.Fprintln(x.w)
-			}
-			x.person, x.campaign, x.open = e.Person, e.Campaign, true
-			x.line(0, 0, "person %s, campaign %q (%s)", lang.QuoteIfNeeded(e.Person), e.Campaign.Name, e.Campaign.Kind)
-		} else {
-			x.line(d, 0, "campaign %q (%s)", e.Campaign.Name, e.Campaign.Kind)
-		}
-		x.line(d, 1, "smart list:")
-	case vm.TraceTrigger:
-		x.line(d, 2, "%s  [heard %s] %s", e.Text, e.Saw, yesNo(e.Result))
-	case vm.TraceFilter:
-		x.line(d, 2, "filter %d: %s  [saw %s] %s", e.Filter, e.Cond.Base().Text, e.Saw, yesNo(e.Result))
-	case vm.TraceLogic:
-		verdict := "qualifies"
-		if !e.Result {
-			verdict = "does not qualify"
-		}
-		if e.Reason != "" {
-			verdict += " (" + e.Reason + ")"
-		}
-		if e.Text == "" || e.Text == "no filters" {
-			x.line(d, 2, "%s%s", map[bool]string{true: "no filters: ", false: ""}[e.Text != ""], verdict)
-		} else {
-			x.line(d, 2, "logic %s: %s", e.Text, verdict)
-		}
-	case vm.TraceQualify:
-		verdict := "lets the person in"
-		if !e.Result {
-			verdict = "keeps the person out"
-		}
-		x.line(d, 1, "qualification: %s: %s", e.Text, verdict)
-	case vm.TraceInFlow:
-		x.line(d, 1, "campaign %q: the person is in its flow already (%s): does not enter again", e.Campaign.Name, e.Text)
-	case vm.TraceEnter:
-		how := "its own token context"
-		if e.Parent {
-			how = "the caller's token context (use parent tokens)"
-		}
-		x.line(d, 1, "flow, in %s:", how)
-	case vm.TraceStep:
-		if d == 0 && (!x.open || x.person != e.Person || x.campaign != e.Campaign) {
-			// A flow resumed from a wait (advance, --until): its own
-			// heading, not the steps of whoever was explained last.
-			if x.person != "" {
-				fmt.Fprintln(x.w)
-			}
-			x.person, x.campaign, x.open = e.Person, e.Campaign, true
-			x.line(0, 0, "person %s, campaign %q (%s), resumed:", lang.QuoteIfNeeded(e.Person), e.Campaign.Name, e.Campaign.Kind)
-			x.line(0, 1, "flow:")
-			x.lastDepth0Flow(e)
-		} else if d == 0 && e.Step != nil && x.lastDepth0Flow(e) {
-			x.line(0, 1, "flow:")
-		}
-		src := e.Step.Base().Source
-		if _, ok := e.Step.(*ir.If); ok {
-			src = "if …"
-		}
-		x.line(d, 2, "%s: %s", e.Step.Base().Pos, src)
-	case vm.TraceToken:
-		x.line(d, 3, "%s = %q  from %s", e.Token, e.Value, e.From)
-	case vm.TraceBranch:
-		switch {
-		case e.Branch == 0:
-			x.line(d, 3, "no choice matched; nothing runs")
-		case e.Text == "else":
-			x.line(d, 3, "choice %d (else) taken", e.Branch)
-		default:
-			x.line(d, 3, "choice %d taken: %s", e.Branch, e.Text)
-		}
-	case vm.TraceActivity:
-		a := e.Activity
-		x.line(d, 3, "→ %s %q%s", a.Type, a.Primary, formatAttrs(a.Attributes))
-	case vm.TraceLeave:
-		x.line(d, 1, "%s", e.Text)
-		if d == 0 {
-			x.open = false
-		}
-	}
-}
-
-// lastDepth0Flow reports whether this is the first step of a root flow,
-// so that the "flow:" heading is printed once per root campaign.
-func (x *explainer) lastDepth0Flow(e vm.TraceEvent) bool {
-	key := rootFlow{e.Person, e.Campaign}
-	if x.started == nil {
-		x.started = map[rootFlow]bool{}
-	}
-	if x.started[key] {
-		return false
-	}
-	x.started[key] = true
-	return true
-}
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("explain", "explain CAMPAIGN --person ID (--people FILE | --db DB) [flags] [PATH ...]", stdout, stderr)
@@ -207,7 +75,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		vm.StampImport([]*vm.Person{who}, start)
 		st.PutPeople(who)
 	}
-	x := &explainer{w: stdout}
+	x := explain.NewWriter(stdout)
 	clock := vm.NewManualClock(start)
 	eng, err := vm.New(prog, vm.Options{Store: st, Clock: clock, Tracer: x})
 	if err != nil {
@@ -237,7 +105,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		clock.Set(start.Add(until.d))
 		_, err = eng.Advance(ctx)
 	}
-	if x.person == "" {
+	if !x.Explained() {
 		fmt.Fprintf(stdout, "person %s: campaign %q did not consider this person (not in its workspace's partitions, or its trigger did not fire)\n", lang.QuoteIfNeeded(who.ID), c.Name)
 	}
 	if err != nil {

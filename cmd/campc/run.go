@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/explain"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
@@ -312,7 +313,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		if format.value == "json" {
 			w = stderr
 		}
-		vopts.Tracer = &explainer{w: w}
+		vopts.Tracer = explain.NewWriter(w)
 	}
 	eng, err := vm.New(prog, vopts)
 	if err != nil {
@@ -535,7 +536,7 @@ func writeTextLog(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []
 // neither drive the terminal nor fake a log line.
 func writeTextActivity(w io.Writer, a *vm.Activity) {
 	line := fmt.Sprintf("%4d  %s  person %-6s %-22s %-18s %q%s", a.Seq, a.Time.UTC().Format(time.RFC3339), lang.QuoteIfNeeded(a.Person),
-		quoteName(a.Campaign), a.Type, a.Primary, formatAttrs(a.Attributes))
+		quoteName(a.Campaign), a.Type, a.Primary, explain.FormatAttrs(a.Attributes))
 	fmt.Fprintln(w, lang.Escape(line))
 }
 
@@ -544,19 +545,6 @@ func quoteName(s string) string {
 		return "-"
 	}
 	return strconv.Quote(s)
-}
-
-func formatAttrs(attrs vm.Attrs) string {
-	if len(attrs) == 0 {
-		return ""
-	}
-	sorted := append(vm.Attrs(nil), attrs...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Key < sorted[j].Key })
-	var parts []string
-	for _, a := range sorted {
-		parts = append(parts, a.Key+": "+a.Value.String())
-	}
-	return "  {" + strings.Join(parts, ", ") + "}"
 }
 
 // writeSummary counts, per campaign, the people who entered its flow and
@@ -736,43 +724,6 @@ func campaignKind(prog *ir.Program, ws, name string) ir.Kind {
 	return -1
 }
 
-// simulatedEvent is the event that a trigger campaign's first trigger
-// listens to, for campc run to deliver.
-func simulatedEvent(c *ir.Campaign) (vm.Event, error) {
-	t := c.SmartList.Triggers[0]
-	ev := vm.Event{Kind: t.Kind, Workspace: c.Workspace.Name}
-	switch t.Kind {
-	case ir.TrigStatusChanged:
-		p := t.Program
-		if p == nil {
-			p = c.Program
-		}
-		if t.Status == "" {
-			return ev, fmt.Errorf("campaign %q listens to any status change; campc run needs a trigger that names the status (to \"S\")", c.Name)
-		}
-		ev.Program, ev.Status = p.Name, t.Status
-	case ir.TrigAddedToList, ir.TrigRemovedFromList:
-		ev.List, ev.ListKey = t.List.Name, t.List.Key
-	case ir.TrigFillsOutForm:
-		ev.Form = t.Form.Name
-		if t.WebPage != nil {
-			ev.WebPage = t.WebPage.Name
-		}
-	// Engagement triggers (issue 11): the event they name, on the link
-	// they name.
-	case ir.TrigOpensEmail, ir.TrigClicksEmail, ir.TrigEmailDelivered, ir.TrigEmailBounces, ir.TrigUnsubscribes:
-		ev.Email, ev.Link = t.Email.Name, t.Link
-	case ir.TrigVisitsPage, ir.TrigClicksPage:
-		ev.WebPage, ev.Link = t.WebPage.Name, t.Link
-	case ir.TrigCreated:
-	case ir.TrigRequested:
-		return ev, fmt.Errorf("campaign %q listens for requests from flow only; add api to its trigger (\"trigger campaign is requested from flow, api\") to run it directly", c.Name)
-	default:
-		return ev, fmt.Errorf("campaign %q is started by a data or score change, which campc run cannot simulate; give it \"trigger campaign is requested from api\" to run it directly", c.Name)
-	}
-	return ev, nil
-}
-
 // visiblePeople keeps the ids whose person the campaign's workspace sees.
 func visiblePeople(ctx context.Context, st vm.Store, c *ir.Campaign, ids []string) ([]string, error) {
 	tx, err := st.Begin(ctx)
@@ -830,7 +781,7 @@ func startCampaign(ctx context.Context, eng *vm.Engine, c *ir.Campaign, people [
 		rep, err := eng.Request(ctx, name, people, opts)
 		return []*vm.Report{rep}, err
 	}
-	ev, err := simulatedEvent(c)
+	ev, err := explain.SimulatedEvent(c)
 	if err != nil {
 		return nil, &usageError{exitError, err}
 	}

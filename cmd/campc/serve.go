@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/campc/campc/console"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/mail"
@@ -31,7 +32,7 @@ func (wallClock) Now() time.Time { return time.Now() }
 const drainTimeout = 30 * time.Second
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [--webhook-allow LIST] [--webhook-timeout DURATION] [--smtp URL] [PATH ...]", stdout, stderr)
+	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [--webhook-allow LIST] [--webhook-timeout DURATION] [--smtp URL] [--no-console] [PATH ...]", stdout, stderr)
 	db := fs.String("db", "campc.db", "the database: a SQLite file path (created and migrated) or a postgres:// URL (migrated by campc migrate)")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on")
 	ttl := durationFlag{d: serve.DefaultTokenTTL}
@@ -49,6 +50,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	smtpTimeout := durationFlag{d: mail.DefaultTimeout}
 	fs.Var(&smtpTimeout, "smtp-timeout", "how long one delivery attempt may take; a message a stopped process was sending is tried again after three times this")
 	smtpAttempts := fs.Int("smtp-attempts", serve.DefaultMaxAttempts, "attempts at a message before it is Send Email Failed (waits double from 30s between them, at most 1h)")
+	noConsole := fs.Bool("no-console", false, "do not serve the web console at /console (it signs in API users, and admin with CAMPC_CONSOLE_PASSWORD)")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -143,6 +145,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(hups, syscall.SIGHUP)
 	defer signal.Stop(hups)
 	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute}
+	if !*noConsole {
+		con, err := console.New(svc, console.Config{AdminPassword: os.Getenv("CAMPC_CONSOLE_PASSWORD"), Logger: log})
+		if err != nil {
+			fmt.Fprintf(stderr, "campc serve: the console: %v\n", err)
+			return exitError
+		}
+		mux := http.NewServeMux()
+		mux.Handle(console.Prefix, con.Handler())
+		mux.Handle(console.Prefix+"/", con.Handler())
+		mux.Handle("/", srv.Handler)
+		srv.Handler = mux
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	// /healthz answers 503 until the database has caught up.

@@ -236,3 +236,42 @@ func TestServePostgresNeedsMigrate(t *testing.T) {
 		t.Error("the log holds the secret")
 	}
 }
+
+// campc serve mounts the web console at /console, with the admin password
+// from CAMPC_CONSOLE_PASSWORD, beside the API; --no-console leaves it out.
+func TestServeConsole(t *testing.T) {
+	dir := t.TempDir()
+	bin := buildCampc(t, dir)
+	env := []string{"CAMPC_CLIENT_ID=demo", "CAMPC_CLIENT_SECRET=s3cret", "CAMPC_CONSOLE_PASSWORD=console-pw"}
+	status := func(url string) int {
+		t.Helper()
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	addr := freeAddr(t)
+	p := startServe(t, bin, addr, env, "--db", filepath.Join(dir, "a.db"), "../../examples/webinar-timeline")
+	if code := status("http://" + addr + "/console/login"); code != 200 {
+		t.Errorf("/console/login: %d", code)
+	}
+	if code := status("http://" + addr + "/console/"); code != http.StatusSeeOther {
+		t.Errorf("/console/ without a session: %d, want a redirect to sign in", code)
+	}
+	if code := status("http://" + addr + "/healthz"); code != 200 {
+		t.Errorf("/healthz beside the console: %d", code)
+	}
+	p.stop(t)
+	if strings.Contains(p.stderr.String(), "console-pw") {
+		t.Error("the log holds the console password")
+	}
+	addr = freeAddr(t)
+	p = startServe(t, bin, addr, env, "--no-console", "--db", filepath.Join(dir, "b.db"), "../../examples/webinar-timeline")
+	if code := status("http://" + addr + "/console/login"); code != http.StatusNotFound {
+		t.Errorf("--no-console: /console/login %d", code)
+	}
+	p.stop(t)
+}
