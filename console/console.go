@@ -78,6 +78,9 @@ type Console struct {
 
 	countsMu sync.Mutex
 	counts   map[*ir.Campaign]*counts // see counts.go
+
+	handlerOnce sync.Once
+	handler     http.Handler
 }
 
 // session is a signed-in user.
@@ -129,6 +132,11 @@ func New(svc *serve.Service, cfg Config) (*Console, error) {
 
 // Handler serves the console under Prefix.
 func (c *Console) Handler() http.Handler {
+	c.handlerOnce.Do(func() { c.handler = c.routes() })
+	return c.handler
+}
+
+func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", http.FileServerFS(static)))
