@@ -40,10 +40,6 @@ func BenchmarkConsoleCampaignPage(b *testing.B) {
 		ctx := context.Background()
 		srcs := gen.Project(1_000)
 		prog := mustCompile(b, srcs)
-		texts := map[string]string{}
-		for _, s := range srcs {
-			texts[s.Name] = s.Text
-		}
 		st, err := store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "console.db"))
 		if err != nil {
 			b.Fatal(err)
@@ -68,11 +64,11 @@ func BenchmarkConsoleCampaignPage(b *testing.B) {
 			b.Fatal(err)
 		}
 		clock := vm.NewManualClock(Now)
-		svc, err := serve.New(ctx, serve.Config{Program: prog, Store: st, Clock: clock, Users: []serve.User{{ID: "u", Secret: "s", Workspace: gen.Workspace}}, Version: "bench"})
+		svc, err := serve.New(ctx, serve.Config{Program: prog, Store: st, Clock: clock, Users: []serve.User{{ID: "u", Secret: "s", Workspace: gen.Workspace}}, Project: &serve.Project{Sources: srcs}})
 		if err != nil {
 			b.Fatal(err)
 		}
-		con, err := console.New(svc, console.Config{Sources: texts})
+		con, err := console.New(svc, console.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}

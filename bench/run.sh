@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs campc's benchmarks and regenerates BENCHMARKS.md at the repository
 # root from what they measured (figures, ratios, targets, the CPU profile of
-# the batch run). Takes about four minutes on the quiet 2-core machine, and
-# over 15 more for Simulate at 100,000 people (BENCH_SIM_PEOPLE=20000: 13 s).
+# the batch run). Takes about seven minutes on the quiet 2-core machine
+# (three of them the serve benchmarks, with PostgreSQL), and over 15 more
+# for Simulate at 100,000 people (BENCH_SIM_PEOPLE=20000: 13 s).
 #
 #   bash bench/run.sh
 #
@@ -46,6 +47,11 @@ run "$T -bench '^BenchmarkEvents\$' -benchtime=20000x ."
 run "$T -bench '^BenchmarkBatchSQLite\$' -benchtime=20000x ."
 run "$T -bench '^BenchmarkBatchPostgres\$' -benchtime=10000x ."
 run "$T -bench '^BenchmarkLSPEdit\$' -benchtime=50x ."
+# campc serve over HTTP: one op = one lead (5,000 a run: the one-lead
+# calls' p99 is the 50th slowest), on SQLite and, with CAMPC_TEST_POSTGRES,
+# PostgreSQL.
+run "$T -bench '^BenchmarkServeTrigger\$' -benchtime=5000x ."
+run "$T -bench '^BenchmarkServeEvents\$' -benchtime=10000x ."
 # The console's campaign page over 100,000 people on SQLite (#15).
 run "$T -bench '^BenchmarkConsoleCampaignPage\$' -benchtime=50x ."
 # Alone in its process: the peak resident set is the process's.

@@ -56,22 +56,22 @@ type Config struct {
 	// (CAMPC_CONSOLE_PASSWORD); "" disables it.
 	AdminPassword string
 	// Sources are the project's files by name, for the campaign page's
-	// source and the source view.
+	// source and the source view, when the service was not given them
+	// (serve.Config.Project).
 	Sources map[string]string
 	Logger  *slog.Logger
 }
 
 // Console is the web console of one service.
 type Console struct {
-	svc    *serve.Service
-	prog   *ir.Program
-	cfg    Config
-	log    *slog.Logger
-	tmpl   map[string]*template.Template
-	graph  *graph.Graph
-	nodes  map[*ir.Campaign]*graph.Node
-	byNode map[*graph.Node]*ir.Campaign
-	key    []byte // signs the sign-in form's CSRF token
+	svc  *serve.Service
+	cfg  Config
+	log  *slog.Logger
+	tmpl map[string]*template.Template
+	key  []byte // signs the sign-in form's CSRF token
+
+	viewMu sync.Mutex
+	last   *view // the view of the program the service ran last
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -101,16 +101,10 @@ func New(svc *serve.Service, cfg Config) (*Console, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Console{svc: svc, prog: svc.Program(), cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, counts: map[*ir.Campaign]*counts{}, tmpl: map[string]*template.Template{}}
+	c := &Console{svc: svc, cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, counts: map[*ir.Campaign]*counts{}, tmpl: map[string]*template.Template{}}
 	c.key = make([]byte, 32)
 	if _, err := rand.Read(c.key); err != nil {
 		return nil, err
-	}
-	c.graph = graph.Build(c.prog)
-	c.nodes, c.byNode = map[*ir.Campaign]*graph.Node{}, map[*graph.Node]*ir.Campaign{}
-	for i, cp := range c.prog.Campaigns {
-		// graph.Build makes one node per campaign, in program order.
-		c.nodes[cp], c.byNode[c.graph.Nodes[i]] = c.graph.Nodes[i], cp
 	}
 	pages, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {
@@ -128,6 +122,43 @@ func New(svc *serve.Service, cfg Config) (*Console, error) {
 		c.tmpl[name] = t
 	}
 	return c, nil
+}
+
+// view is what the console derives from one program: its call graph
+// and sources. A deploy changes the service's program; each request
+// takes the view of the program the service runs then.
+type view struct {
+	prog    *ir.Program
+	graph   *graph.Graph
+	nodes   map[*ir.Campaign]*graph.Node
+	byNode  map[*graph.Node]*ir.Campaign
+	sources map[string]string
+}
+
+// view returns the view of the service's current program.
+func (c *Console) view() *view {
+	prog := c.svc.Program()
+	c.viewMu.Lock()
+	defer c.viewMu.Unlock()
+	if c.last != nil && c.last.prog == prog {
+		return c.last
+	}
+	v := &view{prog: prog, graph: graph.Build(prog), nodes: map[*ir.Campaign]*graph.Node{}, byNode: map[*graph.Node]*ir.Campaign{}}
+	for i, cp := range prog.Campaigns {
+		// graph.Build makes one node per campaign, in program order.
+		v.nodes[cp], v.byNode[v.graph.Nodes[i]] = v.graph.Nodes[i], cp
+	}
+	if v.sources = c.svc.Sources(); v.sources == nil {
+		v.sources = c.cfg.Sources
+	}
+	if c.last != nil {
+		// The counts kept are of the old program's campaigns.
+		c.countsMu.Lock()
+		clear(c.counts)
+		c.countsMu.Unlock()
+	}
+	c.last = v
+	return v
 }
 
 // Handler serves the console under Prefix.

@@ -43,7 +43,7 @@ type env struct {
 	prog  *ir.Program
 }
 
-func compileTestProject(t testing.TB) (*ir.Program, map[string]string) {
+func compileTestProject(t testing.TB) (*ir.Program, *serve.Project) {
 	t.Helper()
 	p, err := project.Load([]string{"testdata/project"})
 	if err != nil {
@@ -54,7 +54,7 @@ func compileTestProject(t testing.TB) (*ir.Program, map[string]string) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, res)
 	}
-	return prog, p.Texts
+	return prog, &serve.Project{Sources: p.Sources}
 }
 
 var schemaSeq atomic.Int64
@@ -122,7 +122,7 @@ func testPeople() []*vm.Person {
 
 func newEnv(t *testing.T, st *store.Store, tls bool) *env {
 	t.Helper()
-	prog, texts := compileTestProject(t)
+	prog, proj := compileTestProject(t)
 	ctx := context.Background()
 	people := testPeople()
 	vm.StampImport(people, t0)
@@ -130,14 +130,14 @@ func newEnv(t *testing.T, st *store.Store, tls bool) *env {
 		t.Fatal(err)
 	}
 	clock := vm.NewManualClock(t0)
-	svc, err := serve.New(ctx, serve.Config{Program: prog, Store: st, Clock: clock, Users: testUsers, Version: "v1-test"})
+	svc, err := serve.New(ctx, serve.Config{Program: prog, Store: st, Clock: clock, Users: testUsers, Project: proj})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	con, err := New(svc, Config{AdminPassword: "admin-pw", Sources: texts})
+	con, err := New(svc, Config{AdminPassword: "admin-pw"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +466,7 @@ func TestRequestFunnelAuditAndEscaping(t *testing.T) {
 			t.Errorf("the activity stream lacks the escaped milestone:\n%s", act)
 		}
 		_, ops := b.get("/console/operations")
-		if !strings.Contains(ops, "request") || !strings.Contains(ops, "acme") || !strings.Contains(ops, "v1-test") {
+		if !strings.Contains(ops, "request") || !strings.Contains(ops, "acme") || !strings.Contains(ops, `<dd id="version">deploy 1 · <code>`) {
 			t.Errorf("operations lacks the audit row or the version:\n%s", ops)
 		}
 		// A day later the wait is over.

@@ -84,6 +84,7 @@ func folderPath(f *ir.Folder) string {
 }
 
 func (c *Console) campaigns(w http.ResponseWriter, r *http.Request, u *user) {
+	v := c.view()
 	ctx := r.Context()
 	now := c.svc.Now()
 	entries, err := c.svc.Store().Entries(ctx, u.workspace, now)
@@ -101,7 +102,7 @@ func (c *Console) campaigns(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	var groups []*workspaceGroup
-	for _, ws := range c.prog.Workspaces {
+	for _, ws := range v.prog.Workspaces {
 		if !u.sees(ws) {
 			continue
 		}
@@ -214,6 +215,7 @@ func (c *Console) campaign(w http.ResponseWriter, r *http.Request, u *user) {
 // campaignData gathers a campaign page: its state, entries, funnel, source,
 // callers and callees, and last activities.
 func (c *Console) campaignData(r *http.Request, u *user, cp *ir.Campaign) (map[string]any, error) {
+	v := c.view()
 	ctx := r.Context()
 	st := c.svc.Store()
 	now := c.svc.Now()
@@ -250,15 +252,15 @@ func (c *Console) campaignData(r *http.Request, u *user, cp *ir.Campaign) (map[s
 		}
 	}
 	var src []sourceLine
-	if text, ok := c.cfg.Sources[cp.Pos.Filename]; ok {
+	if text, ok := v.sources[cp.Pos.Filename]; ok {
 		lines := strings.Split(text, "\n")
 		for n := cp.Pos.Line; n >= 1 && n <= cp.End.Line && n <= len(lines); n++ {
 			src = append(src, sourceLine{N: n, Text: lines[n-1]})
 		}
 	}
 	var callers, callees []link
-	node := c.nodes[cp]
-	for _, e := range c.graph.Edges {
+	node := v.nodes[cp]
+	for _, e := range v.graph.Edges {
 		if e.To != node && e.From != node {
 			continue
 		}
@@ -270,7 +272,7 @@ func (c *Console) campaignData(r *http.Request, u *user, cp *ir.Campaign) (map[s
 		if e.To == node {
 			other = e.From
 		}
-		oc := c.byNode[other]
+		oc := v.byNode[other]
 		l.Name = oc.Name
 		if u.sees(oc.Workspace) {
 			l.ID = c.svc.CampaignID(oc)
@@ -296,7 +298,7 @@ func (c *Console) campaignData(r *http.Request, u *user, cp *ir.Campaign) (map[s
 		"File": cp.Pos.Filename, "Line": cp.Pos.Line, "Source": src,
 		"Steps":   flowSteps(cp.Flow, 0, nil, people, waiting),
 		"Callers": callers, "Callees": callees, "Depth": node.Depth, "TooDeep": node.TooDeep, "InCycle": node.InCycle,
-		"Activities": acts, "Graph": template.HTML(c.drawGraph(cp, u)), // every text in it is escaped
+		"Activities": acts, "Graph": template.HTML(c.drawGraph(v, cp, u)), // every text in it is escaped
 		"Requestable": cp.Kind == ir.Trigger && cp.Requestable("api"), "Batch": cp.Kind == ir.Batch, "Trigger": cp.Kind == ir.Trigger,
 		"Active": c.svc.Engine().Active(cp), "Done": r.URL.Query().Get("done"),
 	}, nil
@@ -309,16 +311,17 @@ func (c *Console) graphSVG(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Write(c.drawGraph(cp, u))
+	w.Write(c.drawGraph(c.view(), cp, u))
 }
 
 // source shows a project file with numbered lines, for the links of the
 // campaign page: only a file that declares a campaign the user sees.
 func (c *Console) source(w http.ResponseWriter, r *http.Request, u *user) {
+	v := c.view()
 	file := r.URL.Query().Get("file")
-	text, ok := c.cfg.Sources[file]
+	text, ok := v.sources[file]
 	if ok && !u.allWorkspaces() {
-		ok = slices.ContainsFunc(c.prog.Campaigns, func(cp *ir.Campaign) bool { return cp.Pos.Filename == file && u.sees(cp.Workspace) })
+		ok = slices.ContainsFunc(v.prog.Campaigns, func(cp *ir.Campaign) bool { return cp.Pos.Filename == file && u.sees(cp.Workspace) })
 	}
 	if !ok {
 		c.fail(w, r, u, http.StatusNotFound, "No such source file.")
@@ -334,10 +337,11 @@ func (c *Console) source(w http.ResponseWriter, r *http.Request, u *user) {
 // visible reports whether the user sees a person: one of the user's
 // workspaces sees their partition.
 func (c *Console) visible(u *user, p *vm.Person) bool {
+	v := c.view()
 	if p == nil || p.Deleted {
 		return false
 	}
-	for _, ws := range c.prog.Workspaces {
+	for _, ws := range v.prog.Workspaces {
 		if u.sees(ws) && ws.Sees(p.Partition) {
 			return true
 		}
@@ -382,6 +386,7 @@ type waitRow struct {
 }
 
 func (c *Console) person(w http.ResponseWriter, r *http.Request, u *user) {
+	v := c.view()
 	id := r.PathValue("id")
 	ctx := r.Context()
 	p, waits, err := c.svc.Store().ReadPerson(ctx, id)
@@ -406,7 +411,7 @@ func (c *Console) person(w http.ResponseWriter, r *http.Request, u *user) {
 	var lists []string
 	var programs []fieldRow
 	var explainable []link
-	for _, ws := range c.prog.Workspaces {
+	for _, ws := range v.prog.Workspaces {
 		if !u.sees(ws) {
 			continue
 		}
@@ -428,7 +433,7 @@ func (c *Console) person(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	var wrows []waitRow
 	for _, wt := range waits {
-		cp := c.prog.Campaign(wt.Workspace, wt.Campaign)
+		cp := v.prog.Campaign(wt.Workspace, wt.Campaign)
 		if cp == nil || !u.sees(cp.Workspace) {
 			continue
 		}
@@ -458,7 +463,7 @@ func (c *Console) person(w http.ResponseWriter, r *http.Request, u *user) {
 			data["ExplainError"] = "No such campaign."
 		} else {
 			var b strings.Builder
-			if err := explain.Person(ctx, c.prog, p, waits, cp, nil, c.svc.Now(), &b); err != nil {
+			if err := explain.Person(ctx, v.prog, p, waits, cp, nil, c.svc.Now(), &b); err != nil {
 				data["ExplainError"] = err.Error()
 			}
 			data["Explain"], data["ExplainCampaign"] = b.String(), cp.Name
@@ -552,7 +557,7 @@ func (c *Console) operations(w http.ResponseWriter, r *http.Request, u *user) {
 			hooks = append(hooks, failedHook{Seq: a.Seq, Time: a.Time, Person: a.Person, Campaign: a.Campaign, Hook: a.Primary, Status: status, Error: msg})
 		}
 	}
-	version, at, err := c.svc.Deployed(ctx)
+	deployed, err := c.svc.Deployed(ctx)
 	if err != nil {
 		c.internal(w, r, u, err)
 		return
@@ -567,7 +572,7 @@ func (c *Console) operations(w http.ResponseWriter, r *http.Request, u *user) {
 		states = append(states, fieldRow{s, strconv.Itoa(ops.Outbox[s])})
 	}
 	c.render(w, r, http.StatusOK, "operations", u, map[string]any{"Ops": ops, "Outbox": states, "Failed": failed, "Hooks": hooks,
-		"Version": version, "DeployedAt": at, "Audit": audit, "Done": r.URL.Query().Get("done")})
+		"Deployed": deployed, "Audit": audit, "Done": r.URL.Query().Get("done")})
 }
 
 // action asks for confirmation of an action, then does it: the first

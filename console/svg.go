@@ -27,13 +27,13 @@ const (
 // cycle or a chain too deep, and other violations, are red. Every text
 // is escaped; a campaign of a workspace the user does not see is drawn
 // without its name.
-func (c *Console) drawGraph(cp *ir.Campaign, u *user) []byte {
-	start := c.nodes[cp]
+func (c *Console) drawGraph(v *view, cp *ir.Campaign, u *user) []byte {
+	start := v.nodes[cp]
 	layer := map[*graph.Node]int{start: 0}
 	order := []*graph.Node{start}
 	for i := 0; i < len(order) && len(order) < maxGraphNodes; i++ {
 		n := order[i]
-		for _, e := range c.graph.Edges {
+		for _, e := range v.graph.Edges {
 			var next *graph.Node
 			l := layer[n]
 			switch n {
@@ -70,7 +70,7 @@ func (c *Console) drawGraph(cp *ir.Campaign, u *user) []byte {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="callgraph" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="call graph">`, width, height, width, height)
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>` +
 		`<marker id="arrow-bad" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c00"/></marker></defs>`)
-	for _, e := range c.graph.Edges {
+	for _, e := range v.graph.Edges {
 		from, ok1 := at[e.From]
 		to, ok2 := at[e.To]
 		if !ok1 || !ok2 {
@@ -95,7 +95,7 @@ func (c *Console) drawGraph(cp *ir.Campaign, u *user) []byte {
 	}
 	for _, n := range order {
 		p := at[n]
-		oc := c.byNode[n]
+		oc := v.byNode[n]
 		name := n.Name
 		seen := u.sees(oc.Workspace)
 		if !seen {

@@ -223,6 +223,8 @@ type call struct {
 	path []string // the path's captured parts
 	tx   *store.ServeTx
 	reps []*vm.Report
+	// leadKeys are person Ids of lead ids read ahead (readLeadKeys).
+	leadKeys map[int64]string
 }
 
 type endpoint struct {
@@ -400,10 +402,11 @@ func (s *Service) rest(w http.ResponseWriter, r *http.Request, eps []endpoint) {
 		return
 	}
 	name = ep.name
-	c := &call{s: s, user: user, ws: s.workspace(user.Workspace), req: req, path: parts}
+	c := &call{s: s, user: user, req: req, path: parts}
 	var rep *reply
 	err = s.inTx(r.Context(), func(ctx context.Context, tx *store.ServeTx) error {
-		c.ctx, c.tx = ctx, tx
+		// Under the service's lock: a deploy swaps the program between calls.
+		c.ctx, c.tx, c.ws = ctx, tx, s.workspace(user.Workspace)
 		var err error
 		rep, err = ep.fn(c)
 		if err == nil && !ep.write {

@@ -20,18 +20,9 @@ import (
 // with the API and the scheduler, and each writes its audit row in the
 // same transaction as its effect.
 
-// Service states of the deployed project.
-const (
-	stateVersion  = "deploy.version"
-	stateDeployed = "deploy.at"
-)
-
 // Authenticate finds the API user of a client id and secret (nil when
 // they do not match), comparing the secret in constant time.
 func (s *Service) Authenticate(id, secret string) *User { return s.authenticate(id, secret) }
-
-// Program is the program the service runs.
-func (s *Service) Program() *ir.Program { return s.prog }
 
 // Store is the service's store.
 func (s *Service) Store() *store.Store { return s.st }
@@ -39,12 +30,19 @@ func (s *Service) Store() *store.Store { return s.st }
 // Now is the service's clock, in UTC.
 func (s *Service) Now() time.Time { return s.now() }
 
-// CampaignByID finds a campaign by its API id (nil: none).
-func (s *Service) CampaignByID(id int64) *ir.Campaign { return s.campaignBy[id] }
+// CampaignByID finds a campaign of the program the service runs by its
+// API id (nil: none).
+func (s *Service) CampaignByID(id int64) *ir.Campaign {
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
+	return s.campaignBy[id]
+}
 
-// Campaigns lists the campaigns of a workspace (nil: every workspace), by
-// id.
+// Campaigns lists the campaigns of a workspace (nil: every workspace) of
+// the program the service runs, by id.
 func (s *Service) Campaigns(ws *ir.Workspace) []*ir.Campaign {
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
 	if ws != nil {
 		return s.sortedCampaigns(ws)
 	}
@@ -53,8 +51,16 @@ func (s *Service) Campaigns(ws *ir.Workspace) []*ir.Campaign {
 	return out
 }
 
-// Workspace finds a workspace by name (nil: none).
-func (s *Service) Workspace(name string) *ir.Workspace { return s.workspace(name) }
+// Sources are the files of the project the service runs, by name (nil
+// when the service was not given its sources, Config.Project).
+func (s *Service) Sources() map[string]string {
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
+	if s.project == nil {
+		return nil
+	}
+	return s.project.Texts()
+}
 
 // NextRun is when a batch campaign's schedule runs it next after now
 // (zero: never).
@@ -82,52 +88,43 @@ func (s *Service) NextRun(c *ir.Campaign, now time.Time) time.Time {
 	return time.Time{}
 }
 
-// Deployed is the project version the service runs and when it was first
-// deployed (Config.Version; "" when none was given).
-func (s *Service) Deployed(ctx context.Context) (version string, at time.Time, err error) {
-	err = s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
-		if version, err = tx.State(stateVersion); err != nil {
-			return err
-		}
-		v, err := tx.State(stateDeployed)
-		if err != nil || v == "" {
-			return err
-		}
-		at, err = time.Parse(time.RFC3339Nano, v)
-		return err
-	})
-	return version, at, err
-}
-
-// recordDeploy keeps the project version and, when it changed, the time
-// it was deployed.
-func (s *Service) recordDeploy(ctx context.Context) error {
-	if s.cfg.Version == "" {
-		return nil
+// Deployed is the deploy the service runs (nil when none is recorded:
+// a service started without its sources).
+func (s *Service) Deployed(ctx context.Context) (*store.Deploy, error) {
+	s.progMu.RLock()
+	version := s.version
+	s.progMu.RUnlock()
+	if version == 0 {
+		return nil, nil
 	}
-	return s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
-		v, err := tx.State(stateVersion)
-		if err != nil || v == s.cfg.Version {
-			return err
+	tx, err := s.st.BeginServe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	all, err := tx.Deploys()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range all {
+		if d.ID == version {
+			return d, nil
 		}
-		if err := tx.SetState(stateVersion, s.cfg.Version); err != nil {
-			return err
-		}
-		return tx.SetState(stateDeployed, s.now().Format(time.RFC3339Nano))
-	})
+	}
+	return nil, nil
 }
 
 // applyOverrides gives the engine the activate/deactivate overrides kept
 // by the console; an override of a campaign the project no longer has,
 // or that is no longer a trigger campaign, is ignored.
-func (s *Service) applyOverrides(ctx context.Context) error {
+func (s *Service) applyOverrides(ctx context.Context, prog *ir.Program, eng *vm.Engine) error {
 	os, err := s.st.Overrides(ctx)
 	if err != nil {
 		return err
 	}
 	for _, o := range os {
-		if c := s.prog.Campaign(o.Workspace, o.Campaign); c != nil && c.Kind == ir.Trigger {
-			if err := s.eng.SetActive(c, o.Active); err != nil {
+		if c := prog.Campaign(o.Workspace, o.Campaign); c != nil && c.Kind == ir.Trigger {
+			if err := eng.SetActive(c, o.Active); err != nil {
 				return err
 			}
 		}

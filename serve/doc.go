@@ -6,6 +6,8 @@
 // schedules). Every API call is one store transaction: the service's
 // own tables (store.ServeTx: the integer ids it gives campaigns, people,
 // lists, programs and forms) and every pass the engine makes for it
-// commit together or not at all. The clock is a vm.Clock, so tests drive
-// it; the service reads no other time.
+// commit together or not at all. A deploy (deploy.go) swaps the program
+// at run time, between passes, moving the people who wait in one
+// transaction. The clock is a vm.Clock, so tests drive it; the service
+// reads no other time.
 package serve

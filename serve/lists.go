@@ -170,7 +170,10 @@ func (c *call) leadIDsParam() ([]int64, error) {
 	if len(out) == 0 || len(out) > 300 {
 		return nil, errCode("1003", "1 to 300 lead ids, not %d", len(out))
 	}
-	return out, nil
+	if err := c.readLeadKeys(out); err != nil {
+		return nil, err
+	}
+	return out, c.prefetchLeads()
 }
 
 // changeList adds or removes leads, firing the list triggers.

@@ -14,6 +14,10 @@ type metrics struct {
 	// undelivered).
 	outboxDepth prometheus.Gauge
 	deliveries  *prometheus.CounterVec
+	// Deploys by result (applied, switched: another service applied it,
+	// refused), and the serve_deploys id of the project running.
+	deploys *prometheus.CounterVec
+	version prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,8 +36,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Email and alerts in the outbox still to deliver, at the deliverer's last look."}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "campc_email_deliveries_total",
 			Help: "Attempts to deliver email and alerts, by result: delivered, bounced (5xx), retry, failed (attempts exhausted), undelivered (no --smtp)."}, []string{"result"}),
+		deploys: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "campc_deploys_total",
+			Help: "Deploys, by result: applied (this service made the wait moves), switched (another service had), refused."}, []string{"result"}),
+		version: prometheus.NewGauge(prometheus.GaugeOpts{Name: "campc_deploy_version",
+			Help: "The serve_deploys id of the project the service runs (0: none recorded)."}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.passes, m.activities, m.waitsDue, m.batchRuns, m.outboxDepth, m.deliveries} {
+	for _, c := range []prometheus.Collector{m.requests, m.passes, m.activities, m.waitsDue, m.batchRuns, m.outboxDepth, m.deliveries, m.deploys, m.version} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

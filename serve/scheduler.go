@@ -38,10 +38,16 @@ func (s *Service) setState(ctx context.Context, name, value string) error {
 // latest missed time, and is logged; the waits due resume; each run now
 // campaign that has not run yet runs. A batch run that a stopped service
 // left unfinished is finished, not started again. The first start of a
-// service on a database runs no schedule from before it.
+// service on a database runs no schedule from before it. Before all
+// that, a deploy campc deploy left pending is applied, or the service's
+// own project, when the database ran another, is deployed (deploy.go).
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The project to run first: a deploy left pending, or this one.
+	if err := s.syncDeploy(ctx, true); err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
 	now := s.now()
 	through, err := s.through(ctx)
 	if err != nil {
@@ -78,28 +84,8 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.setState(ctx, stateThrough, now.Format(time.RFC3339Nano)); err != nil {
 		return err
 	}
-	for _, c := range s.prog.Campaigns {
-		if c.Kind != ir.Batch || c.Run == nil || !c.Run.At.IsZero() || c.Run.Every != 0 {
-			continue
-		}
-		key := "run now:" + c.Key
-		done, err := s.state(ctx, key)
-		if err != nil {
-			return err
-		}
-		if done != "" {
-			continue
-		}
-		s.log.Info("run now: running the batch campaign", "campaign", c.Name, "workspace", c.Workspace.Name)
-		rep, err := s.eng.RunBatchAt(ctx, c, now, vm.RunOptions{Workspace: c.Workspace.Name})
-		s.record(rep)
-		if err != nil {
-			return fmt.Errorf("run now %q: %w", c.Name, err)
-		}
-		s.m.batchRuns.Inc()
-		if err := s.setState(ctx, key, now.Format(time.RFC3339Nano)); err != nil {
-			return err
-		}
+	if err := s.runNow(ctx, now); err != nil {
+		return err
 	}
 	if err := s.apiSchedules(ctx, now); err != nil {
 		return err
@@ -139,6 +125,10 @@ func (s *Service) runScheduled(ctx context.Context, sc vm.Scheduled) error {
 func (s *Service) Tick(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A deploy recorded since (campc deploy, another service) comes first.
+	if err := s.syncDeploy(ctx, false); err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
 	now := s.now()
 	through, err := s.through(ctx)
 	if err != nil {

@@ -60,10 +60,10 @@ type Config struct {
 	// the relay timeout each, so three times it.
 	ClaimTimeout time.Duration
 	Logger       *slog.Logger
-	// Version names the deployed project (shown by the console with the
-	// time it was first served); "" keeps no record.
-	Version  string
-	Registry prometheus.Registerer // where the metrics go; nil: a registry of its own
+	Registry     prometheus.Registerer // where the metrics go; nil: a registry of its own
+	// Project is Program's sources, when known: Start records it as a
+	// deploy (serve_deploys) so that other services can load it.
+	Project *Project
 }
 
 // Service is campc serve: the API and the scheduler over one engine.
@@ -72,6 +72,7 @@ type Service struct {
 	prog    *ir.Program
 	st      *store.Store
 	eng     *vm.Engine
+	fx      vm.Effects // the engine's effects, kept for the engines of deploys
 	clock   vm.Clock
 	log     *slog.Logger
 	users   map[string]*User
@@ -88,8 +89,18 @@ type Service struct {
 	kick  chan struct{} // a commit may have put mail in the outbox
 	seq   atomic.Int64  // request ids
 
-	// The ids of the program's objects, given at start (they never change
-	// while the program does not).
+	// progMu guards the switch of a deploy (prog, eng, version, project
+	// and the ids) for readers that do not hold mu: the console, which
+	// must not wait for a batch run.
+	progMu sync.RWMutex
+
+	// The deploy the service runs (see deploy.go): its serve_deploys id
+	// (0: none recorded yet), and the project's sources when known.
+	version int64
+	project *Project
+
+	// The ids of the program's objects, given at start and at each
+	// deploy (an object keeps its id across deploys).
 	campaignID map[*ir.Campaign]int64
 	campaignBy map[int64]*ir.Campaign
 	listID     map[*ir.List]int64
@@ -146,7 +157,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, prog: cfg.Program, st: cfg.Store, clock: cfg.Clock, log: cfg.Logger,
+	s := &Service{cfg: cfg, prog: cfg.Program, project: cfg.Project, st: cfg.Store, clock: cfg.Clock, log: cfg.Logger,
 		users: map[string]*User{}, tokens: newTokens(), kick: make(chan struct{}, 1), limiter: newLimiter(cfg.RateLimit, cfg.RateWindow)}
 	for i := range cfg.Users {
 		u := &cfg.Users[i]
@@ -183,6 +194,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		}
 		cfg.Effects = hostEffects{Effects: logEffects{cfg.Logger}, hooks: hooks}
 	}
+	s.fx = cfg.Effects
 	s.eng, err = vm.New(cfg.Program, vm.Options{Store: txStore{cfg.Store}, Clock: cfg.Clock, Effects: cfg.Effects, Outbox: true})
 	if err != nil {
 		return nil, err
@@ -190,11 +202,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.giveIDs(ctx); err != nil {
 		return nil, fmt.Errorf("give the program's objects their ids: %w", err)
 	}
-	if err := s.applyOverrides(ctx); err != nil {
+	if err := s.applyOverrides(ctx, s.prog, s.eng); err != nil {
 		return nil, fmt.Errorf("read the console's campaign overrides: %w", err)
-	}
-	if err := s.recordDeploy(ctx); err != nil {
-		return nil, fmt.Errorf("record the deployed version: %w", err)
 	}
 	return s, nil
 }
@@ -208,61 +217,31 @@ func (s *Service) workspace(name string) *ir.Workspace {
 	return nil
 }
 
+// objectIDs are the API ids of a program's campaigns, lists, programs
+// and forms, and the workspaces of the last three.
+type objectIDs struct {
+	campaignID map[*ir.Campaign]int64
+	campaignBy map[int64]*ir.Campaign
+	listID     map[*ir.List]int64
+	listBy     map[int64]*ir.List
+	listWS     map[*ir.List]*ir.Workspace
+	programID  map[*ir.ProgramDef]int64
+	programBy  map[int64]*ir.ProgramDef
+	programWS  map[*ir.ProgramDef]*ir.Workspace
+	formID     map[*ir.Form]int64
+	formBy     map[int64]*ir.Form
+	formWS     map[*ir.Form]*ir.Workspace
+}
+
 // giveIDs gives every campaign, list, program and form of the program
 // its id, and every person the database holds a lead id.
 func (s *Service) giveIDs(ctx context.Context) error {
 	return s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
-		var keys []string
-		for _, c := range s.prog.Campaigns {
-			keys = append(keys, c.Key)
-		}
-		ids, err := tx.IDs("campaign", keys, nil)
+		o, err := programIDs(tx, s.prog)
 		if err != nil {
 			return err
 		}
-		s.campaignID, s.campaignBy = map[*ir.Campaign]int64{}, map[int64]*ir.Campaign{}
-		for _, c := range s.prog.Campaigns {
-			s.campaignID[c], s.campaignBy[ids[c.Key]] = ids[c.Key], c
-		}
-		s.listID, s.listBy, s.listWS = map[*ir.List]int64{}, map[int64]*ir.List{}, map[*ir.List]*ir.Workspace{}
-		s.programID, s.programBy, s.programWS = map[*ir.ProgramDef]int64{}, map[int64]*ir.ProgramDef{}, map[*ir.ProgramDef]*ir.Workspace{}
-		s.formID, s.formBy, s.formWS = map[*ir.Form]int64{}, map[int64]*ir.Form{}, map[*ir.Form]*ir.Workspace{}
-		var lists, progs, forms []string
-		for _, ws := range s.prog.Workspaces {
-			for _, l := range ws.Lists {
-				lists = append(lists, l.Key)
-			}
-			for _, p := range ws.Programs {
-				progs = append(progs, p.Key)
-			}
-			for _, f := range ws.Forms {
-				forms = append(forms, ir.Key(ws.Name, f.Name))
-			}
-		}
-		lids, err := tx.IDs("list", lists, nil)
-		if err != nil {
-			return err
-		}
-		pids, err := tx.IDs("program", progs, nil)
-		if err != nil {
-			return err
-		}
-		fids, err := tx.IDs("form", forms, nil)
-		if err != nil {
-			return err
-		}
-		for _, ws := range s.prog.Workspaces {
-			for _, l := range ws.Lists {
-				s.listID[l], s.listBy[lids[l.Key]], s.listWS[l] = lids[l.Key], l, ws
-			}
-			for _, p := range ws.Programs {
-				s.programID[p], s.programBy[pids[p.Key]], s.programWS[p] = pids[p.Key], p, ws
-			}
-			for _, f := range ws.Forms {
-				k := ir.Key(ws.Name, f.Name)
-				s.formID[f], s.formBy[fids[k]], s.formWS[f] = fids[k], f, ws
-			}
-		}
+		s.setIDs(o)
 		people, err := tx.PersonIDs()
 		if err != nil {
 			return err
@@ -270,6 +249,71 @@ func (s *Service) giveIDs(ctx context.Context) error {
 		_, err = leadIDs(tx, people)
 		return err
 	})
+}
+
+func (s *Service) setIDs(o *objectIDs) {
+	s.campaignID, s.campaignBy = o.campaignID, o.campaignBy
+	s.listID, s.listBy, s.listWS = o.listID, o.listBy, o.listWS
+	s.programID, s.programBy, s.programWS = o.programID, o.programBy, o.programWS
+	s.formID, s.formBy, s.formWS = o.formID, o.formBy, o.formWS
+}
+
+// programIDs reads the ids of prog's objects, giving new objects new ids
+// (those of removed objects stay reserved: serve_ids keeps every row).
+func programIDs(tx *store.ServeTx, prog *ir.Program) (*objectIDs, error) {
+	var keys []string
+	for _, c := range prog.Campaigns {
+		keys = append(keys, c.Key)
+	}
+	ids, err := tx.IDs("campaign", keys, nil)
+	if err != nil {
+		return nil, err
+	}
+	o := &objectIDs{}
+	o.campaignID, o.campaignBy = map[*ir.Campaign]int64{}, map[int64]*ir.Campaign{}
+	for _, c := range prog.Campaigns {
+		o.campaignID[c], o.campaignBy[ids[c.Key]] = ids[c.Key], c
+	}
+	o.listID, o.listBy, o.listWS = map[*ir.List]int64{}, map[int64]*ir.List{}, map[*ir.List]*ir.Workspace{}
+	o.programID, o.programBy, o.programWS = map[*ir.ProgramDef]int64{}, map[int64]*ir.ProgramDef{}, map[*ir.ProgramDef]*ir.Workspace{}
+	o.formID, o.formBy, o.formWS = map[*ir.Form]int64{}, map[int64]*ir.Form{}, map[*ir.Form]*ir.Workspace{}
+	var lists, progs, forms []string
+	for _, ws := range prog.Workspaces {
+		for _, l := range ws.Lists {
+			lists = append(lists, l.Key)
+		}
+		for _, p := range ws.Programs {
+			progs = append(progs, p.Key)
+		}
+		for _, f := range ws.Forms {
+			forms = append(forms, ir.Key(ws.Name, f.Name))
+		}
+	}
+	lids, err := tx.IDs("list", lists, nil)
+	if err != nil {
+		return nil, err
+	}
+	pids, err := tx.IDs("program", progs, nil)
+	if err != nil {
+		return nil, err
+	}
+	fids, err := tx.IDs("form", forms, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, ws := range prog.Workspaces {
+		for _, l := range ws.Lists {
+			o.listID[l], o.listBy[lids[l.Key]], o.listWS[l] = lids[l.Key], l, ws
+		}
+		for _, p := range ws.Programs {
+			o.programID[p], o.programBy[pids[p.Key]], o.programWS[p] = pids[p.Key], p, ws
+		}
+		for _, f := range ws.Forms {
+			k := ir.Key(ws.Name, f.Name)
+			o.formID[f], o.formBy[fids[k]], o.formWS[f] = fids[k], f, ws
+		}
+	}
+	return o, nil
 }
 
 // leadIDs gives people their lead ids: a person whose Id is a whole
@@ -324,11 +368,19 @@ func (s *Service) inTxLocked(ctx context.Context, fn func(ctx context.Context, t
 // /metrics.
 func (s *Service) Handler() http.Handler { return s.routes() }
 
-// Engine is the service's engine.
-func (s *Service) Engine() *vm.Engine { return s.eng }
+// Engine is the service's engine (a deploy makes another).
+func (s *Service) Engine() *vm.Engine {
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
+	return s.eng
+}
 
 // CampaignID is the API's id of a campaign.
-func (s *Service) CampaignID(c *ir.Campaign) int64 { return s.campaignID[c] }
+func (s *Service) CampaignID(c *ir.Campaign) int64 {
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
+	return s.campaignID[c]
+}
 
 // sortedCampaigns lists the campaigns a workspace sees, by id.
 func (s *Service) sortedCampaigns(ws *ir.Workspace) []*ir.Campaign {

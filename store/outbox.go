@@ -71,30 +71,45 @@ type outboxDoc struct {
 
 // writeOutbox keeps this transaction's messages, after the activities
 // are numbered: each message's Message-ID is made from its activity's
-// number (vm.MessageID), and is due at once.
+// number (vm.MessageID), and is due at once. The rows go in as the
+// people do (write.go): one statement of arrays on PostgreSQL, SQLite's
+// prepared multi-row statements otherwise, in the order of the messages.
 func (t *sqlTx) writeOutbox() error {
-	if len(t.outbox) == 0 {
+	n := len(t.outbox)
+	if n == 0 {
 		return nil
 	}
-	q := t.s.d.rebind(`INSERT INTO outbox (message_id, workspace, person, payload, next_at) VALUES (?, ?, ?, ?, ?)`)
-	for _, m := range t.outbox {
+	ids, wss, people, docs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	due := make([]int64, n)
+	for i, m := range t.outbox {
 		m.ID = vm.MessageID(m)
 		var seq int64
+		at := time.Time{}
 		if m.Activity != nil {
-			seq = m.Activity.Seq
+			seq, at = m.Activity.Seq, m.Activity.Time
 		}
 		doc, err := json.Marshal(outboxDoc{Campaign: m.Campaign, Step: m.Step, Name: m.Name, From: m.From, To: m.To, Subject: m.Subject,
 			Text: m.Text, HTML: m.HTML, Body: m.Body, Operational: m.Operational, Activity: seq})
 		if err != nil {
-			return err
-		}
-		due := time.Time{}
-		if m.Activity != nil {
-			due = m.Activity.Time
-		}
-		if _, err := t.tx.ExecContext(t.ctx, q, m.ID, m.Workspace, m.Person, string(doc), fmtTime(due)); err != nil {
 			return fmt.Errorf("message %s: %w", m.ID, err)
 		}
+		ids[i], wss[i], people[i], docs[i], due[i] = m.ID, m.Workspace, m.Person, string(doc), fmtTime(at)
+	}
+	if t.s.d.dollar {
+		_, err := t.tx.StmtContext(t.ctx, t.s.w.pgOutbox).ExecContext(t.ctx, ids, wss, people, docs, due)
+		return err
+	}
+	args := make([]any, 0, 5*chunk(n))
+	for i := 0; i < n; {
+		c := chunk(n - i)
+		args = args[:0]
+		for k := i; k < i+c; k++ {
+			args = append(args, ids[k], wss[k], people[k], docs[k], due[k])
+		}
+		if _, err := t.tx.StmtContext(t.ctx, t.s.w.outbox[c]).ExecContext(t.ctx, args...); err != nil {
+			return err
+		}
+		i += c
 	}
 	return nil
 }

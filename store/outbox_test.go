@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -105,4 +106,57 @@ func TestSQLiteOutbox(t *testing.T) { testOutbox(t, newSQLite(t).(*Store)) }
 func TestPostgresOutbox(t *testing.T) {
 	postgresURL(t)
 	testOutbox(t, newPostgres(t).(*Store))
+}
+
+// Many messages of one commit (more than one of SQLite's statement sizes)
+// are all kept, in the order they were applied, each with its own
+// activity's number and due at its activity's time.
+func testOutboxMany(t *testing.T, s *Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	tx, err := s.BeginServe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*vm.Message
+	for i := range 23 {
+		person := fmt.Sprintf("p%02d", i)
+		a := &vm.Activity{Time: at.Add(time.Duration(i) * time.Second), Person: person, Type: "Send Email", Campaign: "C", Workspace: "W", Primary: "News"}
+		m := &vm.Message{Person: person, Workspace: "W", Campaign: "C", Step: "00ff00ff00ff00ff", Name: "News", To: person + "@x.example", Subject: "S", Text: "T", Activity: a}
+		if err := tx.Apply(&vm.Commit{Activities: []*vm.Activity{a}, Outbox: []*vm.Message{m}}); err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx, err = s.BeginServe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	ids, err := tx.DueOutbox(at.Add(time.Hour), 100)
+	if err != nil || len(ids) != len(msgs) {
+		t.Fatalf("due: %d rows, %v", len(ids), err)
+	}
+	if ids, _ := tx.DueOutbox(at.Add(5*time.Second), 100); len(ids) != 6 {
+		t.Errorf("due by 09:00:05: %d rows, want 6", len(ids))
+	}
+	for i, id := range ids {
+		r, err := tx.OutboxRow(id)
+		if err != nil || r == nil {
+			t.Fatalf("row %d: %v", id, err)
+		}
+		m := msgs[i]
+		if r.Message.ID != m.ID || m.ID != vm.MessageID(m) || r.Message.Person != m.Person || r.Message.To != m.To || r.Message.Workspace != "W" {
+			t.Errorf("row %d: %+v, want %s for %s", id, r.Message, m.ID, m.Person)
+		}
+	}
+}
+
+func TestSQLiteOutboxMany(t *testing.T) { testOutboxMany(t, newSQLite(t).(*Store)) }
+func TestPostgresOutboxMany(t *testing.T) {
+	postgresURL(t)
+	testOutboxMany(t, newPostgres(t).(*Store))
 }

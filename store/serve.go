@@ -38,6 +38,8 @@ CREATE INDEX serve_schedules_due ON serve_schedules (done, run_at, id);
 	// The outbox comes after the service's tables (outbox.go): migrations
 	// are numbered by their order.
 	outboxMigrations()
+	deployMigrations()
+	// The console's, after the deploys' (merged first).
 	consoleMigrations()
 }
 

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
 )
 
@@ -122,4 +125,85 @@ func TestSQLiteActivityPage(t *testing.T) {
 	if seq, _ := tx.FirstSeqSince(at.Add(24 * time.Hour)); seq != acts[4].Seq {
 		t.Errorf("a token past the log: %d, want %d", seq, acts[4].Seq)
 	}
+}
+
+// A transaction keeps the people it read (by LoadPerson or PrefetchSet,
+// any set of Ids, repeated or unknown): later loads see the same state and
+// log, the changes applied since, and the activities still to be written.
+func testKeptPeople(t *testing.T, s *Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	person := func(id, stage string) *vm.Person {
+		return &vm.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Stage": ir.NewText(stdlib.Text, stage)}}
+	}
+	act := func(id, what string) *vm.Activity {
+		return &vm.Activity{Person: id, Time: at, Type: stdlib.ActInterestingMoment, Workspace: "W", Primary: what}
+	}
+	if err := s.Import(ctx, []*vm.Person{person("a", "new"), person("b", "new"), person("c", "new")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := s.BeginServe(ctx)
+	if err := tx.Apply(&vm.Commit{Activities: []*vm.Activity{act("a", "first")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	check := func(tx *ServeTx, id, stage string, log ...string) {
+		t.Helper()
+		p, err := tx.LoadPerson(id)
+		if err != nil || p == nil {
+			t.Fatalf("load %s: %v %v", id, p, err)
+		}
+		var got []string
+		for _, a := range p.Log {
+			got = append(got, a.Primary)
+		}
+		if p.Field("Stage").Text != stage || strings.Join(got, ",") != strings.Join(log, ",") {
+			t.Fatalf("%s: stage %q, log %v; want %q, %v", id, p.Field("Stage").Text, got, stage, log)
+		}
+	}
+	tx, _ = s.BeginServe(ctx)
+	if err := tx.PrefetchSet([]string{"c", "a", "a", "nobody"}, true); err != nil {
+		t.Fatal(err)
+	}
+	check(tx, "a", "new", "first")
+	check(tx, "a", "new", "first")
+	if p, err := tx.LoadPerson("nobody"); p != nil || err != nil {
+		t.Fatalf("nobody: %v %v", p, err)
+	}
+	if err := tx.Apply(&vm.Commit{Person: person("a", "seen"), Activities: []*vm.Activity{act("a", "second")}}); err != nil {
+		t.Fatal(err)
+	}
+	check(tx, "a", "seen", "first", "second")
+	// Read ahead again, what was written stays.
+	if err := tx.PrefetchSet([]string{"a", "b"}, true); err != nil {
+		t.Fatal(err)
+	}
+	check(tx, "a", "seen", "first", "second")
+	check(tx, "b", "new")
+	if err := tx.Apply(&vm.Commit{Person: person("b", "seen"), Activities: []*vm.Activity{act("b", "b1")}}); err != nil {
+		t.Fatal(err)
+	}
+	check(tx, "b", "seen", "b1")
+	check(tx, "c", "new")
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ = s.BeginServe(ctx)
+	defer tx.Rollback()
+	check(tx, "a", "seen", "first", "second")
+	check(tx, "b", "seen", "b1")
+	// Without logs (the program reads none), a person comes without them.
+	if err := tx.PrefetchSet([]string{"c", "a"}, false); err != nil {
+		t.Fatal(err)
+	}
+	check(tx, "c", "new")
+	check(tx, "a", "seen", "first", "second") // read before: kept as it was
+}
+
+func TestSQLiteKeptPeople(t *testing.T) { testKeptPeople(t, newSQLite(t).(*Store)) }
+func TestPostgresKeptPeople(t *testing.T) {
+	postgresURL(t)
+	testKeptPeople(t, newPostgres(t).(*Store))
 }

@@ -252,6 +252,8 @@ type sqlTx struct {
 	tx   *sql.Tx
 	conn *sql.Conn // PostgreSQL: tx's connection, released when tx ends
 	ctx  context.Context
+	// stmts are the Store's statements bound to tx (stmt).
+	stmts map[string]*sql.Stmt
 	// taken are the parked waits and queued runs this transaction has
 	// deleted, by statement name.
 	taken map[string]map[int64]bool
@@ -316,7 +318,20 @@ func (t *sqlTx) take(stmt, what string, id int64) error {
 	return nil
 }
 
-func (t *sqlTx) stmt(name string) *sql.Stmt { return t.tx.StmtContext(t.ctx, t.s.st[name]) }
+// stmt is a prepared statement of the Store bound to this transaction,
+// bound once per transaction (database/sql makes a new one each time it
+// is asked, and closes them all when the transaction ends).
+func (t *sqlTx) stmt(name string) *sql.Stmt {
+	if st, ok := t.stmts[name]; ok {
+		return st
+	}
+	st := t.tx.StmtContext(t.ctx, t.s.st[name])
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[name] = st
+	return st
+}
 
 func (t *sqlTx) LoadPerson(id string) (*vm.Person, error) {
 	var row personRow
@@ -363,7 +378,15 @@ func (t *sqlTx) LoadPerson(id string) (*vm.Person, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	p.Log = append(p.Log, t.pendingLog[id]...)
+	// Keep what was read for the loads that follow in this transaction
+	// (an API call loads a lead to check it, then to run it): the row is
+	// locked until the end, and Apply keeps the copy up to date, as it
+	// does one read ahead by Prefetch.
+	if t.fetched == nil {
+		t.fetched = map[string]*personRow{}
+	}
+	t.fetched[id] = &personRow{data: row.data, deleted: row.deleted, log: p.Log[:len(p.Log):len(p.Log)], logRead: true}
+	p.Log = append(p.Log[:len(p.Log):len(p.Log)], t.pendingLog[id]...)
 	return p, nil
 }
 
@@ -628,6 +651,75 @@ func (t *sqlTx) Prefetch(ids []string, withLogs bool) error {
 			return err
 		}
 		if f := t.fetched[a.Person]; f != nil {
+			f.log = append(f.log, a)
+		}
+	}
+	return logs.Err()
+}
+
+// PrefetchSet reads the people of a set of Ids (an API call's leads, in
+// any order) as Prefetch reads a range: a statement or two for up to
+// maxIDKeys of them, each locked as LoadPerson would lock it, in Id
+// order. People this transaction has read or written already are left
+// as they are, and Ids of nobody are skipped (LoadPerson finds nobody).
+func (t *sqlTx) PrefetchSet(ids []string, withLogs bool) error {
+	var want []string
+	for _, id := range ids {
+		_, written := t.people[id]
+		_, read := t.fetched[id]
+		if !written && !read {
+			want = append(want, id)
+		}
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	if t.fetched == nil && len(want) > 0 {
+		t.fetched = map[string]*personRow{}
+	}
+	for len(want) > 0 {
+		n := min(len(want), maxIDKeys)
+		if err := t.prefetchSet(want[:n], withLogs); err != nil {
+			return err
+		}
+		want = want[n:]
+	}
+	return nil
+}
+
+func (t *sqlTx) prefetchSet(ids []string, withLogs bool) error {
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(`SELECT id, data, deleted FROM people WHERE id IN (`+in+`) ORDER BY id`+t.s.d.forUpdate), args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id string
+		row := &personRow{logRead: withLogs}
+		if err := rows.Scan(&id, &row.data, &row.deleted); err != nil {
+			rows.Close()
+			return err
+		}
+		t.fetched[id] = row
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || !withLogs {
+		return err
+	}
+	logs, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(`SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE person IN (`+in+`) ORDER BY person, seq`), args...)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	for logs.Next() {
+		a, err := scanActivity(logs, "")
+		if err != nil {
+			return err
+		}
+		if f := t.fetched[a.Person]; f != nil { // one of ids, read just now
 			f.log = append(f.log, a)
 		}
 	}

@@ -42,7 +42,10 @@ const (
 	insertPeopleTail = ` ON CONFLICT (id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted`
 	insertActsHead   = `INSERT INTO activities (person, time, type, campaign, workspace, primary_value, attributes, run, step) VALUES `
 
+	insertOutboxHead = `INSERT INTO outbox (message_id, workspace, person, payload, next_at) VALUES `
+
 	pgPeople = `INSERT INTO people (id, data, deleted) SELECT * FROM unnest($1::text[], $2::bytea[], $3::integer[])` + insertPeopleTail
+	pgOutbox = `INSERT INTO outbox (message_id, workspace, person, payload, next_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])`
 	// The sequence behind activities.seq (a BIGSERIAL) is named after it.
 	pgSeqs = `SELECT nextval('activities_seq_seq') FROM generate_series(1, $1::integer)`
 )
@@ -52,8 +55,10 @@ type writeStmts struct {
 	mu           sync.Mutex
 	ready        bool
 	people, acts map[int]*sql.Stmt // SQLite, by rows
+	outbox       map[int]*sql.Stmt // SQLite, by rows
 	pgPeople     *sql.Stmt
 	pgSeqs       *sql.Stmt
+	pgOutbox     *sql.Stmt
 }
 
 // multiRow is a multi-row statement of n rows of width placeholders each.
@@ -99,15 +104,21 @@ func (s *Store) prepareWritesOnce(ctx context.Context) error {
 		if s.w.pgSeqs, err = prep(pgSeqs); err != nil {
 			return fmt.Errorf("prepare the activity write: %w", err)
 		}
+		if s.w.pgOutbox, err = prep(pgOutbox); err != nil {
+			return fmt.Errorf("prepare the outbox write: %w", err)
+		}
 		return nil
 	}
-	s.w.people, s.w.acts = map[int]*sql.Stmt{}, map[int]*sql.Stmt{}
+	s.w.people, s.w.acts, s.w.outbox = map[int]*sql.Stmt{}, map[int]*sql.Stmt{}, map[int]*sql.Stmt{}
 	for _, n := range chunkSizes {
 		if s.w.people[n], err = prep(multiRow(insertPeopleHead, n, 3, insertPeopleTail)); err != nil {
 			return fmt.Errorf("prepare the people write: %w", err)
 		}
 		if s.w.acts[n], err = prep(multiRow(insertActsHead, n, 9, "")); err != nil {
 			return fmt.Errorf("prepare the activity write: %w", err)
+		}
+		if s.w.outbox[n], err = prep(multiRow(insertOutboxHead, n, 5, "")); err != nil {
+			return fmt.Errorf("prepare the outbox write: %w", err)
 		}
 	}
 	return nil

@@ -197,7 +197,21 @@ waits, schedules (run at, run every, run now) and triggers running on the
 clock; GET /healthz and GET /metrics for operations. API users come from
 CAMPC_CLIENT_ID and CAMPC_CLIENT_SECRET (with CAMPC_WORKSPACE when the project
 has several workspaces) and from --users. SIGTERM drains the calls and passes
-in flight and stops; the next start resumes.
+in flight and stops; the next start resumes. SIGHUP reads and checks the same
+PATHs again: a project with errors is logged and refused, and the service
+keeps running; a good one is deployed (see campc deploy). A deploy that campc
+deploy recorded is run from the next tick.
+`,
+	"deploy": `Check a project and record it in the database as the one every campc serve on
+it runs next: each picks it up on its next tick (or start), and the first to
+do so moves the people who wait, once, in one transaction. A person waiting
+in a wait step that the new flow still has (whatever was inserted or deleted
+around it) continues after it; one whose wait step or campaign is gone leaves
+the flow with a Wait Dropped activity that says why. The plan, who would move
+where, is printed first; --dry-run prints it and writes nothing.
+Exit 0: deployed (or planned); 1: the project has errors (printed as
+file:line:col; nothing written) or the deploy failed; 2: usage, I/O or
+database problems.
 `,
 	"help": "",
 }

@@ -50,6 +50,8 @@ commands:
         serve the Language Server Protocol on standard input and output, for editors
   serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [PATH ...]
         run the project as a service: Marketo's REST API, schedules and waits on the clock
+  deploy --db DB [--dry-run] [PATH ...]
+        check a project and have every campc serve on DB run it, moving the people who wait
   help [COMMAND]
         print this message, or a command's usage
 
@@ -82,6 +84,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdLSP(args[1:], stdin, stdout, stderr)
 	case "serve":
 		return cmdServe(args[1:], stdout, stderr)
+	case "deploy":
+		return cmdDeploy(args[1:], stdout, stderr)
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":

@@ -3,23 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"syscall"
 	"time"
 
-	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/console"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
@@ -103,14 +98,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(stderr)
 
-	res, texts, code := compileProjectTexts(paths, "text", false, compiler.DefaultMaxErrors, stderr, stderr)
-	if res == nil {
+	proj, prog, code := loadDeployable(paths, stderr)
+	if code != exitOK {
+		if code == exitError {
+			fmt.Fprintln(stderr, "campc serve: the project has errors; not starting")
+		}
 		return code
-	}
-	prog, err := res.Runnable(false)
-	if err != nil {
-		fmt.Fprintln(stderr, "campc serve: the project has errors; not starting")
-		return exitError
 	}
 	apiUsers, err := readUsers(*users, prog.Workspaces)
 	if err != nil {
@@ -135,7 +128,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	svc, err := serve.New(ctx, serve.Config{Program: prog, Store: st, Clock: wallClock{}, Users: apiUsers, TokenTTL: ttl.d,
 		RateLimit: *rate, RateWindow: window.d, MaxBody: int64(*maxBody), Logger: log,
 		Mailer: mailer, MaxAttempts: *smtpAttempts, ClaimTimeout: 3 * smtpTimeout.d,
-		Webhooks: serve.WebhookOptions{Allow: allow, Timeout: hookTimeout.d}, Version: projectVersion(texts)})
+		Webhooks: serve.WebhookOptions{Allow: allow, Timeout: hookTimeout.d}, Project: proj})
 	if err != nil {
 		fmt.Fprintf(stderr, "campc serve: %s\n", lang.Escape(store.RedactIn(err.Error(), *db)))
 		return exitUsage
@@ -145,9 +138,17 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc serve: --addr %s: %v\n", *addr, err)
 		return exitUsage
 	}
+	// SIGHUP reloads the project from the same paths (see reload); one
+	// that comes while the database catches up waits for it, rather than
+	// ending the process as it would by default.
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
 	handler := svc.Handler()
 	if !*noConsole {
-		con, err := console.New(svc, console.Config{AdminPassword: os.Getenv("CAMPC_CONSOLE_PASSWORD"), Sources: texts, Logger: log})
+		// The console reads the project's sources from the service, so
+		// that a deploy shows its own.
+		con, err := console.New(svc, console.Config{AdminPassword: os.Getenv("CAMPC_CONSOLE_PASSWORD"), Logger: log})
 		if err != nil {
 			fmt.Fprintf(stderr, "campc serve: the console: %v\n", err)
 			return exitError
@@ -169,7 +170,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if mailer == nil {
 		log.Warn("no --smtp: email and alerts are kept in the outbox and marked not delivered")
 	}
-	log.Info("campc serve ready", "addr", ln.Addr().String(), "db", store.RedactDSN(*db), "users", len(apiUsers), "campaigns", len(prog.Campaigns), "smtp", relay)
+	log.Info("campc serve ready", "addr", ln.Addr().String(), "db", store.RedactDSN(*db), "users", len(apiUsers), "campaigns", len(svc.Program().Campaigns),
+		"deploy", svc.Version(), "smtp", relay)
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
@@ -179,14 +181,21 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	defer cancelRun()
 	ran := make(chan struct{})
 	go func() { svc.Run(runCtx, stop); close(ran) }()
-	select {
-	case sig := <-sigs:
-		log.Info("stopping: draining calls and passes in flight", "signal", sig.String())
-	case err := <-served:
-		log.Error("the HTTP server stopped", "error", err.Error())
-		close(stop)
-		<-ran
-		return exitError
+wait:
+	for {
+		select {
+		case <-hups:
+			log.Info("SIGHUP: reloading the project")
+			reload(ctx, svc, paths, log)
+		case sig := <-sigs:
+			log.Info("stopping: draining calls and passes in flight", "signal", sig.String())
+			break wait
+		case err := <-served:
+			log.Error("the HTTP server stopped", "error", err.Error())
+			close(stop)
+			<-ran
+			return exitError
+		}
 	}
 	close(stop)
 	shutCtx, cancel := context.WithTimeout(ctx, drainTimeout)
@@ -204,16 +213,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return exitOK
-}
-
-// projectVersion names the project's text: the first 12 hex digits of a
-// SHA-256 over its files' names and texts, in name order.
-func projectVersion(texts map[string]string) string {
-	h := sha256.New()
-	for _, name := range slices.Sorted(maps.Keys(texts)) {
-		fmt.Fprintf(h, "%d:%s%d:%s", len(name), name, len(texts[name]), texts[name])
-	}
-	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // newLogger logs to stderr: JSON when it is not a terminal, text when a

@@ -30,7 +30,7 @@ func freeAddr(t *testing.T) string {
 // serveProcess is campc serve running as a process.
 type serveProcess struct {
 	cmd    *exec.Cmd
-	stderr *strings.Builder
+	stderr *syncBuffer // read while the process writes it (deploy_test.go)
 	done   chan error
 }
 
@@ -38,7 +38,7 @@ func startServe(t *testing.T, bin, addr string, env []string, args ...string) *s
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &serveProcess{cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}
+	p := &serveProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -263,6 +263,16 @@ func Targets(res map[string]*Result) []Target {
 	held, _ := res["BenchmarkLSPEdit/campc"].Median("held-heap-MB")
 	add("LSP re-analysis after a one-char edit, 1,000 campaigns < 50 ms (#14)", fmt.Sprintf("%s ms per edit (project held: %s MB of heap)", fmtNum(edit/1e6), fmtNum(held)), edit < 50e6, ok1)
 
+	// Issue #12: campc serve's trigger.json over HTTP, 100 leads a call,
+	// and the latency of one-lead calls, on each store.
+	leads, ok1 := res["BenchmarkServeTrigger/sqlite/batch100"].Median("leads/s")
+	add("ServeTrigger SQLite ≥ 5,000 leads/s, 100 leads a call (#12)", withCommas(leads)+" leads/s", leads >= 5000, ok1)
+	for _, st := range []struct{ name, bench string }{{"SQLite", "BenchmarkServeTrigger/sqlite/single"}, {"PostgreSQL", "BenchmarkServeTrigger/postgres/single"}} {
+		p99, ok := res[st.bench].Median("p99_ms")
+		p50, _ := res[st.bench].Median("p50_ms")
+		add("ServeTrigger "+st.name+" one-lead call p99 < 20 ms (#12)", fmt.Sprintf("p99 %s ms (p50 %s ms)", fmtNum(p99), fmtNum(p50)), p99 < 20, ok)
+	}
+
 	// Issue #15: the console's campaign page, 1,000 campaigns and 100,000
 	// people on SQLite, under 200 ms; the figure without the console's
 	// kept counts is shown beside it.
@@ -301,6 +311,13 @@ var figures = []figure{
 	{"BenchmarkCheckMemory/campc", "", "", false, false},
 	{"BenchmarkSimulate/campc", "", "", false, false},
 	{"BenchmarkLSPEdit/campc", "", "", false, false},
+	{"BenchmarkServeTrigger/sqlite/batch100", "", "", false, false},
+	{"BenchmarkServeTrigger/sqlite/single", "", "", false, false},
+	{"BenchmarkServeTrigger/postgres/batch100", "BenchmarkServeTrigger/sqlite/batch100", "time vs SQLite", false, false},
+	{"BenchmarkServeTrigger/postgres/single", "BenchmarkServeTrigger/sqlite/single", "time vs SQLite", false, false},
+	{"BenchmarkServeEvents/sqlite", "", "", false, false},
+	{"BenchmarkServeEvents/postgres", "BenchmarkServeEvents/sqlite", "time vs SQLite", false, false},
+
 	{"BenchmarkConsoleCampaignPage/campc", "", "", false, false},
 	{"BenchmarkConsoleCampaignPage/uncached", "", "", false, false},
 }
@@ -331,9 +348,12 @@ func Render(res map[string]*Result, in Inputs) string {
 	w("`campc import` of a million-row CSV file into SQLite, in a process of its own; Simulate: 30\n")
 	w("days of virtual time over 100,000 people, compare people-days/s; LSPEdit: one one-character\n")
 	w("edit of an open document and campc lsp's re-analysis of a 1,000-campaign project, with the heap\n")
-	w("the server holds for the project; ConsoleCampaignPage: one view of the console's page of the\n")
-	w("canonical batch campaign over HTTP, 1,000 campaigns and 100,000 people on SQLite, with the\n")
-	w("console's kept counts (campc) and counted again over the whole log (uncached)).\n\n")
+	w("the server holds for the project; ServeTrigger: one lead requested through campc serve's\n")
+	w("trigger.json over HTTP, 100 leads a call or one, with the one-lead calls' p50 and p99 latency;\n")
+	w("ServeEvents: one lead added to a list through the API, firing a trigger campaign;\n")
+	w("ConsoleCampaignPage: one view of the console's page of the canonical batch campaign over HTTP,\n")
+	w("1,000 campaigns and 100,000 people on SQLite, with the console's kept counts (campc) and\n")
+	w("counted again over the whole log (uncached)).\n\n")
 
 	w("## Machine\n\n")
 	for _, line := range strings.Split(strings.TrimSpace(in.Machine), "\n") {
@@ -352,11 +372,11 @@ func Render(res map[string]*Result, in Inputs) string {
 	for _, f := range figures {
 		r := res[f.bench]
 		if r == nil {
-			w("| %s | not run | | | | | | |\n", f.bench)
+			w("| %s | not run | | | | | | |\n", strings.TrimPrefix(f.bench, "Benchmark"))
 			continue
 		}
 		if r.Runs == 0 {
-			w("| %s | %s | | | | | | |\n", f.bench, r.Skipped)
+			w("| %s | %s | | | | | | |\n", strings.TrimPrefix(f.bench, "Benchmark"), r.Skipped)
 			continue
 		}
 		med, _ := r.Median("ns/op")
@@ -373,7 +393,7 @@ func Render(res map[string]*Result, in Inputs) string {
 		slices.Sort(units)
 		for _, u := range units {
 			v, _ := r.Median(u)
-			if u == "people/s" || u == "events/s" || u == "people-days/s" {
+			if u == "people/s" || u == "events/s" || u == "people-days/s" || u == "leads/s" {
 				other = append(other, withCommas(v)+" "+u)
 			} else {
 				other = append(other, fmtNum(v)+" "+u)
