@@ -19,6 +19,7 @@ import (
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/ir"
+	"github.com/campc/campc/lang"
 	"github.com/campc/campc/project"
 	"github.com/campc/campc/serve"
 	"github.com/campc/campc/stdlib"
@@ -781,5 +782,52 @@ func TestFormTooLarge(t *testing.T) {
 		if code, _, _ := b.post(path, big, nil); code != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", path, code)
 		}
+	}
+}
+
+// After a deploy the console shows the new program, and a campaign
+// deactivated from the console stays deactivated in the new engine.
+func TestConsoleAfterDeploy(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := newEnv(t, st, false)
+	b := e.browser()
+	b.login("admin", "admin-pw")
+	id := fmt.Sprint(e.svc.CampaignID(e.campaign("Acme", "On Hot")))
+	if _, code, _ := b.act("deactivate", url.Values{"campaign": {id}}); code != http.StatusSeeOther {
+		t.Fatalf("deactivate: %d", code)
+	}
+	p, err := project.Load([]string{"testdata/project"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := append([]lang.Source(nil), p.Sources...)
+	srcs = append(srcs, lang.Source{Name: "testdata/project/more.camp", Text: "workspace \"Acme\"\n\nprogram \"Later\" {\n  batch campaign \"Deployed Later\" {\n    smart list {\n      filter Email is not empty\n    }\n    flow {\n      interesting moment milestone \"later\"\n    }\n  }\n}\n"})
+	res := compiler.Compile(srcs, compiler.Options{})
+	prog, err := res.Runnable(false)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res)
+	}
+	if _, err := e.svc.Deploy(context.Background(), prog, &serve.Project{Sources: srcs}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	_, list := b.get("/console/")
+	if !strings.Contains(list, "Deployed Later") {
+		t.Error("the campaigns list does not show the deployed campaign")
+	}
+	hot := prog.Campaign("Acme", "On Hot")
+	if e.svc.Engine().Active(hot) {
+		t.Error("the deploy's engine forgot the console's override")
+	}
+	later := prog.Campaign("Acme", "Deployed Later")
+	code, page := b.get(fmt.Sprintf("/console/campaigns/%d", e.svc.CampaignID(later)))
+	if code != 200 || !strings.Contains(page, "more.camp") || !strings.Contains(page, `interesting moment milestone &#34;later&#34;`) {
+		t.Errorf("the deployed campaign's page (%d) lacks its source:\n%s", code, page)
+	}
+	if _, ops := b.get("/console/operations"); !strings.Contains(ops, `<dd id="version">deploy 2 · <code>`) {
+		t.Errorf("operations does not show deploy 2:\n%s", ops)
 	}
 }
