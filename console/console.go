@@ -56,8 +56,8 @@ type Config struct {
 	// (CAMPC_CONSOLE_PASSWORD); "" disables it.
 	AdminPassword string
 	// Sources are the project's files by name, for the campaign page's
-	// source and the source view, when the service was not given its
-	// project (serve.Config.Project), whose sources come first.
+	// source and the source view, when the service was not given them
+	// (serve.Config.Project).
 	Sources map[string]string
 	Logger  *slog.Logger
 }
@@ -71,13 +71,16 @@ type Console struct {
 	key  []byte // signs the sign-in form's CSRF token
 
 	viewMu sync.Mutex
-	v      *view // see view
+	last   *view // the view of the program the service ran last
 
 	mu       sync.Mutex
 	sessions map[string]*session
 
 	countsMu sync.Mutex
 	counts   map[*ir.Campaign]*counts // see counts.go
+
+	handlerOnce sync.Once
+	handler     http.Handler
 }
 
 // session is a signed-in user.
@@ -121,24 +124,24 @@ func New(svc *serve.Service, cfg Config) (*Console, error) {
 	return c, nil
 }
 
-// view is what the console derives from the program the service runs;
-// it is made again when a deploy (SIGHUP, campc deploy) changes the
-// program, so the pages show the deployed project, never a stale one.
+// view is what the console derives from one program: its call graph
+// and sources. A deploy changes the service's program; each request
+// takes the view of the program the service runs then.
 type view struct {
 	prog    *ir.Program
 	graph   *graph.Graph
 	nodes   map[*ir.Campaign]*graph.Node
 	byNode  map[*graph.Node]*ir.Campaign
-	sources map[string]string // the project's files by name
+	sources map[string]string
 }
 
-// view is the view of the program the service runs now.
+// view returns the view of the service's current program.
 func (c *Console) view() *view {
 	prog := c.svc.Program()
 	c.viewMu.Lock()
 	defer c.viewMu.Unlock()
-	if c.v != nil && c.v.prog == prog {
-		return c.v
+	if c.last != nil && c.last.prog == prog {
+		return c.last
 	}
 	v := &view{prog: prog, graph: graph.Build(prog), nodes: map[*ir.Campaign]*graph.Node{}, byNode: map[*graph.Node]*ir.Campaign{}}
 	for i, cp := range prog.Campaigns {
@@ -148,12 +151,23 @@ func (c *Console) view() *view {
 	if v.sources = c.svc.Sources(); v.sources == nil {
 		v.sources = c.cfg.Sources
 	}
-	c.v = v
+	if c.last != nil {
+		// The counts kept are of the old program's campaigns.
+		c.countsMu.Lock()
+		clear(c.counts)
+		c.countsMu.Unlock()
+	}
+	c.last = v
 	return v
 }
 
 // Handler serves the console under Prefix.
 func (c *Console) Handler() http.Handler {
+	c.handlerOnce.Do(func() { c.handler = c.routes() })
+	return c.handler
+}
+
+func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", http.FileServerFS(static)))

@@ -298,7 +298,7 @@ func (c *Console) campaignData(r *http.Request, u *user, cp *ir.Campaign) (map[s
 		"File": cp.Pos.Filename, "Line": cp.Pos.Line, "Source": src,
 		"Steps":   flowSteps(cp.Flow, 0, nil, people, waiting),
 		"Callers": callers, "Callees": callees, "Depth": node.Depth, "TooDeep": node.TooDeep, "InCycle": node.InCycle,
-		"Activities": acts, "Graph": template.HTML(c.drawGraph(cp, u)), // every text in it is escaped
+		"Activities": acts, "Graph": template.HTML(c.drawGraph(v, cp, u)), // every text in it is escaped
 		"Requestable": cp.Kind == ir.Trigger && cp.Requestable("api"), "Batch": cp.Kind == ir.Batch, "Trigger": cp.Kind == ir.Trigger,
 		"Active": c.svc.Engine().Active(cp), "Done": r.URL.Query().Get("done"),
 	}, nil
@@ -311,7 +311,7 @@ func (c *Console) graphSVG(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Write(c.drawGraph(cp, u))
+	w.Write(c.drawGraph(c.view(), cp, u))
 }
 
 // source shows a project file with numbered lines, for the links of the
@@ -557,7 +557,7 @@ func (c *Console) operations(w http.ResponseWriter, r *http.Request, u *user) {
 			hooks = append(hooks, failedHook{Seq: a.Seq, Time: a.Time, Person: a.Person, Campaign: a.Campaign, Hook: a.Primary, Status: status, Error: msg})
 		}
 	}
-	version, at, err := c.svc.Deployed(ctx)
+	deployed, err := c.svc.Deployed(ctx)
 	if err != nil {
 		c.internal(w, r, u, err)
 		return
@@ -572,7 +572,7 @@ func (c *Console) operations(w http.ResponseWriter, r *http.Request, u *user) {
 		states = append(states, fieldRow{s, strconv.Itoa(ops.Outbox[s])})
 	}
 	c.render(w, r, http.StatusOK, "operations", u, map[string]any{"Ops": ops, "Outbox": states, "Failed": failed, "Hooks": hooks,
-		"Version": version, "DeployedAt": at, "Audit": audit, "Done": r.URL.Query().Get("done")})
+		"Deployed": deployed, "Audit": audit, "Done": r.URL.Query().Get("done")})
 }
 
 // action asks for confirmation of an action, then does it: the first

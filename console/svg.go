@@ -27,8 +27,7 @@ const (
 // cycle or a chain too deep, and other violations, are red. Every text
 // is escaped; a campaign of a workspace the user does not see is drawn
 // without its name.
-func (c *Console) drawGraph(cp *ir.Campaign, u *user) []byte {
-	v := c.view()
+func (c *Console) drawGraph(v *view, cp *ir.Campaign, u *user) []byte {
 	start := v.nodes[cp]
 	layer := map[*graph.Node]int{start: 0}
 	order := []*graph.Node{start}

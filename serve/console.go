@@ -30,21 +30,19 @@ func (s *Service) Store() *store.Store { return s.st }
 // Now is the service's clock, in UTC.
 func (s *Service) Now() time.Time { return s.now() }
 
-// The console's reads of the program and its ids take the service's
-// lock: a deploy swaps them under it.
-
-// CampaignByID finds a campaign by its API id (nil: none).
+// CampaignByID finds a campaign of the program the service runs by its
+// API id (nil: none).
 func (s *Service) CampaignByID(id int64) *ir.Campaign {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
 	return s.campaignBy[id]
 }
 
-// Campaigns lists the campaigns of a workspace (nil: every workspace), by
-// id.
+// Campaigns lists the campaigns of a workspace (nil: every workspace) of
+// the program the service runs, by id.
 func (s *Service) Campaigns(ws *ir.Workspace) []*ir.Campaign {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
 	if ws != nil {
 		return s.sortedCampaigns(ws)
 	}
@@ -53,26 +51,15 @@ func (s *Service) Campaigns(ws *ir.Workspace) []*ir.Campaign {
 	return out
 }
 
-// Workspace finds a workspace by name (nil: none).
-func (s *Service) Workspace(name string) *ir.Workspace {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.workspace(name)
-}
-
-// Sources are the deployed project's files by name (nil when the service
-// was not given them), for the console's source views.
+// Sources are the files of the project the service runs, by name (nil
+// when the service was not given its sources, Config.Project).
 func (s *Service) Sources() map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
 	if s.project == nil {
 		return nil
 	}
-	out := make(map[string]string, len(s.project.Sources))
-	for _, src := range s.project.Sources {
-		out[src.Name] = src.Text
-	}
-	return out
+	return s.project.Texts()
 }
 
 // NextRun is when a batch campaign's schedule runs it next after now
@@ -101,27 +88,30 @@ func (s *Service) NextRun(c *ir.Campaign, now time.Time) time.Time {
 	return time.Time{}
 }
 
-// Deployed names the deployed project the service runs (its serve_deploys
-// id, who deployed it and its hash), and when it was deployed; "" when no
-// deploy is recorded.
-func (s *Service) Deployed(ctx context.Context) (version string, at time.Time, err error) {
-	id := s.Version()
-	if id == 0 {
-		return "", time.Time{}, nil
+// Deployed is the deploy the service runs (nil when none is recorded:
+// a service started without its sources).
+func (s *Service) Deployed(ctx context.Context) (*store.Deploy, error) {
+	s.progMu.RLock()
+	version := s.version
+	s.progMu.RUnlock()
+	if version == 0 {
+		return nil, nil
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
-		ds, err := tx.Deploys()
-		if err != nil {
-			return err
+	tx, err := s.st.BeginServe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	all, err := tx.Deploys()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range all {
+		if d.ID == version {
+			return d, nil
 		}
-		for _, d := range ds {
-			if d.ID == id {
-				version, at = fmt.Sprintf("deploy %d, %s, by %s", d.ID, shortHash(d.Hash), d.Who), d.At
-			}
-		}
-		return nil
-	})
-	return version, at, err
+	}
+	return nil, nil
 }
 
 // applyOverrides gives the engine the activate/deactivate overrides kept

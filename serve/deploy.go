@@ -200,8 +200,8 @@ func (s *Service) Version() int64 {
 
 // Program is the program the service runs.
 func (s *Service) Program() *ir.Program {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
 	return s.prog
 }
 
@@ -240,10 +240,6 @@ func (s *Service) deployLocked(ctx context.Context, prog *ir.Program, proj *Proj
 	}
 	eng, err := vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true})
 	if err != nil {
-		return nil, err
-	}
-	// The console's activate/deactivate overrides outlive deploys.
-	if err := s.applyOverrides(ctx, prog, eng); err != nil {
 		return nil, err
 	}
 	var p *Plan
@@ -314,8 +310,14 @@ func (s *Service) deployLocked(ctx context.Context, prog *ir.Program, proj *Proj
 		return nil, err
 	}
 	s.record(reps...)
+	// The console's activate/deactivate overrides hold across deploys.
+	if err := s.applyOverrides(ctx, prog, eng); err != nil {
+		s.log.Error("deploy: the console's campaign overrides were not applied", "error", err.Error())
+	}
+	s.progMu.Lock()
 	s.prog, s.eng, s.version, s.project = prog, eng, version, proj
 	s.setIDs(ids)
+	s.progMu.Unlock()
 	s.m.version.Set(float64(version))
 	if p == nil {
 		s.m.deploys.WithLabelValues("switched").Inc()
@@ -454,9 +456,6 @@ func (s *Service) syncDeploy(ctx context.Context, start bool) error {
 	}
 	eng, err := vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true})
 	if err != nil {
-		return err
-	}
-	if err := s.applyOverrides(ctx, prog, eng); err != nil {
 		return err
 	}
 	s.prog, s.eng, s.version, s.project = prog, eng, latest.ID, proj

@@ -89,6 +89,11 @@ type Service struct {
 	kick  chan struct{} // a commit may have put mail in the outbox
 	seq   atomic.Int64  // request ids
 
+	// progMu guards the switch of a deploy (prog, eng, version, project
+	// and the ids) for readers that do not hold mu: the console, which
+	// must not wait for a batch run.
+	progMu sync.RWMutex
+
 	// The deploy the service runs (see deploy.go): its serve_deploys id
 	// (0: none recorded yet), and the project's sources when known.
 	version int64
@@ -363,17 +368,17 @@ func (s *Service) inTxLocked(ctx context.Context, fn func(ctx context.Context, t
 // /metrics.
 func (s *Service) Handler() http.Handler { return s.routes() }
 
-// Engine is the service's engine.
+// Engine is the service's engine (a deploy makes another).
 func (s *Service) Engine() *vm.Engine {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
 	return s.eng
 }
 
 // CampaignID is the API's id of a campaign.
 func (s *Service) CampaignID(c *ir.Campaign) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.progMu.RLock()
+	defer s.progMu.RUnlock()
 	return s.campaignID[c]
 }
 

@@ -39,6 +39,7 @@ CREATE INDEX serve_schedules_due ON serve_schedules (done, run_at, id);
 	// are numbered by their order.
 	outboxMigrations()
 	deployMigrations()
+	// The console's, after the deploys' (merged first).
 	consoleMigrations()
 }
 

@@ -144,8 +144,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	hups := make(chan os.Signal, 1)
 	signal.Notify(hups, syscall.SIGHUP)
 	defer signal.Stop(hups)
-	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute}
+	handler := svc.Handler()
 	if !*noConsole {
+		// The console reads the project's sources from the service, so
+		// that a deploy shows its own.
 		con, err := console.New(svc, console.Config{AdminPassword: os.Getenv("CAMPC_CONSOLE_PASSWORD"), Logger: log})
 		if err != nil {
 			fmt.Fprintf(stderr, "campc serve: the console: %v\n", err)
@@ -154,9 +156,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		mux := http.NewServeMux()
 		mux.Handle(console.Prefix, con.Handler())
 		mux.Handle(console.Prefix+"/", con.Handler())
-		mux.Handle("/", srv.Handler)
-		srv.Handler = mux
+		mux.Handle("/", handler)
+		handler = mux
 	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	// /healthz answers 503 until the database has caught up.
