@@ -44,6 +44,14 @@ const Prefix = "/console"
 // AdminUser is the user name of the admin password's sign-in.
 const AdminUser = "admin"
 
+// A user name with loginFailures failed sign-ins in loginWindow (on the
+// service's clock) is refused until the oldest leaves the window, so
+// that a password cannot be guessed at the speed of the network.
+const (
+	loginFailures = 5
+	loginWindow   = 15 * time.Minute
+)
+
 // maxForm is the largest form a post may carry (the API's body limit).
 const maxForm = 1 << 20
 
@@ -75,6 +83,7 @@ type Console struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	failures map[string][]time.Time // failed sign-ins by user name, in the last loginWindow
 
 	countsMu sync.Mutex
 	counts   map[*ir.Campaign]*counts // see counts.go
@@ -101,7 +110,7 @@ func New(svc *serve.Service, cfg Config) (*Console, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Console{svc: svc, cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, counts: map[*ir.Campaign]*counts{}, tmpl: map[string]*template.Template{}}
+	c := &Console{svc: svc, cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}, failures: map[string][]time.Time{}, counts: map[*ir.Campaign]*counts{}, tmpl: map[string]*template.Template{}}
 	c.key = make([]byte, 32)
 	if _, err := rand.Read(c.key); err != nil {
 		return nil, err
@@ -309,6 +318,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, secret := r.PostForm.Get("user"), r.PostForm.Get("password")
+	if c.throttled(name) {
+		c.log.Warn("console sign-in throttled", "user", clipText(name))
+		c.loginForm(w, r, "Too many failed sign-ins for this user: wait a few minutes.", http.StatusTooManyRequests)
+		return
+	}
 	var s *session
 	switch {
 	case name == AdminUser && c.cfg.AdminPassword != "":
@@ -321,6 +335,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s == nil {
+		c.failed(name)
 		c.log.Warn("console sign-in refused", "user", clipText(name))
 		c.loginForm(w, r, "Wrong user or password.", http.StatusUnauthorized)
 		return
@@ -340,6 +355,36 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	c.setCookie(w, r, cookieName, id, int(SessionTTL/time.Second))
 	c.log.Info("console sign-in", "user", s.user)
 	http.Redirect(w, r, Prefix+"/", http.StatusSeeOther)
+}
+
+// throttled reports whether a user name has used up its failed sign-ins.
+func (c *Console) throttled(name string) bool {
+	now := c.svc.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	recent := c.failures[name][:0]
+	for _, t := range c.failures[name] {
+		if now.Sub(t) < loginWindow {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) == 0 {
+		delete(c.failures, name)
+		return false
+	}
+	c.failures[name] = recent
+	return len(recent) >= loginFailures
+}
+
+// failed counts a failed sign-in; the names kept are bounded by forgetting
+// the oldest when there are too many.
+func (c *Console) failed(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.failures) > 10_000 {
+		clear(c.failures)
+	}
+	c.failures[name] = append(c.failures[name], c.svc.Now())
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, u *user) {

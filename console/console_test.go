@@ -831,3 +831,34 @@ func TestConsoleAfterDeploy(t *testing.T) {
 		t.Errorf("operations does not show deploy 2:\n%s", ops)
 	}
 }
+
+// Five failed sign-ins for a name in 15 minutes refuse the next, even
+// with the right password, until the window passes.
+func TestLoginThrottled(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := newEnv(t, st, false)
+	try := func(password string) int {
+		b := e.browser()
+		b.get("/console/login")
+		code, _, _ := b.post("/console/login", url.Values{"csrf": {b.csrf}, "user": {"admin"}, "password": {password}}, nil)
+		return code
+	}
+	for i := range 5 {
+		if code := try("guess"); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i+1, code)
+		}
+	}
+	if code := try("admin-pw"); code != http.StatusTooManyRequests {
+		t.Errorf("after five failures: %d, want 429", code)
+	}
+	// Another user is not held up.
+	e.browser().login("acme", "acme-secret")
+	e.clock.Set(t0.Add(16 * time.Minute))
+	if code := try("admin-pw"); code != http.StatusSeeOther {
+		t.Errorf("after the window: %d", code)
+	}
+}

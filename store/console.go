@@ -360,32 +360,53 @@ func (s *Store) ReadPerson(ctx context.Context, id string) (*vm.Person, []*vm.Pa
 
 // SearchPeople returns up to limit people (deleted ones left out) that
 // match, in Id order, stopping at the first limit found. Matching reads
-// every person: fields are stored encoded, not as columns.
+// every person (fields are stored encoded, not as columns), a thousand
+// at a time, so that the service's writes are not held up for the whole
+// scan (SQLite has one connection).
 func (s *Store) SearchPeople(ctx context.Context, match func(*vm.Person) bool, limit int) ([]*vm.Person, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, data FROM people WHERE deleted = 0 ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+	const page = 1000
 	var out []*vm.Person
-	for rows.Next() {
-		var id string
-		var data []byte
-		if err := rows.Scan(&id, &data); err != nil {
-			return nil, err
+	after, first := "", true
+	for {
+		q, args := `SELECT id, data FROM people WHERE deleted = 0`, []any{}
+		if !first {
+			q, args = q+` AND id > ?`, append(args, after)
 		}
-		p, err := decodePerson(id, data)
+		rows, err := s.db.QueryContext(ctx, s.d.rebind(q+` ORDER BY id LIMIT ?`), append(args, page)...)
 		if err != nil {
 			return nil, err
 		}
-		if match(p) {
-			out = append(out, p)
-			if len(out) >= limit {
-				break
+		n := 0
+		for rows.Next() {
+			var id string
+			var data []byte
+			if err := rows.Scan(&id, &data); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			n++
+			after, first = id, false
+			p, err := decodePerson(id, data)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if match(p) {
+				out = append(out, p)
+				if len(out) >= limit {
+					rows.Close()
+					return out, nil
+				}
 			}
 		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if n < page {
+			return out, nil
+		}
 	}
-	return out, rows.Err()
 }
 
 // AuditEntry is one action taken from the console.
