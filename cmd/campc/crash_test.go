@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -51,19 +52,36 @@ program "P" {
 const crashSteps = 4
 
 // buildCampc builds campc (without the race detector, which would make a
-// 20,000-person run take minutes) into dir.
+// 20,000-person run take minutes) once per test process, and returns its
+// path (dir is the caller's directory, kept for the callers' sake). One
+// build for every process test, not one each: linking campc takes seconds.
 func buildCampc(t *testing.T, dir string) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	built.once.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		if built.dir, built.err = os.MkdirTemp("", "campc-test-bin-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "campc")
+		if out, err := exec.Command(goTool, "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	bin := filepath.Join(dir, "campc")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return built.bin
+}
+
+// built is the campc binary buildCampc made; TestMain removes its
+// directory when the tests end.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
 }
 
 // writeCrashProject writes the campaign and its people into dir.
