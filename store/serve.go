@@ -39,6 +39,7 @@ CREATE INDEX serve_schedules_due ON serve_schedules (done, run_at, id);
 	// are numbered by their order.
 	outboxMigrations()
 	deployMigrations()
+	riverMigrations()
 }
 
 // ServeTx is a transaction of the service: the engine's transaction (a

@@ -189,7 +189,11 @@ func (s *Store) migrateOne(ctx context.Context) (int, bool, error) {
 	if v == n {
 		return v, true, tx.Commit()
 	}
-	if _, err := tx.ExecContext(ctx, s.d.migrations[v]); err != nil {
+	if f, ok := migrationFuncs[s.d.migrations[v]]; ok {
+		if err := f(ctx, s.db, tx); err != nil {
+			return v, false, fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	} else if _, err := tx.ExecContext(ctx, s.d.migrations[v]); err != nil {
 		return v, false, fmt.Errorf("migration %d: %w", v+1, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.d.rebind(queries["setVersion"]), v+1); err != nil {
