@@ -214,6 +214,12 @@ func (s *Service) Run(ctx context.Context, stop <-chan struct{}) {
 		s.deliverLoop(ctx, stop)
 	}()
 	defer func() { <-delivered }()
+	if s.river != nil {
+		// River's leader inserts the tick (TickArgs) every Poll, and any
+		// process works it and the other jobs.
+		s.river.run(ctx, stop)
+		return
+	}
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	for {

@@ -3,7 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/campc/campc/vm"
 
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivermigrate"
@@ -67,3 +71,91 @@ CREATE TABLE serve_jobs_done (key TEXT COLLATE "C" PRIMARY KEY, done BIGINT NOT 
 CREATE TABLE serve_processes (id TEXT COLLATE "C" PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, started BIGINT NOT NULL, heartbeat BIGINT NOT NULL);
 `)
 }
+
+// JobHook queues the work a transaction's state causes, in that
+// transaction (a job queue's InsertTx): the waits it parked, due at their
+// time, and the messages it put in the outbox, by Message-ID. The state
+// and its jobs commit together or not at all.
+type JobHook interface {
+	InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string) error
+}
+
+// SetJobHook sets the hook each transaction calls before it commits
+// (campc serve on PostgreSQL: River). Call it before the first
+// transaction.
+func (s *Store) SetJobHook(h JobHook) { s.jobs = h }
+
+// DB is the store's database, for a job queue that shares its
+// transactions (River's database/sql driver).
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (t *sqlTx) insertJobs() error {
+	if t.s.jobs == nil || (len(t.parked) == 0 && len(t.outbox) == 0) {
+		return nil
+	}
+	ids := make([]string, len(t.outbox))
+	for i, m := range t.outbox {
+		ids[i] = m.ID
+	}
+	return t.s.jobs.InsertJobs(t.ctx, t.tx, t.parked, ids)
+}
+
+// Tx is the service transaction's database transaction, for a job queue
+// that inserts in it.
+func (t *ServeTx) Tx() *sql.Tx { return t.tx }
+
+// OutboxID is the outbox row of a Message-ID (0: none).
+func (t *ServeTx) OutboxID(messageID string) (int64, error) {
+	var id int64
+	err := t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT id FROM outbox WHERE message_id = ?`), messageID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// ProcessAlive records that process id (on host, with pid, started at
+// started) is alive at now.
+func (s *Store) ProcessAlive(ctx context.Context, id, host string, pid int, started, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO serve_processes (id, host, pid, started, heartbeat) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat`), id, host, pid, fmtTime(started), fmtTime(now))
+	return err
+}
+
+// Process is a campc serve process as serve_processes has it.
+type Process struct {
+	ID, Host           string
+	PID                int
+	Started, Heartbeat time.Time
+}
+
+// Processes lists the processes whose heartbeat is at or after since,
+// oldest first.
+func (s *Store) Processes(ctx context.Context, since time.Time) ([]Process, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT id, host, pid, started, heartbeat FROM serve_processes WHERE heartbeat >= ? ORDER BY started, id`), fmtTime(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Process
+	for rows.Next() {
+		var p Process
+		var st, hb int64
+		if err := rows.Scan(&p.ID, &p.Host, &p.PID, &st, &hb); err != nil {
+			return nil, err
+		}
+		p.Started, p.Heartbeat = parseTime(st), parseTime(hb)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// WaitsDueBy counts the parked waits due at or before t.
+func (s *Store) WaitsDueBy(ctx context.Context, t time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT count(*) FROM parked WHERE due <= ?`), fmtTime(t)).Scan(&n)
+	return n, err
+}
+
+// OnPostgres tells whether the store is on PostgreSQL.
+func (s *Store) OnPostgres() bool { return s.d.dollar }

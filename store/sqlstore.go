@@ -38,6 +38,7 @@ type Store struct {
 	st    map[string]*sql.Stmt
 	w     writeStmts // the write path's (write.go), once one is begun
 	lease Lease      // see SetLease
+	jobs  JobHook    // see SetJobHook
 }
 
 var _ vm.Store = (*Store)(nil)
@@ -274,6 +275,8 @@ type sqlTx struct {
 	// outbox are the messages applied (Commit.Outbox), written at Commit
 	// after the activities, whose numbers name them.
 	outbox []*vm.Message
+	// parked are the waits this transaction parked, for the job hook.
+	parked []*vm.Parked
 }
 
 // personRow is a person as stored: the encoded state and, once read, the
@@ -487,6 +490,7 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 		if err := t.stmt("park").QueryRowContext(t.ctx, p.Person, p.Workspace, p.Campaign, fmtTime(p.Due), data).Scan(&p.ID); err != nil {
 			return err
 		}
+		t.parked = append(t.parked, p)
 	}
 	for _, id := range c.Dequeue {
 		if err := t.take("dequeue", "queued run", id); err != nil {
@@ -558,13 +562,17 @@ func (t *sqlTx) Commit() error {
 		t.tx.Rollback()
 		return fmt.Errorf("keep email in the outbox: %w", err)
 	}
-	t.acts, t.pendingLog, t.outbox = nil, nil, nil
+	if err := t.insertJobs(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("queue the jobs: %w", err)
+	}
+	t.acts, t.pendingLog, t.outbox, t.parked = nil, nil, nil, nil
 	return t.tx.Commit()
 }
 
 func (t *sqlTx) Rollback() error {
 	defer t.release()
-	t.acts, t.pendingLog, t.outbox = nil, nil, nil
+	t.acts, t.pendingLog, t.outbox, t.parked = nil, nil, nil, nil
 	return t.tx.Rollback()
 }
 
