@@ -148,6 +148,12 @@ func (s *Service) UseRiver(workers int) error {
 		Workers:           ws,
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(s.cfg.Poll),
 			func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+		// A tick may run a long batch: no timeout. A job whose process
+		// died (SIGKILL) stays running until River's rescuer gives it to
+		// another process after RescueAfter; the work it did is not
+		// redone (the store's takes, run cursors and outbox claims).
+		JobTimeout:           -1,
+		RescueStuckJobsAfter: RescueAfter,
 		// Jobs that keep failing are discarded after this many attempts,
 		// and stay visible (campc status) until campc retry.
 		MaxAttempts: 10,
@@ -215,6 +221,10 @@ func (q *riverQueue) run(ctx context.Context, stop <-chan struct{}) {
 const ProcessBeat = 5 * time.Second
 
 const stopWait = 30 * time.Second
+
+// RescueAfter is how long a job may stay running before River takes it as
+// its process's death and runs it again elsewhere.
+const RescueAfter = 2 * time.Minute
 
 // riverCollector exports campc status's numbers on /metrics, read from
 // the database at each scrape.
