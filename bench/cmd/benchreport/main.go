@@ -272,6 +272,15 @@ func Targets(res map[string]*Result) []Target {
 		p50, _ := res[st.bench].Median("p50_ms")
 		add("ServeTrigger "+st.name+" one-lead call p99 < 20 ms (#12)", fmt.Sprintf("p99 %s ms (p50 %s ms)", fmtNum(p99), fmtNum(p50)), p99 < 20, ok)
 	}
+	// Issue #13: with 2 processes on one PostgreSQL, at least 1.6 times
+	// one process's throughput.
+	for _, k := range []struct{ name, unit string }{{"batch", "people/s"}, {"events", "events/s"}} {
+		one, ok1 := res["BenchmarkScaleOut/"+k.name+"/procs=1"].Median(k.unit)
+		two, ok2 := res["BenchmarkScaleOut/"+k.name+"/procs=2"].Median(k.unit)
+		three, _ := res["BenchmarkScaleOut/"+k.name+"/procs=3"].Median(k.unit)
+		add("ScaleOut "+k.name+": 2 processes ≥ 1.6× one (#13)", fmt.Sprintf("%s → %s → %s %s with 1/2/3 processes (%s×)",
+			withCommas(one), withCommas(two), withCommas(three), k.unit, fmtNum(two/max(one, 1e-9))), two >= 1.6*one, ok1 && ok2)
+	}
 	return out
 }
 
@@ -305,6 +314,12 @@ var figures = []figure{
 	{"BenchmarkServeTrigger/postgres/single", "BenchmarkServeTrigger/sqlite/single", "time vs SQLite", false, false},
 	{"BenchmarkServeEvents/sqlite", "", "", false, false},
 	{"BenchmarkServeEvents/postgres", "BenchmarkServeEvents/sqlite", "time vs SQLite", false, false},
+	{"BenchmarkScaleOut/batch/procs=1", "", "", false, false},
+	{"BenchmarkScaleOut/batch/procs=2", "", "", false, false},
+	{"BenchmarkScaleOut/batch/procs=3", "", "", false, false},
+	{"BenchmarkScaleOut/events/procs=1", "", "", false, false},
+	{"BenchmarkScaleOut/events/procs=2", "", "", false, false},
+	{"BenchmarkScaleOut/events/procs=3", "", "", false, false},
 }
 
 // trimHeader drops pprof's File/Build ID/Type/Time lines, which repeat.
