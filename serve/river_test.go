@@ -4,13 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/campc/campc/compiler"
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
 )
@@ -63,28 +66,21 @@ program "P" {
 }
 `
 
-// Three services on one PostgreSQL, sharing their work through River: a
-// "run every 1 minute" batch runs once per period, never twice, however
-// many processes tick.
-func TestRiverScheduledOnce(t *testing.T) {
-	dsn := riverDSN(t)
+// riverServices starts n services on one PostgreSQL database, each with
+// its own store and River client, running until the test ends.
+func riverServices(t *testing.T, dsn string, prog *ir.Program, clock vm.Clock, n int) []*env {
+	t.Helper()
 	ctx := context.Background()
-	res := compiler.Compile([]lang.Source{{Name: "p.camp", Text: everyMinute}}, compiler.Options{})
-	prog, err := res.Runnable(false)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, res)
-	}
-	clock := vm.NewManualClock(t0)
 	users := []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}}
 	var envs []*env
-	for i := range 3 {
+	for i := range n {
 		st, err := store.OpenPostgres(ctx, dsn, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
 		st.SetLease(store.Lease{Owner: fmt.Sprintf("p%d", i), Now: time.Now, Live: func(string, time.Time) bool { return true }})
-		svc, err := New(ctx, Config{Program: prog, Store: st, Clock: clock, Users: users, Poll: 50 * time.Millisecond})
+		svc, err := New(ctx, Config{Program: prog, Store: st, Clock: clock, Users: users, Poll: 50 * time.Millisecond, RateLimit: 1 << 30})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,13 +90,36 @@ func TestRiverScheduledOnce(t *testing.T) {
 		if err := svc.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		e := &env{t: t, svc: svc, srv: newServer(t, svc), clock: clock, st: st}
+		mc, _ := clock.(*vm.ManualClock)
+		e := &env{t: t, svc: svc, srv: newServer(t, svc), clock: mc, st: st}
 		envs = append(envs, e)
 		stop := make(chan struct{})
 		ran := make(chan struct{})
 		go func() { svc.Run(ctx, stop); close(ran) }()
 		t.Cleanup(func() { close(stop); <-ran })
 	}
+	return envs
+}
+
+func compileText(t *testing.T, text string) *ir.Program {
+	t.Helper()
+	res := compiler.Compile([]lang.Source{{Name: "p.camp", Text: text}}, compiler.Options{})
+	prog, err := res.Runnable(false)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res)
+	}
+	return prog
+}
+
+// Three services on one PostgreSQL, sharing their work through River: a
+// "run every 1 minute" batch runs once per period, never twice, however
+// many processes tick.
+func TestRiverScheduledOnce(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	prog := compileText(t, everyMinute)
+	clock := vm.NewManualClock(t0)
+	envs := riverServices(t, dsn, prog, clock, 3)
 	for i, e := range envs {
 		e.createLead(e.token("acme", "acme-secret"), fmt.Sprintf("p%d@example.com", i), nil)
 	}
@@ -146,4 +165,118 @@ func TestRiverScheduledOnce(t *testing.T) {
 	if ticks > 1 {
 		t.Errorf("status: %d tick jobs queued or running, want at most one (unique): %+v", ticks, st.Jobs)
 	}
+}
+
+const perPerson = `workspace "Acme"
+list "L"
+form "F"
+program "P" {
+  trigger campaign "On Form" {
+    smart list { trigger fills out form "F" }
+    flow { change score LeadScore by "+1" }
+    active
+    qualify every time
+  }
+  trigger campaign "On List" {
+    smart list { trigger added to list "L" }
+    flow { change score LeadScore by "+10" }
+    active
+    qualify every time
+  }
+}
+`
+
+// Form fills and list additions for the same 1,000 people go to different
+// services at once. Each person's passes run one at a time (the store
+// locks the person's row for the pass's transaction): every score change
+// starts from the value the one before it left, in the order of the log,
+// and none is lost.
+func TestRiverConcurrentPerPerson(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	envs := riverServices(t, dsn, compileText(t, perPerson), vm.NewManualClock(t0), 3)
+	const people = 1000
+	toks := make([]string, len(envs))
+	for i, e := range envs {
+		toks[i] = e.token("acme", "acme-secret")
+	}
+	var ids []int64
+	for from := 0; from < people; from += 250 {
+		var in []any
+		for i := from; i < from+250; i++ {
+			in = append(in, map[string]any{"email": fmt.Sprintf("p%d@example.com", i)})
+		}
+		for _, row := range envs[0].ok(toks[0], "POST", "/rest/v1/leads.json", nil, map[string]any{"action": "createOnly", "input": in}).rows() {
+			ids = append(ids, int64(row["id"].(float64)))
+		}
+	}
+	list := envs[0].ok(toks[0], "GET", "/rest/v1/lists.json", url.Values{"name": {"L"}}, nil).rows()[0]["id"]
+	errs := make(chan error, 3)
+	fill := func(e *env, tok string) {
+		for from := 0; from < people; from += 100 {
+			var in []any
+			for i := from; i < from+100; i++ {
+				in = append(in, map[string]any{"leadFormFields": map[string]any{"email": fmt.Sprintf("p%d@example.com", i)}})
+			}
+			if r := e.call(tok, "POST", "/rest/v1/leads/submitForm.json", nil, map[string]any{"formId": "F", "input": in}); !r.Success {
+				errs <- fmt.Errorf("submitForm: %v", r.Errors)
+				return
+			}
+		}
+		errs <- nil
+	}
+	go fill(envs[0], toks[0])
+	go fill(envs[1], toks[1])
+	go func() {
+		for from := 0; from < people; from += 100 {
+			var in []any
+			for _, id := range ids[from : from+100] {
+				in = append(in, map[string]any{"id": id})
+			}
+			if r := envs[2].call(toks[2], "POST", fmt.Sprintf("/rest/v1/lists/%v/leads.json", list), nil, map[string]any{"input": in}); !r.Success {
+				errs <- fmt.Errorf("add to list: %v", r.Errors)
+				return
+			}
+		}
+		errs <- nil
+	}()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	acts, err := envs[0].st.Activities(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]float64{}
+	changes := map[string]int{}
+	bad := 0
+	for _, a := range acts { // in log order
+		if a.Type != stdlib.ActChangeScore {
+			continue
+		}
+		oldV, _ := a.Attributes.Get("Old Value")
+		newV, _ := a.Attributes.Get("New Value")
+		o, n := attrNum(oldV), attrNum(newV)
+		if o != last[a.Person] && bad < 5 {
+			bad++
+			t.Errorf("person %s: a score change from %v after one that left %v (out of order, or an update lost)", a.Person, o, last[a.Person])
+		}
+		last[a.Person] = n
+		changes[a.Person]++
+	}
+	if len(last) != people {
+		t.Fatalf("%d people have score changes, want %d", len(last), people)
+	}
+	for p, v := range last {
+		if v != 12 || changes[p] != 3 {
+			t.Fatalf("person %s: score %v after %d changes, want 12 after 3 (two form fills, one list addition)", p, v, changes[p])
+		}
+	}
+}
+
+func attrNum(v vm.AttrValue) float64 {
+	f, _ := v.Any().(float64)
+	return f
 }
