@@ -68,7 +68,7 @@ program "P" {
 
 // riverServices starts n services on one PostgreSQL database, each with
 // its own store and River client, running until the test ends.
-func riverServices(t *testing.T, dsn string, prog *ir.Program, clock vm.Clock, n int) []*env {
+func riverServices(t *testing.T, dsn string, prog *ir.Program, clock vm.Clock, n int, tune func(*Config)) []*env {
 	t.Helper()
 	ctx := context.Background()
 	users := []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}}
@@ -80,7 +80,11 @@ func riverServices(t *testing.T, dsn string, prog *ir.Program, clock vm.Clock, n
 		}
 		t.Cleanup(func() { st.Close() })
 		st.SetLease(store.Lease{Owner: fmt.Sprintf("p%d", i), Now: time.Now, Live: func(string, time.Time) bool { return true }})
-		svc, err := New(ctx, Config{Program: prog, Store: st, Clock: clock, Users: users, Poll: 50 * time.Millisecond, RateLimit: 1 << 30})
+		cfg := Config{Program: prog, Store: st, Clock: clock, Users: users, Poll: 50 * time.Millisecond, RateLimit: 1 << 30}
+		if tune != nil {
+			tune(&cfg)
+		}
+		svc, err := New(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +123,7 @@ func TestRiverScheduledOnce(t *testing.T) {
 	ctx := context.Background()
 	prog := compileText(t, everyMinute)
 	clock := vm.NewManualClock(t0)
-	envs := riverServices(t, dsn, prog, clock, 3)
+	envs := riverServices(t, dsn, prog, clock, 3, nil)
 	for i, e := range envs {
 		e.createLead(e.token("acme", "acme-secret"), fmt.Sprintf("p%d@example.com", i), nil)
 	}
@@ -194,7 +198,7 @@ program "P" {
 func TestRiverConcurrentPerPerson(t *testing.T) {
 	dsn := riverDSN(t)
 	ctx := context.Background()
-	envs := riverServices(t, dsn, compileText(t, perPerson), vm.NewManualClock(t0), 3)
+	envs := riverServices(t, dsn, compileText(t, perPerson), vm.NewManualClock(t0), 3, nil)
 	const people = 1000
 	toks := make([]string, len(envs))
 	for i, e := range envs {
@@ -279,4 +283,92 @@ func TestRiverConcurrentPerPerson(t *testing.T) {
 func attrNum(v vm.AttrValue) float64 {
 	f, _ := v.Any().(float64)
 	return f
+}
+
+// A deploy while three services take requests: every service ends on the
+// deploy's version, and the waiting people move as the deploy rules say
+// (A deleted: those who got A before the deploy go on with B and C after
+// their wait; those requested after it get no A).
+func TestRiverDeployDuringRun(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	p1 := deployProject(issueFlow)
+	clock := vm.NewManualClock(t0)
+	envs := riverServices(t, dsn, deployProg(t, p1), clock, 3, func(c *Config) { c.Project = p1 })
+	toks := make([]string, len(envs))
+	for i, e := range envs {
+		toks[i] = e.token("acme", "acme-secret")
+	}
+	const people = 300
+	var in []any
+	for i := range people {
+		in = append(in, map[string]any{"email": fmt.Sprintf("p%d@acme.example", i)})
+	}
+	var ids []int64
+	for _, row := range envs[0].ok(toks[0], "POST", "/rest/v1/leads.json", nil, map[string]any{"action": "createOnly", "input": in}).rows() {
+		ids = append(ids, int64(row["id"].(float64)))
+	}
+	// Requests in calls of 10 on the three services, while service 1
+	// deploys the flow without A.
+	errs := make(chan error, len(envs)+1)
+	for k, e := range envs {
+		go func() {
+			for from := k * 10; from < people; from += 10 * len(envs) {
+				r := e.call(toks[k], "POST", fmt.Sprintf("/rest/v1/campaigns/%d/trigger.json", e.campaignID(toks[k], "Nurture")), nil, trigger(ids[from:from+10], nil))
+				if !r.Success {
+					errs <- fmt.Errorf("trigger: %v", r.Errors)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	p2 := deployProject(issueFlow[len(`send email "A"`):])
+	go func() {
+		_, err := envs[1].svc.Deploy(ctx, deployProg(t, p2), p2, "test")
+		errs <- err
+	}()
+	for range len(envs) + 1 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := envs[1].svc.Version()
+	// Past the waits: the ticks (one process at a time) resume them.
+	clock.Set(t0.Add(25 * time.Hour))
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		same := true
+		for _, e := range envs {
+			same = same && e.svc.Version() == want
+		}
+		if same && len(envs[0].waits()) == 0 && envs[0].sent()["C"] == people {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i, e := range envs {
+		if v := e.svc.Version(); v != want {
+			t.Errorf("service %d runs version %d, want %d (the deploy's)", i, v, want)
+		}
+	}
+	if w := envs[0].waits(); len(w) != 0 {
+		t.Errorf("%d people still waiting", len(w))
+	}
+	sent := envs[0].sent()
+	if sent["B"] != people || sent["C"] != people || sent["A"] > people {
+		t.Errorf("sent %v, want B and C %d times each, A at most %d", sent, people, people)
+	}
+	// Each person: at most one A, exactly one B and one C.
+	for _, id := range ids {
+		got := map[string]int{}
+		for _, l := range envs[0].log(envs[0].personID(id)) {
+			if name, ok := strings.CutPrefix(l, stdlib.ActSendEmail+":"); ok {
+				got[name]++
+			}
+		}
+		if got["A"] > 1 || got["B"] != 1 || got["C"] != 1 {
+			t.Fatalf("lead %d got %v", id, got)
+		}
+	}
 }
