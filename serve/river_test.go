@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -159,6 +161,18 @@ func TestRiverScheduledOnce(t *testing.T) {
 	}
 	if len(st.Processes) != 3 {
 		t.Errorf("status: %d processes alive, want 3", len(st.Processes))
+	}
+	// /metrics has the same numbers.
+	res, err := http.Get(envs[2].srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"campc_processes_alive 3", "campc_waits_due_next_hour 0", "campc_oldest_job_age_seconds"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics has no %q", want)
+		}
 	}
 	ticks := 0
 	for _, j := range st.Jobs {
