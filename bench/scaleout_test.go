@@ -42,12 +42,18 @@ func scaleOutEvents() int {
 	if v, err := strconv.Atoi(os.Getenv("BENCH_SCALEOUT_EVENTS")); err == nil && v > 0 {
 		return v
 	}
+	if testing.Short() { // CI's run of every benchmark once
+		return 1_000
+	}
 	return 10_000
 }
 
 func scaleOutPeople() int {
 	if v, err := strconv.Atoi(os.Getenv("BENCH_SCALEOUT_PEOPLE")); err == nil && v > 0 {
 		return v
+	}
+	if testing.Short() {
+		return 5_000
 	}
 	return 100_000
 }
