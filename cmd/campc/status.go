@@ -110,6 +110,10 @@ func cmdRetry(args []string, stdout, stderr io.Writer) int {
 	if *all == (len(rest) > 0) {
 		return badUsage(fs, "give the ids of the jobs to retry, or --all")
 	}
+	if !store.IsPostgres(*db) {
+		fmt.Fprintf(stderr, "campc retry: --db: River's jobs are on PostgreSQL (a postgres:// URL); on SQLite the service retries its own work\n")
+		return exitUsage
+	}
 	var ids []int64
 	for _, a := range rest {
 		id, err := strconv.ParseInt(a, 10, 64)

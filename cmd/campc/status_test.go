@@ -61,6 +61,9 @@ VALUES ('campc_deliver', '{"message_id":"m1"}', 'discarded', 10, 10, 'default',
 	if _, errOut, code := campcBin(t, bin, "retry", "--db", db, "999999"); code != 1 || !strings.Contains(errOut, "no such job") {
 		t.Errorf("retry of a missing job: exit %d, %s", code, errOut)
 	}
+	if _, errOut, code := campcBin(t, bin, "retry", "--db", dir+"/local.db", "--all"); code != 2 || !strings.Contains(errOut, "PostgreSQL") {
+		t.Errorf("retry on SQLite: exit %d, %s", code, errOut)
+	}
 	out, errOut, code = campcBin(t, bin, "retry", "--db", db, "--all")
 	if code != 0 || !strings.Contains(out, "1 jobs queued again") {
 		t.Fatalf("retry --all: exit %d, %s%s", code, out, errOut)
