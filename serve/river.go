@@ -49,8 +49,9 @@ func (TickArgs) InsertOpts() river.InsertOpts {
 // WaitArgs is a parked wait (its parked row's id), scheduled at its due
 // time.
 type WaitArgs struct {
-	ID  int64     `json:"id"`
-	Due time.Time `json:"due"`
+	ID     int64     `json:"id"`
+	Person string    `json:"person"`
+	Due    time.Time `json:"due"`
 }
 
 func (WaitArgs) Kind() string { return kindWait }
@@ -80,10 +81,11 @@ type tickWorker struct {
 
 func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error { return w.s.Tick(ctx) }
 
-// waitWorker resumes the waits due by the job's due time. The parked
-// row's delete is in the resuming transaction (store: take), so a wait
-// resumes once however many jobs or processes reach it: a retried job,
-// or a job whose wait another job already resumed, finds it gone.
+// waitWorker resumes the job's person's waits due by the job's due time,
+// in due order. The parked row's delete is in the resuming transaction
+// (store: take), so a wait resumes once however many jobs or processes
+// reach it: a retried job, or a job whose wait the tick or another job
+// already resumed, finds it gone.
 type waitWorker struct {
 	river.WorkerDefaults[WaitArgs]
 	s *Service
@@ -97,8 +99,8 @@ func (w *waitWorker) Work(ctx context.Context, job *river.Job[WaitArgs]) error {
 	if now := s.now(); due.After(now) {
 		due = now
 	}
-	reps, err := s.eng.CatchUp(ctx, due, due)
-	s.record(reps...)
+	rep, err := s.eng.ResumePerson(ctx, job.Args.Person, due)
+	s.record(rep)
 	return err
 }
 
@@ -172,7 +174,7 @@ func (s *Service) UseRiver(workers int) error {
 func (q *riverQueue) InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string) error {
 	params := make([]river.InsertManyParams, 0, len(waits)+len(messages))
 	for _, w := range waits {
-		params = append(params, river.InsertManyParams{Args: WaitArgs{ID: w.ID, Due: w.Due.UTC()}, InsertOpts: &river.InsertOpts{ScheduledAt: w.Due.UTC()}})
+		params = append(params, river.InsertManyParams{Args: WaitArgs{ID: w.ID, Person: w.Person, Due: w.Due.UTC()}, InsertOpts: &river.InsertOpts{ScheduledAt: w.Due.UTC()}})
 	}
 	for _, m := range messages {
 		params = append(params, river.InsertManyParams{Args: DeliverArgs{MessageID: m}})
