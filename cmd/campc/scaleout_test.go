@@ -132,7 +132,7 @@ func TestScaleOutKillPostgres(t *testing.T) {
 	procs[victim] = startServe(t, bin, addrs[victim], env, args...)
 
 	// Everyone's wait resumes a minute after their pass, and their email goes.
-	deadline = time.Now().Add(150 * time.Second)
+	deadline = time.Now().Add(150*time.Second + time.Duration(n)*5*time.Millisecond)
 	for time.Now().Before(deadline) {
 		if count(`SELECT count(*) FROM activities WHERE type = 'Interesting Moment'`) >= n &&
 			len(relay.Messages()) >= n && count(`SELECT count(*) FROM outbox WHERE state <> 'sent'`) == 0 {
