@@ -44,15 +44,12 @@ func riverStep(to int) string {
 
 // riverMigrations adds the tables of the service on several processes
 // (serve/river.go): River's own (PostgreSQL only: River runs on
-// PostgreSQL), then campc's:
-//   - serve_jobs_done: the jobs whose effects have committed, written in
-//     the transaction of those effects, so that a job River runs again
-//     (its process died after the commit, before River marked it done)
-//     does nothing the second time;
-//   - serve_processes: the processes serving, with their last heartbeat,
-//     for campc status.
+// PostgreSQL), then serve_processes, the processes serving with their
+// last heartbeat, for campc status. A job needs no table of its own to be
+// exactly-once: the state it works on says whether its work is done (see
+// docs/river.md).
 //
-// SQLite gets the campc tables too (one schema to read), and a no-op in
+// SQLite gets serve_processes too (one schema to read), and a no-op in
 // River's place, so that both dialects count their versions the same.
 func riverMigrations() {
 	// One campc migration per River version: each commits before the next
@@ -63,11 +60,9 @@ func riverMigrations() {
 		postgresDialect.migrations = append(postgresDialect.migrations, riverStep(v))
 	}
 	sqliteDialect.migrations = append(sqliteDialect.migrations, `
-CREATE TABLE serve_jobs_done (key TEXT PRIMARY KEY, done INTEGER NOT NULL);
 CREATE TABLE serve_processes (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started INTEGER NOT NULL, heartbeat INTEGER NOT NULL);
 `)
 	postgresDialect.migrations = append(postgresDialect.migrations, `
-CREATE TABLE serve_jobs_done (key TEXT COLLATE "C" PRIMARY KEY, done BIGINT NOT NULL);
 CREATE TABLE serve_processes (id TEXT COLLATE "C" PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, started BIGINT NOT NULL, heartbeat BIGINT NOT NULL);
 `)
 }

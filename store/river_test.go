@@ -36,7 +36,7 @@ func TestPostgresRiverMigrations(t *testing.T) {
 	if last := all[len(all)-1].Version; last != RiverVersion {
 		t.Errorf("River %d's newest schema is %d but campc migrates to %d: add a riverStep", len(all), last, RiverVersion)
 	}
-	for _, table := range []string{"river_job", "river_leader", "river_queue", "serve_jobs_done", "serve_processes"} {
+	for _, table := range []string{"river_job", "river_leader", "river_queue", "serve_processes"} {
 		var ok bool
 		if err := s.db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&ok); err != nil || !ok {
 			t.Errorf("table %s missing (%v)", table, err)
