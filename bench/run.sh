@@ -54,6 +54,11 @@ run "$T -bench '^BenchmarkServeTrigger\$' -benchtime=5000x ."
 run "$T -bench '^BenchmarkServeEvents\$' -benchtime=10000x ."
 # The console's campaign page over 100,000 people on SQLite (#15).
 run "$T -bench '^BenchmarkConsoleCampaignPage\$' -benchtime=50x ."
+# Several campc serve on one PostgreSQL through River (issue #13): one op is
+# one whole batch run over BENCH_SCALEOUT_PEOPLE people (default 100,000),
+# or BENCH_SCALEOUT_EVENTS list additions (default 10,000), with 1, 2 and 3
+# services.
+run "go test -run '^\$' -benchmem -timeout=30m -count=$COUNT -bench '^BenchmarkScaleOut\$' -benchtime=1x ."
 # Alone in its process: the peak resident set is the process's.
 run "go test -run '^\$' -benchmem -timeout=30m -count=1 -bench '^BenchmarkMemory\$' -benchtime=1x ."
 # campc import runs as a child process; its peak resident set comes from its rusage.

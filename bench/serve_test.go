@@ -174,7 +174,13 @@ func startServe(b *testing.B, st *store.Store, people int) *serveEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := svc.Start(ctx); err != nil {
+	return startService(b, st, svc)
+}
+
+// startService starts svc over HTTP and gets a token.
+func startService(b *testing.B, st *store.Store, svc *serve.Service) *serveEnv {
+	b.Helper()
+	if err := svc.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(svc.Handler())

@@ -16,6 +16,10 @@ import (
 // run now has run.
 const stateThrough = "scheduled through"
 
+// waitLag is how overdue a wait must be before the tick resumes it when
+// River's jobs resume the waits.
+const waitLag = 5 * time.Minute
+
 func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
 
 func (s *Service) state(ctx context.Context, name string) (string, error) {
@@ -154,10 +158,22 @@ func (s *Service) Tick(ctx context.Context) error {
 		}
 		through = sc.At
 	}
-	reps, err := s.eng.CatchUp(ctx, now, now)
-	s.record(reps...)
-	if err != nil {
-		return err
+	if s.river != nil {
+		// The waits are River's jobs (one per wait, at its due time): the
+		// tick resumes only those overdue by waitLag, which no job has
+		// covered (waits parked before the upgrade to River, a job
+		// discarded), rather than contend with the jobs for the people.
+		rep, err := s.eng.AdvanceUntil(ctx, now.Add(-waitLag))
+		s.record(rep)
+		if err != nil {
+			return err
+		}
+	} else {
+		reps, err := s.eng.CatchUp(ctx, now, now)
+		s.record(reps...)
+		if err != nil {
+			return err
+		}
 	}
 	if err := s.apiSchedules(ctx, now); err != nil {
 		return err
@@ -214,6 +230,12 @@ func (s *Service) Run(ctx context.Context, stop <-chan struct{}) {
 		s.deliverLoop(ctx, stop)
 	}()
 	defer func() { <-delivered }()
+	if s.river != nil {
+		// River's leader inserts the tick (TickArgs) every Poll, and any
+		// process works it and the other jobs.
+		s.river.run(ctx, stop)
+		return
+	}
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	for {

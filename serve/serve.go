@@ -80,6 +80,10 @@ type Service struct {
 	limiter *limiter
 	m       *metrics
 	gather  prometheus.Gatherer
+	reg     prometheus.Registerer
+	// river shares the work with other processes (UseRiver); nil: this
+	// process schedules its own (SQLite, or one process).
+	river *riverQueue
 
 	// mu makes the service's work one at a time: an API call's
 	// transaction spans several engine operations, and SQLite has one
@@ -179,6 +183,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	} else if g, ok := reg.(prometheus.Gatherer); ok {
 		s.gather = g
 	}
+	s.reg = reg
 	var err error
 	if s.m, err = newMetrics(reg); err != nil {
 		return nil, err

@@ -41,6 +41,7 @@ CREATE INDEX serve_schedules_due ON serve_schedules (done, run_at, id);
 	deployMigrations()
 	// The console's, after the deploys' (merged first).
 	consoleMigrations()
+	riverMigrations()
 }
 
 // ServeTx is a transaction of the service: the engine's transaction (a

@@ -38,6 +38,7 @@ type Store struct {
 	st    map[string]*sql.Stmt
 	w     writeStmts // the write path's (write.go), once one is begun
 	lease Lease      // see SetLease
+	jobs  JobHook    // see SetJobHook
 }
 
 var _ vm.Store = (*Store)(nil)
@@ -189,7 +190,11 @@ func (s *Store) migrateOne(ctx context.Context) (int, bool, error) {
 	if v == n {
 		return v, true, tx.Commit()
 	}
-	if _, err := tx.ExecContext(ctx, s.d.migrations[v]); err != nil {
+	if f, ok := migrationFuncs[s.d.migrations[v]]; ok {
+		if err := f(ctx, s.db, tx); err != nil {
+			return v, false, fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	} else if _, err := tx.ExecContext(ctx, s.d.migrations[v]); err != nil {
 		return v, false, fmt.Errorf("migration %d: %w", v+1, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.d.rebind(queries["setVersion"]), v+1); err != nil {
@@ -275,6 +280,8 @@ type sqlTx struct {
 	// entries are the passes that entered a campaign (Commit.Entered),
 	// written at Commit for the console's counts.
 	entries []entry
+	// parked are the waits this transaction parked, for the job hook.
+	parked []*vm.Parked
 }
 
 // personRow is a person as stored: the encoded state and, once read, the
@@ -504,6 +511,7 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 		if err := t.stmt("park").QueryRowContext(t.ctx, p.Person, p.Workspace, p.Campaign, fmtTime(p.Due), data).Scan(&p.ID); err != nil {
 			return err
 		}
+		t.parked = append(t.parked, p)
 	}
 	for _, id := range c.Dequeue {
 		if err := t.take("dequeue", "queued run", id); err != nil {
@@ -579,13 +587,17 @@ func (t *sqlTx) Commit() error {
 		t.tx.Rollback()
 		return fmt.Errorf("count campaign entries: %w", err)
 	}
-	t.acts, t.pendingLog, t.outbox, t.entries = nil, nil, nil, nil
+	if err := t.insertJobs(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("queue the jobs: %w", err)
+	}
+	t.acts, t.pendingLog, t.outbox, t.entries, t.parked = nil, nil, nil, nil, nil
 	return t.tx.Commit()
 }
 
 func (t *sqlTx) Rollback() error {
 	defer t.release()
-	t.acts, t.pendingLog, t.outbox, t.entries = nil, nil, nil, nil
+	t.acts, t.pendingLog, t.outbox, t.entries, t.parked = nil, nil, nil, nil, nil
 	return t.tx.Rollback()
 }
 

@@ -189,6 +189,8 @@ for each person, as its first trigger (or an API request) would start it.
 	"explain": "Show, step by step, what a campaign does for one person and why: the person\nfrom a people file (--people) or a database (--db). With --db, the database is\nonly read: the campaign runs on a copy of the person (fields, lists, program\nstatuses, log and waits). --until then advances the clock, resuming waits.\n",
 	"advance": "Move the clock to --now plus --until and resume the waits and queued runs a\ndatabase holds.\n",
 	"migrate": "Create or update a database's schema.\n",
+	"status":  "Show the campc serve processes alive on a database, River's jobs by kind and\nstate, the waits due in the next hour, the oldest waiting job's age, and the\ndead jobs (retries exhausted) with their last error.\n",
+	"retry":   "Run dead jobs (River's discarded jobs) again: the ids given, or --all.\n",
 	"fmt":     "Format .camp files in the one canonical layout (no PATH: standard input).\n",
 	"graph":   "Draw which campaign executes or requests which, as Graphviz or Mermaid.\n",
 	"lsp":     "Serve the Language Server Protocol over standard input and output, for\neditors: diagnostics as you type, hover, go to definition, references,\ncompletion, rename, formatting, symbols, quick fixes and semantic tokens.\nA file's project is the editor's workspace folder that holds it, else the\nfile's folder, loaded as campc check loads it. Logs go to standard error.\n",

@@ -52,6 +52,10 @@ commands:
         run the project as a service: Marketo's REST API, schedules and waits on the clock
   deploy --db DB [--dry-run] [PATH ...]
         check a project and have every campc serve on DB run it, moving the people who wait
+  status --db DB [--format text|json]
+        show the serve processes alive, the jobs by kind and state, the waits due and dead jobs
+  retry --db URL [--all | JOB_ID ...]
+        run discarded jobs (retries exhausted) again
   help [COMMAND]
         print this message, or a command's usage
 
@@ -88,6 +92,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdDeploy(args[1:], stdout, stderr)
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(args[1:], stdout, stderr)
+	case "retry":
+		return cmdRetry(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if args[0] == "help" && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
 			return commandHelp(args[1], stdin, stdout, stderr)

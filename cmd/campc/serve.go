@@ -42,6 +42,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	window := durationFlag{d: serve.DefaultRateWindow}
 	fs.Var(&window, "rate-window", "the window of --rate-limit")
 	maxBody := fs.Int("max-body", serve.DefaultMaxBody, "the largest request body, in bytes (larger: HTTP 413)")
+	workers := fs.Int("workers", 4, "PostgreSQL: how many of River's jobs (waits due, email, schedules) this process works at once")
 	hookAllow := fs.String("webhook-allow", "", "host patterns webhooks may call even at private, loopback or link-local addresses, comma-separated: hooks.example.com, *.corp.internal, 127.0.0.1, 10.0.0.0/8 (public addresses need none)")
 	hookTimeout := durationFlag{d: serve.DefaultWebhookTimeout}
 	fs.Var(&hookTimeout, "webhook-timeout", "how long one webhook attempt may take (5xx answers and network errors are tried again, up to 4 attempts)")
@@ -132,6 +133,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "campc serve: %s\n", lang.Escape(store.RedactIn(err.Error(), *db)))
 		return exitUsage
+	}
+	// On PostgreSQL the work is shared with every other campc serve on the
+	// database through River's jobs; on SQLite this process schedules it.
+	if st.OnPostgres() {
+		if err := svc.UseRiver(*workers); err != nil {
+			fmt.Fprintf(stderr, "campc serve: %s\n", lang.Escape(store.RedactIn(err.Error(), *db)))
+			return exitUsage
+		}
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

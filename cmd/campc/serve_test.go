@@ -36,6 +36,13 @@ type serveProcess struct {
 
 func startServe(t *testing.T, bin, addr string, env []string, args ...string) *serveProcess {
 	t.Helper()
+	return startServeWithin(t, 30*time.Second, bin, addr, env, args...)
+}
+
+// startServeWithin is startServe, waiting up to ready for /healthz (a
+// start that finishes a large batch run first takes longer).
+func startServeWithin(t *testing.T, ready time.Duration, bin, addr string, env []string, args ...string) *serveProcess {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	p := &serveProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
@@ -50,7 +57,7 @@ func startServe(t *testing.T, bin, addr string, env []string, args ...string) *s
 			<-p.done
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(ready)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-p.done:

@@ -284,6 +284,15 @@ func Targets(res map[string]*Result) []Target {
 		measured += fmt.Sprintf("; counted again over the whole log: %s ms", fmtNum(cold/1e6))
 	}
 	add("Console campaign page, 1,000 campaigns, 100,000 people, SQLite < 200 ms (#15)", measured, page < 200e6 && people >= 100_000, ok1)
+	// Issue #13: with 2 processes on one PostgreSQL, at least 1.6 times
+	// one process's throughput.
+	for _, k := range []struct{ name, unit string }{{"batch", "people/s"}, {"events", "events/s"}} {
+		one, ok1 := res["BenchmarkScaleOut/"+k.name+"/procs=1"].Median(k.unit)
+		two, ok2 := res["BenchmarkScaleOut/"+k.name+"/procs=2"].Median(k.unit)
+		three, _ := res["BenchmarkScaleOut/"+k.name+"/procs=3"].Median(k.unit)
+		add("ScaleOut "+k.name+": 2 processes ≥ 1.6× one (#13)", fmt.Sprintf("%s → %s → %s %s with 1/2/3 processes (%s×)",
+			withCommas(one), withCommas(two), withCommas(three), k.unit, fmtNum(two/max(one, 1e-9))), two >= 1.6*one, ok1 && ok2)
+	}
 	return out
 }
 
@@ -320,6 +329,12 @@ var figures = []figure{
 
 	{"BenchmarkConsoleCampaignPage/campc", "", "", false, false},
 	{"BenchmarkConsoleCampaignPage/uncached", "", "", false, false},
+	{"BenchmarkScaleOut/batch/procs=1", "", "", false, false},
+	{"BenchmarkScaleOut/batch/procs=2", "", "", false, false},
+	{"BenchmarkScaleOut/batch/procs=3", "", "", false, false},
+	{"BenchmarkScaleOut/events/procs=1", "", "", false, false},
+	{"BenchmarkScaleOut/events/procs=2", "", "", false, false},
+	{"BenchmarkScaleOut/events/procs=3", "", "", false, false},
 }
 
 // trimHeader drops pprof's File/Build ID/Type/Time lines, which repeat.
