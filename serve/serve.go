@@ -105,17 +105,7 @@ type Service struct {
 
 	// The ids of the program's objects, given at start and at each
 	// deploy (an object keeps its id across deploys).
-	campaignID map[*ir.Campaign]int64
-	campaignBy map[int64]*ir.Campaign
-	listID     map[*ir.List]int64
-	listBy     map[int64]*ir.List
-	listWS     map[*ir.List]*ir.Workspace
-	programID  map[*ir.ProgramDef]int64
-	programBy  map[int64]*ir.ProgramDef
-	programWS  map[*ir.ProgramDef]*ir.Workspace
-	formID     map[*ir.Form]int64
-	formBy     map[int64]*ir.Form
-	formWS     map[*ir.Form]*ir.Workspace
+	objectIDs
 }
 
 // User is an API user: its client id and secret, and the workspace it
@@ -256,12 +246,7 @@ func (s *Service) giveIDs(ctx context.Context) error {
 	})
 }
 
-func (s *Service) setIDs(o *objectIDs) {
-	s.campaignID, s.campaignBy = o.campaignID, o.campaignBy
-	s.listID, s.listBy, s.listWS = o.listID, o.listBy, o.listWS
-	s.programID, s.programBy, s.programWS = o.programID, o.programBy, o.programWS
-	s.formID, s.formBy, s.formWS = o.formID, o.formBy, o.formWS
-}
+func (s *Service) setIDs(o *objectIDs) { s.objectIDs = *o }
 
 // programIDs reads the ids of prog's objects, giving new objects new ids
 // (those of removed objects stay reserved: serve_ids keeps every row).

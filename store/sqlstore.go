@@ -567,29 +567,23 @@ func (t *sqlTx) checkRun(r *vm.BatchRun) error {
 // and rows go in a few statements rather than one per activity.
 func (t *sqlTx) Commit() error {
 	defer t.release()
-	if err := t.savePeople(); err != nil {
-		t.tx.Rollback()
-		return fmt.Errorf("save people: %w", err)
-	}
-	if err := t.logActivities(); err != nil {
-		t.tx.Rollback()
-		return fmt.Errorf("log activity: %w", err)
-	}
-	if err := t.saveRun(); err != nil {
-		t.tx.Rollback()
-		return fmt.Errorf("save the batch run: %w", err)
-	}
-	if err := t.writeOutbox(); err != nil {
-		t.tx.Rollback()
-		return fmt.Errorf("keep email in the outbox: %w", err)
-	}
-	if err := t.writeEntries(); err != nil {
-		t.tx.Rollback()
-		return fmt.Errorf("count campaign entries: %w", err)
-	}
-	if err := t.insertJobs(); err != nil {
-		t.tx.Rollback()
-		return fmt.Errorf("queue the jobs: %w", err)
+	// In this order: the log is numbered after the people are saved, and
+	// what a commit adds for the service (outbox, entries, jobs) follows.
+	for _, w := range []struct {
+		what  string
+		write func() error
+	}{
+		{"save people", t.savePeople},
+		{"log activity", t.logActivities},
+		{"save the batch run", t.saveRun},
+		{"keep email in the outbox", t.writeOutbox},
+		{"count campaign entries", t.writeEntries},
+		{"queue the jobs", t.insertJobs},
+	} {
+		if err := w.write(); err != nil {
+			t.tx.Rollback()
+			return fmt.Errorf("%s: %w", w.what, err)
+		}
 	}
 	t.acts, t.pendingLog, t.outbox, t.entries, t.parked = nil, nil, nil, nil, nil
 	return t.tx.Commit()
