@@ -402,19 +402,30 @@ func (s *Service) rest(w http.ResponseWriter, r *http.Request, eps []endpoint) {
 		return
 	}
 	name = ep.name
-	c := &call{s: s, user: user, req: req, path: parts}
+	var c *call
 	var rep *reply
-	err = s.inTx(r.Context(), func(ctx context.Context, tx *store.ServeTx) error {
-		// Under the service's lock: a deploy swaps the program between calls.
-		c.ctx, c.tx, c.ws = ctx, tx, s.workspace(user.Workspace)
-		var err error
-		rep, err = ep.fn(c)
-		if err == nil && !ep.write {
-			// A read changes nothing: nothing to commit.
-			return errReadOnly
+	for attempt := 1; ; attempt++ {
+		c = &call{s: s, user: user, req: req, path: parts}
+		err = s.inTx(r.Context(), func(ctx context.Context, tx *store.ServeTx) error {
+			// Under the service's lock: a deploy swaps the program between calls.
+			c.ctx, c.tx, c.ws = ctx, tx, s.workspace(user.Workspace)
+			var err error
+			rep, err = ep.fn(c)
+			if err == nil && !ep.write {
+				// A read changes nothing: nothing to commit.
+				return errReadOnly
+			}
+			return err
+		})
+		// Calls run at once in River mode (and on several processes):
+		// two that lock the same people in different orders may
+		// deadlock, and PostgreSQL rolls one back whole. It is done
+		// again, as if it had come a moment later.
+		if !store.IsRetryable(err) || attempt == maxCallAttempts {
+			break
 		}
-		return err
-	})
+		s.log.Info("API call rolled back by the database, done again", "endpoint", name, "attempt", attempt, "error", err.Error())
+	}
 	if errors.Is(err, errReadOnly) {
 		err = nil
 	}
@@ -438,6 +449,10 @@ func (s *Service) rest(w http.ResponseWriter, r *http.Request, eps []endpoint) {
 }
 
 var errReadOnly = errors.New("read-only call")
+
+// maxCallAttempts bounds how often a call the database rolled back for a
+// deadlock is done again.
+const maxCallAttempts = 3
 
 // ids reads a comma-separated list of integer ids.
 func ids(name, s string, most int) ([]int64, *apiError) {

@@ -238,7 +238,8 @@ func (s *Service) deployLocked(ctx context.Context, prog *ir.Program, proj *Proj
 	if err := s.fits(prog); err != nil {
 		return nil, err
 	}
-	eng, err := vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true})
+	defer s.exclusive()()
+	eng, err := s.newEngine(prog)
 	if err != nil {
 		return nil, err
 	}
@@ -454,12 +455,18 @@ func (s *Service) syncDeploy(ctx context.Context, start bool) error {
 	if err != nil {
 		return err
 	}
-	eng, err := vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true})
+	eng, err := s.newEngine(prog)
 	if err != nil {
 		return err
 	}
+	if err := s.applyOverrides(ctx, prog, eng); err != nil {
+		s.log.Error("deploy: the console's campaign overrides were not applied", "error", err.Error())
+	}
+	defer s.exclusive()()
+	s.progMu.Lock()
 	s.prog, s.eng, s.version, s.project = prog, eng, latest.ID, proj
 	s.setIDs(ids)
+	s.progMu.Unlock()
 	s.m.version.Set(float64(latest.ID))
 	s.m.deploys.WithLabelValues("switched").Inc()
 	s.log.Info("deploy: switched to the project another service applied", "deploy", latest.ID, "who", latest.Who, "hash", shortHash(latest.Hash))

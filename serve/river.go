@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/campc/campc/store"
@@ -46,22 +47,42 @@ func (TickArgs) InsertOpts() river.InsertOpts {
 		rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
 }
 
-// WaitArgs is a parked wait (its parked row's id), scheduled at its due
-// time.
+// WaitArgs resumes the waits that one transaction parked with one due
+// time (a batch group's people parked at one step, often hundreds),
+// scheduled at that time: one job for them, not one each, so that River
+// fetches and completes a few jobs where a batch parks thousands of
+// waits. Person is the one person of jobs queued before People was.
 type WaitArgs struct {
-	ID     int64     `json:"id"`
-	Person string    `json:"person"`
+	People []string  `json:"people,omitempty"`
+	Person string    `json:"person,omitempty"`
 	Due    time.Time `json:"due"`
 }
 
 func (WaitArgs) Kind() string { return kindWait }
 
-// DeliverArgs is an outbox message, by Message-ID.
+// people is whom the job resumes.
+func (a WaitArgs) people() []string {
+	if len(a.People) == 0 && a.Person != "" {
+		return []string{a.Person}
+	}
+	return a.People
+}
+
+// DeliverArgs is the outbox messages of one transaction, by Message-ID
+// (MessageID: the one message of jobs queued before MessageIDs was).
 type DeliverArgs struct {
-	MessageID string `json:"message_id"`
+	MessageIDs []string `json:"message_ids,omitempty"`
+	MessageID  string   `json:"message_id,omitempty"`
 }
 
 func (DeliverArgs) Kind() string { return kindDeliver }
+
+func (a DeliverArgs) messages() []string {
+	if len(a.MessageIDs) == 0 && a.MessageID != "" {
+		return []string{a.MessageID}
+	}
+	return a.MessageIDs
+}
 
 // FetchPoll is how often an idle River client looks for jobs.
 const FetchPoll = 100 * time.Millisecond
@@ -93,35 +114,56 @@ type waitWorker struct {
 
 func (w *waitWorker) Work(ctx context.Context, job *river.Job[WaitArgs]) error {
 	s := w.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.work()()
+	eng := s.eng // the same for the whole job: a deploy waits for it
 	due := job.Args.Due.UTC()
 	if now := s.now(); due.After(now) {
 		due = now
 	}
-	rep, err := s.eng.ResumePerson(ctx, job.Args.Person, due)
-	s.record(rep)
-	return err
+	// One person after another, each in its own transaction: a person
+	// resumed before a crash is not resumed again when River retries the
+	// job (its parked row is gone), and the first error fails the job
+	// for River to retry, the people before it done.
+	for _, p := range job.Args.people() {
+		rep, err := eng.ResumePerson(ctx, p, due)
+		s.record(rep)
+		if err != nil {
+			return fmt.Errorf("resume the waits of %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
-// deliverWorker sends one outbox message. The outbox row's claim and
-// state make a retried job send nothing twice (DeliverOutbox).
+// deliverWorker sends a transaction's outbox messages. The outbox row's
+// claim and state make a retried job send nothing twice (DeliverOutbox).
 type deliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
 	s *Service
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	var id int64
-	if err := w.s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
-		var err error
-		id, err = tx.OutboxID(job.Args.MessageID)
-		return err
-	}); err != nil || id == 0 {
-		return err
+	var failed error
+	for _, m := range job.Args.messages() {
+		var id int64
+		if err := w.s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
+			var err error
+			id, err = tx.OutboxID(m)
+			return err
+		}); err != nil {
+			return err
+		}
+		if id == 0 {
+			continue
+		}
+		// A message that fails is left to the outbox's own retries
+		// (DeliverOutbox records the attempt and its next time); the
+		// job goes on with the others and fails at the end, so River
+		// tries the lot again later, the sent ones skipped.
+		if _, err := w.s.DeliverOutbox(ctx, id); err != nil && failed == nil {
+			failed = fmt.Errorf("deliver %s: %w", m, err)
+		}
 	}
-	_, err := w.s.DeliverOutbox(ctx, id)
-	return err
+	return failed
 }
 
 // UseRiver makes the service share its work through River: call it after
@@ -166,18 +208,45 @@ func (s *Service) UseRiver(workers int) error {
 	q.client = c
 	s.river = q
 	s.st.SetJobHook(q)
+	// Calls and jobs now run at once (see work): the engine too.
+	eng, err := s.newEngine(s.prog)
+	if err != nil {
+		return err
+	}
+	if err := s.applyOverrides(context.Background(), s.prog, eng); err != nil {
+		return fmt.Errorf("read the console's campaign overrides: %w", err)
+	}
+	s.progMu.Lock()
+	s.eng = eng
+	s.progMu.Unlock()
 	return s.reg.Register(newRiverCollector(s.st))
 }
 
-// InsertJobs implements store.JobHook: a job per wait parked, at its due
-// time, and one per message put in the outbox, in the same transaction.
+// InsertJobs implements store.JobHook: in the same transaction, a job for
+// the waits parked with each due time (in the order first parked), and
+// one for the messages put in the outbox.
 func (q *riverQueue) InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string) error {
-	params := make([]river.InsertManyParams, 0, len(waits)+len(messages))
+	var params []river.InsertManyParams
+	var byDue []*WaitArgs
 	for _, w := range waits {
-		params = append(params, river.InsertManyParams{Args: WaitArgs{ID: w.ID, Person: w.Person, Due: w.Due.UTC()}, InsertOpts: &river.InsertOpts{ScheduledAt: w.Due.UTC()}})
+		due := w.Due.UTC()
+		i := slices.IndexFunc(byDue, func(a *WaitArgs) bool { return a.Due.Equal(due) })
+		if i < 0 {
+			byDue = append(byDue, &WaitArgs{Due: due})
+			i = len(byDue) - 1
+		}
+		if a := byDue[i]; !slices.Contains(a.People, w.Person) {
+			a.People = append(a.People, w.Person)
+		}
 	}
-	for _, m := range messages {
-		params = append(params, river.InsertManyParams{Args: DeliverArgs{MessageID: m}})
+	for _, a := range byDue {
+		params = append(params, river.InsertManyParams{Args: *a, InsertOpts: &river.InsertOpts{ScheduledAt: a.Due}})
+	}
+	if len(messages) > 0 {
+		params = append(params, river.InsertManyParams{Args: DeliverArgs{MessageIDs: messages}})
+	}
+	if len(params) == 0 {
+		return nil
 	}
 	_, err := q.client.InsertManyFastTx(ctx, tx, params)
 	return err

@@ -87,11 +87,17 @@ type Service struct {
 
 	// mu makes the service's work one at a time: an API call's
 	// transaction spans several engine operations, and SQLite has one
-	// connection.
-	mu    sync.Mutex
-	ready atomic.Bool
-	kick  chan struct{} // a commit may have put mail in the outbox
-	seq   atomic.Int64  // request ids
+	// connection. With River (PostgreSQL) the calls and jobs run at once
+	// instead, under workMu's read side (see work), and mu keeps only the
+	// ticks, starts and deploys one at a time.
+	mu sync.Mutex
+	// workMu is held for reading by each call and job in River mode, and
+	// for writing by a deploy, so that none runs half on the old program
+	// and half on the new.
+	workMu sync.RWMutex
+	ready  atomic.Bool
+	kick   chan struct{} // a commit may have put mail in the outbox
+	seq    atomic.Int64  // request ids
 
 	// progMu guards the switch of a deploy (prog, eng, version, project
 	// and the ids) for readers that do not hold mu: the console, which
@@ -190,7 +196,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Effects = hostEffects{Effects: logEffects{cfg.Logger}, hooks: hooks}
 	}
 	s.fx = cfg.Effects
-	s.eng, err = vm.New(cfg.Program, vm.Options{Store: txStore{cfg.Store}, Clock: cfg.Clock, Effects: cfg.Effects, Outbox: true})
+	s.eng, err = s.newEngine(cfg.Program)
 	if err != nil {
 		return nil, err
 	}
@@ -327,9 +333,37 @@ func numericID(id string) int64 {
 // fn succeeds, rolled back otherwise. Engine operations called with the
 // context fn gets run in the same transaction.
 func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context, tx *store.ServeTx) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.work()()
 	return s.inTxLocked(ctx, fn)
+}
+
+// work begins a unit of the service's work (an API call, a job) and
+// returns its end. On a service of its own (SQLite, one process) units
+// run one at a time. In River mode they run at once, as they do across
+// processes: each person's passes stay in order by the store's row
+// locks, and only a deploy (exclusive) waits for them all.
+func (s *Service) work() func() {
+	if s.river != nil {
+		s.workMu.RLock()
+		return s.workMu.RUnlock
+	}
+	s.mu.Lock()
+	return s.mu.Unlock
+}
+
+// exclusive is held by a deploy, under mu: in River mode it waits for the
+// calls and jobs in flight and holds new ones back until the switch.
+func (s *Service) exclusive() func() {
+	if s.river != nil {
+		s.workMu.Lock()
+		return s.workMu.Unlock
+	}
+	return func() {}
+}
+
+// newEngine makes the engine of a program: concurrent in River mode.
+func (s *Service) newEngine(prog *ir.Program) (*vm.Engine, error) {
+	return vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true, Concurrent: s.river != nil})
 }
 
 func (s *Service) inTxLocked(ctx context.Context, fn func(ctx context.Context, tx *store.ServeTx) error) error {

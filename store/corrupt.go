@@ -38,3 +38,16 @@ func IsCorrupt(err error) bool {
 	}
 	return false
 }
+
+// IsRetryable reports whether err is PostgreSQL giving up a transaction
+// that would succeed if done again: a deadlock between two transactions
+// that lock the same people in different orders (40P01), or a
+// serialization failure (40001). Everything the transaction wrote was
+// rolled back.
+func IsRetryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40P01" || pe.Code == "40001"
+	}
+	return false
+}

@@ -65,8 +65,7 @@ func (e *Engine) ChangePerson(ctx context.Context, ch PersonChange) (*Report, er
 	if ch.Create && !ws.Sees(partitionOrDefault(ch.Partition)) {
 		return nil, fmt.Errorf("workspace %q does not see partition %q", ws.Name, partitionOrDefault(ch.Partition))
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.lock()()
 	r := e.newRun(ctx)
 	err := r.inTx(func() error {
 		p, err := r.tx.LoadPerson(ch.Person)

@@ -160,8 +160,7 @@ func SortWaits(waits []*Parked) {
 // the reason (a deploy removed the wait's step or campaign). A wait that
 // is gone already (another process resumed or dropped it) is left alone.
 func (e *Engine) DropWait(ctx context.Context, w *Parked, reason string) (*Report, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.lock()()
 	r := e.newRun(ctx)
 	err := r.inTx(func() error {
 		p, err := r.load(w.Person)

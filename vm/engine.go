@@ -50,33 +50,53 @@ type Options struct {
 	// SendAlert during the pass, so that a host delivers them only once
 	// the pass is committed, from the store (campc serve).
 	Outbox bool
+	// Concurrent lets operations run at the same time instead of one at
+	// a time, for a store whose transactions may run concurrently and
+	// that locks a person for the transaction that loads it (PostgreSQL):
+	// each person's pass stays atomic and in order by the store's row
+	// locks, while passes of different people overlap. Logs are then
+	// numbered in commit order, which depends on timing. campc serve
+	// sets it when it shares work through River.
+	Concurrent bool
 }
 
 // Engine runs one program. It is safe for concurrent use: operations are
-// applied one at a time, each person's pass atomically.
+// applied one at a time (at once with Options.Concurrent), each person's
+// pass atomically.
 type Engine struct {
-	prog      *ir.Program
-	store     Store
-	clock     Clock
-	fx        Effects
-	outbox    bool
-	steps     int
-	cascades  int
-	group     int
-	workers   int
-	tracer    Tracer
-	readsLogs bool // some condition reads the activity log
-	mu        sync.Mutex
-	frameMu   sync.Mutex
-	roots     map[*ir.Campaign]*frame  // each campaign's own root frame, made in New
-	children  map[frameKey]*frame      // kept child frames (see childFrame), under frameMu
-	listens   [ir.NumTriggerKinds]bool // event kinds some trigger campaign listens to
-	waits     map[*ir.Campaign]bool    // campaigns whose flow has a wait, so may hold parked people
-	index     map[trigKey][]*ir.Campaign
+	prog       *ir.Program
+	store      Store
+	clock      Clock
+	fx         Effects
+	outbox     bool
+	steps      int
+	cascades   int
+	group      int
+	workers    int
+	tracer     Tracer
+	readsLogs  bool       // some condition reads the activity log
+	mu         sync.Mutex // operations one at a time, unless concurrent
+	concurrent bool
+	frameMu    sync.Mutex
+	roots      map[*ir.Campaign]*frame  // each campaign's own root frame, made in New
+	children   map[frameKey]*frame      // kept child frames (see childFrame), under frameMu
+	listens    [ir.NumTriggerKinds]bool // event kinds some trigger campaign listens to
+	waits      map[*ir.Campaign]bool    // campaigns whose flow has a wait, so may hold parked people
+	index      map[trigKey][]*ir.Campaign
 	// active holds a host's activate and deactivate overrides of trigger
 	// campaigns (SetActive), read by every pass under activeMu.
 	activeMu sync.RWMutex
 	active   map[*ir.Campaign]bool
+}
+
+// lock begins an operation: it waits for the one in progress, unless the
+// engine is concurrent. It returns the unlock.
+func (e *Engine) lock() func() {
+	if e.concurrent {
+		return func() {}
+	}
+	e.mu.Lock()
+	return e.mu.Unlock
 }
 
 // Active reports whether a trigger campaign listens: its deploy-time
@@ -118,9 +138,17 @@ func New(prog *ir.Program, opts Options) (*Engine, error) {
 		return nil, errors.New("vm: no program")
 	}
 	e := &Engine{prog: prog, store: opts.Store, clock: opts.Clock, fx: opts.Effects, outbox: opts.Outbox,
-		steps: opts.StepBudget, cascades: opts.CascadeBudget, index: map[trigKey][]*ir.Campaign{}}
+		steps: opts.StepBudget, cascades: opts.CascadeBudget, index: map[trigKey][]*ir.Campaign{}, concurrent: opts.Concurrent}
 	if e.store == nil {
 		e.store = NewMemStore()
+	}
+	if e.concurrent {
+		if cs, ok := e.store.(interface{ ConcurrentTx() bool }); !ok || !cs.ConcurrentTx() {
+			return nil, errors.New("vm: Options.Concurrent needs a store whose transactions may run at the same time")
+		}
+		if opts.Tracer != nil {
+			return nil, errors.New("vm: a tracer follows one operation at a time: it cannot be used with Options.Concurrent")
+		}
 	}
 	if e.clock == nil {
 		e.clock = NewManualClock(time.Time{})
@@ -368,8 +396,7 @@ func (e *Engine) RunBatch(ctx context.Context, campaign string, opts RunOptions)
 
 // runBatch is RunBatch at a given start time (a schedule's, or the clock's).
 func (e *Engine) runBatch(ctx context.Context, c *ir.Campaign, at time.Time, opts RunOptions) (*Report, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.lock()()
 	r := e.newRun(ctx)
 	r.now = at
 	want := &BatchRun{Workspace: c.Workspace.Name, Campaign: c.Name, Started: r.now, Tokens: opts.Tokens}
@@ -743,8 +770,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 	if err := checkOverrides(c, opts.Tokens); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.lock()()
 	r := e.newRun(ctx)
 	// Check every person before running anyone: nothing half-applied.
 	err = r.inTx(func() error {
@@ -793,8 +819,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 // or click — is logged under Marketo's activity type) and starts the
 // active trigger campaigns that listen to it.
 func (e *Engine) Deliver(ctx context.Context, ev Event) (*Report, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.lock()()
 	r := e.newRun(ctx)
 	err := r.inTx(func() error {
 		p, err := r.load(ev.Person)
@@ -815,8 +840,7 @@ func (e *Engine) Deliver(ctx context.Context, ev Event) (*Report, error) {
 // Recover runs the queued requests and triggered runs that a stopped
 // engine left in the store. Advance recovers first, by itself.
 func (e *Engine) Recover(ctx context.Context) (*Report, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.lock()()
 	r := e.newRun(ctx)
 	return r.report, r.recover()
 }
@@ -864,8 +888,7 @@ func (e *Engine) Advance(ctx context.Context) (*Report, error) {
 // advance is Advance up to a given time (for CatchUp, which moves through
 // time without moving the host's clock).
 func (e *Engine) advance(ctx context.Context, until time.Time) (*Report, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.lock()()
 	r := e.newRun(ctx)
 	r.now = until
 	if err := r.recover(); err != nil {

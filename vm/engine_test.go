@@ -45,23 +45,31 @@ program "P" {
 }
 `
 
-// A batch run and events delivered at the same time: the engine applies
-// them one at a time, so no score update is lost.
+// A batch run and events delivered at the same time, several for each
+// person: the engine applies them one at a time, or with
+// Options.Concurrent at once under the store's person locks; either way
+// no score update is lost.
 func TestConcurrentBatchAndEvents(t *testing.T) {
+	for _, concurrent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("concurrent=%v", concurrent), func(t *testing.T) { testConcurrentBatchAndEvents(t, concurrent) })
+	}
+}
+
+func testConcurrentBatchAndEvents(t *testing.T, concurrent bool) {
 	prog := compileSrc(t, raceProject)
 	store := NewMemStore()
-	const n = 200
+	const n, fills = 200, 3
 	for i := 0; i < n; i++ {
 		store.PutPeople(&Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]ir.Value{
 			"Email": ir.NewText(stdlib.Email, fmt.Sprintf("p%d@x.example", i))}})
 	}
-	eng, err := New(prog, Options{Store: store})
+	eng, err := New(prog, Options{Store: store, Concurrent: concurrent})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	var wg sync.WaitGroup
-	errs := make(chan error, n+2)
+	errs := make(chan error, n*fills+2)
 	for r := 0; r < 2; r++ {
 		wg.Add(1)
 		go func() {
@@ -72,11 +80,11 @@ func TestConcurrentBatchAndEvents(t *testing.T) {
 			}
 		}()
 	}
-	for i := 0; i < n; i++ {
+	for i := 0; i < n*fills; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if _, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: fmt.Sprintf("%04d", i), Form: "Contact"}); err != nil {
+			if _, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: fmt.Sprintf("%04d", i%n), Form: "Contact"}); err != nil {
 				errs <- err
 			}
 		}(i)
@@ -88,8 +96,8 @@ func TestConcurrentBatchAndEvents(t *testing.T) {
 	}
 	for i := 0; i < n; i++ {
 		p, _ := store.LoadPerson(ctx, fmt.Sprintf("%04d", i))
-		if got := p.Fields["LeadScore"].Num; got != 102 {
-			t.Fatalf("person %d: score %v, want 102 (two batch runs +1, one form +100)", i, got)
+		if got := p.Fields["LeadScore"].Num; got != 2+100*fills {
+			t.Fatalf("person %d: score %v, want %d (two batch runs +1, %d forms +100)", i, got, 2+100*fills, fills)
 		}
 	}
 }
@@ -319,5 +327,21 @@ func TestRunSummaryCountsPeople(t *testing.T) {
 		if got[3] != 2 || got[4] != 2 || len(s.Steps) != 2 {
 			t.Errorf("%s: %+v, want line 3 and line 4 two people each", tc.name, s.Steps)
 		}
+	}
+}
+
+// Options.Concurrent is refused where it cannot hold: on a store whose
+// transactions cannot overlap, and with a tracer.
+func TestConcurrentOptionRefused(t *testing.T) {
+	prog := compileSrc(t, raceProject)
+	type plain struct{ Store } // hides MemStore's ConcurrentTx
+	if _, err := New(prog, Options{Store: plain{NewMemStore()}, Concurrent: true}); err == nil || !strings.Contains(err.Error(), "at the same time") {
+		t.Errorf("a store without concurrent transactions: got %v", err)
+	}
+	if _, err := New(prog, Options{Concurrent: true, Tracer: TraceFunc(func(TraceEvent) {})}); err == nil || !strings.Contains(err.Error(), "tracer") {
+		t.Errorf("a tracer: got %v", err)
+	}
+	if _, err := New(prog, Options{Concurrent: true}); err != nil {
+		t.Errorf("the in-memory store: %v", err)
 	}
 }

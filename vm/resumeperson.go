@@ -14,8 +14,7 @@ import (
 // another process resumed first is skipped; nothing is resumed twice (the
 // resuming transaction deletes the parked row).
 func (e *Engine) ResumePerson(ctx context.Context, person string, until time.Time) (*Report, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.lock()()
 	r := e.newRun(ctx)
 	until = until.UTC()
 	skip := map[int64]bool{}
