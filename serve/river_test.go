@@ -3,7 +3,9 @@ package serve
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"io"
 	"net/http"
 	"net/url"
@@ -384,5 +386,77 @@ func TestRiverDeployDuringRun(t *testing.T) {
 		if got["A"] > 1 || got["B"] != 1 || got["C"] != 1 {
 			t.Fatalf("lead %d got %v", id, got)
 		}
+	}
+}
+
+// In River mode one service runs its calls at once. Form fills for the
+// same 100 people, each call listing them in another order, sent by eight
+// clients at once to one service: calls that lock the same people in
+// different orders can deadlock, and PostgreSQL rolls one back; the
+// service does such a call again, so every call succeeds and every fill
+// counts once.
+func TestRiverConcurrentCallsOneService(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	envs := riverServices(t, dsn, compileText(t, perPerson), vm.NewManualClock(t0), 1, nil)
+	e := envs[0]
+	tok := e.token("acme", "acme-secret")
+	const people, clients, calls = 100, 8, 4
+	var in []any
+	for i := range people {
+		in = append(in, map[string]any{"email": fmt.Sprintf("p%d@example.com", i)})
+	}
+	e.ok(tok, "POST", "/rest/v1/leads.json", nil, map[string]any{"action": "createOnly", "input": in})
+	errs := make(chan error, clients)
+	for k := range clients {
+		go func() {
+			rng := rand.New(rand.NewPCG(uint64(k), 7))
+			for range calls {
+				var in []any
+				for _, i := range rng.Perm(people) {
+					in = append(in, map[string]any{"leadFormFields": map[string]any{"email": fmt.Sprintf("p%d@example.com", i)}})
+				}
+				if r := e.call(tok, "POST", "/rest/v1/leads/submitForm.json", nil, map[string]any{"formId": "F", "input": in}); !r.Success {
+					errs <- fmt.Errorf("submitForm: %v", r.Errors)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var bad, total int
+	if err := e.st.DB().QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE n <> $1), count(*) FROM
+(SELECT person, count(*) AS n FROM activities WHERE type = 'Change Score' GROUP BY person) x`, clients*calls).Scan(&bad, &total); err != nil {
+		t.Fatal(err)
+	}
+	if bad != 0 || total != people {
+		t.Errorf("%d of %d people do not have %d score changes (want %d people)", bad, total, clients*calls, people)
+	}
+}
+
+// Jobs queued before a job named several people or messages still run:
+// their one person or message is read.
+func TestRiverOldJobArgs(t *testing.T) {
+	var w WaitArgs
+	if err := json.Unmarshal([]byte(`{"id":7,"person":"p1","due":"2026-12-01T09:00:00Z"}`), &w); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.people(); len(got) != 1 || got[0] != "p1" {
+		t.Errorf("old wait job: people %v, want [p1]", got)
+	}
+	var d DeliverArgs
+	if err := json.Unmarshal([]byte(`{"message_id":"<m1@campc>"}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.messages(); len(got) != 1 || got[0] != "<m1@campc>" {
+		t.Errorf("old delivery job: messages %v, want [<m1@campc>]", got)
+	}
+	if got := (WaitArgs{People: []string{"a", "b"}, Person: "x"}).people(); len(got) != 2 {
+		t.Errorf("new wait job: people %v, want [a b]", got)
 	}
 }
