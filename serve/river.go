@@ -102,8 +102,8 @@ type tickWorker struct {
 
 func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error { return w.s.Tick(ctx) }
 
-// waitWorker resumes the job's person's waits due by the job's due time,
-// in due order. The parked row's delete is in the resuming transaction
+// waitWorker resumes the job's people's waits due by the job's due time,
+// each person's in due order. The parked row's delete is in the resuming transaction
 // (store: take), so a wait resumes once however many jobs or processes
 // reach it: a retried job, or a job whose wait the tick or another job
 // already resumed, finds it gone.
@@ -120,18 +120,13 @@ func (w *waitWorker) Work(ctx context.Context, job *river.Job[WaitArgs]) error {
 	if now := s.now(); due.After(now) {
 		due = now
 	}
-	// One person after another, each in its own transaction: a person
-	// resumed before a crash is not resumed again when River retries the
-	// job (its parked row is gone), and the first error fails the job
-	// for River to retry, the people before it done.
-	for _, p := range job.Args.people() {
-		rep, err := eng.ResumePerson(ctx, p, due)
-		s.record(rep)
-		if err != nil {
-			return fmt.Errorf("resume the waits of %s: %w", p, err)
-		}
-	}
-	return nil
+	// The people in one transaction, in Id order (as batch groups lock
+	// them); if that fails, each on their own, so one person's error
+	// holds back no one else. A person resumed before a crash is not
+	// resumed again when River retries the job (the parked row is gone).
+	rep, err := eng.ResumePeople(ctx, job.Args.people(), due)
+	s.record(rep)
+	return err
 }
 
 // deliverWorker sends a transaction's outbox messages. The outbox row's

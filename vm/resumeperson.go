@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 )
@@ -70,4 +71,81 @@ func (e *Engine) ResumePerson(ctx context.Context, person string, until time.Tim
 // for waits no job covers.
 func (e *Engine) AdvanceUntil(ctx context.Context, until time.Time) (*Report, error) {
 	return e.advance(ctx, until.UTC().Truncate(time.Microsecond))
+}
+
+// ResumePeople is ResumePerson for several people at once, as a job queue
+// runs the waits one transaction parked (a batch group's): the waits each
+// person has due at or before until are resumed in one transaction, the
+// people read and locked together (in Id order, as batch groups lock
+// them), each person's in due order. Waits the resumed flows park are
+// not resumed here: they have jobs of their own. If the transaction
+// fails (a pass's error, a wait another process took), each person is
+// resumed on their own instead (ResumePerson), so that one person's error
+// holds back no one else's waits; the error of the first that fails is
+// returned.
+func (e *Engine) ResumePeople(ctx context.Context, people []string, until time.Time) (*Report, error) {
+	if len(people) == 1 {
+		return e.ResumePerson(ctx, people[0], until)
+	}
+	ids := slices.Clone(people)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	rep, err := e.resumeGroup(ctx, ids, until.UTC())
+	if err == nil {
+		return rep, nil
+	}
+	if ctx.Err() != nil {
+		return &Report{}, ctx.Err()
+	}
+	all := &Report{}
+	var first error
+	for _, id := range ids {
+		r, err := e.ResumePerson(ctx, id, until)
+		if r != nil {
+			all.Activities = append(all.Activities, r.Activities...)
+			all.Entered = append(all.Entered, r.Entered...)
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return all, first
+}
+
+func (e *Engine) resumeGroup(ctx context.Context, ids []string, until time.Time) (*Report, error) {
+	defer e.lock()()
+	r := e.newRun(ctx)
+	err := r.inTx(func() error {
+		if err := r.prefetch(ids); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			waits, err := r.tx.WaitsOf(id)
+			if err != nil {
+				return err
+			}
+			waits = slices.DeleteFunc(slices.Clone(waits), func(w *Parked) bool { return w.Due.After(until) })
+			sort.SliceStable(waits, func(i, j int) bool {
+				if !waits[i].Due.Equal(waits[j].Due) {
+					return waits[i].Due.Before(waits[j].Due)
+				}
+				return waits[i].ID < waits[j].ID
+			})
+			for _, w := range waits {
+				r.now = w.Due.UTC()
+				r.parkedMin = time.Time{}
+				if err := r.resume(w); err != nil {
+					return err
+				}
+				if err := r.drain(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return r.report, err
 }
