@@ -55,9 +55,17 @@ func (s *Service) backoff(n int) time.Duration {
 // Poll; tests call it after moving their clock.
 func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 	var ids []int64
+	due := s.now()
+	if s.river != nil {
+		// Each commit's messages are a campc_deliver job: the loop is
+		// the net for the attempts after a failure (their row's next
+		// time) and messages no job covers, and leaves fresh ones to
+		// their jobs rather than contend with them.
+		due = due.Add(-riverDeliverLag)
+	}
 	err := s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
 		var err error
-		ids, err = tx.DueOutbox(s.now(), deliverBatch)
+		ids, err = tx.DueOutbox(due, deliverBatch)
 		return err
 	})
 	if err != nil {
@@ -80,6 +88,10 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 	s.outboxDepth(ctx)
 	return n, nil
 }
+
+// riverDeliverLag is how long in River mode the deliverer leaves a due
+// message to the job that covers it.
+const riverDeliverLag = 30 * time.Second
 
 // outboxDepth sets the depth gauge.
 func (s *Service) outboxDepth(ctx context.Context) {
