@@ -291,3 +291,64 @@ func (e *env) pagingToken(tok string) string {
 	e.t.Helper()
 	return e.ok(tok, "GET", "/rest/v1/activities/pagingtoken.json", map[string][]string{"sinceDatetime": {"2020-01-01"}}, nil).NextPageToken
 }
+
+// slowMailer moves the clock on by step at each message, as a slow relay
+// does.
+type slowMailer struct {
+	Mailer
+	clock *vm.ManualClock
+	step  time.Duration
+}
+
+func (m slowMailer) Send(ctx context.Context, msg *vm.Message) error {
+	m.clock.Set(m.clock.Now().Add(m.step))
+	return m.Mailer.Send(ctx, msg)
+}
+
+// The deliverer claims several messages in one transaction, but sends
+// none whose claim could run out before the relay answers: with a relay
+// that takes half the claim per message, the third of three is left for
+// its claim to run out and is sent by the next round, once. Each message
+// reaches the relay once and is marked sent.
+func TestDeliverChunkKeepsClaims(t *testing.T) {
+	forStores(t, func(t *testing.T, open opener) {
+		relay := startRelay(t)
+		var e *env
+		e = mailEnv(t, open, relay, func(c *Config) {
+			c.ClaimTimeout = 30 * time.Second // the relay's timeout is a third of it
+			c.Mailer = slowMailer{Mailer: c.Mailer, clock: c.Clock.(*vm.ManualClock), step: 15 * time.Second}
+		})
+		tok := e.token("acme", "acme-secret")
+		var leads []int64
+		for i := range 3 {
+			leads = append(leads, e.createLead(tok, fmt.Sprintf("p%d@x.example", i), nil))
+		}
+		e.request(tok, "Send Welcome", leads...)
+		if n := e.deliver(); n != 2 {
+			t.Fatalf("first round attempted %d, want 2 (the third's claim would run out during its send)", n)
+		}
+		if got := len(relay.Messages()); got != 2 {
+			t.Fatalf("relay got %d messages, want 2", got)
+		}
+		if n := e.deliver(); n != 1 {
+			t.Fatalf("second round attempted %d, want 1 (the third, its claim run out)", n)
+		}
+		seen := map[string]int{}
+		for _, m := range relay.Messages() {
+			seen[strings.Join(m.To, ",")]++
+		}
+		if len(seen) != 3 {
+			t.Errorf("relay got messages for %v, want 3 people once each", seen)
+		}
+		for to, k := range seen {
+			if k != 1 {
+				t.Errorf("%s got %d messages", to, k)
+			}
+		}
+		for _, r := range e.outbox() {
+			if r.State != store.OutboxSent {
+				t.Errorf("message %s is %s, want sent", r.Message.ID, r.State)
+			}
+		}
+	})
+}

@@ -130,35 +130,34 @@ func (w *waitWorker) Work(ctx context.Context, job *river.Job[WaitArgs]) error {
 }
 
 // deliverWorker sends a transaction's outbox messages. The outbox row's
-// claim and state make a retried job send nothing twice (DeliverOutbox).
+// claim and state make a retried job send nothing twice (DeliverOutboxes).
 type deliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
 	s *Service
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	var failed error
-	for _, m := range job.Args.messages() {
-		var id int64
-		if err := w.s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
-			var err error
-			id, err = tx.OutboxID(m)
-			return err
-		}); err != nil {
-			return err
+	var ids []int64
+	if err := w.s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
+		ids = ids[:0]
+		for _, m := range job.Args.messages() {
+			id, err := tx.OutboxID(m)
+			if err != nil {
+				return err
+			}
+			if id != 0 {
+				ids = append(ids, id)
+			}
 		}
-		if id == 0 {
-			continue
-		}
-		// A message that fails is left to the outbox's own retries
-		// (DeliverOutbox records the attempt and its next time); the
-		// job goes on with the others and fails at the end, so River
-		// tries the lot again later, the sent ones skipped.
-		if _, err := w.s.DeliverOutbox(ctx, id); err != nil && failed == nil {
-			failed = fmt.Errorf("deliver %s: %w", m, err)
-		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	return failed
+	// A message whose attempt fails waits for its next time in the
+	// outbox (the deliverer's loop tries it then); an error here is the
+	// database's, and River tries the job again, the sent ones skipped.
+	_, err := w.s.DeliverOutboxes(ctx, ids)
+	return err
 }
 
 // UseRiver makes the service share its work through River: call it after
