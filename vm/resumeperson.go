@@ -36,7 +36,7 @@ func (e *Engine) ResumePerson(ctx context.Context, person string, until time.Tim
 				return waits[i].ID < waits[j].ID
 			})
 			for _, w := range waits {
-				if !w.Due.After(until) && !skip[w.ID] {
+				if !w.Due.After(until) && !skip[w.ID] && w.Webhook == nil { // a webhook call is its job's
 					next = w
 					break
 				}
