@@ -238,7 +238,7 @@ func (s *Service) deployLocked(ctx context.Context, prog *ir.Program, proj *Proj
 	if err := s.fits(prog); err != nil {
 		return nil, err
 	}
-	eng, err := vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true})
+	eng, err := vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true, DeferWebhooks: s.deferWebhooks()})
 	if err != nil {
 		return nil, err
 	}
@@ -454,7 +454,7 @@ func (s *Service) syncDeploy(ctx context.Context, start bool) error {
 	if err != nil {
 		return err
 	}
-	eng, err := vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true})
+	eng, err := vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true, DeferWebhooks: s.deferWebhooks()})
 	if err != nil {
 		return err
 	}

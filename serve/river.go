@@ -31,6 +31,7 @@ const (
 	kindTick    = "campc_tick"    // the schedules and the API's scheduled runs
 	kindWait    = "campc_wait"    // a parked wait, at its due time
 	kindDeliver = "campc_deliver" // an outbox message
+	// kindWebhook ("campc_webhook", webhookjob.go): a parked webhook call
 )
 
 // TickArgs is the periodic job that runs the schedules: River's leader
@@ -138,6 +139,7 @@ func (s *Service) UseRiver(workers int) error {
 	river.AddWorker(ws, &tickWorker{s: s})
 	river.AddWorker(ws, &waitWorker{s: s})
 	river.AddWorker(ws, &deliverWorker{s: s})
+	river.AddWorker(ws, &webhookWorker{s: s})
 	host, _ := os.Hostname()
 	q := &riverQueue{s: s, start: time.Now()}
 	q.id = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), q.start.UnixNano())
@@ -166,14 +168,25 @@ func (s *Service) UseRiver(workers int) error {
 	q.client = c
 	s.river = q
 	s.st.SetJobHook(q)
+	s.eng.SetDeferWebhooks(s.deferWebhooks())
 	return s.reg.Register(newRiverCollector(s.st))
 }
 
 // InsertJobs implements store.JobHook: a job per wait parked, at its due
-// time, and one per message put in the outbox, in the same transaction.
+// time, one per webhook call parked (now), and one per message put in the
+// outbox, in the same transaction.
 func (q *riverQueue) InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string) error {
 	params := make([]river.InsertManyParams, 0, len(waits)+len(messages))
+	attempts := DefaultWebhookAttempts
+	if q.s.hooks != nil {
+		attempts = q.s.hooks.opts.Attempts
+	}
 	for _, w := range waits {
+		if w.Webhook != nil {
+			params = append(params, river.InsertManyParams{Args: WebhookArgs{ID: w.ID, Person: w.Person},
+				InsertOpts: &river.InsertOpts{MaxAttempts: attempts}})
+			continue
+		}
 		params = append(params, river.InsertManyParams{Args: WaitArgs{ID: w.ID, Person: w.Person, Due: w.Due.UTC()}, InsertOpts: &river.InsertOpts{ScheduledAt: w.Due.UTC()}})
 	}
 	for _, m := range messages {

@@ -73,6 +73,10 @@ type Service struct {
 	st      *store.Store
 	eng     *vm.Engine
 	fx      vm.Effects // the engine's effects, kept for the engines of deploys
+	// hooks calls the webhooks when the service's effects are its own
+	// (nil when Config.Effects was given): with River, the webhook jobs
+	// call through it.
+	hooks *webhookClient
 	clock   vm.Clock
 	log     *slog.Logger
 	users   map[string]*User
@@ -188,6 +192,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 			return nil, err
 		}
 		cfg.Effects = hostEffects{Effects: logEffects{cfg.Logger}, hooks: hooks}
+		s.hooks = hooks
 	}
 	s.fx = cfg.Effects
 	s.eng, err = vm.New(cfg.Program, vm.Options{Store: txStore{cfg.Store}, Clock: cfg.Clock, Effects: cfg.Effects, Outbox: true})
