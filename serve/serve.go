@@ -68,15 +68,15 @@ type Config struct {
 
 // Service is campc serve: the API and the scheduler over one engine.
 type Service struct {
-	cfg     Config
-	prog    *ir.Program
-	st      *store.Store
-	eng     *vm.Engine
-	fx      vm.Effects // the engine's effects, kept for the engines of deploys
+	cfg  Config
+	prog *ir.Program
+	st   *store.Store
+	eng  *vm.Engine
+	fx   vm.Effects // the engine's effects, kept for the engines of deploys
 	// hooks calls the webhooks when the service's effects are its own
 	// (nil when Config.Effects was given): with River, the webhook jobs
 	// call through it.
-	hooks *webhookClient
+	hooks   *webhookClient
 	clock   vm.Clock
 	log     *slog.Logger
 	users   map[string]*User
