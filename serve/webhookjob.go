@@ -57,8 +57,10 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) e
 	}
 	start := time.Now()
 	resp, again := s.hooks.attempt(ctx, *p.Webhook, job.Attempt)
-	if err := ctx.Err(); err != nil {
-		return err // the process is stopping: the job runs again
+	if ctx.Err() != nil {
+		// The process is stopping: the attempt was cut, so it does not
+		// count; the job runs again at once elsewhere, or at the next start.
+		return river.JobSnooze(0)
 	}
 	if again && job.Attempt < job.MaxAttempts {
 		return fmt.Errorf("webhook %q for person %s, attempt %d of %d: %s", p.Webhook.Webhook, p.Person, job.Attempt, job.MaxAttempts, failure(resp))

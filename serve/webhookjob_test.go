@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
 )
 
@@ -218,5 +219,75 @@ func TestWebhookJobsGiveUp(t *testing.T) {
 	st, err := ReadStatus(context.Background(), e.st, time.Now())
 	if err != nil || len(st.Dead) != 0 {
 		t.Errorf("campc status: dead jobs %v (%v)", st, err)
+	}
+}
+
+// A webhook job River discarded (here: as if its process died in the last
+// attempt) shows in campc status with its error, and leaves the person
+// parked at the step; campc retry runs it again: one more attempt, whose
+// answer ends the call, and the flow goes on.
+func TestWebhookJobsDeadRetry(t *testing.T) {
+	ctx := context.Background()
+	recv := newJobReceiver(t)
+	dsn := riverDSN(t)
+	prog := compileText(t, strings.ReplaceAll(jobHookProject, "RECV", recv.srv.URL))
+	clock := vm.NewManualClock(t0)
+	tune := func(c *Config) {
+		c.Webhooks = WebhookOptions{Allow: []string{"127.0.0.1"}, Backoff: 20 * time.Millisecond, Timeout: 5 * time.Second, Attempts: 4}
+	}
+	// A service that takes calls but works no jobs (its River client is
+	// not started), so that the job stays queued.
+	st, err := store.OpenPostgres(ctx, dsn, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := Config{Program: prog, Store: st, Clock: clock, Users: []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}}, RateLimit: 1 << 30}
+	tune(&cfg)
+	svc, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.UseRiver(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, svc: svc, srv: newServer(t, svc), clock: clock, st: st}
+	tok := e.token("acme", "acme-secret")
+	lead := e.createLead(tok, "dead@example.com", nil)
+	person := fmt.Sprint(lead)
+	e.request(tok, "Call Flaky", lead)
+	if n := len(recv.requests("/flaky/" + person)); n != 0 {
+		t.Fatalf("the request called the receiver %d times within the API call", n)
+	}
+	res, err := st.DB().ExecContext(ctx, `UPDATE river_job SET state = 'discarded', attempt = max_attempts, attempted_at = now(), finalized_at = now(),
+  errors = ARRAY['{"at": "2026-12-01T09:30:00Z", "attempt": 4, "error": "the process was killed", "trace": ""}'::jsonb]
+WHERE kind = 'campc_webhook' AND args->>'person' = $1`, person)
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("discard the job: %d rows, %v", n, err)
+	}
+	status, err := ReadStatus(ctx, st, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(status.Dead) != 1 || status.Dead[0].Kind != "campc_webhook" || status.Dead[0].Error != "the process was killed" {
+		t.Fatalf("dead jobs %+v, want the webhook job with its error", status.Dead)
+	}
+	if n, err := RetryJobs(ctx, st, nil); err != nil || n != 1 {
+		t.Fatalf("retry: %d, %v", n, err)
+	}
+	riverServices(t, dsn, prog, clock, 1, tune)
+	settle(t, e)
+	if n := len(recv.requests("/flaky/" + person)); n != 1 {
+		t.Errorf("after campc retry the receiver got %d requests, want 1 (one more attempt)", n)
+	}
+	log := e.log(person)
+	if has(log, "Call Webhook:Flaky") != 1 || has(log, "Interesting Moment:after flaky: ") != 1 {
+		t.Fatalf("want one call and the rest of the flow:\n%s", strings.Join(log, "\n"))
+	}
+	if call := e.callActivity(person); call["Status"] != 500.0 {
+		t.Errorf("Call Webhook activity %v, want the retried attempt's 500", call)
 	}
 }
