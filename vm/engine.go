@@ -55,8 +55,9 @@ type Options struct {
 	// (Parked.Webhook) instead of calling Effects.CallWebhook during the
 	// pass: the host makes the call after the commit, outside any
 	// transaction, and resumes the flow with ResumeWebhook (campc serve on
-	// PostgreSQL: a River job). A step inside an executed campaign still
-	// calls during the pass, as a wait cannot park there.
+	// PostgreSQL: a River job). The checker keeps call webhook out of
+	// executable campaigns; in a program built without it such a step
+	// still calls during the pass, as only a root flow can park.
 	DeferWebhooks bool
 }
 

@@ -112,3 +112,24 @@ func TestDeferredWebhookPlan(t *testing.T) {
 		t.Errorf("gone step: %+v", m[0])
 	}
 }
+
+// While a call is parked the person is in the campaign's flow: running the
+// campaign again does not start it for them.
+func TestDeferredWebhookInFlow(t *testing.T) {
+	ctx := context.Background()
+	host := &hookHost{}
+	eng := hookEngine(t, host, hookPerson("1", "Ada", "a@x.example"))
+	eng.SetDeferWebhooks(true)
+	for range 2 {
+		if _, err := eng.RunBatch(ctx, "Sync", RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, _ := eng.Store().Begin(ctx)
+	ws, _ := tx.WaitsOf("1")
+	tx.Rollback()
+	if len(ws) != 1 {
+		t.Errorf("%d parked calls after two runs, want 1: the second run entered the flow again", len(ws))
+	}
+
+}
