@@ -31,12 +31,24 @@ webhook "Flaky" {
 webhook "Down" {
   url "RECV/down/{{lead.Id}}"
 }
+webhook "Hang" {
+  url "RECV/hang/{{lead.Id}}"
+}
 program "P" {
   trigger campaign "Call Flaky" {
     smart list { trigger campaign is requested from api }
     flow {
       call webhook "Flaky"
       interesting moment milestone "after flaky: {{lead.Tier}}"
+    }
+    active
+    qualify every time
+  }
+  trigger campaign "Call Hang" {
+    smart list { trigger campaign is requested from api }
+    flow {
+      call webhook "Hang"
+      interesting moment milestone "after hang"
     }
     active
     qualify every time
@@ -56,13 +68,16 @@ program "P" {
 // jobReceiver answers /flaky/ID with 500 twice and then 200 with a tier,
 // per ID, and /down/ID always with 503; it keeps every request.
 type jobReceiver struct {
-	mu  sync.Mutex
-	got map[string][]*http.Request // by path
-	srv *httptest.Server
+	mu      sync.Mutex
+	got     map[string][]*http.Request // by path
+	srv     *httptest.Server
+	hold    chan struct{} // /hang/ID answers 200 once it is closed
+	release func()
 }
 
 func newJobReceiver(t *testing.T) *jobReceiver {
-	r := &jobReceiver{got: map[string][]*http.Request{}}
+	r := &jobReceiver{got: map[string][]*http.Request{}, hold: make(chan struct{})}
+	r.release = sync.OnceFunc(func() { close(r.hold) })
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		io.Copy(io.Discard, req.Body)
 		r.mu.Lock()
@@ -70,6 +85,9 @@ func newJobReceiver(t *testing.T) *jobReceiver {
 		n := len(r.got[req.URL.Path])
 		r.mu.Unlock()
 		switch {
+		case strings.HasPrefix(req.URL.Path, "/hang/"):
+			<-r.hold
+			fmt.Fprint(w, `{}`)
 		case strings.HasPrefix(req.URL.Path, "/flaky/") && n > 2:
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"data": {"tier": "Gold"}}`)
@@ -80,6 +98,7 @@ func newJobReceiver(t *testing.T) *jobReceiver {
 		}
 	}))
 	t.Cleanup(r.srv.Close)
+	t.Cleanup(r.release) // before the server's Close, which waits for its handlers
 	return r
 }
 
@@ -289,5 +308,53 @@ WHERE kind = 'campc_webhook' AND args->>'person' = $1`, person)
 	}
 	if call := e.callActivity(person); call["Status"] != 500.0 {
 		t.Errorf("Call Webhook activity %v, want the retried attempt's 500", call)
+	}
+}
+
+// A deploy that removes the webhook step while its call is in flight
+// drops the parked call as it drops a wait whose step is gone (Wait
+// Dropped); the call's answer then changes nothing: no Call Webhook
+// activity, and the rest of the old flow does not run.
+func TestWebhookJobsDeployDrops(t *testing.T) {
+	ctx := context.Background()
+	recv := newJobReceiver(t)
+	var logs bytes.Buffer
+	e := jobHookServices(t, 1, recv, &logs)[0]
+	tok := e.token("acme", "acme-secret")
+	lead := e.createLead(tok, "hang@example.com", nil)
+	person := fmt.Sprint(lead)
+	e.request(tok, "Call Hang", lead)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(recv.requests("/hang/"+person)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the webhook job did not call within 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	src := strings.Replace(strings.ReplaceAll(jobHookProject, "RECV", recv.srv.URL), "      call webhook \"Hang\"\n", "", 1)
+	plan, err := e.svc.Deploy(ctx, compileText(t, src), nil, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Dropped() != 1 {
+		t.Fatalf("plan: %s", plan.Summary())
+	}
+	recv.release()
+	settle(t, e)
+	log := e.log(person)
+	if has(log, "Call Webhook:Hang") != 0 || has(log, "Interesting Moment:after hang") != 0 || has(log, "Wait Dropped:Call Hang") != 1 {
+		t.Fatalf("want the call dropped and nothing after it:\n%s", strings.Join(log, "\n"))
+	}
+	acts, err := e.st.Activities(ctx, person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range acts {
+		if r, ok := a.Attributes.Get("Reason"); ok && a.Type == "Wait Dropped" && !strings.Contains(r.String(), "call webhook step") {
+			t.Errorf("Wait Dropped reason %s", r)
+		}
+	}
+	if n := len(recv.requests("/hang/" + person)); n != 1 {
+		t.Errorf("the receiver got %d requests, want 1", n)
 	}
 }
