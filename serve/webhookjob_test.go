@@ -110,12 +110,22 @@ func (r *jobReceiver) requests(path string) []*http.Request {
 
 // jobHookServices starts n services on one PostgreSQL database whose
 // webhook calls are River jobs, logging to logs.
-func jobHookServices(t *testing.T, n int, recv *jobReceiver, logs *bytes.Buffer) []*env {
+func jobHookServices(t *testing.T, n int, recv *jobReceiver, logs *syncWriter) []*env {
 	prog := compileText(t, strings.ReplaceAll(jobHookProject, "RECV", recv.srv.URL))
 	return riverServices(t, riverDSN(t), prog, vm.NewManualClock(t0), n, func(c *Config) {
 		c.Webhooks = WebhookOptions{Allow: []string{"127.0.0.1"}, Backoff: 20 * time.Millisecond, Timeout: 5 * time.Second, Attempts: 4}
-		c.Logger = slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
+}
+
+// newLogs is one log buffer for all the services of a test.
+func newLogs() *syncWriter { return &syncWriter{w: &bytes.Buffer{}} }
+
+// String is what was logged so far.
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.(*bytes.Buffer).String()
 }
 
 // settle waits until no webhook job is left to run and no call is
@@ -151,8 +161,8 @@ func settle(t *testing.T, e *env) {
 // the log or River's tables.
 func TestWebhookJobsRetry(t *testing.T) {
 	recv := newJobReceiver(t)
-	var logs bytes.Buffer
-	envs := jobHookServices(t, 2, recv, &logs)
+	logs := newLogs()
+	envs := jobHookServices(t, 2, recv, logs)
 	tok := envs[0].token("acme", "acme-secret")
 	const people = 20
 	var leads []int64
@@ -209,8 +219,8 @@ FROM river_job, unnest(attempted_by) AS c WHERE kind = 'campc_webhook'`).Scan(&c
 // that failed within the pass did), and the job is completed, not dead.
 func TestWebhookJobsGiveUp(t *testing.T) {
 	recv := newJobReceiver(t)
-	var logs bytes.Buffer
-	envs := jobHookServices(t, 1, recv, &logs)
+	logs := newLogs()
+	envs := jobHookServices(t, 1, recv, logs)
 	e := envs[0]
 	tok := e.token("acme", "acme-secret")
 	lead := e.createLead(tok, "down@example.com", nil)
@@ -318,8 +328,8 @@ WHERE kind = 'campc_webhook' AND args->>'person' = $1`, person)
 func TestWebhookJobsDeployDrops(t *testing.T) {
 	ctx := context.Background()
 	recv := newJobReceiver(t)
-	var logs bytes.Buffer
-	e := jobHookServices(t, 1, recv, &logs)[0]
+	logs := newLogs()
+	e := jobHookServices(t, 1, recv, logs)[0]
 	tok := e.token("acme", "acme-secret")
 	lead := e.createLead(tok, "hang@example.com", nil)
 	person := fmt.Sprint(lead)

@@ -64,26 +64,26 @@ type Options struct {
 // Engine runs one program. It is safe for concurrent use: operations are
 // applied one at a time, each person's pass atomically.
 type Engine struct {
-	prog      *ir.Program
-	store     Store
-	clock     Clock
-	fx        Effects
-	outbox    bool
-	defer_    bool // Options.DeferWebhooks
-	steps     int
-	cascades  int
-	group     int
-	workers   int
-	tracer    Tracer
-	readsLogs bool // some condition reads the activity log
-	mu        sync.Mutex
-	frameMu   sync.Mutex
-	roots     map[*ir.Campaign]*frame  // each campaign's own root frame, made in New
-	children  map[frameKey]*frame      // kept child frames (see childFrame), under frameMu
-	listens   [ir.NumTriggerKinds]bool // event kinds some trigger campaign listens to
-	waits     map[*ir.Campaign]bool    // campaigns whose flow has a wait, so may hold parked people
-	hooks     map[*ir.Campaign]bool    // campaigns whose flow has a call webhook step (parks with DeferWebhooks)
-	index     map[trigKey][]*ir.Campaign
+	prog       *ir.Program
+	store      Store
+	clock      Clock
+	fx         Effects
+	outbox     bool
+	deferHooks bool // Options.DeferWebhooks
+	steps      int
+	cascades   int
+	group      int
+	workers    int
+	tracer     Tracer
+	readsLogs  bool // some condition reads the activity log
+	mu         sync.Mutex
+	frameMu    sync.Mutex
+	roots      map[*ir.Campaign]*frame  // each campaign's own root frame, made in New
+	children   map[frameKey]*frame      // kept child frames (see childFrame), under frameMu
+	listens    [ir.NumTriggerKinds]bool // event kinds some trigger campaign listens to
+	waits      map[*ir.Campaign]bool    // campaigns whose flow has a wait, so may hold parked people
+	hooks      map[*ir.Campaign]bool    // campaigns whose flow has a call webhook step (parks with DeferWebhooks)
+	index      map[trigKey][]*ir.Campaign
 	// active holds a host's activate and deactivate overrides of trigger
 	// campaigns (SetActive), read by every pass under activeMu.
 	activeMu sync.RWMutex
@@ -128,7 +128,7 @@ func New(prog *ir.Program, opts Options) (*Engine, error) {
 	if prog == nil {
 		return nil, errors.New("vm: no program")
 	}
-	e := &Engine{prog: prog, store: opts.Store, clock: opts.Clock, fx: opts.Effects, outbox: opts.Outbox, defer_: opts.DeferWebhooks,
+	e := &Engine{prog: prog, store: opts.Store, clock: opts.Clock, fx: opts.Effects, outbox: opts.Outbox, deferHooks: opts.DeferWebhooks,
 		steps: opts.StepBudget, cascades: opts.CascadeBudget, index: map[trigKey][]*ir.Campaign{}}
 	if e.store == nil {
 		e.store = NewMemStore()

@@ -16,7 +16,7 @@ import (
 func (e *Engine) SetDeferWebhooks(on bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.defer_ = on
+	e.deferHooks = on
 }
 
 // ParkedWebhook is the person's parked webhook call id, read in a

@@ -69,7 +69,7 @@ func (ps *pass) callWebhook(st *ir.CallWebhook, cur *cursor) error {
 		req.Body, req.ContentType = ps.renderPayload(wh, f), wh.Encoding.ContentType()
 	}
 	req.IdempotencyKey = ps.idempotencyKey(st, req.Workspace)
-	if ps.r.e.defer_ && f.depth == 0 {
+	if ps.r.e.deferHooks && f.depth == 0 {
 		ps.parkWebhook(st, req)
 		return nil
 	}
