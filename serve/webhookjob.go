@@ -77,9 +77,9 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) e
 }
 
 // NextRetry is when a failed attempt is tried again: the service's
-// webhook backoff (WebhookOptions.Backoff, doubling, at most 30s), not
-// River's default, so that --webhook-timeout and the backoff mean what
-// they meant when the call retried within the pass.
+// webhook backoff (WebhookOptions.Backoff, doubling, at most 30s), the
+// pauses of a call retried within the pass, not River's default (which
+// grows as the attempt's fourth power, in seconds).
 func (w *webhookWorker) NextRetry(job *river.Job[WebhookArgs]) time.Time {
 	if w.s.hooks == nil {
 		return time.Time{} // River's default
