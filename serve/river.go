@@ -32,6 +32,7 @@ const (
 	kindTick    = "campc_tick"    // the schedules and the API's scheduled runs
 	kindWait    = "campc_wait"    // a parked wait, at its due time
 	kindDeliver = "campc_deliver" // an outbox message
+	// kindWebhook ("campc_webhook", webhookjob.go): a parked webhook call
 )
 
 // TickArgs is the periodic job that runs the schedules: River's leader
@@ -174,6 +175,7 @@ func (s *Service) UseRiver(workers int) error {
 	river.AddWorker(ws, &tickWorker{s: s})
 	river.AddWorker(ws, &waitWorker{s: s})
 	river.AddWorker(ws, &deliverWorker{s: s})
+	river.AddWorker(ws, &webhookWorker{s: s})
 	host, _ := os.Hostname()
 	q := &riverQueue{s: s, start: time.Now()}
 	q.id = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), q.start.UnixNano())
@@ -202,7 +204,8 @@ func (s *Service) UseRiver(workers int) error {
 	q.client = c
 	s.river = q
 	s.st.SetJobHook(q)
-	// Calls and jobs now run at once (see work): the engine too.
+	// Calls and jobs now run at once (see work), webhook calls are jobs
+	// (webhookjob.go): the engine too.
 	eng, err := s.newEngine(s.prog)
 	if err != nil {
 		return err
@@ -217,12 +220,22 @@ func (s *Service) UseRiver(workers int) error {
 }
 
 // InsertJobs implements store.JobHook: in the same transaction, a job for
-// the waits parked with each due time (in the order first parked), and
-// one for the messages put in the outbox.
+// the waits parked with each due time (in the order first parked), one
+// per webhook call parked (now), and one for the messages put in the
+// outbox.
 func (q *riverQueue) InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string) error {
 	var params []river.InsertManyParams
+	attempts := DefaultWebhookAttempts
+	if q.s.hooks != nil {
+		attempts = q.s.hooks.opts.Attempts
+	}
 	var byDue []*WaitArgs
 	for _, w := range waits {
+		if w.Webhook != nil {
+			params = append(params, river.InsertManyParams{Args: WebhookArgs{ID: w.ID, Person: w.Person},
+				InsertOpts: &river.InsertOpts{MaxAttempts: attempts}})
+			continue
+		}
 		due := w.Due.UTC()
 		i := slices.IndexFunc(byDue, func(a *WaitArgs) bool { return a.Due.Equal(due) })
 		if i < 0 {

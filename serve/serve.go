@@ -68,11 +68,15 @@ type Config struct {
 
 // Service is campc serve: the API and the scheduler over one engine.
 type Service struct {
-	cfg     Config
-	prog    *ir.Program
-	st      *store.Store
-	eng     *vm.Engine
-	fx      vm.Effects // the engine's effects, kept for the engines of deploys
+	cfg  Config
+	prog *ir.Program
+	st   *store.Store
+	eng  *vm.Engine
+	fx   vm.Effects // the engine's effects, kept for the engines of deploys
+	// hooks calls the webhooks when the service's effects are its own
+	// (nil when Config.Effects was given): with River, the webhook jobs
+	// call through it.
+	hooks   *webhookClient
 	clock   vm.Clock
 	log     *slog.Logger
 	users   map[string]*User
@@ -194,6 +198,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 			return nil, err
 		}
 		cfg.Effects = hostEffects{Effects: logEffects{cfg.Logger}, hooks: hooks}
+		s.hooks = hooks
 	}
 	s.fx = cfg.Effects
 	s.eng, err = s.newEngine(cfg.Program)
@@ -361,9 +366,11 @@ func (s *Service) exclusive() func() {
 	return func() {}
 }
 
-// newEngine makes the engine of a program: concurrent in River mode.
+// newEngine makes the engine of a program: in River mode concurrent, its
+// webhook calls parked for their jobs.
 func (s *Service) newEngine(prog *ir.Program) (*vm.Engine, error) {
-	return vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true, Concurrent: s.river != nil})
+	return vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true, Concurrent: s.river != nil,
+		DeferWebhooks: s.deferWebhooks()})
 }
 
 func (s *Service) inTxLocked(ctx context.Context, fn func(ctx context.Context, tx *store.ServeTx) error) error {

@@ -298,6 +298,16 @@ func (w *webhookClient) CallWebhook(ctx context.Context, req vm.WebhookRequest) 
 			return resp, err // the service is stopping: the pass is not committed
 		}
 	}
+	w.ended(ctx, req, resp, attempts, time.Since(start))
+	if err := ctx.Err(); err != nil {
+		return resp, err
+	}
+	return resp, nil
+}
+
+// ended counts and logs how a call ended after its attempts, its secret
+// headers and query values hidden.
+func (w *webhookClient) ended(ctx context.Context, req vm.WebhookRequest, resp vm.WebhookResponse, attempts int, took time.Duration) {
 	result := resultOf(resp)
 	w.m.results.WithLabelValues(result).Inc()
 	level := slog.LevelInfo
@@ -306,11 +316,7 @@ func (w *webhookClient) CallWebhook(ctx context.Context, req vm.WebhookRequest) 
 	}
 	w.log.Log(ctx, level, "webhook called", "webhook", req.Webhook, "campaign", req.Campaign, "person", req.Person,
 		"method", req.Method, "url", redactURL(req.URL), "headers", redactHeaders(req.Headers), "status", resp.Status,
-		"attempts", attempts, "error", resp.Error, "duration", time.Since(start).String())
-	if err := ctx.Err(); err != nil {
-		return resp, err
-	}
-	return resp, nil
+		"attempts", attempts, "error", resp.Error, "duration", took.String())
 }
 
 // backoff is the wait before attempt n+1: Backoff, doubling, at most 30s.

@@ -115,9 +115,9 @@ func (t *ServeTx) AllWaits() ([]*vm.Parked, error) {
 
 // SetWaitStep stores a wait by the identity of its step (a wait parked by
 // path, before identities, that a deploy reads against the program it was
-// parked by), keeping its tokens and trigger.
+// parked by), keeping its tokens, trigger and webhook request.
 func (t *ServeTx) SetWaitStep(w *vm.Parked, step string) error {
-	data, err := json.Marshal(parkedDoc{Step: step, Tokens: w.Tokens, Trigger: w.Trigger})
+	data, err := json.Marshal(parkedDoc{Step: step, Tokens: w.Tokens, Trigger: w.Trigger, Webhook: w.Webhook})
 	if err != nil {
 		return err
 	}

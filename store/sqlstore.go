@@ -435,6 +435,11 @@ type parkedDoc struct {
 	Path    []int             `json:"path,omitempty"`
 	Tokens  map[string]string `json:"tokens,omitempty"`
 	Trigger *vm.Event         `json:"trigger,omitempty"`
+	// Webhook is a parked webhook call's request (vm.Parked.Webhook),
+	// headers included: the job that makes the call reads it here, so
+	// the job's own arguments (which campc status and River's tables
+	// show) name only the row.
+	Webhook *vm.WebhookRequest `json:"webhook,omitempty"`
 }
 
 func scanParked(rows *sql.Rows) ([]*vm.Parked, error) {
@@ -452,7 +457,7 @@ func scanParked(rows *sql.Rows) ([]*vm.Parked, error) {
 		if err := json.Unmarshal(data, &d); err != nil {
 			return nil, damaged("parked wait %d: %v", p.ID, err)
 		}
-		p.Step, p.Path, p.Tokens, p.Trigger = d.Step, d.Path, d.Tokens, d.Trigger
+		p.Step, p.Path, p.Tokens, p.Trigger, p.Webhook = d.Step, d.Path, d.Tokens, d.Trigger, d.Webhook
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -507,7 +512,7 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 		}
 	}
 	for _, p := range c.Park {
-		data, _ := json.Marshal(parkedDoc{Step: p.Step, Path: p.Path, Tokens: p.Tokens, Trigger: p.Trigger})
+		data, _ := json.Marshal(parkedDoc{Step: p.Step, Path: p.Path, Tokens: p.Tokens, Trigger: p.Trigger, Webhook: p.Webhook})
 		if err := t.stmt("park").QueryRowContext(t.ctx, p.Person, p.Workspace, p.Campaign, fmtTime(p.Due), data).Scan(&p.ID); err != nil {
 			return err
 		}

@@ -62,8 +62,8 @@ func PlanWaits(old, new *ir.Program, waits []*Parked) []WaitMove {
 			m.Dropped, m.Reason = true, fmt.Sprintf("the flow of campaign %q changed since the person started waiting", w.Campaign)
 		default:
 			st := findStep(nc.Flow, id)
-			if _, ok := st.(*ir.Wait); !ok {
-				m.Dropped, m.Reason = true, fmt.Sprintf("wait step %s is no longer in the flow of campaign %q", id, nc.Name)
+			if st == nil || !w.parksAt(st) {
+				m.Dropped, m.Reason = true, fmt.Sprintf("%s step %s is no longer in the flow of campaign %q", w.kind(), id, nc.Name)
 				break
 			}
 			m.Step, m.To = id, stepText(st)

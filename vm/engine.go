@@ -58,6 +58,15 @@ type Options struct {
 	// numbered in commit order, which depends on timing. campc serve
 	// sets it when it shares work through River.
 	Concurrent bool
+	// DeferWebhooks, when set, makes a call webhook step of a root flow
+	// park the person at the step with the rendered request
+	// (Parked.Webhook) instead of calling Effects.CallWebhook during the
+	// pass: the host makes the call after the commit, outside any
+	// transaction, and resumes the flow with ResumeWebhook (campc serve on
+	// PostgreSQL: a River job). The checker keeps call webhook out of
+	// executable campaigns; in a program built without it such a step
+	// still calls during the pass, as only a root flow can park.
+	DeferWebhooks bool
 }
 
 // Engine runs one program. It is safe for concurrent use: operations are
@@ -69,6 +78,7 @@ type Engine struct {
 	clock      Clock
 	fx         Effects
 	outbox     bool
+	deferHooks bool // Options.DeferWebhooks
 	steps      int
 	cascades   int
 	group      int
@@ -82,6 +92,7 @@ type Engine struct {
 	children   map[frameKey]*frame      // kept child frames (see childFrame), under frameMu
 	listens    [ir.NumTriggerKinds]bool // event kinds some trigger campaign listens to
 	waits      map[*ir.Campaign]bool    // campaigns whose flow has a wait, so may hold parked people
+	hooks      map[*ir.Campaign]bool    // campaigns whose flow has a call webhook step (parks with DeferWebhooks)
 	index      map[trigKey][]*ir.Campaign
 	// active holds a host's activate and deactivate overrides of trigger
 	// campaigns (SetActive), read by every pass under activeMu.
@@ -137,7 +148,7 @@ func New(prog *ir.Program, opts Options) (*Engine, error) {
 	if prog == nil {
 		return nil, errors.New("vm: no program")
 	}
-	e := &Engine{prog: prog, store: opts.Store, clock: opts.Clock, fx: opts.Effects, outbox: opts.Outbox,
+	e := &Engine{prog: prog, store: opts.Store, clock: opts.Clock, fx: opts.Effects, outbox: opts.Outbox, deferHooks: opts.DeferWebhooks,
 		steps: opts.StepBudget, cascades: opts.CascadeBudget, index: map[trigKey][]*ir.Campaign{}, concurrent: opts.Concurrent}
 	if e.store == nil {
 		e.store = NewMemStore()
@@ -170,14 +181,17 @@ func New(prog *ir.Program, opts Options) (*Engine, error) {
 		e.group = DefaultBatchGroup
 	}
 	e.roots, e.children = map[*ir.Campaign]*frame{}, map[frameKey]*frame{}
-	e.waits = map[*ir.Campaign]bool{}
+	e.waits, e.hooks = map[*ir.Campaign]bool{}, map[*ir.Campaign]bool{}
 	for _, c := range prog.Campaigns {
 		f := newRootFrame(c, nil, nil)
 		f.kept = true
 		e.roots[c] = f
 		ir.WalkSteps(c.Flow, func(s ir.Step) {
-			if _, ok := s.(*ir.Wait); ok {
+			switch s.(type) {
+			case *ir.Wait:
 				e.waits[c] = true
+			case *ir.CallWebhook:
+				e.hooks[c] = true
 			}
 		})
 	}
@@ -899,6 +913,9 @@ func (e *Engine) advance(ctx context.Context, until time.Time) (*Report, error) 
 		if err != nil {
 			return r.report, err
 		}
+		// A parked webhook call is not a wait: the host's job for it
+		// makes the call and resumes it (ResumeWebhook).
+		due = slices.DeleteFunc(due, func(w *Parked) bool { return w.Webhook != nil })
 		if len(due) == 0 {
 			return r.report, nil
 		}

@@ -720,7 +720,7 @@ func (ps *pass) restore(c *ir.Campaign, w *Parked) error {
 	if w.Step != "" {
 		path = stepPath(c.Flow, w.Step)
 		if path == nil {
-			return fmt.Errorf("wait step %s is no longer in the flow of campaign %q", w.Step, c.Name)
+			return fmt.Errorf("%s step %s is no longer in the flow of campaign %q", w.kind(), w.Step, c.Name)
 		}
 	}
 	changed := fmt.Errorf("the flow of campaign %q changed since the person started waiting", c.Name)
@@ -753,11 +753,30 @@ func (ps *pass) restore(c *ir.Campaign, w *Parked) error {
 	if len(path) != 1 || path[0] < 1 || path[0] > len(cur.steps) {
 		return changed
 	}
-	if _, ok := cur.steps[path[0]-1].(*ir.Wait); !ok {
+	if !w.parksAt(cur.steps[path[0]-1]) {
 		return changed
 	}
 	cur.pc = path[0]
 	return nil
+}
+
+// kind names the step a parked row waits at, for messages.
+func (w *Parked) kind() string {
+	if w.Webhook != nil {
+		return "call webhook"
+	}
+	return "wait"
+}
+
+// parksAt reports whether st is a step the parked row can wait at: a
+// wait, or a call webhook step for a parked webhook call.
+func (w *Parked) parksAt(st ir.Step) bool {
+	if w.Webhook != nil {
+		_, ok := st.(*ir.CallWebhook)
+		return ok
+	}
+	_, ok := st.(*ir.Wait)
+	return ok
 }
 
 // stepPath is where the step with identity id is in steps, in the form of

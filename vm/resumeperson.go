@@ -36,7 +36,7 @@ func (e *Engine) ResumePerson(ctx context.Context, person string, until time.Tim
 				return waits[i].ID < waits[j].ID
 			})
 			for _, w := range waits {
-				if !w.Due.After(until) && !skip[w.ID] {
+				if !w.Due.After(until) && !skip[w.ID] && w.Webhook == nil { // a webhook call is its job's
 					next = w
 					break
 				}
@@ -127,7 +127,8 @@ func (e *Engine) resumeGroup(ctx context.Context, ids []string, until time.Time)
 			if err != nil {
 				return err
 			}
-			waits = slices.DeleteFunc(slices.Clone(waits), func(w *Parked) bool { return w.Due.After(until) })
+			// Not yet due, or a webhook call (its own job resumes it).
+			waits = slices.DeleteFunc(slices.Clone(waits), func(w *Parked) bool { return w.Due.After(until) || w.Webhook != nil })
 			sort.SliceStable(waits, func(i, j int) bool {
 				if !waits[i].Due.Equal(waits[j].Due) {
 					return waits[i].Due.Before(waits[j].Due)

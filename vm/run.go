@@ -142,7 +142,7 @@ func (r *run) start(w work, p *Person) error {
 // campaign whose flow has a wait can hold one, so others cost no read.
 func (r *run) parkedIn(person string, c *ir.Campaign) (time.Time, error) {
 	var due time.Time
-	if !r.e.waits[c] {
+	if !r.e.waits[c] && !(r.e.deferHooks && r.e.hooks[c]) {
 		return due, nil
 	}
 	waits, err := r.tx.WaitsOf(person)

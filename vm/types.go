@@ -225,6 +225,12 @@ type Parked struct {
 	Due       time.Time
 	Tokens    map[string]string // API My Token overrides of the run
 	Trigger   *Event            // the event that started the run, for trigger tokens
+	// Webhook, when set, marks a person parked at a call webhook step
+	// (Step) with Options.DeferWebhooks: the request the step rendered,
+	// Idempotency-Key included, which the host makes after the commit
+	// and answers with Engine.ResumeWebhook. Such a row is not a wait:
+	// nothing resumes it at its due time (Due is when it was parked).
+	Webhook *WebhookRequest
 }
 
 // Commit is one change within a transaction: a person's new state, the

@@ -52,10 +52,9 @@ type WebhookResponse struct {
 // MaxLoggedResponse is how much of a response body the activity keeps.
 const MaxLoggedResponse = 1024
 
-// callWebhook renders a webhook's request, has the host make it, logs a
-// Call Webhook activity, and applies the response mappings of a 2xx JSON
-// response: each mapped field is changed as change data value would,
-// with its own activity and "data value changes" event.
+// callWebhook renders a webhook's request and has the host make it
+// (webhookDone logs how it ended), or, with Options.DeferWebhooks, parks
+// the person with the request for the host to make after the commit.
 func (ps *pass) callWebhook(st *ir.CallWebhook, cur *cursor) error {
 	f, wh := cur.frame, st.Webhook
 	req := WebhookRequest{Method: wh.Method, URL: ps.renderURL(wh.URL, f), Person: ps.p.ID,
@@ -70,10 +69,39 @@ func (ps *pass) callWebhook(st *ir.CallWebhook, cur *cursor) error {
 		req.Body, req.ContentType = ps.renderPayload(wh, f), wh.Encoding.ContentType()
 	}
 	req.IdempotencyKey = ps.idempotencyKey(st, req.Workspace)
+	if ps.r.e.deferHooks && f.depth == 0 {
+		ps.parkWebhook(st, req)
+		return nil
+	}
 	resp, err := ps.r.e.fx.CallWebhook(ps.r.ctx, req)
 	if err != nil {
 		return ps.fail(fmt.Errorf("call webhook %q: %w", wh.Name, err))
 	}
+	ps.webhookDone(st, cur, req, resp)
+	return nil
+}
+
+// parkWebhook parks the person at a call webhook step of the root flow
+// (Options.DeferWebhooks) with the request it rendered: the host calls
+// after the commit and resumes the flow with ResumeWebhook, which logs
+// the Call Webhook activity. Like a wait due now, but nothing resumes it
+// by its time.
+func (ps *pass) parkWebhook(st *ir.CallWebhook, req WebhookRequest) {
+	root := ps.stack[0].frame
+	ps.park = append(ps.park, &Parked{Person: ps.p.ID, Workspace: root.campaign.Workspace.Name, Campaign: root.campaign.Name,
+		Step: st.ID, Due: ps.r.now.UTC(), Tokens: root.tokens.overrides, Trigger: root.tokens.trigger, Webhook: &req})
+	if ps.tracing() {
+		ps.trace(TraceEvent{Kind: TraceLeave, Campaign: root.campaign, Text: "calling webhook " + strconv.Quote(st.Webhook.Name) + " after the commit; the rest of the flow runs when it answers"})
+	}
+	ps.unwind()
+}
+
+// webhookDone logs how a webhook call ended (the Call Webhook activity)
+// and applies the response mappings of a 2xx JSON response: each mapped
+// field is changed as change data value would, with its own activity and
+// "data value changes" event.
+func (ps *pass) webhookDone(st *ir.CallWebhook, cur *cursor, req WebhookRequest, resp WebhookResponse) {
+	wh := st.Webhook
 	attrs := Attrs{{"Status", AttrNum(float64(resp.Status))}, {"URL", AttrStr(req.URL)}}
 	if resp.Error != "" {
 		attrs = append(attrs, Attr{"Error", AttrStr(resp.Error)})
@@ -99,7 +127,6 @@ func (ps *pass) callWebhook(st *ir.CallWebhook, cur *cursor) error {
 		}
 		ps.setData(st, m.field, m.value, cur, Attrs{{"Reason", AttrStr(fmt.Sprintf("webhook %q response %s", wh.Name, m.path))}})
 	}
-	return nil
 }
 
 // mapped is a field value a response mapping found.

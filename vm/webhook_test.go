@@ -74,9 +74,17 @@ func (h *hookHost) CallWebhook(ctx context.Context, req WebhookRequest) (Webhook
 
 func hookEngine(t *testing.T, host Effects, people ...*Person) *Engine {
 	t.Helper()
+	return hookEngineOpts(t, Options{Effects: host}, people...)
+}
+
+// hookEngineOpts is hookEngine with more options (the store and clock
+// are the test's).
+func hookEngineOpts(t *testing.T, opts Options, people ...*Person) *Engine {
+	t.Helper()
 	store := NewMemStore()
 	store.PutPeople(people...)
-	eng, err := New(compileSrc(t, hookProject), Options{Store: store, Effects: host, Clock: NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))})
+	opts.Store, opts.Clock = store, NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	eng, err := New(compileSrc(t, hookProject), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func (wallClock) Now() time.Time { return time.Now() }
 const drainTimeout = 30 * time.Second
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [--webhook-allow LIST] [--webhook-timeout DURATION] [--smtp URL] [--no-console] [PATH ...]", stdout, stderr)
+	fs := newFlagSet("serve", "serve [--db DB] [--addr HOST:PORT] [--token-ttl DURATION] [--users FILE] [--webhook-allow LIST] [--webhook-timeout DURATION] [--webhook-attempts N] [--smtp URL] [--no-console] [PATH ...]", stdout, stderr)
 	db := fs.String("db", "campc.db", "the database: a SQLite file path (created and migrated) or a postgres:// URL (migrated by campc migrate)")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on")
 	ttl := durationFlag{d: serve.DefaultTokenTTL}
@@ -45,7 +45,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 4, "PostgreSQL: how many of River's jobs (waits due, email, schedules) this process works at once")
 	hookAllow := fs.String("webhook-allow", "", "host patterns webhooks may call even at private, loopback or link-local addresses, comma-separated: hooks.example.com, *.corp.internal, 127.0.0.1, 10.0.0.0/8 (public addresses need none)")
 	hookTimeout := durationFlag{d: serve.DefaultWebhookTimeout}
-	fs.Var(&hookTimeout, "webhook-timeout", "how long one webhook attempt may take (5xx answers and network errors are tried again, up to 4 attempts)")
+	fs.Var(&hookTimeout, "webhook-timeout", "how long one webhook attempt may take (5xx answers and network errors are tried again, up to --webhook-attempts attempts)")
+	hookAttempts := fs.Int("webhook-attempts", serve.DefaultWebhookAttempts, "attempts at a webhook call in all (5xx answers and network errors are tried again, from 0.5s doubling to 30s between them; on PostgreSQL each attempt is a run of the call's River job)")
 	smtpURL := fs.String("smtp", "", "the SMTP relay that delivers email and alerts: smtp://user:password@host:port (STARTTLS when offered) or smtps://… (TLS); the password may come from CAMPC_SMTP_PASSWORD instead. Without it nothing is delivered")
 	smtpFrom := fs.String("smtp-from", "campc@localhost", "the sender of alerts and of email that names no from")
 	smtpTimeout := durationFlag{d: mail.DefaultTimeout}
@@ -89,6 +90,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return badUsage(fs, "--max-body must be positive, not %d", *maxBody)
 	case hookTimeout.d <= 0:
 		return badUsage(fs, "--webhook-timeout must be positive")
+	case *hookAttempts <= 0:
+		return badUsage(fs, "--webhook-attempts must be positive, not %d", *hookAttempts)
 	}
 	allow, err := serve.ParseWebhookAllow(*hookAllow)
 	if err != nil {
@@ -129,7 +132,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	svc, err := serve.New(ctx, serve.Config{Program: prog, Store: st, Clock: wallClock{}, Users: apiUsers, TokenTTL: ttl.d,
 		RateLimit: *rate, RateWindow: window.d, MaxBody: int64(*maxBody), Logger: log,
 		Mailer: mailer, MaxAttempts: *smtpAttempts, ClaimTimeout: 3 * smtpTimeout.d,
-		Webhooks: serve.WebhookOptions{Allow: allow, Timeout: hookTimeout.d}, Project: proj})
+		Webhooks: serve.WebhookOptions{Allow: allow, Timeout: hookTimeout.d, Attempts: *hookAttempts}, Project: proj})
 	if err != nil {
 		fmt.Fprintf(stderr, "campc serve: %s\n", lang.Escape(store.RedactIn(err.Error(), *db)))
 		return exitUsage

@@ -206,6 +206,7 @@ func TestServeRefuses(t *testing.T) {
 		{[]string{"--addr", "nowhere"}, exitUsage, "--addr nowhere: want HOST:PORT"},
 		{[]string{"--token-ttl", "soon"}, exitUsage, "--token-ttl"},
 		{[]string{"--webhook-timeout", "0s"}, exitUsage, "--webhook-timeout must be positive"},
+		{[]string{"--webhook-attempts", "0"}, exitUsage, "--webhook-attempts must be positive, not 0"},
 		{[]string{"--webhook-allow", "hooks.example.com,http://x/"}, exitUsage, `--webhook-allow: "http://x/" is not a host pattern`},
 	} {
 		var stdout, stderr strings.Builder
