@@ -31,6 +31,7 @@ const (
 	kindTick    = "campc_tick"    // the schedules and the API's scheduled runs
 	kindWait    = "campc_wait"    // a parked wait, at its due time
 	kindDeliver = "campc_deliver" // an outbox message
+	// kindBatch, a chunk of a shared batch run: riverbatch.go
 )
 
 // TickArgs is the periodic job that runs the schedules: River's leader
@@ -138,6 +139,7 @@ func (s *Service) UseRiver(workers int) error {
 	river.AddWorker(ws, &tickWorker{s: s})
 	river.AddWorker(ws, &waitWorker{s: s})
 	river.AddWorker(ws, &deliverWorker{s: s})
+	river.AddWorker(ws, &batchWorker{s: s}) // riverbatch.go
 	host, _ := os.Hostname()
 	q := &riverQueue{s: s, start: time.Now()}
 	q.id = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), q.start.UnixNano())

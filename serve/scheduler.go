@@ -111,7 +111,17 @@ func (s *Service) through(ctx context.Context) (time.Time, error) {
 }
 
 func (s *Service) runScheduled(ctx context.Context, sc vm.Scheduled) error {
-	rep, err := s.eng.RunScheduled(ctx, sc)
+	var rep *vm.Report
+	var err error
+	if s.river != nil {
+		// Shared: the job that finishes the run's last chunk logs it.
+		var shared bool
+		if rep, shared, err = s.startBatch(ctx, sc.Campaign, sc.At, vm.RunOptions{Workspace: sc.Campaign.Workspace.Name}); err == nil && shared {
+			return nil
+		}
+	} else {
+		rep, err = s.eng.RunScheduled(ctx, sc)
+	}
 	s.record(rep)
 	if err != nil {
 		return fmt.Errorf("scheduled run of %q at %s: %w", sc.Campaign.Name, sc.At.Format(time.RFC3339), err)
@@ -168,6 +178,9 @@ func (s *Service) Tick(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := s.requeueChunks(ctx); err != nil {
+			return err
+		}
 	} else {
 		reps, err := s.eng.CatchUp(ctx, now, now)
 		s.record(reps...)
@@ -202,14 +215,16 @@ func (s *Service) apiSchedules(ctx context.Context, now time.Time) error {
 			if err := json.Unmarshal([]byte(sc.Tokens), &tokens); err != nil {
 				return fmt.Errorf("scheduled run %d: damaged tokens: %v", sc.ID, err)
 			}
-			rep, err := s.eng.RunBatchAt(ctx, c, sc.RunAt, vm.RunOptions{Workspace: c.Workspace.Name, Tokens: tokens})
+			rep, shared, err := s.startBatch(ctx, c, sc.RunAt, vm.RunOptions{Workspace: c.Workspace.Name, Tokens: tokens})
 			s.record(rep)
 			if err != nil {
 				return fmt.Errorf("scheduled run of %q: %w", c.Name, err)
 			}
-			s.m.batchRuns.Inc()
-			s.log.Info("batch run (scheduled by the API)", "campaign", c.Name, "workspace", c.Workspace.Name, "at", sc.RunAt.Format(time.RFC3339),
-				"entered", len(rep.Entered), "activities", len(rep.Activities))
+			if !shared {
+				s.m.batchRuns.Inc()
+				s.log.Info("batch run (scheduled by the API)", "campaign", c.Name, "workspace", c.Workspace.Name, "at", sc.RunAt.Format(time.RFC3339),
+					"entered", len(rep.Entered), "activities", len(rep.Activities))
+			}
 		}
 		if err := s.inTxLocked(ctx, func(ctx context.Context, tx *store.ServeTx) error { return tx.ScheduleDone(sc.ID) }); err != nil {
 			return err

@@ -1,0 +1,132 @@
+package serve
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/vm"
+	"github.com/riverqueue/river"
+)
+
+// Shared batch runs: with River, a batch run's people are split into
+// chunks (vm.StartShared, in the transaction that starts the run), each a
+// campc_batch job that any process may work (vm.RunChunk). See
+// docs/river.md.
+
+const kindBatch = "campc_batch" // a chunk of a shared batch run
+
+// BatchArgs is one chunk of a shared batch run.
+type BatchArgs struct {
+	Run   int64 `json:"run"`
+	Chunk int   `json:"chunk"`
+}
+
+func (BatchArgs) Kind() string { return kindBatch }
+
+// batchWorker runs a chunk. The chunk's cursor moves in each group's
+// transaction, checked against the stored one, so a retried job, or one
+// River rescued while the first still ran, runs nobody twice.
+type batchWorker struct {
+	river.WorkerDefaults[BatchArgs]
+	s *Service
+}
+
+func (w *batchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error {
+	s := w.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rep, fin, err := s.eng.RunChunk(ctx, job.Args.Run, job.Args.Chunk)
+	s.record(rep)
+	if err != nil {
+		return err
+	}
+	if fin != nil {
+		r := fin.Finished
+		entered := 0
+		for _, e := range r.Summary.Entered {
+			entered += e.People
+		}
+		s.m.batchRuns.Inc()
+		s.log.Info("batch run", "campaign", r.Campaign, "workspace", r.Workspace, "at", r.Started.UTC().Format(time.RFC3339),
+			"entered", entered, "activities", fin.RunActivities)
+	}
+	return nil
+}
+
+// InsertChunkJobs implements store.ChunkJobHook: one job per chunk, in
+// the transaction that stores the run and its chunks.
+func (q *riverQueue) InsertChunkJobs(ctx context.Context, tx *sql.Tx, run int64, chunks int) error {
+	params := make([]river.InsertManyParams, chunks)
+	for i := range params {
+		params[i] = river.InsertManyParams{Args: BatchArgs{Run: run, Chunk: i}}
+	}
+	_, err := q.client.InsertManyFastTx(ctx, tx, params)
+	return err
+}
+
+// startBatch starts campaign c's batch run at at: with River a shared run
+// whose chunks are jobs (it returns once they are queued, and the job
+// that finishes the last chunk logs the run), else the whole run here.
+// The report is that of what ran here; how says what happened, for the
+// log.
+func (s *Service) startBatch(ctx context.Context, c *ir.Campaign, at time.Time, opts vm.RunOptions) (rep *vm.Report, shared bool, err error) {
+	if s.river == nil {
+		rep, err := s.eng.RunBatchAt(ctx, c, at, opts)
+		return rep, false, err
+	}
+	st, err := s.eng.StartShared(ctx, c, at, opts, s.cfg.BatchChunk)
+	if err != nil {
+		return nil, false, err
+	}
+	if st.Report != nil {
+		return st.Report, false, nil
+	}
+	switch st.State {
+	case vm.RunNew:
+		s.log.Info("batch run started, shared by the processes", "campaign", c.Name, "workspace", c.Workspace.Name, "at", at.UTC().Format(time.RFC3339), "run", st.Run.ID)
+	case vm.RunResumed:
+		s.log.Info("batch run in progress, shared by the processes", "campaign", c.Name, "workspace", c.Workspace.Name, "run", st.Run.ID,
+			"started", st.Run.Started.UTC().Format(time.RFC3339))
+	}
+	return &vm.Report{}, true, nil
+}
+
+// requeueChunks gives the chunks of unfinished shared runs whose jobs
+// died with their process (SIGKILL: River would rescue the job only after
+// RescueAfter) a new job, once that process's heartbeat has lapsed. A
+// chunk whose job waits to run, or is running on a live process, or was
+// discarded (campc retry decides), is left alone. A chunk run by two jobs
+// is still run once (its cursor), so a job that was not dead after all
+// costs nothing but its skip.
+func (s *Service) requeueChunks(ctx context.Context) error {
+	db := s.st.DB()
+	alive := time.Now().Add(-3 * ProcessBeat)
+	rows, err := db.QueryContext(ctx, `SELECT c.run_id, c.chunk FROM batch_chunks c JOIN batch_runs r ON r.id = c.run_id
+WHERE r.done = 0 AND c.done = 0 AND NOT EXISTS (
+  SELECT 1 FROM river_job j WHERE j.kind = $1 AND (j.args->>'run')::bigint = c.run_id AND (j.args->>'chunk')::int = c.chunk
+  AND (j.state IN ('available', 'pending', 'scheduled', 'retryable', 'discarded')
+    OR (j.state = 'running' AND j.attempted_by[array_length(j.attempted_by, 1)] IN (SELECT id FROM serve_processes WHERE heartbeat >= $2))))
+ORDER BY c.run_id, c.chunk`, kindBatch, alive.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("chunks to queue again: %w", err)
+	}
+	var params []river.InsertManyParams
+	for rows.Next() {
+		var a BatchArgs
+		if err := rows.Scan(&a.Run, &a.Chunk); err != nil {
+			rows.Close()
+			return err
+		}
+		params = append(params, river.InsertManyParams{Args: a})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(params) == 0 {
+		return err
+	}
+	s.log.Warn("chunks of a batch run queued again: the process running them stopped", "chunks", len(params))
+	_, err = s.river.client.InsertMany(ctx, params)
+	return err
+}
