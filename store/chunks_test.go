@@ -33,6 +33,8 @@ func (h *chunkHook) InsertChunkJobs(ctx context.Context, tx *sql.Tx, run int64, 
 	return nil
 }
 
+// sharedProject qualifies people every time, so that a pass run twice
+// would show in the log (qualification history would hide it otherwise).
 const sharedProject = `workspace "W"
 program "P" {
   batch campaign "Bump" {
@@ -41,6 +43,7 @@ program "P" {
       change score LeadScore by "+1"
       interesting moment web "bumped"
     }
+    qualify every time
   }
 }
 `
