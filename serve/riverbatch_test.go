@@ -1,0 +1,133 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm"
+)
+
+const sharedBatch = `workspace "Acme"
+program "P" {
+  batch campaign "Nurture" {
+    smart list { filter Email is not empty }
+    flow {
+      change score LeadScore by "+1"
+      wait 1 minute
+      interesting moment web "done"
+    }
+    run at 2026-12-01T09:31:00Z
+  }
+}
+`
+
+// Three services on one PostgreSQL share one scheduled batch run over
+// 3,000 people: its chunks (200 people each) are River jobs that more than
+// one service works; every person has one activity per step, the run
+// completes once with the summary of everyone, and chunk jobs run again
+// after it (River retrying) write nothing.
+func TestRiverSharedBatch(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	clock := vm.NewManualClock(t0)
+	envs := riverServices(t, dsn, compileText(t, sharedBatch), clock, 3, func(c *Config) { c.BatchChunk = 200 })
+	const people = 3000
+	var ps []*vm.Person
+	for i := range people {
+		id := fmt.Sprintf("p%05d", i)
+		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{
+			"Id":        ir.NewText(stdlib.Text, id),
+			"Email":     ir.NewText(stdlib.Email, id+"@example.com"),
+			"LeadScore": ir.NewNumber(stdlib.Score, 0),
+		}, Lists: map[string]bool{}, Programs: map[string]string{}})
+	}
+	if err := envs[0].st.Import(ctx, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	db := envs[0].st.DB()
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	clock.Set(t0.Add(time.Minute)) // the run's time
+	began := time.Now()
+	deadline := time.Now().Add(90 * time.Second)
+	for count(`SELECT count(*) FROM batch_runs WHERE done <> 0`) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := count(`SELECT count(*) FROM batch_runs`); n != 1 {
+		t.Fatalf("%d batch runs, want 1", n)
+	}
+	if n := count(`SELECT count(*) FROM batch_runs WHERE done <> 0`); n != 1 {
+		t.Fatalf("the batch run is not done after 90 s: %d of %d people scored", count(`SELECT count(*) FROM activities WHERE type = 'Change Score'`), people)
+	}
+	t.Logf("the batch run took %v", time.Since(began))
+	var run int64
+	var summary string
+	if err := db.QueryRowContext(ctx, `SELECT id, summary FROM batch_runs`).Scan(&run, &summary); err != nil {
+		t.Fatal(err)
+	}
+	var sum vm.RunSummary
+	if err := json.Unmarshal([]byte(summary), &sum); err != nil || len(sum.Entered) != 1 || sum.Entered[0].People != people {
+		t.Errorf("the run's summary %s (%v): want %d people entered", summary, err, people)
+	}
+	chunks := count(`SELECT count(*) FROM batch_chunks WHERE run_id = $1 AND done <> 0`, run)
+	if chunks != people/200 {
+		t.Errorf("%d chunks done, want %d", chunks, people/200)
+	}
+	if w := count(`SELECT count(DISTINCT worker) FROM batch_chunks WHERE run_id = $1`, run); w < 2 {
+		t.Errorf("the chunks were run by %d service(s), want more than one", w)
+	}
+	// River marks jobs completed in batches, a little after they return.
+	for end := time.Now().Add(10 * time.Second); count(`SELECT count(*) FROM river_job WHERE kind = $1 AND state = 'completed'`, kindBatch) < chunks && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := count(`SELECT count(*) FROM river_job WHERE kind = $1 AND state = 'completed'`, kindBatch); n < chunks {
+		t.Errorf("%d chunk jobs completed, want at least %d", n, chunks)
+	}
+	// Jobs run again (River retries a job whose process died after its
+	// commit) find their chunks done.
+	for k := range chunks {
+		envs[1].svc.mu.Lock()
+		rep, fin, err := envs[1].svc.eng.RunChunk(ctx, run, k)
+		envs[1].svc.mu.Unlock()
+		if err != nil || len(rep.Activities) != 0 || fin != nil {
+			t.Fatalf("chunk %d run again: %d activities, finished %v, %v", k, len(rep.Activities), fin != nil, err)
+		}
+	}
+	// Past the waits (the ticks resume those overdue).
+	clock.Set(t0.Add(10 * time.Minute))
+	began = time.Now()
+	deadline = time.Now().Add(90 * time.Second)
+	for count(`SELECT count(*) FROM parked`) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("the waits took %v", time.Since(began))
+	for _, typ := range []string{stdlib.ActChangeScore, stdlib.ActInterestingMoment} {
+		if n := count(`SELECT count(*) FROM activities WHERE type = $1`, typ); n != people {
+			t.Errorf("%d %s activities, want %d", n, typ, people)
+		}
+	}
+	if n := count(`SELECT count(*) FROM (SELECT person, type FROM activities GROUP BY person, type HAVING count(*) > 1) x`); n != 0 {
+		t.Errorf("%d (person, step) pairs have more than one activity", n)
+	}
+	// The run's log is what its passes wrote: all but the activities of
+	// the resumed waits.
+	inRun := count(`SELECT count(*) FROM activities WHERE type <> $1`, stdlib.ActInterestingMoment)
+	if n := count(`SELECT count(*) FROM activities WHERE run = $1`, run); n != inRun {
+		t.Errorf("%d activities belong to the run, want %d", n, inRun)
+	}
+	log, err := envs[2].st.RunLog(ctx, run)
+	if err != nil || len(log) != inRun {
+		t.Errorf("the run's log: %d activities (%v), want %d", len(log), err, inRun)
+	}
+}
