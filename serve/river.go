@@ -140,6 +140,7 @@ func (s *Service) UseRiver(workers int) error {
 	river.AddWorker(ws, &waitWorker{s: s})
 	river.AddWorker(ws, &deliverWorker{s: s})
 	river.AddWorker(ws, &batchWorker{s: s}) // riverbatch.go
+	river.AddWorker(ws, &requeueWorker{s: s})
 	host, _ := os.Hostname()
 	q := &riverQueue{s: s, start: time.Now()}
 	q.id = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), q.start.UnixNano())
@@ -151,7 +152,9 @@ func (s *Service) UseRiver(workers int) error {
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
 		Workers:           ws,
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(s.cfg.Poll),
-			func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+			func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(ProcessBeat),
+				func() (river.JobArgs, *river.InsertOpts) { return RequeueArgs{}, nil }, nil)},
 		// A tick may run a long batch: no timeout. A job whose process
 		// died (SIGKILL) stays running until River's rescuer gives it to
 		// another process after RescueAfter; the work it did is not

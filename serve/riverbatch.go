@@ -16,7 +16,32 @@ import (
 // campc_batch job that any process may work (vm.RunChunk). See
 // docs/river.md.
 
-const kindBatch = "campc_batch" // a chunk of a shared batch run
+const (
+	kindBatch   = "campc_batch"   // a chunk of a shared batch run
+	kindRequeue = "campc_requeue" // requeueChunks, every ProcessBeat
+)
+
+// RequeueArgs is the periodic job that gives the chunks a killed process
+// held new jobs (requeueChunks). It is a job of its own, not part of the
+// tick, because a tick may wait for the service's lock behind a chunk on
+// the very process that is killed, and a killed tick stops the ticks
+// until River rescues it (RescueAfter). Unique like the tick.
+type RequeueArgs struct{}
+
+func (RequeueArgs) Kind() string { return kindRequeue }
+func (RequeueArgs) InsertOpts() river.InsertOpts {
+	return TickArgs{}.InsertOpts()
+}
+
+type requeueWorker struct {
+	river.WorkerDefaults[RequeueArgs]
+	s *Service
+}
+
+// Work needs no service lock: it reads the database and inserts jobs.
+func (w *requeueWorker) Work(ctx context.Context, job *river.Job[RequeueArgs]) error {
+	return w.s.requeueChunks(ctx)
+}
 
 // BatchArgs is one chunk of a shared batch run.
 type BatchArgs struct {

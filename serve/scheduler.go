@@ -178,9 +178,6 @@ func (s *Service) Tick(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.requeueChunks(ctx); err != nil {
-			return err
-		}
 	} else {
 		reps, err := s.eng.CatchUp(ctx, now, now)
 		s.record(reps...)
