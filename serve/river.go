@@ -149,7 +149,7 @@ func (s *Service) UseRiver(workers int) error {
 		Logger:            s.log,
 		FetchPollInterval: FetchPoll,
 		FetchCooldown:     10 * time.Millisecond,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}, queueBatch: {MaxWorkers: 1}},
 		Workers:           ws,
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(s.cfg.Poll),
 			func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),

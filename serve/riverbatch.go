@@ -51,6 +51,14 @@ type BatchArgs struct {
 
 func (BatchArgs) Kind() string { return kindBatch }
 
+// queueBatch is the River queue of the chunks. A process works one chunk
+// at a time (the worker holds the service's lock), so the queue has one
+// worker: a process then fetches a chunk only when it can run it, and
+// does not hold several while other processes have none left to take.
+const queueBatch = "campc_batch"
+
+func (BatchArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: queueBatch} }
+
 // batchWorker runs a chunk. The chunk's cursor moves in each group's
 // transaction, checked against the stored one, so a retried job, or one
 // River rescued while the first still ran, runs nobody twice.
