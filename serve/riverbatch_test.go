@@ -9,6 +9,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
 )
 
@@ -129,5 +130,90 @@ func TestRiverSharedBatch(t *testing.T) {
 	log, err := envs[2].st.RunLog(ctx, run)
 	if err != nil || len(log) != inRun {
 		t.Errorf("the run's log: %d activities (%v), want %d", len(log), err, inRun)
+	}
+}
+
+// The chunks whose job runs on a process whose heartbeat has lapsed (a
+// process killed) get a new job; a chunk whose job waits, runs on a live
+// process or was discarded does not, and a second pass queues nothing
+// more.
+func TestRiverRequeueChunks(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	st, err := store.OpenPostgres(ctx, dsn, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	prog := compileText(t, sharedBatch)
+	svc, err := New(ctx, Config{Program: prog, Store: st, Clock: vm.NewManualClock(t0), Users: []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}},
+		Poll: 50 * time.Millisecond, BatchChunk: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.UseRiver(2); err != nil {
+		t.Fatal(err)
+	}
+	var ps []*vm.Person
+	for i := range 40 {
+		id := fmt.Sprintf("p%03d", i)
+		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
+			Lists: map[string]bool{}, Programs: map[string]string{}})
+	}
+	if err := st.Import(ctx, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The River client is not started: the jobs stay as this test sets them.
+	c := prog.Campaign("Acme", "Nurture")
+	if _, shared, err := svc.startBatch(ctx, c, t0.Add(time.Minute), vm.RunOptions{Workspace: "Acme"}); err != nil || !shared {
+		t.Fatalf("start: shared %v, %v", shared, err)
+	}
+	db := st.DB()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	jobs := func(chunk int) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND (args->>'chunk')::int = $2`, kindBatch, chunk).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for k := range 4 {
+		if n := jobs(k); n != 1 {
+			t.Fatalf("chunk %d has %d jobs after the start, want 1", k, n)
+		}
+	}
+	now := time.Now()
+	if err := st.ProcessAlive(ctx, "live", "h", 1, now, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ProcessAlive(ctx, "dead", "h", 2, now.Add(-time.Hour), now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	running := `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(), attempted_by = ARRAY[$1::text] WHERE kind = '` + kindBatch + `' AND (args->>'chunk')::int = $2`
+	exec(running, "dead", 0)  // its process was killed
+	exec(running, "live", 1)  // running on a live process
+	exec(running, "never", 2) // a process that never beat
+	exec(`UPDATE river_job SET state = 'discarded', finalized_at = now() WHERE kind = $1 AND (args->>'chunk')::int = 3`, kindBatch)
+	if err := svc.requeueChunks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range []int{2, 1, 2, 1} {
+		if n := jobs(k); n != want {
+			t.Errorf("chunk %d has %d jobs, want %d", k, n, want)
+		}
+	}
+	if err := svc.requeueChunks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range []int{2, 1, 2, 1} {
+		if n := jobs(k); n != want {
+			t.Errorf("after a second pass, chunk %d has %d jobs, want %d", k, n, want)
+		}
 	}
 }
