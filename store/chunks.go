@@ -22,13 +22,16 @@ var (
 )
 
 // chunkMigrations adds batch_chunks, after River's tables (so that both
-// dialects keep numbering their versions alike).
+// dialects keep numbering their versions alike). The partial index is for
+// the unfinished chunks, which serve's campc_requeue looks for every few
+// seconds however many finished ones the table holds.
 func chunkMigrations() {
 	sqliteDialect.migrations = append(sqliteDialect.migrations, `
 CREATE TABLE batch_chunks (run_id INTEGER NOT NULL REFERENCES batch_runs (id), chunk INTEGER NOT NULL,
   first_id TEXT NOT NULL, last_id TEXT NOT NULL, cursor TEXT NOT NULL DEFAULT '', done INTEGER NOT NULL DEFAULT 0,
   summary TEXT NOT NULL DEFAULT '', activities INTEGER NOT NULL DEFAULT 0, first_seq INTEGER NOT NULL DEFAULT 0,
   last_seq INTEGER NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '', PRIMARY KEY (run_id, chunk));
+CREATE INDEX batch_chunks_open ON batch_chunks (run_id, chunk) WHERE done = 0;
 `)
 	postgresDialect.migrations = append(postgresDialect.migrations, `
 CREATE TABLE batch_chunks (run_id BIGINT NOT NULL REFERENCES batch_runs (id), chunk INTEGER NOT NULL,
@@ -36,6 +39,7 @@ CREATE TABLE batch_chunks (run_id BIGINT NOT NULL REFERENCES batch_runs (id), ch
   done INTEGER NOT NULL DEFAULT 0, summary TEXT NOT NULL DEFAULT '', activities BIGINT NOT NULL DEFAULT 0,
   first_seq BIGINT NOT NULL DEFAULT 0, last_seq BIGINT NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (run_id, chunk));
+CREATE INDEX batch_chunks_open ON batch_chunks (run_id, chunk) WHERE done = 0;
 `)
 }
 
