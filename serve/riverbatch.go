@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -103,8 +104,9 @@ func (q *riverQueue) InsertChunkJobs(ctx context.Context, tx *sql.Tx, run int64,
 // startBatch starts campaign c's batch run at at: with River a shared run
 // whose chunks are jobs (it returns once they are queued, and the job
 // that finishes the last chunk logs the run), else the whole run here.
-// The report is that of what ran here; how says what happened, for the
-// log.
+// The report is that of what ran here; shared says that the run's chunks
+// are jobs (nothing ran here). A campaign whose previous shared run is
+// still going gets errRunInProgress.
 func (s *Service) startBatch(ctx context.Context, c *ir.Campaign, at time.Time, opts vm.RunOptions) (rep *vm.Report, shared bool, err error) {
 	if s.river == nil {
 		rep, err := s.eng.RunBatchAt(ctx, c, at, opts)
@@ -121,11 +123,19 @@ func (s *Service) startBatch(ctx context.Context, c *ir.Campaign, at time.Time, 
 	case vm.RunNew:
 		s.log.Info("batch run started, shared by the processes", "campaign", c.Name, "workspace", c.Workspace.Name, "at", at.UTC().Format(time.RFC3339), "run", st.Run.ID)
 	case vm.RunResumed:
-		s.log.Info("batch run in progress, shared by the processes", "campaign", c.Name, "workspace", c.Workspace.Name, "run", st.Run.ID,
-			"started", st.Run.Started.UTC().Format(time.RFC3339))
+		if !st.Run.Started.Equal(at.UTC().Truncate(time.Microsecond)) {
+			return nil, false, fmt.Errorf("batch run of %q at %s: %w (run %d, started %s)", c.Name, at.UTC().Format(time.RFC3339), errRunInProgress,
+				st.Run.ID, st.Run.Started.UTC().Format(time.RFC3339))
+		}
 	}
 	return &vm.Report{}, true, nil
 }
+
+// errRunInProgress is startBatch's error for a campaign whose previous
+// shared run is still going: a run does not start beside it (nor count as
+// it, which would lose its start time and tokens); the caller tries again
+// later. (The same run started again, a tick repeated, is no error.)
+var errRunInProgress = errors.New("the campaign's previous batch run is still in progress")
 
 // requeueChunks gives the chunks of unfinished shared runs whose jobs
 // died with their process (SIGKILL: River would rescue the job only after

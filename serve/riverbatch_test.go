@@ -217,3 +217,84 @@ func TestRiverRequeueChunks(t *testing.T) {
 		}
 	}
 }
+
+// A "run every 1 minute" whose run outlasts its minute: the next period's
+// run waits until the previous shared run is done (the tick holds it and
+// tries again), then starts at its own time; it is neither lost nor run
+// beside the first.
+func TestRiverSharedRunHoldsNext(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	st, err := store.OpenPostgres(ctx, dsn, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	prog := compileText(t, everyMinute)
+	clock := vm.NewManualClock(t0)
+	svc, err := New(ctx, Config{Program: prog, Store: st, Clock: clock, Users: []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}},
+		Poll: 50 * time.Millisecond, BatchChunk: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.UseRiver(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ps []*vm.Person
+	for i := range 25 {
+		id := fmt.Sprintf("p%03d", i)
+		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
+			Lists: map[string]bool{}, Programs: map[string]string{}})
+	}
+	if err := st.Import(ctx, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	runs := func() []string {
+		t.Helper()
+		rows, err := st.DB().QueryContext(ctx, `SELECT started, done FROM batch_runs ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var started int64
+			var done int
+			if err := rows.Scan(&started, &done); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s done=%d", time.UnixMicro(started).UTC().Format("15:04"), done))
+		}
+		return out
+	}
+	// The River client is not started: the chunks wait until the test runs them.
+	tick := func(at time.Time) {
+		t.Helper()
+		clock.Set(at)
+		if err := svc.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick(t0.Add(90 * time.Second))  // 09:31:30: the 09:31 run starts
+	tick(t0.Add(150 * time.Second)) // 09:32:30: the 09:32 run waits
+	tick(t0.Add(155 * time.Second))
+	if got := fmt.Sprint(runs()); got != "[09:31 done=0]" {
+		t.Fatalf("runs while the first is in progress: %s", got)
+	}
+	var run int64
+	if err := st.DB().QueryRowContext(ctx, `SELECT id FROM batch_runs`).Scan(&run); err != nil {
+		t.Fatal(err)
+	}
+	for k := range 3 {
+		if _, _, err := svc.eng.RunChunk(ctx, run, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick(t0.Add(160 * time.Second)) // the 09:32 run starts now, at its own time
+	if got := fmt.Sprint(runs()); got != "[09:31 done=1 09:32 done=0]" {
+		t.Fatalf("runs after the first is done: %s", got)
+	}
+}

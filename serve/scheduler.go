@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,7 +76,12 @@ func (s *Service) Start(ctx context.Context) error {
 			sc := latest[c]
 			s.log.Warn("schedule missed while the service was down: running it once", "campaign", c.Name, "workspace", c.Workspace.Name,
 				"at", sc.At.Format(time.RFC3339), "missed", count[c])
-			if err := s.runScheduled(ctx, sc); err != nil {
+			if err := s.runScheduled(ctx, sc); errors.Is(err, errRunInProgress) {
+				// Other processes are still running the campaign's
+				// previous shared run: the missed one is left (as it
+				// would be were that run this one's).
+				s.log.Warn("schedule missed while the service was down: not run, the campaign's previous run is still in progress", "campaign", c.Name, "workspace", c.Workspace.Name)
+			} else if err != nil {
 				return err
 			}
 		}
@@ -157,13 +163,20 @@ func (s *Service) Tick(ctx context.Context) error {
 			s.log.Info("waits due", "count", len(due))
 		}
 	}
+	held := false
 	for _, sc := range s.eng.Schedules(through.Add(time.Microsecond), now) {
 		reps, err := s.eng.CatchUp(ctx, through.Add(time.Microsecond), sc.At.Add(-time.Microsecond))
 		s.record(reps...)
 		if err != nil {
 			return err
 		}
-		if err := s.runScheduled(ctx, sc); err != nil {
+		if err := s.runScheduled(ctx, sc); errors.Is(err, errRunInProgress) {
+			// The campaign's previous shared run is still going: this
+			// schedule, and those after it, wait for a later tick, as they
+			// waited for the run when the tick ran it whole.
+			held = true
+			break
+		} else if err != nil {
 			return err
 		}
 		through = sc.At
@@ -187,6 +200,9 @@ func (s *Service) Tick(ctx context.Context) error {
 	}
 	if err := s.apiSchedules(ctx, now); err != nil {
 		return err
+	}
+	if held {
+		return s.setState(ctx, stateThrough, through.Format(time.RFC3339Nano))
 	}
 	return s.setState(ctx, stateThrough, now.Format(time.RFC3339Nano))
 }
@@ -214,6 +230,9 @@ func (s *Service) apiSchedules(ctx context.Context, now time.Time) error {
 			}
 			rep, shared, err := s.startBatch(ctx, c, sc.RunAt, vm.RunOptions{Workspace: c.Workspace.Name, Tokens: tokens})
 			s.record(rep)
+			if errors.Is(err, errRunInProgress) {
+				continue // a later tick starts it, once the campaign's run in progress is done
+			}
 			if err != nil {
 				return fmt.Errorf("scheduled run of %q: %w", c.Name, err)
 			}

@@ -93,8 +93,9 @@ type SharedStart struct {
 // StartShared starts the batch run of campaign c at at, as RunBatchAt
 // would, but leaves its people to RunChunk, on any process: it returns
 // once the run and its chunks are stored. A campaign with an unfinished
-// run does not start another: that run goes on (and counts as this one),
-// as RunBatch finishes an unfinished run instead of starting one.
+// shared run does not start another: StartShared returns that run
+// (RunResumed) and the caller decides (campc serve waits for it when it
+// is another start's).
 func (e *Engine) StartShared(ctx context.Context, c *ir.Campaign, at time.Time, opts RunOptions, size int) (*SharedStart, error) {
 	if c.Kind != ir.Batch {
 		return nil, fmt.Errorf("campaign %q is a %s campaign, not a batch campaign", c.Name, c.Kind)
