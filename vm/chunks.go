@@ -197,14 +197,13 @@ func (e *Engine) RunChunk(ctx context.Context, runID int64, index int) (rep *Rep
 		return failed, moved, err
 	}
 	cursor := ch.Cursor
-	for first := true; ; first = false {
+	for {
 		rest := ids[sort.SearchStrings(ids, cursor+"\x00"):]
 		if cursor == "" {
 			rest = ids
 		}
-		if len(rest) == 0 && !first {
-			return r.report, finished, nil
-		}
+		// With nobody left (all deleted since, or run by another job
+		// whose Ids ended here), an empty group marks the chunk done.
 		n := min(e.group, len(rest))
 		people, last := rest[:n], n == len(rest)
 		failed, moved, err := group(people, cursor, last)
