@@ -53,9 +53,12 @@ type BatchArgs struct {
 func (BatchArgs) Kind() string { return kindBatch }
 
 // queueBatch is the River queue of the chunks. A process works one chunk
-// at a time (the worker holds the service's lock), so the queue has one
-// worker: a process then fetches a chunk only when it can run it, and
-// does not hold several while other processes have none left to take.
+// at a time (the worker holds the service's lock, and RunChunk the
+// engine's), so the queue has one worker: a process then fetches a chunk
+// only when it can run it, and does not hold several while other
+// processes have none left to take. Once chunks may run beside other
+// operations (no service lock, an engine that runs operations at once),
+// its MaxWorkers is the number of chunks a process runs at once.
 const queueBatch = "campc_batch"
 
 func (BatchArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: queueBatch} }
