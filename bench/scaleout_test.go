@@ -159,7 +159,9 @@ func scaleOutEnv(b *testing.B, procs, people int) []*serveEnv {
 
 // BenchmarkScaleOut measures, with 1, 2 and 3 services on one
 // PostgreSQL: batch, the people per second of a batch run the API
-// schedules (BENCH_SCALEOUT_PEOPLE, default 100,000); events, list
+// schedules (BENCH_SCALEOUT_PEOPLE, default 100,000), shared by the
+// services in chunks (River jobs; procs_working is how many ran some);
+// events, list
 // additions per second sent to the services at once (each its share, in
 // calls of 100). Both report the CPU per person and PostgreSQL's share of
 // the CPU.
@@ -200,6 +202,13 @@ func BenchmarkScaleOut(b *testing.B) {
 				if n := activities(b, envs[0].st, stdlib.ActInterestingMoment); n != people {
 					b.Fatalf("%d Interesting Moment activities for %d people", n, people)
 				}
+				// The run is shared (River mode): how many of the
+				// services ran its chunks.
+				var workers int
+				if err := envs[0].st.DB().QueryRow(`SELECT count(DISTINCT worker) FROM batch_chunks`).Scan(&workers); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(workers), "procs_working")
 			}
 		})
 		b.Run(fmt.Sprintf("events/procs=%d", procs), func(b *testing.B) {

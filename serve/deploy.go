@@ -545,12 +545,19 @@ func (s *Service) runNow(ctx context.Context, now time.Time) error {
 			continue
 		}
 		s.log.Info("run now: running the batch campaign", "campaign", c.Name, "workspace", c.Workspace.Name)
-		rep, err := s.eng.RunBatchAt(ctx, c, now, vm.RunOptions{Workspace: c.Workspace.Name})
+		rep, shared, err := s.startBatch(ctx, c, now, vm.RunOptions{Workspace: c.Workspace.Name})
 		s.record(rep)
+		if errors.Is(err, errRunInProgress) {
+			// Not marked run: the next start or deploy runs it.
+			s.log.Warn("run now: not run, the campaign's previous run is still in progress", "campaign", c.Name, "workspace", c.Workspace.Name)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("run now %q: %w", c.Name, err)
 		}
-		s.m.batchRuns.Inc()
+		if !shared {
+			s.m.batchRuns.Inc()
+		}
 		if err := s.setState(ctx, key, now.Format(time.RFC3339Nano)); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"time"
 
@@ -33,6 +34,7 @@ const (
 	kindWait    = "campc_wait"    // a parked wait, at its due time
 	kindDeliver = "campc_deliver" // an outbox message
 	// kindWebhook ("campc_webhook", webhookjob.go): a parked webhook call
+	// kindBatch, a chunk of a shared batch run: riverbatch.go
 )
 
 // TickArgs is the periodic job that runs the schedules: River's leader
@@ -176,6 +178,8 @@ func (s *Service) UseRiver(workers int) error {
 	river.AddWorker(ws, &waitWorker{s: s})
 	river.AddWorker(ws, &deliverWorker{s: s})
 	river.AddWorker(ws, &webhookWorker{s: s})
+	river.AddWorker(ws, &batchWorker{s: s}) // riverbatch.go
+	river.AddWorker(ws, &requeueWorker{s: s})
 	host, _ := os.Hostname()
 	q := &riverQueue{s: s, start: time.Now()}
 	q.id = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), q.start.UnixNano())
@@ -184,10 +188,12 @@ func (s *Service) UseRiver(workers int) error {
 		Logger:            s.log,
 		FetchPollInterval: FetchPoll,
 		FetchCooldown:     10 * time.Millisecond,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}, queueBatch: {MaxWorkers: chunkWorkers(workers)}},
 		Workers:           ws,
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(s.cfg.Poll),
-			func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+			func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(ProcessBeat),
+				func() (river.JobArgs, *river.InsertOpts) { return RequeueArgs{}, nil }, nil)},
 		// A tick may run a long batch: no timeout. A job whose process
 		// died (SIGKILL) stays running until River's rescuer gives it to
 		// another process after RescueAfter; the work it did is not
@@ -217,6 +223,13 @@ func (s *Service) UseRiver(workers int) error {
 	s.eng = eng
 	s.progMu.Unlock()
 	return s.reg.Register(newRiverCollector(s.st))
+}
+
+// chunkWorkers is how many chunks of batch runs a process runs at once:
+// one per core (a chunk's groups keep a core and the database busy), at
+// most workers.
+func chunkWorkers(workers int) int {
+	return max(1, min(workers, runtime.GOMAXPROCS(0)))
 }
 
 // InsertJobs implements store.JobHook: in the same transaction, a job for

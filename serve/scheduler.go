@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,7 +76,12 @@ func (s *Service) Start(ctx context.Context) error {
 			sc := latest[c]
 			s.log.Warn("schedule missed while the service was down: running it once", "campaign", c.Name, "workspace", c.Workspace.Name,
 				"at", sc.At.Format(time.RFC3339), "missed", count[c])
-			if err := s.runScheduled(ctx, sc); err != nil {
+			if err := s.runScheduled(ctx, sc); errors.Is(err, errRunInProgress) {
+				// Other processes are still running the campaign's
+				// previous shared run: the missed one is left (as it
+				// would be were that run this one's).
+				s.log.Warn("schedule missed while the service was down: not run, the campaign's previous run is still in progress", "campaign", c.Name, "workspace", c.Workspace.Name)
+			} else if err != nil {
 				return err
 			}
 		}
@@ -111,7 +117,17 @@ func (s *Service) through(ctx context.Context) (time.Time, error) {
 }
 
 func (s *Service) runScheduled(ctx context.Context, sc vm.Scheduled) error {
-	rep, err := s.eng.RunScheduled(ctx, sc)
+	var rep *vm.Report
+	var err error
+	if s.river != nil {
+		// Shared: the job that finishes the run's last chunk logs it.
+		var shared bool
+		if rep, shared, err = s.startBatch(ctx, sc.Campaign, sc.At, vm.RunOptions{Workspace: sc.Campaign.Workspace.Name}); err == nil && shared {
+			return nil
+		}
+	} else {
+		rep, err = s.eng.RunScheduled(ctx, sc)
+	}
 	s.record(rep)
 	if err != nil {
 		return fmt.Errorf("scheduled run of %q at %s: %w", sc.Campaign.Name, sc.At.Format(time.RFC3339), err)
@@ -147,13 +163,20 @@ func (s *Service) Tick(ctx context.Context) error {
 			s.log.Info("waits due", "count", len(due))
 		}
 	}
+	held := false
 	for _, sc := range s.eng.Schedules(through.Add(time.Microsecond), now) {
 		reps, err := s.eng.CatchUp(ctx, through.Add(time.Microsecond), sc.At.Add(-time.Microsecond))
 		s.record(reps...)
 		if err != nil {
 			return err
 		}
-		if err := s.runScheduled(ctx, sc); err != nil {
+		if err := s.runScheduled(ctx, sc); errors.Is(err, errRunInProgress) {
+			// The campaign's previous shared run is still going: this
+			// schedule, and those after it, wait for a later tick, as they
+			// waited for the run when the tick ran it whole.
+			held = true
+			break
+		} else if err != nil {
 			return err
 		}
 		through = sc.At
@@ -177,6 +200,9 @@ func (s *Service) Tick(ctx context.Context) error {
 	}
 	if err := s.apiSchedules(ctx, now); err != nil {
 		return err
+	}
+	if held {
+		return s.setState(ctx, stateThrough, through.Format(time.RFC3339Nano))
 	}
 	return s.setState(ctx, stateThrough, now.Format(time.RFC3339Nano))
 }
@@ -202,14 +228,19 @@ func (s *Service) apiSchedules(ctx context.Context, now time.Time) error {
 			if err := json.Unmarshal([]byte(sc.Tokens), &tokens); err != nil {
 				return fmt.Errorf("scheduled run %d: damaged tokens: %v", sc.ID, err)
 			}
-			rep, err := s.eng.RunBatchAt(ctx, c, sc.RunAt, vm.RunOptions{Workspace: c.Workspace.Name, Tokens: tokens})
+			rep, shared, err := s.startBatch(ctx, c, sc.RunAt, vm.RunOptions{Workspace: c.Workspace.Name, Tokens: tokens})
 			s.record(rep)
+			if errors.Is(err, errRunInProgress) {
+				continue // a later tick starts it, once the campaign's run in progress is done
+			}
 			if err != nil {
 				return fmt.Errorf("scheduled run of %q: %w", c.Name, err)
 			}
-			s.m.batchRuns.Inc()
-			s.log.Info("batch run (scheduled by the API)", "campaign", c.Name, "workspace", c.Workspace.Name, "at", sc.RunAt.Format(time.RFC3339),
-				"entered", len(rep.Entered), "activities", len(rep.Activities))
+			if !shared {
+				s.m.batchRuns.Inc()
+				s.log.Info("batch run (scheduled by the API)", "campaign", c.Name, "workspace", c.Workspace.Name, "at", sc.RunAt.Format(time.RFC3339),
+					"entered", len(rep.Entered), "activities", len(rep.Activities))
+			}
 		}
 		if err := s.inTxLocked(ctx, func(ctx context.Context, tx *store.ServeTx) error { return tx.ScheduleDone(sc.ID) }); err != nil {
 			return err

@@ -61,6 +61,9 @@ type Config struct {
 	ClaimTimeout time.Duration
 	Logger       *slog.Logger
 	Registry     prometheus.Registerer // where the metrics go; nil: a registry of its own
+	// BatchChunk is how many people a chunk of a batch run shared
+	// through River holds (default vm.DefaultBatchChunk).
+	BatchChunk int
 	// Project is Program's sources, when known: Start records it as a
 	// deploy (serve_deploys) so that other services can load it.
 	Project *Project

@@ -104,6 +104,13 @@ func (s *Store) StartRun(ctx context.Context, want *vm.BatchRun, again bool) (*v
 	r, owner, heartbeat, err := scanRun(tx.QueryRowContext(ctx, q(`workspace = ? AND campaign = ? AND done = 0 ORDER BY id LIMIT 1`+s.d.forUpdate), want.Workspace, want.Campaign))
 	switch {
 	case err == nil:
+		// A shared run is its chunks' jobs' to finish (chunks.go), never
+		// one process's to take over.
+		if shared, err := sharedRun(ctx, tx, s.d, r.ID); err != nil {
+			return nil, 0, err
+		} else if shared {
+			return nil, 0, &RunBusyError{Workspace: r.Workspace, Campaign: r.Campaign, Started: r.Started, Owner: "the processes sharing it (River jobs)", Heartbeat: time.Unix(0, heartbeat).UTC()}
+		}
 		if owner != "" && owner != s.lease.Owner && s.lease.Live != nil && s.lease.Live(owner, time.Unix(0, heartbeat)) {
 			return nil, 0, &RunBusyError{Workspace: r.Workspace, Campaign: r.Campaign, Started: r.Started, Owner: owner, Heartbeat: time.Unix(0, heartbeat).UTC()}
 		}
@@ -179,6 +186,9 @@ func (t *sqlTx) runID() int64 {
 // with the range of sequence numbers its activities take.
 func (t *sqlTx) saveRun() error {
 	r := t.run
+	if t.chunk != nil {
+		return t.saveChunk()
+	}
 	if r == nil {
 		return nil
 	}

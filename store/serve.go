@@ -42,6 +42,8 @@ CREATE INDEX serve_schedules_due ON serve_schedules (done, run_at, id);
 	// The console's, after the deploys' (merged first).
 	consoleMigrations()
 	riverMigrations()
+	// The chunks of shared batch runs, after River's (chunks.go).
+	chunkMigrations()
 }
 
 // ServeTx is a transaction of the service: the engine's transaction (a

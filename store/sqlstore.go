@@ -274,6 +274,9 @@ type sqlTx struct {
 	// run is the batch run this transaction moves (one of its groups),
 	// written at Commit after the activities, which belong to it.
 	run *vm.BatchRun
+	// chunk is the shared batch run's chunk this transaction moves
+	// (MoveChunk), written at Commit in run's place.
+	chunk *vm.Chunk
 	// outbox are the messages applied (Commit.Outbox), written at Commit
 	// after the activities, whose numbers name them.
 	outbox []*vm.Message

@@ -41,8 +41,7 @@ func (e *Engine) ParkedWebhook(ctx context.Context, person string, id int64) (*P
 // step, the person leaves it with a Wait Dropped activity, as a wait
 // whose step is gone does.
 func (e *Engine) ResumeWebhook(ctx context.Context, person string, id int64, resp WebhookResponse) (rep *Report, resumed bool, err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.lock()()
 	r := e.newRun(ctx)
 	err = r.inTx(func() error {
 		resumed = false

@@ -107,12 +107,14 @@ func TestScaleOutKillPostgres(t *testing.T) {
 		}
 		return c
 	}
-	// Kill the process that runs the batch, in the middle of it.
+	// Kill a process that runs a chunk of the batch (the run is shared:
+	// its chunks are River jobs), in the middle of the run.
 	deadline := time.Now().Add(60 * time.Second)
 	victim := -1
 	for victim < 0 && time.Now().Before(deadline) {
 		var owner string
-		err := conn.QueryRow(`SELECT owner FROM batch_runs WHERE done = 0 AND cursor <> '' ORDER BY id LIMIT 1`).Scan(&owner)
+		err := conn.QueryRow(`SELECT c.worker FROM batch_chunks c JOIN batch_runs r ON r.id = c.run_id
+WHERE r.done = 0 AND c.done = 0 AND c.cursor <> '' ORDER BY c.run_id, c.chunk LIMIT 1`).Scan(&owner)
 		if err == nil {
 			for i, p := range procs {
 				if strings.Contains(owner, fmt.Sprintf(":%d:", p.cmd.Process.Pid)) {

@@ -1,0 +1,176 @@
+package serve
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/vm"
+	"github.com/riverqueue/river"
+)
+
+// Shared batch runs: with River, a batch run's people are split into
+// chunks (vm.StartShared, in the transaction that starts the run), each a
+// campc_batch job that any process may work (vm.RunChunk). See
+// docs/river.md.
+
+const (
+	kindBatch   = "campc_batch"   // a chunk of a shared batch run
+	kindRequeue = "campc_requeue" // requeueChunks, every ProcessBeat
+)
+
+// RequeueArgs is the periodic job that gives the chunks a killed process
+// held new jobs (requeueChunks). It is a job of its own, not part of the
+// tick, because a tick may wait for the service's lock behind a chunk on
+// the very process that is killed, and a killed tick stops the ticks
+// until River rescues it (RescueAfter). Unique like the tick.
+type RequeueArgs struct{}
+
+func (RequeueArgs) Kind() string { return kindRequeue }
+func (RequeueArgs) InsertOpts() river.InsertOpts {
+	return TickArgs{}.InsertOpts()
+}
+
+type requeueWorker struct {
+	river.WorkerDefaults[RequeueArgs]
+	s *Service
+}
+
+// Work needs no service lock: it reads the database and inserts jobs.
+func (w *requeueWorker) Work(ctx context.Context, job *river.Job[RequeueArgs]) error {
+	return w.s.requeueChunks(ctx)
+}
+
+// BatchArgs is one chunk of a shared batch run.
+type BatchArgs struct {
+	Run   int64 `json:"run"`
+	Chunk int   `json:"chunk"`
+}
+
+func (BatchArgs) Kind() string { return kindBatch }
+
+// queueBatch is the River queue of the chunks, apart from the other jobs
+// so that a long run's chunks never hold back waits, deliveries and
+// webhook calls. Its MaxWorkers (UseRiver: one per core, at most
+// --workers) is how many chunks a process runs at once: a process
+// fetches a chunk only when it can run it, and does not hold several
+// while other processes have none left to take.
+const queueBatch = "campc_batch"
+
+func (BatchArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: queueBatch} }
+
+// batchWorker runs a chunk. The chunk's cursor moves in each group's
+// transaction, checked against the stored one, so a retried job, or one
+// River rescued while the first still ran, runs nobody twice.
+type batchWorker struct {
+	river.WorkerDefaults[BatchArgs]
+	s *Service
+}
+
+func (w *batchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error {
+	s := w.s
+	defer s.work()()
+	rep, fin, err := s.eng.RunChunk(ctx, job.Args.Run, job.Args.Chunk)
+	s.record(rep)
+	if err != nil {
+		return err
+	}
+	if fin != nil {
+		r := fin.Finished
+		entered := 0
+		for _, e := range r.Summary.Entered {
+			entered += e.People
+		}
+		s.m.batchRuns.Inc()
+		s.log.Info("batch run", "campaign", r.Campaign, "workspace", r.Workspace, "at", r.Started.UTC().Format(time.RFC3339),
+			"entered", entered, "activities", fin.RunActivities)
+	}
+	return nil
+}
+
+// InsertChunkJobs implements store.ChunkJobHook: one job per chunk, in
+// the transaction that stores the run and its chunks.
+func (q *riverQueue) InsertChunkJobs(ctx context.Context, tx *sql.Tx, run int64, chunks int) error {
+	params := make([]river.InsertManyParams, chunks)
+	for i := range params {
+		params[i] = river.InsertManyParams{Args: BatchArgs{Run: run, Chunk: i}}
+	}
+	_, err := q.client.InsertManyFastTx(ctx, tx, params)
+	return err
+}
+
+// startBatch starts campaign c's batch run at at: with River a shared run
+// whose chunks are jobs (it returns once they are queued, and the job
+// that finishes the last chunk logs the run), else the whole run here.
+// The report is that of what ran here; shared says that the run's chunks
+// are jobs (nothing ran here). A campaign whose previous shared run is
+// still going gets errRunInProgress.
+func (s *Service) startBatch(ctx context.Context, c *ir.Campaign, at time.Time, opts vm.RunOptions) (rep *vm.Report, shared bool, err error) {
+	if s.river == nil {
+		rep, err := s.eng.RunBatchAt(ctx, c, at, opts)
+		return rep, false, err
+	}
+	st, err := s.eng.StartShared(ctx, c, at, opts, s.cfg.BatchChunk)
+	if err != nil {
+		return nil, false, err
+	}
+	if st.Report != nil {
+		return st.Report, false, nil
+	}
+	switch st.State {
+	case vm.RunNew:
+		s.log.Info("batch run started, shared by the processes", "campaign", c.Name, "workspace", c.Workspace.Name, "at", at.UTC().Format(time.RFC3339), "run", st.Run.ID)
+	case vm.RunResumed:
+		if !st.Run.Started.Equal(at.UTC().Truncate(time.Microsecond)) {
+			return nil, false, fmt.Errorf("batch run of %q at %s: %w (run %d, started %s)", c.Name, at.UTC().Format(time.RFC3339), errRunInProgress,
+				st.Run.ID, st.Run.Started.UTC().Format(time.RFC3339))
+		}
+	}
+	return &vm.Report{}, true, nil
+}
+
+// errRunInProgress is startBatch's error for a campaign whose previous
+// shared run is still going: a run does not start beside it (nor count as
+// it, which would lose its start time and tokens); the caller tries again
+// later. (The same run started again, a tick repeated, is no error.)
+var errRunInProgress = errors.New("the campaign's previous batch run is still in progress")
+
+// requeueChunks gives the chunks of unfinished shared runs whose jobs
+// died with their process (SIGKILL: River would rescue the job only after
+// RescueAfter) a new job, once that process's heartbeat has lapsed. A
+// chunk whose job waits to run, or is running on a live process, or was
+// discarded (campc retry decides), is left alone. A chunk run by two jobs
+// is still run once (its cursor), so a job that was not dead after all
+// costs nothing but its skip.
+func (s *Service) requeueChunks(ctx context.Context) error {
+	db := s.st.DB()
+	alive := time.Now().Add(-3 * ProcessBeat)
+	rows, err := db.QueryContext(ctx, `SELECT c.run_id, c.chunk FROM batch_chunks c JOIN batch_runs r ON r.id = c.run_id
+WHERE r.done = 0 AND c.done = 0 AND NOT EXISTS (
+  SELECT 1 FROM river_job j WHERE j.kind = $1 AND (j.args->>'run')::bigint = c.run_id AND (j.args->>'chunk')::int = c.chunk
+  AND (j.state IN ('available', 'pending', 'scheduled', 'retryable', 'discarded')
+    OR (j.state = 'running' AND j.attempted_by[array_length(j.attempted_by, 1)] IN (SELECT id FROM serve_processes WHERE heartbeat >= $2))))
+ORDER BY c.run_id, c.chunk`, kindBatch, alive.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("chunks to queue again: %w", err)
+	}
+	var params []river.InsertManyParams
+	for rows.Next() {
+		var a BatchArgs
+		if err := rows.Scan(&a.Run, &a.Chunk); err != nil {
+			rows.Close()
+			return err
+		}
+		params = append(params, river.InsertManyParams{Args: a})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(params) == 0 {
+		return err
+	}
+	s.log.Warn("chunks of a batch run queued again: the process running them stopped", "chunks", len(params))
+	_, err = s.river.client.InsertMany(ctx, params)
+	return err
+}

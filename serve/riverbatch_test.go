@@ -1,0 +1,300 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/store"
+	"github.com/campc/campc/vm"
+)
+
+const sharedBatch = `workspace "Acme"
+program "P" {
+  batch campaign "Nurture" {
+    smart list { filter Email is not empty }
+    flow {
+      change score LeadScore by "+1"
+      wait 1 minute
+      interesting moment web "done"
+    }
+    run at 2026-12-01T09:31:00Z
+  }
+}
+`
+
+// Three services on one PostgreSQL share one scheduled batch run over
+// 3,000 people: its chunks (200 people each) are River jobs that more than
+// one service works; every person has one activity per step, the run
+// completes once with the summary of everyone, and chunk jobs run again
+// after it (River retrying) write nothing.
+func TestRiverSharedBatch(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	clock := vm.NewManualClock(t0)
+	envs := riverServices(t, dsn, compileText(t, sharedBatch), clock, 3, func(c *Config) { c.BatchChunk = 200 })
+	const people = 3000
+	var ps []*vm.Person
+	for i := range people {
+		id := fmt.Sprintf("p%05d", i)
+		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{
+			"Id":        ir.NewText(stdlib.Text, id),
+			"Email":     ir.NewText(stdlib.Email, id+"@example.com"),
+			"LeadScore": ir.NewNumber(stdlib.Score, 0),
+		}, Lists: map[string]bool{}, Programs: map[string]string{}})
+	}
+	if err := envs[0].st.Import(ctx, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	db := envs[0].st.DB()
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	clock.Set(t0.Add(time.Minute)) // the run's time
+	began := time.Now()
+	deadline := time.Now().Add(90 * time.Second)
+	for count(`SELECT count(*) FROM batch_runs WHERE done <> 0`) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := count(`SELECT count(*) FROM batch_runs`); n != 1 {
+		t.Fatalf("%d batch runs, want 1", n)
+	}
+	if n := count(`SELECT count(*) FROM batch_runs WHERE done <> 0`); n != 1 {
+		t.Fatalf("the batch run is not done after 90 s: %d of %d people scored", count(`SELECT count(*) FROM activities WHERE type = 'Change Score'`), people)
+	}
+	t.Logf("the batch run took %v", time.Since(began))
+	var run int64
+	var summary string
+	if err := db.QueryRowContext(ctx, `SELECT id, summary FROM batch_runs`).Scan(&run, &summary); err != nil {
+		t.Fatal(err)
+	}
+	var sum vm.RunSummary
+	if err := json.Unmarshal([]byte(summary), &sum); err != nil || len(sum.Entered) != 1 || sum.Entered[0].People != people {
+		t.Errorf("the run's summary %s (%v): want %d people entered", summary, err, people)
+	}
+	chunks := count(`SELECT count(*) FROM batch_chunks WHERE run_id = $1 AND done <> 0`, run)
+	if chunks != people/200 {
+		t.Errorf("%d chunks done, want %d", chunks, people/200)
+	}
+	if w := count(`SELECT count(DISTINCT worker) FROM batch_chunks WHERE run_id = $1`, run); w < 2 {
+		t.Errorf("the chunks were run by %d service(s), want more than one", w)
+	}
+	// River marks jobs completed in batches, a little after they return.
+	for end := time.Now().Add(10 * time.Second); count(`SELECT count(*) FROM river_job WHERE kind = $1 AND state = 'completed'`, kindBatch) < chunks && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := count(`SELECT count(*) FROM river_job WHERE kind = $1 AND state = 'completed'`, kindBatch); n < chunks {
+		t.Errorf("%d chunk jobs completed, want at least %d", n, chunks)
+	}
+	// Jobs run again (River retries a job whose process died after its
+	// commit) find their chunks done.
+	for k := range chunks {
+		envs[1].svc.mu.Lock()
+		rep, fin, err := envs[1].svc.eng.RunChunk(ctx, run, k)
+		envs[1].svc.mu.Unlock()
+		if err != nil || len(rep.Activities) != 0 || fin != nil {
+			t.Fatalf("chunk %d run again: %d activities, finished %v, %v", k, len(rep.Activities), fin != nil, err)
+		}
+	}
+	// Past the waits (the ticks resume those overdue).
+	clock.Set(t0.Add(10 * time.Minute))
+	began = time.Now()
+	deadline = time.Now().Add(90 * time.Second)
+	for count(`SELECT count(*) FROM parked`) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("the waits took %v", time.Since(began))
+	for _, typ := range []string{stdlib.ActChangeScore, stdlib.ActInterestingMoment} {
+		if n := count(`SELECT count(*) FROM activities WHERE type = $1`, typ); n != people {
+			t.Errorf("%d %s activities, want %d", n, typ, people)
+		}
+	}
+	if n := count(`SELECT count(*) FROM (SELECT person, type FROM activities GROUP BY person, type HAVING count(*) > 1) x`); n != 0 {
+		t.Errorf("%d (person, step) pairs have more than one activity", n)
+	}
+	// The run's log is what its passes wrote: all but the activities of
+	// the resumed waits.
+	inRun := count(`SELECT count(*) FROM activities WHERE type <> $1`, stdlib.ActInterestingMoment)
+	if n := count(`SELECT count(*) FROM activities WHERE run = $1`, run); n != inRun {
+		t.Errorf("%d activities belong to the run, want %d", n, inRun)
+	}
+	log, err := envs[2].st.RunLog(ctx, run)
+	if err != nil || len(log) != inRun {
+		t.Errorf("the run's log: %d activities (%v), want %d", len(log), err, inRun)
+	}
+}
+
+// The chunks whose job runs on a process whose heartbeat has lapsed (a
+// process killed) get a new job; a chunk whose job waits, runs on a live
+// process or was discarded does not, and a second pass queues nothing
+// more.
+func TestRiverRequeueChunks(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	st, err := store.OpenPostgres(ctx, dsn, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	prog := compileText(t, sharedBatch)
+	svc, err := New(ctx, Config{Program: prog, Store: st, Clock: vm.NewManualClock(t0), Users: []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}},
+		Poll: 50 * time.Millisecond, BatchChunk: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.UseRiver(2); err != nil {
+		t.Fatal(err)
+	}
+	var ps []*vm.Person
+	for i := range 40 {
+		id := fmt.Sprintf("p%03d", i)
+		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
+			Lists: map[string]bool{}, Programs: map[string]string{}})
+	}
+	if err := st.Import(ctx, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The River client is not started: the jobs stay as this test sets them.
+	c := prog.Campaign("Acme", "Nurture")
+	if _, shared, err := svc.startBatch(ctx, c, t0.Add(time.Minute), vm.RunOptions{Workspace: "Acme"}); err != nil || !shared {
+		t.Fatalf("start: shared %v, %v", shared, err)
+	}
+	db := st.DB()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	jobs := func(chunk int) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND (args->>'chunk')::int = $2`, kindBatch, chunk).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for k := range 4 {
+		if n := jobs(k); n != 1 {
+			t.Fatalf("chunk %d has %d jobs after the start, want 1", k, n)
+		}
+	}
+	now := time.Now()
+	if err := st.ProcessAlive(ctx, "live", "h", 1, now, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ProcessAlive(ctx, "dead", "h", 2, now.Add(-time.Hour), now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	running := `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(), attempted_by = ARRAY[$1::text] WHERE kind = '` + kindBatch + `' AND (args->>'chunk')::int = $2`
+	exec(running, "dead", 0)  // its process was killed
+	exec(running, "live", 1)  // running on a live process
+	exec(running, "never", 2) // a process that never beat
+	exec(`UPDATE river_job SET state = 'discarded', finalized_at = now() WHERE kind = $1 AND (args->>'chunk')::int = 3`, kindBatch)
+	if err := svc.requeueChunks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range []int{2, 1, 2, 1} {
+		if n := jobs(k); n != want {
+			t.Errorf("chunk %d has %d jobs, want %d", k, n, want)
+		}
+	}
+	if err := svc.requeueChunks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range []int{2, 1, 2, 1} {
+		if n := jobs(k); n != want {
+			t.Errorf("after a second pass, chunk %d has %d jobs, want %d", k, n, want)
+		}
+	}
+}
+
+// A "run every 1 minute" whose run outlasts its minute: the next period's
+// run waits until the previous shared run is done (the tick holds it and
+// tries again), then starts at its own time; it is neither lost nor run
+// beside the first.
+func TestRiverSharedRunHoldsNext(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	st, err := store.OpenPostgres(ctx, dsn, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	prog := compileText(t, everyMinute)
+	clock := vm.NewManualClock(t0)
+	svc, err := New(ctx, Config{Program: prog, Store: st, Clock: clock, Users: []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}},
+		Poll: 50 * time.Millisecond, BatchChunk: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.UseRiver(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ps []*vm.Person
+	for i := range 25 {
+		id := fmt.Sprintf("p%03d", i)
+		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
+			Lists: map[string]bool{}, Programs: map[string]string{}})
+	}
+	if err := st.Import(ctx, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	runs := func() []string {
+		t.Helper()
+		rows, err := st.DB().QueryContext(ctx, `SELECT started, done FROM batch_runs ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var started int64
+			var done int
+			if err := rows.Scan(&started, &done); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s done=%d", time.UnixMicro(started).UTC().Format("15:04"), done))
+		}
+		return out
+	}
+	// The River client is not started: the chunks wait until the test runs them.
+	tick := func(at time.Time) {
+		t.Helper()
+		clock.Set(at)
+		if err := svc.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick(t0.Add(90 * time.Second))  // 09:31:30: the 09:31 run starts
+	tick(t0.Add(150 * time.Second)) // 09:32:30: the 09:32 run waits
+	tick(t0.Add(155 * time.Second))
+	if got := fmt.Sprint(runs()); got != "[09:31 done=0]" {
+		t.Fatalf("runs while the first is in progress: %s", got)
+	}
+	var run int64
+	if err := st.DB().QueryRowContext(ctx, `SELECT id FROM batch_runs`).Scan(&run); err != nil {
+		t.Fatal(err)
+	}
+	for k := range 3 {
+		if _, _, err := svc.eng.RunChunk(ctx, run, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick(t0.Add(160 * time.Second)) // the 09:32 run starts now, at its own time
+	if got := fmt.Sprint(runs()); got != "[09:31 done=1 09:32 done=0]" {
+		t.Fatalf("runs after the first is done: %s", got)
+	}
+}
