@@ -108,13 +108,16 @@ func TestScaleOutKillPostgres(t *testing.T) {
 		return c
 	}
 	// Kill a process that runs a chunk of the batch (the run is shared:
-	// its chunks are River jobs), in the middle of the run.
+	// its chunks are River jobs), in the middle of the run: once a tenth
+	// of the people are scored.
 	deadline := time.Now().Add(60 * time.Second)
 	victim := -1
 	for victim < 0 && time.Now().Before(deadline) {
 		var owner string
 		err := conn.QueryRow(`SELECT c.worker FROM batch_chunks c JOIN batch_runs r ON r.id = c.run_id
-WHERE r.done = 0 AND c.done = 0 AND c.cursor <> '' ORDER BY c.run_id, c.chunk LIMIT 1`).Scan(&owner)
+WHERE r.done = 0 AND c.done = 0 AND c.cursor <> ''
+AND (SELECT count(*) FROM activities WHERE type = 'Change Score') >= $1
+ORDER BY c.run_id, c.chunk LIMIT 1`, n/10).Scan(&owner)
 		if err == nil {
 			for i, p := range procs {
 				if strings.Contains(owner, fmt.Sprintf(":%d:", p.cmd.Process.Pid)) {

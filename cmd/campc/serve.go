@@ -42,7 +42,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	window := durationFlag{d: serve.DefaultRateWindow}
 	fs.Var(&window, "rate-window", "the window of --rate-limit")
 	maxBody := fs.Int("max-body", serve.DefaultMaxBody, "the largest request body, in bytes (larger: HTTP 413)")
-	workers := fs.Int("workers", 4, "PostgreSQL: how many of River's jobs (waits due, email, schedules) this process works at once")
+	workers := fs.Int("workers", 4, "PostgreSQL: how many of River's jobs (waits due, email, webhook calls, schedules) this process works at once; chunks of batch runs: one per core, at most this many")
 	hookAllow := fs.String("webhook-allow", "", "host patterns webhooks may call even at private, loopback or link-local addresses, comma-separated: hooks.example.com, *.corp.internal, 127.0.0.1, 10.0.0.0/8 (public addresses need none)")
 	hookTimeout := durationFlag{d: serve.DefaultWebhookTimeout}
 	fs.Var(&hookTimeout, "webhook-timeout", "how long one webhook attempt may take (5xx answers and network errors are tried again, up to --webhook-attempts attempts)")
