@@ -41,7 +41,36 @@ type requeueWorker struct {
 
 // Work needs no service lock: it reads the database and inserts jobs.
 func (w *requeueWorker) Work(ctx context.Context, job *river.Job[RequeueArgs]) error {
-	return w.s.requeueChunks(ctx)
+	if err := w.s.requeueChunks(ctx); err != nil {
+		return err
+	}
+	return w.s.rescueDead(ctx)
+}
+
+// rescueDead gives the other processes the jobs (other than chunks,
+// which requeueChunks gives new jobs) that a process was running when it
+// died: once its heartbeat has lapsed, each goes back to retryable with
+// an error saying so, as River's rescuer does after RescueAfter, and is
+// run again at once. Without it a killed process's tick would stop the
+// schedules for RescueAfter (the tick is unique while it runs), and its
+// waits, deliveries and webhook calls would wait as long. A job started
+// less than 15 s ago is left alone, as is one whose process may still be
+// starting (its first heartbeat comes when its client starts).
+func (s *Service) rescueDead(ctx context.Context) error {
+	lapsed := time.Now().Add(-3 * ProcessBeat)
+	res, err := s.st.DB().ExecContext(ctx, `UPDATE river_job SET state = 'retryable', scheduled_at = now(),
+  errors = array_append(errors, jsonb_build_object('at', now(), 'attempt', attempt,
+    'error', 'the process running it stopped: its heartbeat lapsed (campc serve rescued it)', 'trace', ''))
+WHERE state = 'running' AND kind <> $1 AND attempted_at < $2
+AND NOT EXISTS (SELECT 1 FROM serve_processes p WHERE p.id = attempted_by[array_length(attempted_by, 1)] AND p.heartbeat >= $3)`,
+		kindBatch, lapsed, lapsed.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("rescue the jobs of stopped processes: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		s.log.Warn("jobs of a stopped process given to the others", "jobs", n)
+	}
+	return nil
 }
 
 // BatchArgs is one chunk of a shared batch run.

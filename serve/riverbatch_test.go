@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/riverqueue/river"
 )
 
 const sharedBatch = `workspace "Acme"
@@ -296,5 +298,76 @@ func TestRiverSharedRunHoldsNext(t *testing.T) {
 	tick(t0.Add(160 * time.Second)) // the 09:32 run starts now, at its own time
 	if got := fmt.Sprint(runs()); got != "[09:31 done=1 09:32 done=0]" {
 		t.Fatalf("runs after the first is done: %s", got)
+	}
+}
+
+// The jobs a process was running when it died go back to the others once
+// its heartbeat has lapsed, with an error saying why; a live process's,
+// and one started moments ago, are left alone; chunks are requeueChunks'.
+func TestRiverRescueDead(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	st, err := store.OpenPostgres(ctx, dsn, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := New(ctx, Config{Program: compileText(t, sharedBatch), Store: st, Clock: vm.NewManualClock(t0),
+		Users: []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}}, Poll: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.UseRiver(2); err != nil {
+		t.Fatal(err)
+	}
+	// The River client is not started: the jobs stay as this test sets them.
+	now := time.Now()
+	if err := st.ProcessAlive(ctx, "live", "h", 1, now, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ProcessAlive(ctx, "dead", "h", 2, now.Add(-time.Hour), now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	for _, name := range []string{"tick of the dead", "wait of the live", "just started", "chunk of the dead"} {
+		var args river.JobArgs = WaitArgs{People: []string{name}, Due: t0}
+		switch name {
+		case "tick of the dead":
+			args = TickArgs{}
+		case "chunk of the dead":
+			args = BatchArgs{Run: 1, Chunk: 0}
+		}
+		res, err := svc.river.client.Insert(ctx, args, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = res.Job.ID
+	}
+	db := st.DB()
+	running := func(name, by string, since time.Duration) {
+		if _, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() - $1::interval, attempted_by = ARRAY[$2::text] WHERE id = $3`,
+			fmt.Sprintf("%d seconds", int(since.Seconds())), by, ids[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running("tick of the dead", "dead", time.Minute)
+	running("wait of the live", "live", time.Minute)
+	running("just started", "dead", 0)
+	running("chunk of the dead", "dead", time.Minute)
+	if err := svc.rescueDead(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"tick of the dead": "retryable", "wait of the live": "running", "just started": "running", "chunk of the dead": "running"}
+	for name, id := range ids {
+		var state, errs string
+		if err := db.QueryRowContext(ctx, `SELECT state::text, COALESCE(errors::text, '') FROM river_job WHERE id = $1`, id).Scan(&state, &errs); err != nil {
+			t.Fatal(err)
+		}
+		if state != want[name] {
+			t.Errorf("%s: %s, want %s", name, state, want[name])
+		}
+		if state == "retryable" && !strings.Contains(errs, "heartbeat lapsed") {
+			t.Errorf("%s: errors %s, want why it was rescued", name, errs)
+		}
 	}
 }
