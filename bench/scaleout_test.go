@@ -236,6 +236,9 @@ func BenchmarkScaleOut(b *testing.B) {
 					}()
 				}
 				wg.Wait()
+				// The calls queue the trigger campaigns' runs as jobs
+				// (campc_runs): the events are done once those ran.
+				runsDone(b, envs[0].st.DB())
 				b.StopTimer()
 				el := time.Since(start)
 				cpu, pg := cpuTime()-cpu0, pgCPU()-pg0
@@ -249,5 +252,26 @@ func BenchmarkScaleOut(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// runsDone waits until the flow runs the API calls queued have run: the
+// queue is empty and no campc_runs job is left.
+func runsDone(b *testing.B, db *sql.DB) {
+	b.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		var left int
+		if err := db.QueryRow(`SELECT (SELECT count(*) FROM queue) + (SELECT count(*) FROM river_job
+WHERE kind = 'campc_runs' AND state NOT IN ('completed', 'discarded', 'cancelled'))`).Scan(&left); err != nil {
+			b.Fatal(err)
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("after 10 minutes %d queued runs or campc_runs jobs are left", left)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -33,6 +33,7 @@ const (
 	kindTick    = "campc_tick"    // the schedules and the API's scheduled runs
 	kindWait    = "campc_wait"    // a parked wait, at its due time
 	kindDeliver = "campc_deliver" // an outbox message
+	kindRuns    = "campc_runs"    // the flow runs an API call or event queued
 	// kindWebhook ("campc_webhook", webhookjob.go): a parked webhook call
 	// kindBatch, a chunk of a shared batch run: riverbatch.go
 )
@@ -85,6 +86,32 @@ func (a DeliverArgs) messages() []string {
 		return []string{a.MessageID}
 	}
 	return a.MessageIDs
+}
+
+// RunsArgs runs the flow runs that one transaction left queued: the
+// campaigns an API call requested, the trigger campaigns that hear its
+// events (vm.Options.DeferRuns), for each of its people in order. So a
+// burst of calls to one process is worked by all of them.
+type RunsArgs struct {
+	People []string `json:"people"`
+}
+
+func (RunsArgs) Kind() string { return kindRuns }
+
+// runsWorker runs the job's people's queued runs (vm.Engine.RunQueued):
+// each person in a transaction that locks them and takes their runs off
+// the queue, so a job run twice runs nothing twice.
+type runsWorker struct {
+	river.WorkerDefaults[RunsArgs]
+	s *Service
+}
+
+func (w *runsWorker) Work(ctx context.Context, job *river.Job[RunsArgs]) error {
+	s := w.s
+	defer s.work()()
+	rep, err := s.eng.RunQueued(ctx, job.Args.People)
+	s.record(rep)
+	return err
 }
 
 // FetchPoll is how often an idle River client looks for jobs.
@@ -177,6 +204,7 @@ func (s *Service) UseRiver(workers int) error {
 	river.AddWorker(ws, &tickWorker{s: s})
 	river.AddWorker(ws, &waitWorker{s: s})
 	river.AddWorker(ws, &deliverWorker{s: s})
+	river.AddWorker(ws, &runsWorker{s: s})
 	river.AddWorker(ws, &webhookWorker{s: s})
 	river.AddWorker(ws, &batchWorker{s: s}) // riverbatch.go
 	river.AddWorker(ws, &requeueWorker{s: s})
@@ -234,9 +262,9 @@ func chunkWorkers(workers int) int {
 
 // InsertJobs implements store.JobHook: in the same transaction, a job for
 // the waits parked with each due time (in the order first parked), one
-// per webhook call parked (now), and one for the messages put in the
-// outbox.
-func (q *riverQueue) InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string) error {
+// per webhook call parked (now), one for the messages put in the outbox,
+// and one for the people whose flow runs an API call queued.
+func (q *riverQueue) InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string, queued []string) error {
 	var params []river.InsertManyParams
 	attempts := DefaultWebhookAttempts
 	if q.s.hooks != nil {
@@ -264,6 +292,9 @@ func (q *riverQueue) InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Par
 	}
 	if len(messages) > 0 {
 		params = append(params, river.InsertManyParams{Args: DeliverArgs{MessageIDs: messages}})
+	}
+	if len(queued) > 0 {
+		params = append(params, river.InsertManyParams{Args: RunsArgs{People: queued}})
 	}
 	if len(params) == 0 {
 		return nil

@@ -265,6 +265,7 @@ func TestRiverConcurrentPerPerson(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	settleRuns(t, envs[0].st.DB()) // the trigger campaigns run as jobs
 	acts, err := envs[0].st.Activities(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -349,6 +350,7 @@ func TestRiverDeployDuringRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	settleRuns(t, envs[0].st.DB()) // the requested runs, before the clock moves
 	want := envs[1].svc.Version()
 	// Past the waits: the ticks (one process at a time) resume them.
 	clock.Set(t0.Add(25 * time.Hour))
@@ -429,6 +431,7 @@ func TestRiverConcurrentCallsOneService(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	settleRuns(t, e.st.DB())
 	var bad, total int
 	if err := e.st.DB().QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE n <> $1), count(*) FROM
 (SELECT person, count(*) AS n FROM activities WHERE type = 'Change Score' GROUP BY person) x`, clients*calls).Scan(&bad, &total); err != nil {
@@ -458,5 +461,28 @@ func TestRiverOldJobArgs(t *testing.T) {
 	}
 	if got := (WaitArgs{People: []string{"a", "b"}, Person: "x"}).people(); len(got) != 2 {
 		t.Errorf("new wait job: people %v, want [a b]", got)
+	}
+}
+
+// settleRuns waits until the flow runs that API calls queued have run
+// (vm.Options.DeferRuns: campc_runs jobs) and the queue is empty.
+func settleRuns(t *testing.T, db *sql.DB) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var jobs, queued int
+		if err := db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'campc_runs' AND state NOT IN ('completed', 'discarded', 'cancelled')`).Scan(&jobs); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(`SELECT count(*) FROM queue`).Scan(&queued); err != nil {
+			t.Fatal(err)
+		}
+		if jobs == 0 && queued == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60s: %d campc_runs jobs left, %d runs queued", jobs, queued)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

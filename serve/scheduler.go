@@ -186,7 +186,9 @@ func (s *Service) Tick(ctx context.Context) error {
 		// tick resumes only those overdue by waitLag, which no job has
 		// covered (waits parked before the upgrade to River, a job
 		// discarded), rather than contend with the jobs for the people.
-		rep, err := s.eng.AdvanceUntil(ctx, now.Add(-waitLag))
+		// The queued runs are jobs too (campc_runs); those a start finds
+		// left over it runs (CatchUp).
+		rep, err := s.eng.ResumeWaitsUntil(ctx, now.Add(-waitLag))
 		s.record(rep)
 		if err != nil {
 			return err

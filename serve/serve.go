@@ -370,10 +370,11 @@ func (s *Service) exclusive() func() {
 }
 
 // newEngine makes the engine of a program: in River mode concurrent, its
-// webhook calls parked for their jobs.
+// webhook calls parked for their jobs, the flow runs that calls set off
+// queued for theirs.
 func (s *Service) newEngine(prog *ir.Program) (*vm.Engine, error) {
 	return vm.New(prog, vm.Options{Store: txStore{s.st}, Clock: s.clock, Effects: s.fx, Outbox: true, Concurrent: s.river != nil,
-		DeferWebhooks: s.deferWebhooks()})
+		DeferWebhooks: s.deferWebhooks(), DeferRuns: s.river != nil})
 }
 
 func (s *Service) inTxLocked(ctx context.Context, fn func(ctx context.Context, tx *store.ServeTx) error) error {

@@ -23,7 +23,9 @@ type chunkHook struct {
 	jobs [][2]int64 // run, chunk
 }
 
-func (h *chunkHook) InsertJobs(context.Context, *sql.Tx, []*vm.Parked, []string) error { return nil }
+func (h *chunkHook) InsertJobs(context.Context, *sql.Tx, []*vm.Parked, []string, []string) error {
+	return nil
+}
 func (h *chunkHook) InsertChunkJobs(ctx context.Context, tx *sql.Tx, run int64, chunks int) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

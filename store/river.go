@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/campc/campc/vm"
@@ -69,10 +70,12 @@ CREATE TABLE serve_processes (id TEXT COLLATE "C" PRIMARY KEY, host TEXT NOT NUL
 
 // JobHook queues the work a transaction's state causes, in that
 // transaction (a job queue's InsertTx): the waits it parked, due at their
-// time, and the messages it put in the outbox, by Message-ID. The state
-// and its jobs commit together or not at all.
+// time, the messages it put in the outbox, by Message-ID, and the people
+// whose queued runs it left in the queue (vm.Options.DeferRuns), in the
+// order first queued. The state and its jobs commit together or not at
+// all.
 type JobHook interface {
-	InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string) error
+	InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string, queued []string) error
 }
 
 // SetJobHook sets the hook each transaction calls before it commits
@@ -85,14 +88,26 @@ func (s *Store) SetJobHook(h JobHook) { s.jobs = h }
 func (s *Store) DB() *sql.DB { return s.db }
 
 func (t *sqlTx) insertJobs() error {
-	if t.s.jobs == nil || (len(t.parked) == 0 && len(t.outbox) == 0) {
+	if t.s.jobs == nil || (len(t.parked) == 0 && len(t.outbox) == 0 && len(t.enqueued) == 0) {
 		return nil
 	}
 	ids := make([]string, len(t.outbox))
 	for i, m := range t.outbox {
 		ids[i] = m.ID
 	}
-	return t.s.jobs.InsertJobs(t.ctx, t.tx, t.parked, ids)
+	// The runs queued and not run in this transaction (an operation of an
+	// engine with DeferRuns; others run what they queue before they
+	// commit).
+	var people []string
+	for _, q := range t.enqueued {
+		if !t.taken["dequeue"][q.ID] && !slices.Contains(people, q.Person) {
+			people = append(people, q.Person)
+		}
+	}
+	if len(t.parked) == 0 && len(ids) == 0 && len(people) == 0 {
+		return nil
+	}
+	return t.s.jobs.InsertJobs(t.ctx, t.tx, t.parked, ids, people)
 }
 
 // Tx is the service transaction's database transaction, for a job queue

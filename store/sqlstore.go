@@ -59,6 +59,7 @@ var queries = map[string]string{
 	"personIDs":   `SELECT id FROM people WHERE deleted = 0 ORDER BY id`,
 	"dueWaits":    `SELECT id, person, workspace, campaign, due, data FROM parked WHERE due <= ? ORDER BY due, id`,
 	"queued":      `SELECT id, person, data FROM queue ORDER BY id`,
+	"queuedOf":    `SELECT id, person, data FROM queue WHERE person = ? ORDER BY id`,
 	"openRun":     `SELECT id, workspace, campaign, started, tokens, cursor FROM batch_runs WHERE workspace = ? AND campaign = ? AND done = 0 ORDER BY id LIMIT 1`,
 	"allLog":      `SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities ORDER BY seq`,
 	"oneLog":      `SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE person = ? ORDER BY seq`,
@@ -285,6 +286,8 @@ type sqlTx struct {
 	entries []entry
 	// parked are the waits this transaction parked, for the job hook.
 	parked []*vm.Parked
+	// enqueued are the runs queued (Commit.Enqueue), for the job hook.
+	enqueued []*vm.Queued
 }
 
 // personRow is a person as stored: the encoded state and, once read, the
@@ -531,6 +534,7 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 		if err := t.stmt("enqueue").QueryRowContext(t.ctx, q.Person, data).Scan(&q.ID); err != nil {
 			return err
 		}
+		t.enqueued = append(t.enqueued, q)
 	}
 	if r := c.Run; r != nil {
 		if r.ID == 0 {
@@ -593,13 +597,13 @@ func (t *sqlTx) Commit() error {
 			return fmt.Errorf("%s: %w", w.what, err)
 		}
 	}
-	t.acts, t.pendingLog, t.outbox, t.entries, t.parked = nil, nil, nil, nil, nil
+	t.acts, t.pendingLog, t.outbox, t.entries, t.parked, t.enqueued = nil, nil, nil, nil, nil, nil
 	return t.tx.Commit()
 }
 
 func (t *sqlTx) Rollback() error {
 	defer t.release()
-	t.acts, t.pendingLog, t.outbox, t.entries, t.parked = nil, nil, nil, nil, nil
+	t.acts, t.pendingLog, t.outbox, t.entries, t.parked, t.enqueued = nil, nil, nil, nil, nil, nil
 	return t.tx.Rollback()
 }
 
@@ -762,6 +766,25 @@ func (s *Store) Queued(ctx context.Context) ([]*vm.Queued, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanQueued(rows)
+}
+
+// QueuedOf implements vm.QueueReader: the person's queued runs, less
+// those this transaction took (those it queued are not run before it
+// commits, and are not listed).
+func (t *sqlTx) QueuedOf(person string) ([]*vm.Queued, error) {
+	rows, err := t.stmt("queuedOf").QueryContext(t.ctx, person)
+	if err != nil {
+		return nil, err
+	}
+	qs, err := scanQueued(rows)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(qs, func(q *vm.Queued) bool { return t.taken["dequeue"][q.ID] }), nil
+}
+
+func scanQueued(rows *sql.Rows) ([]*vm.Queued, error) {
 	defer rows.Close()
 	var out []*vm.Queued
 	for rows.Next() {

@@ -67,6 +67,7 @@ func (e *Engine) ChangePerson(ctx context.Context, ch PersonChange) (*Report, er
 	}
 	defer e.lock()()
 	r := e.newRun(ctx)
+	r.deferRuns = e.deferRuns
 	err := r.inTx(func() error {
 		p, err := r.tx.LoadPerson(ch.Person)
 		if err != nil {

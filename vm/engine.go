@@ -58,6 +58,16 @@ type Options struct {
 	// numbered in commit order, which depends on timing. campc serve
 	// sets it when it shares work through River.
 	Concurrent bool
+	// DeferRuns, when set, leaves the flow runs that an outside operation
+	// sets off — the campaign Request queues, the trigger campaigns that
+	// hear Deliver's and ChangePerson's events — in the store's queue,
+	// committed with the operation, instead of running them before it
+	// returns: the host runs them later, on any process, with RunQueued
+	// (campc serve on PostgreSQL: a River job per commit, so that a burst
+	// of API calls is shared by all processes). The operation's own
+	// effects (the event logged, the value set, Request Campaign logged)
+	// are applied at once. The store's Tx must be a QueueReader.
+	DeferRuns bool
 	// DeferWebhooks, when set, makes a call webhook step of a root flow
 	// park the person at the step with the rendered request
 	// (Parked.Webhook) instead of calling Effects.CallWebhook during the
@@ -87,6 +97,7 @@ type Engine struct {
 	readsLogs  bool       // some condition reads the activity log
 	mu         sync.Mutex // operations one at a time, unless concurrent
 	concurrent bool
+	deferRuns  bool // Options.DeferRuns
 	frameMu    sync.Mutex
 	roots      map[*ir.Campaign]*frame  // each campaign's own root frame, made in New
 	children   map[frameKey]*frame      // kept child frames (see childFrame), under frameMu
@@ -149,7 +160,7 @@ func New(prog *ir.Program, opts Options) (*Engine, error) {
 		return nil, errors.New("vm: no program")
 	}
 	e := &Engine{prog: prog, store: opts.Store, clock: opts.Clock, fx: opts.Effects, outbox: opts.Outbox, deferHooks: opts.DeferWebhooks,
-		steps: opts.StepBudget, cascades: opts.CascadeBudget, index: map[trigKey][]*ir.Campaign{}, concurrent: opts.Concurrent}
+		steps: opts.StepBudget, cascades: opts.CascadeBudget, index: map[trigKey][]*ir.Campaign{}, concurrent: opts.Concurrent, deferRuns: opts.DeferRuns}
 	if e.store == nil {
 		e.store = NewMemStore()
 	}
@@ -786,6 +797,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 	}
 	defer e.lock()()
 	r := e.newRun(ctx)
+	r.deferRuns = e.deferRuns
 	// Check every person before running anyone: nothing half-applied.
 	err = r.inTx(func() error {
 		for _, id := range people {
@@ -835,6 +847,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 func (e *Engine) Deliver(ctx context.Context, ev Event) (*Report, error) {
 	defer e.lock()()
 	r := e.newRun(ctx)
+	r.deferRuns = e.deferRuns
 	err := r.inTx(func() error {
 		p, err := r.load(ev.Person)
 		if err != nil {
@@ -902,11 +915,19 @@ func (e *Engine) Advance(ctx context.Context) (*Report, error) {
 // advance is Advance up to a given time (for CatchUp, which moves through
 // time without moving the host's clock).
 func (e *Engine) advance(ctx context.Context, until time.Time) (*Report, error) {
+	return e.advanceQueue(ctx, until, true)
+}
+
+// advanceQueue is advance, running the queued runs first when recover is
+// set.
+func (e *Engine) advanceQueue(ctx context.Context, until time.Time, recover bool) (*Report, error) {
 	defer e.lock()()
 	r := e.newRun(ctx)
 	r.now = until
-	if err := r.recover(); err != nil {
-		return r.report, err
+	if recover {
+		if err := r.recover(); err != nil {
+			return r.report, err
+		}
 	}
 	for {
 		due, err := e.store.DueWaits(ctx, until)

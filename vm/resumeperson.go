@@ -73,6 +73,13 @@ func (e *Engine) AdvanceUntil(ctx context.Context, until time.Time) (*Report, er
 	return e.advance(ctx, until.UTC().Truncate(time.Microsecond))
 }
 
+// ResumeWaitsUntil resumes the waits due at or before until, as
+// AdvanceUntil does, but leaves the queued runs to whoever runs them (a
+// host whose queued runs are jobs: Options.DeferRuns).
+func (e *Engine) ResumeWaitsUntil(ctx context.Context, until time.Time) (*Report, error) {
+	return e.advanceQueue(ctx, until.UTC().Truncate(time.Microsecond), false)
+}
+
 // ResumePeople is ResumePerson for several people at once, as a job queue
 // runs the waits one transaction parked (a batch group's): the waits each
 // person has due at or before until are resumed in one transaction, the

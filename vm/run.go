@@ -26,14 +26,17 @@ type work struct {
 // current transaction, and the FIFO of flow runs that requests and events
 // have queued.
 type run struct {
-	e        *Engine
-	ctx      context.Context
-	now      time.Time
-	report   *Report
-	tx       Tx
-	pending  *Report // what the current transaction will add to report
-	queue    []work
-	cascades map[string]int
+	e       *Engine
+	ctx     context.Context
+	now     time.Time
+	report  *Report
+	tx      Tx
+	pending *Report // what the current transaction will add to report
+	queue   []work
+	// deferRuns leaves the queue in the store (Options.DeferRuns): set by
+	// the outside operations, whose drain then runs nothing.
+	deferRuns bool
+	cascades  map[string]int
 	// hooks counts the webhook calls of each step for each person in the
 	// current transaction, so that two calls get two idempotency keys and
 	// a transaction done again (a batch group redone) the same ones.
@@ -181,6 +184,12 @@ func (r *run) dequeue(w work) error {
 // drain runs queued work first in, first out, in the current transaction.
 // Each run reloads its person, so it sees what earlier passes wrote.
 func (r *run) drain() error {
+	if r.deferRuns {
+		// Each entry is in the store's queue already (the pass that
+		// queued it enqueued it in its commit): RunQueued runs it.
+		r.queue = r.queue[:0]
+		return nil
+	}
 	for len(r.queue) > 0 {
 		w := r.queue[0]
 		r.queue = r.queue[1:]

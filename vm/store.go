@@ -404,6 +404,36 @@ func (t *memTx) WaitsOf(person string) ([]*Parked, error) {
 	return out, nil
 }
 
+// QueuedOf implements QueueReader: the person's committed queued runs and
+// those this transaction queued, less those it took.
+func (t *memTx) QueuedOf(person string) ([]*Queued, error) {
+	if t.done {
+		return nil, ErrTxDone
+	}
+	taken := map[int64]bool{}
+	for _, c := range t.commits {
+		for _, id := range c.Dequeue {
+			taken[id] = true
+		}
+	}
+	var out []*Queued
+	t.m.mu.RLock()
+	for _, q := range t.m.queue {
+		if q.Person == person && !taken[q.ID] {
+			out = append(out, q)
+		}
+	}
+	t.m.mu.RUnlock()
+	for _, c := range t.commits {
+		for _, q := range c.Enqueue {
+			if q.Person == person && !taken[q.ID] {
+				out = append(out, q)
+			}
+		}
+	}
+	return out, nil
+}
+
 func (t *memTx) Apply(c *Commit) error {
 	if t.done {
 		return ErrTxDone

@@ -1,0 +1,65 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"slices"
+)
+
+// QueueReader is a Tx that lists one person's queued runs: what
+// RunQueued needs (Options.DeferRuns).
+type QueueReader interface {
+	// QueuedOf lists a person's queued runs, first in first out.
+	QueuedOf(person string) ([]*Queued, error)
+}
+
+// RunQueued runs the queued flow runs of people, as a host's job does
+// for the runs an operation left with Options.DeferRuns: each person in a
+// transaction of its own, which locks the person and then runs their
+// queue in order (and what those runs set off), so one person's runs
+// never overlap and run in the order they were queued. A run another
+// process took first is skipped, so a job done twice runs nothing twice.
+// A person whose run fails keeps it queued; the others go on, and the
+// first error is returned.
+func (e *Engine) RunQueued(ctx context.Context, people []string) (*Report, error) {
+	defer e.lock()()
+	r := e.newRun(ctx)
+	ids := slices.Clone(people)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var first error
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return r.report, err
+		}
+		err := r.inTx(func() error {
+			qr, ok := r.tx.(QueueReader)
+			if !ok {
+				return errors.New("vm: the store cannot list a person's queued runs")
+			}
+			// The person first: their lock, before their queue is read.
+			if _, err := r.load(id); err != nil {
+				return err
+			}
+			queued, err := qr.QueuedOf(id)
+			if err != nil {
+				return err
+			}
+			for _, q := range queued {
+				w, ok := e.workOf(q)
+				if !ok { // its campaign is gone
+					if err := r.tx.Apply(&Commit{Dequeue: []int64{q.ID}}); err != nil {
+						return err
+					}
+					continue
+				}
+				r.queue = append(r.queue, w)
+			}
+			return r.drain()
+		})
+		if err != nil && !errors.Is(err, ErrTaken) && first == nil {
+			first = err
+		}
+	}
+	return r.report, first
+}

@@ -1,0 +1,78 @@
+package vm
+
+import (
+	"context"
+	"testing"
+
+	"github.com/campc/campc/ir"
+	"github.com/campc/campc/stdlib"
+)
+
+// With DeferRuns an outside operation applies its own effects and leaves
+// the runs it sets off in the store's queue; RunQueued runs each person's
+// in the order queued, once.
+func TestDeferRuns(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemStore()
+	for _, id := range []string{"a", "b"} {
+		st.PutPeople(&Person{ID: id, Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, id+"@x.example")}})
+	}
+	eng, err := New(compileSrc(t, raceProject), Options{Store: st, DeferRuns: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := func(rep *Report) map[string]int {
+		n := map[string]int{}
+		for _, a := range rep.Activities {
+			n[a.Person+" "+a.Type]++
+		}
+		return n
+	}
+	for range 2 {
+		rep, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: "a", Form: "Contact"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := types(rep); got["a "+stdlib.ActFillOutForm] != 1 || got["a "+stdlib.ActChangeScore] != 0 {
+			t.Fatalf("Deliver: %v, want the form fill only (its trigger campaign queued)", got)
+		}
+	}
+	if _, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: "b", Form: "Contact"}); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := st.Queued(ctx)
+	if len(q) != 3 {
+		t.Fatalf("%d runs queued, want 3 (two for a, one for b)", len(q))
+	}
+	rep, err := eng.RunQueued(ctx, []string{"b", "a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := types(rep); got["a "+stdlib.ActChangeScore] != 2 || got["b "+stdlib.ActChangeScore] != 1 {
+		t.Errorf("RunQueued: %v, want a's two runs and b's one", got)
+	}
+	// In the order queued: a's second run starts from the first's score.
+	var scores []string
+	for _, a := range rep.Activities {
+		if a.Person == "a" && a.Type == stdlib.ActChangeScore {
+			v, _ := a.Attributes.Get("New Value")
+			scores = append(scores, v.String())
+		}
+	}
+	if len(scores) != 2 || scores[0] != "100" || scores[1] != "200" {
+		t.Errorf("a's scores %v, want [100 200]", scores)
+	}
+	if q, _ := st.Queued(ctx); len(q) != 0 {
+		t.Errorf("%d runs still queued", len(q))
+	}
+	if rep, err := eng.RunQueued(ctx, []string{"a", "b"}); err != nil || len(rep.Activities) != 0 {
+		t.Errorf("RunQueued again: %v, %d activities", err, len(rep.Activities))
+	}
+	// A batch run is no outside operation: what it sets off runs in it.
+	if _, err := eng.RunBatch(ctx, "Score All", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := st.Queued(ctx); len(q) != 0 {
+		t.Errorf("a batch run left %d runs queued", len(q))
+	}
+}
