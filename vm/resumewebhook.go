@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 
 	"github.com/campc/campc/ir"
-	"github.com/campc/campc/stdlib"
 )
 
 // ParkedWebhook is the person's parked webhook call id, read in a
@@ -59,22 +57,9 @@ func (e *Engine) ResumeWebhook(ctx context.Context, person string, id int64, res
 		}
 		w := waits[i]
 		resumed = true
-		c := e.prog.Campaign(w.Workspace, w.Campaign)
-		if p == nil || (c != nil && !c.Workspace.Sees(p.Partition)) {
-			return r.tx.Apply(&Commit{Unpark: []int64{w.ID}})
-		}
-		ps := r.newPass(p, c)
-		ps.unpark = append(ps.unpark, w.ID)
-		ps.origin = "webhook:" + strconv.FormatInt(w.ID, 10)
-		if c == nil {
-			ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
-				Attributes: Attrs{{"Reason", AttrStr("the campaign no longer exists")}}}, nil, nil)
-			return ps.finish(nil)
-		}
-		if err := ps.restore(c, w); err != nil {
-			ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
-				Attributes: Attrs{{"Reason", AttrStr(err.Error())}}}, nil, nil)
-			return ps.finish(nil)
+		ps, err := r.unparked(p, e.prog.Campaign(w.Workspace, w.Campaign), w, "webhook:")
+		if ps == nil {
+			return err
 		}
 		cur := ps.stack[len(ps.stack)-1]
 		ps.webhookDone(cur.steps[cur.pc-1].(*ir.CallWebhook), cur, *w.Webhook, resp)

@@ -518,24 +518,36 @@ func (r *run) resume(w *Parked) error {
 			return nil
 		}
 	}
-	// A person who is gone, or who moved out of the workspace's sight, is
-	// not touched: the wait is dropped.
+	ps, err := r.unparked(p, c, w, "wait:")
+	if ps == nil {
+		return err
+	}
+	return ps.finish(ps.exec())
+}
+
+// unparked takes a parked flow (a wait, or a webhook call) off the store
+// and returns the pass that goes on with it, its stack restored. It
+// returns no pass when there is nothing to go on with, having done what
+// that calls for: a person who is gone, or who moved out of the
+// workspace's sight, is not touched (the row is dropped); a flow whose
+// campaign or step the program no longer has is left with a Wait Dropped
+// activity saying why.
+func (r *run) unparked(p *Person, c *ir.Campaign, w *Parked, origin string) (*pass, error) {
 	if p == nil || (c != nil && !c.Workspace.Sees(p.Partition)) {
-		return r.tx.Apply(&Commit{Unpark: []int64{w.ID}})
+		return nil, r.tx.Apply(&Commit{Unpark: []int64{w.ID}})
 	}
 	ps := r.newPass(p, c)
 	ps.unpark = append(ps.unpark, w.ID)
-	ps.origin = "wait:" + strconv.FormatInt(w.ID, 10)
-	if c == nil {
-		// The program changed under the parked flow: drop the wait and say so.
-		ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
-			Attributes: Attrs{{"Reason", AttrStr("the campaign no longer exists")}}}, nil, nil)
-		return ps.finish(nil)
+	ps.origin = origin + strconv.FormatInt(w.ID, 10)
+	reason := "the campaign no longer exists"
+	if c != nil {
+		err := ps.restore(c, w)
+		if err == nil {
+			return ps, nil
+		}
+		reason = err.Error()
 	}
-	if err := ps.restore(c, w); err != nil {
-		ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
-			Attributes: Attrs{{"Reason", AttrStr(err.Error())}}}, nil, nil)
-		return ps.finish(nil)
-	}
-	return ps.finish(ps.exec())
+	ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
+		Attributes: Attrs{{"Reason", AttrStr(reason)}}}, nil, nil)
+	return nil, ps.finish(nil)
 }
