@@ -176,16 +176,7 @@ func (s *Store) PersonIDsIn(ctx context.Context, first, last string) ([]string, 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return scanIDs(rows)
 }
 
 // LockChunk implements vm.ChunkTx.
@@ -216,17 +207,8 @@ func (t *sqlTx) MoveChunk(ch *vm.Chunk) error {
 // before it) and finishes the run.
 func (t *sqlTx) saveChunk() error {
 	ch := t.chunk
-	var first, last int64
-	for _, a := range t.acts {
-		if first == 0 || a.Seq < first {
-			first = a.Seq
-		}
-		last = max(last, a.Seq)
-	}
-	var summary []byte
-	if len(ch.Summary.Entered)+len(ch.Summary.Steps) > 0 {
-		summary, _ = json.Marshal(ch.Summary)
-	}
+	first, last := t.actRange()
+	summary := summaryDoc(ch.Summary)
 	if _, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(`UPDATE batch_chunks SET cursor = ?, done = ?, summary = ?, activities = ?, worker = ?,
 first_seq = CASE WHEN first_seq = 0 OR (? > 0 AND ? < first_seq) THEN ? ELSE first_seq END, last_seq = CASE WHEN ? > last_seq THEN ? ELSE last_seq END
 WHERE run_id = ? AND chunk = ?`), ch.Cursor, boolInt(ch.Done), string(summary), ch.Activities, t.s.lease.Owner,

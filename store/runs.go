@@ -192,17 +192,30 @@ func (t *sqlTx) saveRun() error {
 	if r == nil {
 		return nil
 	}
-	var first, last int64
+	first, last := t.actRange()
+	summary := summaryDoc(r.Summary)
+	_, err := t.stmt("updateRun").ExecContext(t.ctx, r.Cursor, boolInt(r.Done), string(summary), t.s.leaseNow(), first, last, last, r.ID)
+	return err
+}
+
+// actRange is the first and last sequence numbers of the activities this
+// transaction writes (0, 0: none).
+func (t *sqlTx) actRange() (first, last int64) {
 	for _, a := range t.acts {
 		if first == 0 || a.Seq < first {
 			first = a.Seq
 		}
 		last = max(last, a.Seq)
 	}
-	var summary []byte
-	if len(r.Summary.Entered)+len(r.Summary.Steps) > 0 {
-		summary, _ = json.Marshal(r.Summary)
+	return first, last
+}
+
+// summaryDoc is a run's or chunk's summary as stored: empty when it
+// counts nothing.
+func summaryDoc(s vm.RunSummary) []byte {
+	if len(s.Entered)+len(s.Steps) == 0 {
+		return nil
 	}
-	_, err := t.stmt("updateRun").ExecContext(t.ctx, r.Cursor, boolInt(r.Done), string(summary), t.s.leaseNow(), first, last, last, r.ID)
-	return err
+	b, _ := json.Marshal(s)
+	return b
 }
