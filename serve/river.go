@@ -65,11 +65,15 @@ type WaitArgs struct {
 func (WaitArgs) Kind() string { return kindWait }
 
 // people is whom the job resumes.
-func (a WaitArgs) people() []string {
-	if len(a.People) == 0 && a.Person != "" {
-		return []string{a.Person}
+func (a WaitArgs) people() []string { return oneOrMany(a.People, a.Person) }
+
+// oneOrMany is a job's list, or the one item of the older form of its
+// arguments.
+func oneOrMany(many []string, one string) []string {
+	if len(many) == 0 && one != "" {
+		return []string{one}
 	}
-	return a.People
+	return many
 }
 
 // DeliverArgs is the outbox messages of one transaction, by Message-ID
@@ -81,12 +85,7 @@ type DeliverArgs struct {
 
 func (DeliverArgs) Kind() string { return kindDeliver }
 
-func (a DeliverArgs) messages() []string {
-	if len(a.MessageIDs) == 0 && a.MessageID != "" {
-		return []string{a.MessageID}
-	}
-	return a.MessageIDs
-}
+func (a DeliverArgs) messages() []string { return oneOrMany(a.MessageIDs, a.MessageID) }
 
 // RunsArgs runs the flow runs that one transaction left queued: the
 // campaigns an API call requested, the trigger campaigns that hear its
