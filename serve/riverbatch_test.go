@@ -142,20 +142,8 @@ func TestRiverSharedBatch(t *testing.T) {
 func TestRiverRequeueChunks(t *testing.T) {
 	dsn := riverDSN(t)
 	ctx := context.Background()
-	st, err := store.OpenPostgres(ctx, dsn, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	prog := compileText(t, sharedBatch)
-	svc, err := New(ctx, Config{Program: prog, Store: st, Clock: vm.NewManualClock(t0), Users: []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}},
-		Poll: 50 * time.Millisecond, BatchChunk: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.UseRiver(2); err != nil {
-		t.Fatal(err)
-	}
+	svc, st := riverService(t, dsn, prog, vm.NewManualClock(t0), 10)
 	var ps []*vm.Person
 	for i := range 40 {
 		id := fmt.Sprintf("p%03d", i)
@@ -227,21 +215,9 @@ func TestRiverRequeueChunks(t *testing.T) {
 func TestRiverSharedRunHoldsNext(t *testing.T) {
 	dsn := riverDSN(t)
 	ctx := context.Background()
-	st, err := store.OpenPostgres(ctx, dsn, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	prog := compileText(t, everyMinute)
 	clock := vm.NewManualClock(t0)
-	svc, err := New(ctx, Config{Program: prog, Store: st, Clock: clock, Users: []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}},
-		Poll: 50 * time.Millisecond, BatchChunk: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.UseRiver(2); err != nil {
-		t.Fatal(err)
-	}
+	svc, st := riverService(t, dsn, prog, clock, 10)
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -307,19 +283,7 @@ func TestRiverSharedRunHoldsNext(t *testing.T) {
 func TestRiverRescueDead(t *testing.T) {
 	dsn := riverDSN(t)
 	ctx := context.Background()
-	st, err := store.OpenPostgres(ctx, dsn, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc, err := New(ctx, Config{Program: compileText(t, sharedBatch), Store: st, Clock: vm.NewManualClock(t0),
-		Users: []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}}, Poll: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.UseRiver(2); err != nil {
-		t.Fatal(err)
-	}
+	svc, st := riverService(t, dsn, compileText(t, sharedBatch), vm.NewManualClock(t0), 0)
 	// The River client is not started: the jobs stay as this test sets them.
 	now := time.Now()
 	if err := st.ProcessAlive(ctx, "live", "h", 1, now, now); err != nil {
@@ -370,4 +334,26 @@ func TestRiverRescueDead(t *testing.T) {
 			t.Errorf("%s: errors %s, want why it was rescued", name, errs)
 		}
 	}
+}
+
+// riverService is a service in River mode on dsn whose River client is
+// not started, so that the jobs stay as the test sets them; chunk is its
+// BatchChunk (0: the default).
+func riverService(t *testing.T, dsn string, prog *ir.Program, clock vm.Clock, chunk int) (*Service, *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenPostgres(ctx, dsn, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc, err := New(ctx, Config{Program: prog, Store: st, Clock: clock, Users: []User{{ID: "acme", Secret: "acme-secret", Workspace: "Acme"}},
+		Poll: 50 * time.Millisecond, BatchChunk: chunk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.UseRiver(2); err != nil {
+		t.Fatal(err)
+	}
+	return svc, st
 }
