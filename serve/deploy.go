@@ -207,8 +207,8 @@ func (s *Service) Program() *ir.Program {
 
 // Deploy replaces the service's program with prog (whose sources are proj,
 // nil when unknown), recorded in serve_deploys as applied, who asking. It
-// holds the service's lock, so passes in flight finish on the old program
-// and none sees half of each. In one transaction the waits whose step is
+// holds the service's lock (and in River mode workMu, exclusively), so
+// passes in flight finish on the old program and none sees half of each. In one transaction the waits whose step is
 // gone are dropped (a Wait Dropped activity says why), waits stored by
 // path are stored by their step's identity, new objects get ids and the
 // deploy is recorded; only when that commits does the service switch. A

@@ -22,11 +22,12 @@ const (
 	kindRequeue = "campc_requeue" // requeueChunks, every ProcessBeat
 )
 
-// RequeueArgs is the periodic job that gives the chunks a killed process
-// held new jobs (requeueChunks). It is a job of its own, not part of the
-// tick, because a tick may wait for the service's lock behind a chunk on
-// the very process that is killed, and a killed tick stops the ticks
-// until River rescues it (RescueAfter). Unique like the tick.
+// RequeueArgs is the periodic job that gives the jobs of a killed process
+// to the others: new jobs for its chunks (requeueChunks), its other
+// running jobs back to retryable (rescueDead). It is a job of its own,
+// not part of the tick, because the tick may be the very job the killed
+// process was running, and a killed tick stops the ticks until it is
+// rescued. Unique like the tick.
 type RequeueArgs struct{}
 
 func (RequeueArgs) Kind() string { return kindRequeue }
