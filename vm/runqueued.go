@@ -22,11 +22,18 @@ type QueueReader interface {
 // A person whose run fails keeps it queued; the others go on, and the
 // first error is returned.
 func (e *Engine) RunQueued(ctx context.Context, people []string) (*Report, error) {
-	defer e.lock()()
-	r := e.newRun(ctx)
 	ids := slices.Clone(people)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
+	if len(ids) > 1 {
+		// All in one transaction, the people locked together in Id order
+		// (as batch groups lock them); if that fails, each alone.
+		if rep, err := e.runQueuedGroup(ctx, ids); err == nil || ctx.Err() != nil {
+			return rep, err
+		}
+	}
+	defer e.lock()()
+	r := e.newRun(ctx)
 	var first error
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
@@ -41,19 +48,8 @@ func (e *Engine) RunQueued(ctx context.Context, people []string) (*Report, error
 			if _, err := r.load(id); err != nil {
 				return err
 			}
-			queued, err := qr.QueuedOf(id)
-			if err != nil {
+			if err := r.queueOf(qr, id); err != nil {
 				return err
-			}
-			for _, q := range queued {
-				w, ok := e.workOf(q)
-				if !ok { // its campaign is gone
-					if err := r.tx.Apply(&Commit{Dequeue: []int64{q.ID}}); err != nil {
-						return err
-					}
-					continue
-				}
-				r.queue = append(r.queue, w)
 			}
 			return r.drain()
 		})
@@ -62,4 +58,51 @@ func (e *Engine) RunQueued(ctx context.Context, people []string) (*Report, error
 		}
 	}
 	return r.report, first
+}
+
+func (e *Engine) runQueuedGroup(ctx context.Context, ids []string) (*Report, error) {
+	defer e.lock()()
+	r := e.newRun(ctx)
+	err := r.inTx(func() error {
+		qr, ok := r.tx.(QueueReader)
+		if !ok {
+			return errors.New("vm: the store cannot list a person's queued runs")
+		}
+		if err := r.prefetch(ids); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := r.load(id); err != nil {
+				return err
+			}
+			if err := r.queueOf(qr, id); err != nil {
+				return err
+			}
+			if err := r.drain(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return r.report, err
+}
+
+// queueOf puts a person's queued runs on the run's queue, in order; a
+// run whose campaign is gone is taken off the store's queue.
+func (r *run) queueOf(qr QueueReader, id string) error {
+	queued, err := qr.QueuedOf(id)
+	if err != nil {
+		return err
+	}
+	for _, q := range queued {
+		w, ok := r.e.workOf(q)
+		if !ok {
+			if err := r.tx.Apply(&Commit{Dequeue: []int64{q.ID}}); err != nil {
+				return err
+			}
+			continue
+		}
+		r.queue = append(r.queue, w)
+	}
+	return nil
 }

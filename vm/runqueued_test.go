@@ -68,6 +68,13 @@ func TestDeferRuns(t *testing.T) {
 	if rep, err := eng.RunQueued(ctx, []string{"a", "b"}); err != nil || len(rep.Activities) != 0 {
 		t.Errorf("RunQueued again: %v, %d activities", err, len(rep.Activities))
 	}
+	// One person: their own transaction.
+	if _, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: "b", Form: "Contact"}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := eng.RunQueued(ctx, []string{"b"}); err != nil || types(rep)["b "+stdlib.ActChangeScore] != 1 {
+		t.Errorf("RunQueued of b: %v, %v", err, types(rep))
+	}
 	// A batch run is no outside operation: what it sets off runs in it.
 	if _, err := eng.RunBatch(ctx, "Score All", RunOptions{}); err != nil {
 		t.Fatal(err)
