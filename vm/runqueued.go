@@ -14,13 +14,15 @@ type QueueReader interface {
 }
 
 // RunQueued runs the queued flow runs of people, as a host's job does
-// for the runs an operation left with Options.DeferRuns: each person in a
-// transaction of its own, which locks the person and then runs their
-// queue in order (and what those runs set off), so one person's runs
-// never overlap and run in the order they were queued. A run another
-// process took first is skipped, so a job done twice runs nothing twice.
-// A person whose run fails keeps it queued; the others go on, and the
-// first error is returned.
+// for the runs an operation left with Options.DeferRuns: all in one
+// transaction that locks the people (in Id order) before it reads each
+// one's queue and runs it in order (and what those runs set off), so one
+// person's runs never overlap and run in the order they were queued; a
+// run taken off the queue in the transaction that runs it is not run
+// again by a job done twice. If that transaction fails, each person is
+// run in a transaction of their own: a run another process took first is
+// skipped, a person whose run fails keeps it queued, the others go on,
+// and the first error is returned.
 func (e *Engine) RunQueued(ctx context.Context, people []string) (*Report, error) {
 	ids := slices.Clone(people)
 	slices.Sort(ids)
