@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/campc/campc/ir"
@@ -81,5 +82,68 @@ func TestDeferRuns(t *testing.T) {
 	}
 	if q, _ := st.Queued(ctx); len(q) != 0 {
 		t.Errorf("a batch run left %d runs queued", len(q))
+	}
+}
+
+const loopProject = `workspace "W"
+program "P" {
+  trigger campaign "On Form" {
+    smart list { trigger fills out form "Contact" }
+    flow { change score LeadScore by "+1" }
+    active
+    qualify every time
+  }
+  trigger campaign "Loop" {
+    smart list {
+      trigger score is changed LeadScore
+      filter Email contains "loop"
+    }
+    flow { change score LeadScore by "+1" }
+    active
+    qualify every time
+  }
+  form "Contact"
+}
+`
+
+// One person's failing run holds back no one else's: the shared
+// transaction fails, and each person is then run alone; the failing
+// person's run stays queued, and the error names them.
+func TestRunQueuedOneFails(t *testing.T) {
+	ctx := context.Background()
+	st := NewMemStore()
+	for _, id := range []string{"a", "bad", "c"} {
+		email := id + "@x.example"
+		if id == "bad" {
+			email = "loop@x.example"
+		}
+		st.PutPeople(&Person{ID: id, Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, email)}})
+	}
+	eng, err := New(compileSrc(t, loopProject), Options{Store: st, DeferRuns: true, CascadeBudget: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "bad", "c"} {
+		if _, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: id, Form: "Contact"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := eng.RunQueued(ctx, []string{"a", "bad", "c"})
+	var re *Error
+	if !errors.Is(err, ErrCascadeBudget) || !errors.As(err, &re) || re.Person != "bad" {
+		t.Fatalf("want bad's cascade budget error, got %v", err)
+	}
+	n := map[string]int{}
+	for _, a := range rep.Activities {
+		if a.Type == stdlib.ActChangeScore {
+			n[a.Person]++
+		}
+	}
+	if n["a"] != 1 || n["c"] != 1 || n["bad"] != 0 {
+		t.Errorf("score changes %v, want a's and c's, none of bad's", n)
+	}
+	q, _ := st.Queued(ctx)
+	if len(q) != 1 || q[0].Person != "bad" {
+		t.Errorf("queued %v, want bad's run only", q)
 	}
 }
