@@ -29,12 +29,7 @@ func (e *Engine) ResumePerson(ctx context.Context, person string, until time.Tim
 			if err != nil {
 				return err
 			}
-			sort.SliceStable(waits, func(i, j int) bool {
-				if !waits[i].Due.Equal(waits[j].Due) {
-					return waits[i].Due.Before(waits[j].Due)
-				}
-				return waits[i].ID < waits[j].ID
-			})
+			byDue(waits)
 			for _, w := range waits {
 				if !w.Due.After(until) && !skip[w.ID] && w.Webhook == nil { // a webhook call is its job's
 					next = w
@@ -91,32 +86,9 @@ func (e *Engine) ResumeWaitsUntil(ctx context.Context, until time.Time) (*Report
 // holds back no one else's waits; the error of the first that fails is
 // returned.
 func (e *Engine) ResumePeople(ctx context.Context, people []string, until time.Time) (*Report, error) {
-	if len(people) == 1 {
-		return e.ResumePerson(ctx, people[0], until)
-	}
-	ids := slices.Clone(people)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	rep, err := e.resumeGroup(ctx, ids, until.UTC())
-	if err == nil {
-		return rep, nil
-	}
-	if ctx.Err() != nil {
-		return &Report{}, ctx.Err()
-	}
-	all := &Report{}
-	var first error
-	for _, id := range ids {
-		r, err := e.ResumePerson(ctx, id, until)
-		if r != nil {
-			all.Activities = append(all.Activities, r.Activities...)
-			all.Entered = append(all.Entered, r.Entered...)
-		}
-		if err != nil && first == nil {
-			first = err
-		}
-	}
-	return all, first
+	return e.together(ctx, people,
+		func(ctx context.Context, ids []string) (*Report, error) { return e.resumeGroup(ctx, ids, until.UTC()) },
+		func(ctx context.Context, id string) (*Report, error) { return e.ResumePerson(ctx, id, until) })
 }
 
 func (e *Engine) resumeGroup(ctx context.Context, ids []string, until time.Time) (*Report, error) {
@@ -136,12 +108,7 @@ func (e *Engine) resumeGroup(ctx context.Context, ids []string, until time.Time)
 			}
 			// Not yet due, or a webhook call (its own job resumes it).
 			waits = slices.DeleteFunc(slices.Clone(waits), func(w *Parked) bool { return w.Due.After(until) || w.Webhook != nil })
-			sort.SliceStable(waits, func(i, j int) bool {
-				if !waits[i].Due.Equal(waits[j].Due) {
-					return waits[i].Due.Before(waits[j].Due)
-				}
-				return waits[i].ID < waits[j].ID
-			})
+			byDue(waits)
 			for _, w := range waits {
 				r.now = w.Due.UTC()
 				r.parkedMin = time.Time{}
@@ -156,4 +123,14 @@ func (e *Engine) resumeGroup(ctx context.Context, ids []string, until time.Time)
 		return nil
 	})
 	return r.report, err
+}
+
+// byDue orders waits by due time, then ID: the order they resume in.
+func byDue(waits []*Parked) {
+	sort.SliceStable(waits, func(i, j int) bool {
+		if !waits[i].Due.Equal(waits[j].Due) {
+			return waits[i].Due.Before(waits[j].Due)
+		}
+		return waits[i].ID < waits[j].ID
+	})
 }

@@ -24,42 +24,45 @@ type QueueReader interface {
 // skipped, a person whose run fails keeps it queued, the others go on,
 // and the first error is returned.
 func (e *Engine) RunQueued(ctx context.Context, people []string) (*Report, error) {
+	return e.together(ctx, people, e.runQueuedGroup, func(ctx context.Context, id string) (*Report, error) {
+		rep, err := e.runQueuedGroup(ctx, []string{id})
+		if errors.Is(err, ErrTaken) {
+			err = nil // another process ran it first
+		}
+		return rep, err
+	})
+}
+
+// together runs people's work in one transaction (group, given them in Id
+// order, without repeats); if that fails, each person's alone (one), so
+// that one person's error holds back no one else's work. Their reports
+// are gathered and the first error is returned.
+func (e *Engine) together(ctx context.Context, people []string, group func(context.Context, []string) (*Report, error),
+	one func(context.Context, string) (*Report, error)) (*Report, error) {
 	ids := slices.Clone(people)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	if len(ids) > 1 {
-		// All in one transaction, the people locked together in Id order
-		// (as batch groups lock them); if that fails, each alone.
-		if rep, err := e.runQueuedGroup(ctx, ids); err == nil || ctx.Err() != nil {
+		if rep, err := group(ctx, ids); err == nil || ctx.Err() != nil {
 			return rep, err
 		}
 	}
-	defer e.lock()()
-	r := e.newRun(ctx)
+	all := &Report{}
 	var first error
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
-			return r.report, err
+			return all, err
 		}
-		err := r.inTx(func() error {
-			qr, ok := r.tx.(QueueReader)
-			if !ok {
-				return errors.New("vm: the store cannot list a person's queued runs")
-			}
-			// The person first: their lock, before their queue is read.
-			if _, err := r.load(id); err != nil {
-				return err
-			}
-			if err := r.queueOf(qr, id); err != nil {
-				return err
-			}
-			return r.drain()
-		})
-		if err != nil && !errors.Is(err, ErrTaken) && first == nil {
+		rep, err := one(ctx, id)
+		if rep != nil {
+			all.Activities = append(all.Activities, rep.Activities...)
+			all.Entered = append(all.Entered, rep.Entered...)
+		}
+		if err != nil && first == nil {
 			first = err
 		}
 	}
-	return r.report, first
+	return all, first
 }
 
 func (e *Engine) runQueuedGroup(ctx context.Context, ids []string) (*Report, error) {
@@ -74,6 +77,7 @@ func (e *Engine) runQueuedGroup(ctx context.Context, ids []string) (*Report, err
 			return err
 		}
 		for _, id := range ids {
+			// The person first: their lock, before their queue is read.
 			if _, err := r.load(id); err != nil {
 				return err
 			}
