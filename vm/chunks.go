@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/campc/campc/ir"
@@ -197,10 +196,7 @@ func (e *Engine) RunChunk(ctx context.Context, runID int64, index int) (rep *Rep
 	}
 	cursor := ch.Cursor
 	for {
-		rest := ids[sort.SearchStrings(ids, cursor+"\x00"):]
-		if cursor == "" {
-			rest = ids
-		}
+		rest := after(ids, cursor)
 		// With nobody left (all deleted since, or run by another job
 		// whose Ids ended here), an empty group marks the chunk done.
 		n := min(e.group, len(rest))

@@ -451,9 +451,7 @@ func (e *Engine) runBatch(ctx context.Context, c *ir.Campaign, at time.Time, opt
 	if err != nil {
 		return r.report, err
 	}
-	if br.Cursor != "" {
-		ids = ids[sort.SearchStrings(ids, br.Cursor+"\x00"):]
-	}
+	ids = after(ids, br.Cursor)
 	var groups [][]string
 	for len(ids) > 0 {
 		n := min(e.group, len(ids))
@@ -975,4 +973,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// after is the Ids (ascending) past a batch cursor: all when it is "".
+func after(ids []string, cursor string) []string {
+	if cursor == "" {
+		return ids
+	}
+	return ids[sort.SearchStrings(ids, cursor+"\x00"):]
 }

@@ -17,6 +17,11 @@ func (e *Engine) ParkedWebhook(ctx context.Context, person string, id int64) (*P
 		return nil, err
 	}
 	defer tx.Rollback()
+	return parkedCall(tx, person, id)
+}
+
+// parkedCall is the person's parked webhook call id as tx sees it, or nil.
+func parkedCall(tx Tx, person string, id int64) (*Parked, error) {
 	waits, err := tx.WaitsOf(person)
 	if err != nil {
 		return nil, err
@@ -47,15 +52,10 @@ func (e *Engine) ResumeWebhook(ctx context.Context, person string, id int64, res
 		if err != nil {
 			return err
 		}
-		waits, err := r.tx.WaitsOf(person)
-		if err != nil {
+		w, err := parkedCall(r.tx, person, id)
+		if w == nil {
 			return err
 		}
-		i := slices.IndexFunc(waits, func(w *Parked) bool { return w.ID == id && w.Webhook != nil })
-		if i < 0 {
-			return nil
-		}
-		w := waits[i]
 		resumed = true
 		ps, err := r.unparked(p, e.prog.Campaign(w.Workspace, w.Campaign), w, "webhook:")
 		if ps == nil {
