@@ -208,10 +208,10 @@ func (s *Service) Program() *ir.Program {
 // Deploy replaces the service's program with prog (whose sources are proj,
 // nil when unknown), recorded in serve_deploys as applied, who asking. It
 // holds the service's lock (and in River mode workMu, exclusively), so
-// passes in flight finish on the old program and none sees half of each. In one transaction the waits whose step is
-// gone are dropped (a Wait Dropped activity says why), waits stored by
-// path are stored by their step's identity, new objects get ids and the
-// deploy is recorded; only when that commits does the service switch. A
+// passes in flight finish on the old program and none sees half of each.
+// In one transaction the waits whose step is gone are dropped (a Wait
+// Dropped activity says why), waits stored by path are stored by their
+// step's identity, new objects get ids and the deploy is recorded; only when that commits does the service switch. A
 // project that does not fit the service (an API user's workspace is
 // gone) is refused whole.
 func (s *Service) Deploy(ctx context.Context, prog *ir.Program, proj *Project, who string) (*Plan, error) {
