@@ -209,10 +209,26 @@ func TestRateLimit(t *testing.T) {
 // path.
 func TestCrossWorkspace(t *testing.T) {
 	forStores(t, func(t *testing.T, open opener) {
-		clock := vm.NewManualClock(t0)
-		e := start(t, open(t), clock, nil, nil)
+		crossWorkspace(t, start(t, open(t), vm.NewManualClock(t0), nil, nil), func() {})
+	})
+}
+
+// The same on PostgreSQL through River, where the calls run at once and
+// the campaigns they set off are campc_runs jobs: those jobs, too, touch
+// only the caller's workspace.
+func TestCrossWorkspaceRiver(t *testing.T) {
+	dsn := riverDSN(t)
+	e := riverServices(t, dsn, compileProject(t, nil), vm.NewManualClock(t0), 1, func(c *Config) { c.Users = testUsers })[0]
+	crossWorkspace(t, e, func() { settleRuns(t, e.st.DB()) })
+}
+
+// crossWorkspace checks a service's isolation of workspaces; settle waits
+// for the work the calls left to jobs.
+func crossWorkspace(t *testing.T, e *env, settle func()) {
+	{
 		acme, beta := e.token("acme", "acme-secret"), e.token("beta", "beta-secret")
 		lead := e.createLead(acme, "ada@example.com", nil)
+		settle() // the trigger campaigns the new lead sets off
 		welcome := e.campaignID(acme, "API Welcome")
 		betaReq := e.campaignID(beta, "Beta Request")
 		r := e.ok(beta, "GET", "/rest/v1/campaigns.json", nil, nil)
@@ -248,10 +264,11 @@ func TestCrossWorkspace(t *testing.T) {
 			t.Errorf("acme reads beta's lead: %s", r.Result)
 		}
 		e.ok(beta, "POST", fmt.Sprintf("/rest/v1/campaigns/%d/trigger.json", betaReq), nil, trigger([]int64{bl}, nil))
+		settle()
 		if got := len(e.log("")); got != before+3 { // New Person, Request Campaign, Interesting Moment
 			t.Errorf("the log grew by %d, want 3: %v", got-before, e.log(""))
 		}
-	})
+	}
 }
 
 // Every error code, with a message, and nothing half-applied.
