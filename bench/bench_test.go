@@ -29,6 +29,8 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // PostgresEnv points the PostgreSQL benchmark at a server, as in the store
@@ -146,7 +148,7 @@ func BenchmarkBatchParallel(b *testing.B) {
 // BenchmarkPredicate evaluates the canonical three-filter smart list for
 // one person: the engine's evaluation of the compiled smart list
 // (vm.Matcher), and the same predicate compiled by expr over the same
-// *vm.Person.
+// *storage.Person.
 func BenchmarkPredicate(b *testing.B) {
 	prog, c := canonical(b)
 	people := gen.People(gen.Seed, 0, gen.Small)
@@ -236,7 +238,7 @@ func BenchmarkEvents(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		evs := make([]vm.Event, b.N)
+		evs := make([]storage.Event, b.N)
 		for i := range evs {
 			evs[i] = gen.Event(i, gen.Small, Events)
 		}
@@ -339,7 +341,7 @@ func BenchmarkMemory(b *testing.B) {
 		if testing.Short() {
 			people = gen.Small
 		}
-		var s *vm.MemStore
+		var s *memstore.Store
 		b.StopTimer()
 		for range b.N {
 			s = nil

@@ -5,13 +5,13 @@ import (
 	"strings"
 
 	"github.com/campc/campc/bench/gen"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/expr-lang/expr"
 	exprvm "github.com/expr-lang/expr/vm"
 )
 
 // ExprSource is the canonical smart list written for expr, over the same
-// person data the engine reads (a *vm.Person is the environment): the
+// person data the engine reads (a *storage.Person is the environment): the
 // case-folded country among the filter's (Fold, or Text lowered for a value
 // a host built without Fold, as the engine does), a lead score of at least
 // 10, and membership of the list. A field with no value reads as the zero
@@ -39,7 +39,7 @@ type ExprPredicate struct {
 
 // NewExprPredicate compiles ExprSource.
 func NewExprPredicate() (*ExprPredicate, error) {
-	prog, err := expr.Compile(ExprSource(), expr.Env(&vm.Person{}), expr.AsBool())
+	prog, err := expr.Compile(ExprSource(), expr.Env(&storage.Person{}), expr.AsBool())
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func NewExprPredicate() (*ExprPredicate, error) {
 }
 
 // Match evaluates the predicate for p. It is not safe for concurrent use.
-func (e *ExprPredicate) Match(p *vm.Person) (bool, error) {
+func (e *ExprPredicate) Match(p *storage.Person) (bool, error) {
 	out, err := e.machine.Run(e.prog, p)
 	if err != nil {
 		return false, err

@@ -10,7 +10,7 @@ import (
 	"github.com/campc/campc/bench/gen"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Columns holds people as a struct of arrays: one slot per field, each
@@ -136,7 +136,7 @@ func (c *Columns) run(key string) *runColumn {
 // Add appends people, in the order given. It refuses what the table does
 // not model (program memberships, logs, deleted people, more than 64
 // lists, a field with values of two types).
-func (c *Columns) Add(people ...*vm.Person) error {
+func (c *Columns) Add(people ...*storage.Person) error {
 	for _, p := range people {
 		if len(p.Programs) > 0 || len(p.Log) > 0 || p.Deleted {
 			return fmt.Errorf("person %s: program memberships, logs and deleted people are not modelled", p.ID)
@@ -223,8 +223,8 @@ func (c *Columns) listBit(key string) uint64 {
 }
 
 // Person is person i as the engine's stores hold it (without a log).
-func (c *Columns) Person(i int) *vm.Person {
-	p := &vm.Person{ID: c.ids[i], Partition: c.part.texts[c.parts[i]], Fields: map[string]ir.Value{},
+func (c *Columns) Person(i int) *storage.Person {
+	p := &storage.Person{ID: c.ids[i], Partition: c.part.texts[c.parts[i]], Fields: map[string]ir.Value{},
 		Lists: map[string]bool{}, Runs: map[string]time.Time{}}
 	for _, col := range c.fields {
 		if col.state[i] == absent {
@@ -393,29 +393,29 @@ func (Limit) Run(c *Columns) ([]LimitActivity, error) {
 }
 
 // Activities are the limit's activities as the engine writes them.
-func (Limit) Activities(c *Columns, acts []LimitActivity) []*vm.Activity {
+func (Limit) Activities(c *Columns, acts []LimitActivity) []*storage.Activity {
 	seg := c.fields[c.slot["Segment"]].dict.texts
-	out := make([]*vm.Activity, 0, len(acts))
+	out := make([]*storage.Activity, 0, len(acts))
 	for _, a := range acts {
-		v := &vm.Activity{Time: Now, Person: c.ids[a.Person], Workspace: gen.Workspace, Campaign: gen.Batch}
+		v := &storage.Activity{Time: Now, Person: c.ids[a.Person], Workspace: gen.Workspace, Campaign: gen.Batch}
 		switch a.Kind {
 		case actExecuted:
 			v.Type, v.Primary = "Executed Campaign", gen.Child
-			v.Attributes = vm.Attrs{{Key: "Qualified", Value: vm.AttrBool(a.Flag)}, {Key: "Use Parent Token Context", Value: vm.AttrBool(true)}}
+			v.Attributes = storage.Attrs{{Key: "Qualified", Value: storage.AttrBool(a.Flag)}, {Key: "Use Parent Token Context", Value: storage.AttrBool(true)}}
 		case actChangeScore:
 			v.Type, v.Primary, v.Campaign = "Change Score", "LeadScore", gen.Child
-			v.Attributes = vm.Attrs{{Key: "Change Value", Value: vm.AttrNum(a.New - a.Old)},
-				{Key: "Old Value", Value: vm.AttrNum(a.Old)}, {Key: "New Value", Value: vm.AttrNum(a.New)}}
+			v.Attributes = storage.Attrs{{Key: "Change Value", Value: storage.AttrNum(a.New - a.Old)},
+				{Key: "Old Value", Value: storage.AttrNum(a.Old)}, {Key: "New Value", Value: storage.AttrNum(a.New)}}
 		case actAddToList:
 			v.Type, v.Primary = "Add to List", gen.HotLeads
-			v.Attributes = vm.Attrs{{Key: "Choice", Value: vm.AttrNum(1)}}
+			v.Attributes = storage.Attrs{{Key: "Choice", Value: storage.AttrNum(1)}}
 		case actChangeData:
-			old := vm.AttrNull()
+			old := storage.AttrNull()
 			if !a.Flag {
-				old = vm.AttrStr(seg[a.OldText])
+				old = storage.AttrStr(seg[a.OldText])
 			}
 			v.Type, v.Primary = "Change Data Value", "Segment"
-			v.Attributes = vm.Attrs{{Key: "Old Value", Value: old}, {Key: "New Value", Value: vm.AttrStr(seg[a.NewText])}}
+			v.Attributes = storage.Attrs{{Key: "Old Value", Value: old}, {Key: "New Value", Value: storage.AttrStr(seg[a.NewText])}}
 		}
 		out = append(out, v)
 	}

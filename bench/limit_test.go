@@ -11,6 +11,8 @@ import (
 	"github.com/campc/campc/bench/gen"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // The limit (the canonical workload over columns) writes the same
@@ -22,9 +24,9 @@ func TestLimitMatchesEngine(t *testing.T) {
 	people := population(3000)
 	// The engine runs people in Id order; so does the table, in the order
 	// it is given them.
-	slices.SortFunc(people, func(a, b *vm.Person) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(people, func(a, b *storage.Person) int { return strings.Compare(a.ID, b.ID) })
 
-	s := vm.NewMemStore()
+	s := memstore.New()
 	s.PutPeople(people...)
 	eng, err := NewEngine(prog, s, 1)
 	if err != nil {
@@ -71,7 +73,7 @@ func TestLimitMatchesEngine(t *testing.T) {
 
 // settled is a person less what may differ without meaning anything:
 // its log, a text value's cached lower case, and nil against empty maps.
-func settled(p *vm.Person) *vm.Person {
+func settled(p *storage.Person) *storage.Person {
 	q := *p
 	q.Log = nil
 	q.Fields = map[string]ir.Value{}

@@ -28,7 +28,7 @@ import (
 	"github.com/campc/campc/serve"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // serveProject is the service benchmarks' project: a campaign the API
@@ -80,11 +80,11 @@ program "Onboarding" {
 
 // servePeople is the population the service benchmarks start with: Ids
 // "1" to n, each its own lead id.
-func servePeople(from, to int) []*vm.Person {
-	out := make([]*vm.Person, 0, to-from)
+func servePeople(from, to int) []*storage.Person {
+	out := make([]*storage.Person, 0, to-from)
 	for i := from; i < to; i++ {
 		id := strconv.Itoa(i + 1)
-		out = append(out, &vm.Person{ID: id, Fields: map[string]ir.Value{
+		out = append(out, &storage.Person{ID: id, Fields: map[string]ir.Value{
 			"Id":        ir.NewText(stdlib.Text, id),
 			"FirstName": ir.NewText(stdlib.Text, fmt.Sprintf("Person %d", i+1)),
 			"Email":     ir.NewText(stdlib.Email, fmt.Sprintf("person%d@mail.example", i+1)),

@@ -8,6 +8,7 @@ import (
 	"github.com/campc/campc/bench/gen"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // SimDays is how many days of virtual time the simulation runs.
@@ -27,16 +28,16 @@ type SimResult struct {
 // simulation).
 type discard struct{}
 
-func (discard) SendEmail(context.Context, vm.Message) error { return nil }
-func (discard) SendAlert(context.Context, vm.Message) error { return nil }
-func (discard) CallWebhook(context.Context, vm.WebhookRequest) (vm.WebhookResponse, error) {
-	return vm.WebhookResponse{Status: 200}, nil
+func (discard) SendEmail(context.Context, storage.Message) error { return nil }
+func (discard) SendAlert(context.Context, storage.Message) error { return nil }
+func (discard) CallWebhook(context.Context, storage.WebhookRequest) (storage.WebhookResponse, error) {
+	return storage.WebhookResponse{Status: 200}, nil
 }
 func (discard) HostAction(context.Context, vm.Action) error { return nil }
 
 // NewSimulation makes an engine for the simulation project over store,
 // with a clock of its own at gen.SimStart.
-func NewSimulation(prog *ir.Program, store vm.Store) (*vm.Engine, *vm.ManualClock, error) {
+func NewSimulation(prog *ir.Program, store storage.Store) (*vm.Engine, *vm.ManualClock, error) {
 	clock := vm.NewManualClock(gen.SimStart)
 	eng, err := vm.New(prog, vm.Options{Store: store, Clock: clock, Effects: discard{}})
 	return eng, clock, err

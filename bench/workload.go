@@ -19,6 +19,8 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Now is the clock reading of every run.
@@ -36,14 +38,14 @@ func Compile(srcs []lang.Source) (*ir.Program, error) {
 
 // NewEngine makes an engine over store at the fixed clock, running batch
 // groups on `workers` goroutines.
-func NewEngine(prog *ir.Program, store vm.Store, workers int) (*vm.Engine, error) {
+func NewEngine(prog *ir.Program, store storage.Store, workers int) (*vm.Engine, error) {
 	return vm.New(prog, vm.Options{Store: store, Clock: vm.NewManualClock(Now), Workers: workers})
 }
 
 // LoadMem makes a MemStore holding persons [from, to) of the population.
 // It loads them in pieces so that a large population is never held twice.
-func LoadMem(from, to int) *vm.MemStore {
-	s := vm.NewMemStore()
+func LoadMem(from, to int) *memstore.Store {
+	s := memstore.New()
 	for i := from; i < to; i += 10_000 {
 		s.PutPeople(gen.People(gen.Seed, i, min(i+10_000, to))...)
 	}
@@ -87,20 +89,20 @@ const group = vm.DefaultBatchGroup
 
 // Run runs the canonical batch over every person of the store and returns
 // the activities written, in order.
-func (h *Handwritten) Run(ctx context.Context, s vm.Store) ([]*vm.Activity, error) {
+func (h *Handwritten) Run(ctx context.Context, s storage.Store) ([]*storage.Activity, error) {
 	ids, err := s.PersonIDs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	br := &vm.BatchRun{Workspace: gen.Workspace, Campaign: gen.Batch, Started: Now}
-	var out []*vm.Activity
+	br := &storage.BatchRun{Workspace: gen.Workspace, Campaign: gen.Batch, Started: Now}
+	var out []*storage.Activity
 	for first := true; first || len(ids) > 0; first = false {
 		n := min(group, len(ids))
 		tx, err := s.Begin(ctx)
 		if err != nil {
 			return out, err
 		}
-		var pending []*vm.Activity
+		var pending []*storage.Activity
 		for _, id := range ids[:n] {
 			p, err := tx.LoadPerson(id)
 			if err != nil {
@@ -109,7 +111,7 @@ func (h *Handwritten) Run(ctx context.Context, s vm.Store) ([]*vm.Activity, erro
 			}
 			if p != nil && (p.Partition == "" || p.Partition == "Default") && h.qualifies(p) {
 				acts := h.pass(p)
-				if err := tx.Apply(&vm.Commit{Person: p, Activities: acts}); err != nil {
+				if err := tx.Apply(&storage.Commit{Person: p, Activities: acts}); err != nil {
 					tx.Rollback()
 					return out, err
 				}
@@ -119,7 +121,7 @@ func (h *Handwritten) Run(ctx context.Context, s vm.Store) ([]*vm.Activity, erro
 		}
 		ids = ids[n:]
 		br.Done = len(ids) == 0
-		if err := tx.Apply(&vm.Commit{Run: br}); err != nil {
+		if err := tx.Apply(&storage.Commit{Run: br}); err != nil {
 			tx.Rollback()
 			return out, err
 		}
@@ -134,7 +136,7 @@ func (h *Handwritten) Run(ctx context.Context, s vm.Store) ([]*vm.Activity, erro
 // qualifies is the smart list: Country in [...], LeadScore >= 10, member of
 // list "Subscribers"; text compares case-insensitively; an empty field
 // matches neither filter.
-func (h *Handwritten) qualifies(p *vm.Person) bool {
+func (h *Handwritten) qualifies(p *storage.Person) bool {
 	c, ok := p.Fields["Country"]
 	if !ok || c.Null || !h.countries[fold(c)] {
 		return false
@@ -155,11 +157,11 @@ func fold(v ir.Value) string {
 
 // pass is the flow for one qualifying person. The person's maps may be the
 // store's: each is copied before its first write.
-func (h *Handwritten) pass(p *vm.Person) []*vm.Activity {
-	acts := make([]*vm.Activity, 0, 4)
+func (h *Handwritten) pass(p *storage.Person) []*storage.Activity {
+	acts := make([]*storage.Activity, 0, 4)
 	p.Log = slices.Clip(p.Log)
-	act := func(campaign, typ, primary string, attrs vm.Attrs) {
-		a := &vm.Activity{Time: Now, Person: p.ID, Type: typ, Campaign: campaign, Workspace: gen.Workspace, Primary: primary, Attributes: attrs}
+	act := func(campaign, typ, primary string, attrs storage.Attrs) {
+		a := &storage.Activity{Time: Now, Person: p.ID, Type: typ, Campaign: campaign, Workspace: gen.Workspace, Primary: primary, Attributes: attrs}
 		acts = append(acts, a)
 		p.Log = append(p.Log, a)
 	}
@@ -170,7 +172,7 @@ func (h *Handwritten) pass(p *vm.Person) []*vm.Activity {
 	// "Email is not empty", its rule "every time".
 	e, ok := p.Fields["Email"]
 	child := ok && !e.Null && e.Text != ""
-	act(gen.Batch, "Executed Campaign", gen.Child, vm.Attrs{{Key: "Qualified", Value: vm.AttrBool(child)}, {Key: "Use Parent Token Context", Value: vm.AttrBool(true)}})
+	act(gen.Batch, "Executed Campaign", gen.Child, storage.Attrs{{Key: "Qualified", Value: storage.AttrBool(child)}, {Key: "Use Parent Token Context", Value: storage.AttrBool(true)}})
 	if child {
 		p.Runs[h.childRun] = Now
 		// change score LeadScore by "{{my.Score Change}}", the caller's "+15".
@@ -178,14 +180,14 @@ func (h *Handwritten) pass(p *vm.Person) []*vm.Activity {
 		nw := old + h.delta
 		p.Fields["LeadScore"] = ir.Value{Type: stdlib.Score, Num: nw}
 		p.Fields["UpdatedAt"] = h.updated // a field changed value (spec §5.3)
-		act(gen.Child, "Change Score", "LeadScore", vm.Attrs{{Key: "Change Value", Value: vm.AttrNum(nw - old)},
-			{Key: "Old Value", Value: vm.AttrNum(old)}, {Key: "New Value", Value: vm.AttrNum(nw)}})
+		act(gen.Child, "Change Score", "LeadScore", storage.Attrs{{Key: "Change Value", Value: storage.AttrNum(nw - old)},
+			{Key: "Old Value", Value: storage.AttrNum(old)}, {Key: "New Value", Value: storage.AttrNum(nw)}})
 	}
 	// if LeadScore >= 50 { add to list "Hot Leads" }
 	if s := p.Fields["LeadScore"]; !s.Null && s.Num >= gen.HotThreshold && !p.Lists[gen.HotLeadsKey] {
 		p.Lists = copyMap(p.Lists)
 		p.Lists[gen.HotLeadsKey] = true
-		act(gen.Batch, "Add to List", gen.HotLeads, vm.Attrs{{Key: "Choice", Value: vm.AttrNum(1)}})
+		act(gen.Batch, "Add to List", gen.HotLeads, storage.Attrs{{Key: "Choice", Value: storage.AttrNum(1)}})
 	}
 	// change data value Segment to "Engaged": a person whose Segment is
 	// exactly that already is left alone, with nothing written.
@@ -193,13 +195,13 @@ func (h *Handwritten) pass(p *vm.Person) []*vm.Activity {
 	if had && !old.Null && old.Text == h.segment.Text {
 		return acts
 	}
-	oldAttr := vm.AttrNull()
+	oldAttr := storage.AttrNull()
 	if had && !old.Null {
-		oldAttr = vm.AttrStr(old.Text)
+		oldAttr = storage.AttrStr(old.Text)
 	}
 	p.Fields["Segment"] = h.segment
 	p.Fields["UpdatedAt"] = h.updated
-	act(gen.Batch, "Change Data Value", "Segment", vm.Attrs{{Key: "Old Value", Value: oldAttr}, {Key: "New Value", Value: vm.AttrStr(h.segment.Text)}})
+	act(gen.Batch, "Change Data Value", "Segment", storage.Attrs{{Key: "Old Value", Value: oldAttr}, {Key: "New Value", Value: storage.AttrStr(h.segment.Text)}})
 	return acts
 }
 

@@ -10,25 +10,27 @@ import (
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // edgePeople are people the generator makes rarely or never: no country,
 // a country in another case, a null score, a score at the bound, no email
 // (the child does not qualify), already hot, in another partition.
-func edgePeople() []*vm.Person {
-	p := func(id string, f map[string]ir.Value, lists ...string) *vm.Person {
+func edgePeople() []*storage.Person {
+	p := func(id string, f map[string]ir.Value, lists ...string) *storage.Person {
 		f["Id"] = ir.NewText(stdlib.Text, id)
 		l := map[string]bool{}
 		for _, k := range lists {
 			l[k] = true
 		}
-		return &vm.Person{ID: id, Fields: f, Lists: l}
+		return &storage.Person{ID: id, Fields: f, Lists: l}
 	}
 	de := ir.NewText(stdlib.Text, "DE")
 	mail := ir.NewText(stdlib.Email, "x@y.example")
 	score := func(n float64) ir.Value { return ir.NewNumber(stdlib.Score, n) }
 	sub, hot := gen.SubscribersKey, gen.HotLeadsKey
-	out := []*vm.Person{
+	out := []*storage.Person{
 		p("E01", map[string]ir.Value{"Email": mail, "LeadScore": score(40)}, sub),
 		p("E02", map[string]ir.Value{"Email": mail, "Country": ir.NewText(stdlib.Text, "dE"), "LeadScore": score(40)}, sub),
 		p("E03", map[string]ir.Value{"Email": mail, "Country": de, "LeadScore": {Type: stdlib.Score, Null: true}}, sub),
@@ -49,7 +51,7 @@ func edgePeople() []*vm.Person {
 	return append(out, moved)
 }
 
-func population(n int) []*vm.Person {
+func population(n int) []*storage.Person {
 	return append(gen.People(gen.Seed, 0, n), edgePeople()...)
 }
 
@@ -58,7 +60,7 @@ type key struct {
 	Person, Type, Campaign, Workspace, Primary, Attributes string
 }
 
-func keyOf(a *vm.Activity) key {
+func keyOf(a *storage.Activity) key {
 	if !a.Time.Equal(Now) {
 		panic(fmt.Sprintf("activity at %v, not %v", a.Time, Now))
 	}
@@ -80,7 +82,7 @@ func testHandwritten(t *testing.T, workers int) {
 	prog := mustCompile(t, gen.CanonicalSources())
 	people := population(3000)
 
-	engStore, handStore := vm.NewMemStore(), vm.NewMemStore()
+	engStore, handStore := memstore.New(), memstore.New()
 	engStore.PutPeople(people...)
 	handStore.PutPeople(people...)
 	eng, err := NewEngine(prog, engStore, workers)
@@ -159,7 +161,7 @@ func TestPredicatesAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := vm.NewMemStore()
+	s := memstore.New()
 	s.PutPeople(people...)
 	eng, _ := NewEngine(prog, s, 1)
 	m, err := eng.Matcher(c.Name)

@@ -25,6 +25,7 @@ import (
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 var t0 = time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
@@ -105,16 +106,16 @@ func forStores(t *testing.T, test func(t *testing.T, st *store.Store)) {
 	})
 }
 
-func testPeople() []*vm.Person {
-	mk := func(id, email, status, partition string) *vm.Person {
-		p := &vm.Person{ID: id, Partition: partition, Fields: map[string]ir.Value{}}
+func testPeople() []*storage.Person {
+	mk := func(id, email, status, partition string) *storage.Person {
+		p := &storage.Person{ID: id, Partition: partition, Fields: map[string]ir.Value{}}
 		p.Fields["Email"] = ir.NewText(stdlib.Email, email)
 		if status != "" {
 			p.Fields["Status"] = ir.NewText(stdlib.Text, status)
 		}
 		return p
 	}
-	return []*vm.Person{
+	return []*storage.Person{
 		mk("1", "ann@example.com", hostile, ""),
 		mk("2", "bob@example.com", "", ""),
 		mk("b1", "beth@beta.example", "", "Beta Part"),
@@ -126,7 +127,7 @@ func newEnv(t *testing.T, st *store.Store, tls bool) *env {
 	prog, proj := compileTestProject(t)
 	ctx := context.Background()
 	people := testPeople()
-	vm.StampImport(people, t0)
+	storage.StampImport(people, t0)
 	if err := st.Import(ctx, people, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -628,11 +629,11 @@ func failMessage(t *testing.T, st *store.Store, ws, subject string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &vm.Activity{Time: t0, Person: "1", Type: "Send Email", Campaign: "Welcome <b>", Workspace: ws, Primary: "News"}
-	hook := &vm.Activity{Time: t0, Person: "1", Type: "Call Webhook", Campaign: "Welcome <b>", Workspace: ws, Primary: "CRM",
-		Attributes: vm.Attrs{{Key: "Status", Value: vm.AttrNum(0)}, {Key: "Error", Value: vm.AttrStr("dial: " + hostile)}}}
-	m := &vm.Message{Person: "1", Workspace: ws, Campaign: "Welcome <b>", Name: "News", To: "ann@example.com", Subject: subject, Text: "T", Activity: a}
-	if err := tx.Apply(&vm.Commit{Activities: []*vm.Activity{a, hook}, Outbox: []*vm.Message{m}}); err != nil {
+	a := &storage.Activity{Time: t0, Person: "1", Type: "Send Email", Campaign: "Welcome <b>", Workspace: ws, Primary: "News"}
+	hook := &storage.Activity{Time: t0, Person: "1", Type: "Call Webhook", Campaign: "Welcome <b>", Workspace: ws, Primary: "CRM",
+		Attributes: storage.Attrs{{Key: "Status", Value: storage.AttrNum(0)}, {Key: "Error", Value: storage.AttrStr("dial: " + hostile)}}}
+	m := &storage.Message{Person: "1", Workspace: ws, Campaign: "Welcome <b>", Name: "News", To: "ann@example.com", Subject: subject, Text: "T", Activity: a}
+	if err := tx.Apply(&storage.Commit{Activities: []*storage.Activity{a, hook}, Outbox: []*storage.Message{m}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // FuzzParseQuery: any search either is refused with a message or parses
@@ -17,7 +17,7 @@ func FuzzParseQuery(f *testing.F) {
 	for _, s := range []string{"42", "ann@example.com", "id:42", "EMAIL:ann@", "Status=Hot", "=x", " Status = ", "a=b=c", "\x00", strings.Repeat("x", 600), "Fïeld=välue", "~=1"} {
 		f.Add(s)
 	}
-	p := &vm.Person{ID: "42", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "ann@example.com"), "Status": ir.NewText(stdlib.Text, "Hot")}}
+	p := &storage.Person{ID: "42", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "ann@example.com"), "Status": ir.NewText(stdlib.Text, "Hot")}}
 	f.Fuzz(func(t *testing.T, s string) {
 		q, err := ParseQuery(s)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/campc/campc/serve"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 var funcs = template.FuncMap{
@@ -29,7 +30,7 @@ var funcs = template.FuncMap{
 	},
 	"path":  url.PathEscape,
 	"query": url.QueryEscape,
-	"attrs": func(a vm.Attrs) string { return strings.TrimSpace(explain.FormatAttrs(a)) },
+	"attrs": func(a storage.Attrs) string { return strings.TrimSpace(explain.FormatAttrs(a)) },
 }
 
 // pageSize is the rows of a page of activities.
@@ -336,7 +337,7 @@ func (c *Console) source(w http.ResponseWriter, r *http.Request, u *user) {
 
 // visible reports whether the user sees a person: one of the user's
 // workspaces sees their partition.
-func (c *Console) visible(u *user, p *vm.Person) bool {
+func (c *Console) visible(u *user, p *storage.Person) bool {
 	v := c.view()
 	if p == nil || p.Deleted {
 		return false
@@ -361,14 +362,14 @@ func (c *Console) people(w http.ResponseWriter, r *http.Request, u *user) {
 		if err != nil {
 			data["Problem"] = err.Error()
 		} else {
-			found, err := c.svc.Store().SearchPeople(r.Context(), func(p *vm.Person) bool { return c.visible(u, p) && q.Match(p) }, 50)
+			found, err := c.svc.Store().SearchPeople(r.Context(), func(p *storage.Person) bool { return c.visible(u, p) && q.Match(p) }, 50)
 			if err != nil {
 				c.internal(w, r, u, err)
 				return
 			}
 			var rows []personRow
 			for _, p := range found {
-				rows = append(rows, personRow{ID: p.ID, Email: vm.FormatValue(p.Field("Email")), Partition: p.PartitionName()})
+				rows = append(rows, personRow{ID: p.ID, Email: storage.FormatValue(p.Field("Email")), Partition: p.PartitionName()})
 			}
 			data["Results"], data["Searched"] = rows, true
 		}
@@ -406,7 +407,7 @@ func (c *Console) person(w http.ResponseWriter, r *http.Request, u *user) {
 			}
 		}
 	}) {
-		fields = append(fields, fieldRow{k, vm.FormatValue(p.Fields[k])})
+		fields = append(fields, fieldRow{k, storage.FormatValue(p.Fields[k])})
 	}
 	var lists []string
 	var programs []fieldRow

@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Limits of what the console's forms accept.
@@ -67,20 +67,20 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 }
 
 // Match reports whether a person matches the query.
-func (q Query) Match(p *vm.Person) bool {
+func (q Query) Match(p *storage.Person) bool {
 	switch q.Field {
 	case "":
-		return p.ID == q.Value || containsFold(vm.FormatValue(p.Field("Email")), q.Value)
+		return p.ID == q.Value || containsFold(storage.FormatValue(p.Field("Email")), q.Value)
 	case "Id":
 		return p.ID == q.Value
 	case "Email~":
-		return containsFold(vm.FormatValue(p.Field("Email")), q.Value)
+		return containsFold(storage.FormatValue(p.Field("Email")), q.Value)
 	}
 	v, ok := p.LookupField(q.Field)
 	if !ok {
 		return q.Value == ""
 	}
-	return strings.EqualFold(vm.FormatValue(v), q.Value)
+	return strings.EqualFold(storage.FormatValue(v), q.Value)
 }
 
 func containsFold(s, sub string) bool {

@@ -15,6 +15,8 @@ import (
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // NewWriter makes a Writer that writes to w.
@@ -155,11 +157,11 @@ func (x *Writer) lastDepth0Flow(e vm.TraceEvent) bool {
 	return true
 }
 
-func FormatAttrs(attrs vm.Attrs) string {
+func FormatAttrs(attrs storage.Attrs) string {
 	if len(attrs) == 0 {
 		return ""
 	}
-	sorted := append(vm.Attrs(nil), attrs...)
+	sorted := append(storage.Attrs(nil), attrs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Key < sorted[j].Key })
 	var parts []string
 	for _, a := range sorted {
@@ -170,9 +172,9 @@ func FormatAttrs(attrs vm.Attrs) string {
 
 // SimulatedEvent is the event that a trigger campaign's first trigger
 // listens to, for campc run to deliver.
-func SimulatedEvent(c *ir.Campaign) (vm.Event, error) {
+func SimulatedEvent(c *ir.Campaign) (storage.Event, error) {
 	t := c.SmartList.Triggers[0]
-	ev := vm.Event{Kind: t.Kind, Workspace: c.Workspace.Name}
+	ev := storage.Event{Kind: t.Kind, Workspace: c.Workspace.Name}
 	switch t.Kind {
 	case ir.TrigStatusChanged:
 		p := t.Program
@@ -210,21 +212,21 @@ func SimulatedEvent(c *ir.Campaign) (vm.Event, error) {
 // campaign is started for them (a batch run, an API request, or its
 // first trigger's event), and the trace is written to w. Nothing is
 // written to the person's store.
-func Person(ctx context.Context, prog *ir.Program, who *vm.Person, waits []*vm.Parked, c *ir.Campaign, tokens map[string]string, now time.Time, w io.Writer) error {
+func Person(ctx context.Context, prog *ir.Program, who *storage.Person, waits []*storage.Parked, c *ir.Campaign, tokens map[string]string, now time.Time, w io.Writer) error {
 	if c.Kind == ir.Executable {
 		return fmt.Errorf("campaign %q is executable: it runs only when another campaign executes it", c.Name)
 	}
 	if c.Kind == ir.Trigger && !c.Workspace.Sees(who.Partition) {
 		return fmt.Errorf("person %s is in partition %q, which workspace %q does not see", lang.QuoteIfNeeded(who.ID), who.PartitionName(), c.Workspace.Name)
 	}
-	st := vm.NewMemStore()
+	st := memstore.New()
 	st.PutPeople(who)
 	if len(waits) > 0 {
 		tx, err := st.Begin(ctx)
 		if err != nil {
 			return err
 		}
-		if err := tx.Apply(&vm.Commit{Park: waits}); err != nil {
+		if err := tx.Apply(&storage.Commit{Park: waits}); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -244,7 +246,7 @@ func Person(ctx context.Context, prog *ir.Program, who *vm.Person, waits []*vm.P
 	case c.Requestable("api"):
 		_, err = eng.Request(ctx, c.Name, []string{who.ID}, opts)
 	default:
-		var ev vm.Event
+		var ev storage.Event
 		if ev, err = SimulatedEvent(c); err == nil {
 			ev.Person = who.ID
 			_, err = eng.Deliver(ctx, ev)

@@ -10,7 +10,7 @@ import (
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 const project = `workspace "W"
@@ -55,7 +55,7 @@ func TestPerson(t *testing.T) {
 	prog := compile(t)
 	c := prog.Campaign("W", "Hello")
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	who := &vm.Person{ID: "7", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@example.com\x1b[2J")}}
+	who := &storage.Person{ID: "7", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@example.com\x1b[2J")}}
 	var first string
 	for i := range 2 {
 		var b strings.Builder
@@ -81,7 +81,7 @@ func TestPerson(t *testing.T) {
 		t.Errorf("the person given was changed: %+v", who)
 	}
 	// Waiting in the flow: it says so.
-	waits := []*vm.Parked{{Person: "7", Workspace: "W", Campaign: "Hello", Step: c.Flow[1].Base().ID, Due: now.Add(time.Hour)}}
+	waits := []*storage.Parked{{Person: "7", Workspace: "W", Campaign: "Hello", Step: c.Flow[1].Base().ID, Due: now.Add(time.Hour)}}
 	var b strings.Builder
 	if err := Person(context.Background(), prog, who, waits, c, nil, now, &b); err != nil {
 		t.Fatal(err)

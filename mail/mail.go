@@ -19,7 +19,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Relay is an SMTP relay as --smtp names it.
@@ -142,7 +142,7 @@ func (s *Sender) Relay() *Relay { return s.relay }
 // or an *Error. The message carries m.ID as its Message-ID, so that the
 // same message sent again (after a crash between the relay's acceptance
 // and the outbox's mark) is recognisably the same.
-func (s *Sender) Send(ctx context.Context, m *vm.Message) error {
+func (s *Sender) Send(ctx context.Context, m *storage.Message) error {
 	msg, err := s.build(m)
 	if err != nil {
 		return &Error{Permanent: true, Err: err}
@@ -179,7 +179,7 @@ func (s *Sender) Send(ctx context.Context, m *vm.Message) error {
 
 // build makes the SMTP message: text and HTML as alternatives when both
 // are there.
-func (s *Sender) build(m *vm.Message) (*gomail.Msg, error) {
+func (s *Sender) build(m *storage.Message) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
 	from := m.From
 	if from == "" {

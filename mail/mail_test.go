@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/campc/campc/internal/smtptest"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 func TestParseURL(t *testing.T) {
@@ -91,12 +91,12 @@ func TestSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	m := &vm.Message{ID: "campc.7.00ff.abc@example.com", From: "news@example.com", To: "a@x.example", Subject: "Hé <you>",
+	m := &storage.Message{ID: "campc.7.00ff.abc@example.com", From: "news@example.com", To: "a@x.example", Subject: "Hé <you>",
 		Text: "Hi Al & co\nline 2", HTML: "<p>Hi Al &amp; co</p>"}
 	if err := snd.Send(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	alert := &vm.Message{To: "sales@x.example", Subject: "Alert: x", Body: "look", Operational: true}
+	alert := &storage.Message{To: "sales@x.example", Subject: "Alert: x", Body: "look", Operational: true}
 	if err := snd.Send(ctx, alert); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestSend(t *testing.T) {
 
 	// A field value cannot add a header: line breaks in the subject are
 	// encoded, not sent.
-	inj := &vm.Message{To: "a@x.example", Subject: "Hi\r\nBcc: evil@x.example", Text: "t"}
+	inj := &storage.Message{To: "a@x.example", Subject: "Hi\r\nBcc: evil@x.example", Text: "t"}
 	if err := snd.Send(ctx, inj); err != nil {
 		t.Fatal(err)
 	}
@@ -130,16 +130,16 @@ func TestSend(t *testing.T) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 	})
 	var e *Error
-	err = snd.Send(ctx, &vm.Message{To: "busy@x.example", Subject: "s", Text: "t"})
+	err = snd.Send(ctx, &storage.Message{To: "busy@x.example", Subject: "s", Text: "t"})
 	if !errors.As(err, &e) || e.Permanent || e.Code != 451 {
 		t.Errorf("4xx: %#v", err)
 	}
-	err = snd.Send(ctx, &vm.Message{To: "gone@x.example", Subject: "s", Text: "t"})
+	err = snd.Send(ctx, &storage.Message{To: "gone@x.example", Subject: "s", Text: "t"})
 	if !errors.As(err, &e) || !e.Permanent || e.Code != 550 {
 		t.Errorf("5xx: %#v", err)
 	}
 	bad, _ := NewSender(relayOf(t, srv, "me", "wrongpass"), "campc@example.com", 10*time.Second)
-	err = bad.Send(ctx, &vm.Message{To: "a@x.example", Subject: "s", Text: "t"})
+	err = bad.Send(ctx, &storage.Message{To: "a@x.example", Subject: "s", Text: "t"})
 	if err == nil || strings.Contains(err.Error(), "wrongpass") {
 		t.Errorf("a wrong password: %v", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // activityType is an activity type as the API lists it.
@@ -178,7 +178,7 @@ func activities(c *call) (*reply, error) {
 		}
 		people = members
 	}
-	var picked []*vm.Activity
+	var picked []*storage.Activity
 	last := after
 	more := false
 scan:
@@ -202,9 +202,9 @@ scan:
 			picked = append(picked, a)
 		}
 	}
-	var persons []*vm.Person
+	var persons []*storage.Person
 	for _, a := range picked {
-		persons = append(persons, &vm.Person{ID: a.Person})
+		persons = append(persons, &storage.Person{ID: a.Person})
 	}
 	leadOf, err := c.leadIDsOf(persons)
 	if err != nil {
@@ -229,7 +229,7 @@ scan:
 	return &reply{Result: out, NextPageToken: pageToken("act", last), MoreResult: ptr(more)}, nil
 }
 
-func attrsJSON(a *vm.Activity) []map[string]any {
+func attrsJSON(a *storage.Activity) []map[string]any {
 	out := []map[string]any{}
 	for _, at := range a.Attributes {
 		out = append(out, map[string]any{"name": at.Key, "value": at.Value.Any()})

@@ -10,6 +10,7 @@ import (
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 type campaignJSON struct {
@@ -182,7 +183,7 @@ func overrides(cp *ir.Campaign, raw []tokenJSON) (map[string]string, error) {
 		if _, dup := out[name]; dup {
 			return nil, errCode("1003", "token {{my.%s}} is given twice", clip(name))
 		}
-		if err := vm.CheckText(t.Value); err != nil {
+		if err := storage.CheckText(t.Value); err != nil {
 			return nil, errCode("1003", "token {{my.%s}}: %v", clip(name), err)
 		}
 		out[name] = t.Value

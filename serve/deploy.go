@@ -18,6 +18,7 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Project is a project as a deploy records it: its .camp sources and the
@@ -142,7 +143,7 @@ func (p *Plan) Write(w io.Writer) {
 }
 
 // plan compares old (nil: unknown) with new over the waits.
-func plan(old, new *ir.Program, waits []*vm.Parked) *Plan {
+func plan(old, new *ir.Program, waits []*storage.Parked) *Plan {
 	waits = slices.Clone(waits)
 	vm.SortWaits(waits)
 	p := &Plan{Moves: vm.PlanWaits(old, new, waits)}
@@ -175,7 +176,7 @@ func plan(old, new *ir.Program, waits []*vm.Parked) *Plan {
 func (s *Service) PlanDeploy(ctx context.Context, prog *ir.Program) (*Plan, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var waits []*vm.Parked
+	var waits []*storage.Parked
 	err := s.inTxLocked(ctx, func(ctx context.Context, tx *store.ServeTx) error {
 		var err error
 		waits, err = tx.AllWaits()

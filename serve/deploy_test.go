@@ -12,6 +12,7 @@ import (
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // issueFlow is the issue's flow: A, a wait, B, C.
@@ -73,7 +74,7 @@ func startDeploy(t *testing.T, open opener) (*env, []int64) {
 	return e, []int64{x, y}
 }
 
-func (e *env) waits() []*vm.Parked {
+func (e *env) waits() []*storage.Parked {
 	e.t.Helper()
 	tx, err := e.st.BeginServe(context.Background())
 	if err != nil {
@@ -431,7 +432,7 @@ func TestDeployPathWait(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := tx.Apply(&vm.Commit{Park: []*vm.Parked{{Person: person, Workspace: "Acme", Campaign: "Nurture", Path: []int{2}, Due: t0.Add(24 * time.Hour)}}}); err != nil {
+		if err := tx.Apply(&storage.Commit{Park: []*storage.Parked{{Person: person, Workspace: "Acme", Campaign: "Nurture", Path: []int{2}, Due: t0.Add(24 * time.Hour)}}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := tx.Commit(); err != nil {

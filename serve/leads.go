@@ -12,6 +12,7 @@ import (
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // apiName is a field's name as the API writes it: Marketo's lower camel
@@ -35,7 +36,7 @@ func (c *call) field(name string) *ir.Field {
 
 // lead finds the person of a lead id that the user's workspace sees (nil
 // when there is none).
-func (c *call) lead(id int64) (*vm.Person, error) {
+func (c *call) lead(id int64) (*storage.Person, error) {
 	pid, ok := c.leadKeys[id]
 	if !ok {
 		keys, err := c.tx.KeysOf("lead", []int64{id})
@@ -119,7 +120,7 @@ func (c *call) visibleLeads(ids []int64) ([]string, error) {
 }
 
 // leadJSON writes a person with the fields asked for.
-func (c *call) leadJSON(p *vm.Person, id int64, fields []*ir.Field) map[string]any {
+func (c *call) leadJSON(p *storage.Person, id int64, fields []*ir.Field) map[string]any {
 	out := map[string]any{"id": id}
 	for _, f := range fields {
 		if f.Name == "Id" {
@@ -139,7 +140,7 @@ func jsonValue(v ir.Value) any {
 	case v.Type == stdlib.Boolean:
 		return v.Bool
 	}
-	return vm.FormatValue(v)
+	return storage.FormatValue(v)
 }
 
 // fieldsParam reads "fields" (default: Marketo's email, firstName,
@@ -165,12 +166,12 @@ func (c *call) fieldsParam() ([]*ir.Field, error) {
 
 // visiblePeople loads every person the user's workspace sees, in Id
 // order (read ahead in groups, as a batch run reads them).
-func (c *call) visiblePeople() ([]*vm.Person, error) {
+func (c *call) visiblePeople() ([]*storage.Person, error) {
 	ids, err := c.tx.PersonIDs()
 	if err != nil {
 		return nil, err
 	}
-	var out []*vm.Person
+	var out []*storage.Person
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
 		if err := c.tx.Prefetch(ids[:n], c.s.prog.ReadsActivityLogs()); err != nil {
@@ -196,7 +197,7 @@ func matchKey(f *ir.Field, v ir.Value) string {
 	if v.Null {
 		return ""
 	}
-	s := vm.FormatValue(v)
+	s := storage.FormatValue(v)
 	if f.Type.IsText() {
 		return strings.ToLower(s)
 	}
@@ -230,7 +231,7 @@ func findLeads(c *call) (*reply, error) {
 			return nil, aerr
 		}
 	}
-	var found []*vm.Person
+	var found []*storage.Person
 	if strings.EqualFold(ft, "id") {
 		want, aerr := ids("filterValues", strings.Join(vals, ","), 300)
 		if aerr != nil {
@@ -252,7 +253,7 @@ func findLeads(c *call) (*reply, error) {
 		}
 		want := map[string]bool{}
 		for _, v := range vals {
-			pv, err := vm.ParseFieldValue(f.Type, v)
+			pv, err := storage.ParseFieldValue(f.Type, v)
 			if err != nil {
 				return nil, errCode("1001", "Invalid value '%s' for %s: %v", clip(v), apiName(f.Name), err)
 			}
@@ -293,7 +294,7 @@ func findLeads(c *call) (*reply, error) {
 	return rep, nil
 }
 
-func (c *call) leadIDsOf(people []*vm.Person) (map[string]int64, error) {
+func (c *call) leadIDsOf(people []*storage.Person) (map[string]int64, error) {
 	ids := make([]string, len(people))
 	for i, p := range people {
 		ids[i] = p.ID
@@ -393,7 +394,7 @@ func (c *call) readRecord(raw json.RawMessage, lookupField string) (*record, *ro
 			r := skipped("1003", "Invalid value for field '%s': text, a number, a boolean or null is expected", clip(k))
 			return nil, &r
 		}
-		if err := vm.CheckText(text); err != nil {
+		if err := storage.CheckText(text); err != nil {
 			r := skipped("1003", "field '%s': %v", clip(k), err)
 			return nil, &r
 		}
@@ -423,7 +424,7 @@ func (c *call) readRecord(raw json.RawMessage, lookupField string) (*record, *ro
 			r := skipped("1003", "field '%s' is kept by campc and cannot be set", apiName(f.Name))
 			return nil, &r
 		}
-		if _, err := vm.ParseFieldValue(f.Type, text); err != nil {
+		if _, err := storage.ParseFieldValue(f.Type, text); err != nil {
 			r := skipped("1003", "Invalid value for field '%s': %v", apiName(f.Name), err)
 			return nil, &r
 		}
@@ -449,7 +450,7 @@ func (c *call) upsert(rec *record, action string, lk *lookup, partition string) 
 			}
 		}
 	} else if rec.lookupText != "" {
-		v, _ := vm.ParseFieldValue(lk.field.Type, rec.lookupText)
+		v, _ := storage.ParseFieldValue(lk.field.Type, rec.lookupText)
 		matches = lk.byValue[matchKey(lk.field, v)]
 	}
 	if len(matches) > 1 {
@@ -490,7 +491,7 @@ func (c *call) upsert(rec *record, action string, lk *lookup, partition string) 
 		return rowResult{}, err
 	}
 	if lk.field != nil && rec.lookupText != "" {
-		v, _ := vm.ParseFieldValue(lk.field.Type, rec.lookupText)
+		v, _ := storage.ParseFieldValue(lk.field.Type, rec.lookupText)
 		k := matchKey(lk.field, v)
 		lk.byValue[k] = append(lk.byValue[k], pid)
 	}
@@ -628,12 +629,12 @@ func deleteLeads(c *call) (*reply, error) {
 			continue
 		}
 		p.Deleted = true
-		act := &vm.Activity{Time: now, Person: p.ID, Type: stdlib.ActDeletePerson, Workspace: c.ws.Name, Primary: p.ID,
-			Attributes: vm.Attrs{{Key: "Source", Value: vm.AttrStr("api")}}}
-		if err := c.tx.Apply(&vm.Commit{Person: p, Activities: []*vm.Activity{act}}); err != nil {
+		act := &storage.Activity{Time: now, Person: p.ID, Type: stdlib.ActDeletePerson, Workspace: c.ws.Name, Primary: p.ID,
+			Attributes: storage.Attrs{{Key: "Source", Value: storage.AttrStr("api")}}}
+		if err := c.tx.Apply(&storage.Commit{Person: p, Activities: []*storage.Activity{act}}); err != nil {
 			return nil, err
 		}
-		c.reps = append(c.reps, &vm.Report{Activities: []*vm.Activity{act}})
+		c.reps = append(c.reps, &vm.Report{Activities: []*storage.Activity{act}})
 		out = append(out, rowResult{ID: id, Status: "deleted"})
 	}
 	return &reply{Result: out}, nil
@@ -750,9 +751,9 @@ func submitForm(c *call) (*reply, error) {
 			out = append(out, res)
 			continue
 		}
-		v, _ := vm.ParseFieldValue(email.Type, rec.lookupText)
+		v, _ := storage.ParseFieldValue(email.Type, rec.lookupText)
 		pid := lk.byValue[matchKey(email, v)][0]
-		ev := vm.Event{Kind: ir.TrigFillsOutForm, Person: pid, Form: form.Name, Workspace: c.ws.Name}
+		ev := storage.Event{Kind: ir.TrigFillsOutForm, Person: pid, Form: form.Name, Workspace: c.ws.Name}
 		for _, wp := range c.ws.WebPages {
 			if fill.VisitorData.PageURL != "" && wp.Name == fill.VisitorData.PageURL {
 				ev.WebPage = wp.Name

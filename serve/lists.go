@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/campc/campc/ir"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 type listJSON struct {
@@ -114,7 +114,7 @@ func listMembers(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	var members []*vm.Person
+	var members []*storage.Person
 	for _, p := range people {
 		if p.InList(l.Key) {
 			members = append(members, p)
@@ -208,7 +208,7 @@ func changeList(c *call, add bool) (*reply, error) {
 			out = append(out, rowResult{ID: id, Status: "skipped", Reasons: []*apiError{errCode("1015", "%s", msg)}})
 			continue
 		}
-		rep, err := c.s.eng.Deliver(c.ctx, vm.Event{Kind: kind, Person: p.ID, List: l.Name, ListKey: l.Key, Workspace: c.ws.Name})
+		rep, err := c.s.eng.Deliver(c.ctx, storage.Event{Kind: kind, Person: p.ID, List: l.Name, ListKey: l.Key, Workspace: c.ws.Name})
 		c.reps = append(c.reps, rep)
 		if err != nil {
 			return nil, err
@@ -285,7 +285,7 @@ func programStatus(c *call) (*reply, error) {
 			out = append(out, leadNotFound(lid))
 			continue
 		}
-		rep, err := c.s.eng.Deliver(c.ctx, vm.Event{Kind: ir.TrigStatusChanged, Person: p.ID, Program: prog.Name, Status: status, Workspace: c.ws.Name})
+		rep, err := c.s.eng.Deliver(c.ctx, storage.Event{Kind: ir.TrigStatusChanged, Person: p.ID, Program: prog.Name, Status: status, Workspace: c.ws.Name})
 		c.reps = append(c.reps, rep)
 		if err != nil {
 			return nil, err
@@ -300,7 +300,7 @@ func programStatus(c *call) (*reply, error) {
 }
 
 // statusIn is the person's status in a program, "" when not a member.
-func statusIn(p *vm.Person, key string) string {
+func statusIn(p *storage.Person, key string) string {
 	st, _ := p.ProgramStatus(key)
 	return st
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/campc/campc/project"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // mailEnv starts the service on the email project (testdata/mail, its
@@ -227,7 +228,7 @@ func TestEmailRetryBounceFail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var failed *vm.Activity
+		var failed *storage.Activity
 		for _, a := range acts {
 			if a.Type == "Send Email Failed" {
 				failed = a
@@ -300,7 +301,7 @@ type slowMailer struct {
 	step  time.Duration
 }
 
-func (m slowMailer) Send(ctx context.Context, msg *vm.Message) error {
+func (m slowMailer) Send(ctx context.Context, msg *storage.Message) error {
 	m.clock.Set(m.clock.Now().Add(m.step))
 	return m.Mailer.Send(ctx, msg)
 }

@@ -13,13 +13,14 @@ import (
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Mailer sends one message to a relay: nil once the relay accepted it,
 // a *mail.Error otherwise (Permanent for a 5xx refusal). *mail.Sender is
 // the real one.
 type Mailer interface {
-	Send(ctx context.Context, m *vm.Message) error
+	Send(ctx context.Context, m *storage.Message) error
 }
 
 // Defaults of the deliverer.
@@ -286,7 +287,7 @@ func (s *Service) finish(ctx context.Context, tx *store.ServeTx, a *attempt) (*v
 		if a.result == resultBounced {
 			kind = ir.TrigEmailBounces
 		}
-		rep, err := s.eng.Deliver(ctx, vm.Event{Kind: kind, Person: m.Person, Email: m.Name, Workspace: m.Workspace})
+		rep, err := s.eng.Deliver(ctx, storage.Event{Kind: kind, Person: m.Person, Email: m.Name, Workspace: m.Workspace})
 		if err != nil {
 			// The person may be gone since: the row is marked all the same.
 			s.log.Warn("email outcome not logged", "message", m.ID, "person", m.Person, "error", err.Error())
@@ -294,10 +295,10 @@ func (s *Service) finish(ctx context.Context, tx *store.ServeTx, a *attempt) (*v
 		}
 		return rep, nil
 	case resultFailed:
-		return nil, tx.Apply(&vm.Commit{Activities: []*vm.Activity{{Time: at, Person: m.Person, Type: stdlib.ActSendEmailFailed,
+		return nil, tx.Apply(&storage.Commit{Activities: []*storage.Activity{{Time: at, Person: m.Person, Type: stdlib.ActSendEmailFailed,
 			Campaign: m.Campaign, Workspace: m.Workspace, Primary: m.Name,
-			Attributes: vm.Attrs{{Key: "Attempts", Value: vm.AttrNum(float64(a.row.Attempts))}, {Key: "Message Id", Value: vm.AttrStr(m.ID)},
-				{Key: "Reason", Value: vm.AttrStr(a.lastErr)}}}}})
+			Attributes: storage.Attrs{{Key: "Attempts", Value: storage.AttrNum(float64(a.row.Attempts))}, {Key: "Message Id", Value: storage.AttrStr(m.ID)},
+				{Key: "Reason", Value: storage.AttrStr(a.lastErr)}}}}})
 	}
 	return nil, nil
 }

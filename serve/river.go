@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/store"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -263,7 +263,7 @@ func chunkWorkers(workers int) int {
 // the waits parked with each due time (in the order first parked), one
 // per webhook call parked (now), one for the messages put in the outbox,
 // and one for the people whose flow runs an API call queued.
-func (q *riverQueue) InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string, queued []string) error {
+func (q *riverQueue) InsertJobs(ctx context.Context, tx *sql.Tx, waits []*storage.Parked, messages []string, queued []string) error {
 	var params []river.InsertManyParams
 	attempts := DefaultWebhookAttempts
 	if q.s.hooks != nil {

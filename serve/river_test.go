@@ -20,6 +20,7 @@ import (
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // riverDSN makes a schema of the test's own and returns its URL.
@@ -297,7 +298,7 @@ func TestRiverConcurrentPerPerson(t *testing.T) {
 	}
 }
 
-func attrNum(v vm.AttrValue) float64 {
+func attrNum(v storage.AttrValue) float64 {
 	f, _ := v.Any().(float64)
 	return f
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/riverqueue/river"
 )
 
@@ -151,9 +152,9 @@ func (s *Service) startBatch(ctx context.Context, c *ir.Campaign, at time.Time, 
 		return st.Report, false, nil
 	}
 	switch st.State {
-	case vm.RunNew:
+	case storage.RunNew:
 		s.log.Info("batch run started, shared by the processes", "campaign", c.Name, "workspace", c.Workspace.Name, "at", at.UTC().Format(time.RFC3339), "run", st.Run.ID)
-	case vm.RunResumed:
+	case storage.RunResumed:
 		if !st.Run.Started.Equal(at.UTC().Truncate(time.Microsecond)) {
 			return nil, false, fmt.Errorf("batch run of %q at %s: %w (run %d, started %s)", c.Name, at.UTC().Format(time.RFC3339), errRunInProgress,
 				st.Run.ID, st.Run.Started.UTC().Format(time.RFC3339))

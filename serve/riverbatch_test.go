@@ -12,6 +12,7 @@ import (
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/riverqueue/river"
 )
 
@@ -40,10 +41,10 @@ func TestRiverSharedBatch(t *testing.T) {
 	clock := vm.NewManualClock(t0)
 	envs := riverServices(t, dsn, compileText(t, sharedBatch), clock, 3, func(c *Config) { c.BatchChunk = 200 })
 	const people = 3000
-	var ps []*vm.Person
+	var ps []*storage.Person
 	for i := range people {
 		id := fmt.Sprintf("p%05d", i)
-		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{
+		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{
 			"Id":        ir.NewText(stdlib.Text, id),
 			"Email":     ir.NewText(stdlib.Email, id+"@example.com"),
 			"LeadScore": ir.NewNumber(stdlib.Score, 0),
@@ -79,7 +80,7 @@ func TestRiverSharedBatch(t *testing.T) {
 	if err := db.QueryRowContext(ctx, `SELECT id, summary FROM batch_runs`).Scan(&run, &summary); err != nil {
 		t.Fatal(err)
 	}
-	var sum vm.RunSummary
+	var sum storage.RunSummary
 	if err := json.Unmarshal([]byte(summary), &sum); err != nil || len(sum.Entered) != 1 || sum.Entered[0].People != people {
 		t.Errorf("the run's summary %s (%v): want %d people entered", summary, err, people)
 	}
@@ -144,10 +145,10 @@ func TestRiverRequeueChunks(t *testing.T) {
 	ctx := context.Background()
 	prog := compileText(t, sharedBatch)
 	svc, st := riverService(t, dsn, prog, vm.NewManualClock(t0), 10)
-	var ps []*vm.Person
+	var ps []*storage.Person
 	for i := range 40 {
 		id := fmt.Sprintf("p%03d", i)
-		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
+		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
 			Lists: map[string]bool{}, Programs: map[string]string{}})
 	}
 	if err := st.Import(ctx, ps, nil); err != nil {
@@ -221,10 +222,10 @@ func TestRiverSharedRunHoldsNext(t *testing.T) {
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var ps []*vm.Person
+	var ps []*storage.Person
 	for i := range 25 {
 		id := fmt.Sprintf("p%03d", i)
-		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
+		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
 			Lists: map[string]bool{}, Programs: map[string]string{}})
 	}
 	if err := st.Import(ctx, ps, nil); err != nil {

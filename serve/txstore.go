@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/campc/campc/store"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // txStore is the engine's store. Outside an API call it is the database;
@@ -25,7 +25,7 @@ func withTx(ctx context.Context, tx *store.ServeTx) context.Context {
 }
 
 // Begin implements vm.Store.
-func (s txStore) Begin(ctx context.Context) (vm.Tx, error) {
+func (s txStore) Begin(ctx context.Context) (storage.Tx, error) {
 	if tx, ok := ctx.Value(callTxKey{}).(*store.ServeTx); ok {
 		return nestedTx{tx}, nil
 	}
@@ -37,8 +37,8 @@ func (s txStore) Begin(ctx context.Context) (vm.Tx, error) {
 // rolls everything back.
 type nestedTx struct{ tx *store.ServeTx }
 
-func (n nestedTx) LoadPerson(id string) (*vm.Person, error)    { return n.tx.LoadPerson(id) }
-func (n nestedTx) WaitsOf(person string) ([]*vm.Parked, error) { return n.tx.WaitsOf(person) }
-func (n nestedTx) Apply(c *vm.Commit) error                    { return n.tx.Apply(c) }
-func (n nestedTx) Commit() error                               { return nil }
-func (n nestedTx) Rollback() error                             { return nil }
+func (n nestedTx) LoadPerson(id string) (*storage.Person, error)    { return n.tx.LoadPerson(id) }
+func (n nestedTx) WaitsOf(person string) ([]*storage.Parked, error) { return n.tx.WaitsOf(person) }
+func (n nestedTx) Apply(c *storage.Commit) error                    { return n.tx.Apply(c) }
+func (n nestedTx) Commit() error                                    { return nil }
+func (n nestedTx) Rollback() error                                  { return nil }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -283,9 +284,9 @@ func (w *webhookClient) checkRedirect(req *http.Request, via []*http.Request) er
 
 // CallWebhook implements vm.Effects: the call is tried up to Attempts
 // times, with the same Idempotency-Key each time.
-func (w *webhookClient) CallWebhook(ctx context.Context, req vm.WebhookRequest) (vm.WebhookResponse, error) {
+func (w *webhookClient) CallWebhook(ctx context.Context, req storage.WebhookRequest) (storage.WebhookResponse, error) {
 	start := time.Now()
-	var resp vm.WebhookResponse
+	var resp storage.WebhookResponse
 	attempts := 0
 	for n := 1; ; n++ {
 		attempts = n
@@ -307,7 +308,7 @@ func (w *webhookClient) CallWebhook(ctx context.Context, req vm.WebhookRequest) 
 
 // ended counts and logs how a call ended after its attempts, its secret
 // headers and query values hidden.
-func (w *webhookClient) ended(ctx context.Context, req vm.WebhookRequest, resp vm.WebhookResponse, attempts int, took time.Duration) {
+func (w *webhookClient) ended(ctx context.Context, req storage.WebhookRequest, resp storage.WebhookResponse, attempts int, took time.Duration) {
 	result := resultOf(resp)
 	w.m.results.WithLabelValues(result).Inc()
 	level := slog.LevelInfo
@@ -343,7 +344,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // after a 5xx answer or a network error, not after any other answer or a
 // refusal. It is the one place a call is made, so that a queue of jobs can
 // make each attempt in a job of its own.
-func (w *webhookClient) attempt(ctx context.Context, req vm.WebhookRequest, n int) (vm.WebhookResponse, bool) {
+func (w *webhookClient) attempt(ctx context.Context, req storage.WebhookRequest, n int) (storage.WebhookResponse, bool) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
 	defer cancel()
 	start := time.Now()
@@ -355,13 +356,13 @@ func (w *webhookClient) attempt(ctx context.Context, req vm.WebhookRequest, n in
 	return resp, again
 }
 
-func (w *webhookClient) do(ctx context.Context, req vm.WebhookRequest) (vm.WebhookResponse, bool) {
+func (w *webhookClient) do(ctx context.Context, req storage.WebhookRequest) (storage.WebhookResponse, bool) {
 	if req.URL == "" {
-		return vm.WebhookResponse{Error: fmt.Sprintf("refused: webhook %q has no url", req.Webhook)}, false
+		return storage.WebhookResponse{Error: fmt.Sprintf("refused: webhook %q has no url", req.Webhook)}, false
 	}
 	u, err := url.Parse(req.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return vm.WebhookResponse{Error: fmt.Sprintf("refused: %q is not an http or https URL", redactURL(req.URL))}, false
+		return storage.WebhookResponse{Error: fmt.Sprintf("refused: %q is not an http or https URL", redactURL(req.URL))}, false
 	}
 	var body io.Reader
 	if req.Body != "" {
@@ -369,7 +370,7 @@ func (w *webhookClient) do(ctx context.Context, req vm.WebhookRequest) (vm.Webho
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, body)
 	if err != nil {
-		return vm.WebhookResponse{Error: "refused: " + err.Error()}, false
+		return storage.WebhookResponse{Error: "refused: " + err.Error()}, false
 	}
 	hr.Header.Set("User-Agent", "campc")
 	if req.ContentType != "" {
@@ -383,13 +384,13 @@ func (w *webhookClient) do(ctx context.Context, req vm.WebhookRequest) (vm.Webho
 	if err != nil {
 		var no *refused
 		if errors.As(err, &no) {
-			return vm.WebhookResponse{Error: no.Error()}, false
+			return storage.WebhookResponse{Error: no.Error()}, false
 		}
-		return vm.WebhookResponse{Error: netError(err)}, true
+		return storage.WebhookResponse{Error: netError(err)}, true
 	}
 	defer r.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookResponse))
-	out := vm.WebhookResponse{Status: r.StatusCode, Body: string(b), Headers: headersOf(r.Header)}
+	out := storage.WebhookResponse{Status: r.StatusCode, Body: string(b), Headers: headersOf(r.Header)}
 	if err != nil {
 		// The answer came; its body broke off. A 5xx is tried again anyway.
 		out.Error = "reading the response: " + netError(err)
@@ -410,7 +411,7 @@ func netError(err error) string {
 	return err.Error()
 }
 
-func resultOf(r vm.WebhookResponse) string {
+func resultOf(r storage.WebhookResponse) string {
 	switch {
 	case strings.HasPrefix(r.Error, "refused:"):
 		return "refused"
@@ -421,15 +422,15 @@ func resultOf(r vm.WebhookResponse) string {
 }
 
 // headersOf lists a response's headers in name order, values joined.
-func headersOf(h http.Header) []vm.Header {
+func headersOf(h http.Header) []storage.Header {
 	names := make([]string, 0, len(h))
 	for k := range h {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	out := make([]vm.Header, len(names))
+	out := make([]storage.Header, len(names))
 	for i, k := range names {
-		out[i] = vm.Header{Name: k, Value: strings.Join(h[k], ", ")}
+		out[i] = storage.Header{Name: k, Value: strings.Join(h[k], ", ")}
 	}
 	return out
 }
@@ -450,7 +451,7 @@ func secretHeader(name string) bool {
 }
 
 // redactHeaders is a request's headers for the log, secret values hidden.
-func redactHeaders(hs []vm.Header) []string {
+func redactHeaders(hs []storage.Header) []string {
 	out := make([]string, len(hs))
 	for i, h := range hs {
 		v := h.Value
@@ -493,6 +494,6 @@ type hostEffects struct {
 	hooks *webhookClient
 }
 
-func (h hostEffects) CallWebhook(ctx context.Context, req vm.WebhookRequest) (vm.WebhookResponse, error) {
+func (h hostEffects) CallWebhook(ctx context.Context, req storage.WebhookRequest) (storage.WebhookResponse, error) {
 	return h.hooks.CallWebhook(ctx, req)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -334,13 +335,13 @@ func TestWebhookPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := func(allow []string, target string) vm.WebhookResponse {
+	call := func(allow []string, target string) storage.WebhookResponse {
 		t.Helper()
 		w, err := newWebhookClient(WebhookOptions{Allow: allow, Timeout: 2 * time.Second, Attempts: 1}, slog.New(slog.DiscardHandler), m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := w.CallWebhook(context.Background(), vm.WebhookRequest{Method: "GET", URL: target, Webhook: "W", IdempotencyKey: "k"})
+		resp, err := w.CallWebhook(context.Background(), storage.WebhookRequest{Method: "GET", URL: target, Webhook: "W", IdempotencyKey: "k"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,7 +394,7 @@ func TestWebhookPolicy(t *testing.T) {
 // Secrets stay out of the log: secret-looking headers and query values
 // are redacted.
 func TestWebhookRedaction(t *testing.T) {
-	hs := redactHeaders([]vm.Header{{Name: "Authorization", Value: "Bearer x"}, {Name: "X-Api-Key", Value: "k"}, {Name: "X-Auth-Token", Value: "t"}, {Name: "Cookie", Value: "c"}, {Name: "X-Lead", Value: "Ada"}})
+	hs := redactHeaders([]storage.Header{{Name: "Authorization", Value: "Bearer x"}, {Name: "X-Api-Key", Value: "k"}, {Name: "X-Auth-Token", Value: "t"}, {Name: "Cookie", Value: "c"}, {Name: "X-Lead", Value: "Ada"}})
 	want := []string{"Authorization: [redacted]", "X-Api-Key: [redacted]", "X-Auth-Token: [redacted]", "Cookie: [redacted]", "X-Lead: Ada"}
 	if fmt.Sprint(hs) != fmt.Sprint(want) {
 		t.Errorf("redactHeaders = %q, want %q", hs, want)
@@ -449,7 +450,7 @@ func TestWebhookTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := w.CallWebhook(context.Background(), vm.WebhookRequest{Method: "POST", URL: slow.URL + "/x", Body: "{}", ContentType: "application/json", IdempotencyKey: "k"})
+	resp, err := w.CallWebhook(context.Background(), storage.WebhookRequest{Method: "POST", URL: slow.URL + "/x", Body: "{}", ContentType: "application/json", IdempotencyKey: "k"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,7 +462,7 @@ func TestWebhookTimeout(t *testing.T) {
 	// A stopping service stops the call: the pass is not committed.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := w.CallWebhook(ctx, vm.WebhookRequest{Method: "GET", URL: slow.URL, IdempotencyKey: "k"}); err == nil {
+	if _, err := w.CallWebhook(ctx, storage.WebhookRequest{Method: "GET", URL: slow.URL, IdempotencyKey: "k"}); err == nil {
 		t.Error("a call with its context cancelled succeeded")
 	}
 }

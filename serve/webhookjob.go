@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/riverqueue/river"
 )
 
@@ -88,7 +88,7 @@ func (w *webhookWorker) NextRetry(job *river.Job[WebhookArgs]) time.Time {
 
 // failure says how an attempt failed, without the URL (which may carry a
 // secret in its query) or any header.
-func failure(r vm.WebhookResponse) string {
+func failure(r storage.WebhookResponse) string {
 	if r.Error != "" {
 		return r.Error
 	}

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // The chunks of shared batch runs (vm.ChunkStore): a batch run that the
@@ -17,8 +17,8 @@ import (
 // run's row is finished by the commit that finishes its last chunk.
 
 var (
-	_ vm.ChunkStore = (*Store)(nil)
-	_ vm.ChunkTx    = (*sqlTx)(nil)
+	_ storage.ChunkStore = (*Store)(nil)
+	_ storage.ChunkTx    = (*sqlTx)(nil)
 )
 
 // chunkMigrations adds batch_chunks, after River's tables (so that both
@@ -61,7 +61,7 @@ func sharedRun(ctx context.Context, q interface {
 // StartShared implements vm.ChunkStore. It takes StartRun's turn (the run
 // lock), so a run starts once across processes, and its chunks and their
 // jobs commit with it.
-func (s *Store) StartShared(ctx context.Context, want *vm.BatchRun, again bool, size int) (*vm.BatchRun, vm.RunState, bool, error) {
+func (s *Store) StartShared(ctx context.Context, want *storage.BatchRun, again bool, size int) (*storage.BatchRun, storage.RunState, bool, error) {
 	if size <= 0 {
 		return nil, 0, false, fmt.Errorf("a shared batch run's chunks need a size, not %d", size)
 	}
@@ -84,14 +84,14 @@ func (s *Store) StartShared(ctx context.Context, want *vm.BatchRun, again bool, 
 	switch {
 	case err == nil:
 		shared, err := sharedRun(ctx, tx, s.d, r.ID)
-		return r, vm.RunResumed, shared, err
+		return r, storage.RunResumed, shared, err
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, 0, false, err
 	}
 	if !again {
 		r, _, _, err := scanRun(tx.QueryRowContext(ctx, q(`workspace = ? AND campaign = ? AND started = ? ORDER BY id DESC LIMIT 1`), want.Workspace, want.Campaign, fmtTime(want.Started)))
 		if err == nil {
-			return r, vm.RunDone, true, nil
+			return r, storage.RunDone, true, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return nil, 0, false, err
@@ -114,7 +114,7 @@ func (s *Store) StartShared(ctx context.Context, want *vm.BatchRun, again bool, 
 	if err := rows.Err(); err != nil {
 		return nil, 0, false, err
 	}
-	r = &vm.BatchRun{Workspace: want.Workspace, Campaign: want.Campaign, Started: want.Started, Tokens: want.Tokens, Done: len(ids) == 0}
+	r = &storage.BatchRun{Workspace: want.Workspace, Campaign: want.Campaign, Started: want.Started, Tokens: want.Tokens, Done: len(ids) == 0}
 	tokens, _ := json.Marshal(r.Tokens)
 	if err := tx.QueryRowContext(ctx, s.d.rebind(queries["newRun"]), r.Workspace, r.Campaign, fmtTime(r.Started), tokens, "", boolInt(r.Done), s.lease.Owner, s.leaseNow()).Scan(&r.ID); err != nil {
 		return nil, 0, false, err
@@ -132,14 +132,14 @@ func (s *Store) StartShared(ctx context.Context, want *vm.BatchRun, again bool, 
 			return nil, 0, false, fmt.Errorf("queue the chunks of batch run %d: %w", r.ID, err)
 		}
 	}
-	return r, vm.RunNew, true, tx.Commit()
+	return r, storage.RunNew, true, tx.Commit()
 }
 
 // chunkColumns are the columns scanChunk reads.
 const chunkColumns = `run_id, chunk, first_id, last_id, cursor, done, summary, activities`
 
-func scanChunk(row scanner) (*vm.Chunk, error) {
-	ch := &vm.Chunk{}
+func scanChunk(row scanner) (*storage.Chunk, error) {
+	ch := &storage.Chunk{}
 	var done int
 	var summary string
 	if err := row.Scan(&ch.Run, &ch.Index, &ch.First, &ch.Last, &ch.Cursor, &done, &summary, &ch.Activities); err != nil {
@@ -155,7 +155,7 @@ func scanChunk(row scanner) (*vm.Chunk, error) {
 }
 
 // ChunkOf implements vm.ChunkStore.
-func (s *Store) ChunkOf(ctx context.Context, run int64, index int) (*vm.BatchRun, *vm.Chunk, error) {
+func (s *Store) ChunkOf(ctx context.Context, run int64, index int) (*storage.BatchRun, *storage.Chunk, error) {
 	r, _, _, err := scanRun(s.db.QueryRowContext(ctx, s.d.rebind(`SELECT `+runColumns+` FROM batch_runs WHERE id = ?`), run))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, fmt.Errorf("no batch run %d", run)
@@ -180,7 +180,7 @@ func (s *Store) PersonIDsIn(ctx context.Context, first, last string) ([]string, 
 }
 
 // LockChunk implements vm.ChunkTx.
-func (t *sqlTx) LockChunk(run int64, index int) (*vm.Chunk, error) {
+func (t *sqlTx) LockChunk(run int64, index int) (*storage.Chunk, error) {
 	ch, err := scanChunk(t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT `+chunkColumns+` FROM batch_chunks WHERE run_id = ? AND chunk = ?`+t.s.d.forUpdate), run, index))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("batch run %d has no chunk %d", run, index)
@@ -190,12 +190,12 @@ func (t *sqlTx) LockChunk(run int64, index int) (*vm.Chunk, error) {
 
 // MoveChunk implements vm.ChunkTx: the chunk is written at Commit, after
 // the activities (which belong to its run).
-func (t *sqlTx) MoveChunk(ch *vm.Chunk) error {
+func (t *sqlTx) MoveChunk(ch *storage.Chunk) error {
 	if t.run != nil || t.chunk != nil {
 		return errors.New("a transaction moves one batch run or chunk")
 	}
 	t.chunk = ch
-	t.run = &vm.BatchRun{ID: ch.Run}
+	t.run = &storage.BatchRun{ID: ch.Run}
 	return nil
 }
 
@@ -230,7 +230,7 @@ WHERE run_id = ? AND chunk = ?`), ch.Cursor, boolInt(ch.Done), string(summary), 
 		return err
 	}
 	defer rows.Close()
-	var sum vm.RunSummary
+	var sum storage.RunSummary
 	var acts int
 	var firstSeq, lastSeq int64
 	var cursor string
@@ -245,7 +245,7 @@ WHERE run_id = ? AND chunk = ?`), ch.Cursor, boolInt(ch.Done), string(summary), 
 			return rows.Close()
 		}
 		if s != "" {
-			var cs vm.RunSummary
+			var cs storage.RunSummary
 			if err := json.Unmarshal([]byte(s), &cs); err != nil {
 				return fmt.Errorf("batch run %d: a chunk's summary: %w", ch.Run, err)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // chunkHook stands for River: it records the chunk jobs a shared run's
@@ -23,7 +24,7 @@ type chunkHook struct {
 	jobs [][2]int64 // run, chunk
 }
 
-func (h *chunkHook) InsertJobs(context.Context, *sql.Tx, []*vm.Parked, []string, []string) error {
+func (h *chunkHook) InsertJobs(context.Context, *sql.Tx, []*storage.Parked, []string, []string) error {
 	return nil
 }
 func (h *chunkHook) InsertChunkJobs(ctx context.Context, tx *sql.Tx, run int64, chunks int) error {
@@ -69,10 +70,10 @@ func TestPostgresSharedRunChunks(t *testing.T) {
 	s1.SetLease(Lease{Owner: "one"})
 	s2.SetLease(Lease{Owner: "two"})
 	const people = 1000
-	var ps []*vm.Person
+	var ps []*storage.Person
 	for i := range people {
 		id := fmt.Sprintf("p%04d", i)
-		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{
+		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{
 			"Id":        ir.NewText(stdlib.Text, id),
 			"Email":     ir.NewText(stdlib.Email, id+"@x.example"),
 			"LeadScore": ir.NewNumber(stdlib.Score, 0),
@@ -96,12 +97,12 @@ func TestPostgresSharedRunChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.State != vm.RunNew || st.Report != nil || len(hook.jobs) != 4 {
+	if st.State != storage.RunNew || st.Report != nil || len(hook.jobs) != 4 {
 		t.Fatalf("start: state %v, report %v, %d jobs; want a new run and 4 chunk jobs", st.State, st.Report, len(hook.jobs))
 	}
 	run := st.Run.ID
 	// Starting it again (another process's tick) finds it going on.
-	if again, err := e2.StartShared(ctx, c, at, vm.RunOptions{Workspace: "W"}, 300); err != nil || again.State != vm.RunResumed || again.Run.ID != run || len(hook.jobs) != 4 {
+	if again, err := e2.StartShared(ctx, c, at, vm.RunOptions{Workspace: "W"}, 300); err != nil || again.State != storage.RunResumed || again.Run.ID != run || len(hook.jobs) != 4 {
 		t.Fatalf("second start: %+v, %v, %d jobs", again, err, len(hook.jobs))
 	}
 	// A one-process run of the campaign refuses it: it is the jobs'.
@@ -131,7 +132,7 @@ func TestPostgresSharedRunChunks(t *testing.T) {
 
 	// Every chunk, chunk 0 included, by both processes at once.
 	var mu sync.Mutex
-	var finished []*vm.Chunk
+	var finished []*storage.Chunk
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for _, e := range []*vm.Engine{e1, e2} {
@@ -206,7 +207,7 @@ func TestPostgresSharedRunChunks(t *testing.T) {
 	// The run is named by its campaign and start: complete, it is not
 	// started again, and the summary is stored.
 	again, err := e1.StartShared(ctx, c, at, vm.RunOptions{Workspace: "W"}, 300)
-	if err != nil || again.State != vm.RunDone || !again.Run.Done || again.Run.Summary.Entered[0].People != people || len(hook.jobs) != 4 {
+	if err != nil || again.State != storage.RunDone || !again.Run.Done || again.Run.Summary.Entered[0].People != people || len(hook.jobs) != 4 {
 		t.Fatalf("start after the run: %+v, %v", again, err)
 	}
 	var workers int

@@ -16,6 +16,7 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Two stores opened on one database stand for two campc processes.
@@ -135,10 +136,10 @@ func concurrentProcesses(t *testing.T, pair func(t *testing.T) (*Store, *Store))
 		events = 800
 	)
 	s1, s2 := pair(t)
-	var ps []*vm.Person
+	var ps []*storage.Person
 	for i := range people {
 		id := fmt.Sprintf("p%03d", i)
-		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{
+		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{
 			"Id":        ir.NewText(stdlib.Text, id),
 			"Email":     ir.NewText(stdlib.Email, id+"@x.example"),
 			"LeadScore": ir.NewNumber(stdlib.Score, float64(i)),
@@ -173,7 +174,7 @@ func concurrentProcesses(t *testing.T, pair func(t *testing.T) (*Store, *Store))
 	go func() {
 		defer wg.Done()
 		for i := range events {
-			ev := vm.Event{Kind: ir.TrigFillsOutForm, Person: fmt.Sprintf("p%03d", (i*7)%people), Form: "Contact"}
+			ev := storage.Event{Kind: ir.TrigFillsOutForm, Person: fmt.Sprintf("p%03d", (i*7)%people), Form: "Contact"}
 			if _, err := e2.Deliver(ctx, ev); err != nil {
 				errs <- fmt.Errorf("event %d: %w", i, err)
 				return
@@ -241,7 +242,7 @@ type checkedStore struct {
 	c *lockCheck
 }
 
-func (s *checkedStore) Begin(ctx context.Context) (vm.Tx, error) {
+func (s *checkedStore) Begin(ctx context.Context) (storage.Tx, error) {
 	tx, err := s.Store.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -250,12 +251,12 @@ func (s *checkedStore) Begin(ctx context.Context) (vm.Tx, error) {
 }
 
 type checkedTx struct {
-	vm.Tx
+	storage.Tx
 	c    *lockCheck
 	mine []string
 }
 
-func (t *checkedTx) LoadPerson(id string) (*vm.Person, error) {
+func (t *checkedTx) LoadPerson(id string) (*storage.Person, error) {
 	t.c.mu.Lock()
 	if h := t.c.held[id]; h != nil && h != t {
 		t.c.overlaps++ // this load should now wait for h to finish
@@ -305,9 +306,9 @@ func TestPostgresPersonLock(t *testing.T) {
 func personLock(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 	ctx := context.Background()
 	s1, s2 := pair(t)
-	p := &vm.Person{ID: "a", Fields: map[string]ir.Value{"LeadScore": ir.NewNumber(stdlib.Score, 1)},
+	p := &storage.Person{ID: "a", Fields: map[string]ir.Value{"LeadScore": ir.NewNumber(stdlib.Score, 1)},
 		Lists: map[string]bool{}, Programs: map[string]string{}}
-	if err := s1.Import(ctx, []*vm.Person{p}, nil); err != nil {
+	if err := s1.Import(ctx, []*storage.Person{p}, nil); err != nil {
 		t.Fatal(err)
 	}
 	tx1, err := s1.Begin(ctx)
@@ -343,7 +344,7 @@ func personLock(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 	case <-time.After(300 * time.Millisecond):
 	}
 	p1.Fields["LeadScore"] = ir.NewNumber(stdlib.Score, 2)
-	if err := tx1.Apply(&vm.Commit{Person: p1}); err != nil {
+	if err := tx1.Apply(&storage.Commit{Person: p1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx1.Commit(); err != nil {
@@ -370,15 +371,15 @@ func TestPostgresImportAllOrNothing(t *testing.T) {
 
 func importAllOrNothing(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 	s, _ := pair(t)
-	mk := func(id string, score float64) *vm.Person {
-		return &vm.Person{ID: id, Fields: map[string]ir.Value{"LeadScore": ir.NewNumber(stdlib.Score, score)},
+	mk := func(id string, score float64) *storage.Person {
+		return &storage.Person{ID: id, Fields: map[string]ir.Value{"LeadScore": ir.NewNumber(stdlib.Score, score)},
 			Lists: map[string]bool{}, Programs: map[string]string{}}
 	}
 	bg := context.Background()
-	if err := s.Import(bg, []*vm.Person{mk("a", 1), mk("b", 2)}, nil); err != nil {
+	if err := s.Import(bg, []*storage.Person{mk("a", 1), mk("b", 2)}, nil); err != nil {
 		t.Fatal(err)
 	}
-	var next []*vm.Person
+	var next []*storage.Person
 	for i := range 200 {
 		next = append(next, mk(fmt.Sprintf("n%03d", i), 5))
 	}
@@ -441,10 +442,10 @@ func concurrentAdvance(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 	}
 	const people = 150
 	s1, s2 := pair(t)
-	var ps []*vm.Person
+	var ps []*storage.Person
 	for i := range people {
 		id := fmt.Sprintf("p%03d", i)
-		ps = append(ps, &vm.Person{ID: id, Fields: map[string]ir.Value{
+		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{
 			"Id":    ir.NewText(stdlib.Text, id),
 			"Email": ir.NewText(stdlib.Email, id+"@x.example"),
 		}, Lists: map[string]bool{}, Programs: map[string]string{}})
@@ -571,7 +572,7 @@ type cancelAfter struct {
 	cancel func()
 }
 
-func (s *cancelAfter) Begin(ctx context.Context) (vm.Tx, error) {
+func (s *cancelAfter) Begin(ctx context.Context) (storage.Tx, error) {
 	*s.count++
 	if *s.count == s.n {
 		s.cancel()

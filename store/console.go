@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // The web console's tables and indexes (campc serve's /console): the
@@ -73,7 +73,7 @@ func (t *sqlTx) writeEntries() error {
 
 // stepOf is the identity of the step that wrote an activity ("" for
 // none), stored with it.
-func stepOf(a *vm.Activity) string {
+func stepOf(a *storage.Activity) string {
 	if s := a.Step(); s != nil {
 		return s.ID
 	}
@@ -267,7 +267,7 @@ const typeWindow = 200_000
 // ConsoleActivities lists the activities a query selects, newest first.
 // A query by type alone looks at the typeWindow activities before its
 // page only.
-func (s *Store) ConsoleActivities(ctx context.Context, q ActivityQuery) ([]*vm.Activity, error) {
+func (s *Store) ConsoleActivities(ctx context.Context, q ActivityQuery) ([]*storage.Activity, error) {
 	var where []string
 	var args []any
 	if q.Workspace != "" {
@@ -344,7 +344,7 @@ func (s *Store) LastRuns(ctx context.Context, workspace string) (map[[2]string]t
 
 // ReadPerson reads a person and their parked waits, changing nothing
 // (nil when there is no such person).
-func (s *Store) ReadPerson(ctx context.Context, id string) (*vm.Person, []*vm.Parked, error) {
+func (s *Store) ReadPerson(ctx context.Context, id string) (*storage.Person, []*storage.Parked, error) {
 	tx, err := s.Begin(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -363,9 +363,9 @@ func (s *Store) ReadPerson(ctx context.Context, id string) (*vm.Person, []*vm.Pa
 // every person (fields are stored encoded, not as columns), a thousand
 // at a time, so that the service's writes are not held up for the whole
 // scan (SQLite has one connection).
-func (s *Store) SearchPeople(ctx context.Context, match func(*vm.Person) bool, limit int) ([]*vm.Person, error) {
+func (s *Store) SearchPeople(ctx context.Context, match func(*storage.Person) bool, limit int) ([]*storage.Person, error) {
 	const page = 1000
-	var out []*vm.Person
+	var out []*storage.Person
 	after, first := "", true
 	for {
 		q, args := `SELECT id, data FROM people WHERE deleted = 0`, []any{}

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // SearchPeople reads people a page at a time: every match is found across
@@ -18,14 +18,14 @@ func TestSearchPeoplePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var people []*vm.Person
+	var people []*storage.Person
 	for i := range 2500 {
-		people = append(people, &vm.Person{ID: fmt.Sprintf("p%05d", i)})
+		people = append(people, &storage.Person{ID: fmt.Sprintf("p%05d", i)})
 	}
 	if err := s.Import(ctx, people, nil); err != nil {
 		t.Fatal(err)
 	}
-	every := func(p *vm.Person) bool { return true }
+	every := func(p *storage.Person) bool { return true }
 	all, err := s.SearchPeople(ctx, every, 10_000)
 	if err != nil || len(all) != 2500 {
 		t.Fatalf("all: %d %v", len(all), err)
@@ -35,7 +35,7 @@ func TestSearchPeoplePages(t *testing.T) {
 			t.Fatalf("not in Id order at %d", i)
 		}
 	}
-	odd := func(p *vm.Person) bool { return p.ID[len(p.ID)-1]%2 == 1 }
+	odd := func(p *storage.Person) bool { return p.ID[len(p.ID)-1]%2 == 1 }
 	some, err := s.SearchPeople(ctx, odd, 600)
 	if err != nil || len(some) != 600 || some[599].ID != "p01199" {
 		t.Fatalf("limited: %d %v", len(some), err)

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Deploys: every project campc serve has run, and the ones campc deploy
@@ -105,7 +105,7 @@ func (t *ServeTx) FinishDeploy(id int64, state, summary string) (bool, error) {
 }
 
 // AllWaits lists every parked wait, by ID, as the transaction sees them.
-func (t *ServeTx) AllWaits() ([]*vm.Parked, error) {
+func (t *ServeTx) AllWaits() ([]*storage.Parked, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `SELECT id, person, workspace, campaign, due, data FROM parked ORDER BY id`)
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (t *ServeTx) AllWaits() ([]*vm.Parked, error) {
 // SetWaitStep stores a wait by the identity of its step (a wait parked by
 // path, before identities, that a deploy reads against the program it was
 // parked by), keeping its tokens, trigger and webhook request.
-func (t *ServeTx) SetWaitStep(w *vm.Parked, step string) error {
+func (t *ServeTx) SetWaitStep(w *storage.Parked, step string) error {
 	data, err := json.Marshal(parkedDoc{Step: step, Tokens: w.Tokens, Trigger: w.Trigger, Webhook: w.Webhook})
 	if err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Times are stored as integers, microseconds since 1970 UTC: they sort as
@@ -88,7 +88,7 @@ func (f *fieldValue) UnmarshalJSON(b []byte) error {
 }
 
 // encodePersonJSON is the first stored form of a person, still read.
-func encodePersonJSON(p *vm.Person) ([]byte, error) {
+func encodePersonJSON(p *storage.Person) ([]byte, error) {
 	d := personDoc{Partition: p.Partition, Programs: p.Programs, Runs: p.Runs, Fields: map[string]fieldValue{}}
 	for k, v := range p.Fields {
 		if !v.Null {
@@ -104,12 +104,12 @@ func encodePersonJSON(p *vm.Person) ([]byte, error) {
 	return json.Marshal(d)
 }
 
-func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
+func decodePersonJSON(id string, data []byte) (*storage.Person, error) {
 	var d personDoc
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, damaged("person %q: %v", id, err)
 	}
-	p := &vm.Person{ID: id, Partition: d.Partition, Fields: map[string]ir.Value{}, Lists: map[string]bool{},
+	p := &storage.Person{ID: id, Partition: d.Partition, Fields: map[string]ir.Value{}, Lists: map[string]bool{},
 		Programs: d.Programs, Runs: d.Runs}
 	defer rekeyV1(p)
 	for k, v := range d.Fields {
@@ -138,7 +138,7 @@ func decodePersonJSON(id string, data []byte) (*vm.Person, error) {
 // and a person is written back in version 2.
 const binVersion = 2
 
-func encodePerson(p *vm.Person) ([]byte, error) {
+func encodePerson(p *storage.Person) ([]byte, error) {
 	b := make([]byte, 0, 64+32*len(p.Fields))
 	b = append(b, binVersion)
 	b = appendStr(b, p.Partition)
@@ -192,7 +192,7 @@ func encodePerson(p *vm.Person) ([]byte, error) {
 	return b, nil
 }
 
-func decodePerson(id string, data []byte) (*vm.Person, error) {
+func decodePerson(id string, data []byte) (*storage.Person, error) {
 	if len(data) > 0 && data[0] == '{' {
 		return decodePersonJSON(id, data)
 	}
@@ -201,7 +201,7 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 	if v != 1 && v != binVersion {
 		return nil, damaged("person %q: unknown stored form %d", id, v)
 	}
-	p := &vm.Person{ID: id, Partition: d.str()}
+	p := &storage.Person{ID: id, Partition: d.str()}
 	n := d.count()
 	p.Fields = make(map[string]ir.Value, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
@@ -262,7 +262,7 @@ func decodePerson(id string, data []byte) (*vm.Person, error) {
 // are the same in both forms. A list named with a "/" cannot be told from
 // a deeper one in the old form: its membership is left under a key no
 // list has.
-func rekeyV1(p *vm.Person) {
+func rekeyV1(p *storage.Person) {
 	if len(p.Lists) > 0 {
 		lists := make(map[string]bool, len(p.Lists))
 		for k, in := range p.Lists {

@@ -7,13 +7,13 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-func samplePerson() *vm.Person {
-	return &vm.Person{ID: "7", Partition: "EMEA",
+func samplePerson() *storage.Person {
+	return &storage.Person{ID: "7", Partition: "EMEA",
 		Fields: map[string]ir.Value{
 			"Email":     ir.NewText(stdlib.Email, "ü@x.example"),
 			"LeadScore": ir.NewNumber(stdlib.Score, -12.5),
@@ -35,7 +35,7 @@ func TestPersonEncoding(t *testing.T) {
 	want := samplePerson()
 	delete(want.Fields, "Gone") // null fields are not stored
 	opts := cmp.Options{cmpopts.IgnoreFields(ir.Value{}, "Fold"), cmpopts.EquateEmpty()}
-	for name, enc := range map[string]func(*vm.Person) ([]byte, error){"binary": encodePerson, "json": encodePersonJSON} {
+	for name, enc := range map[string]func(*storage.Person) ([]byte, error){"binary": encodePerson, "json": encodePersonJSON} {
 		b, err := enc(p)
 		if err != nil {
 			t.Fatal(err)
@@ -65,7 +65,7 @@ func FuzzDecodePerson(f *testing.F) {
 // with their keys rewritten as ir.Key makes them: a program or
 // campaign key splits at its first "/", a list key at every "/".
 func TestPersonEncodingRekeysOldForms(t *testing.T) {
-	old := &vm.Person{ID: "7", Fields: map[string]ir.Value{},
+	old := &storage.Person{ID: "7", Fields: map[string]ir.Value{},
 		Lists:    map[string]bool{"W/P/Hot": true, `W/a\b`: true},
 		Programs: map[string]string{"A/Y/Z": "Invited", `W/back\slash`: "Attended", "W/Plain": "Invited"},
 		Runs:     map[string]time.Time{"A/Y/Z": time.Unix(5, 0).UTC()},

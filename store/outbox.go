@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // The outbox: the email and alerts that committed passes send
@@ -46,7 +46,7 @@ const (
 // OutboxRow is one message of the outbox.
 type OutboxRow struct {
 	ID        int64
-	Message   vm.Message // its ID is the stable Message-ID
+	Message   storage.Message // its ID is the stable Message-ID
 	State     string
 	Attempts  int // attempts started, this one included once claimed
 	NextAt    time.Time
@@ -82,7 +82,7 @@ func (t *sqlTx) writeOutbox() error {
 	ids, wss, people, docs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	due := make([]int64, n)
 	for i, m := range t.outbox {
-		m.ID = vm.MessageID(m)
+		m.ID = storage.MessageID(m)
 		var seq int64
 		at := time.Time{}
 		if m.Activity != nil {

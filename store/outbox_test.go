@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // The outbox: a message applied with its activity is kept at commit (none
@@ -16,15 +16,15 @@ import (
 func testOutbox(t *testing.T, s *Store) {
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	apply := func(commit bool, to string) *vm.Message {
+	apply := func(commit bool, to string) *storage.Message {
 		tx, err := s.BeginServe(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := &vm.Activity{Time: at, Person: "p1", Type: "Send Email", Campaign: "C", Workspace: "W", Primary: "News"}
-		m := &vm.Message{Person: "p1", Workspace: "W", Campaign: "C", Step: "00ff00ff00ff00ff", Name: "News", From: "n@example.com",
+		a := &storage.Activity{Time: at, Person: "p1", Type: "Send Email", Campaign: "C", Workspace: "W", Primary: "News"}
+		m := &storage.Message{Person: "p1", Workspace: "W", Campaign: "C", Step: "00ff00ff00ff00ff", Name: "News", From: "n@example.com",
 			To: to, Subject: "S", Text: "T", HTML: "<p>H</p>", Activity: a}
-		if err := tx.Apply(&vm.Commit{Activities: []*vm.Activity{a}, Outbox: []*vm.Message{m}}); err != nil {
+		if err := tx.Apply(&storage.Commit{Activities: []*storage.Activity{a}, Outbox: []*storage.Message{m}}); err != nil {
 			t.Fatal(err)
 		}
 		if commit {
@@ -40,7 +40,7 @@ func testOutbox(t *testing.T, s *Store) {
 	apply(false, "rolled@back.example")
 	m := apply(true, "p1@x.example")
 	m2 := apply(true, "p1@x.example")
-	if m.ID == "" || m.ID == m2.ID || m.ID != vm.MessageID(m) {
+	if m.ID == "" || m.ID == m2.ID || m.ID != storage.MessageID(m) {
 		t.Fatalf("Message-IDs %q %q", m.ID, m2.ID)
 	}
 	tx, err := s.BeginServe(ctx)
@@ -118,12 +118,12 @@ func testOutboxMany(t *testing.T, s *Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var msgs []*vm.Message
+	var msgs []*storage.Message
 	for i := range 23 {
 		person := fmt.Sprintf("p%02d", i)
-		a := &vm.Activity{Time: at.Add(time.Duration(i) * time.Second), Person: person, Type: "Send Email", Campaign: "C", Workspace: "W", Primary: "News"}
-		m := &vm.Message{Person: person, Workspace: "W", Campaign: "C", Step: "00ff00ff00ff00ff", Name: "News", To: person + "@x.example", Subject: "S", Text: "T", Activity: a}
-		if err := tx.Apply(&vm.Commit{Activities: []*vm.Activity{a}, Outbox: []*vm.Message{m}}); err != nil {
+		a := &storage.Activity{Time: at.Add(time.Duration(i) * time.Second), Person: person, Type: "Send Email", Campaign: "C", Workspace: "W", Primary: "News"}
+		m := &storage.Message{Person: person, Workspace: "W", Campaign: "C", Step: "00ff00ff00ff00ff", Name: "News", To: person + "@x.example", Subject: "S", Text: "T", Activity: a}
+		if err := tx.Apply(&storage.Commit{Activities: []*storage.Activity{a}, Outbox: []*storage.Message{m}}); err != nil {
 			t.Fatal(err)
 		}
 		msgs = append(msgs, m)
@@ -149,7 +149,7 @@ func testOutboxMany(t *testing.T, s *Store) {
 			t.Fatalf("row %d: %v", id, err)
 		}
 		m := msgs[i]
-		if r.Message.ID != m.ID || m.ID != vm.MessageID(m) || r.Message.Person != m.Person || r.Message.To != m.To || r.Message.Workspace != "W" {
+		if r.Message.ID != m.ID || m.ID != storage.MessageID(m) || r.Message.Person != m.Person || r.Message.To != m.To || r.Message.Workspace != "W" {
 			t.Errorf("row %d: %+v, want %s for %s", id, r.Message, m.ID, m.Person)
 		}
 	}

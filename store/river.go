@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivermigrate"
@@ -75,7 +75,7 @@ CREATE TABLE serve_processes (id TEXT COLLATE "C" PRIMARY KEY, host TEXT NOT NUL
 // order first queued. The state and its jobs commit together or not at
 // all.
 type JobHook interface {
-	InsertJobs(ctx context.Context, tx *sql.Tx, waits []*vm.Parked, messages []string, queued []string) error
+	InsertJobs(ctx context.Context, tx *sql.Tx, waits []*storage.Parked, messages []string, queued []string) error
 }
 
 // SetJobHook sets the hook each transaction calls before it commits

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Lease is how a process holds the batch runs it is running, so that
@@ -61,8 +61,8 @@ func (e *RunBusyError) Error() string {
 // runColumns are the columns scanRun reads.
 const runColumns = `id, workspace, campaign, started, tokens, cursor, done, summary, owner, heartbeat`
 
-func scanRun(row scanner) (*vm.BatchRun, string, int64, error) {
-	r := &vm.BatchRun{}
+func scanRun(row scanner) (*storage.BatchRun, string, int64, error) {
+	r := &storage.BatchRun{}
 	var summary, owner string
 	var tokens []byte
 	var done int
@@ -87,7 +87,7 @@ func scanRun(row scanner) (*vm.BatchRun, string, int64, error) {
 // processes (SQLite: the write lock it takes when it begins; PostgreSQL:
 // an advisory lock), so two processes never both start a run: the second
 // finds the first's, and its live lease.
-func (s *Store) StartRun(ctx context.Context, want *vm.BatchRun, again bool) (*vm.BatchRun, vm.RunState, error) {
+func (s *Store) StartRun(ctx context.Context, want *storage.BatchRun, again bool) (*storage.BatchRun, storage.RunState, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, 0, err
@@ -119,29 +119,29 @@ func (s *Store) StartRun(ctx context.Context, want *vm.BatchRun, again bool) (*v
 		if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE batch_runs SET owner = ?, heartbeat = ? WHERE id = ?`), s.lease.Owner, s.leaseNow(), r.ID); err != nil {
 			return nil, 0, err
 		}
-		return r, vm.RunResumed, tx.Commit()
+		return r, storage.RunResumed, tx.Commit()
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, 0, err
 	}
 	if !again {
 		r, _, _, err := scanRun(tx.QueryRowContext(ctx, q(`workspace = ? AND campaign = ? AND started = ? ORDER BY id DESC LIMIT 1`), want.Workspace, want.Campaign, fmtTime(want.Started)))
 		if err == nil {
-			return r, vm.RunDone, nil
+			return r, storage.RunDone, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return nil, 0, err
 		}
 	}
-	r = &vm.BatchRun{Workspace: want.Workspace, Campaign: want.Campaign, Started: want.Started, Tokens: want.Tokens}
+	r = &storage.BatchRun{Workspace: want.Workspace, Campaign: want.Campaign, Started: want.Started, Tokens: want.Tokens}
 	tokens, _ := json.Marshal(r.Tokens)
 	if err := tx.StmtContext(ctx, s.st["newRun"]).QueryRowContext(ctx, r.Workspace, r.Campaign, fmtTime(r.Started), tokens, "", 0, s.lease.Owner, s.leaseNow()).Scan(&r.ID); err != nil {
 		return nil, 0, err
 	}
-	return r, vm.RunNew, tx.Commit()
+	return r, storage.RunNew, tx.Commit()
 }
 
 // RunLog implements vm.Store.
-func (s *Store) RunLog(ctx context.Context, run int64) ([]*vm.Activity, error) {
+func (s *Store) RunLog(ctx context.Context, run int64) ([]*storage.Activity, error) {
 	var first, last int64
 	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT first_seq, last_seq FROM batch_runs WHERE id = ?`), run).Scan(&first, &last)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && first == 0) {
@@ -161,9 +161,9 @@ func (s *Store) RunLog(ctx context.Context, run int64) ([]*vm.Activity, error) {
 
 // scanActivities reads every row of rows as an activity (the columns of
 // scanActivity, each row naming its person) and closes rows.
-func scanActivities(rows *sql.Rows) ([]*vm.Activity, error) {
+func scanActivities(rows *sql.Rows) ([]*storage.Activity, error) {
 	defer rows.Close()
-	var out []*vm.Activity
+	var out []*storage.Activity
 	for rows.Next() {
 		a, err := scanActivity(rows, "")
 		if err != nil {
@@ -212,7 +212,7 @@ func (t *sqlTx) actRange() (first, last int64) {
 
 // summaryDoc is a run's or chunk's summary as stored: empty when it
 // counts nothing.
-func summaryDoc(s vm.RunSummary) []byte {
+func summaryDoc(s storage.RunSummary) []byte {
 	if len(s.Entered)+len(s.Steps) == 0 {
 		return nil
 	}

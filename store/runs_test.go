@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 func TestSQLiteRunLease(t *testing.T) { runLease(t, sqlitePair) }
@@ -28,10 +28,10 @@ func runLease(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 	clock := func() time.Time { return now }
 	s1.SetLease(Lease{Owner: "one", Now: clock, Live: func(string, time.Time) bool { return live }})
 	s2.SetLease(Lease{Owner: "two", Now: clock, Live: func(string, time.Time) bool { return live }})
-	want := &vm.BatchRun{Workspace: "W", Campaign: "C", Started: now}
+	want := &storage.BatchRun{Workspace: "W", Campaign: "C", Started: now}
 
 	r1, state, err := s1.StartRun(ctx, want, false)
-	if err != nil || state != vm.RunNew {
+	if err != nil || state != storage.RunNew {
 		t.Fatalf("first start: %v, %v", state, err)
 	}
 	_, _, err = s2.StartRun(ctx, want, false)
@@ -46,7 +46,7 @@ func runLease(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 	// Process one's lease lapses: process two takes the run over.
 	live = false
 	r2, state, err := s2.StartRun(ctx, want, false)
-	if err != nil || state != vm.RunResumed || r2.ID != r1.ID {
+	if err != nil || state != storage.RunResumed || r2.ID != r1.ID {
 		t.Fatalf("take over: %v, %v, %+v", state, err, r2)
 	}
 	// Process one, still running, cannot move the run any more.
@@ -55,13 +55,13 @@ func runLease(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 		t.Fatal(err)
 	}
 	r1.Cursor = "a"
-	err = tx.Apply(&vm.Commit{Run: r1})
+	err = tx.Apply(&storage.Commit{Run: r1})
 	if err == nil {
 		err = tx.Commit()
 	} else {
 		tx.Rollback()
 	}
-	if !errors.Is(err, vm.ErrTaken) {
+	if !errors.Is(err, storage.ErrTaken) {
 		t.Fatalf("the process that lost the run committed to it: %v", err)
 	}
 	// Process two finishes it; then the same start finds it complete.
@@ -70,7 +70,7 @@ func runLease(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 		t.Fatal(err)
 	}
 	r2.Cursor, r2.Done = "z", true
-	if err := tx.Apply(&vm.Commit{Run: r2}); err != nil {
+	if err := tx.Apply(&storage.Commit{Run: r2}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -78,10 +78,10 @@ func runLease(t *testing.T, pair func(t *testing.T) (*Store, *Store)) {
 	}
 	live = true
 	done, state, err := s1.StartRun(ctx, want, false)
-	if err != nil || state != vm.RunDone || done.ID != r1.ID {
+	if err != nil || state != storage.RunDone || done.ID != r1.ID {
 		t.Fatalf("a complete run: %v, %v, %+v", state, err, done)
 	}
-	if again, state, err := s1.StartRun(ctx, want, true); err != nil || state != vm.RunNew || again.ID == r1.ID {
+	if again, state, err := s1.StartRun(ctx, want, true); err != nil || state != storage.RunNew || again.ID == r1.ID {
 		t.Fatalf("again: %v, %v, %+v", state, err, again)
 	}
 }
@@ -119,7 +119,7 @@ func TestPostgresTimeouts(t *testing.T) {
 	if v := show(short, "lock_timeout"); v != "300ms" {
 		t.Errorf("lock_timeout from the URL: %s, want 300ms", v)
 	}
-	if err := s.Import(ctx, []*vm.Person{{ID: "1"}}, nil); err != nil {
+	if err := s.Import(ctx, []*storage.Person{{ID: "1"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	holder, err := s.db.BeginTx(ctx, nil)

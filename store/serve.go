@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // The service's tables (campc serve): the integer ids its API gives
@@ -240,7 +240,7 @@ func (t *ServeTx) ScheduleDone(id int64) error {
 
 // ActivityPage is one page of the activity log, for the API: activities
 // after seq (exclusive), at or after since, oldest first, at most limit.
-func (t *ServeTx) ActivityPage(after int64, since time.Time, limit int) ([]*vm.Activity, error) {
+func (t *ServeTx) ActivityPage(after int64, since time.Time, limit int) ([]*storage.Activity, error) {
 	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(`SELECT seq, person, time, type, campaign, workspace, primary_value, attributes FROM activities WHERE seq > ? AND time >= ? ORDER BY seq LIMIT ?`),
 		after, fmtTime(since), limit)
 	if err != nil {

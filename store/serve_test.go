@@ -8,7 +8,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // The service's ids: given once, kept across transactions and reopening,
@@ -77,9 +77,9 @@ func testServeIDs(t *testing.T, s *Store) {
 		t.Fatalf("done but due: %v", due)
 	}
 	// The activity log, paged by sequence number.
-	p := &vm.Person{ID: "5"}
-	acts := []*vm.Activity{{Time: at, Person: "5", Type: "T", Workspace: "W"}, {Time: at.Add(time.Hour), Person: "5", Type: "U", Workspace: "W"}}
-	if err := tx.Apply(&vm.Commit{Person: p, Activities: acts}); err != nil {
+	p := &storage.Person{ID: "5"}
+	acts := []*storage.Activity{{Time: at, Person: "5", Type: "T", Workspace: "W"}, {Time: at.Add(time.Hour), Person: "5", Type: "U", Workspace: "W"}}
+	if err := tx.Apply(&storage.Commit{Person: p, Activities: acts}); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := tx.Exists("5"); !ok {
@@ -102,11 +102,11 @@ func TestSQLiteActivityPage(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	tx, _ := s.BeginServe(ctx)
-	var acts []*vm.Activity
+	var acts []*storage.Activity
 	for i := 0; i < 5; i++ {
-		acts = append(acts, &vm.Activity{Time: at.Add(time.Duration(i) * time.Hour), Person: "p", Type: "T", Workspace: "W"})
+		acts = append(acts, &storage.Activity{Time: at.Add(time.Duration(i) * time.Hour), Person: "p", Type: "T", Workspace: "W"})
 	}
-	if err := tx.Apply(&vm.Commit{Person: &vm.Person{ID: "p"}, Activities: acts}); err != nil {
+	if err := tx.Apply(&storage.Commit{Person: &storage.Person{ID: "p"}, Activities: acts}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -133,17 +133,17 @@ func TestSQLiteActivityPage(t *testing.T) {
 func testKeptPeople(t *testing.T, s *Store) {
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	person := func(id, stage string) *vm.Person {
-		return &vm.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Stage": ir.NewText(stdlib.Text, stage)}}
+	person := func(id, stage string) *storage.Person {
+		return &storage.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Stage": ir.NewText(stdlib.Text, stage)}}
 	}
-	act := func(id, what string) *vm.Activity {
-		return &vm.Activity{Person: id, Time: at, Type: stdlib.ActInterestingMoment, Workspace: "W", Primary: what}
+	act := func(id, what string) *storage.Activity {
+		return &storage.Activity{Person: id, Time: at, Type: stdlib.ActInterestingMoment, Workspace: "W", Primary: what}
 	}
-	if err := s.Import(ctx, []*vm.Person{person("a", "new"), person("b", "new"), person("c", "new")}, nil); err != nil {
+	if err := s.Import(ctx, []*storage.Person{person("a", "new"), person("b", "new"), person("c", "new")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	tx, _ := s.BeginServe(ctx)
-	if err := tx.Apply(&vm.Commit{Activities: []*vm.Activity{act("a", "first")}}); err != nil {
+	if err := tx.Apply(&storage.Commit{Activities: []*storage.Activity{act("a", "first")}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -172,7 +172,7 @@ func testKeptPeople(t *testing.T, s *Store) {
 	if p, err := tx.LoadPerson("nobody"); p != nil || err != nil {
 		t.Fatalf("nobody: %v %v", p, err)
 	}
-	if err := tx.Apply(&vm.Commit{Person: person("a", "seen"), Activities: []*vm.Activity{act("a", "second")}}); err != nil {
+	if err := tx.Apply(&storage.Commit{Person: person("a", "seen"), Activities: []*storage.Activity{act("a", "second")}}); err != nil {
 		t.Fatal(err)
 	}
 	check(tx, "a", "seen", "first", "second")
@@ -182,7 +182,7 @@ func testKeptPeople(t *testing.T, s *Store) {
 	}
 	check(tx, "a", "seen", "first", "second")
 	check(tx, "b", "new")
-	if err := tx.Apply(&vm.Commit{Person: person("b", "seen"), Activities: []*vm.Activity{act("b", "b1")}}); err != nil {
+	if err := tx.Apply(&storage.Commit{Person: person("b", "seen"), Activities: []*storage.Activity{act("b", "b1")}}); err != nil {
 		t.Fatal(err)
 	}
 	check(tx, "b", "seen", "b1")

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // dialect is what differs between the two databases.
@@ -41,7 +41,7 @@ type Store struct {
 	jobs  JobHook    // see SetJobHook
 }
 
-var _ vm.Store = (*Store)(nil)
+var _ storage.Store = (*Store)(nil)
 
 // queries, written with ? and rebound per dialect.
 var queries = map[string]string{
@@ -228,7 +228,7 @@ func scanIDs(rows *sql.Rows) ([]string, error) {
 }
 
 // Begin implements vm.Store.
-func (s *Store) Begin(ctx context.Context) (vm.Tx, error) {
+func (s *Store) Begin(ctx context.Context) (storage.Tx, error) {
 	if err := s.prepareWrites(ctx); err != nil {
 		return nil, err
 	}
@@ -265,8 +265,8 @@ type sqlTx struct {
 	taken map[string]map[int64]bool
 	// acts are the activities applied, to be written at Commit;
 	// pendingLog has them by person.
-	acts       []*vm.Activity
-	pendingLog map[string][]*vm.Activity
+	acts       []*storage.Activity
+	pendingLog map[string][]*storage.Activity
 	// people are the states applied, written at Commit in a few
 	// statements; loads in this transaction read them from here.
 	people  map[string]personRow
@@ -274,20 +274,20 @@ type sqlTx struct {
 	fetched map[string]*personRow // people read ahead by Prefetch
 	// run is the batch run this transaction moves (one of its groups),
 	// written at Commit after the activities, which belong to it.
-	run *vm.BatchRun
+	run *storage.BatchRun
 	// chunk is the shared batch run's chunk this transaction moves
 	// (MoveChunk), written at Commit in run's place.
-	chunk *vm.Chunk
+	chunk *storage.Chunk
 	// outbox are the messages applied (Commit.Outbox), written at Commit
 	// after the activities, whose numbers name them.
-	outbox []*vm.Message
+	outbox []*storage.Message
 	// entries are the passes that entered a campaign (Commit.Entered),
 	// written at Commit for the console's counts.
 	entries []entry
 	// parked are the waits this transaction parked, for the job hook.
-	parked []*vm.Parked
+	parked []*storage.Parked
 	// enqueued are the runs queued (Commit.Enqueue), for the job hook.
-	enqueued []*vm.Queued
+	enqueued []*storage.Queued
 }
 
 // personRow is a person as stored: the encoded state and, once read, the
@@ -295,7 +295,7 @@ type sqlTx struct {
 type personRow struct {
 	data    []byte
 	deleted int
-	log     []*vm.Activity
+	log     []*storage.Activity
 	logRead bool
 }
 
@@ -303,7 +303,7 @@ type personRow struct {
 // queued run that another process has resumed or run since this one read
 // it: the transaction must be rolled back, or that work would be done
 // twice.
-var ErrTaken = vm.ErrTaken
+var ErrTaken = storage.ErrTaken
 
 // take deletes a parked wait or a queued run. The one that deletes it is
 // the one that does its work: when it is gone, another transaction (in
@@ -346,7 +346,7 @@ func (t *sqlTx) stmt(name string) *sql.Stmt {
 	return st
 }
 
-func (t *sqlTx) LoadPerson(id string) (*vm.Person, error) {
+func (t *sqlTx) LoadPerson(id string) (*storage.Person, error) {
 	var row personRow
 	if w, ok := t.people[id]; ok {
 		row = w
@@ -405,8 +405,8 @@ func (t *sqlTx) LoadPerson(id string) (*vm.Person, error) {
 
 type scanner interface{ Scan(...any) error }
 
-func scanActivity(r scanner, person string) (*vm.Activity, error) {
-	a := &vm.Activity{Person: person}
+func scanActivity(r scanner, person string) (*storage.Activity, error) {
+	a := &storage.Activity{Person: person}
 	var tm int64
 	var attrs string
 	var err error
@@ -425,7 +425,7 @@ func scanActivity(r scanner, person string) (*vm.Activity, error) {
 	return a, nil
 }
 
-func (t *sqlTx) WaitsOf(person string) ([]*vm.Parked, error) {
+func (t *sqlTx) WaitsOf(person string) ([]*storage.Parked, error) {
 	rows, err := t.stmt("waitsOf").QueryContext(t.ctx, person)
 	if err != nil {
 		return nil, err
@@ -440,19 +440,19 @@ type parkedDoc struct {
 	Step    string            `json:"step,omitempty"`
 	Path    []int             `json:"path,omitempty"`
 	Tokens  map[string]string `json:"tokens,omitempty"`
-	Trigger *vm.Event         `json:"trigger,omitempty"`
+	Trigger *storage.Event    `json:"trigger,omitempty"`
 	// Webhook is a parked webhook call's request (vm.Parked.Webhook),
 	// headers included: the job that makes the call reads it here, so
 	// the job's own arguments (which campc status and River's tables
 	// show) name only the row.
-	Webhook *vm.WebhookRequest `json:"webhook,omitempty"`
+	Webhook *storage.WebhookRequest `json:"webhook,omitempty"`
 }
 
-func scanParked(rows *sql.Rows) ([]*vm.Parked, error) {
+func scanParked(rows *sql.Rows) ([]*storage.Parked, error) {
 	defer rows.Close()
-	var out []*vm.Parked
+	var out []*storage.Parked
 	for rows.Next() {
-		p := &vm.Parked{}
+		p := &storage.Parked{}
 		var due int64
 		var data []byte
 		if err := rows.Scan(&p.ID, &p.Person, &p.Workspace, &p.Campaign, &due, &data); err != nil {
@@ -473,10 +473,10 @@ type queuedDoc struct {
 	Workspace string            `json:"workspace"`
 	Campaign  string            `json:"campaign"`
 	Tokens    map[string]string `json:"tokens,omitempty"`
-	Trigger   *vm.Event         `json:"trigger,omitempty"`
+	Trigger   *storage.Event    `json:"trigger,omitempty"`
 }
 
-func (t *sqlTx) Apply(c *vm.Commit) error {
+func (t *sqlTx) Apply(c *storage.Commit) error {
 	if p := c.Person; p != nil {
 		data, err := encodePerson(p)
 		if err != nil {
@@ -503,7 +503,7 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 		t.acts = append(t.acts, a)
 		if a.Person != "" {
 			if t.pendingLog == nil {
-				t.pendingLog = map[string][]*vm.Activity{}
+				t.pendingLog = map[string][]*storage.Activity{}
 			}
 			t.pendingLog[a.Person] = append(t.pendingLog[a.Person], a)
 		}
@@ -557,7 +557,7 @@ func (t *sqlTx) Apply(c *vm.Commit) error {
 // time. Otherwise the group would process people again; it stops instead,
 // and its group is rolled back. The run's row stays locked until the
 // commit.
-func (t *sqlTx) checkRun(r *vm.BatchRun) error {
+func (t *sqlTx) checkRun(r *storage.BatchRun) error {
 	var cursor, owner string
 	var done int
 	if err := t.stmt("lockRun").QueryRowContext(t.ctx, r.ID).Scan(&cursor, &done, &owner); err != nil {
@@ -752,7 +752,7 @@ func boolInt(b bool) int {
 }
 
 // DueWaits implements vm.Store.
-func (s *Store) DueWaits(ctx context.Context, t time.Time) ([]*vm.Parked, error) {
+func (s *Store) DueWaits(ctx context.Context, t time.Time) ([]*storage.Parked, error) {
 	rows, err := s.st["dueWaits"].QueryContext(ctx, fmtTime(t))
 	if err != nil {
 		return nil, err
@@ -761,7 +761,7 @@ func (s *Store) DueWaits(ctx context.Context, t time.Time) ([]*vm.Parked, error)
 }
 
 // Queued implements vm.Store.
-func (s *Store) Queued(ctx context.Context) ([]*vm.Queued, error) {
+func (s *Store) Queued(ctx context.Context) ([]*storage.Queued, error) {
 	rows, err := s.st["queued"].QueryContext(ctx)
 	if err != nil {
 		return nil, err
@@ -772,7 +772,7 @@ func (s *Store) Queued(ctx context.Context) ([]*vm.Queued, error) {
 // QueuedOf implements vm.QueueReader: the person's queued runs, less
 // those this transaction took (those it queued are not run before it
 // commits, and are not listed).
-func (t *sqlTx) QueuedOf(person string) ([]*vm.Queued, error) {
+func (t *sqlTx) QueuedOf(person string) ([]*storage.Queued, error) {
 	rows, err := t.stmt("queuedOf").QueryContext(t.ctx, person)
 	if err != nil {
 		return nil, err
@@ -781,14 +781,14 @@ func (t *sqlTx) QueuedOf(person string) ([]*vm.Queued, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(qs, func(q *vm.Queued) bool { return t.taken["dequeue"][q.ID] }), nil
+	return slices.DeleteFunc(qs, func(q *storage.Queued) bool { return t.taken["dequeue"][q.ID] }), nil
 }
 
-func scanQueued(rows *sql.Rows) ([]*vm.Queued, error) {
+func scanQueued(rows *sql.Rows) ([]*storage.Queued, error) {
 	defer rows.Close()
-	var out []*vm.Queued
+	var out []*storage.Queued
 	for rows.Next() {
-		q := &vm.Queued{}
+		q := &storage.Queued{}
 		var data []byte
 		if err := rows.Scan(&q.ID, &q.Person, &data); err != nil {
 			return nil, err
@@ -804,8 +804,8 @@ func scanQueued(rows *sql.Rows) ([]*vm.Queued, error) {
 }
 
 // OpenRun implements vm.Store.
-func (s *Store) OpenRun(ctx context.Context, workspace, campaign string) (*vm.BatchRun, error) {
-	r := &vm.BatchRun{}
+func (s *Store) OpenRun(ctx context.Context, workspace, campaign string) (*storage.BatchRun, error) {
+	r := &storage.BatchRun{}
 	var started int64
 	var tokens []byte
 	err := s.st["openRun"].QueryRowContext(ctx, workspace, campaign).Scan(&r.ID, &r.Workspace, &r.Campaign, &started, &tokens, &r.Cursor)
@@ -823,7 +823,7 @@ func (s *Store) OpenRun(ctx context.Context, workspace, campaign string) (*vm.Ba
 }
 
 // Activities implements vm.Store.
-func (s *Store) Activities(ctx context.Context, id string) ([]*vm.Activity, error) {
+func (s *Store) Activities(ctx context.Context, id string) ([]*storage.Activity, error) {
 	var rows *sql.Rows
 	var err error
 	if id == "" {
@@ -835,14 +835,14 @@ func (s *Store) Activities(ctx context.Context, id string) ([]*vm.Activity, erro
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*vm.Activity
+	var out []*storage.Activity
 	for rows.Next() {
-		var a *vm.Activity
+		var a *storage.Activity
 		if id == "" {
 			a, err = scanActivity(rows, "")
 		} else {
 			var p string
-			a = &vm.Activity{}
+			a = &storage.Activity{}
 			var tm int64
 			var attrs string
 			if err = rows.Scan(&a.Seq, &p, &tm, &a.Type, &a.Campaign, &a.Workspace, &a.Primary, &attrs); err == nil {
@@ -870,11 +870,11 @@ func (s *Store) Activities(ctx context.Context, id string) ([]*vm.Activity, erro
 // the file), the order in which batch runs lock them too: an import and a
 // batch run at the same time on PostgreSQL wait for each other rather than
 // deadlock.
-func (s *Store) Import(ctx context.Context, people []*vm.Person, progress func(done int)) error {
+func (s *Store) Import(ctx context.Context, people []*storage.Person, progress func(done int)) error {
 	people = slices.Clone(people)
-	slices.SortStableFunc(people, func(a, b *vm.Person) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortStableFunc(people, func(a, b *storage.Person) int { return strings.Compare(a.ID, b.ID) })
 	i := 0
-	next := func() (*vm.Person, error) {
+	next := func() (*storage.Person, error) {
 		if i == len(people) {
 			return nil, io.EOF
 		}
@@ -889,7 +889,7 @@ func (s *Store) Import(ctx context.Context, people []*vm.Person, progress func(d
 // last (any other error rolls the import back). They are written in the
 // order next gives them, in one transaction; give them in Id order, as
 // Import does, to lock rows in the order batch runs do.
-func (s *Store) ImportEach(ctx context.Context, next func() (*vm.Person, error), progress func(done int)) error {
+func (s *Store) ImportEach(ctx context.Context, next func() (*storage.Person, error), progress func(done int)) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -907,12 +907,12 @@ func (s *Store) ImportEach(ctx context.Context, next func() (*vm.Person, error),
 		}
 		// The door checks these already; a value PostgreSQL would refuse
 		// (a NUL) must not pass on SQLite either, whoever calls.
-		if err := vm.CheckPerson(p); err != nil {
+		if err := storage.CheckPerson(p); err != nil {
 			return fmt.Errorf("import person %q: %w", p.ID, err)
 		}
 		var data []byte
 		var deleted int
-		var old *vm.Person
+		var old *storage.Person
 		err = load.QueryRowContext(ctx, p.ID).Scan(&data, &deleted)
 		switch {
 		case err == nil && deleted == 0:
@@ -922,7 +922,7 @@ func (s *Store) ImportEach(ctx context.Context, next func() (*vm.Person, error),
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		merged := vm.MergeImport(old, p)
+		merged := storage.MergeImport(old, p)
 		enc, err := encodePerson(merged)
 		if err != nil {
 			return err
@@ -961,4 +961,4 @@ func (s *Store) HistoryEnd(ctx context.Context) (time.Time, error) {
 	return parseTime(end), nil
 }
 
-var _ vm.HistoryEnder = (*Store)(nil)
+var _ storage.HistoryEnder = (*Store)(nil)

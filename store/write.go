@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -193,7 +193,7 @@ func (t *sqlTx) logActivities() error {
 // AUTOINCREMENT numbers the rows of one statement one after another, in
 // the order of its VALUES list, so the last row's number (the statement's
 // last insert rowid) gives every row's.
-func (t *sqlTx) logChunk(acts []*vm.Activity, args []any) ([]any, error) {
+func (t *sqlTx) logChunk(acts []*storage.Activity, args []any) ([]any, error) {
 	run := t.runID()
 	for _, a := range acts {
 		attrs, err := a.Attributes.MarshalJSON()
@@ -223,7 +223,7 @@ func (t *sqlTx) logChunk(acts []*vm.Activity, args []any) ([]any, error) {
 // activities' sequence first, in the same transaction, as the rows' own
 // defaults would draw them: the numbers grow with the order of the log and
 // are taken at commit, so transactions that commit in turn log in turn.
-func (t *sqlTx) logCopy(acts []*vm.Activity) error {
+func (t *sqlTx) logCopy(acts []*storage.Activity) error {
 	n := len(acts)
 	rows, err := t.tx.StmtContext(t.ctx, t.s.w.pgSeqs).QueryContext(t.ctx, n)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/campc/campc/vm/vmtest"
 )
 
@@ -24,14 +24,14 @@ func testWriteChunks(t *testing.T, newStore func(*testing.T) vmtest.Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	const people = 1100 // 1024 + 64 + 4·3
-	var ps []*vm.Person
+	var ps []*storage.Person
 	for i := range people {
-		ps = append(ps, &vm.Person{ID: fmt.Sprintf("p%05d", i), Fields: map[string]ir.Value{}})
+		ps = append(ps, &storage.Person{ID: fmt.Sprintf("p%05d", i), Fields: map[string]ir.Value{}})
 	}
 	if err := s.Import(ctx, ps, nil); err != nil {
 		t.Fatal(err)
 	}
-	var want []*vm.Activity
+	var want []*storage.Activity
 	for round, acts := range []int{1337, 1, 5} { // 1337 = 1024 + 256 + 16·3 + 4·2 + 1
 		tx, err := s.Begin(ctx)
 		if err != nil {
@@ -44,15 +44,15 @@ func testWriteChunks(t *testing.T, newStore func(*testing.T) vmtest.Store) {
 			}
 			p = p.Clone()
 			p.Fields["LeadScore"] = ir.NewNumber(stdlib.Score, float64(round*people+i))
-			if err := tx.Apply(&vm.Commit{Person: p}); err != nil {
+			if err := tx.Apply(&storage.Commit{Person: p}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for i := range acts {
-			a := &vm.Activity{Time: t0.Add(time.Duration(i) * time.Second), Person: ps[i%people].ID, Type: "T",
-				Campaign: "C", Workspace: "W", Primary: fmt.Sprint(round, "/", i), Attributes: vm.Attrs{{Key: "N", Value: vm.AttrNum(float64(i))}}}
+			a := &storage.Activity{Time: t0.Add(time.Duration(i) * time.Second), Person: ps[i%people].ID, Type: "T",
+				Campaign: "C", Workspace: "W", Primary: fmt.Sprint(round, "/", i), Attributes: storage.Attrs{{Key: "N", Value: storage.AttrNum(float64(i))}}}
 			want = append(want, a)
-			if err := tx.Apply(&vm.Commit{Activities: []*vm.Activity{a}}); err != nil {
+			if err := tx.Apply(&storage.Commit{Activities: []*storage.Activity{a}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -144,7 +144,7 @@ func TestPostgresPrefetchLogsCollation(t *testing.T) {
 	}
 	defer s.Close()
 	// "Z1" < "a1" in Go and in C; "a1" < "Z1" in en-US.
-	ps := []*vm.Person{{ID: "Z1", Fields: map[string]ir.Value{}}, {ID: "a1", Fields: map[string]ir.Value{}}}
+	ps := []*storage.Person{{ID: "Z1", Fields: map[string]ir.Value{}}, {ID: "a1", Fields: map[string]ir.Value{}}}
 	if err := s.Import(ctx, ps, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +153,8 @@ func TestPostgresPrefetchLogsCollation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range ps {
-		a := &vm.Activity{Time: time.Unix(1, 0), Person: p.ID, Type: "T", Campaign: "C", Workspace: "W", Primary: p.ID, Attributes: vm.Attrs{}}
-		if err := tx.Apply(&vm.Commit{Activities: []*vm.Activity{a}}); err != nil {
+		a := &storage.Activity{Time: time.Unix(1, 0), Person: p.ID, Type: "T", Campaign: "C", Workspace: "W", Primary: p.ID, Attributes: storage.Attrs{}}
+		if err := tx.Apply(&storage.Commit{Activities: []*storage.Activity{a}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -170,7 +170,7 @@ func TestPostgresPrefetchLogsCollation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	if err := tx.(vm.Prefetcher).Prefetch(ids, true); err != nil {
+	if err := tx.(storage.Prefetcher).Prefetch(ids, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range ids {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
 
 // PersonChange is what an API call does to one person's fields (campc
@@ -41,7 +42,7 @@ func (e *Engine) ChangePerson(ctx context.Context, ch PersonChange) (*Report, er
 	if ws == nil {
 		return nil, fmt.Errorf("no workspace %q", ch.Workspace)
 	}
-	if err := CheckID(ch.Person); err != nil {
+	if err := storage.CheckID(ch.Person); err != nil {
 		return nil, fmt.Errorf("Id: %v", err)
 	}
 	vals := make([]ir.Value, len(ch.Fields))
@@ -53,10 +54,10 @@ func (e *Engine) ChangePerson(ctx context.Context, ch PersonChange) (*Report, er
 		if fd.Builtin && stdlib.ReadOnlyField(fd.Name) {
 			return nil, fmt.Errorf("field %s is kept by campc and cannot be set", fd.Name)
 		}
-		if err := CheckText(f.Value); err != nil {
+		if err := storage.CheckText(f.Value); err != nil {
 			return nil, fmt.Errorf("field %s: %v", fd.Name, err)
 		}
-		v, err := parseValue(fd.Type, f.Value)
+		v, err := storage.ParseFieldValue(fd.Type, f.Value)
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %v", fd.Name, err)
 		}
@@ -82,7 +83,7 @@ func (e *Engine) ChangePerson(ctx context.Context, ch PersonChange) (*Report, er
 			return fmt.Errorf("person %q is not visible to workspace %q", ch.Person, ws.Name)
 		}
 		if ch.Create {
-			p = &Person{ID: ch.Person, Partition: ch.Partition, Fields: map[string]ir.Value{}}
+			p = &storage.Person{ID: ch.Person, Partition: ch.Partition, Fields: map[string]ir.Value{}}
 			if ch.Partition == "Default" {
 				p.Partition = ""
 			}
@@ -90,15 +91,15 @@ func (e *Engine) ChangePerson(ctx context.Context, ch PersonChange) (*Report, er
 		ps := r.newPass(p, nil)
 		if ch.Create {
 			at := ir.Value{Type: stdlib.DateTime, Time: r.now}
-			ps.p.SetField(fieldCreatedAt, at)
-			ps.p.SetField(fieldUpdatedAt, at)
+			ps.p.SetField(storage.FieldCreatedAt, at)
+			ps.p.SetField(storage.FieldUpdatedAt, at)
 			for i, f := range ch.Fields {
 				if !vals[i].Null {
 					ps.p.SetField(ws.Field(f.Field).Name, vals[i])
 				}
 			}
-			ps.add(&Activity{Type: stdlib.ActNewPerson, Workspace: ws.Name, Primary: p.ID, Attributes: Attrs{{"Source", AttrStr("api")}}}, nil, nil)
-			ps.events = append(ps.events, Event{Kind: ir.TrigCreated, Person: p.ID, Workspace: ws.Name})
+			ps.add(&storage.Activity{Type: stdlib.ActNewPerson, Workspace: ws.Name, Primary: p.ID, Attributes: storage.Attrs{{Key: "Source", Value: storage.AttrStr("api")}}}, nil, nil)
+			ps.events = append(ps.events, storage.Event{Kind: ir.TrigCreated, Person: p.ID, Workspace: ws.Name})
 			if err := ps.finish(nil); err != nil {
 				return err
 			}
@@ -107,7 +108,7 @@ func (e *Engine) ChangePerson(ctx context.Context, ch PersonChange) (*Report, er
 		for i, f := range ch.Fields {
 			fd, v := ws.Field(f.Field), vals[i]
 			old := ps.p.Field(fd.Name)
-			if sameValue(old, v) {
+			if storage.SameValue(old, v) {
 				continue
 			}
 			if v.Null {
@@ -117,16 +118,16 @@ func (e *Engine) ChangePerson(ctx context.Context, ch PersonChange) (*Report, er
 			}
 			ps.touch()
 			if fd.Type == stdlib.Score {
-				ps.add(&Activity{Type: stdlib.ActChangeScore, Workspace: ws.Name, Primary: fd.Name,
-					Attributes: Attrs{{"Change Value", AttrNum(v.Num - old.Num)}, {"Old Value", AttrNum(old.Num)}, {"New Value", AttrNum(v.Num)}, {"Source", AttrStr("api")}}}, nil, nil)
-				ps.events = append(ps.events, Event{Kind: ir.TrigScoreChanged, Person: p.ID, Field: fd.Name,
-					Old: formatNum(old.Num), New: formatNum(v.Num), Workspace: ws.Name})
+				ps.add(&storage.Activity{Type: stdlib.ActChangeScore, Workspace: ws.Name, Primary: fd.Name,
+					Attributes: storage.Attrs{{Key: "Change Value", Value: storage.AttrNum(v.Num - old.Num)}, {Key: "Old Value", Value: storage.AttrNum(old.Num)}, {Key: "New Value", Value: storage.AttrNum(v.Num)}, {Key: "Source", Value: storage.AttrStr("api")}}}, nil, nil)
+				ps.events = append(ps.events, storage.Event{Kind: ir.TrigScoreChanged, Person: p.ID, Field: fd.Name,
+					Old: storage.FormatNum(old.Num), New: storage.FormatNum(v.Num), Workspace: ws.Name})
 				continue
 			}
-			ps.add(&Activity{Type: stdlib.ActChangeDataValue, Workspace: ws.Name, Primary: fd.Name,
-				Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}, {"Source", AttrStr("api")}}}, nil, nil)
-			ps.events = append(ps.events, Event{Kind: ir.TrigDataChanges, Person: p.ID, Field: fd.Name,
-				Old: formatValue(old), New: formatValue(v), Workspace: ws.Name})
+			ps.add(&storage.Activity{Type: stdlib.ActChangeDataValue, Workspace: ws.Name, Primary: fd.Name,
+				Attributes: storage.Attrs{{Key: "Old Value", Value: storage.AttrOf(old)}, {Key: "New Value", Value: storage.AttrOf(v)}, {Key: "Source", Value: storage.AttrStr("api")}}}, nil, nil)
+			ps.events = append(ps.events, storage.Event{Kind: ir.TrigDataChanges, Person: p.ID, Field: fd.Name,
+				Old: storage.FormatValue(old), New: storage.FormatValue(v), Workspace: ws.Name})
 		}
 		if err := ps.finish(nil); err != nil {
 			return err
@@ -154,14 +155,6 @@ func (e *Engine) workspace(name string) *ir.Workspace {
 	}
 	return nil
 }
-
-// ParseFieldValue converts text, as a people file or an API writes it, to
-// a value of a field's type ("" is null).
-func ParseFieldValue(t stdlib.FieldType, s string) (ir.Value, error) { return parseValue(t, s) }
-
-// FormatValue writes a value as text, as a token or an export writes it
-// ("" for null).
-func FormatValue(v ir.Value) string { return formatValue(v) }
 
 // RunBatchAt runs a batch campaign as RunBatch does, with its start at
 // the given time (an API's scheduled run, with its token overrides): a

@@ -8,6 +8,8 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 const changeProject = `workspace "W"
@@ -40,7 +42,7 @@ program "P" {
 }
 `
 
-func types(acts []*Activity) string {
+func types(acts []*storage.Activity) string {
 	var out []string
 	for _, a := range acts {
 		out = append(out, a.Type+":"+a.Primary)
@@ -53,7 +55,7 @@ func types(acts []*Activity) string {
 // with their events, nothing for a value the field has.
 func TestChangePerson(t *testing.T) {
 	ctx := context.Background()
-	st := NewMemStore()
+	st := memstore.New()
 	clock := NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	eng, err := New(compileSrc(t, changeProject), Options{Store: st, Clock: clock})
 	if err != nil {
@@ -105,8 +107,8 @@ func TestChangePerson(t *testing.T) {
 // RunBatchAt runs at the time given, with token overrides, once.
 func TestRunBatchAt(t *testing.T) {
 	ctx := context.Background()
-	st := NewMemStore()
-	st.PutPeople(&Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
+	st := memstore.New()
+	st.PutPeople(&storage.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
 	eng, err := New(compileSrc(t, changeProject), Options{Store: st, Clock: NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 const loopProject = `workspace "W"
@@ -41,13 +43,13 @@ func TestCascadeBudgetErrorChain(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, res)
 	}
-	st := vm.NewMemStore()
-	st.PutPeople(&vm.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
+	st := memstore.New()
+	st.PutPeople(&storage.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
 	eng, err := vm.New(prog, vm.Options{Store: st, CascadeBudget: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := eng.Deliver(context.Background(), vm.Event{Kind: ir.TrigScoreChanged, Person: "1", Field: "PingScore", New: "1"})
+	rep, err := eng.Deliver(context.Background(), storage.Event{Kind: ir.TrigScoreChanged, Person: "1", Field: "PingScore", New: "1"})
 	var e *vm.Error
 	if !errors.As(err, &e) || !errors.Is(err, vm.ErrCascadeBudget) {
 		t.Fatalf("want a cascade budget *vm.Error, got %v", err)

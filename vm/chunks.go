@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/ir"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Shared batch runs: a batch run whose people several processes on one
@@ -23,65 +24,10 @@ import (
 // enough that the processes share a run of some thousands.
 const DefaultBatchChunk = 2000
 
-// Chunk is one part of a shared batch run: the people whose Ids lie from
-// First to Last (both included), run in Id order. Cursor is the last Id
-// whose pass is committed, as a BatchRun's.
-type Chunk struct {
-	Run         int64
-	Index       int // from 0, in Id order
-	First, Last string
-	Cursor      string
-	Done        bool
-	Summary     RunSummary // what the chunk's committed groups did
-	Activities  int        // how many activities they wrote
-	// Finished is set by the commit that finishes the chunk when it also
-	// finishes the run (every chunk done): the run as stored then, its
-	// summary the chunks' merged in chunk order.
-	Finished *BatchRun
-	// RunActivities, with Finished, is how many activities the run wrote.
-	RunActivities int
-}
-
-// ChunkStore is an optional Store: a store that several processes share
-// through a job queue keeps the chunks of shared batch runs.
-type ChunkStore interface {
-	// StartShared is StartRun for a shared run, in one transaction that
-	// takes the same turns as StartRun: it finds an unfinished run of the
-	// campaign (RunResumed; shared tells whether it has chunks, that is,
-	// whether jobs finish it) or a completed one at want.Started (RunDone,
-	// unless again), or else stores a new run with its people's Ids split
-	// into chunks of size and queues one job per chunk (RunNew). A new
-	// run with nobody in it is stored done.
-	StartShared(ctx context.Context, want *BatchRun, again bool, size int) (run *BatchRun, state RunState, shared bool, err error)
-	// ChunkOf reads a chunk of a run and the run.
-	ChunkOf(ctx context.Context, run int64, index int) (*BatchRun, *Chunk, error)
-	// PersonIDsIn lists the Ids from first to last (both included) in
-	// ascending order.
-	PersonIDsIn(ctx context.Context, first, last string) ([]string, error)
-}
-
-// ChunkTx is the transaction of a ChunkStore.
-type ChunkTx interface {
-	// LockChunk reads a chunk's progress, locking it until the
-	// transaction ends: one group of a chunk commits at a time.
-	LockChunk(run int64, index int) (*Chunk, error)
-	// MoveChunk records the chunk's new progress (Cursor, Done, Summary,
-	// Activities), written at Commit with the run's activities. When the
-	// chunk is done and so are the run's other chunks, the commit also
-	// finishes the run, and says so in ch.Finished.
-	MoveChunk(ch *Chunk) error
-}
-
-// Merge returns the summary with another's counts added, keeping the order
-// of first appearance: a shared run's summary is its chunks' merged in
-// chunk order, which is what one process running the run in Id order
-// counts.
-func (s RunSummary) Merge(o RunSummary) RunSummary { return s.merge(o) }
-
 // SharedStart is what StartShared did.
 type SharedStart struct {
-	Run   *BatchRun
-	State RunState // RunNew: its chunks' jobs are queued; RunResumed: the campaign's unfinished shared run goes on; RunDone: complete already
+	Run   *storage.BatchRun
+	State storage.RunState // RunNew: its chunks' jobs are queued; RunResumed: the campaign's unfinished shared run goes on; RunDone: complete already
 	// Report is set when the run ran here, in this call, as RunBatchAt
 	// runs it: the store shares no runs, the campaign's smart list is
 	// invalid (one activity says so), or the campaign's unfinished run is
@@ -103,7 +49,7 @@ func (e *Engine) StartShared(ctx context.Context, c *ir.Campaign, at time.Time, 
 		return nil, err
 	}
 	at = at.UTC().Truncate(time.Microsecond)
-	cs, ok := e.store.(ChunkStore)
+	cs, ok := e.store.(storage.ChunkStore)
 	if !ok || c.SmartList.Invalid != "" {
 		rep, err := e.runBatch(ctx, c, at, opts)
 		return &SharedStart{Report: rep}, err
@@ -111,16 +57,16 @@ func (e *Engine) StartShared(ctx context.Context, c *ir.Campaign, at time.Time, 
 	if size <= 0 {
 		size = DefaultBatchChunk
 	}
-	want := &BatchRun{Workspace: c.Workspace.Name, Campaign: c.Name, Started: at, Tokens: opts.Tokens}
+	want := &storage.BatchRun{Workspace: c.Workspace.Name, Campaign: c.Name, Started: at, Tokens: opts.Tokens}
 	br, state, shared, err := cs.StartShared(ctx, want, opts.Again, size)
 	if err != nil {
 		return nil, fmt.Errorf("start the shared batch run of %q: %w", c.Name, err)
 	}
-	if state == RunResumed && !shared {
+	if state == storage.RunResumed && !shared {
 		// An unfinished run of one process (from before the processes
 		// shared runs): it is finished as it was started.
 		rep, err := e.runBatch(ctx, c, at, opts)
-		return &SharedStart{Run: br, State: RunResumed, Report: rep}, err
+		return &SharedStart{Run: br, State: storage.RunResumed, Report: rep}, err
 	}
 	return &SharedStart{Run: br, State: state}, nil
 }
@@ -137,8 +83,8 @@ var errChunkMoved = errors.New("vm: the chunk moved on")
 // cursor), runs the passes and moves the cursor. A chunk that is done
 // runs nobody, so a job run twice writes nothing twice. finished is the
 // run, when this call's last group finished it.
-func (e *Engine) RunChunk(ctx context.Context, runID int64, index int) (rep *Report, finished *Chunk, err error) {
-	cs, ok := e.store.(ChunkStore)
+func (e *Engine) RunChunk(ctx context.Context, runID int64, index int) (rep *Report, finished *storage.Chunk, err error) {
+	cs, ok := e.store.(storage.ChunkStore)
 	if !ok {
 		return nil, nil, errors.New("vm: the store keeps no shared batch runs")
 	}
@@ -161,11 +107,11 @@ func (e *Engine) RunChunk(ctx context.Context, runID int64, index int) (rep *Rep
 		return r.report, nil, fmt.Errorf("batch run %d, chunk %d: %w", runID, index, err)
 	}
 	// group runs people as one transaction, expecting the chunk at cursor.
-	group := func(people []string, cursor string, last bool) (failed int, moved *Chunk, err error) {
+	group := func(people []string, cursor string, last bool) (failed int, moved *storage.Chunk, err error) {
 		failed = -1
-		var cur *Chunk
+		var cur *storage.Chunk
 		err = r.inTx(func() error {
-			ct, ok := r.tx.(ChunkTx)
+			ct, ok := r.tx.(storage.ChunkTx)
 			if !ok {
 				return errors.New("vm: the store's transaction keeps no chunks")
 			}
@@ -180,12 +126,12 @@ func (e *Engine) RunChunk(ctx context.Context, runID int64, index int) (rep *Rep
 			if err := r.prefetch(people); err != nil {
 				return err
 			}
-			local := BatchRun{ID: runID, Tokens: br.Tokens, Cursor: cursor}
+			local := storage.BatchRun{ID: runID, Tokens: br.Tokens, Cursor: cursor}
 			if failed, err = r.batchGroup(c, &local, people); err != nil {
 				return err
 			}
 			cur.Cursor, cur.Done = local.Cursor, last
-			cur.Summary = cur.Summary.add(r.pending)
+			cur.Summary = summaryAdd(cur.Summary, r.pending)
 			cur.Activities += len(r.pending.Activities)
 			return ct.MoveChunk(cur)
 		})

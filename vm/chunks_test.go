@@ -9,6 +9,8 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // On a store that keeps no chunks (the in-memory one), StartShared runs
@@ -17,10 +19,10 @@ import (
 func TestStartSharedWithoutChunks(t *testing.T) {
 	prog := compileSrc(t, raceProject)
 	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	run := func(shared bool) []*Activity {
-		st := NewMemStore()
+	run := func(shared bool) []*storage.Activity {
+		st := memstore.New()
 		for i := range 30 {
-			st.PutPeople(&Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]ir.Value{
+			st.PutPeople(&storage.Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]ir.Value{
 				"Email": ir.NewText(stdlib.Email, fmt.Sprintf("p%d@x.example", i))}})
 		}
 		eng, err := New(prog, Options{Store: st, Clock: NewManualClock(at), BatchGroup: 7})

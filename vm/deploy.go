@@ -8,12 +8,13 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
 
 // WaitMove is where a deploy takes one parked wait: to the wait step with
 // the same identity in the new program, or out of the flow (Dropped).
 type WaitMove struct {
-	Wait *Parked
+	Wait *storage.Parked
 	// From describes the wait step the person waits in: its text and
 	// place in the old program when that is known, else its identity.
 	From string
@@ -31,7 +32,7 @@ type WaitMove struct {
 // reason. A wait stored by path (before identities) is read against the
 // old program when it is known, else against the new one. The moves are
 // in the order of waits.
-func PlanWaits(old, new *ir.Program, waits []*Parked) []WaitMove {
+func PlanWaits(old, new *ir.Program, waits []*storage.Parked) []WaitMove {
 	out := make([]WaitMove, 0, len(waits))
 	for _, w := range waits {
 		m := WaitMove{Wait: w}
@@ -62,8 +63,8 @@ func PlanWaits(old, new *ir.Program, waits []*Parked) []WaitMove {
 			m.Dropped, m.Reason = true, fmt.Sprintf("the flow of campaign %q changed since the person started waiting", w.Campaign)
 		default:
 			st := findStep(nc.Flow, id)
-			if st == nil || !w.parksAt(st) {
-				m.Dropped, m.Reason = true, fmt.Sprintf("%s step %s is no longer in the flow of campaign %q", w.kind(), id, nc.Name)
+			if st == nil || !parksAt(w, st) {
+				m.Dropped, m.Reason = true, fmt.Sprintf("%s step %s is no longer in the flow of campaign %q", parkedKind(w), id, nc.Name)
 				break
 			}
 			m.Step, m.To = id, stepText(st)
@@ -75,7 +76,7 @@ func PlanWaits(old, new *ir.Program, waits []*Parked) []WaitMove {
 
 // describeStep is the text and place of step id in campaign c (nil: the
 // old program is unknown), or what the wait holds of its place.
-func describeStep(c *ir.Campaign, id string, w *Parked) string {
+func describeStep(c *ir.Campaign, id string, w *storage.Parked) string {
 	if c != nil && id != "" {
 		if st := findStep(c.Flow, id); st != nil {
 			return stepText(st)
@@ -139,7 +140,7 @@ func waitAtPath(steps []ir.Step, path []int) ir.Step {
 
 // SortWaits orders waits as plans list them: by workspace, campaign,
 // person, then ID.
-func SortWaits(waits []*Parked) {
+func SortWaits(waits []*storage.Parked) {
 	sort.SliceStable(waits, func(i, j int) bool {
 		a, b := waits[i], waits[j]
 		if a.Workspace != b.Workspace {
@@ -159,7 +160,7 @@ func SortWaits(waits []*Parked) {
 // wait is removed and a Wait Dropped activity, at the clock's time, gives
 // the reason (a deploy removed the wait's step or campaign). A wait that
 // is gone already (another process resumed or dropped it) is left alone.
-func (e *Engine) DropWait(ctx context.Context, w *Parked, reason string) (*Report, error) {
+func (e *Engine) DropWait(ctx context.Context, w *storage.Parked, reason string) (*Report, error) {
 	defer e.lock()()
 	r := e.newRun(ctx)
 	err := r.inTx(func() error {
@@ -171,16 +172,16 @@ func (e *Engine) DropWait(ctx context.Context, w *Parked, reason string) (*Repor
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(waits, func(x *Parked) bool { return x.ID == w.ID }) {
+		if !slices.ContainsFunc(waits, func(x *storage.Parked) bool { return x.ID == w.ID }) {
 			return nil
 		}
 		if p == nil {
-			return r.tx.Apply(&Commit{Unpark: []int64{w.ID}})
+			return r.tx.Apply(&storage.Commit{Unpark: []int64{w.ID}})
 		}
 		ps := r.newPass(p, nil)
 		ps.unpark = append(ps.unpark, w.ID)
-		ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
-			Attributes: Attrs{{"Reason", AttrStr(reason)}}}, nil, nil)
+		ps.add(&storage.Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
+			Attributes: storage.Attrs{{Key: "Reason", Value: storage.AttrStr(reason)}}}, nil, nil)
 		return ps.finish(nil)
 	})
 	return r.report, err

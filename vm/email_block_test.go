@@ -8,7 +8,9 @@ import (
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/people"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
 )
 
 // TestEmailNotSentSkipsHost: an email that is not sent (no address, an
@@ -36,11 +38,11 @@ program "P" {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, res)
 	}
-	schema, err := vm.NewSchema(prog)
+	schema, err := people.NewSchema(prog)
 	if err != nil {
 		t.Fatal(err)
 	}
-	people, err := vm.ParseJSONL("people.jsonl", []byte(`{"Id": "ok", "Email": "ok@x.example"}
+	people, err := people.ParseJSONL("people.jsonl", []byte(`{"Id": "ok", "Email": "ok@x.example"}
 {"Id": "noaddr"}
 {"Id": "invalid", "Email": "i@x.example", "EmailInvalid": true}
 {"Id": "unsub", "Email": "u@x.example", "Unsubscribed": true}
@@ -49,7 +51,7 @@ program "P" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := vm.NewMemStore()
+	store := memstore.New()
 	ctx := context.Background()
 	if err := store.Import(ctx, people, nil); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 	"github.com/campc/campc/internal/textutil"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Default budgets.
@@ -26,9 +28,9 @@ const (
 
 // Options configure an Engine. Only the program is required.
 type Options struct {
-	Store   Store   // default: a new MemStore
-	Clock   Clock   // default: a ManualClock at the zero time
-	Effects Effects // default: a Recorder
+	Store   storage.Store // default: a new MemStore
+	Clock   Clock         // default: a ManualClock at the zero time
+	Effects Effects       // default: a Recorder
 	// StepBudget bounds the steps of one person's pass through a flow,
 	// executed children included.
 	StepBudget int
@@ -84,7 +86,7 @@ type Options struct {
 // pass atomically.
 type Engine struct {
 	prog       *ir.Program
-	store      Store
+	store      storage.Store
 	clock      Clock
 	fx         Effects
 	outbox     bool
@@ -162,7 +164,7 @@ func New(prog *ir.Program, opts Options) (*Engine, error) {
 	e := &Engine{prog: prog, store: opts.Store, clock: opts.Clock, fx: opts.Effects, outbox: opts.Outbox, deferHooks: opts.DeferWebhooks,
 		steps: opts.StepBudget, cascades: opts.CascadeBudget, index: map[trigKey][]*ir.Campaign{}, concurrent: opts.Concurrent, deferRuns: opts.DeferRuns}
 	if e.store == nil {
-		e.store = NewMemStore()
+		e.store = memstore.New()
 	}
 	if e.concurrent {
 		if cs, ok := e.store.(interface{ ConcurrentTx() bool }); !ok || !cs.ConcurrentTx() {
@@ -259,7 +261,7 @@ func triggerPrimary(t *ir.TriggerDef) string {
 func (e *Engine) Program() *ir.Program { return e.prog }
 
 // Store returns the engine's store.
-func (e *Engine) Store() Store { return e.store }
+func (e *Engine) Store() storage.Store { return e.store }
 
 // RunOptions are the per-run inputs of an operation.
 type RunOptions struct {
@@ -276,13 +278,13 @@ type RunOptions struct {
 
 // Report is what one operation did.
 type Report struct {
-	Activities []*Activity // written by the operation, in order
-	Entered    []Entry     // people who entered a flow (not counting executed children)
-	Resumed    bool        // RunBatch finished an earlier, interrupted run
+	Activities []*storage.Activity // written by the operation, in order
+	Entered    []Entry             // people who entered a flow (not counting executed children)
+	Resumed    bool                // RunBatch finished an earlier, interrupted run
 	// Completed is set when RunBatch found the run it was asked for
 	// complete: nothing ran, Activities is the run's stored log, and
 	// Completed.Summary counts what it did.
-	Completed *BatchRun
+	Completed *storage.BatchRun
 }
 
 // Entry records a person entering a campaign's flow.
@@ -390,7 +392,7 @@ func checkOverrides(c *ir.Campaign, tokens map[string]string) error {
 		if t == nil {
 			return fmt.Errorf("campaign %q has no My Token %q to override", c.Name, name)
 		}
-		if err := CheckTokenValue(t.Type, tokens[name]); err != nil {
+		if err := storage.CheckTokenValue(t.Type, tokens[name]); err != nil {
 			return fmt.Errorf("My Token %q is a %s token: %v", name, t.Type, err)
 		}
 	}
@@ -424,25 +426,25 @@ func (e *Engine) runBatch(ctx context.Context, c *ir.Campaign, at time.Time, opt
 	defer e.lock()()
 	r := e.newRun(ctx)
 	r.now = at
-	want := &BatchRun{Workspace: c.Workspace.Name, Campaign: c.Name, Started: r.now, Tokens: opts.Tokens}
+	want := &storage.BatchRun{Workspace: c.Workspace.Name, Campaign: c.Name, Started: r.now, Tokens: opts.Tokens}
 	br, state, err := e.store.StartRun(ctx, want, opts.Again)
 	if err != nil {
 		return nil, err
 	}
 	switch state {
-	case RunDone:
+	case storage.RunDone:
 		acts, err := e.store.RunLog(ctx, br.ID)
 		r.report.Activities, r.report.Completed = acts, br
 		return r.report, err
-	case RunResumed:
+	case storage.RunResumed:
 		r.now = br.Started.UTC()
 		r.report.Resumed = true
 	}
 	if c.SmartList.Invalid != "" {
 		err := r.inTx(func() error {
 			br.Done = true
-			r.orphan(&Activity{Type: stdlib.ActSmartListInvalid, Campaign: c.Name, Workspace: c.Workspace.Name, Primary: c.Name,
-				Attributes: Attrs{{"Reason", AttrStr(c.SmartList.Invalid)}, {"Qualified", AttrBool(false)}}})
+			r.orphan(&storage.Activity{Type: stdlib.ActSmartListInvalid, Campaign: c.Name, Workspace: c.Workspace.Name, Primary: c.Name,
+				Attributes: storage.Attrs{{Key: "Reason", Value: storage.AttrStr(c.SmartList.Invalid)}, {Key: "Qualified", Value: storage.AttrBool(false)}}})
 			return r.commitRun(br)
 		})
 		return r.report, err
@@ -492,47 +494,15 @@ func (e *Engine) runBatch(ctx context.Context, c *ir.Campaign, at time.Time, opt
 
 // commitRun applies the batch run's progress in the current transaction,
 // counting what the transaction's passes did into its summary.
-func (r *run) commitRun(br *BatchRun) error {
-	br.Summary = br.Summary.add(r.pending)
-	return r.tx.Apply(&Commit{Run: br})
+func (r *run) commitRun(br *storage.BatchRun) error {
+	br.Summary = summaryAdd(br.Summary, r.pending)
+	return r.tx.Apply(&storage.Commit{Run: br})
 }
 
-// merge returns the summary with another's counts added (a copy), keeping
-// the order of first appearance: s.add(rep) is s.merge(RunSummary{}.add(rep)),
-// so a worker counts its group before its turn to commit, and the turn
-// only adds.
-func (s RunSummary) merge(o RunSummary) RunSummary {
-	if len(o.Entered) > 0 {
-		s.Entered = slices.Clone(s.Entered)
-		for _, e := range o.Entered {
-			i := slices.IndexFunc(s.Entered, func(c EntryCount) bool { return c.Workspace == e.Workspace && c.Campaign == e.Campaign })
-			if i < 0 {
-				s.Entered = append(s.Entered, EntryCount{Workspace: e.Workspace, Campaign: e.Campaign})
-				i = len(s.Entered) - 1
-			}
-			s.Entered[i].People += e.People
-		}
-	}
-	if len(o.Steps) > 0 {
-		s.Steps = slices.Clone(s.Steps)
-		for _, st := range o.Steps {
-			i := slices.IndexFunc(s.Steps, func(c StepCount) bool {
-				return c.Campaign == st.Campaign && c.File == st.File && c.Line == st.Line && c.Column == st.Column
-			})
-			if i < 0 {
-				s.Steps = append(s.Steps, StepCount{Campaign: st.Campaign, File: st.File, Line: st.Line, Column: st.Column, Type: st.Type, Primary: st.Primary})
-				i = len(s.Steps) - 1
-			}
-			s.Steps[i].People += st.People
-		}
-	}
-	return s
-}
-
-// add returns the summary with a group's report counted in (a copy: the
+// summaryAdd returns the summary with a group's report counted in (a copy: the
 // caller may keep the old one to go back to). A person is in one group
 // only, so counting distinct people per group counts them over the run.
-func (s RunSummary) add(rep *Report) RunSummary {
+func summaryAdd(s storage.RunSummary, rep *Report) storage.RunSummary {
 	if len(rep.Entered) > 0 {
 		s.Entered = slices.Clone(s.Entered)
 		seen := make(map[Entry]bool, len(rep.Entered))
@@ -542,9 +512,9 @@ func (s RunSummary) add(rep *Report) RunSummary {
 			}
 			seen[en] = true
 			ws, name := en.Campaign.Workspace.Name, en.Campaign.Name
-			i := slices.IndexFunc(s.Entered, func(c EntryCount) bool { return c.Workspace == ws && c.Campaign == name })
+			i := slices.IndexFunc(s.Entered, func(c storage.EntryCount) bool { return c.Workspace == ws && c.Campaign == name })
 			if i < 0 {
-				s.Entered = append(s.Entered, EntryCount{Workspace: ws, Campaign: name})
+				s.Entered = append(s.Entered, storage.EntryCount{Workspace: ws, Campaign: name})
 				i = len(s.Entered) - 1
 			}
 			s.Entered[i].People++
@@ -558,12 +528,12 @@ func (s RunSummary) add(rep *Report) RunSummary {
 	// A batch group runs its people one after another in Id order, so
 	// each person's activities are together: then the steps seen are
 	// remembered for the current person only. Otherwise, a set of all.
-	ordered := slices.IsSortedFunc(rep.Activities, func(a, b *Activity) int { return strings.Compare(a.Person, b.Person) })
+	ordered := slices.IsSortedFunc(rep.Activities, func(a, b *storage.Activity) int { return strings.Compare(a.Person, b.Person) })
 	var seen map[stepPerson]bool
 	var cur []stepPerson // ordered: the current person's
 	cloned := false
 	for _, a := range rep.Activities {
-		st := a.step
+		st := a.Step()
 		if st == nil || a.Campaign == "" {
 			continue
 		}
@@ -589,11 +559,11 @@ func (s RunSummary) add(rep *Report) RunSummary {
 			s.Steps, cloned = slices.Clone(s.Steps), true
 		}
 		file, line, col := st.Pos.Filename, st.Pos.Line, st.Pos.Column
-		i := slices.IndexFunc(s.Steps, func(c StepCount) bool {
+		i := slices.IndexFunc(s.Steps, func(c storage.StepCount) bool {
 			return c.Campaign == a.Campaign && c.File == file && c.Line == line && c.Column == col
 		})
 		if i < 0 {
-			s.Steps = append(s.Steps, StepCount{Campaign: a.Campaign, File: file, Line: line, Column: col, Type: a.Type, Primary: a.Primary})
+			s.Steps = append(s.Steps, storage.StepCount{Campaign: a.Campaign, File: file, Line: line, Column: col, Type: a.Type, Primary: a.Primary})
 			i = len(s.Steps) - 1
 		}
 		s.Steps[i].People++
@@ -604,7 +574,7 @@ func (s RunSummary) add(rep *Report) RunSummary {
 // prefetch reads (and on a durable store locks) a batch group's people
 // ahead, when the store can.
 func (r *run) prefetch(group []string) error {
-	if pf, ok := r.tx.(Prefetcher); ok && len(group) > 1 && r.e.tracer == nil {
+	if pf, ok := r.tx.(storage.Prefetcher); ok && len(group) > 1 && r.e.tracer == nil {
 		return pf.Prefetch(group, r.e.readsLogs)
 	}
 	return nil
@@ -613,7 +583,7 @@ func (r *run) prefetch(group []string) error {
 // batchGroup runs the batch campaign for a group of people in the current
 // transaction, moving the run's cursor past each. On failure it says which
 // person of the group failed (-1 when it was no person's pass).
-func (r *run) batchGroup(c *ir.Campaign, br *BatchRun, group []string) (int, error) {
+func (r *run) batchGroup(c *ir.Campaign, br *storage.BatchRun, group []string) (int, error) {
 	for i, id := range group {
 		if err := r.ctx.Err(); err != nil {
 			return -1, err
@@ -640,7 +610,7 @@ func (r *run) batchGroup(c *ir.Campaign, br *BatchRun, group []string) (int, err
 // was rolled back, so the people before the failing one are run again (the
 // same inputs give the same passes) and committed, leaving only the
 // failing person's work undone. It returns the original error.
-func (r *run) redoBefore(c *ir.Campaign, br *BatchRun, group []string, failed int, runErr error) error {
+func (r *run) redoBefore(c *ir.Campaign, br *storage.BatchRun, group []string, failed int, runErr error) error {
 	if failed > 0 {
 		err := r.inTx(func() error {
 			if err := r.prefetch(group[:failed]); err != nil {
@@ -674,7 +644,7 @@ var errStopped = errors.New("vm: an earlier group failed")
 // worker waiting for its turn holds its locks only behind earlier groups
 // that hold all of theirs, which wait on nothing but the database and
 // commit. A wait for a row lock always ends, and no cycle forms.
-func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *BatchRun, groups [][]string) error {
+func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *storage.BatchRun, groups [][]string) error {
 	n := len(groups)
 	turns := make([]chan struct{}, n+1) // turns[g] is closed once groups before g are done
 	locks := make([]chan struct{}, n+1) // locks[g] is closed once groups before g hold their locks
@@ -717,17 +687,17 @@ func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *BatchRun, groups [][]
 				}
 				close(locks[g+1])
 				if err == nil {
-					local := BatchRun{Tokens: tokens} // the cursor is per group until its turn
+					local := storage.BatchRun{Tokens: tokens} // the cursor is per group until its turn
 					res.failed, err = wr.batchGroup(c, &local, groups[g])
 					res.cursor = local.Cursor
 				}
 				// Counting and packing need nothing of the groups before: done
 				// before the turn, so that the turns (in order) are short.
-				var part RunSummary
+				var part storage.RunSummary
 				if err == nil {
-					part = RunSummary{}.add(wr.pending)
-					if pr, ok := tx.(preparer); ok {
-						err = pr.prepare()
+					part = summaryAdd(storage.RunSummary{}, wr.pending)
+					if pr, ok := tx.(storage.Preparer); ok {
+						err = pr.Prepare()
 					}
 				}
 				<-turns[g]
@@ -737,8 +707,8 @@ func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *BatchRun, groups [][]
 				if err == nil {
 					summary := br.Summary
 					br.Cursor, br.Done = res.cursor, g == n-1
-					br.Summary = br.Summary.merge(part)
-					if err = wr.tx.Apply(&Commit{Run: br}); err == nil {
+					br.Summary = br.Summary.Merge(part)
+					if err = wr.tx.Apply(&storage.Commit{Run: br}); err == nil {
 						err = tx.Commit()
 					}
 					if err != nil {
@@ -822,8 +792,8 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 				return err
 			}
 			ps := r.newPass(p, nil)
-			ps.add(&Activity{Type: stdlib.ActRequestCampaign, Workspace: c.Workspace.Name, Primary: c.Name, Attributes: Attrs{{"Source", AttrStr("api")}}}, nil, nil)
-			ev := &Event{Kind: ir.TrigRequested, Person: id, Campaign: c.Name, Source: "api", Workspace: c.Workspace.Name}
+			ps.add(&storage.Activity{Type: stdlib.ActRequestCampaign, Workspace: c.Workspace.Name, Primary: c.Name, Attributes: storage.Attrs{{Key: "Source", Value: storage.AttrStr("api")}}}, nil, nil)
+			ev := &storage.Event{Kind: ir.TrigRequested, Person: id, Campaign: c.Name, Source: "api", Workspace: c.Workspace.Name}
 			ps.requests = append(ps.requests, work{person: id, campaign: c, tokens: opts.Tokens, trigger: ev})
 			if err := ps.finish(nil); err != nil {
 				return err
@@ -842,7 +812,7 @@ func (e *Engine) Request(ctx context.Context, campaign string, people []string, 
 // email open, click, delivery, bounce or unsubscription, a web page visit
 // or click — is logged under Marketo's activity type) and starts the
 // active trigger campaigns that listen to it.
-func (e *Engine) Deliver(ctx context.Context, ev Event) (*Report, error) {
+func (e *Engine) Deliver(ctx context.Context, ev storage.Event) (*Report, error) {
 	defer e.lock()()
 	r := e.newRun(ctx)
 	r.deferRuns = e.deferRuns
@@ -879,12 +849,12 @@ func (r *run) recover() error {
 		w, ok := r.e.workOf(q)
 		err := r.inTx(func() error {
 			if !ok {
-				return r.tx.Apply(&Commit{Dequeue: []int64{q.ID}})
+				return r.tx.Apply(&storage.Commit{Dequeue: []int64{q.ID}})
 			}
 			r.queue = append(r.queue, w)
 			return r.drain()
 		})
-		if errors.Is(err, ErrTaken) {
+		if errors.Is(err, storage.ErrTaken) {
 			continue // another process ran it
 		}
 		if err != nil {
@@ -896,7 +866,7 @@ func (r *run) recover() error {
 
 // workOf turns a stored queue entry back into work; false when its
 // campaign is gone.
-func (e *Engine) workOf(q *Queued) (work, bool) {
+func (e *Engine) workOf(q *storage.Queued) (work, bool) {
 	c := e.prog.Campaign(q.Workspace, q.Campaign)
 	if c == nil {
 		return work{}, false
@@ -934,7 +904,7 @@ func (e *Engine) advanceQueue(ctx context.Context, until time.Time, recover bool
 		}
 		// A parked webhook call is not a wait: the host's job for it
 		// makes the call and resumes it (ResumeWebhook).
-		due = slices.DeleteFunc(due, func(w *Parked) bool { return w.Webhook != nil })
+		due = slices.DeleteFunc(due, func(w *storage.Parked) bool { return w.Webhook != nil })
 		if len(due) == 0 {
 			return r.report, nil
 		}
@@ -951,7 +921,7 @@ func (e *Engine) advanceQueue(ctx context.Context, until time.Time, recover bool
 				}
 				return r.drain()
 			})
-			if errors.Is(err, ErrTaken) {
+			if errors.Is(err, storage.ErrTaken) {
 				continue // another process resumed it
 			}
 			if err != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 func compileSrc(t testing.TB, src string) *ir.Program {
@@ -57,10 +59,10 @@ func TestConcurrentBatchAndEvents(t *testing.T) {
 
 func testConcurrentBatchAndEvents(t *testing.T, concurrent bool) {
 	prog := compileSrc(t, raceProject)
-	store := NewMemStore()
+	store := memstore.New()
 	const n, fills = 200, 3
 	for i := 0; i < n; i++ {
-		store.PutPeople(&Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]ir.Value{
+		store.PutPeople(&storage.Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]ir.Value{
 			"Email": ir.NewText(stdlib.Email, fmt.Sprintf("p%d@x.example", i))}})
 	}
 	eng, err := New(prog, Options{Store: store, Concurrent: concurrent})
@@ -84,7 +86,7 @@ func testConcurrentBatchAndEvents(t *testing.T, concurrent bool) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if _, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: fmt.Sprintf("%04d", i%n), Form: "Contact"}); err != nil {
+			if _, err := eng.Deliver(ctx, storage.Event{Kind: ir.TrigFillsOutForm, Person: fmt.Sprintf("%04d", i%n), Form: "Contact"}); err != nil {
 				errs <- err
 			}
 		}(i)
@@ -106,9 +108,9 @@ func testConcurrentBatchAndEvents(t *testing.T, concurrent bool) {
 func TestDeterministicLog(t *testing.T) {
 	prog := compileSrc(t, raceProject)
 	logOf := func() string {
-		store := NewMemStore()
+		store := memstore.New()
 		for i := 0; i < 50; i++ {
-			store.PutPeople(&Person{ID: fmt.Sprint(i), Fields: map[string]ir.Value{
+			store.PutPeople(&storage.Person{ID: fmt.Sprint(i), Fields: map[string]ir.Value{
 				"Email": ir.NewText(stdlib.Email, fmt.Sprintf("p%d@x.example", i))}})
 		}
 		eng, _ := New(prog, Options{Store: store})
@@ -142,8 +144,8 @@ program "P" {
 }
 `
 	prog := compileSrc(t, src)
-	store := NewMemStore()
-	store.PutPeople(&Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
+	store := memstore.New()
+	store.PutPeople(&storage.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
 	eng, _ := New(prog, Options{Store: store, CascadeBudget: 5})
 	_, err := eng.RunBatch(context.Background(), "Start", RunOptions{})
 	var re *Error
@@ -175,7 +177,7 @@ func TestRunErrors(t *testing.T) {
 			return err
 		}, `has no My Token "Nope"`},
 		{"missing person", func() error {
-			_, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: "x", Form: "Contact"})
+			_, err := eng.Deliver(ctx, storage.Event{Kind: ir.TrigFillsOutForm, Person: "x", Form: "Contact"})
 			return err
 		}, `no person with Id "x"`},
 	} {
@@ -206,12 +208,12 @@ program "P" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func(country string, score float64, sub bool) *Person {
-		return &Person{ID: "x", Fields: map[string]ir.Value{"Country": ir.NewText(stdlib.Text, country),
+	mk := func(country string, score float64, sub bool) *storage.Person {
+		return &storage.Person{ID: "x", Fields: map[string]ir.Value{"Country": ir.NewText(stdlib.Text, country),
 			"LeadScore": ir.NewNumber(stdlib.Score, score)}, Lists: map[string]bool{"W/Subscribers": sub}}
 	}
 	for _, tc := range []struct {
-		p    *Person
+		p    *storage.Person
 		want bool
 	}{{mk("de", 20, false), true}, {mk("AT", 5, true), true}, {mk("AT", 5, false), false}, {mk("US", 50, true), false}} {
 		if got := m.Match(tc.p, testStart); got != tc.want {
@@ -264,13 +266,13 @@ program "M" {
 `
 	prog := compileSrc(t, src)
 	logOf := func(workers int, loopAt int) (string, error) {
-		store := NewMemStore()
+		store := memstore.New()
 		for i := 0; i < 600; i++ {
 			email := fmt.Sprintf("p%d@x.example", i)
 			if i == loopAt {
 				email = "loop@x.example"
 			}
-			store.PutPeople(&Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]ir.Value{
+			store.PutPeople(&storage.Person{ID: fmt.Sprintf("%04d", i), Fields: map[string]ir.Value{
 				"Email": ir.NewText(stdlib.Email, email), "LeadScore": ir.NewNumber(stdlib.Score, float64(i%100))}})
 		}
 		eng, _ := New(prog, Options{Store: store, Workers: workers, BatchGroup: 50, CascadeBudget: 10})
@@ -285,7 +287,7 @@ program "M" {
 		}
 		// The run's summary is counted the same way too (workers count
 		// their group before their turn, and the turn adds).
-		for _, r := range store.runs {
+		for _, r := range store.Runs() {
 			fmt.Fprintf(&b, "run done %v: %+v\n", r.Done, r.Summary)
 		}
 		return b.String(), err
@@ -309,17 +311,19 @@ program "M" {
 func TestRunSummaryCountsPeople(t *testing.T) {
 	st1 := &ir.StepBase{Pos: ir.Position{Filename: "f.camp", Line: 3, Column: 5}}
 	st2 := &ir.StepBase{Pos: ir.Position{Filename: "f.camp", Line: 4, Column: 5}}
-	act := func(person string, st *ir.StepBase) *Activity {
-		return &Activity{Person: person, Campaign: "C", Type: "T", step: st}
+	act := func(person string, st *ir.StepBase) *storage.Activity {
+		a := &storage.Activity{Person: person, Campaign: "C", Type: "T"}
+		a.SetStep(st)
+		return a
 	}
 	for _, tc := range []struct {
 		name string
-		acts []*Activity
+		acts []*storage.Activity
 	}{
-		{"person by person", []*Activity{act("a", st1), act("a", st2), act("a", st1), act("b", st1), act("c", st2)}},
-		{"interleaved", []*Activity{act("b", st1), act("a", st1), act("b", st1), act("a", st2), act("a", st1), act("c", st2)}},
+		{"person by person", []*storage.Activity{act("a", st1), act("a", st2), act("a", st1), act("b", st1), act("c", st2)}},
+		{"interleaved", []*storage.Activity{act("b", st1), act("a", st1), act("b", st1), act("a", st2), act("a", st1), act("c", st2)}},
 	} {
-		s := RunSummary{}.add(&Report{Activities: tc.acts})
+		s := summaryAdd(storage.RunSummary{}, &Report{Activities: tc.acts})
 		got := map[int]int{}
 		for _, c := range s.Steps {
 			got[c.Line] = c.People
@@ -334,8 +338,8 @@ func TestRunSummaryCountsPeople(t *testing.T) {
 // transactions cannot overlap, and with a tracer.
 func TestConcurrentOptionRefused(t *testing.T) {
 	prog := compileSrc(t, raceProject)
-	type plain struct{ Store } // hides MemStore's ConcurrentTx
-	if _, err := New(prog, Options{Store: plain{NewMemStore()}, Concurrent: true}); err == nil || !strings.Contains(err.Error(), "at the same time") {
+	type plain struct{ storage.Store } // hides MemStore's ConcurrentTx
+	if _, err := New(prog, Options{Store: plain{memstore.New()}, Concurrent: true}); err == nil || !strings.Contains(err.Error(), "at the same time") {
 		t.Errorf("a store without concurrent transactions: got %v", err)
 	}
 	if _, err := New(prog, Options{Concurrent: true, Tracer: TraceFunc(func(TraceEvent) {})}); err == nil || !strings.Contains(err.Error(), "tracer") {

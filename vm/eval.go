@@ -7,6 +7,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
 
 // maxSmartListNesting bounds "member of smart list" chains at run time;
@@ -300,14 +301,16 @@ func compare(a, b ir.Value) int {
 	return 0
 }
 
-func qualified(a *Activity) bool {
+func qualified(a *storage.Activity) bool {
 	v, ok := a.Attributes.Get("Qualified")
-	return ok && v.kind == attrBool && v.b
+	b, isBool := v.BoolValue()
+	return ok && isBool && b
 }
 
 // sent reports whether a Send Email activity sent its email: one that
 // did not says "Sent": false.
-func sent(a *Activity) bool {
+func sent(a *storage.Activity) bool {
 	v, ok := a.Attributes.Get("Sent")
-	return !ok || v.kind != attrBool || v.b
+	b, isBool := v.BoolValue()
+	return !ok || !isBool || b
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/campc/campc/internal/textutil"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
 
 // TimedEvent is one line of an events file: something that happens to a
@@ -26,7 +27,7 @@ type TimedEvent struct {
 	// TimeColumn and PersonColumn place the event's time and person, for
 	// messages about them.
 	TimeColumn, PersonColumn int
-	Event                    Event // Kind TrigRequested: a request of Event.Campaign
+	Event                    storage.Event // Kind TrigRequested: a request of Event.Campaign
 	// Tokens are a request's My Token overrides, by name without "my.".
 	Tokens map[string]string
 }
@@ -141,7 +142,16 @@ func newEventNames(prog *ir.Program) *eventNames {
 
 // EventsError is a problem in an events file, with its place: the same
 // file:line:col error as a people file's.
-type EventsError = PeopleError
+type EventsError struct {
+	File   string
+	Line   int
+	Column int
+	Msg    string
+}
+
+func (e *EventsError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+}
 
 // ReadEvents reads an events file: JSON Lines, one object per line (blank
 // lines are skipped), each with "time" (RFC 3339, in the clock's range),
@@ -152,7 +162,7 @@ type EventsError = PeopleError
 // Any bad line rejects the whole file, with its line and column.
 func ReadEvents(file string, r io.Reader, prog *ir.Program) ([]*TimedEvent, error) {
 	names := newEventNames(prog)
-	br, _ := skipBOM(r)
+	br, _ := textutil.SkipBOM(r)
 	var out []*TimedEvent
 	line := 0
 	for {
@@ -168,8 +178,8 @@ func ReadEvents(file string, r io.Reader, prog *ir.Program) ([]*TimedEvent, erro
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
-		if err := CheckText(text); err != nil {
-			return nil, &EventsError{file, line, err.(*TextError).Offset + 1, err.Error()}
+		if err := storage.CheckText(text); err != nil {
+			return nil, &EventsError{file, line, err.(*storage.TextError).Offset + 1, err.Error()}
 		}
 		te, col, err := names.event(text)
 		if err != nil {
@@ -274,8 +284,8 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 		return fail(at["time"], "%s is outside the clock's range, %s", vals["time"], stdlib.TimeRange)
 	}
 	te.Time = t.UTC().Truncate(time.Microsecond)
-	if err := CheckID(vals["person"]); err != nil {
-		return fail(at["person"]+err.(*TextError).Offset, "person: %v", err)
+	if err := storage.CheckID(vals["person"]); err != nil {
+		return fail(at["person"]+err.(*storage.TextError).Offset, "person: %v", err)
 	}
 	te.Event.Person, te.PersonColumn = vals["person"], at["person"]
 	i := slices.IndexFunc(eventKinds, func(k eventKind) bool { return k.name == vals["event"] })
@@ -324,21 +334,21 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 		return fail(at["status"], "program %q has no status %q%s", ev.Program, ev.Status, quotedDidYouMean(ev.Status, n.statuses[ev.Program]))
 	}
 	if kind.kind == ir.TrigDataChanges || kind.kind == ir.TrigScoreChanged {
-		if _, err := parseValue(n.types[ev.Field], ev.New); err != nil {
+		if _, err := storage.ParseFieldValue(n.types[ev.Field], ev.New); err != nil {
 			return fail(at["value"], "field %s: %v", ev.Field, err)
 		}
 	}
 	if kind.kind == ir.TrigRequested {
 		ev.Source = "api"
 		for _, name := range sortedKeys(tokens) {
-			if err := CheckText(tokens[name]); err != nil {
+			if err := storage.CheckText(tokens[name]); err != nil {
 				return fail(at["tokens"], "token my.%s: %v", name, err)
 			}
 		}
 		te.Tokens = tokens
 	}
 	for _, k := range []string{"form", "web page", "field", "value", "list", "program", "status", "email", "link", "campaign", "workspace"} {
-		if err := CheckText(vals[k]); err != nil {
+		if err := storage.CheckText(vals[k]); err != nil {
 			return fail(at[k], "%s: %v", k, err)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 const eventsProject = `workspace "W"
@@ -61,8 +63,8 @@ func TestReadEventsKinds(t *testing.T) {
 	if len(evs) != len(vm.EventKindNames()) {
 		t.Fatalf("read %d events, want one of each of the %d kinds", len(evs), len(vm.EventKindNames()))
 	}
-	store := vm.NewMemStore()
-	store.PutPeople(&vm.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@example.com")}})
+	store := memstore.New()
+	store.PutPeople(&storage.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@example.com")}})
 	clock := vm.NewManualClock(time.Time{})
 	eng, err := vm.New(prog, vm.Options{Store: store, Clock: clock})
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 const project = `workspace "Acme"
@@ -37,8 +39,8 @@ program "Webinar" {
 }
 `
 
-func person(id, email, country string, score float64) *vm.Person {
-	return &vm.Person{ID: id, Fields: map[string]ir.Value{
+func person(id, email, country string, score float64) *storage.Person {
+	return &storage.Person{ID: id, Fields: map[string]ir.Value{
 		"Email":     ir.NewText(stdlib.Email, email),
 		"Country":   ir.NewText(stdlib.Text, country),
 		"LeadScore": ir.NewNumber(stdlib.Score, score),
@@ -54,7 +56,7 @@ func Example() {
 		fmt.Println(res)
 		return
 	}
-	store := vm.NewMemStore()
+	store := memstore.New()
 	store.PutPeople(person("1", "lena@example.com", "DE", 45), person("2", "sam@example.com", "US", 80))
 	eng, _ := vm.New(prog, vm.Options{Store: store, Clock: vm.NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))})
 
@@ -89,10 +91,10 @@ program "Sales" {
 `
 	res := compiler.Compile([]lang.Source{{Name: "a.camp", Text: src}}, compiler.Options{})
 	prog, _ := res.Runnable(false)
-	store := vm.NewMemStore()
+	store := memstore.New()
 	store.PutPeople(person("7", "kim@example.com", "DE", 0))
 	eng, _ := vm.New(prog, vm.Options{Store: store})
-	rep, _ := eng.Deliver(context.Background(), vm.Event{Kind: ir.TrigAddedToList, Person: "7", List: "Hot Leads"})
+	rep, _ := eng.Deliver(context.Background(), storage.Event{Kind: ir.TrigAddedToList, Person: "7", List: "Hot Leads"})
 	for _, a := range rep.Activities {
 		v, _ := a.Attributes.Get("New Value")
 		fmt.Println(a.Campaign, a.Type, a.Primary, v.Any())

@@ -10,6 +10,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
 
 // MaxDepth is the run-time limit on nested Execute Campaign calls; the
@@ -34,7 +35,7 @@ type tokenCtx struct {
 	overrides map[string]string
 	campaign  *ir.Campaign
 	program   *ir.ProgramDef
-	trigger   *Event
+	trigger   *storage.Event
 }
 
 // cursor is a position in a list of steps: a campaign's flow or one branch
@@ -52,20 +53,20 @@ type cursor struct {
 // copy of the person and commits everything at the end.
 type pass struct {
 	r        *run
-	p        *Person
+	p        *storage.Person
 	root     *ir.Campaign
 	stack    []*cursor
-	acts     []*Activity
-	park     []*Parked
+	acts     []*storage.Activity
+	park     []*storage.Parked
 	unpark   []int64
-	events   []Event
-	requests []work  // Request Campaign steps, queued when the pass commits
-	taken    *Queued // the queue entry this pass consumes
-	dequeue  []int64 // queue entries that Remove from Flow drops
+	events   []storage.Event
+	requests []work          // Request Campaign steps, queued when the pass commits
+	taken    *storage.Queued // the queue entry this pass consumes
+	dequeue  []int64         // queue entries that Remove from Flow drops
 	steps    int
-	chain    *link      // the campaigns whose flows led to this pass, its root last
-	outbox   []*Message // email and alerts for the commit (Options.Outbox)
-	first    link       // the root's link (chain), made with the pass
+	chain    *link              // the campaigns whose flows led to this pass, its root last
+	outbox   []*storage.Message // email and alerts for the commit (Options.Outbox)
+	first    link               // the root's link (chain), made with the pass
 	// origin names what started the pass where the store keeps it (a
 	// resumed wait, a queue entry), for webhooks' idempotency keys.
 	origin string
@@ -93,7 +94,7 @@ func (l *link) names() []string {
 // newPass starts a pass on p, a person the pass owns (Tx.LoadPerson
 // returns a private copy); its log may be shared, so appends never write
 // into another's array.
-func (r *run) newPass(p *Person, root *ir.Campaign) *pass {
+func (r *run) newPass(p *storage.Person, root *ir.Campaign) *pass {
 	p.Log = slices.Clip(p.Log)
 	ps := &pass{r: r, p: p, root: root, stack: r.stack[:0], acts: r.actSlab()}
 	if root != nil {
@@ -106,12 +107,12 @@ func (r *run) newPass(p *Person, root *ir.Campaign) *pass {
 // actSlab is room for a pass's first few activities, cut from a chunk
 // that the operation's successive passes share (each gets a capped piece, so an append
 // past it moves to an array of its own): most passes write one to four.
-func (r *run) actSlab() []*Activity {
+func (r *run) actSlab() []*storage.Activity {
 	const per = 4
 	if cap(r.actBuf)-len(r.actBuf) < per {
 		// Small for an operation of a few passes (an event), growing
 		// for a batch run.
-		r.actBuf = make([]*Activity, 0, min(max(2*cap(r.actBuf), 4*per), 256*per))
+		r.actBuf = make([]*storage.Activity, 0, min(max(2*cap(r.actBuf), 4*per), 256*per))
 	}
 	n := len(r.actBuf)
 	r.actBuf = r.actBuf[:n+per]
@@ -122,9 +123,9 @@ func (r *run) actSlab() []*Activity {
 // share (small at first, for an event; growing, for a batch run). The
 // activities stay in the store's log and the report, so a chunk is kept
 // as long as its activities are.
-func (r *run) newActivity() *Activity {
+func (r *run) newActivity() *storage.Activity {
 	if len(r.actChunk) == cap(r.actChunk) {
-		r.actChunk = make([]Activity, 0, min(max(2*cap(r.actChunk), 4), 128))
+		r.actChunk = make([]storage.Activity, 0, min(max(2*cap(r.actChunk), 4), 128))
 	}
 	r.actChunk = r.actChunk[:len(r.actChunk)+1]
 	return &r.actChunk[len(r.actChunk)-1]
@@ -141,19 +142,19 @@ func (ps *pass) push(c *cursor) {
 // keeps a copy, from the operation's chunk of activities (newActivity),
 // never a itself, so that the callers' &Activity{...} need not be
 // allocated one by one.
-func (ps *pass) add(in *Activity, step ir.Step, cur *cursor) {
+func (ps *pass) add(in *storage.Activity, step ir.Step, cur *cursor) {
 	a := ps.r.newActivity()
 	*a = *in
 	a.Time = ps.r.now
 	a.Person = ps.p.ID
 	if step != nil {
-		a.step = step.Base()
+		a.SetStep(step.Base())
 	}
 	if cur != nil {
 		a.Campaign = cur.frame.campaign.Name
 		a.Workspace = cur.frame.campaign.Workspace.Name
 		if cur.choice > 0 {
-			a.Attributes = append(a.Attributes, Attr{"Choice", AttrNum(float64(cur.choice))})
+			a.Attributes = append(a.Attributes, storage.Attr{Key: "Choice", Value: storage.AttrNum(float64(cur.choice))})
 		}
 	}
 	ps.acts = append(ps.acts, a)
@@ -169,7 +170,7 @@ func (ps *pass) add(in *Activity, step ir.Step, cur *cursor) {
 
 // post logs a message's activity and puts the message in the pass's
 // outbox, tied to the activity (the store names the message after it).
-func (ps *pass) post(m *Message, act *Activity, st ir.Step, cur *cursor) {
+func (ps *pass) post(m *storage.Message, act *storage.Activity, st ir.Step, cur *cursor) {
 	ps.add(act, st, cur)
 	m.Activity = ps.acts[len(ps.acts)-1]
 	ps.outbox = append(ps.outbox, m)
@@ -203,7 +204,7 @@ func (ps *pass) finish(err error) error {
 			next = ps.enqueue(next, w)
 		}
 	}
-	c := &Commit{Person: ps.p, Activities: ps.acts, Park: ps.park, Unpark: ps.unpark, Dequeue: ps.dequeue, Outbox: ps.outbox}
+	c := &storage.Commit{Person: ps.p, Activities: ps.acts, Park: ps.park, Unpark: ps.unpark, Dequeue: ps.dequeue, Outbox: ps.outbox}
 	if ps.entered != nil {
 		c.Entered, c.EnteredAt = ps.entered, r.now
 	}
@@ -212,7 +213,7 @@ func (ps *pass) finish(err error) error {
 	}
 	for i := range next {
 		w := &next[i]
-		w.queued = &Queued{Person: w.person, Workspace: w.campaign.Workspace.Name, Campaign: w.campaign.Name, Tokens: w.tokens, Trigger: w.trigger}
+		w.queued = &storage.Queued{Person: w.person, Workspace: w.campaign.Workspace.Name, Campaign: w.campaign.Name, Tokens: w.tokens, Trigger: w.trigger}
 		c.Enqueue = append(c.Enqueue, w.queued)
 	}
 	if err := r.tx.Apply(c); err != nil {
@@ -345,10 +346,10 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 			return nil
 		}
 		p.SetProgramStatus(key, st.Status)
-		ps.add(&Activity{Type: stdlib.ActChangeProgramStatus, Primary: st.Program.Name,
-			Attributes: Attrs{{"Old Status", AttrStr(old)}, {"New Status", AttrStr(st.Status)}}}, st, cur)
+		ps.add(&storage.Activity{Type: stdlib.ActChangeProgramStatus, Primary: st.Program.Name,
+			Attributes: storage.Attrs{{Key: "Old Status", Value: storage.AttrStr(old)}, {Key: "New Status", Value: storage.AttrStr(st.Status)}}}, st, cur)
 		if ps.r.e.listens[ir.TrigStatusChanged] {
-			ps.events = append(ps.events, Event{Kind: ir.TrigStatusChanged, Person: p.ID, Program: st.Program.Name,
+			ps.events = append(ps.events, storage.Event{Kind: ir.TrigStatusChanged, Person: p.ID, Program: st.Program.Name,
 				Status: st.Status, Old: old, Workspace: ws.Name})
 		}
 	case *ir.ChangePartition:
@@ -361,7 +362,7 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 		if old != p.PartitionName() {
 			ps.touch()
 		}
-		ps.add(&Activity{Type: stdlib.ActChangePartition, Primary: st.Partition, Attributes: Attrs{{"Old Partition", AttrStr(old)}}}, st, cur)
+		ps.add(&storage.Activity{Type: stdlib.ActChangePartition, Primary: st.Partition, Attributes: storage.Attrs{{Key: "Old Partition", Value: storage.AttrStr(old)}}}, st, cur)
 	case *ir.AddToList:
 		ps.changeList(st, st.List, true, cur)
 	case *ir.RemoveFromList:
@@ -369,16 +370,16 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 	case *ir.SendEmail:
 		em := st.Email
 		subject := ps.render(em.Subject, f)
-		to := formatValue(p.Field("Email"))
+		to := storage.FormatValue(p.Field("Email"))
 		if why := notSent(p, em); why != "" {
 			// The step still happens, so the log says what was not sent
 			// and why; the host is not asked to deliver it.
-			ps.add(&Activity{Type: stdlib.ActSendEmail, Primary: em.Name, Attributes: Attrs{{"Subject", AttrStr(subject)}, {"Sent", AttrBool(false)}, {"Reason", AttrStr(why)}}}, st, cur)
+			ps.add(&storage.Activity{Type: stdlib.ActSendEmail, Primary: em.Name, Attributes: storage.Attrs{{Key: "Subject", Value: storage.AttrStr(subject)}, {Key: "Sent", Value: storage.AttrBool(false)}, {Key: "Reason", Value: storage.AttrStr(why)}}}, st, cur)
 			return nil
 		}
-		m := &Message{Person: p.ID, Workspace: f.campaign.Workspace.Name, Campaign: f.campaign.Name, Step: st.ID, Name: em.Name,
+		m := &storage.Message{Person: p.ID, Workspace: f.campaign.Workspace.Name, Campaign: f.campaign.Name, Step: st.ID, Name: em.Name,
 			From: ps.render(em.From, f), To: to, Subject: subject, Text: ps.render(em.Text, f), HTML: ps.renderHTML(em.HTML, f), Operational: em.Operational}
-		act := &Activity{Type: stdlib.ActSendEmail, Primary: em.Name, Attributes: Attrs{{"Subject", AttrStr(subject)}}}
+		act := &storage.Activity{Type: stdlib.ActSendEmail, Primary: em.Name, Attributes: storage.Attrs{{Key: "Subject", Value: storage.AttrStr(subject)}}}
 		if ps.r.e.outbox {
 			ps.post(m, act, st, cur)
 			return nil
@@ -389,9 +390,9 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 		ps.add(act, st, cur)
 	case *ir.SendAlert:
 		text, to := ps.render(st.Text, f), ps.render(st.To, f)
-		m := &Message{Person: p.ID, Workspace: f.campaign.Workspace.Name, Campaign: f.campaign.Name, Step: st.ID, To: to,
+		m := &storage.Message{Person: p.ID, Workspace: f.campaign.Workspace.Name, Campaign: f.campaign.Name, Step: st.ID, To: to,
 			Subject: alertSubject(text), Text: text, Body: text, Operational: true}
-		act := &Activity{Type: stdlib.ActSendAlert, Primary: text, Attributes: Attrs{{"To", AttrStr(to)}}}
+		act := &storage.Activity{Type: stdlib.ActSendAlert, Primary: text, Attributes: storage.Attrs{{Key: "To", Value: storage.AttrStr(to)}}}
 		if ps.r.e.outbox {
 			ps.post(m, act, st, cur)
 			return nil
@@ -401,14 +402,14 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 		}
 		ps.add(act, st, cur)
 	case *ir.Moment:
-		ps.add(&Activity{Type: stdlib.ActInterestingMoment, Primary: ps.render(st.Text, f), Attributes: Attrs{{"Type", AttrStr(st.Moment)}}}, st, cur)
+		ps.add(&storage.Activity{Type: stdlib.ActInterestingMoment, Primary: ps.render(st.Text, f), Attributes: storage.Attrs{{Key: "Type", Value: storage.AttrStr(st.Moment)}}}, st, cur)
 	case *ir.Wait:
 		return ps.wait(st, cur)
 	case *ir.CallWebhook:
 		return ps.callWebhook(st, cur)
 	case *ir.Request:
-		ps.add(&Activity{Type: stdlib.ActRequestCampaign, Primary: st.Target.Name, Attributes: Attrs{{"Source", AttrStr("flow")}}}, st, cur)
-		ev := &Event{Kind: ir.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}
+		ps.add(&storage.Activity{Type: stdlib.ActRequestCampaign, Primary: st.Target.Name, Attributes: storage.Attrs{{Key: "Source", Value: storage.AttrStr("flow")}}}, st, cur)
+		ev := &storage.Event{Kind: ir.TrigRequested, Person: p.ID, Campaign: st.Target.Name, Source: "flow", Workspace: ws.Name}
 		// Asynchronous: queued when this pass ends, run after this flow
 		// has finished for the person, first in first out.
 		ps.requests = append(ps.requests, work{person: p.ID, campaign: st.Target, trigger: ev})
@@ -419,7 +420,7 @@ func (ps *pass) step(st ir.Step, cur *cursor) error {
 	case *ir.ChangeOwner, *ir.SyncToCRM, *ir.CreateTask:
 		return ps.hostAction(st, cur)
 	case *ir.DeletePerson:
-		ps.add(&Activity{Type: stdlib.ActDeletePerson, Primary: p.ID}, st, cur)
+		ps.add(&storage.Activity{Type: stdlib.ActDeletePerson, Primary: p.ID}, st, cur)
 		p.Deleted = true
 		if ps.tracing() {
 			ps.trace(TraceEvent{Kind: TraceLeave, Campaign: f.campaign, Text: "the person is deleted: nothing more runs"})
@@ -443,9 +444,9 @@ func (ps *pass) changeList(st ir.Step, list *ir.List, add bool, cur *cursor) {
 	if !add {
 		kind, typ = ir.TrigRemovedFromList, stdlib.ActRemoveFromList
 	}
-	ps.add(&Activity{Type: typ, Primary: list.Name}, st, cur)
+	ps.add(&storage.Activity{Type: typ, Primary: list.Name}, st, cur)
 	if ps.r.e.listens[kind] {
-		ps.events = append(ps.events, Event{Kind: kind, Person: p.ID, List: list.Name, ListKey: list.Key, Workspace: ws.Name})
+		ps.events = append(ps.events, storage.Event{Kind: kind, Person: p.ID, List: list.Name, ListKey: list.Key, Workspace: ws.Name})
 	}
 }
 
@@ -510,11 +511,11 @@ func (ps *pass) changeScore(st *ir.ChangeScore, cur *cursor) error {
 	if newN != oldN {
 		ps.touch()
 	}
-	ps.add(&Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: Attrs{{"Change Value", AttrNum(newN - oldN)}, {"Old Value", AttrNum(oldN)}, {"New Value", AttrNum(newN)}}}, st, cur)
+	ps.add(&storage.Activity{Type: stdlib.ActChangeScore, Primary: f.Name, Attributes: storage.Attrs{{Key: "Change Value", Value: storage.AttrNum(newN - oldN)}, {Key: "Old Value", Value: storage.AttrNum(oldN)}, {Key: "New Value", Value: storage.AttrNum(newN)}}}, st, cur)
 	if ps.r.e.listens[ir.TrigScoreChanged] {
 		// Events stay in the workspace where they happened (§13.4).
-		ps.events = append(ps.events, Event{Kind: ir.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
-			Old: formatNum(oldN), New: formatNum(newN), Workspace: cur.frame.campaign.Workspace.Name})
+		ps.events = append(ps.events, storage.Event{Kind: ir.TrigScoreChanged, Person: ps.p.ID, Field: f.Name,
+			Old: storage.FormatNum(oldN), New: storage.FormatNum(newN), Workspace: cur.frame.campaign.Workspace.Name})
 	}
 	return nil
 }
@@ -531,7 +532,7 @@ func (ps *pass) changeData(st *ir.ChangeData, cur *cursor) error {
 	if len(st.Text.Parts) > 0 {
 		text := ps.render(st.Text, cur.frame)
 		var err error
-		if v, err = parseValue(f.Type, text); err != nil {
+		if v, err = storage.ParseFieldValue(f.Type, text); err != nil {
 			return ps.fail(fmt.Errorf("change data value %s: %v", f.Name, err))
 		}
 	}
@@ -543,9 +544,9 @@ func (ps *pass) changeData(st *ir.ChangeData, cur *cursor) error {
 // it already has changes nothing and logs nothing; a change is logged
 // (with extra attributes after the old and new value) and raises "data
 // value changes".
-func (ps *pass) setData(st ir.Step, f *ir.Field, v ir.Value, cur *cursor, extra Attrs) {
+func (ps *pass) setData(st ir.Step, f *ir.Field, v ir.Value, cur *cursor, extra storage.Attrs) {
 	old := ps.p.Field(f.Name)
-	if sameValue(old, v) {
+	if storage.SameValue(old, v) {
 		// The value it already has: nothing is written and no event is
 		// raised, so "data value changed" filters do not see it.
 		return
@@ -556,10 +557,10 @@ func (ps *pass) setData(st ir.Step, f *ir.Field, v ir.Value, cur *cursor, extra 
 		ps.p.SetField(f.Name, v)
 	}
 	ps.touch()
-	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: append(Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}, extra...)}, st, cur)
+	ps.add(&storage.Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: append(storage.Attrs{{Key: "Old Value", Value: storage.AttrOf(old)}, {Key: "New Value", Value: storage.AttrOf(v)}}, extra...)}, st, cur)
 	if ps.r.e.listens[ir.TrigDataChanges] {
-		ps.events = append(ps.events, Event{Kind: ir.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
-			Old: formatValue(old), New: formatValue(v), Workspace: cur.frame.campaign.Workspace.Name})
+		ps.events = append(ps.events, storage.Event{Kind: ir.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
+			Old: storage.FormatValue(old), New: storage.FormatValue(v), Workspace: cur.frame.campaign.Workspace.Name})
 	}
 }
 
@@ -568,21 +569,21 @@ func (ps *pass) setData(st ir.Step, f *ir.Field, v ir.Value, cur *cursor, extra 
 func (ps *pass) hostAction(st ir.Step, cur *cursor) error {
 	f := cur.frame
 	a := Action{Person: ps.p.ID, Campaign: f.campaign.Name}
-	var act *Activity
+	var act *storage.Activity
 	switch st := st.(type) {
 	case *ir.ChangeOwner:
 		a.Type, a.Owner = stdlib.ActChangeOwner, ps.render(st.To, f)
-		act = &Activity{Type: a.Type, Primary: a.Owner}
+		act = &storage.Activity{Type: a.Type, Primary: a.Owner}
 	case *ir.SyncToCRM:
 		a.Type = stdlib.ActSyncToCRM
-		act = &Activity{Type: a.Type, Primary: ps.p.ID}
+		act = &storage.Activity{Type: a.Type, Primary: ps.p.ID}
 	case *ir.CreateTask:
 		a.Type, a.Subject, a.Owner = stdlib.ActCreateTask, ps.render(st.Text, f), ps.render(st.To, f)
 		to := a.Owner
 		if to == "" {
 			to = "owner" // the person's owner, as "for owner" says
 		}
-		act = &Activity{Type: a.Type, Primary: a.Subject, Attributes: Attrs{{"Assigned To", AttrStr(to)}}}
+		act = &storage.Activity{Type: a.Type, Primary: a.Subject, Attributes: storage.Attrs{{Key: "Assigned To", Value: storage.AttrStr(to)}}}
 	}
 	if err := ps.r.e.fx.HostAction(ps.r.ctx, a); err != nil {
 		return ps.fail(fmt.Errorf("%s: %w", a.Type, err))
@@ -625,7 +626,7 @@ func (ps *pass) wait(st *ir.Wait, cur *cursor) error {
 			return ps.fail(fmt.Errorf("a wait cannot run inside an executed campaign"))
 		}
 	}
-	ps.add(&Activity{Type: stdlib.ActWait, Primary: label, Attributes: Attrs{{"Until", AttrStr(due.UTC().Format(time.RFC3339))}}}, st, cur)
+	ps.add(&storage.Activity{Type: stdlib.ActWait, Primary: label, Attributes: storage.Attrs{{Key: "Until", Value: storage.AttrStr(due.UTC().Format(time.RFC3339))}}}, st, cur)
 	if !due.After(ps.r.now) {
 		return nil // the date has passed: the flow goes straight on
 	}
@@ -633,7 +634,7 @@ func (ps *pass) wait(st *ir.Wait, cur *cursor) error {
 	if ps.r.parkedMin.IsZero() || due.Before(ps.r.parkedMin) {
 		ps.r.parkedMin = due
 	}
-	ps.park = append(ps.park, &Parked{Person: ps.p.ID, Workspace: root.campaign.Workspace.Name, Campaign: root.campaign.Name,
+	ps.park = append(ps.park, &storage.Parked{Person: ps.p.ID, Workspace: root.campaign.Workspace.Name, Campaign: root.campaign.Name,
 		Step: st.ID, Due: due.UTC(), Tokens: root.tokens.overrides, Trigger: root.tokens.trigger})
 	if ps.tracing() {
 		ps.trace(TraceEvent{Kind: TraceLeave, Campaign: root.campaign, Text: "waiting until " + due.UTC().Format(time.RFC3339) + "; the rest of the flow runs then"})
@@ -715,12 +716,12 @@ func formatWait(d time.Duration) string {
 // stored before identities (by path alone) resumes by its path, which is
 // right while the program is unchanged; the step the path ends after must
 // still be a wait. The error says why the place is gone.
-func (ps *pass) restore(c *ir.Campaign, w *Parked) error {
+func (ps *pass) restore(c *ir.Campaign, w *storage.Parked) error {
 	path := w.Path
 	if w.Step != "" {
 		path = stepPath(c.Flow, w.Step)
 		if path == nil {
-			return fmt.Errorf("%s step %s is no longer in the flow of campaign %q", w.kind(), w.Step, c.Name)
+			return fmt.Errorf("%s step %s is no longer in the flow of campaign %q", parkedKind(w), w.Step, c.Name)
 		}
 	}
 	changed := fmt.Errorf("the flow of campaign %q changed since the person started waiting", c.Name)
@@ -753,15 +754,15 @@ func (ps *pass) restore(c *ir.Campaign, w *Parked) error {
 	if len(path) != 1 || path[0] < 1 || path[0] > len(cur.steps) {
 		return changed
 	}
-	if !w.parksAt(cur.steps[path[0]-1]) {
+	if !parksAt(w, cur.steps[path[0]-1]) {
 		return changed
 	}
 	cur.pc = path[0]
 	return nil
 }
 
-// kind names the step a parked row waits at, for messages.
-func (w *Parked) kind() string {
+// parkedKind names the step a parked row waits at, for messages.
+func parkedKind(w *storage.Parked) string {
 	if w.Webhook != nil {
 		return "call webhook"
 	}
@@ -770,7 +771,7 @@ func (w *Parked) kind() string {
 
 // parksAt reports whether st is a step the parked row can wait at: a
 // wait, or a call webhook step for a parked webhook call.
-func (w *Parked) parksAt(st ir.Step) bool {
+func parksAt(w *storage.Parked, st ir.Step) bool {
 	if w.Webhook != nil {
 		_, ok := st.(*ir.CallWebhook)
 		return ok
@@ -814,7 +815,7 @@ func (ps *pass) execute(st *ir.Execute, cur *cursor) error {
 		ps.traceSmartList(child, f.depth+1)
 	}
 	ok, reason := ps.smartList(child.SmartList, child.Workspace, 0)
-	attrs := Attrs{{"Qualified", AttrBool(false)}, {"Use Parent Token Context", AttrBool(st.Parent)}}
+	attrs := storage.Attrs{{Key: "Qualified", Value: storage.AttrBool(false)}, {Key: "Use Parent Token Context", Value: storage.AttrBool(st.Parent)}}
 	if ok {
 		q := ps.qualifies(child)
 		if ps.tracing() {
@@ -825,13 +826,13 @@ func (ps *pass) execute(st *ir.Execute, cur *cursor) error {
 		}
 	}
 	if reason != "" {
-		attrs = append(attrs, Attr{"Reason", AttrStr(reason)})
+		attrs = append(attrs, storage.Attr{Key: "Reason", Value: storage.AttrStr(reason)})
 	}
 	if ok {
-		attrs[0].Value = AttrBool(true)
+		attrs[0].Value = storage.AttrBool(true)
 		ps.recordRun(child)
 	}
-	ps.add(&Activity{Type: stdlib.ActExecutedCampaign, Primary: child.Name, Attributes: attrs}, st, cur)
+	ps.add(&storage.Activity{Type: stdlib.ActExecutedCampaign, Primary: child.Name, Attributes: attrs}, st, cur)
 	if !ok {
 		return nil
 	}
@@ -855,7 +856,7 @@ func (ps *pass) removeFromFlow(st *ir.RemoveFromFlow, cur *cursor) error {
 	for _, t := range st.Targets {
 		names = append(names, t.Name)
 	}
-	ps.add(&Activity{Type: stdlib.ActRemoveFromFlow, Primary: strings.Join(names, ", ")}, st, cur)
+	ps.add(&storage.Activity{Type: stdlib.ActRemoveFromFlow, Primary: strings.Join(names, ", ")}, st, cur)
 	stop := false
 	for _, t := range targets {
 		inChain := false
@@ -929,14 +930,14 @@ func (ps *pass) recordRun(c *ir.Campaign) {
 }
 
 func validScore(v string) bool {
-	_, _, err := ParseScore(v)
+	_, _, err := storage.ParseScore(v)
 	return err == nil
 }
 
 // statusMove reports whether a person may move to a program status:
 // statuses move forward only, except into one marked "(back)"; moving to
 // the status one has is no move.
-func statusMove(prog *ir.ProgramDef, p *Person, key, status string) bool {
+func statusMove(prog *ir.ProgramDef, p *storage.Person, key, status string) bool {
 	old, member := p.ProgramStatus(key)
 	if !member {
 		return true
@@ -978,7 +979,7 @@ func (e *Engine) childFrame(f *frame, child *ir.Campaign, parent bool) *frame {
 
 // notSent is why an email is not sent to p, or "" when it is sent: the
 // first of stdlib.EmailBlocks that holds for the email.
-func notSent(p *Person, em *ir.Email) string {
+func notSent(p *storage.Person, em *ir.Email) string {
 	for _, b := range stdlib.EmailBlocks {
 		if em.Operational && !b.Operational {
 			continue
@@ -995,4 +996,9 @@ func notSent(p *Person, em *ir.Email) string {
 		}
 	}
 	return ""
+}
+
+// touch records that a step or event changed one of the person's fields.
+func (ps *pass) touch() {
+	ps.p.SetField(storage.FieldUpdatedAt, ir.Value{Type: stdlib.DateTime, Time: ps.r.now})
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -30,8 +32,8 @@ program "P" {
 // order, naming the person and the campaign.
 func TestHostActionsReachEffects(t *testing.T) {
 	prog := compileSrc(t, hostProject)
-	store := NewMemStore()
-	store.PutPeople(&Person{ID: "1", Fields: map[string]ir.Value{
+	store := memstore.New()
+	store.PutPeople(&storage.Person{ID: "1", Fields: map[string]ir.Value{
 		"Email": ir.NewText(stdlib.Email, "a@x.example"), "FirstName": ir.NewText(stdlib.Text, "Ada")}})
 	rec := &Recorder{}
 	eng, err := New(prog, Options{Store: store, Effects: rec})
@@ -65,8 +67,8 @@ func (f *failingHost) HostAction(ctx context.Context, a Action) error {
 // campaign, the person and the step, and nothing of the pass is logged.
 func TestHostActionFailure(t *testing.T) {
 	prog := compileSrc(t, hostProject)
-	store := NewMemStore()
-	store.PutPeople(&Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
+	store := memstore.New()
+	store.PutPeople(&storage.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@x.example")}})
 	eng, err := New(prog, Options{Store: store, Effects: &failingHost{}})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/ir"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Matcher evaluates one campaign's smart-list filters for people without
@@ -36,7 +37,7 @@ func (e *Engine) Matcher(campaign string) (*Matcher, error) {
 // Match reports whether the person passes the smart list's filters at
 // time now (which "in past" and activity windows are measured from). An
 // invalid smart list matches nobody.
-func (m *Matcher) Match(p *Person, now time.Time) bool {
+func (m *Matcher) Match(p *storage.Person, now time.Time) bool {
 	m.r.now = now
 	m.ps.p = p
 	ok, _ := m.ps.smartList(m.c.SmartList, m.c.Workspace, 0)

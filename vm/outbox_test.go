@@ -9,7 +9,9 @@ import (
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/people"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
 )
 
 // TestOutbox: with Options.Outbox the engine asks the host for nothing
@@ -49,17 +51,17 @@ program "P" {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, res)
 	}
-	schema, err := vm.NewSchema(prog)
+	schema, err := people.NewSchema(prog)
 	if err != nil {
 		t.Fatal(err)
 	}
-	people, err := vm.ParseJSONL("people.jsonl", []byte(`{"Id": "a", "Email": "a@x.example", "Nickname": "<b>Al</b> & co"}
+	people, err := people.ParseJSONL("people.jsonl", []byte(`{"Id": "a", "Email": "a@x.example", "Nickname": "<b>Al</b> & co"}
 {"Id": "u", "Email": "u@x.example", "Unsubscribed": true}
 `), schema)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := vm.NewMemStore()
+	store := memstore.New()
 	ctx := context.Background()
 	if err := store.Import(ctx, people, nil); err != nil {
 		t.Fatal(err)

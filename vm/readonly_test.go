@@ -11,6 +11,8 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // The checker refuses change data value of the fields the engine keeps
@@ -47,8 +49,8 @@ program "P" {
 					s.Value = v
 				}
 			})
-			store := vm.NewMemStore()
-			store.PutPeople(&vm.Person{ID: "a1", Partition: "PA", Fields: map[string]ir.Value{
+			store := memstore.New()
+			store.PutPeople(&storage.Person{ID: "a1", Partition: "PA", Fields: map[string]ir.Value{
 				"Id":        ir.NewText(stdlib.Text, "a1"),
 				"Partition": ir.NewText(stdlib.Text, "PA"),
 				"Email":     ir.NewText(stdlib.Email, "a@x.example")}})

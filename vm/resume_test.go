@@ -9,18 +9,20 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // crashStore fails the commit of its n-th transaction, as a crash would.
 type crashStore struct {
-	*MemStore
+	*memstore.Store
 	n, seen int
 }
 
 var errCrash = errors.New("crash")
 
-func (s *crashStore) Begin(ctx context.Context) (Tx, error) {
-	tx, err := s.MemStore.Begin(ctx)
+func (s *crashStore) Begin(ctx context.Context) (storage.Tx, error) {
+	tx, err := s.Store.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +33,7 @@ func (s *crashStore) Begin(ctx context.Context) (Tx, error) {
 	return tx, nil
 }
 
-type crashTx struct{ Tx }
+type crashTx struct{ storage.Tx }
 
 func (t *crashTx) Commit() error {
 	t.Tx.Rollback()
@@ -56,12 +58,12 @@ program "P" {
 `)
 	for crashAt := 1; crashAt <= 4; crashAt++ {
 		t.Run(fmt.Sprint(crashAt), func(t *testing.T) {
-			mem := NewMemStore()
+			mem := memstore.New()
 			const n = 7
 			for i := 0; i < n; i++ {
-				mem.PutPeople(&Person{ID: fmt.Sprint(i), Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "x@y.example")}})
+				mem.PutPeople(&storage.Person{ID: fmt.Sprint(i), Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "x@y.example")}})
 			}
-			store := &crashStore{MemStore: mem, n: crashAt}
+			store := &crashStore{Store: mem, n: crashAt}
 			clock := NewManualClock(testStart)
 			eng, _ := New(prog, Options{Store: store, Clock: clock, BatchGroup: 2})
 			if _, err := eng.RunBatch(context.Background(), "Every Time", RunOptions{}); !errors.Is(err, errCrash) {

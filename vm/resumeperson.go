@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/campc/campc/vm/storage"
 )
 
 // ResumePerson resumes one person's parked waits due at or before until,
@@ -23,7 +25,7 @@ func (e *Engine) ResumePerson(ctx context.Context, person string, until time.Tim
 		if err := ctx.Err(); err != nil {
 			return r.report, err
 		}
-		var next *Parked
+		var next *storage.Parked
 		err := r.inTx(func() error {
 			waits, err := r.tx.WaitsOf(person)
 			if err != nil {
@@ -49,7 +51,7 @@ func (e *Engine) ResumePerson(ctx context.Context, person string, until time.Tim
 		if next == nil {
 			return r.report, err
 		}
-		if errors.Is(err, ErrTaken) {
+		if errors.Is(err, storage.ErrTaken) {
 			skip[next.ID] = true // another process resumed it
 			continue
 		}
@@ -107,7 +109,7 @@ func (e *Engine) resumeGroup(ctx context.Context, ids []string, until time.Time)
 				return err
 			}
 			// Not yet due, or a webhook call (its own job resumes it).
-			waits = slices.DeleteFunc(slices.Clone(waits), func(w *Parked) bool { return w.Due.After(until) || w.Webhook != nil })
+			waits = slices.DeleteFunc(slices.Clone(waits), func(w *storage.Parked) bool { return w.Due.After(until) || w.Webhook != nil })
 			byDue(waits)
 			for _, w := range waits {
 				r.now = w.Due.UTC()
@@ -126,7 +128,7 @@ func (e *Engine) resumeGroup(ctx context.Context, ids []string, until time.Time)
 }
 
 // byDue orders waits by due time, then ID: the order they resume in.
-func byDue(waits []*Parked) {
+func byDue(waits []*storage.Parked) {
 	sort.SliceStable(waits, func(i, j int) bool {
 		if !waits[i].Due.Equal(waits[j].Due) {
 			return waits[i].Due.Before(waits[j].Due)

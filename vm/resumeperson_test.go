@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/memstore"
 )
 
 const resumePersonProject = `workspace "W"
@@ -30,7 +31,7 @@ program "P" {
 // else's, and a second call resumes nothing again.
 func TestResumePerson(t *testing.T) {
 	ctx := context.Background()
-	st := NewMemStore()
+	st := memstore.New()
 	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	clock := NewManualClock(start)
 	eng, err := New(compileSrc(t, resumePersonProject), Options{Store: st, Clock: clock})
@@ -111,7 +112,7 @@ program "P" {
 // the others are resumed one by one and the error is returned.
 func TestResumePeople(t *testing.T) {
 	ctx := context.Background()
-	st := NewMemStore()
+	st := memstore.New()
 	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	eng, err := New(compileSrc(t, resumePeopleProject), Options{Store: st, Clock: NewManualClock(start), CascadeBudget: 10})
 	if err != nil {

@@ -6,12 +6,13 @@ import (
 	"slices"
 
 	"github.com/campc/campc/ir"
+	"github.com/campc/campc/vm/storage"
 )
 
 // ParkedWebhook is the person's parked webhook call id, read in a
 // transaction of its own, or nil when it is gone (resumed, or dropped by a
 // deploy or Remove from Flow): what a host's job reads before it calls.
-func (e *Engine) ParkedWebhook(ctx context.Context, person string, id int64) (*Parked, error) {
+func (e *Engine) ParkedWebhook(ctx context.Context, person string, id int64) (*storage.Parked, error) {
 	tx, err := e.store.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -21,12 +22,12 @@ func (e *Engine) ParkedWebhook(ctx context.Context, person string, id int64) (*P
 }
 
 // parkedCall is the person's parked webhook call id as tx sees it, or nil.
-func parkedCall(tx Tx, person string, id int64) (*Parked, error) {
+func parkedCall(tx storage.Tx, person string, id int64) (*storage.Parked, error) {
 	waits, err := tx.WaitsOf(person)
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(waits, func(w *Parked) bool { return w.ID == id && w.Webhook != nil })
+	i := slices.IndexFunc(waits, func(w *storage.Parked) bool { return w.ID == id && w.Webhook != nil })
 	if i < 0 {
 		return nil, nil
 	}
@@ -43,7 +44,7 @@ func parkedCall(tx Tx, person string, id int64) (*Parked, error) {
 // nothing, and resumed reports false. When the flow no longer has the
 // step, the person leaves it with a Wait Dropped activity, as a wait
 // whose step is gone does.
-func (e *Engine) ResumeWebhook(ctx context.Context, person string, id int64, resp WebhookResponse) (rep *Report, resumed bool, err error) {
+func (e *Engine) ResumeWebhook(ctx context.Context, person string, id int64, resp storage.WebhookResponse) (rep *Report, resumed bool, err error) {
 	defer e.lock()()
 	r := e.newRun(ctx)
 	err = r.inTx(func() error {
@@ -68,7 +69,7 @@ func (e *Engine) ResumeWebhook(ctx context.Context, person string, id int64, res
 		}
 		return r.drain()
 	})
-	if errors.Is(err, ErrTaken) {
+	if errors.Is(err, storage.ErrTaken) {
 		return r.report, false, nil // another process resumed it first
 	}
 	return r.report, resumed, err

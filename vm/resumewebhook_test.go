@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // With DeferWebhooks a call webhook step parks the person with the
@@ -29,9 +32,9 @@ func TestDeferredWebhook(t *testing.T) {
 	if len(host.reqs) != 0 || len(rep.Activities) != 0 {
 		t.Fatalf("the pass called (%d requests) or logged %v: it should only park", len(host.reqs), rep.Activities)
 	}
-	parked := func() *Parked {
+	parked := func() *storage.Parked {
 		t.Helper()
-		ms := eng.Store().(*MemStore)
+		ms := eng.Store().(*memstore.Store)
 		tx, _ := ms.Begin(ctx)
 		defer tx.Rollback()
 		ws, _ := tx.WaitsOf("1")
@@ -60,7 +63,7 @@ func TestDeferredWebhook(t *testing.T) {
 		t.Fatalf("ParkedWebhook: %v %v", got, err)
 	}
 
-	rep, ok, err := eng.ResumeWebhook(ctx, "1", w.ID, WebhookResponse{Status: 200, Body: `{"data": {"tier": "Gold", "vip": true}}`})
+	rep, ok, err := eng.ResumeWebhook(ctx, "1", w.ID, storage.WebhookResponse{Status: 200, Body: `{"data": {"tier": "Gold", "vip": true}}`})
 	if err != nil || !ok {
 		t.Fatalf("ResumeWebhook: %v %v", ok, err)
 	}
@@ -81,10 +84,10 @@ func TestDeferredWebhook(t *testing.T) {
 		t.Fatalf("after the first call: %+v", form.Webhook)
 	}
 	// The same call ended twice (a job run again) does nothing.
-	if rep, ok, err := eng.ResumeWebhook(ctx, "1", w.ID, WebhookResponse{Status: 200}); err != nil || ok || len(rep.Activities) != 0 {
+	if rep, ok, err := eng.ResumeWebhook(ctx, "1", w.ID, storage.WebhookResponse{Status: 200}); err != nil || ok || len(rep.Activities) != 0 {
 		t.Errorf("second ResumeWebhook: %v %v %v", ok, rep.Activities, err)
 	}
-	rep, ok, err = eng.ResumeWebhook(ctx, "1", form.ID, WebhookResponse{Error: "timed out"})
+	rep, ok, err = eng.ResumeWebhook(ctx, "1", form.ID, storage.WebhookResponse{Error: "timed out"})
 	if err != nil || !ok || len(rep.Activities) != 1 || rep.Activities[0].Attributes.Map()["Error"] != "timed out" {
 		t.Fatalf("Form: %v %v %v", ok, rep.Activities, err)
 	}
@@ -98,18 +101,18 @@ func TestDeferredWebhook(t *testing.T) {
 // there stays.
 func TestDeferredWebhookPlan(t *testing.T) {
 	old := compileSrc(t, hookProject)
-	w := &Parked{ID: 1, Person: "1", Workspace: "W", Campaign: "Sync", Webhook: &WebhookRequest{}}
+	w := &storage.Parked{ID: 1, Person: "1", Workspace: "W", Campaign: "Sync", Webhook: &storage.WebhookRequest{}}
 	w.Step = old.Campaign("W", "Sync").Flow[0].Base().ID
-	if m := PlanWaits(old, old, []*Parked{w}); m[0].Dropped {
+	if m := PlanWaits(old, old, []*storage.Parked{w}); m[0].Dropped {
 		t.Errorf("kept step: %+v", m[0])
 	}
-	wait := &Parked{ID: 2, Person: "1", Workspace: "W", Campaign: "Sync", Step: w.Step}
-	if m := PlanWaits(old, old, []*Parked{wait}); !m[0].Dropped {
+	wait := &storage.Parked{ID: 2, Person: "1", Workspace: "W", Campaign: "Sync", Step: w.Step}
+	if m := PlanWaits(old, old, []*storage.Parked{wait}); !m[0].Dropped {
 		t.Errorf("a wait parked at a webhook step is kept: %+v", m[0])
 	}
 	other := compileSrc(t, strings.Replace(hookProject, `      call webhook "CRM"
 `, "", 1))
-	m := PlanWaits(old, other, []*Parked{w})
+	m := PlanWaits(old, other, []*storage.Parked{w})
 	if !m[0].Dropped || !strings.Contains(m[0].Reason, "call webhook step") {
 		t.Errorf("gone step: %+v", m[0])
 	}

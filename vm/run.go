@@ -10,6 +10,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
 
 // work is a flow run waiting its turn: a request, or a triggered campaign.
@@ -17,9 +18,9 @@ type work struct {
 	person   string
 	campaign *ir.Campaign
 	tokens   map[string]string
-	trigger  *Event
-	queued   *Queued // its entry in the store's queue, if it has one
-	chain    *link   // the cascade that queued it (nil when it started one)
+	trigger  *storage.Event
+	queued   *storage.Queued // its entry in the store's queue, if it has one
+	chain    *link           // the cascade that queued it (nil when it started one)
 }
 
 // run is the state of one operation: its clock reading, its report, its
@@ -30,7 +31,7 @@ type run struct {
 	ctx     context.Context
 	now     time.Time
 	report  *Report
-	tx      Tx
+	tx      storage.Tx
 	pending *Report // what the current transaction will add to report
 	queue   []work
 	// deferRuns leaves the queue in the store (Options.DeferRuns): set by
@@ -48,8 +49,8 @@ type run struct {
 	// stack of its own.
 	stack    []*cursor
 	cursors  []*cursor
-	actBuf   []*Activity // see actSlab
-	actChunk []Activity  // see newActivity
+	actBuf   []*storage.Activity // see actSlab
+	actChunk []storage.Activity  // see newActivity
 }
 
 // now reads the clock, to the microsecond (see Clock).
@@ -84,23 +85,23 @@ func (r *run) inTx(fn func() error) error {
 
 // load reads a person in the current transaction: lent packed when the
 // store can (the in-memory store), else a private copy.
-func (r *run) load(id string) (*Person, error) {
-	if v, ok := r.tx.(viewLoader); ok {
-		return v.loadView(id)
+func (r *run) load(id string) (*storage.Person, error) {
+	if v, ok := r.tx.(storage.ViewLoader); ok {
+		return v.LoadView(id)
 	}
 	return r.tx.LoadPerson(id)
 }
 
 // orphan records an activity that belongs to no person's pass.
-func (r *run) orphan(a *Activity) {
+func (r *run) orphan(a *storage.Activity) {
 	a.Time = r.now
-	r.tx.Apply(&Commit{Activities: []*Activity{a}})
+	r.tx.Apply(&storage.Commit{Activities: []*storage.Activity{a}})
 	r.pending.Activities = append(r.pending.Activities, a)
 }
 
 // start runs the root flow of w for person p when p qualifies: the smart
 // list's filters match and the qualification rule lets p in.
-func (r *run) start(w work, p *Person) error {
+func (r *run) start(w work, p *storage.Person) error {
 	c := w.campaign
 	ps := r.newPass(p, c)
 	ps.taken = w.queued
@@ -161,14 +162,14 @@ func (r *run) parkedIn(person string, c *ir.Campaign) (time.Time, error) {
 }
 
 // rootFrame is the token context of a campaign started on its own.
-func (e *Engine) rootFrame(c *ir.Campaign, tokens map[string]string, trigger *Event) *frame {
+func (e *Engine) rootFrame(c *ir.Campaign, tokens map[string]string, trigger *storage.Event) *frame {
 	if tokens == nil && trigger == nil {
 		return e.roots[c] // made in New, never changed: no lock
 	}
 	return newRootFrame(c, tokens, trigger)
 }
 
-func newRootFrame(c *ir.Campaign, tokens map[string]string, trigger *Event) *frame {
+func newRootFrame(c *ir.Campaign, tokens map[string]string, trigger *storage.Event) *frame {
 	return &frame{campaign: c, tokens: &tokenCtx{my: ir.TokenScopes(c, nil, false), overrides: tokens,
 		campaign: c, program: c.Program, trigger: trigger}}
 }
@@ -178,7 +179,7 @@ func (r *run) dequeue(w work) error {
 	if w.queued == nil {
 		return nil
 	}
-	return r.tx.Apply(&Commit{Dequeue: []int64{w.queued.ID}})
+	return r.tx.Apply(&storage.Commit{Dequeue: []int64{w.queued.ID}})
 }
 
 // drain runs queued work first in, first out, in the current transaction.
@@ -219,8 +220,8 @@ func (r *run) drain() error {
 			continue
 		}
 		if c.SmartList.Invalid != "" {
-			r.orphan(&Activity{Person: p.ID, Type: stdlib.ActSmartListInvalid, Campaign: c.Name, Workspace: c.Workspace.Name,
-				Primary: c.Name, Attributes: Attrs{{"Reason", AttrStr(c.SmartList.Invalid)}, {"Qualified", AttrBool(false)}}})
+			r.orphan(&storage.Activity{Person: p.ID, Type: stdlib.ActSmartListInvalid, Campaign: c.Name, Workspace: c.Workspace.Name,
+				Primary: c.Name, Attributes: storage.Attrs{{Key: "Reason", Value: storage.AttrStr(c.SmartList.Invalid)}, {Key: "Qualified", Value: storage.AttrBool(false)}}})
 			if err := r.dequeue(w); err != nil {
 				return err
 			}
@@ -235,7 +236,7 @@ func (r *run) drain() error {
 
 // matches lists the active trigger campaigns of every workspace that sees
 // the person that listen to an event, as work to queue.
-func (r *run) matches(p *Person, ev *Event) []work {
+func (r *run) matches(p *storage.Person, ev *storage.Event) []work {
 	var out []work
 	for _, ws := range r.e.prog.Workspaces {
 		if (ev.Workspace != "" && ws.Name != ev.Workspace) || !ws.Sees(p.Partition) {
@@ -259,7 +260,7 @@ func (r *run) matches(p *Person, ev *Event) []work {
 
 // eventPrimary is the value an event is indexed by, as triggerPrimary is
 // a trigger's.
-func eventPrimary(ev *Event) string {
+func eventPrimary(ev *storage.Event) string {
 	switch ev.Kind {
 	case ir.TrigDataChanges, ir.TrigScoreChanged:
 		return ev.Field
@@ -280,7 +281,7 @@ func eventPrimary(ev *Event) string {
 // triggerMatches applies a trigger's constraints beyond its index key. A
 // campaign may have several triggers of one kind: the event must meet the
 // constraints of one that names what it names.
-func triggerMatches(c *ir.Campaign, ev *Event) bool {
+func triggerMatches(c *ir.Campaign, ev *storage.Event) bool {
 	for _, t := range c.SmartList.Triggers {
 		if t.Kind != ev.Kind {
 			continue
@@ -295,7 +296,7 @@ func triggerMatches(c *ir.Campaign, ev *Event) bool {
 
 // triggerMet reports whether an event of the trigger's kind is the one it
 // names, and meets its constraints.
-func triggerMet(t *ir.TriggerDef, ev *Event) bool {
+func triggerMet(t *ir.TriggerDef, ev *storage.Event) bool {
 	if t.Kind == ir.TrigStatusChanged {
 		return (t.Program == nil || t.Program.Name == ev.Program) && (t.Status == "" || t.Status == ev.Status)
 	}
@@ -304,7 +305,7 @@ func triggerMet(t *ir.TriggerDef, ev *Event) bool {
 
 // constraintsMet applies a trigger's optional constraints (from/to, by at
 // least, on web page, link) to an event of its kind.
-func constraintsMet(t *ir.TriggerDef, ev *Event) bool {
+func constraintsMet(t *ir.TriggerDef, ev *storage.Event) bool {
 	switch t.Kind {
 	case ir.TrigDataChanges:
 		if t.Field == nil {
@@ -348,13 +349,13 @@ func valueIs(typ stdlib.FieldType, text string, want ir.Value) bool {
 	if text == "" {
 		return false
 	}
-	v, err := parseValue(typ, text)
+	v, err := storage.ParseFieldValue(typ, text)
 	return err == nil && !v.Null && equal(v, want)
 }
 
 // applyEvent makes a delivered event true of its person, logs it, and
 // queues the campaigns that listen to it.
-func (r *run) applyEvent(p *Person, ev *Event) error {
+func (r *run) applyEvent(p *storage.Person, ev *storage.Event) error {
 	ps := r.newPass(p, nil)
 	var ws *ir.Workspace
 	for _, w := range r.e.prog.Workspaces {
@@ -366,31 +367,31 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 	if ws == nil {
 		return fmt.Errorf("person %q is not visible to any workspace", p.ID)
 	}
-	act := &Activity{Workspace: ws.Name, Attributes: Attrs{}}
+	act := &storage.Activity{Workspace: ws.Name, Attributes: storage.Attrs{}}
 	switch ev.Kind {
 	case ir.TrigFillsOutForm:
 		act.Type, act.Primary = stdlib.ActFillOutForm, ev.Form
 		if ev.WebPage != "" {
-			act.Attributes = Attrs{{"Web Page", AttrStr(ev.WebPage)}}
+			act.Attributes = storage.Attrs{{Key: "Web Page", Value: storage.AttrStr(ev.WebPage)}}
 		}
 	case ir.TrigDataChanges, ir.TrigScoreChanged:
 		f := ws.Field(ev.Field)
 		if f == nil {
 			return fmt.Errorf("workspace %q has no field %q", ws.Name, ev.Field)
 		}
-		v, err := parseValue(f.Type, ev.New)
+		v, err := storage.ParseFieldValue(f.Type, ev.New)
 		if err != nil {
 			return fmt.Errorf("field %s: %v", f.Name, err)
 		}
 		old := p.Field(f.Name)
-		if sameValue(old, v) {
+		if storage.SameValue(old, v) {
 			return nil // no change, so no event
 		}
-		ev.Old = formatValue(old)
+		ev.Old = storage.FormatValue(old)
 		p.SetField(f.Name, v)
 		ps.touch()
 		act.Type, act.Primary = stdlib.ActChangeDataValue, f.Name
-		act.Attributes = Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}}
+		act.Attributes = storage.Attrs{{Key: "Old Value", Value: storage.AttrOf(old)}, {Key: "New Value", Value: storage.AttrOf(v)}}
 	case ir.TrigAddedToList, ir.TrigRemovedFromList:
 		key := ev.ListKey
 		if key == "" {
@@ -427,7 +428,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 		ev.Old, _ = p.ProgramStatus(key)
 		p.SetProgramStatus(key, ev.Status)
 		act.Type, act.Primary = stdlib.ActChangeProgramStatus, ev.Program
-		act.Attributes = Attrs{{"Old Status", AttrStr(ev.Old)}, {"New Status", AttrStr(ev.Status)}}
+		act.Attributes = storage.Attrs{{Key: "Old Status", Value: storage.AttrStr(ev.Old)}, {Key: "New Status", Value: storage.AttrStr(ev.Status)}}
 	case ir.TrigCreated:
 		act.Type, act.Primary = stdlib.ActNewPerson, p.ID
 	case ir.TrigOpensEmail, ir.TrigClicksEmail, ir.TrigEmailDelivered, ir.TrigEmailBounces, ir.TrigUnsubscribes,
@@ -448,7 +449,7 @@ func (r *run) applyEvent(p *Person, ev *Event) error {
 
 // engagement fills in the activity of an engagement event (issue 11),
 // with Marketo's activity type names.
-func engagement(act *Activity, ev *Event) error {
+func engagement(act *storage.Activity, ev *storage.Event) error {
 	var what string
 	switch ev.Kind {
 	case ir.TrigOpensEmail:
@@ -475,7 +476,7 @@ func engagement(act *Activity, ev *Event) error {
 		return fmt.Errorf("%s needs the %s it happened on", what, name)
 	}
 	if ev.Link != "" && (ev.Kind == ir.TrigClicksEmail || ev.Kind == ir.TrigClicksPage) {
-		act.Attributes = Attrs{{"Link", AttrStr(ev.Link)}}
+		act.Attributes = storage.Attrs{{Key: "Link", Value: storage.AttrStr(ev.Link)}}
 	}
 	return nil
 }
@@ -483,7 +484,7 @@ func engagement(act *Activity, ev *Event) error {
 // unsubscribe sets the person's Unsubscribed field, as Marketo does when a
 // person unsubscribes from an email: logged as a data value change, which
 // "data value changes Unsubscribed" triggers hear.
-func (ps *pass) unsubscribe(ws *ir.Workspace, ev *Event) {
+func (ps *pass) unsubscribe(ws *ir.Workspace, ev *storage.Event) {
 	f := ws.Field("Unsubscribed")
 	if f == nil || f.Type != stdlib.Boolean {
 		return
@@ -494,14 +495,14 @@ func (ps *pass) unsubscribe(ws *ir.Workspace, ev *Event) {
 	}
 	v := ir.NewBool(true)
 	ps.p.SetField(f.Name, v)
-	ps.add(&Activity{Type: stdlib.ActChangeDataValue, Workspace: ws.Name, Primary: f.Name,
-		Attributes: Attrs{{"Old Value", attrValue(old)}, {"New Value", attrValue(v)}, {"Reason", AttrStr("Unsubscribe Email " + ev.Email)}}}, nil, nil)
-	ps.events = append(ps.events, Event{Kind: ir.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
-		Old: formatValue(old), New: formatValue(v), Workspace: ev.Workspace})
+	ps.add(&storage.Activity{Type: stdlib.ActChangeDataValue, Workspace: ws.Name, Primary: f.Name,
+		Attributes: storage.Attrs{{Key: "Old Value", Value: storage.AttrOf(old)}, {Key: "New Value", Value: storage.AttrOf(v)}, {Key: "Reason", Value: storage.AttrStr("Unsubscribe Email " + ev.Email)}}}, nil, nil)
+	ps.events = append(ps.events, storage.Event{Kind: ir.TrigDataChanges, Person: ps.p.ID, Field: f.Name,
+		Old: storage.FormatValue(old), New: storage.FormatValue(v), Workspace: ev.Workspace})
 }
 
 // resume continues a parked flow at its due time.
-func (r *run) resume(w *Parked) error {
+func (r *run) resume(w *storage.Parked) error {
 	p, err := r.load(w.Person)
 	if err != nil {
 		return err
@@ -514,7 +515,7 @@ func (r *run) resume(w *Parked) error {
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(waits, func(x *Parked) bool { return x.ID == w.ID }) {
+		if !slices.ContainsFunc(waits, func(x *storage.Parked) bool { return x.ID == w.ID }) {
 			return nil
 		}
 	}
@@ -532,9 +533,9 @@ func (r *run) resume(w *Parked) error {
 // workspace's sight, is not touched (the row is dropped); a flow whose
 // campaign or step the program no longer has is left with a Wait Dropped
 // activity saying why.
-func (r *run) unparked(p *Person, c *ir.Campaign, w *Parked, origin string) (*pass, error) {
+func (r *run) unparked(p *storage.Person, c *ir.Campaign, w *storage.Parked, origin string) (*pass, error) {
 	if p == nil || (c != nil && !c.Workspace.Sees(p.Partition)) {
-		return nil, r.tx.Apply(&Commit{Unpark: []int64{w.ID}})
+		return nil, r.tx.Apply(&storage.Commit{Unpark: []int64{w.ID}})
 	}
 	ps := r.newPass(p, c)
 	ps.unpark = append(ps.unpark, w.ID)
@@ -547,7 +548,7 @@ func (r *run) unparked(p *Person, c *ir.Campaign, w *Parked, origin string) (*pa
 		}
 		reason = err.Error()
 	}
-	ps.add(&Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
-		Attributes: Attrs{{"Reason", AttrStr(reason)}}}, nil, nil)
+	ps.add(&storage.Activity{Type: stdlib.ActWaitDropped, Workspace: w.Workspace, Campaign: w.Campaign, Primary: w.Campaign,
+		Attributes: storage.Attrs{{Key: "Reason", Value: storage.AttrStr(reason)}}}, nil, nil)
 	return nil, ps.finish(nil)
 }

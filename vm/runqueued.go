@@ -4,14 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
-)
 
-// QueueReader is a Tx that lists one person's queued runs: what
-// RunQueued needs (Options.DeferRuns).
-type QueueReader interface {
-	// QueuedOf lists a person's queued runs, first in first out.
-	QueuedOf(person string) ([]*Queued, error)
-}
+	"github.com/campc/campc/vm/storage"
+)
 
 // RunQueued runs the queued flow runs of people, as a host's job does
 // for the runs an operation left with Options.DeferRuns: all in one
@@ -26,7 +21,7 @@ type QueueReader interface {
 func (e *Engine) RunQueued(ctx context.Context, people []string) (*Report, error) {
 	return e.together(ctx, people, e.runQueuedGroup, func(ctx context.Context, id string) (*Report, error) {
 		rep, err := e.runQueuedGroup(ctx, []string{id})
-		if errors.Is(err, ErrTaken) {
+		if errors.Is(err, storage.ErrTaken) {
 			err = nil // another process ran it first
 		}
 		return rep, err
@@ -69,7 +64,7 @@ func (e *Engine) runQueuedGroup(ctx context.Context, ids []string) (*Report, err
 	defer e.lock()()
 	r := e.newRun(ctx)
 	err := r.inTx(func() error {
-		qr, ok := r.tx.(QueueReader)
+		qr, ok := r.tx.(storage.QueueReader)
 		if !ok {
 			return errors.New("vm: the store cannot list a person's queued runs")
 		}
@@ -95,7 +90,7 @@ func (e *Engine) runQueuedGroup(ctx context.Context, ids []string) (*Report, err
 
 // queueOf puts a person's queued runs on the run's queue, in order; a
 // run whose campaign is gone is taken off the store's queue.
-func (r *run) queueOf(qr QueueReader, id string) error {
+func (r *run) queueOf(qr storage.QueueReader, id string) error {
 	queued, err := qr.QueuedOf(id)
 	if err != nil {
 		return err
@@ -103,7 +98,7 @@ func (r *run) queueOf(qr QueueReader, id string) error {
 	for _, q := range queued {
 		w, ok := r.e.workOf(q)
 		if !ok {
-			if err := r.tx.Apply(&Commit{Dequeue: []int64{q.ID}}); err != nil {
+			if err := r.tx.Apply(&storage.Commit{Dequeue: []int64{q.ID}}); err != nil {
 				return err
 			}
 			continue

@@ -7,6 +7,8 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // With DeferRuns an outside operation applies its own effects and leaves
@@ -14,9 +16,9 @@ import (
 // in the order queued, once.
 func TestDeferRuns(t *testing.T) {
 	ctx := context.Background()
-	st := NewMemStore()
+	st := memstore.New()
 	for _, id := range []string{"a", "b"} {
-		st.PutPeople(&Person{ID: id, Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, id+"@x.example")}})
+		st.PutPeople(&storage.Person{ID: id, Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, id+"@x.example")}})
 	}
 	eng, err := New(compileSrc(t, raceProject), Options{Store: st, DeferRuns: true})
 	if err != nil {
@@ -30,7 +32,7 @@ func TestDeferRuns(t *testing.T) {
 		return n
 	}
 	for range 2 {
-		rep, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: "a", Form: "Contact"})
+		rep, err := eng.Deliver(ctx, storage.Event{Kind: ir.TrigFillsOutForm, Person: "a", Form: "Contact"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +40,7 @@ func TestDeferRuns(t *testing.T) {
 			t.Fatalf("Deliver: %v, want the form fill only (its trigger campaign queued)", got)
 		}
 	}
-	if _, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: "b", Form: "Contact"}); err != nil {
+	if _, err := eng.Deliver(ctx, storage.Event{Kind: ir.TrigFillsOutForm, Person: "b", Form: "Contact"}); err != nil {
 		t.Fatal(err)
 	}
 	q, _ := st.Queued(ctx)
@@ -70,7 +72,7 @@ func TestDeferRuns(t *testing.T) {
 		t.Errorf("RunQueued again: %v, %d activities", err, len(rep.Activities))
 	}
 	// One person: their own transaction.
-	if _, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: "b", Form: "Contact"}); err != nil {
+	if _, err := eng.Deliver(ctx, storage.Event{Kind: ir.TrigFillsOutForm, Person: "b", Form: "Contact"}); err != nil {
 		t.Fatal(err)
 	}
 	if rep, err := eng.RunQueued(ctx, []string{"b"}); err != nil || types(rep)["b "+stdlib.ActChangeScore] != 1 {
@@ -111,20 +113,20 @@ program "P" {
 // person's run stays queued, and the error names them.
 func TestRunQueuedOneFails(t *testing.T) {
 	ctx := context.Background()
-	st := NewMemStore()
+	st := memstore.New()
 	for _, id := range []string{"a", "bad", "c"} {
 		email := id + "@x.example"
 		if id == "bad" {
 			email = "loop@x.example"
 		}
-		st.PutPeople(&Person{ID: id, Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, email)}})
+		st.PutPeople(&storage.Person{ID: id, Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, email)}})
 	}
 	eng, err := New(compileSrc(t, loopProject), Options{Store: st, DeferRuns: true, CascadeBudget: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"a", "bad", "c"} {
-		if _, err := eng.Deliver(ctx, Event{Kind: ir.TrigFillsOutForm, Person: id, Form: "Contact"}); err != nil {
+		if _, err := eng.Deliver(ctx, storage.Event{Kind: ir.TrigFillsOutForm, Person: id, Form: "Contact"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -89,28 +89,3 @@ func (e *Engine) CatchUp(ctx context.Context, from, to time.Time) ([]*Report, er
 	rep, err := e.advance(ctx, to.UTC().Truncate(time.Microsecond))
 	return append(reps, rep), err
 }
-
-// HistoryEnder is an optional Store method: the latest time the store's
-// history holds (its latest activity or batch run start), zero when it
-// holds none. A host refuses to move the clock back before it.
-type HistoryEnder interface {
-	HistoryEnd(ctx context.Context) (time.Time, error)
-}
-
-// HistoryEnd implements HistoryEnder.
-func (m *MemStore) HistoryEnd(ctx context.Context) (time.Time, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	var end time.Time
-	m.log.each(func(a *Activity, _ int64) {
-		if a.Time.After(end) {
-			end = a.Time
-		}
-	})
-	for _, r := range m.runs {
-		if r.Started.After(end) {
-			end = r.Started
-		}
-	}
-	return end.UTC(), nil
-}

@@ -12,6 +12,8 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 const scheduled = `workspace "W"
@@ -48,8 +50,8 @@ func TestCatchUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(res)
 	}
-	store := vm.NewMemStore()
-	store.PutPeople(&vm.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@example.com")}})
+	store := memstore.New()
+	store.PutPeople(&storage.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@example.com")}})
 	at := func(s string) time.Time { tm, _ := time.Parse(time.RFC3339, s); return tm }
 	eng, err := vm.New(prog, vm.Options{Store: store, Clock: vm.NewManualClock(at("2026-12-01T13:00:00Z"))})
 	if err != nil {

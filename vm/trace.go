@@ -6,6 +6,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
 
 // TraceKind says what a TraceEvent reports.
@@ -52,7 +53,7 @@ type TraceEvent struct {
 	Value    string
 	From     string // where the token's value came from
 	Parent   bool   // TraceEnter: use parent tokens
-	Activity *Activity
+	Activity *storage.Activity
 }
 
 // Tracer receives trace events. The engine calls it synchronously.
@@ -145,7 +146,7 @@ func (ps *pass) saw(c ir.Cond, ws *ir.Workspace) string {
 
 // traceTrigger reports which trigger of a trigger campaign heard the event
 // that started it.
-func (ps *pass) traceTrigger(c *ir.Campaign, ev *Event) {
+func (ps *pass) traceTrigger(c *ir.Campaign, ev *storage.Event) {
 	if ev == nil || c.Kind != ir.Trigger {
 		return
 	}
@@ -157,7 +158,7 @@ func (ps *pass) traceTrigger(c *ir.Campaign, ev *Event) {
 }
 
 // heardBy is the trigger of c that an event meets, or nil.
-func heardBy(c *ir.Campaign, ev *Event) *ir.TriggerDef {
+func heardBy(c *ir.Campaign, ev *storage.Event) *ir.TriggerDef {
 	for _, t := range c.SmartList.Triggers {
 		if t.Kind != ev.Kind {
 			continue
@@ -176,7 +177,7 @@ func heardBy(c *ir.Campaign, ev *Event) *ir.TriggerDef {
 }
 
 // describeEvent says what happened, for explanations.
-func describeEvent(ev *Event) string {
+func describeEvent(ev *storage.Event) string {
 	s := triggerName(ev.Kind)
 	switch ev.Kind {
 	case ir.TrigRequested:
@@ -211,7 +212,7 @@ func countText(n int) string {
 }
 
 func quoteValue(v ir.Value) string {
-	s := formatValue(v)
+	s := storage.FormatValue(v)
 	if v.Type.IsText() || v.Type.IsTime() {
 		return fmt.Sprintf("%q", s)
 	}

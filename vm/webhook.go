@@ -14,56 +14,21 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
-
-// WebhookRequest is the HTTP request a call webhook step makes, rendered
-// in the step's frame: every token value escaped for where it stands.
-type WebhookRequest struct {
-	Method      string
-	URL         string
-	Headers     []Header // the webhook's header clauses, rendered, in order
-	Body        string
-	ContentType string // of Body; "" when there is none
-	// Who and what: the person, the campaign whose step calls, the
-	// webhook, and the step's identity (ir.StepBase.ID).
-	Person, Workspace, Campaign, Webhook, Step string
-	// IdempotencyKey names this call of this step for this person: the
-	// same when the same pass is done again (a retry, a batch run resumed,
-	// a wait resumed after a crash), different for another call. The host
-	// sends it as the Idempotency-Key header.
-	IdempotencyKey string
-}
-
-// Header is one HTTP header.
-type Header struct {
-	Name, Value string
-}
-
-// WebhookResponse is how a webhook call ended.
-type WebhookResponse struct {
-	Status  int // the HTTP status; 0 when there was no response
-	Body    string
-	Headers []Header
-	// Error says why the call did not complete (refused by the host's
-	// policy, timed out, no connection); the activity logs it.
-	Error string
-}
-
-// MaxLoggedResponse is how much of a response body the activity keeps.
-const MaxLoggedResponse = 1024
 
 // callWebhook renders a webhook's request and has the host make it
 // (webhookDone logs how it ended), or, with Options.DeferWebhooks, parks
 // the person with the request for the host to make after the commit.
 func (ps *pass) callWebhook(st *ir.CallWebhook, cur *cursor) error {
 	f, wh := cur.frame, st.Webhook
-	req := WebhookRequest{Method: wh.Method, URL: ps.renderURL(wh.URL, f), Person: ps.p.ID,
+	req := storage.WebhookRequest{Method: wh.Method, URL: ps.renderURL(wh.URL, f), Person: ps.p.ID,
 		Workspace: f.campaign.Workspace.Name, Campaign: f.campaign.Name, Webhook: wh.Name, Step: st.ID}
 	if req.Method == "" {
 		req.Method = "GET" // a program built without the checker
 	}
 	for _, h := range wh.Headers {
-		req.Headers = append(req.Headers, Header{Name: h.Name, Value: oneLine(ps.render(h.Value, f))})
+		req.Headers = append(req.Headers, storage.Header{Name: h.Name, Value: oneLine(ps.render(h.Value, f))})
 	}
 	if len(wh.Payload.Parts) > 0 {
 		req.Body, req.ContentType = ps.renderPayload(wh, f), wh.Encoding.ContentType()
@@ -86,9 +51,9 @@ func (ps *pass) callWebhook(st *ir.CallWebhook, cur *cursor) error {
 // after the commit and resumes the flow with ResumeWebhook, which logs
 // the Call Webhook activity. Like a wait due now, but nothing resumes it
 // by its time.
-func (ps *pass) parkWebhook(st *ir.CallWebhook, req WebhookRequest) {
+func (ps *pass) parkWebhook(st *ir.CallWebhook, req storage.WebhookRequest) {
 	root := ps.stack[0].frame
-	ps.park = append(ps.park, &Parked{Person: ps.p.ID, Workspace: root.campaign.Workspace.Name, Campaign: root.campaign.Name,
+	ps.park = append(ps.park, &storage.Parked{Person: ps.p.ID, Workspace: root.campaign.Workspace.Name, Campaign: root.campaign.Name,
 		Step: st.ID, Due: ps.r.now.UTC(), Tokens: root.tokens.overrides, Trigger: root.tokens.trigger, Webhook: &req})
 	if ps.tracing() {
 		ps.trace(TraceEvent{Kind: TraceLeave, Campaign: root.campaign, Text: "calling webhook " + strconv.Quote(st.Webhook.Name) + " after the commit; the rest of the flow runs when it answers"})
@@ -100,32 +65,32 @@ func (ps *pass) parkWebhook(st *ir.CallWebhook, req WebhookRequest) {
 // and applies the response mappings of a 2xx JSON response: each mapped
 // field is changed as change data value would, with its own activity and
 // "data value changes" event.
-func (ps *pass) webhookDone(st *ir.CallWebhook, cur *cursor, req WebhookRequest, resp WebhookResponse) {
+func (ps *pass) webhookDone(st *ir.CallWebhook, cur *cursor, req storage.WebhookRequest, resp storage.WebhookResponse) {
 	wh := st.Webhook
-	attrs := Attrs{{"Status", AttrNum(float64(resp.Status))}, {"URL", AttrStr(req.URL)}}
+	attrs := storage.Attrs{{Key: "Status", Value: storage.AttrNum(float64(resp.Status))}, {Key: "URL", Value: storage.AttrStr(req.URL)}}
 	if resp.Error != "" {
-		attrs = append(attrs, Attr{"Error", AttrStr(resp.Error)})
+		attrs = append(attrs, storage.Attr{Key: "Error", Value: storage.AttrStr(resp.Error)})
 	}
 	if resp.Body != "" {
-		attrs = append(attrs, Attr{"Response", AttrStr(truncate(resp.Body, MaxLoggedResponse))})
+		attrs = append(attrs, storage.Attr{Key: "Response", Value: storage.AttrStr(truncate(resp.Body, storage.MaxLoggedResponse))})
 	}
 	var sets []mapped
 	if len(wh.Maps) > 0 && resp.Error == "" && resp.Status >= 200 && resp.Status < 300 && resp.Body != "" {
 		var names, problems []string
 		sets, names, problems = mapResponse(wh, resp.Body)
 		if len(names) > 0 {
-			attrs = append(attrs, Attr{"Mapped Fields", AttrStr(strings.Join(names, ", "))})
+			attrs = append(attrs, storage.Attr{Key: "Mapped Fields", Value: storage.AttrStr(strings.Join(names, ", "))})
 		}
 		if len(problems) > 0 {
-			attrs = append(attrs, Attr{"Mapping Errors", AttrStr(strings.Join(problems, "; "))})
+			attrs = append(attrs, storage.Attr{Key: "Mapping Errors", Value: storage.AttrStr(strings.Join(problems, "; "))})
 		}
 	}
-	ps.add(&Activity{Type: stdlib.ActCallWebhook, Primary: wh.Name, Attributes: attrs}, st, cur)
+	ps.add(&storage.Activity{Type: stdlib.ActCallWebhook, Primary: wh.Name, Attributes: attrs}, st, cur)
 	for _, m := range sets {
 		if m.field.Builtin && stdlib.ReadOnlyField(m.field.Name) {
 			continue // the checker refuses this; a program built another way changes nothing
 		}
-		ps.setData(st, m.field, m.value, cur, Attrs{{"Reason", AttrStr(fmt.Sprintf("webhook %q response %s", wh.Name, m.path))}})
+		ps.setData(st, m.field, m.value, cur, storage.Attrs{{Key: "Reason", Value: storage.AttrStr(fmt.Sprintf("webhook %q response %s", wh.Name, m.path))}})
 	}
 }
 
@@ -176,15 +141,15 @@ func jsonValue(t stdlib.FieldType, x any) (ir.Value, error) {
 	case nil:
 		return ir.Value{Type: t, Null: true}, nil
 	case string:
-		return parseValue(t, x)
+		return storage.ParseFieldValue(t, x)
 	case json.Number:
 		if t.IsNumeric() || t.IsText() && t != stdlib.Email {
-			return parseValue(t, x.String())
+			return storage.ParseFieldValue(t, x.String())
 		}
 		return ir.Value{}, fmt.Errorf("%s is a number", x)
 	case bool:
 		if t == stdlib.Boolean || t.IsText() && t != stdlib.Email {
-			return parseValue(t, strconv.FormatBool(x))
+			return storage.ParseFieldValue(t, strconv.FormatBool(x))
 		}
 		return ir.Value{}, fmt.Errorf("%t is a boolean", x)
 	case map[string]any:

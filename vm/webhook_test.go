@@ -12,6 +12,8 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 const hookProject = `workspace "W"
@@ -58,30 +60,30 @@ program "P" {
 type hookHost struct {
 	Recorder
 	mu   sync.Mutex
-	reqs []WebhookRequest
-	resp map[string]WebhookResponse // by webhook
+	reqs []storage.WebhookRequest
+	resp map[string]storage.WebhookResponse // by webhook
 }
 
-func (h *hookHost) CallWebhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error) {
+func (h *hookHost) CallWebhook(ctx context.Context, req storage.WebhookRequest) (storage.WebhookResponse, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.reqs = append(h.reqs, req)
 	if r, ok := h.resp[req.Webhook]; ok {
 		return r, nil
 	}
-	return WebhookResponse{Status: 200}, nil
+	return storage.WebhookResponse{Status: 200}, nil
 }
 
-func hookEngine(t *testing.T, host Effects, people ...*Person) *Engine {
+func hookEngine(t *testing.T, host Effects, people ...*storage.Person) *Engine {
 	t.Helper()
 	return hookEngineOpts(t, Options{Effects: host}, people...)
 }
 
 // hookEngineOpts is hookEngine with more options (the store and clock
 // are the test's).
-func hookEngineOpts(t *testing.T, opts Options, people ...*Person) *Engine {
+func hookEngineOpts(t *testing.T, opts Options, people ...*storage.Person) *Engine {
 	t.Helper()
-	store := NewMemStore()
+	store := memstore.New()
 	store.PutPeople(people...)
 	opts.Store, opts.Clock = store, NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	eng, err := New(compileSrc(t, hookProject), opts)
@@ -91,8 +93,8 @@ func hookEngineOpts(t *testing.T, opts Options, people ...*Person) *Engine {
 	return eng
 }
 
-func hookPerson(id, first, email string) *Person {
-	return &Person{ID: id, Fields: map[string]ir.Value{
+func hookPerson(id, first, email string) *storage.Person {
+	return &storage.Person{ID: id, Fields: map[string]ir.Value{
 		"Email": ir.NewText(stdlib.Email, email), "FirstName": ir.NewText(stdlib.Text, first),
 		"Visits": {Type: stdlib.Number, Num: 3}}}
 }
@@ -121,7 +123,7 @@ func TestWebhookRequestRendering(t *testing.T) {
 	if crm.Method != "PUT" || crm.ContentType != "application/json" || crm.Webhook != "CRM" || crm.Campaign != "Sync" || crm.Person != "1" || crm.Workspace != "W" || crm.Step == "" {
 		t.Errorf("request %+v", crm)
 	}
-	if len(crm.Headers) != 2 || crm.Headers[0] != (Header{"Authorization", "Bearer s3cret"}) || strings.ContainsAny(crm.Headers[1].Value, "\r\n") {
+	if len(crm.Headers) != 2 || crm.Headers[0] != (storage.Header{Name: "Authorization", Value: "Bearer s3cret"}) || strings.ContainsAny(crm.Headers[1].Value, "\r\n") {
 		t.Errorf("headers %q", crm.Headers)
 	}
 	var body map[string]any
@@ -179,7 +181,7 @@ func TestWebhookIdempotencyKey(t *testing.T) {
 // would (activities with the reason, the data value change trigger); what
 // cannot be mapped is logged in the Call Webhook activity.
 func TestWebhookResponseMapping(t *testing.T) {
-	host := &hookHost{resp: map[string]WebhookResponse{
+	host := &hookHost{resp: map[string]storage.WebhookResponse{
 		"CRM": {Status: 200, Body: `{"data": {"tier": "Gold", "visits": "many", "vip": true}}`},
 	}}
 	eng := hookEngine(t, host, hookPerson("1", "Ada", "a@x.example"))
@@ -205,7 +207,7 @@ func TestWebhookResponseMapping(t *testing.T) {
 	if tier["Old Value"] != nil || tier["New Value"] != "Gold" || tier["Reason"] != `webhook "CRM" response $.data.tier` {
 		t.Errorf("Change Data Value attributes %v", tier)
 	}
-	p, err := eng.Store().(*MemStore).LoadPerson(context.Background(), "1")
+	p, err := eng.Store().(*memstore.Store).LoadPerson(context.Background(), "1")
 	if err != nil || p.Field("Tier").Text != "Gold" || !p.Field("Vip").Bool || p.Field("Visits").Num != 3 {
 		t.Errorf("person after the call: %v %v", p, err)
 	}
@@ -216,18 +218,18 @@ func TestWebhookResponseMapping(t *testing.T) {
 func TestWebhookResponseNotMapped(t *testing.T) {
 	long := `{"data": {"tier": "` + strings.Repeat("é", 1000) + `"}}`
 	cases := []struct {
-		resp WebhookResponse
+		resp storage.WebhookResponse
 		want map[string]any
 	}{
-		{WebhookResponse{Status: 500, Body: `{"data": {"tier": "Gold"}}`}, map[string]any{"Status": 500.0, "Response": `{"data": {"tier": "Gold"}}`}},
-		{WebhookResponse{Status: 200, Body: `<html>`}, map[string]any{"Status": 200.0, "Response": `<html>`, "Mapping Errors": "the response is not JSON, so no field is mapped"}},
-		{WebhookResponse{Status: 200, Body: `{"data": {"tier": "Gold"}}}`}, map[string]any{"Status": 200.0, "Response": `{"data": {"tier": "Gold"}}}`, "Mapping Errors": "the response is not JSON, so no field is mapped"}},
-		{WebhookResponse{Error: "refused: 10.0.0.1 is a private address"}, map[string]any{"Status": 0.0, "Error": "refused: 10.0.0.1 is a private address"}},
-		{WebhookResponse{Status: 200, Body: `{"data": {"tier": {"a": 1}, "vip": 1}}`}, map[string]any{"Status": 200.0, "Response": `{"data": {"tier": {"a": 1}, "vip": 1}}`,
+		{storage.WebhookResponse{Status: 500, Body: `{"data": {"tier": "Gold"}}`}, map[string]any{"Status": 500.0, "Response": `{"data": {"tier": "Gold"}}`}},
+		{storage.WebhookResponse{Status: 200, Body: `<html>`}, map[string]any{"Status": 200.0, "Response": `<html>`, "Mapping Errors": "the response is not JSON, so no field is mapped"}},
+		{storage.WebhookResponse{Status: 200, Body: `{"data": {"tier": "Gold"}}}`}, map[string]any{"Status": 200.0, "Response": `{"data": {"tier": "Gold"}}}`, "Mapping Errors": "the response is not JSON, so no field is mapped"}},
+		{storage.WebhookResponse{Error: "refused: 10.0.0.1 is a private address"}, map[string]any{"Status": 0.0, "Error": "refused: 10.0.0.1 is a private address"}},
+		{storage.WebhookResponse{Status: 200, Body: `{"data": {"tier": {"a": 1}, "vip": 1}}`}, map[string]any{"Status": 200.0, "Response": `{"data": {"tier": {"a": 1}, "vip": 1}}`,
 			"Mapping Errors": "$.data.tier: the value is an object for text field Tier; $.data.visits: not in the response; $.data.vip: 1 is a number for boolean field Vip; $.missing: not in the response"}},
 	}
 	for i, c := range cases {
-		host := &hookHost{resp: map[string]WebhookResponse{"CRM": c.resp}}
+		host := &hookHost{resp: map[string]storage.WebhookResponse{"CRM": c.resp}}
 		eng := hookEngine(t, host, hookPerson("1", "Ada", "a@x.example"))
 		rep, err := eng.RunBatch(context.Background(), "Sync", RunOptions{})
 		if err != nil {
@@ -239,14 +241,14 @@ func TestWebhookResponseNotMapped(t *testing.T) {
 			t.Errorf("case %d: attributes %v, want %v (then %v)", i, got, c.want, rep.Activities[1].Type)
 		}
 	}
-	host := &hookHost{resp: map[string]WebhookResponse{"CRM": {Status: 200, Body: long}}}
+	host := &hookHost{resp: map[string]storage.WebhookResponse{"CRM": {Status: 200, Body: long}}}
 	eng := hookEngine(t, host, hookPerson("1", "Ada", "a@x.example"))
 	rep, err := eng.RunBatch(context.Background(), "Sync", RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := rep.Activities[0].Attributes.Map()["Response"].(string)
-	if len(r) > MaxLoggedResponse+len("…") || !strings.HasSuffix(r, "…") || !json.Valid([]byte(`"`+strings.TrimSuffix(r, "…")[len(`{"data": {"tier": "`):]+`"`)) {
+	if len(r) > storage.MaxLoggedResponse+len("…") || !strings.HasSuffix(r, "…") || !json.Valid([]byte(`"`+strings.TrimSuffix(r, "…")[len(`{"data": {"tier": "`):]+`"`)) {
 		t.Errorf("response logged as %d bytes: %q", len(r), r[len(r)-10:])
 	}
 	if rep.Activities[1].Primary != "Tier" || len(rep.Activities[1].Attributes.Map()["New Value"].(string)) != 2000 {
@@ -263,15 +265,15 @@ type failOnce struct {
 	calls int
 }
 
-func (f *failOnce) CallWebhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error) {
+func (f *failOnce) CallWebhook(ctx context.Context, req storage.WebhookRequest) (storage.WebhookResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	f.keys = append(f.keys, req.Person+" "+req.IdempotencyKey)
 	if f.calls == 1 {
-		return WebhookResponse{}, fmt.Errorf("the host stopped")
+		return storage.WebhookResponse{}, fmt.Errorf("the host stopped")
 	}
-	return WebhookResponse{Status: 200}, nil
+	return storage.WebhookResponse{Status: 200}, nil
 }
 
 // A pass done again after it failed calls with the same key: a batch run
@@ -295,7 +297,7 @@ program "P" {
 `
 	for _, op := range []string{"batch", "wait"} {
 		host := &failOnce{}
-		store := NewMemStore()
+		store := memstore.New()
 		store.PutPeople(hookPerson("1", "Ada", "a@x.example"))
 		clock := NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 		eng, err := New(compileSrc(t, src), Options{Store: store, Effects: host, Clock: clock})

@@ -18,7 +18,7 @@ import (
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Population sizes.
@@ -331,17 +331,17 @@ func EventsProject(triggers int) []lang.Source {
 // additions, a quarter data value changes, spread over every key and
 // person. Every event matches the five campaigns of its key (a list
 // addition only the first time a person joins that list).
-func Event(i, people, triggers int) vm.Event {
+func Event(i, people, triggers int) storage.Event {
 	person := PersonID(int(mix(uint64(i)) % uint64(people)))
 	forms, lists, fields := triggers/10, triggers/20, triggers/20
 	switch i % 4 {
 	case 0, 1:
-		return vm.Event{Kind: ir.TrigFillsOutForm, Person: person, Form: fmt.Sprintf("Form %03d", (i/2)%forms)}
+		return storage.Event{Kind: ir.TrigFillsOutForm, Person: person, Form: fmt.Sprintf("Form %03d", (i/2)%forms)}
 	case 2:
 		l := fmt.Sprintf("List %03d", (i/4)%lists)
-		return vm.Event{Kind: ir.TrigAddedToList, Person: person, List: l, ListKey: Workspace + "/" + l}
+		return storage.Event{Kind: ir.TrigAddedToList, Person: person, List: l, ListKey: Workspace + "/" + l}
 	default:
-		return vm.Event{Kind: ir.TrigDataChanges, Person: person, Field: fmt.Sprintf("F%03d", (i/4)%fields), New: "v" + strconv.Itoa(i)}
+		return storage.Event{Kind: ir.TrigDataChanges, Person: person, Field: fmt.Sprintf("F%03d", (i/4)%fields), New: "v" + strconv.Itoa(i)}
 	}
 }
 
@@ -360,7 +360,7 @@ var (
 // written in lower case, which the filter matches: text comparisons ignore
 // case), or none at all; a lead score from 0 to 99.5; on the
 // "Subscribers" list or not; and a few already on "Hot Leads".
-func Person(seed uint64, i int) *vm.Person {
+func Person(seed uint64, i int) *storage.Person {
 	r := rng(mix(seed ^ mix(uint64(i)+0x9e3779b97f4a7c15)))
 	id := PersonID(i)
 	f := make(map[string]ir.Value, 8)
@@ -393,12 +393,12 @@ func Person(seed uint64, i int) *vm.Person {
 	if r.intn(100) < 3 {
 		lists[HotLeadsKey] = true
 	}
-	return &vm.Person{ID: id, Fields: f, Lists: lists}
+	return &storage.Person{ID: id, Fields: f, Lists: lists}
 }
 
 // People is persons [from, to) of the population of a seed.
-func People(seed uint64, from, to int) []*vm.Person {
-	out := make([]*vm.Person, 0, to-from)
+func People(seed uint64, from, to int) []*storage.Person {
+	out := make([]*storage.Person, 0, to-from)
 	for i := from; i < to; i++ {
 		out = append(out, Person(seed, i))
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/ir"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/people"
 )
 
 // Every project size checks clean: no errors, no warnings.
@@ -99,11 +99,11 @@ func TestPeopleCSVReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := vm.NewSchema(prog)
+	s, err := people.NewSchema(prog)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := vm.ParseCSV("people.csv", buf.Bytes(), s)
+	got, err := people.ParseCSV("people.csv", buf.Bytes(), s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // Names of the simulation workload.
@@ -155,19 +155,19 @@ var simSegments = []string{"Nurture A", "SMB", "Enterprise"}
 // its 24 hours from SimStart's time of day, to people drawn at random;
 // half fill out "Signup", a fifth "Contact", the rest join "Webinar" or
 // have their Segment changed.
-func SimEvent(d, i, people int) (time.Time, vm.Event) {
+func SimEvent(d, i, people int) (time.Time, storage.Event) {
 	n := SimEvents(people)
 	at := SimStart.Add(time.Duration(d)*24*time.Hour + time.Duration(i)*(24*time.Hour/time.Duration(n)))
 	h := mix(uint64(d)<<32 ^ uint64(i) ^ 0x5eed)
 	person := PersonID(int(h % uint64(people)))
 	switch k := (h >> 32) % 20; {
 	case k < 10:
-		return at, vm.Event{Kind: ir.TrigFillsOutForm, Person: person, Form: SimForm}
+		return at, storage.Event{Kind: ir.TrigFillsOutForm, Person: person, Form: SimForm}
 	case k < 14:
-		return at, vm.Event{Kind: ir.TrigFillsOutForm, Person: person, Form: "Contact"}
+		return at, storage.Event{Kind: ir.TrigFillsOutForm, Person: person, Form: "Contact"}
 	case k < 17:
-		return at, vm.Event{Kind: ir.TrigAddedToList, Person: person, List: "Webinar", ListKey: Workspace + "/Webinar"}
+		return at, storage.Event{Kind: ir.TrigAddedToList, Person: person, List: "Webinar", ListKey: Workspace + "/Webinar"}
 	default:
-		return at, vm.Event{Kind: ir.TrigDataChanges, Person: person, Field: "Segment", New: simSegments[(h>>40)%3]}
+		return at, storage.Event{Kind: ir.TrigDataChanges, Person: person, Field: "Segment", New: simSegments[(h>>40)%3]}
 	}
 }

@@ -13,23 +13,25 @@ import (
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 // peopleStore is a store that can also import people.
 type peopleStore interface {
-	vm.Store
-	Import(ctx context.Context, people []*vm.Person, progress func(int)) error
-	ImportEach(ctx context.Context, next func() (*vm.Person, error), progress func(int)) error
+	storage.Store
+	Import(ctx context.Context, people []*storage.Person, progress func(int)) error
+	ImportEach(ctx context.Context, next func() (*storage.Person, error), progress func(int)) error
 	Close() error
 }
 
-type memCloser struct{ *vm.MemStore }
+type memCloser struct{ *memstore.Store }
 
 func (memCloser) Close() error { return nil }
 
 // ImportEach gathers the people first: in memory they are all kept anyway.
-func (m memCloser) ImportEach(ctx context.Context, next func() (*vm.Person, error), progress func(int)) error {
-	var people []*vm.Person
+func (m memCloser) ImportEach(ctx context.Context, next func() (*storage.Person, error), progress func(int)) error {
+	var people []*storage.Person
 	for {
 		p, err := next()
 		if err == io.EOF {
@@ -47,7 +49,7 @@ func (m memCloser) ImportEach(ctx context.Context, next func() (*vm.Person, erro
 // PostgreSQL, anything else a SQLite file (created when missing).
 func openStore(ctx context.Context, db string) (peopleStore, error) {
 	if db == "" {
-		return memCloser{vm.NewMemStore()}, nil
+		return memCloser{memstore.New()}, nil
 	}
 	return store.Open(ctx, db)
 }
@@ -251,7 +253,7 @@ func cmdLog(args []string, stdout, stderr io.Writer) int {
 		return runFailed(stderr, "log", *db, err)
 	}
 	if format.value == "json" {
-		vm.WriteJSONLog(stdout, acts)
+		storage.WriteJSONLog(stdout, acts)
 	} else {
 		for _, a := range acts {
 			writeTextActivity(stdout, a)

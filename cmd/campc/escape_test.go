@@ -9,6 +9,7 @@ import (
 	"github.com/campc/campc/explain"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // hostileIDs are Ids that would drive a terminal or fake a log line if
@@ -32,9 +33,9 @@ func noControls(t *testing.T, what, out string) {
 func TestTextLogEscapesIds(t *testing.T) {
 	for _, id := range hostileIDs {
 		var b bytes.Buffer
-		writeTextActivity(&b, &vm.Activity{Seq: 1, Time: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), Person: id,
+		writeTextActivity(&b, &storage.Activity{Seq: 1, Time: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), Person: id,
 			Type: "Change Data Value", Campaign: "C\x1b[2J", Primary: "Company",
-			Attributes: vm.Attrs{{Key: "New Value", Value: vm.AttrStr("a\nb\u009b2J")}}})
+			Attributes: storage.Attrs{{Key: "New Value", Value: storage.AttrStr("a\nb\u009b2J")}}})
 		noControls(t, "the text log", b.String())
 		if !strings.Contains(b.String(), `person "`) {
 			t.Errorf("the text log does not quote the Id %q: %s", id, b.String())
@@ -42,7 +43,7 @@ func TestTextLogEscapesIds(t *testing.T) {
 	}
 	// An ordinary Id prints as before.
 	var b bytes.Buffer
-	writeTextActivity(&b, &vm.Activity{Seq: 1, Time: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), Person: "42", Type: "Wait", Campaign: "C"})
+	writeTextActivity(&b, &storage.Activity{Seq: 1, Time: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), Person: "42", Type: "Wait", Campaign: "C"})
 	if want := "   1  2026-12-01T09:00:00Z  person 42     \"C\"                    Wait               \"\"\n"; b.String() != want {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/memstore"
+	"github.com/campc/campc/vm/storage"
 )
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
@@ -48,8 +50,8 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	ctx := context.Background()
-	st := vm.NewMemStore()
-	var who *vm.Person
+	st := memstore.New()
+	var who *storage.Person
 	if *dbFlag != "" {
 		var code int
 		if who, code = copyFromDB(ctx, st, *dbFlag, *person, stderr); who == nil {
@@ -72,7 +74,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		// As run --people would import the person: at the clock's start.
-		vm.StampImport([]*vm.Person{who}, start)
+		storage.StampImport([]*storage.Person{who}, start)
 		st.PutPeople(who)
 	}
 	x := explain.NewWriter(stdout)
@@ -119,7 +121,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 // passes read and resume: fields, lists, program statuses, qualification
 // history, log and parked waits. explain runs on the copy, so it never
 // writes to the database. It returns nil and an exit code when it cannot.
-func copyFromDB(ctx context.Context, st *vm.MemStore, db, id string, stderr io.Writer) (*vm.Person, int) {
+func copyFromDB(ctx context.Context, st *memstore.Store, db, id string, stderr io.Writer) (*storage.Person, int) {
 	src, err := openExisting(ctx, db)
 	if err != nil {
 		return nil, dbError(stderr, "explain", db, err)
@@ -146,7 +148,7 @@ func copyFromDB(ctx context.Context, st *vm.MemStore, db, id string, stderr io.W
 	if len(waits) > 0 {
 		mt, err := st.Begin(ctx)
 		if err == nil {
-			if err = mt.Apply(&vm.Commit{Park: waits}); err == nil {
+			if err = mt.Apply(&storage.Commit{Park: waits}); err == nil {
 				err = mt.Commit()
 			}
 		}

@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/campc/campc/ir"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/people"
+	"github.com/campc/campc/vm/storage"
 )
 
 // checkedPeople is a people file that a first pass has read through and
@@ -26,7 +27,7 @@ type checkedPeople struct {
 	path string
 	f    *os.File
 	src  io.ReaderAt // f, or the bytes of a file that is not regular (a pipe)
-	r    *vm.PeopleReader
+	r    *people.PeopleReader
 	recs []peopleRec // by Id
 	// stamp is the import's time: people read get it as CreatedAt and
 	// UpdatedAt where the file gives none (vm.StampImport).
@@ -35,22 +36,26 @@ type checkedPeople struct {
 
 type peopleRec struct {
 	id  string
-	rec vm.PeopleRecord
+	rec people.PeopleRecord
 }
 
 // openPeople checks a whole people file against the project. Its error
 // names file:line:col.
 func openPeople(path string, prog *ir.Program) (*checkedPeople, error) {
-	var open func(io.Reader, *vm.Schema) (*vm.PeopleReader, error)
+	var open func(io.Reader, *people.Schema) (*people.PeopleReader, error)
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
-		open = func(r io.Reader, s *vm.Schema) (*vm.PeopleReader, error) { return vm.NewCSVReader(path, r, s) }
+		open = func(r io.Reader, s *people.Schema) (*people.PeopleReader, error) {
+			return people.NewCSVReader(path, r, s)
+		}
 	case ".jsonl", ".ndjson":
-		open = func(r io.Reader, s *vm.Schema) (*vm.PeopleReader, error) { return vm.NewJSONLReader(path, r, s), nil }
+		open = func(r io.Reader, s *people.Schema) (*people.PeopleReader, error) {
+			return people.NewJSONLReader(path, r, s), nil
+		}
 	default:
 		return nil, fmt.Errorf("%s: want a people file ending in .csv or .jsonl", path)
 	}
-	schema, err := vm.NewSchema(prog)
+	schema, err := people.NewSchema(prog)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +86,7 @@ func openPeople(path string, prog *ir.Program) (*checkedPeople, error) {
 	return pf, nil
 }
 
-func (pf *checkedPeople) scan(open func(io.Reader, *vm.Schema) (*vm.PeopleReader, error), s *vm.Schema, in io.Reader) error {
+func (pf *checkedPeople) scan(open func(io.Reader, *people.Schema) (*people.PeopleReader, error), s *people.Schema, in io.Reader) error {
 	r, err := open(in, s)
 	if err != nil {
 		return err
@@ -108,7 +113,7 @@ func (pf *checkedPeople) scan(open func(io.Reader, *vm.Schema) (*vm.PeopleReader
 		}
 	}
 	if dup != nil {
-		return &vm.PeopleError{File: pf.path, Line: dup.rec.Line, Column: dup.rec.Column, Msg: fmt.Sprintf("Id %q already appears on line %d", dup.id, first)}
+		return &people.Error{File: pf.path, Line: dup.rec.Line, Column: dup.rec.Column, Msg: fmt.Sprintf("Id %q already appears on line %d", dup.id, first)}
 	}
 	return nil
 }
@@ -130,16 +135,16 @@ func (pf *checkedPeople) ids() []string {
 func (pf *checkedPeople) stampAt(t time.Time) { pf.stamp = t }
 
 // next returns an iterator over the people in Id order, for ImportEach.
-func (pf *checkedPeople) next() func() (*vm.Person, error) {
+func (pf *checkedPeople) next() func() (*storage.Person, error) {
 	i := 0
 	var buf []byte
-	return func() (*vm.Person, error) {
+	return func() (*storage.Person, error) {
 		if i == len(pf.recs) {
 			return nil, io.EOF
 		}
 		r := pf.recs[i]
 		i++
-		var p *vm.Person
+		var p *storage.Person
 		p, buf = pf.read(r, buf)
 		if p == nil {
 			return nil, fmt.Errorf("%s changed while it was being imported (at line %d); import it again", pf.path, r.rec.Line)
@@ -149,7 +154,7 @@ func (pf *checkedPeople) next() func() (*vm.Person, error) {
 }
 
 // read reads one person again; nil if the file no longer holds it there.
-func (pf *checkedPeople) read(r peopleRec, buf []byte) (*vm.Person, []byte) {
+func (pf *checkedPeople) read(r peopleRec, buf []byte) (*storage.Person, []byte) {
 	buf = slices.Grow(buf[:0], int(r.rec.Size))[:r.rec.Size]
 	if _, err := pf.src.ReadAt(buf, r.rec.Offset); err != nil {
 		return nil, buf
@@ -159,13 +164,13 @@ func (pf *checkedPeople) read(r peopleRec, buf []byte) (*vm.Person, []byte) {
 		return nil, buf
 	}
 	if !pf.stamp.IsZero() {
-		vm.StampImport([]*vm.Person{p}, pf.stamp)
+		storage.StampImport([]*storage.Person{p}, pf.stamp)
 	}
 	return p, buf
 }
 
 // person finds one person by Id, or nil.
-func (pf *checkedPeople) person(id string) (*vm.Person, error) {
+func (pf *checkedPeople) person(id string) (*storage.Person, error) {
 	i, ok := slices.BinarySearchFunc(pf.recs, id, func(r peopleRec, id string) int { return cmp.Compare(r.id, id) })
 	if !ok {
 		return nil, nil
@@ -186,7 +191,7 @@ func checkTokenValues(c *ir.Campaign, tokens map[string]string) error {
 		if t == nil {
 			continue
 		}
-		if err := vm.CheckTokenValue(t.Type, tokens[name]); err != nil {
+		if err := storage.CheckTokenValue(t.Type, tokens[name]); err != nil {
 			return fmt.Errorf("--token my.%s: %v (my.%s is a %s token)", name, err, name, t.Type)
 		}
 	}

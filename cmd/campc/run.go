@@ -20,6 +20,7 @@ import (
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // tokenFlags collects repeated --token my.Name=VALUE flags.
@@ -36,7 +37,7 @@ func (t tokenFlags) Set(s string) error {
 		return fmt.Errorf("a token override is written my.Name=VALUE (a My Token), not %q", s)
 	}
 	name = strings.TrimPrefix(name, "my.")
-	if err := vm.CheckText(value); err != nil {
+	if err := storage.CheckText(value); err != nil {
 		return fmt.Errorf("my.%s: %v", name, err)
 	}
 	if _, dup := t[name]; dup {
@@ -297,7 +298,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "campc run: %v; nothing ran\n", err)
 		return exitUsage
 	}
-	var runStore vm.Store = store
+	var runStore storage.Store = store
 	var limited *listedPeople
 	if *dbFlag != "" && *peopleFile != "" {
 		// With --db, --people limits a batch run to the people it lists,
@@ -420,8 +421,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 }
 
 // activitiesOf lists the reports' activities in order.
-func activitiesOf(reports []*vm.Report) []*vm.Activity {
-	var acts []*vm.Activity
+func activitiesOf(reports []*vm.Report) []*storage.Activity {
+	var acts []*storage.Activity
 	for _, r := range reports {
 		if r != nil {
 			acts = append(acts, r.Activities...)
@@ -454,7 +455,7 @@ func finishRun(stdout, stderr io.Writer, format, db string, trace bool, prog *ir
 // listedPeople is a store whose people, for a batch run, are the ones
 // listed (sorted), not everyone it holds.
 type listedPeople struct {
-	vm.Store
+	storage.Store
 	ids []string
 	set bool // until the list is set, everyone the store holds
 }
@@ -524,7 +525,7 @@ func callersOf(prog *ir.Program, c *ir.Campaign) string {
 	return "; run a campaign that executes it: " + strings.Join(names, ", ")
 }
 
-func writeTextLog(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
+func writeTextLog(w io.Writer, prog *ir.Program, acts []*storage.Activity, reports []*vm.Report) {
 	for _, a := range acts {
 		writeTextActivity(w, a)
 	}
@@ -534,7 +535,7 @@ func writeTextLog(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []
 // writeTextActivity writes one line of the text log. Every value in it is
 // escaped (lang.Escape): an Id or a value holding ESC or a line break must
 // neither drive the terminal nor fake a log line.
-func writeTextActivity(w io.Writer, a *vm.Activity) {
+func writeTextActivity(w io.Writer, a *storage.Activity) {
 	line := fmt.Sprintf("%4d  %s  person %-6s %-22s %-18s %q%s", a.Seq, a.Time.UTC().Format(time.RFC3339), lang.QuoteIfNeeded(a.Person),
 		quoteName(a.Campaign), a.Type, a.Primary, explain.FormatAttrs(a.Attributes))
 	fmt.Fprintln(w, lang.Escape(line))
@@ -554,7 +555,7 @@ func quoteName(s string) string {
 // summary reads as when it ran. A campaign is labelled by its kind and a
 // step by its source text, found in prog: never by an activity's primary
 // value, which may be a person's data (Delete Person's is the Id).
-func writeSummary(w io.Writer, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
+func writeSummary(w io.Writer, prog *ir.Program, acts []*storage.Activity, reports []*vm.Report) {
 	type stepCount struct {
 		pos    string
 		line   int
@@ -725,7 +726,7 @@ func campaignKind(prog *ir.Program, ws, name string) ir.Kind {
 }
 
 // visiblePeople keeps the ids whose person the campaign's workspace sees.
-func visiblePeople(ctx context.Context, st vm.Store, c *ir.Campaign, ids []string) ([]string, error) {
+func visiblePeople(ctx context.Context, st storage.Store, c *ir.Campaign, ids []string) ([]string, error) {
 	tx, err := st.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -824,9 +825,9 @@ func startBatchOrCampaign(ctx context.Context, eng *vm.Engine, c *ir.Campaign, p
 }
 
 // writeLog prints activities in the form --format asks for.
-func writeLog(w io.Writer, format string, prog *ir.Program, acts []*vm.Activity, reports []*vm.Report) {
+func writeLog(w io.Writer, format string, prog *ir.Program, acts []*storage.Activity, reports []*vm.Report) {
 	if format == "json" {
-		vm.WriteJSONLog(w, acts)
+		storage.WriteJSONLog(w, acts)
 	} else {
 		writeTextLog(w, prog, acts, reports)
 	}

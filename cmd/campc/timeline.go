@@ -10,6 +10,7 @@ import (
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // errBackInTime is a --now earlier than what the database already holds.
@@ -29,15 +30,15 @@ func (e *errBackInTime) Error() string {
 
 // historyEnd is the latest time a store's history holds (zero for none,
 // and for a store that cannot say).
-func historyEnd(ctx context.Context, st vm.Store) (time.Time, error) {
-	if h, ok := st.(vm.HistoryEnder); ok {
+func historyEnd(ctx context.Context, st storage.Store) (time.Time, error) {
+	if h, ok := st.(storage.HistoryEnder); ok {
 		return h.HistoryEnd(ctx)
 	}
 	return time.Time{}, nil
 }
 
 // checkNotBack refuses a --now before the store's history (bug 9).
-func checkNotBack(ctx context.Context, st vm.Store, now time.Time) (end time.Time, err error) {
+func checkNotBack(ctx context.Context, st storage.Store, now time.Time) (end time.Time, err error) {
 	end, err = historyEnd(ctx, st)
 	if err != nil {
 		return end, err
@@ -130,7 +131,7 @@ func runTimeline(ctx context.Context, eng *vm.Engine, clock *vm.ManualClock, eve
 
 // eventPeopleExist checks, before anything runs, that every person an
 // event names is in the people file or the store.
-func eventPeopleExist(ctx context.Context, st vm.Store, people *checkedPeople, events []*vm.TimedEvent) error {
+func eventPeopleExist(ctx context.Context, st storage.Store, people *checkedPeople, events []*vm.TimedEvent) error {
 	if len(events) == 0 {
 		return nil
 	}

@@ -19,7 +19,9 @@ import (
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/people"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/txtar"
 )
@@ -169,13 +171,13 @@ func compileCase(t testing.TB, ar *txtar.Archive, dir string) *ir.Program {
 
 // Store is a vm.Store that can also take people in bulk, as an import does.
 type Store interface {
-	vm.Store
-	Import(ctx context.Context, people []*vm.Person, progress func(int)) error
+	storage.Store
+	Import(ctx context.Context, people []*storage.Person, progress func(int)) error
 }
 
 func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 	prog := compileCase(t, ar, "")
-	schema, err := vm.NewSchema(prog)
+	schema, err := people.NewSchema(prog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,12 +186,12 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 	for _, f := range ar.Files {
 		switch f.Name {
 		case "people.jsonl":
-			ps, err := vm.ParseJSONL(f.Name, f.Data, schema)
+			ps, err := people.ParseJSONL(f.Name, f.Data, schema)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// The people come into the store at the clock's start.
-			vm.StampImport(ps, start)
+			storage.StampImport(ps, start)
 			if err := store.Import(context.Background(), ps, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -247,29 +249,29 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 			ids, tokens := splitTokens(args[2:])
 			_, err = engine().Request(ctx, args[1], ids, vm.RunOptions{Tokens: tokens})
 		case "status":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: ir.TrigStatusChanged, Person: args[1], Program: args[2], Status: args[3]})
+			_, err = engine().Deliver(ctx, storage.Event{Kind: ir.TrigStatusChanged, Person: args[1], Program: args[2], Status: args[3]})
 		case "form":
-			ev := vm.Event{Kind: ir.TrigFillsOutForm, Person: args[1], Form: args[2]}
+			ev := storage.Event{Kind: ir.TrigFillsOutForm, Person: args[1], Form: args[2]}
 			ev.WebPage = option(t, n, args[3:], "page")
 			_, err = engine().Deliver(ctx, ev)
 		case "data":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: ir.TrigDataChanges, Person: args[1], Field: args[2], New: args[3]})
+			_, err = engine().Deliver(ctx, storage.Event{Kind: ir.TrigDataChanges, Person: args[1], Field: args[2], New: args[3]})
 		case "list":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: ir.TrigAddedToList, Person: args[1], List: args[2]})
+			_, err = engine().Deliver(ctx, storage.Event{Kind: ir.TrigAddedToList, Person: args[1], List: args[2]})
 		case "created":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: ir.TrigCreated, Person: args[1]})
+			_, err = engine().Deliver(ctx, storage.Event{Kind: ir.TrigCreated, Person: args[1]})
 		case "score":
-			_, err = engine().Deliver(ctx, vm.Event{Kind: ir.TrigScoreChanged, Person: args[1], Field: args[2], New: args[3]})
+			_, err = engine().Deliver(ctx, storage.Event{Kind: ir.TrigScoreChanged, Person: args[1], Field: args[2], New: args[3]})
 		case "open", "click", "delivered", "bounce", "unsubscribe":
 			kind := map[string]ir.TriggerKind{"open": ir.TrigOpensEmail, "click": ir.TrigClicksEmail,
 				"delivered": ir.TrigEmailDelivered, "bounce": ir.TrigEmailBounces, "unsubscribe": ir.TrigUnsubscribes}[args[0]]
-			_, err = engine().Deliver(ctx, vm.Event{Kind: kind, Person: args[1], Email: args[2], Link: option(t, n, args[3:], "link")})
+			_, err = engine().Deliver(ctx, storage.Event{Kind: kind, Person: args[1], Email: args[2], Link: option(t, n, args[3:], "link")})
 		case "visit", "clickpage":
 			kind := ir.TrigVisitsPage
 			if args[0] == "clickpage" {
 				kind = ir.TrigClicksPage
 			}
-			_, err = engine().Deliver(ctx, vm.Event{Kind: kind, Person: args[1], WebPage: args[2], Link: option(t, n, args[3:], "link")})
+			_, err = engine().Deliver(ctx, storage.Event{Kind: kind, Person: args[1], WebPage: args[2], Link: option(t, n, args[3:], "link")})
 		case "advance":
 			d, perr := parseTestDuration(args[1])
 			if perr != nil {
@@ -303,9 +305,9 @@ func runCase(t *testing.T, ar *txtar.Archive, store Store) string {
 
 // FormatLog writes activities as the golden logs have them: one JSON
 // object per line.
-func FormatLog(acts []*vm.Activity) string {
+func FormatLog(acts []*storage.Activity) string {
 	var b strings.Builder
-	vm.WriteJSONLog(&b, acts) // a strings.Builder never fails
+	storage.WriteJSONLog(&b, acts) // a strings.Builder never fails
 	return b.String()
 }
 

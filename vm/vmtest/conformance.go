@@ -9,15 +9,15 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
-func samplePerson(id string) *vm.Person {
-	return &vm.Person{ID: id, Partition: "EMEA",
+func samplePerson(id string) *storage.Person {
+	return &storage.Person{ID: id, Partition: "EMEA",
 		Fields: map[string]ir.Value{
 			"Id":        ir.NewText(stdlib.Text, id),
 			"Email":     ir.NewText(stdlib.Email, id+"@x.example"),
@@ -36,7 +36,7 @@ func samplePerson(id string) *vm.Person {
 // gives a new, empty store each time.
 func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
-	begin := func(t *testing.T, s Store) vm.Tx {
+	begin := func(t *testing.T, s Store) storage.Tx {
 		t.Helper()
 		tx, err := s.Begin(ctx)
 		if err != nil {
@@ -44,26 +44,26 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		return tx
 	}
-	apply := func(t *testing.T, tx vm.Tx, c *vm.Commit) {
+	apply := func(t *testing.T, tx storage.Tx, c *storage.Commit) {
 		t.Helper()
 		if err := tx.Apply(c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	commit := func(t *testing.T, tx vm.Tx) {
+	commit := func(t *testing.T, tx storage.Tx) {
 		t.Helper()
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Fold is a cache of a text value's lower case: stores may leave it out.
-	personOpts := cmp.Options{cmpopts.IgnoreFields(vm.Person{}, "Log"), cmpopts.IgnoreFields(ir.Value{}, "Fold"), cmpopts.EquateEmpty(),
+	personOpts := cmp.Options{cmpopts.IgnoreFields(storage.Person{}, "Log"), cmpopts.IgnoreFields(ir.Value{}, "Fold"), cmpopts.EquateEmpty(),
 		cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })}
 
 	t.Run("person round trip", func(t *testing.T) {
 		s := newStore(t)
 		want := samplePerson("p1")
-		if err := s.Import(ctx, []*vm.Person{want}, nil); err != nil {
+		if err := s.Import(ctx, []*storage.Person{want}, nil); err != nil {
 			t.Fatal(err)
 		}
 		tx := begin(t, s)
@@ -79,14 +79,14 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("commit, rollback and reads in a transaction", func(t *testing.T) {
 		s := newStore(t)
-		s.Import(ctx, []*vm.Person{samplePerson("a")}, nil)
+		s.Import(ctx, []*storage.Person{samplePerson("a")}, nil)
 		tx := begin(t, s)
 		p, _ := tx.LoadPerson("a")
 		p = p.Clone() // the maps of a loaded person may be the store's
 		p.Fields["LeadScore"] = ir.NewNumber(stdlib.Score, 99)
-		act := &vm.Activity{Time: t0, Person: "a", Type: "Change Score", Campaign: "C", Workspace: "W", Primary: "LeadScore", Attributes: vm.Attrs{{Key: "New Value", Value: vm.AttrNum(99)}}}
+		act := &storage.Activity{Time: t0, Person: "a", Type: "Change Score", Campaign: "C", Workspace: "W", Primary: "LeadScore", Attributes: storage.Attrs{{Key: "New Value", Value: storage.AttrNum(99)}}}
 		p.Log = append(p.Log, act)
-		apply(t, tx, &vm.Commit{Person: p, Activities: []*vm.Activity{act}})
+		apply(t, tx, &storage.Commit{Person: p, Activities: []*storage.Activity{act}})
 		again, _ := tx.LoadPerson("a")
 		if again.Fields["LeadScore"].Num != 99 {
 			t.Errorf("a transaction must read its own writes")
@@ -105,7 +105,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		p, _ = tx.LoadPerson("a")
 		p = p.Clone()
 		p.Fields["LeadScore"] = ir.NewNumber(stdlib.Score, 50)
-		apply(t, tx, &vm.Commit{Person: p, Activities: []*vm.Activity{act}})
+		apply(t, tx, &storage.Commit{Person: p, Activities: []*storage.Activity{act}})
 		commit(t, tx)
 		if act.Seq <= 0 {
 			t.Errorf("a committed activity gets a sequence number, got %d", act.Seq)
@@ -120,7 +120,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("ids in order, deleted people gone", func(t *testing.T) {
 		s := newStore(t)
-		var ps []*vm.Person
+		var ps []*storage.Person
 		for _, id := range []string{"b", "10", "a", "2", "B"} {
 			ps = append(ps, samplePerson(id))
 		}
@@ -129,7 +129,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		p, _ := tx.LoadPerson("a")
 		p = p.Clone()
 		p.Deleted = true
-		apply(t, tx, &vm.Commit{Person: p})
+		apply(t, tx, &storage.Commit{Person: p})
 		commit(t, tx)
 		ids, err := s.PersonIDs(ctx)
 		if err != nil {
@@ -150,10 +150,10 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("import merges and keeps history", func(t *testing.T) {
 		s := newStore(t)
-		s.Import(ctx, []*vm.Person{samplePerson("a")}, nil)
-		upd := &vm.Person{ID: "a", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "new@x.example")},
+		s.Import(ctx, []*storage.Person{samplePerson("a")}, nil)
+		upd := &storage.Person{ID: "a", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "new@x.example")},
 			Lists: map[string]bool{"W/Cold": true}, Programs: map[string]string{}}
-		s.Import(ctx, []*vm.Person{upd}, nil)
+		s.Import(ctx, []*storage.Person{upd}, nil)
 		tx := begin(t, s)
 		p, _ := tx.LoadPerson("a")
 		tx.Rollback()
@@ -167,15 +167,15 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 	// removed; what the record does not mention stays.
 	t.Run("import clears what is given empty", func(t *testing.T) {
 		s := newStore(t)
-		s.Import(ctx, []*vm.Person{samplePerson("a")}, nil)
-		upd := &vm.Person{ID: "a", Fields: map[string]ir.Value{
+		s.Import(ctx, []*storage.Person{samplePerson("a")}, nil)
+		upd := &storage.Person{ID: "a", Fields: map[string]ir.Value{
 			"Email":     {Type: stdlib.Email, Null: true},
 			"Vip":       {Type: stdlib.Boolean, Null: true},
 			"Partition": {Type: stdlib.Text, Null: true},
 			"FirstName": ir.NewText(stdlib.Text, "Ana"),
 		},
 			Lists: map[string]bool{"W/Hot": false, "W/Cold": false}, Programs: map[string]string{"W/Webinar": ""}}
-		if err := s.Import(ctx, []*vm.Person{upd}, nil); err != nil {
+		if err := s.Import(ctx, []*storage.Person{upd}, nil); err != nil {
 			t.Fatal(err)
 		}
 		tx := begin(t, s)
@@ -192,11 +192,11 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 			t.Errorf("import of empty values (-want +got):\n%s", d)
 		}
 		// A new person given empty values holds none.
-		s.Import(ctx, []*vm.Person{{ID: "n", Fields: upd.Fields, Lists: upd.Lists, Programs: upd.Programs}}, nil)
+		s.Import(ctx, []*storage.Person{{ID: "n", Fields: upd.Fields, Lists: upd.Lists, Programs: upd.Programs}}, nil)
 		tx = begin(t, s)
 		n, _ := tx.LoadPerson("n")
 		tx.Rollback()
-		want = &vm.Person{ID: "n", Fields: map[string]ir.Value{"FirstName": ir.NewText(stdlib.Text, "Ana")}}
+		want = &storage.Person{ID: "n", Fields: map[string]ir.Value{"FirstName": ir.NewText(stdlib.Text, "Ana")}}
 		if d := cmp.Diff(want, n, personOpts); d != "" {
 			t.Errorf("new person with empty values (-want +got):\n%s", d)
 		}
@@ -205,7 +205,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 	// What the door refuses, every store refuses too, whoever calls it:
 	// PostgreSQL cannot hold a NUL, so SQLite and memory must not either.
 	t.Run("import refuses unclean people, and imports none of them", func(t *testing.T) {
-		for _, bad := range []*vm.Person{
+		for _, bad := range []*storage.Person{
 			{ID: "b", Fields: map[string]ir.Value{"FirstName": ir.NewText(stdlib.Text, "B\x00b")}},
 			{ID: "b", Fields: map[string]ir.Value{"FirstName": ir.NewText(stdlib.Text, "B\xffb")}},
 			{ID: "b\x1b[2K"},
@@ -216,7 +216,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 			{ID: "b", Fields: map[string]ir.Value{"LeadScore": ir.NewNumber(stdlib.Score, math.Inf(-1))}},
 		} {
 			s := newStore(t)
-			err := s.Import(ctx, []*vm.Person{samplePerson("a"), bad}, nil)
+			err := s.Import(ctx, []*storage.Person{samplePerson("a"), bad}, nil)
 			if err == nil {
 				t.Errorf("import of %q %+v: no error", bad.ID, bad.Fields)
 			}
@@ -228,15 +228,15 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("waits", func(t *testing.T) {
 		s := newStore(t)
-		s.Import(ctx, []*vm.Person{samplePerson("a"), samplePerson("b")}, nil)
+		s.Import(ctx, []*storage.Person{samplePerson("a"), samplePerson("b")}, nil)
 		tx := begin(t, s)
 		// New waits are stored by step identity; waits parked by older
 		// versions, by path, must still read back.
-		w1 := &vm.Parked{Person: "a", Workspace: "W", Campaign: "C", Step: "0123456789abcdef", Due: t0.Add(48 * time.Hour),
-			Tokens: map[string]string{"X": "1"}, Trigger: &vm.Event{Kind: ir.TrigFillsOutForm, Person: "a", Form: "F"}}
-		w2 := &vm.Parked{Person: "b", Workspace: "W", Campaign: "C", Path: []int{1}, Due: t0.Add(24 * time.Hour)}
-		w3 := &vm.Parked{Person: "a", Workspace: "W", Campaign: "D", Path: []int{1}, Due: t0.Add(24 * time.Hour)}
-		apply(t, tx, &vm.Commit{Park: []*vm.Parked{w1, w2, w3}})
+		w1 := &storage.Parked{Person: "a", Workspace: "W", Campaign: "C", Step: "0123456789abcdef", Due: t0.Add(48 * time.Hour),
+			Tokens: map[string]string{"X": "1"}, Trigger: &storage.Event{Kind: ir.TrigFillsOutForm, Person: "a", Form: "F"}}
+		w2 := &storage.Parked{Person: "b", Workspace: "W", Campaign: "C", Path: []int{1}, Due: t0.Add(24 * time.Hour)}
+		w3 := &storage.Parked{Person: "a", Workspace: "W", Campaign: "D", Path: []int{1}, Due: t0.Add(24 * time.Hour)}
+		apply(t, tx, &storage.Commit{Park: []*storage.Parked{w1, w2, w3}})
 		if w1.ID == 0 || w2.ID == 0 || w1.ID == w2.ID {
 			t.Fatalf("parked waits need distinct IDs: %d %d", w1.ID, w2.ID)
 		}
@@ -256,7 +256,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		if d := cmp.Diff([]int64{w2.ID, w3.ID, w1.ID}, order); d != "" {
 			t.Errorf("due order (-want +got):\n%s", d)
 		}
-		for i, w := range []*vm.Parked{w2, w1} {
+		for i, w := range []*storage.Parked{w2, w1} {
 			if d := cmp.Diff(w, due[2*i], cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); d != "" {
 				t.Errorf("wait round trip (-want +got):\n%s", d)
 			}
@@ -265,7 +265,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 			t.Errorf("waits before their time: %d", len(due))
 		}
 		tx = begin(t, s)
-		apply(t, tx, &vm.Commit{Unpark: []int64{w2.ID}})
+		apply(t, tx, &storage.Commit{Unpark: []int64{w2.ID}})
 		commit(t, tx)
 		if due, _ := s.DueWaits(ctx, t0.Add(72*time.Hour)); len(due) != 2 {
 			t.Errorf("unpark: %d waits left, want 2", len(due))
@@ -275,21 +275,21 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("queue is first in first out", func(t *testing.T) {
 		s := newStore(t)
 		tx := begin(t, s)
-		var qs []*vm.Queued
+		var qs []*storage.Queued
 		for i := 0; i < 3; i++ {
-			qs = append(qs, &vm.Queued{Person: fmt.Sprint(i), Workspace: "W", Campaign: "R", Tokens: map[string]string{"T": "v"},
-				Trigger: &vm.Event{Kind: ir.TrigRequested, Campaign: "R", Source: "flow"}})
+			qs = append(qs, &storage.Queued{Person: fmt.Sprint(i), Workspace: "W", Campaign: "R", Tokens: map[string]string{"T": "v"},
+				Trigger: &storage.Event{Kind: ir.TrigRequested, Campaign: "R", Source: "flow"}})
 		}
-		apply(t, tx, &vm.Commit{Enqueue: qs})
+		apply(t, tx, &storage.Commit{Enqueue: qs})
 		commit(t, tx)
 		tx = begin(t, s)
-		apply(t, tx, &vm.Commit{Dequeue: []int64{qs[1].ID}})
+		apply(t, tx, &storage.Commit{Dequeue: []int64{qs[1].ID}})
 		commit(t, tx)
 		got, err := s.Queued(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := cmp.Diff([]*vm.Queued{qs[0], qs[2]}, got); d != "" {
+		if d := cmp.Diff([]*storage.Queued{qs[0], qs[2]}, got); d != "" {
 			t.Errorf("queue (-want +got):\n%s", d)
 		}
 	})
@@ -299,9 +299,9 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		if r, _ := s.OpenRun(ctx, "W", "C"); r != nil {
 			t.Fatalf("no run yet, got %+v", r)
 		}
-		r := &vm.BatchRun{Workspace: "W", Campaign: "C", Started: t0, Tokens: map[string]string{"A": "1"}, Cursor: "17"}
+		r := &storage.BatchRun{Workspace: "W", Campaign: "C", Started: t0, Tokens: map[string]string{"A": "1"}, Cursor: "17"}
 		tx := begin(t, s)
-		apply(t, tx, &vm.Commit{Run: r})
+		apply(t, tx, &storage.Commit{Run: r})
 		commit(t, tx)
 		got, _ := s.OpenRun(ctx, "W", "C")
 		if got == nil || got.ID != r.ID || got.Cursor != "17" || !got.Started.Equal(t0) || got.Tokens["A"] != "1" {
@@ -309,7 +309,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		r.Cursor, r.Done = "20", true
 		tx = begin(t, s)
-		apply(t, tx, &vm.Commit{Run: r})
+		apply(t, tx, &storage.Commit{Run: r})
 		commit(t, tx)
 		if got, _ := s.OpenRun(ctx, "W", "C"); got != nil {
 			t.Errorf("a finished run is not open: %+v", got)
@@ -318,35 +318,35 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("batch run by start time", func(t *testing.T) {
 		s := newStore(t)
-		want := &vm.BatchRun{Workspace: "W", Campaign: "C", Started: t0, Tokens: map[string]string{"A": "1"}}
+		want := &storage.BatchRun{Workspace: "W", Campaign: "C", Started: t0, Tokens: map[string]string{"A": "1"}}
 		r, state, err := s.StartRun(ctx, want, false)
-		if err != nil || state != vm.RunNew || r.ID == 0 || r.Done || r.Cursor != "" {
+		if err != nil || state != storage.RunNew || r.ID == 0 || r.Done || r.Cursor != "" {
 			t.Fatalf("start: %v %v %+v", state, err, r)
 		}
-		if again, state, err := s.StartRun(ctx, want, false); err != nil || state != vm.RunResumed || again.ID != r.ID || again.Tokens["A"] != "1" {
+		if again, state, err := s.StartRun(ctx, want, false); err != nil || state != storage.RunResumed || again.ID != r.ID || again.Tokens["A"] != "1" {
 			t.Fatalf("an unfinished run is resumed: %v %v %+v", state, err, again)
 		}
 		tx := begin(t, s)
-		other := &vm.Activity{Time: t0, Person: "x", Type: "T", Campaign: "D", Workspace: "W", Primary: "other", Attributes: vm.Attrs{}}
-		apply(t, tx, &vm.Commit{Activities: []*vm.Activity{other}})
+		other := &storage.Activity{Time: t0, Person: "x", Type: "T", Campaign: "D", Workspace: "W", Primary: "other", Attributes: storage.Attrs{}}
+		apply(t, tx, &storage.Commit{Activities: []*storage.Activity{other}})
 		commit(t, tx)
 		tx = begin(t, s)
-		mine := &vm.Activity{Time: t0, Person: "a", Type: "T", Campaign: "C", Workspace: "W", Primary: "mine", Attributes: vm.Attrs{}}
-		apply(t, tx, &vm.Commit{Activities: []*vm.Activity{mine}})
+		mine := &storage.Activity{Time: t0, Person: "a", Type: "T", Campaign: "C", Workspace: "W", Primary: "mine", Attributes: storage.Attrs{}}
+		apply(t, tx, &storage.Commit{Activities: []*storage.Activity{mine}})
 		r.Cursor, r.Done = "a", true
-		r.Summary = vm.RunSummary{Entered: []vm.EntryCount{{Workspace: "W", Campaign: "C", People: 1}}}
-		apply(t, tx, &vm.Commit{Run: r})
+		r.Summary = storage.RunSummary{Entered: []storage.EntryCount{{Workspace: "W", Campaign: "C", People: 1}}}
+		apply(t, tx, &storage.Commit{Run: r})
 		commit(t, tx)
 		done, state, err := s.StartRun(ctx, want, false)
-		if err != nil || state != vm.RunDone || done.ID != r.ID || !done.Done || len(done.Summary.Entered) != 1 || done.Summary.Entered[0].People != 1 {
+		if err != nil || state != storage.RunDone || done.ID != r.ID || !done.Done || len(done.Summary.Entered) != 1 || done.Summary.Entered[0].People != 1 {
 			t.Fatalf("a complete run at the same time: %v %v %+v", state, err, done)
 		}
 		log, err := s.RunLog(ctx, done.ID)
 		if err != nil || len(log) != 1 || log[0].Primary != "mine" {
 			t.Fatalf("the run's log: %v %+v", err, log)
 		}
-		later := &vm.BatchRun{Workspace: "W", Campaign: "C", Started: t0.Add(time.Hour)}
-		if n, state, err := s.StartRun(ctx, later, false); err != nil || state != vm.RunNew || n.ID == r.ID {
+		later := &storage.BatchRun{Workspace: "W", Campaign: "C", Started: t0.Add(time.Hour)}
+		if n, state, err := s.StartRun(ctx, later, false); err != nil || state != storage.RunNew || n.ID == r.ID {
 			t.Fatalf("another time: %v %v %+v", state, err, n)
 		}
 	})
@@ -356,7 +356,7 @@ func Conformance(t *testing.T, newStore func(t *testing.T) Store) {
 		tx := begin(t, s)
 		for i := 0; i < 5; i++ {
 			person := []string{"a", "b"}[i%2]
-			apply(t, tx, &vm.Commit{Activities: []*vm.Activity{{Time: t0.Add(time.Duration(i) * time.Second), Person: person, Type: "T", Campaign: "C", Workspace: "W", Primary: fmt.Sprint(i), Attributes: vm.Attrs{}}}})
+			apply(t, tx, &storage.Commit{Activities: []*storage.Activity{{Time: t0.Add(time.Duration(i) * time.Second), Person: person, Type: "T", Campaign: "C", Workspace: "W", Primary: fmt.Sprint(i), Attributes: storage.Attrs{}}}})
 		}
 		commit(t, tx)
 		all, _ := s.Activities(ctx, "")

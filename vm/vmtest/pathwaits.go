@@ -11,6 +11,7 @@ import (
 	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // pathWaits checks that waits parked before step identities, by a path of
@@ -40,18 +41,18 @@ program "P" {
 		t.Fatalf("%v\n%s", err, res)
 	}
 	s := newStore(t)
-	person := func(id string) *vm.Person {
-		return &vm.Person{ID: id, Fields: map[string]ir.Value{
+	person := func(id string) *storage.Person {
+		return &storage.Person{ID: id, Fields: map[string]ir.Value{
 			"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@x.example")}}
 	}
-	if err := s.Import(ctx, []*vm.Person{person("a"), person("b")}, nil); err != nil {
+	if err := s.Import(ctx, []*storage.Person{person("a"), person("b")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	tx, err := s.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = tx.Apply(&vm.Commit{Park: []*vm.Parked{
+	err = tx.Apply(&storage.Commit{Park: []*storage.Parked{
 		// after the wait in the if's first branch: the program's place
 		{Person: "a", Workspace: "W", Campaign: "C", Path: []int{1, 1, 1}, Due: t0.Add(24 * time.Hour)},
 		// after the branch's second step, which is no wait: the flow changed

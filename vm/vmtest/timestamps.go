@@ -7,7 +7,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm"
+	"github.com/campc/campc/vm/storage"
 )
 
 // importTimestamps checks what every store's Import does to CreatedAt and
@@ -18,11 +18,11 @@ func importTimestamps(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
 	t1, t2, t3 := t0, t0.Add(time.Hour), t0.Add(2*time.Hour)
 	text := func(s string) ir.Value { return ir.NewText(stdlib.Text, s) }
-	rec := func(id string, fields map[string]ir.Value) *vm.Person {
+	rec := func(id string, fields map[string]ir.Value) *storage.Person {
 		fields["Id"] = text(id)
-		return &vm.Person{ID: id, Fields: fields}
+		return &storage.Person{ID: id, Fields: fields}
 	}
-	load := func(t *testing.T, s Store, id string) *vm.Person {
+	load := func(t *testing.T, s Store, id string) *storage.Person {
 		t.Helper()
 		tx, err := s.Begin(ctx)
 		if err != nil {
@@ -35,14 +35,14 @@ func importTimestamps(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		return p
 	}
-	imp := func(t *testing.T, s Store, at time.Time, ps ...*vm.Person) {
+	imp := func(t *testing.T, s Store, at time.Time, ps ...*storage.Person) {
 		t.Helper()
-		vm.StampImport(ps, at)
+		storage.StampImport(ps, at)
 		if err := s.Import(ctx, ps, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	times := func(p *vm.Person) (time.Time, time.Time) {
+	times := func(p *storage.Person) (time.Time, time.Time) {
 		return p.Fields["CreatedAt"].Time, p.Fields["UpdatedAt"].Time
 	}
 	s := newStore(t)

@@ -1,4 +1,4 @@
-package vm
+package memstore
 
 import (
 	"maps"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
 
 // The in-memory store keeps people packed: a person's text values share
@@ -27,7 +28,7 @@ type memPerson struct {
 	arena     string // the text of every text value, one after another
 	fields    []memField
 	tags      []memTag
-	log       []*Activity // the person's activity log, oldest first
+	log       []*storage.Activity // the person's activity log, oldest first
 }
 
 type memField struct {
@@ -128,7 +129,7 @@ func typeIndex(t stdlib.FieldType) uint8 {
 }
 
 // pack turns a person into its stored form; it needs no lock of the store.
-func (m *MemStore) pack(p *Person) *memPerson {
+func (m *Store) pack(p *storage.Person) *memPerson {
 	if p.View != nil {
 		return m.packView(p)
 	}
@@ -176,7 +177,7 @@ func (m *MemStore) pack(p *Person) *memPerson {
 }
 
 // partitionID is a partition's number in the stored form (memPerson).
-func (m *MemStore) partitionID(name string) uint32 {
+func (m *Store) partitionID(name string) uint32 {
 	if name == "" {
 		return 0
 	}
@@ -193,9 +194,9 @@ func (mp *memPerson) partitionName(strs []string) string {
 }
 
 // unpack makes a Person the caller owns. The caller holds m.mu (read).
-func (m *MemStore) unpack(mp *memPerson) *Person {
+func (m *Store) unpack(mp *memPerson) *storage.Person {
 	strs := m.strs.list()
-	p := &Person{ID: mp.id, Partition: mp.partitionName(strs), Deleted: mp.deleted,
+	p := &storage.Person{ID: mp.id, Partition: mp.partitionName(strs), Deleted: mp.deleted,
 		Fields: make(map[string]ir.Value, len(mp.fields)+1), Log: mp.log}
 	if mp.idField {
 		p.Fields["Id"] = ir.Value{Type: stdlib.Text, Text: mp.id}
@@ -260,6 +261,12 @@ type viewRun struct {
 	at  time.Time
 }
 
+// Clone implements PersonView.
+func (v *memView) Clone() storage.PersonView {
+	c := v.clone()
+	return &c
+}
+
 func (v *memView) clone() memView {
 	c := *v
 	c.fields = slices.Clone(v.fields)
@@ -269,7 +276,7 @@ func (v *memView) clone() memView {
 	return c
 }
 
-func (v *memView) field(id, name string) (ir.Value, bool) {
+func (v *memView) Field(id, name string) (ir.Value, bool) {
 	for i := range v.fields {
 		if f := &v.fields[i]; f.name == name {
 			return f.v, !f.gone
@@ -287,7 +294,7 @@ func (v *memView) field(id, name string) (ir.Value, bool) {
 	return ir.Value{}, false
 }
 
-func (v *memView) setField(name string, val ir.Value, gone bool) {
+func (v *memView) SetField(name string, val ir.Value, gone bool) {
 	for i := range v.fields {
 		if f := &v.fields[i]; f.name == name {
 			f.v, f.gone = val, gone
@@ -300,7 +307,7 @@ func (v *memView) setField(name string, val ir.Value, gone bool) {
 	v.fields = append(v.fields, viewField{name: name, v: val, gone: gone})
 }
 
-func (v *memView) inList(key string) bool {
+func (v *memView) InList(key string) bool {
 	for _, l := range v.lists {
 		if l.key == key {
 			return l.in
@@ -314,7 +321,7 @@ func (v *memView) inList(key string) bool {
 	return false
 }
 
-func (v *memView) setList(key string, in bool) {
+func (v *memView) SetList(key string, in bool) {
 	for i := range v.lists {
 		if v.lists[i].key == key {
 			v.lists[i].in = in
@@ -324,7 +331,7 @@ func (v *memView) setList(key string, in bool) {
 	v.lists = append(v.lists, viewList{key, in})
 }
 
-func (v *memView) program(key string) (string, bool) {
+func (v *memView) Program(key string) (string, bool) {
 	for _, p := range v.progs {
 		if p.key == key {
 			return p.status, p.status != ""
@@ -338,7 +345,7 @@ func (v *memView) program(key string) (string, bool) {
 	return "", false
 }
 
-func (v *memView) setProgram(key, status string) {
+func (v *memView) SetProgram(key, status string) {
 	for i := range v.progs {
 		if v.progs[i].key == key {
 			v.progs[i].status = status
@@ -348,7 +355,7 @@ func (v *memView) setProgram(key, status string) {
 	v.progs = append(v.progs, viewProg{key, status})
 }
 
-func (v *memView) run(key string) (time.Time, bool) {
+func (v *memView) Run(key string) (time.Time, bool) {
 	for _, r := range v.runs {
 		if r.key == key {
 			return r.at, true
@@ -362,7 +369,7 @@ func (v *memView) run(key string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func (v *memView) setRun(key string, at time.Time) {
+func (v *memView) SetRun(key string, at time.Time) {
 	for i := range v.runs {
 		if v.runs[i].key == key {
 			v.runs[i].at = at
@@ -391,13 +398,13 @@ func (mp *memPerson) value(f *memField) ir.Value {
 
 // view lends the engine a stored person without unpacking it. The caller
 // holds m.mu (read).
-func (m *MemStore) view(mp *memPerson) *Person {
+func (m *Store) view(mp *memPerson) *storage.Person {
 	// One allocation for both.
 	strs := m.strs.list()
 	l := &struct {
-		p Person
-		v PersonView
-	}{Person{ID: mp.id, Partition: mp.partitionName(strs), Deleted: mp.deleted, Log: mp.log}, PersonView{memView{base: mp, strs: strs}}}
+		p storage.Person
+		v memView
+	}{storage.Person{ID: mp.id, Partition: mp.partitionName(strs), Deleted: mp.deleted, Log: mp.log}, memView{base: mp, strs: strs}}
 	l.p.View = &l.v
 	return &l.p
 }
@@ -405,8 +412,9 @@ func (m *MemStore) view(mp *memPerson) *Person {
 // packView packs a lent person: its stored form with the pass's writes.
 // A person the pass did not change keeps its stored form (it is never
 // changed in place, so it may be shared).
-func (m *MemStore) packView(p *Person) *memPerson {
-	v, b := &p.View.v, p.View.v.base
+func (m *Store) packView(p *storage.Person) *memPerson {
+	v := p.View.(*memView)
+	b := v.base
 	if len(v.fields) == 0 && len(v.lists) == 0 && len(v.progs) == 0 && len(v.runs) == 0 &&
 		p.ID == b.id && p.Partition == b.partitionName(v.strs) && p.Deleted == b.deleted {
 		return b
@@ -513,8 +521,8 @@ func (m *MemStore) packView(p *Person) *memPerson {
 
 // materialize is a lent person in the map form, for callers outside the
 // engine. The caller holds m.mu (read).
-func (m *MemStore) materialize(p *Person) *Person {
-	v := &p.View.v
+func (m *Store) materialize(p *storage.Person) *storage.Person {
+	v := p.View.(*memView)
 	q := m.unpack(v.base)
 	q.ID, q.Partition, q.Deleted, q.Log = p.ID, p.Partition, p.Deleted, slices.Clip(p.Log)
 	for _, f := range v.fields {

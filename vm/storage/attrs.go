@@ -1,4 +1,4 @@
-package vm
+package storage
 
 import (
 	"bytes"
@@ -36,6 +36,9 @@ func AttrStr(s string) AttrValue { return AttrValue{kind: attrStr, s: s} }
 
 // AttrBool makes a boolean attribute value.
 func AttrBool(b bool) AttrValue { return AttrValue{kind: attrBool, b: b} }
+
+// BoolValue is the value's boolean and whether it is one.
+func (v AttrValue) BoolValue() (b, ok bool) { return v.b, v.kind == attrBool }
 
 // AttrNull is the null attribute value.
 func AttrNull() AttrValue { return AttrValue{} }

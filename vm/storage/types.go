@@ -1,4 +1,4 @@
-package vm
+package storage
 
 import (
 	"maps"
@@ -30,12 +30,25 @@ type Person struct {
 	// sees such a person, and reads and writes it through the methods
 	// below; a person a host makes or loads has none. (Exported, but
 	// opaque, so that tests may compare people with go-cmp.)
-	View *PersonView
+	View PersonView
 }
 
-// PersonView is a person in the in-memory store's packed form, lent to
-// the engine (Person.View).
-type PersonView struct{ v memView }
+// PersonView is a person kept in a store's own form and lent to the
+// engine (Person.View): the in-memory store lends its packed people so.
+// Reads see the view's writes; the store folds the writes into its form
+// when the person is committed.
+type PersonView interface {
+	Field(id, name string) (ir.Value, bool)
+	SetField(name string, v ir.Value, gone bool)
+	InList(key string) bool
+	SetList(key string, in bool)
+	Program(key string) (string, bool)
+	SetProgram(key, status string)
+	Run(key string) (time.Time, bool)
+	SetRun(key string, at time.Time)
+	// Clone is a copy whose writes do not touch this view.
+	Clone() PersonView
+}
 
 // The engine reads and writes a person only through these methods, so that
 // a person may be kept in the map form above or in the store's own form.
@@ -49,7 +62,7 @@ func (p *Person) Field(name string) ir.Value {
 // LookupField is the value of a field and whether the person has it.
 func (p *Person) LookupField(name string) (ir.Value, bool) {
 	if p.View != nil {
-		return p.View.v.field(p.ID, name)
+		return p.View.Field(p.ID, name)
 	}
 	v, ok := p.Fields[name]
 	return v, ok
@@ -58,7 +71,7 @@ func (p *Person) LookupField(name string) (ir.Value, bool) {
 // SetField sets a field's value.
 func (p *Person) SetField(name string, v ir.Value) {
 	if p.View != nil {
-		p.View.v.setField(name, v, false)
+		p.View.SetField(name, v, false)
 		return
 	}
 	made(&p.Fields)[name] = v
@@ -67,7 +80,7 @@ func (p *Person) SetField(name string, v ir.Value) {
 // DeleteField removes a field's value.
 func (p *Person) DeleteField(name string) {
 	if p.View != nil {
-		p.View.v.setField(name, ir.Value{}, true)
+		p.View.SetField(name, ir.Value{}, true)
 		return
 	}
 	delete(p.Fields, name)
@@ -76,7 +89,7 @@ func (p *Person) DeleteField(name string) {
 // InList reports whether the person is a member of a list (by ir.List.Key).
 func (p *Person) InList(key string) bool {
 	if p.View != nil {
-		return p.View.v.inList(key)
+		return p.View.InList(key)
 	}
 	return p.Lists[key]
 }
@@ -84,7 +97,7 @@ func (p *Person) InList(key string) bool {
 // SetInList adds the person to a list or removes it.
 func (p *Person) SetInList(key string, in bool) {
 	if p.View != nil {
-		p.View.v.setList(key, in)
+		p.View.SetList(key, in)
 		return
 	}
 	if in {
@@ -98,7 +111,7 @@ func (p *Person) SetInList(key string, in bool) {
 // and whether it is a member.
 func (p *Person) ProgramStatus(key string) (string, bool) {
 	if p.View != nil {
-		return p.View.v.program(key)
+		return p.View.Program(key)
 	}
 	st, ok := p.Programs[key]
 	return st, ok
@@ -107,7 +120,7 @@ func (p *Person) ProgramStatus(key string) (string, bool) {
 // SetProgramStatus sets the person's status in a program.
 func (p *Person) SetProgramStatus(key, status string) {
 	if p.View != nil {
-		p.View.v.setProgram(key, status)
+		p.View.SetProgram(key, status)
 		return
 	}
 	made(&p.Programs)[key] = status
@@ -117,7 +130,7 @@ func (p *Person) SetProgramStatus(key, status string) {
 // ir.Campaign.Key), and whether it ever did.
 func (p *Person) RunAt(key string) (time.Time, bool) {
 	if p.View != nil {
-		return p.View.v.run(key)
+		return p.View.Run(key)
 	}
 	t, ok := p.Runs[key]
 	return t, ok
@@ -126,7 +139,7 @@ func (p *Person) RunAt(key string) (time.Time, bool) {
 // SetRunAt records when the person qualified for a campaign.
 func (p *Person) SetRunAt(key string, t time.Time) {
 	if p.View != nil {
-		p.View.v.setRun(key, t)
+		p.View.SetRun(key, t)
 		return
 	}
 	made(&p.Runs)[key] = t
@@ -146,7 +159,7 @@ func made[K comparable, V any](m *map[K]V) map[K]V {
 func (p *Person) Clone() *Person {
 	if p.View != nil {
 		q := *p
-		q.View = &PersonView{p.View.v.clone()}
+		q.View = p.View.Clone()
 		q.Log = slices.Clip(p.Log)
 		return &q
 	}
@@ -259,6 +272,9 @@ type Commit struct {
 // Step is the place and identity of the flow step that wrote the activity
 // (nil for activities that no step wrote, such as a delivered event).
 func (a *Activity) Step() *ir.StepBase { return a.step }
+
+// SetStep records the step that wrote the activity (the engine does).
+func (a *Activity) SetStep(s *ir.StepBase) { a.step = s }
 
 // PartitionName is the person's partition, "Default" when none is set.
 func (p *Person) PartitionName() string {

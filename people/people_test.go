@@ -1,4 +1,4 @@
-package vm
+package people
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/vm/storage"
 )
 
 const peopleProject = `workspace "W"
@@ -144,7 +145,7 @@ func TestPeopleBOM(t *testing.T) {
 	s := schemaFor(t)
 	for _, tc := range []struct {
 		file, data string
-		parse      func(string, []byte, *Schema) ([]*Person, error)
+		parse      func(string, []byte, *Schema) ([]*storage.Person, error)
 	}{
 		{"a.csv", "Id,Email\n1,a@x.example\n", ParseCSV},
 		{"a.jsonl", `{"Id": "1", "Email": "a@x.example"}` + "\n", ParseJSONL},
@@ -183,7 +184,7 @@ func TestPeopleReaderRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 		var recs []PeopleRecord
-		var people []*Person
+		var people []*storage.Person
 		for {
 			p, err := pr.Next()
 			if err == io.EOF {
@@ -251,21 +252,21 @@ func FuzzPeople(f *testing.F) {
 				}
 			}
 		}
-		for _, parse := range []func(string, []byte, *Schema) ([]*Person, error){ParseCSV, ParseJSONL} {
+		for _, parse := range []func(string, []byte, *Schema) ([]*storage.Person, error){ParseCSV, ParseJSONL} {
 			ps, err := parse("f", data, s)
 			if err != nil {
-				pe, ok := err.(*PeopleError)
+				pe, ok := err.(*Error)
 				if !ok || pe.Line < 1 || pe.Column < 1 {
 					t.Fatalf("error without a place: %v", err)
 				}
 				continue
 			}
 			for _, p := range ps {
-				if err := CheckID(p.ID); err != nil {
+				if err := storage.CheckID(p.ID); err != nil {
 					t.Fatalf("accepted a bad Id %q: %v", p.ID, err)
 				}
 				for name, v := range p.Fields {
-					if err := CheckText(v.Text); err != nil {
+					if err := storage.CheckText(v.Text); err != nil {
 						t.Fatalf("accepted a bad %s %q: %v", name, v.Text, err)
 					}
 					if math.IsNaN(v.Num) || math.IsInf(v.Num, 0) {
@@ -329,7 +330,7 @@ func TestPeopleDisplayNames(t *testing.T) {
 	jsonData := `{"id": "1", "Email Address": "a@x.example", "first name": "Ana", " LAST NAME ": "Ruiz", "Lead Score": 12, "Sales Region": "South", "sales area": "North", "Company Name": "Acme", "Country": "ES"}` + "\n"
 	for _, tc := range []struct {
 		file, data string
-		parse      func(string, []byte, *Schema) ([]*Person, error)
+		parse      func(string, []byte, *Schema) ([]*storage.Person, error)
 	}{{"a.csv", csvData, ParseCSV}, {"a.jsonl", jsonData, ParseJSONL}} {
 		ps, err := tc.parse(tc.file, []byte(tc.data), s)
 		if err != nil {
@@ -405,7 +406,7 @@ func TestPeopleMemberships(t *testing.T) {
 		`{"Id": "2", "lists": [], "program:Webinar": null, "Region": null, "Partition": ""}` + "\n"
 	for _, tc := range []struct {
 		file, data string
-		parse      func(string, []byte, *Schema) ([]*Person, error)
+		parse      func(string, []byte, *Schema) ([]*storage.Person, error)
 	}{{"a.csv", csvData, ParseCSV}, {"a.jsonl", jsonData, ParseJSONL}} {
 		ps, err := tc.parse(tc.file, []byte(tc.data), s)
 		if err != nil {
@@ -442,13 +443,13 @@ func TestMergeImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := MergeImport(nil, first[0])
+	old := storage.MergeImport(nil, first[0])
 	old.Runs["W/C"] = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	second, err := ParseJSONL("b.jsonl", []byte(`{"Id": "1", "Region": null, "Email": "", "lists": ["Cold"], "programs": {"Webinar": ""}, "Partition": null}`), s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := MergeImport(old, second[0])
+	p := storage.MergeImport(old, second[0])
 	if _, ok := p.Fields["Region"]; ok {
 		t.Errorf("null kept Region: %+v", p.Fields["Region"])
 	}

@@ -1,4 +1,4 @@
-package vm
+package memstore
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
 
 // TestLentPersonWrites checks that a person the in-memory store lends
@@ -21,14 +22,14 @@ import (
 func TestLentPersonWrites(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 9, 0, 0, 123456000, time.UTC)
-	stored := &Person{ID: "p1", Partition: "EU",
+	stored := &storage.Person{ID: "p1", Partition: "EU",
 		Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, "p1"), "Email": ir.NewText(stdlib.Email, "a@x.example"),
 			"Country": ir.NewText(stdlib.Text, "Germany"), "LeadScore": ir.NewNumber(stdlib.Score, 10),
 			"Opted": ir.NewBool(true), "Seen": {Type: stdlib.DateTime, Time: at}},
 		Lists:    map[string]bool{"l/a": true, "l/b": true},
 		Programs: map[string]string{"p/x": "Member"},
 		Runs:     map[string]time.Time{"c/1": at.Truncate(time.Microsecond)}}
-	write := func(p *Person) {
+	write := func(p *storage.Person) {
 		p.SetField("Country", ir.NewText(stdlib.Text, "Österreich"))
 		p.SetField("LeadScore", ir.NewNumber(stdlib.Score, 25))
 		p.DeleteField("Opted")
@@ -43,12 +44,12 @@ func TestLentPersonWrites(t *testing.T) {
 	want := stored.Clone()
 	write(want)
 
-	s := NewMemStore()
+	s := New()
 	s.PutPeople(stored.Clone())
 	tx, _ := s.Begin(ctx)
-	lent, err := tx.(viewLoader).loadView("p1")
+	lent, err := tx.(storage.ViewLoader).LoadView("p1")
 	if err != nil || lent == nil || lent.View == nil {
-		t.Fatalf("loadView: %v %v", lent, err)
+		t.Fatalf("LoadView: %v %v", lent, err)
 	}
 	if v := lent.Field("Email"); v.Text != "a@x.example" {
 		t.Errorf("Email reads %q", v.Text)
@@ -58,7 +59,7 @@ func TestLentPersonWrites(t *testing.T) {
 	}
 	write(lent)
 	for name, v := range want.Fields {
-		if got, ok := lent.LookupField(name); !ok || !sameValue(got, v) {
+		if got, ok := lent.LookupField(name); !ok || !storage.SameValue(got, v) {
 			t.Errorf("before commit, %s reads %v %v, want %v", name, got, ok, v)
 		}
 	}
@@ -75,7 +76,7 @@ func TestLentPersonWrites(t *testing.T) {
 	if p, _ := s.LoadPerson(ctx, "p1"); p.Fields["Country"].Text != "Germany" {
 		t.Errorf("the stored form changed before commit: %v", p.Fields["Country"])
 	}
-	if err := tx.Apply(&Commit{Person: lent}); err != nil {
+	if err := tx.Apply(&storage.Commit{Person: lent}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -122,15 +123,15 @@ func TestInternerConcurrent(t *testing.T) {
 func TestMemLog(t *testing.T) {
 	var l memLog
 	var want []int64
-	acts := make([]*Activity, 2*logChunk+10)
+	acts := make([]*storage.Activity, 2*logChunk+10)
 	for i := range acts {
-		acts[i] = &Activity{Seq: int64(i)}
+		acts[i] = &storage.Activity{Seq: int64(i)}
 		run := int64(i / 1000 % 3) // spans of 1,000, run 0 among them
 		l.add(acts[i], run)
 		want = append(want, run)
 	}
 	i := 0
-	l.each(func(a *Activity, run int64) {
+	l.each(func(a *storage.Activity, run int64) {
 		if a != acts[i] || run != want[i] {
 			t.Fatalf("activity %d: seq %d run %d, want seq %d run %d", i, a.Seq, run, i, want[i])
 		}

@@ -1,4 +1,4 @@
-package vm
+package storage
 
 import (
 	"time"
@@ -12,8 +12,8 @@ import (
 // of the person's fields last changed value, by a step, a delivered event
 // or an import. They are read-only to flows.
 const (
-	fieldCreatedAt = "CreatedAt"
-	fieldUpdatedAt = "UpdatedAt"
+	FieldCreatedAt = "CreatedAt"
+	FieldUpdatedAt = "UpdatedAt"
 )
 
 // StampImport gives the people an import brings, as read from a file, the
@@ -27,7 +27,7 @@ func StampImport(people []*Person, now time.Time) {
 		if p.Fields == nil {
 			p.Fields = map[string]ir.Value{}
 		}
-		for _, name := range []string{fieldCreatedAt, fieldUpdatedAt} {
+		for _, name := range []string{FieldCreatedAt, FieldUpdatedAt} {
 			if v, ok := p.Fields[name]; !ok || v.Null {
 				p.Fields[name] = at
 			}
@@ -45,14 +45,14 @@ func ImportTimes(before map[string]ir.Value, beforePartition string, merged *Per
 	if merged.Fields == nil {
 		merged.Fields = map[string]ir.Value{}
 	}
-	if c, ok := before[fieldCreatedAt]; ok && !c.Null {
-		merged.Fields[fieldCreatedAt] = c
+	if c, ok := before[FieldCreatedAt]; ok && !c.Null {
+		merged.Fields[FieldCreatedAt] = c
 	}
 	if fieldsChanged(before, merged.Fields) || beforePartition != merged.Partition {
 		return
 	}
-	if u, ok := before[fieldUpdatedAt]; ok && !u.Null {
-		merged.Fields[fieldUpdatedAt] = u
+	if u, ok := before[FieldUpdatedAt]; ok && !u.Null {
+		merged.Fields[FieldUpdatedAt] = u
 	}
 }
 
@@ -61,19 +61,14 @@ func ImportTimes(before map[string]ir.Value, beforePartition string, merged *Per
 func fieldsChanged(a, b map[string]ir.Value) bool {
 	differs := func(x, y map[string]ir.Value) bool {
 		for name, v := range x {
-			if name == fieldCreatedAt || name == fieldUpdatedAt {
+			if name == FieldCreatedAt || name == FieldUpdatedAt {
 				continue
 			}
-			if !sameValue(v, y[name]) {
+			if !SameValue(v, y[name]) {
 				return true
 			}
 		}
 		return false
 	}
 	return differs(a, b) || differs(b, a)
-}
-
-// touch records that a step or event changed one of the person's fields.
-func (ps *pass) touch() {
-	ps.p.SetField(fieldUpdatedAt, ir.Value{Type: stdlib.DateTime, Time: ps.r.now})
 }

@@ -1,4 +1,4 @@
-package vm
+package people
 
 import (
 	"bufio"
@@ -8,23 +8,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/campc/campc/internal/textutil"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm/storage"
 )
 
-// PeopleError is a problem in a people file, with its place.
-type PeopleError struct {
+// Error is a problem in a people file, with its place.
+type Error struct {
 	File   string
 	Line   int
 	Column int
 	Msg    string
 }
 
-func (e *PeopleError) Error() string {
+func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
 }
 
@@ -79,7 +81,7 @@ func NewSchema(prog *ir.Program) (*Schema, error) {
 	for _, fs := range s.headings {
 		slices.Sort(fs)
 	}
-	s.names = sortedKeys(names)
+	s.names = slices.Sorted(maps.Keys(names))
 	slices.Sort(s.partitions)
 	return s, nil
 }
@@ -126,7 +128,7 @@ func (s *Schema) column(heading string, jsonl bool) (column, error) {
 	case strings.HasPrefix(low, programPrefix):
 		name := strings.TrimSpace(h[len(programPrefix):])
 		if len(s.programs[name]) == 0 {
-			return column{}, fmt.Errorf("no program %q in any workspace%s", name, didYouMean(name, sortedKeys(s.programs)))
+			return column{}, fmt.Errorf("no program %q in any workspace%s", name, textutil.DidYouMean(name, slices.Sorted(maps.Keys(s.programs))))
 		}
 		return column{kind: colProgram, name: name}, nil
 	}
@@ -136,12 +138,12 @@ func (s *Schema) column(heading string, jsonl bool) (column, error) {
 	switch fs := s.headings[low]; len(fs) {
 	case 0:
 		if jsonl {
-			return column{}, fmt.Errorf("unknown field %q: no field has this name or display name%s", h, didYouMean(h, s.names))
+			return column{}, fmt.Errorf("unknown field %q: no field has this name or display name%s", h, textutil.DidYouMean(h, s.names))
 		}
 		if low == "programs" {
 			return column{}, fmt.Errorf("unknown column %q: in CSV, a program's status goes in a column headed program:Name", h)
 		}
-		return column{}, fmt.Errorf("unknown column %q in the header: no field has this name or display name%s", h, didYouMean(h, s.names))
+		return column{}, fmt.Errorf("unknown column %q in the header: no field has this name or display name%s", h, textutil.DidYouMean(h, s.names))
 	case 1:
 		return column{kind: colField, name: fs[0]}, nil
 	default:
@@ -149,24 +151,17 @@ func (s *Schema) column(heading string, jsonl bool) (column, error) {
 	}
 }
 
-func didYouMean(name string, candidates []string) string {
-	if best := textutil.Nearest(name, candidates); best != "" {
-		return fmt.Sprintf("; did you mean %s?", best)
-	}
-	return ""
-}
-
 // setField parses a cell into the person; the error message has no place.
 // An empty cell is a null value: importing it clears the field.
-func (s *Schema) setField(p *Person, name, text string) error {
+func (s *Schema) setField(p *storage.Person, name, text string) error {
 	t, ok := s.fields[name]
 	if !ok {
 		return fmt.Errorf("unknown field %q", name)
 	}
-	if err := CheckText(text); err != nil {
+	if err := storage.CheckText(text); err != nil {
 		return fmt.Errorf("field %s: %v", name, err)
 	}
-	v, err := parseValue(t, text)
+	v, err := storage.ParseFieldValue(t, text)
 	if err != nil {
 		return fmt.Errorf("field %s (%s): %v", name, t, err)
 	}
@@ -174,7 +169,7 @@ func (s *Schema) setField(p *Person, name, text string) error {
 		// A partition no workspace sees would hide the person from every
 		// campaign without a word.
 		if !v.Null && !slices.Contains(s.partitions, text) {
-			return fmt.Errorf("unknown partition %q: no workspace sees it (the project's partitions: %s)%s", text, strings.Join(s.partitions, ", "), didYouMean(text, s.partitions))
+			return fmt.Errorf("unknown partition %q: no workspace sees it (the project's partitions: %s)%s", text, strings.Join(s.partitions, ", "), textutil.DidYouMean(text, s.partitions))
 		}
 		p.Partition = text
 	}
@@ -184,7 +179,7 @@ func (s *Schema) setField(p *Person, name, text string) error {
 
 // setLists makes names the person's whole membership of the project's
 // lists: the person leaves every list not named.
-func (s *Schema) setLists(p *Person, names []string) error {
+func (s *Schema) setLists(p *storage.Person, names []string) error {
 	for _, k := range s.listKeys {
 		p.Lists[k] = false
 	}
@@ -196,10 +191,10 @@ func (s *Schema) setLists(p *Person, names []string) error {
 	return nil
 }
 
-func (s *Schema) addList(p *Person, name string) error {
+func (s *Schema) addList(p *storage.Person, name string) error {
 	keys := s.lists[name]
 	if len(keys) == 0 {
-		return fmt.Errorf("no list %q in any workspace%s", name, didYouMean(name, sortedKeys(s.lists)))
+		return fmt.Errorf("no list %q in any workspace%s", name, textutil.DidYouMean(name, slices.Sorted(maps.Keys(s.lists))))
 	}
 	for _, k := range keys {
 		p.Lists[k] = true
@@ -209,12 +204,12 @@ func (s *Schema) addList(p *Person, name string) error {
 
 // setProgram sets the person's status in every program so named; an empty
 // status means not a member.
-func (s *Schema) setProgram(p *Person, name, status string) error {
+func (s *Schema) setProgram(p *storage.Person, name, status string) error {
 	progs := s.programs[name]
 	if len(progs) == 0 {
 		return fmt.Errorf("no program %q in any workspace", name)
 	}
-	if err := CheckText(status); err != nil {
+	if err := storage.CheckText(status); err != nil {
 		return fmt.Errorf("program %q: %v", name, err)
 	}
 	for _, pr := range progs {
@@ -238,8 +233,8 @@ func splitLists(cell string) []string {
 	return out
 }
 
-func newPerson(id string) *Person {
-	return &Person{ID: id, Fields: map[string]ir.Value{"Id": {Type: stdlib.Text, Text: id, Fold: strings.ToLower(id)}},
+func newPerson(id string) *storage.Person {
+	return &storage.Person{ID: id, Fields: map[string]ir.Value{"Id": {Type: stdlib.Text, Text: id, Fold: strings.ToLower(id)}},
 		Lists: map[string]bool{}, Programs: map[string]string{}}
 }
 
@@ -278,21 +273,11 @@ type PeopleReader struct {
 	off   int64
 }
 
-// skipBOM wraps r, dropping a leading byte order mark; n is its length.
-func skipBOM(r io.Reader) (*bufio.Reader, int64) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	if b, _ := br.Peek(len(bom)); string(b) == bom {
-		br.Discard(len(bom))
-		return br, int64(len(bom))
-	}
-	return br, 0
-}
-
 // NewCSVReader reads the header of a CSV people file: an Id column, and
 // columns headed by field names or display names, "lists" and
 // "program:Name". Each following row is one person.
 func NewCSVReader(file string, r io.Reader, s *Schema) (*PeopleReader, error) {
-	br, base := skipBOM(r)
+	br, base := textutil.SkipBOM(r)
 	pr := &PeopleReader{file: file, s: s, base: base, idCol: -1}
 	pr.csv = csv.NewReader(br)
 	pr.csv.FieldsPerRecord = -1
@@ -302,20 +287,20 @@ func NewCSVReader(file string, r io.Reader, s *Schema) (*PeopleReader, error) {
 	}
 	for i, h := range header {
 		line, col := pr.csv.FieldPos(i)
-		if err := CheckText(h); err != nil {
-			return nil, &PeopleError{file, line, col, "column name: " + err.Error()}
+		if err := storage.CheckText(h); err != nil {
+			return nil, &Error{file, line, col, "column name: " + err.Error()}
 		}
 		h = strings.TrimSpace(strings.TrimPrefix(h, bom))
 		if h == "" {
-			return nil, &PeopleError{file, line, col, "empty column name in the header"}
+			return nil, &Error{file, line, col, "empty column name in the header"}
 		}
 		c, err := s.column(h, false)
 		if err != nil {
-			return nil, &PeopleError{file, line, col, err.Error()}
+			return nil, &Error{file, line, col, err.Error()}
 		}
 		if j := slices.Index(pr.cols, c); j >= 0 {
 			_, first := pr.csv.FieldPos(j)
-			return nil, &PeopleError{file, line, col, fmt.Sprintf("column %q names %s, as the column at column %d does", h, c, first)}
+			return nil, &Error{file, line, col, fmt.Sprintf("column %q names %s, as the column at column %d does", h, c, first)}
 		}
 		if c == (column{kind: colField, name: "Id"}) {
 			pr.idCol = i
@@ -323,13 +308,13 @@ func NewCSVReader(file string, r io.Reader, s *Schema) (*PeopleReader, error) {
 		pr.cols = append(pr.cols, c)
 	}
 	if pr.idCol < 0 {
-		return nil, &PeopleError{file, 1, 1, "the header has no Id column"}
+		return nil, &Error{file, 1, 1, "the header has no Id column"}
 	}
 	return pr, nil
 }
 
 // Next reads the next person; at the end of the file it returns io.EOF.
-func (pr *PeopleReader) Next() (*Person, error) {
+func (pr *PeopleReader) Next() (*storage.Person, error) {
 	if pr.csv != nil {
 		return pr.nextCSV()
 	}
@@ -339,7 +324,7 @@ func (pr *PeopleReader) Next() (*Person, error) {
 // Record is where the person Next returned was read.
 func (pr *PeopleReader) Record() PeopleRecord { return pr.rec }
 
-func (pr *PeopleReader) nextCSV() (*Person, error) {
+func (pr *PeopleReader) nextCSV() (*storage.Person, error) {
 	start := pr.base + pr.csv.InputOffset()
 	rec, err := pr.csv.Read()
 	if err == io.EOF {
@@ -359,16 +344,16 @@ func (pr *PeopleReader) nextCSV() (*Person, error) {
 }
 
 // csvPerson makes a person of one row; pos places its cells.
-func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*Person, error) {
+func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*storage.Person, error) {
 	if len(rec) != len(pr.cols) {
 		line, _ := pos(0)
-		return nil, &PeopleError{pr.file, line, 1, fmt.Sprintf("row has %d cells; the header has %d", len(rec), len(pr.cols))}
+		return nil, &Error{pr.file, line, 1, fmt.Sprintf("row has %d cells; the header has %d", len(rec), len(pr.cols))}
 	}
 	// The Id is cloned: a cell shares the memory of its whole row.
 	id := strings.Clone(strings.TrimSpace(rec[pr.idCol]))
-	if err := CheckID(id); err != nil {
+	if err := storage.CheckID(id); err != nil {
 		l, c := pos(pr.idCol)
-		return nil, &PeopleError{pr.file, l, c, err.Error()}
+		return nil, &Error{pr.file, l, c, err.Error()}
 	}
 	p := newPerson(id)
 	for i, cell := range rec {
@@ -380,7 +365,7 @@ func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*Pers
 		case colField:
 			err = pr.s.setField(p, c.name, cell)
 		case colLists:
-			if err = CheckText(cell); err == nil {
+			if err = storage.CheckText(cell); err == nil {
 				err = pr.s.setLists(p, splitLists(cell))
 			}
 		case colProgram:
@@ -388,7 +373,7 @@ func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*Pers
 		}
 		if err != nil {
 			l, c := pos(i)
-			return nil, &PeopleError{pr.file, l, c, err.Error()}
+			return nil, &Error{pr.file, l, c, err.Error()}
 		}
 	}
 	return p, nil
@@ -397,7 +382,7 @@ func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*Pers
 // ReadRecord reads again the person Next read at rec, from the bytes at
 // rec.Offset (rec.Size of them): after a first pass has checked a whole
 // file, a second can import it in any order without holding it in memory.
-func (pr *PeopleReader) ReadRecord(data []byte, rec PeopleRecord) (*Person, error) {
+func (pr *PeopleReader) ReadRecord(data []byte, rec PeopleRecord) (*storage.Person, error) {
 	if pr.csv == nil {
 		pr.line = rec.Line - 1
 		return pr.jsonLine(string(data))
@@ -406,7 +391,7 @@ func (pr *PeopleReader) ReadRecord(data []byte, rec PeopleRecord) (*Person, erro
 	r.FieldsPerRecord = -1
 	row, err := r.Read()
 	if err != nil {
-		pe := csvErr(pr.file, err, "the record is gone").(*PeopleError)
+		pe := csvErr(pr.file, err, "the record is gone").(*Error)
 		pe.Line += rec.Line - 1
 		return nil, pe
 	}
@@ -419,7 +404,7 @@ func (pr *PeopleReader) ReadRecord(data []byte, rec PeopleRecord) (*Person, erro
 
 // ParseCSV reads people from CSV: a header of field names with an Id
 // column, then one person per row. Any bad cell rejects the whole file.
-func ParseCSV(file string, data []byte, s *Schema) ([]*Person, error) {
+func ParseCSV(file string, data []byte, s *Schema) ([]*storage.Person, error) {
 	pr, err := NewCSVReader(file, bytes.NewReader(data), s)
 	if err != nil {
 		return nil, err
@@ -428,8 +413,8 @@ func ParseCSV(file string, data []byte, s *Schema) ([]*Person, error) {
 }
 
 // readAll reads every person, refusing an Id given twice.
-func readAll(pr *PeopleReader) ([]*Person, error) {
-	var out []*Person
+func readAll(pr *PeopleReader) ([]*storage.Person, error) {
+	var out []*storage.Person
 	seen := map[string]int{}
 	for {
 		p, err := pr.Next()
@@ -441,7 +426,7 @@ func readAll(pr *PeopleReader) ([]*Person, error) {
 		}
 		rec := pr.Record()
 		if first, dup := seen[p.ID]; dup {
-			return nil, &PeopleError{pr.file, rec.Line, rec.Column, fmt.Sprintf("Id %q already appears on line %d", p.ID, first)}
+			return nil, &Error{pr.file, rec.Line, rec.Column, fmt.Sprintf("Id %q already appears on line %d", p.ID, first)}
 		}
 		seen[p.ID] = rec.Line
 		out = append(out, p)
@@ -451,12 +436,12 @@ func readAll(pr *PeopleReader) ([]*Person, error) {
 func csvErr(file string, err error, empty string) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &PeopleError{file, pe.Line, pe.Column, pe.Err.Error()}
+		return &Error{file, pe.Line, pe.Column, pe.Err.Error()}
 	}
 	if err == io.EOF && empty != "" {
-		return &PeopleError{file, 1, 1, empty}
+		return &Error{file, 1, 1, empty}
 	}
-	return &PeopleError{file, 1, 1, err.Error()}
+	return &Error{file, 1, 1, err.Error()}
 }
 
 // NewJSONLReader reads people from JSON Lines: one object per line with an
@@ -464,18 +449,18 @@ func csvErr(file string, err error, empty string) error {
 // "lists": ["name", …], "programs": {"Program": "Status"} and
 // "program:Name": "Status". Blank lines are skipped.
 func NewJSONLReader(file string, r io.Reader, s *Schema) *PeopleReader {
-	br, base := skipBOM(r)
+	br, base := textutil.SkipBOM(r)
 	return &PeopleReader{file: file, s: s, base: base, lines: br, off: base}
 }
 
-func (pr *PeopleReader) nextJSONL() (*Person, error) {
+func (pr *PeopleReader) nextJSONL() (*storage.Person, error) {
 	for {
 		b, err := pr.lines.ReadBytes('\n')
 		if len(b) == 0 && err == io.EOF {
 			return nil, io.EOF
 		}
 		if err != nil && err != io.EOF {
-			return nil, &PeopleError{pr.file, pr.line + 1, 1, err.Error()}
+			return nil, &Error{pr.file, pr.line + 1, 1, err.Error()}
 		}
 		start := pr.off
 		pr.off += int64(len(b))
@@ -494,20 +479,20 @@ func (pr *PeopleReader) nextJSONL() (*Person, error) {
 }
 
 // jsonLine reads the person of the line after pr.line.
-func (pr *PeopleReader) jsonLine(line string) (*Person, error) {
+func (pr *PeopleReader) jsonLine(line string) (*storage.Person, error) {
 	pr.line++
 	line = strings.TrimSuffix(line, "\n")
 	// encoding/json turns invalid UTF-8 into U+FFFD without a word.
-	if err := CheckText(line); err != nil {
-		return nil, &PeopleError{pr.file, pr.line, err.(*TextError).Offset + 1, err.Error()}
+	if err := storage.CheckText(line); err != nil {
+		return nil, &Error{pr.file, pr.line, err.(*storage.TextError).Offset + 1, err.Error()}
 	}
 	p, idCol, err := pr.s.jsonPerson(line)
 	if err != nil {
 		var je *jsonErr
 		if errors.As(err, &je) {
-			return nil, &PeopleError{pr.file, pr.line, je.col, je.msg}
+			return nil, &Error{pr.file, pr.line, je.col, je.msg}
 		}
-		return nil, &PeopleError{pr.file, pr.line, 1, err.Error()}
+		return nil, &Error{pr.file, pr.line, 1, err.Error()}
 	}
 	pr.rec.Column = idCol
 	return p, nil
@@ -515,7 +500,7 @@ func (pr *PeopleReader) jsonLine(line string) (*Person, error) {
 
 // ParseJSONL reads people from JSON Lines (see NewJSONLReader). Any bad
 // line rejects the whole file.
-func ParseJSONL(file string, data []byte, s *Schema) ([]*Person, error) {
+func ParseJSONL(file string, data []byte, s *Schema) ([]*storage.Person, error) {
 	return readAll(NewJSONLReader(file, bytes.NewReader(data), s))
 }
 
@@ -528,7 +513,7 @@ func (e *jsonErr) Error() string { return e.msg }
 
 // jsonPerson decodes one line token by token so that an error can name the
 // column of the offending value.
-func (s *Schema) jsonPerson(line string) (p *Person, idCol int, err error) {
+func (s *Schema) jsonPerson(line string) (p *storage.Person, idCol int, err error) {
 	dec := json.NewDecoder(strings.NewReader(line))
 	dec.UseNumber()
 	col := func() int { return int(dec.InputOffset()) + 1 }
@@ -585,7 +570,7 @@ func (s *Schema) jsonPerson(line string) (p *Person, idCol int, err error) {
 			if err := json.Unmarshal(raw, &id); err != nil {
 				return nil, 0, fail(at, "Id must be a string (an Id is text: write \"Id\": \"1\", not \"Id\": 1)")
 			}
-			if err := CheckID(id); err != nil {
+			if err := storage.CheckID(id); err != nil {
 				return nil, 0, fail(at, "%v", err)
 			}
 			p.ID, hasID, idCol = id, true, at
@@ -618,7 +603,7 @@ func (s *Schema) jsonPerson(line string) (p *Person, idCol int, err error) {
 			if dup != "" {
 				return nil, 0, fail(at, "program %q appears twice in \"programs\"", dup)
 			}
-			for _, name := range sortedKeys(progs) {
+			for _, name := range slices.Sorted(maps.Keys(progs)) {
 				pc := column{kind: colProgram, name: name}
 				if first, dup := targets[pc]; dup {
 					return nil, 0, fail(at, "program %q in %q is also the key at column %d", name, key, first)

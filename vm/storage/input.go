@@ -1,9 +1,11 @@
-package vm
+package storage
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -130,7 +132,7 @@ func CheckPerson(p *Person) error {
 	if err := CheckText(p.Partition); err != nil {
 		return fmt.Errorf("Partition: %v", err)
 	}
-	for _, name := range sortedKeys(p.Fields) {
+	for _, name := range slices.Sorted(maps.Keys(p.Fields)) {
 		v := p.Fields[name]
 		if err := CheckText(v.Text); err != nil {
 			return fmt.Errorf("field %s: %v", name, err)
