@@ -28,7 +28,7 @@ const (
 
 // Options configure an Engine. Only the program is required.
 type Options struct {
-	Store   storage.Store // default: a new MemStore
+	Store   storage.Store // default: a new memstore.Store
 	Clock   Clock         // default: a ManualClock at the zero time
 	Effects Effects       // default: a Recorder
 	// StepBudget bounds the steps of one person's pass through a flow,

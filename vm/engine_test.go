@@ -338,7 +338,7 @@ func TestRunSummaryCountsPeople(t *testing.T) {
 // transactions cannot overlap, and with a tracer.
 func TestConcurrentOptionRefused(t *testing.T) {
 	prog := compileSrc(t, raceProject)
-	type plain struct{ storage.Store } // hides MemStore's ConcurrentTx
+	type plain struct{ storage.Store } // hides memstore.Store's ConcurrentTx
 	if _, err := New(prog, Options{Store: plain{memstore.New()}, Concurrent: true}); err == nil || !strings.Contains(err.Error(), "at the same time") {
 		t.Errorf("a store without concurrent transactions: got %v", err)
 	}

@@ -16,7 +16,7 @@ func TestRunCases(t *testing.T) {
 	vmtest.RunCases(t, "testdata/run", func(t *testing.T) vmtest.Store { return memstore.New() }, *update)
 }
 
-// TestMemStoreConformance runs the store conformance suite on MemStore.
+// TestMemStoreConformance runs the store conformance suite on memstore.Store.
 func TestMemStoreConformance(t *testing.T) {
 	vmtest.Conformance(t, func(t *testing.T) vmtest.Store { return memstore.New() })
 }

@@ -26,7 +26,7 @@ func (m *Store) HistoryEnd(ctx context.Context) (time.Time, error) {
 	return end.UTC(), nil
 }
 
-// MemStore is the in-memory Store, the embedded default. Transactions may
+// Store is the in-memory storage.Store, the embedded default. Transactions may
 // run at the same time: each holds the people it has loaded until it ends,
 // as a database's row locks would.
 type Store struct {

@@ -260,7 +260,7 @@ type Commit struct {
 	// Outbox holds the email and alerts of the pass when the engine runs
 	// with Options.Outbox: the store keeps them in the same transaction as
 	// the activities, and the host delivers them after the commit. A store
-	// without an outbox (MemStore) records them.
+	// without an outbox (memstore.Store) records them.
 	Outbox []*Message
 	// Entered is the campaign whose flow the pass entered (nil when it
 	// resumed a wait): a host may count entries per campaign with it.
