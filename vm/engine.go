@@ -691,14 +691,11 @@ func (e *Engine) batchParallel(r *run, c *ir.Campaign, br *storage.BatchRun, gro
 					res.failed, err = wr.batchGroup(c, &local, groups[g])
 					res.cursor = local.Cursor
 				}
-				// Counting and packing need nothing of the groups before: done
-				// before the turn, so that the turns (in order) are short.
+				// Counting needs nothing of the groups before: done before the
+				// turn, so that the turns (in order) are short.
 				var part storage.RunSummary
 				if err == nil {
 					part = summaryAdd(storage.RunSummary{}, wr.pending)
-					if pr, ok := tx.(storage.Preparer); ok {
-						err = pr.Prepare()
-					}
 				}
 				<-turns[g]
 				if err == nil && stop.Load() {

@@ -2,9 +2,7 @@ package memstore
 
 import (
 	"maps"
-	"math"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,42 +12,11 @@ import (
 	"github.com/campc/campc/vm/storage"
 )
 
-// The in-memory store keeps people packed: a person's text values share
-// one string, field names and keys are numbers into a table of interned
-// strings, and lists, program statuses and qualification times are one
-// small slice. A packed person takes a few hundred bytes where the Person
-// form (maps of values) takes well over a kilobyte; LoadPerson unpacks.
-
-type memPerson struct {
-	id        string
-	partition uint32 // the interned partition's number + 1; 0: none ("Default")
-	deleted   bool
-	idField   bool   // Fields["Id"] is the Id as text (not stored twice)
-	arena     string // the text of every text value, one after another
-	fields    []memField
-	tags      []memTag
-	log       []*storage.Activity // the person's activity log, oldest first
-}
-
-type memField struct {
-	name   uint32 // interned field name
-	typ    uint8  // index in stdlib.FieldTypes
-	b      bool
-	off, n uint32 // text: arena[off:off+n]; time: n is the nanoseconds
-	bits   uint64 // number: float bits; time: Unix seconds
-}
-
-type memTag struct {
-	kind uint8  // tagList, tagProgram, tagRun
-	key  uint32 // interned list key, program key or campaign key
-	val  int64  // program: interned status; run: Unix microseconds (see Clock)
-}
-
-const (
-	tagList = iota
-	tagProgram
-	tagRun
-)
+// A person moves between the map form (storage.Person's maps, what hosts
+// and the durable stores use) and the store's columns (columns.go):
+// writePerson stores a map person's row whole, unpack reads a row into
+// the map form, and view lends a row to the engine without unpacking it
+// (memView), whose writes installView folds into the row at commit.
 
 // interner numbers strings; it only grows. Looking up a string numbered
 // a while ago takes no lock: idx is a snapshot of the index, and strings
@@ -119,64 +86,26 @@ func (in *interner) list() []string {
 	return nil
 }
 
-func typeIndex(t stdlib.FieldType) uint8 {
-	for i, x := range stdlib.FieldTypes {
-		if x == t {
-			return uint8(i)
+// lookup is a string's number, without numbering it.
+func (in *interner) lookup(s string) (uint32, bool) {
+	if p := in.idx.Load(); p != nil {
+		if i, ok := (*p)[s]; ok {
+			return i, true
 		}
 	}
-	return 0
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if i, ok := in.recent[s]; ok {
+		return i, true
+	}
+	if p := in.idx.Load(); p != nil {
+		i, ok := (*p)[s]
+		return i, ok
+	}
+	return 0, false
 }
 
-// pack turns a person into its stored form; it needs no lock of the store.
-func (m *Store) pack(p *storage.Person) *memPerson {
-	if p.View != nil {
-		return m.packView(p)
-	}
-	mp := &memPerson{id: p.ID, deleted: p.Deleted, partition: m.partitionID(p.Partition)}
-	var arena strings.Builder
-	mp.fields = make([]memField, 0, len(p.Fields))
-	for name, v := range p.Fields {
-		if v.Null {
-			continue
-		}
-		if name == "Id" && v.Type == stdlib.Text && v.Text == p.ID {
-			mp.idField = true
-			continue
-		}
-		f := memField{name: m.strs.id(name), typ: typeIndex(v.Type)}
-		switch {
-		case v.Type.IsText():
-			f.off, f.n = uint32(arena.Len()), uint32(len(v.Text))
-			arena.WriteString(v.Text)
-		case v.Type.IsNumeric():
-			f.bits = math.Float64bits(v.Num)
-		case v.Type == stdlib.Boolean:
-			f.b = v.Bool
-		default:
-			f.bits, f.n = uint64(v.Time.Unix()), uint32(v.Time.Nanosecond())
-		}
-		mp.fields = append(mp.fields, f)
-	}
-	mp.arena = arena.String()
-	for k, in := range p.Lists {
-		if in {
-			mp.tags = append(mp.tags, memTag{kind: tagList, key: m.strs.id(k)})
-		}
-	}
-	for k, st := range p.Programs {
-		if st == "" { // not a member, as a people file writes it
-			continue
-		}
-		mp.tags = append(mp.tags, memTag{kind: tagProgram, key: m.strs.id(k), val: int64(m.strs.id(st))})
-	}
-	for k, t := range p.Runs {
-		mp.tags = append(mp.tags, memTag{kind: tagRun, key: m.strs.id(k), val: t.UnixMicro()})
-	}
-	return mp
-}
-
-// partitionID is a partition's number in the stored form (memPerson).
+// partitionID is a partition's number in a row (0: none, "Default").
 func (m *Store) partitionID(name string) uint32 {
 	if name == "" {
 		return 0
@@ -184,34 +113,119 @@ func (m *Store) partitionID(name string) uint32 {
 	return m.strs.id(name) + 1
 }
 
-// partitionName is the person's partition ("" for none); strs is a
-// snapshot of the interner taken after the person was packed.
-func (mp *memPerson) partitionName(strs []string) string {
-	if mp.partition == 0 {
+func (m *Store) partitionName(n uint32) string {
+	if n == 0 {
 		return ""
 	}
-	return strs[mp.partition-1]
+	return m.strs.list()[n-1]
 }
 
-// unpack makes a Person the caller owns. The caller holds m.mu (read).
-func (m *Store) unpack(mp *memPerson) *storage.Person {
-	strs := m.strs.list()
-	p := &storage.Person{ID: mp.id, Partition: mp.partitionName(strs), Deleted: mp.deleted,
-		Fields: make(map[string]ir.Value, len(mp.fields)+1), Log: mp.log}
-	if mp.idField {
-		p.Fields["Id"] = ir.Value{Type: stdlib.Text, Text: mp.id}
+// rowOf is the row of a person, making one. The caller holds mu (write).
+func (m *Store) rowOf(id string) (row int32, added bool) {
+	if row, ok := m.tab.index[id]; ok {
+		return row, false
 	}
-	for i := range mp.fields {
-		f := &mp.fields[i]
-		p.Fields[strs[f.name]] = mp.value(f)
-	}
-	for _, tg := range mp.tags {
-		switch tg.kind {
-		case tagList:
-			if p.Lists == nil {
-				p.Lists = map[string]bool{}
+	row = m.tab.newRow(id)
+	m.ids = append(m.ids, m.tab.id(row))
+	return row, true
+}
+
+// writePerson stores a person in the map form as the row's whole state
+// (a new row holds nothing yet). The caller holds mu (write).
+func (m *Store) writePerson(row int32, p *storage.Person, fresh bool) {
+	tb := &m.tab
+	if !fresh {
+		if cols := tb.cols.Load(); cols != nil {
+			for _, c := range *cols {
+				if c != nil {
+					if ch := c.cell(row); ch != nil {
+						ch.kind[row&chunkMask] = 0
+					}
+				}
 			}
-			p.Lists[strs[tg.key]] = true
+		}
+		if ls := tb.lists.Load(); ls != nil {
+			for _, b := range *ls {
+				if b != nil {
+					b.set(row, false)
+				}
+			}
+		}
+	}
+	var flags uint8
+	if p.Deleted {
+		flags |= rowDeleted
+	}
+	for name, v := range p.Fields {
+		if v.Null {
+			continue
+		}
+		if name == "Id" && v.Type == stdlib.Text && v.Text == p.ID {
+			flags |= rowIDField
+			continue
+		}
+		tb.setValue(tb.columnFor(m.strs.id(name)), row, v)
+	}
+	for k, in := range p.Lists {
+		if in {
+			tb.listFor(m.strs.id(k)).set(row, true)
+		}
+	}
+	var tags []memTag
+	for k, st := range p.Programs {
+		if st != "" { // "": not a member, as a people file writes it
+			tags = append(tags, memTag{kind: tagProgram, key: m.strs.id(k), val: int64(m.strs.id(st))})
+		}
+	}
+	for k, t := range p.Runs {
+		tags = append(tags, memTag{kind: tagRun, key: m.strs.id(k), val: t.UnixMicro()})
+	}
+	rc, i := tb.rowChunk(row), row&chunkMask
+	rc.tags[i] = tags
+	rc.partition[i] = m.partitionID(p.Partition)
+	rc.flags[i] = flags
+	rc.log[i] = logOrNil(p.Log)
+}
+
+func logOrNil(log []*storage.Activity) []*storage.Activity {
+	if len(log) == 0 {
+		return nil
+	}
+	return slices.Clip(log)
+}
+
+// unpack reads a row into a Person the caller owns. The caller holds mu
+// (read), or the person's lock.
+func (m *Store) unpack(row int32) *storage.Person {
+	tb := &m.tab
+	rc, i := tb.rowChunk(row), row&chunkMask
+	id := tb.id(row)
+	flags := rc.flags[i]
+	p := &storage.Person{ID: id, Partition: m.partitionName(rc.partition[i]), Deleted: flags&rowDeleted != 0,
+		Fields: map[string]ir.Value{}, Log: rc.log[i]}
+	if flags&rowIDField != 0 {
+		p.Fields["Id"] = ir.Value{Type: stdlib.Text, Text: id}
+	}
+	strs := m.strs.list()
+	if cols := tb.cols.Load(); cols != nil {
+		for name, c := range *cols {
+			if v, ok := tb.value(c, row); ok {
+				p.Fields[strs[name]] = v
+			}
+		}
+	}
+	if ls := tb.lists.Load(); ls != nil {
+		for key, b := range *ls {
+			if b.has(row) {
+				if p.Lists == nil {
+					p.Lists = map[string]bool{}
+				}
+				p.Lists[strs[key]] = true
+			}
+		}
+	}
+	for _, tg := range rc.tags[i] {
+		switch tg.kind {
 		case tagProgram:
 			if p.Programs == nil {
 				p.Programs = map[string]string{}
@@ -227,14 +241,15 @@ func (m *Store) unpack(mp *memPerson) *storage.Person {
 	return p
 }
 
-// memView is a person lent to the engine in its packed form (Person.View):
-// reads look at what the pass wrote first, then at the stored form, which
-// is never changed (other transactions may be reading it); writes are kept
-// beside it, one entry per name, and packed with it at commit. A pass
+// memView is a row lent to the engine (Person.View): reads look at what
+// the pass wrote first, then at the row, which only the transaction
+// holding the person writes, and only at commit; writes are kept beside
+// it, one entry per name, and installed into the row at commit. A pass
 // writes a handful of values, so the lists stay short and are scanned.
 type memView struct {
-	base   *memPerson
-	strs   []string // the interner's snapshot: holds every number of base
+	m      *Store
+	row    int32
+	id     string // the row's Id
 	fields []viewField
 	lists  []viewList
 	progs  []viewProg
@@ -263,17 +278,12 @@ type viewRun struct {
 
 // Clone implements PersonView.
 func (v *memView) Clone() storage.PersonView {
-	c := v.clone()
-	return &c
-}
-
-func (v *memView) clone() memView {
 	c := *v
 	c.fields = slices.Clone(v.fields)
 	c.lists = slices.Clone(v.lists)
 	c.progs = slices.Clone(v.progs)
 	c.runs = slices.Clone(v.runs)
-	return c
+	return &c
 }
 
 func (v *memView) Field(id, name string) (ir.Value, bool) {
@@ -282,16 +292,15 @@ func (v *memView) Field(id, name string) (ir.Value, bool) {
 			return f.v, !f.gone
 		}
 	}
-	b := v.base
-	if b.idField && name == "Id" {
+	tb := &v.m.tab
+	if name == "Id" && tb.flags(v.row)&rowIDField != 0 {
 		return ir.Value{Type: stdlib.Text, Text: id}, true
 	}
-	for i := range b.fields {
-		if f := &b.fields[i]; v.strs[f.name] == name {
-			return b.value(f), true
-		}
+	n, ok := v.m.strs.lookup(name)
+	if !ok {
+		return ir.Value{}, false
 	}
-	return ir.Value{}, false
+	return tb.value(tb.column(n), v.row)
 }
 
 func (v *memView) SetField(name string, val ir.Value, gone bool) {
@@ -313,12 +322,8 @@ func (v *memView) InList(key string) bool {
 			return l.in
 		}
 	}
-	for _, tg := range v.base.tags {
-		if tg.kind == tagList && v.strs[tg.key] == key {
-			return true
-		}
-	}
-	return false
+	n, ok := v.m.strs.lookup(key)
+	return ok && v.m.tab.list(n).has(v.row)
 }
 
 func (v *memView) SetList(key string, in bool) {
@@ -331,16 +336,29 @@ func (v *memView) SetList(key string, in bool) {
 	v.lists = append(v.lists, viewList{key, in})
 }
 
+// tag finds a row's tag of a kind for a key.
+func (v *memView) tag(kind uint8, key string) (memTag, bool) {
+	n, ok := v.m.strs.lookup(key)
+	if !ok {
+		return memTag{}, false
+	}
+	tb := &v.m.tab
+	for _, tg := range tb.rowChunk(v.row).tags[v.row&chunkMask] {
+		if tg.kind == kind && tg.key == n {
+			return tg, true
+		}
+	}
+	return memTag{}, false
+}
+
 func (v *memView) Program(key string) (string, bool) {
 	for _, p := range v.progs {
 		if p.key == key {
 			return p.status, p.status != ""
 		}
 	}
-	for _, tg := range v.base.tags {
-		if tg.kind == tagProgram && v.strs[tg.key] == key {
-			return v.strs[tg.val], true
-		}
+	if tg, ok := v.tag(tagProgram, key); ok {
+		return v.m.strs.list()[tg.val], true
 	}
 	return "", false
 }
@@ -361,10 +379,8 @@ func (v *memView) Run(key string) (time.Time, bool) {
 			return r.at, true
 		}
 	}
-	for _, tg := range v.base.tags {
-		if tg.kind == tagRun && v.strs[tg.key] == key {
-			return time.UnixMicro(tg.val).UTC(), true
-		}
+	if tg, ok := v.tag(tagRun, key); ok {
+		return time.UnixMicro(tg.val).UTC(), true
 	}
 	return time.Time{}, false
 }
@@ -379,151 +395,96 @@ func (v *memView) SetRun(key string, at time.Time) {
 	v.runs = append(v.runs, viewRun{key, at})
 }
 
-// value decodes one stored field.
-func (mp *memPerson) value(f *memField) ir.Value {
-	t := stdlib.FieldTypes[f.typ]
-	v := ir.Value{Type: t}
-	switch {
-	case t.IsText():
-		v.Text = mp.arena[f.off : f.off+f.n]
-	case t.IsNumeric():
-		v.Num = math.Float64frombits(f.bits)
-	case t == stdlib.Boolean:
-		v.Bool = f.b
-	default:
-		v.Time = time.Unix(int64(f.bits), int64(f.n)).UTC()
-	}
-	return v
-}
-
-// view lends the engine a stored person without unpacking it. The caller
-// holds m.mu (read).
-func (m *Store) view(mp *memPerson) *storage.Person {
+// view lends the engine a row without unpacking it. The caller holds mu
+// (read) or the person's lock.
+func (m *Store) view(row int32) *storage.Person {
+	tb := &m.tab
+	rc, i := tb.rowChunk(row), row&chunkMask
+	id := tb.id(row)
 	// One allocation for both.
-	strs := m.strs.list()
 	l := &struct {
 		p storage.Person
 		v memView
-	}{storage.Person{ID: mp.id, Partition: mp.partitionName(strs), Deleted: mp.deleted, Log: mp.log}, memView{base: mp, strs: strs}}
+	}{storage.Person{ID: id, Partition: m.partitionName(rc.partition[i]), Deleted: rc.flags[i]&rowDeleted != 0, Log: rc.log[i]},
+		memView{m: m, row: row, id: id}}
 	l.p.View = &l.v
 	return &l.p
 }
 
-// packView packs a lent person: its stored form with the pass's writes.
-// A person the pass did not change keeps its stored form (it is never
-// changed in place, so it may be shared).
-func (m *Store) packView(p *storage.Person) *memPerson {
+// installView folds a lent person's writes into its row, and reports
+// whether it added a row. The caller holds mu (write).
+func (m *Store) installView(p *storage.Person) bool {
 	v := p.View.(*memView)
-	b := v.base
-	if len(v.fields) == 0 && len(v.lists) == 0 && len(v.progs) == 0 && len(v.runs) == 0 &&
-		p.ID == b.id && p.Partition == b.partitionName(v.strs) && p.Deleted == b.deleted {
-		return b
+	tb := &m.tab
+	if p.ID != v.id { // the Id changed: the map form, under the new Id
+		q := m.materialize(p)
+		row, added := m.rowOf(q.ID)
+		m.writePerson(row, q, added)
+		return added
 	}
-	mp := &memPerson{id: p.ID, deleted: p.Deleted, idField: b.idField, partition: m.partitionID(p.Partition)}
-	written := func(name string) bool {
-		return slices.ContainsFunc(v.fields, func(f viewField) bool { return f.name == name })
-	}
-	// The text of the kept fields and of the written ones, in one string.
-	size, text := 0, false
-	for i := range b.fields {
-		if f := &b.fields[i]; stdlib.FieldTypes[f.typ].IsText() {
-			size += int(f.n)
-		}
-	}
-	for i := range v.fields {
-		if f := &v.fields[i]; !f.gone && !f.v.Null && f.v.Type.IsText() {
-			size += len(f.v.Text)
-			text = true
-		}
-	}
-	var arena strings.Builder
-	if text {
-		arena.Grow(size)
-	} else {
-		mp.arena = b.arena // the kept fields' offsets stay valid
-	}
-	mp.fields = make([]memField, 0, len(b.fields)+len(v.fields))
-	for i := range b.fields {
-		f := b.fields[i]
-		if written(v.strs[f.name]) {
-			continue
-		}
-		if text && stdlib.FieldTypes[f.typ].IsText() {
-			s := b.arena[f.off : f.off+f.n]
-			f.off = uint32(arena.Len())
-			arena.WriteString(s)
-		}
-		mp.fields = append(mp.fields, f)
-	}
-	for i := range v.fields {
-		w := &v.fields[i]
+	row := v.row
+	rc, i := tb.rowChunk(row), row&chunkMask
+	for _, w := range v.fields {
 		if w.name == "Id" {
-			mp.idField = false
-		}
-		if w.gone || w.v.Null {
-			continue
-		}
-		if w.name == "Id" && w.v.Type == stdlib.Text && w.v.Text == p.ID {
-			mp.idField = true
-			continue
-		}
-		f := memField{name: m.strs.id(w.name), typ: typeIndex(w.v.Type)}
-		switch t := w.v.Type; {
-		case t.IsText():
-			f.off, f.n = uint32(arena.Len()), uint32(len(w.v.Text))
-			arena.WriteString(w.v.Text)
-		case t.IsNumeric():
-			f.bits = math.Float64bits(w.v.Num)
-		case t == stdlib.Boolean:
-			f.b = w.v.Bool
-		default:
-			f.bits, f.n = uint64(w.v.Time.Unix()), uint32(w.v.Time.Nanosecond())
-		}
-		mp.fields = append(mp.fields, f)
-	}
-	if text {
-		mp.arena = arena.String()
-	}
-	mp.tags = make([]memTag, 0, len(b.tags)+len(v.lists)+len(v.progs)+len(v.runs))
-	for _, tg := range b.tags {
-		key := v.strs[tg.key]
-		switch tg.kind {
-		case tagList:
-			if slices.ContainsFunc(v.lists, func(l viewList) bool { return l.key == key }) {
-				continue
-			}
-		case tagProgram:
-			if slices.ContainsFunc(v.progs, func(p viewProg) bool { return p.key == key }) {
-				continue
-			}
-		case tagRun:
-			if slices.ContainsFunc(v.runs, func(r viewRun) bool { return r.key == key }) {
-				continue
+			rc.flags[i] &^= rowIDField
+			if !w.gone && !w.v.Null && w.v.Type == stdlib.Text && w.v.Text == p.ID {
+				rc.flags[i] |= rowIDField
+				w.gone = true // not stored twice
 			}
 		}
-		mp.tags = append(mp.tags, tg)
+		c := tb.columnFor(m.strs.id(w.name))
+		if w.gone {
+			tb.setValue(c, row, ir.Value{Null: true})
+		} else {
+			tb.setValue(c, row, w.v)
+		}
 	}
 	for _, l := range v.lists {
 		if l.in {
-			mp.tags = append(mp.tags, memTag{kind: tagList, key: m.strs.id(l.key)})
+			tb.listFor(m.strs.id(l.key)).set(row, true)
+		} else if n, ok := m.strs.lookup(l.key); ok {
+			if b := tb.list(n); b != nil {
+				b.set(row, false)
+			}
 		}
 	}
-	for _, pr := range v.progs {
-		if pr.status != "" {
-			mp.tags = append(mp.tags, memTag{kind: tagProgram, key: m.strs.id(pr.key), val: int64(m.strs.id(pr.status))})
+	if len(v.progs) > 0 || len(v.runs) > 0 {
+		old := rc.tags[i]
+		tags := make([]memTag, 0, len(old)+len(v.progs)+len(v.runs))
+		strs := m.strs.list()
+		for _, tg := range old {
+			key := strs[tg.key]
+			if tg.kind == tagProgram && slices.ContainsFunc(v.progs, func(p viewProg) bool { return p.key == key }) ||
+				tg.kind == tagRun && slices.ContainsFunc(v.runs, func(r viewRun) bool { return r.key == key }) {
+				continue
+			}
+			tags = append(tags, tg)
 		}
+		for _, pr := range v.progs {
+			if pr.status != "" {
+				tags = append(tags, memTag{kind: tagProgram, key: m.strs.id(pr.key), val: int64(m.strs.id(pr.status))})
+			}
+		}
+		for _, r := range v.runs {
+			tags = append(tags, memTag{kind: tagRun, key: m.strs.id(r.key), val: r.at.UnixMicro()})
+		}
+		rc.tags[i] = tags
 	}
-	for _, r := range v.runs {
-		mp.tags = append(mp.tags, memTag{kind: tagRun, key: m.strs.id(r.key), val: r.at.UnixMicro()})
+	rc.partition[i] = m.partitionID(p.Partition)
+	if p.Deleted {
+		rc.flags[i] |= rowDeleted
+	} else {
+		rc.flags[i] &^= rowDeleted
 	}
-	return mp
+	rc.log[i] = logOrNil(p.Log)
+	return false
 }
 
 // materialize is a lent person in the map form, for callers outside the
-// engine. The caller holds m.mu (read).
+// engine. The caller holds mu (read) or the person's lock.
 func (m *Store) materialize(p *storage.Person) *storage.Person {
 	v := p.View.(*memView)
-	q := m.unpack(v.base)
+	q := m.unpack(v.row)
 	q.ID, q.Partition, q.Deleted, q.Log = p.ID, p.Partition, p.Deleted, slices.Clip(p.Log)
 	for _, f := range v.fields {
 		if f.gone {

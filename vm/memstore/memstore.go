@@ -37,9 +37,9 @@ type Store struct {
 	held   map[string]chan struct{}
 	txMaps sync.Pool // *txMaps of finished transactions, cleared
 	mu     sync.RWMutex
-	people map[string]*memPerson // packed (see mempack.go)
-	strs   interner
-	ids    []string // sorted
+	tab    table    // the people, in columns (columns.go)
+	strs   interner // field names, keys, statuses and partitions
+	ids    []string // sorted (the strings are the arena's)
 	log    memLog   // every activity, in sequence order, with the batch run that wrote it
 	seq    int64
 	parked map[int64]*storage.Parked

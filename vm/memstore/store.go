@@ -28,7 +28,7 @@ func (m *Store) Runs() []*storage.BatchRun {
 
 // New makes an empty in-memory store.
 func New() *Store {
-	return &Store{people: map[string]*memPerson{}, parked: map[int64]*storage.Parked{}, byPerson: map[string]map[int64]*storage.Parked{}}
+	return &Store{parked: map[int64]*storage.Parked{}, byPerson: map[string]map[int64]*storage.Parked{}}
 }
 
 // PutPeople adds or replaces people whole (Import merges instead), keeping
@@ -39,13 +39,9 @@ func (m *Store) PutPeople(ps ...*storage.Person) {
 	defer m.mu.Unlock()
 	added := false
 	for _, p := range ps {
-		if _, ok := m.people[p.ID]; !ok {
-			m.ids = append(m.ids, p.ID)
-			added = true
-		}
-		mp := m.pack(p)
-		mp.log = slices.Clip(p.Log)
-		m.people[p.ID] = mp
+		row, fresh := m.rowOf(p.ID)
+		m.writePerson(row, p, fresh)
+		added = added || fresh
 	}
 	if added {
 		slices.Sort(m.ids)
@@ -58,7 +54,7 @@ func (m *Store) PersonIDs(ctx context.Context) ([]string, error) {
 	defer m.mu.RUnlock()
 	out := make([]string, 0, len(m.ids))
 	for _, id := range m.ids {
-		if !m.people[id].deleted {
+		if m.tab.flags(m.tab.index[id])&rowDeleted == 0 {
 			out = append(out, id)
 		}
 	}
@@ -73,11 +69,11 @@ func (m *Store) LoadPerson(ctx context.Context, id string) (*storage.Person, err
 }
 
 func (m *Store) load(id string) *storage.Person {
-	mp := m.people[id]
-	if mp == nil || mp.deleted {
+	row, ok := m.tab.index[id]
+	if !ok || m.tab.flags(row)&rowDeleted != 0 {
 		return nil
 	}
-	return m.unpack(mp)
+	return m.unpack(row)
 }
 
 // Begin implements Store.
@@ -114,7 +110,6 @@ type memTx struct {
 	m       *Store
 	ctx     context.Context
 	people  map[string]*storage.Person // written in this transaction
-	packed  []memInstall               // people packed by prepare, while people is unchanged
 	commits []*storage.Commit
 	unpark  map[int64]bool
 	locked  map[string]struct{}
@@ -206,11 +201,11 @@ func (t *memTx) LoadView(id string) (*storage.Person, error) {
 	}
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
-	mp := t.m.people[id]
-	if mp == nil || mp.deleted {
+	row, ok := t.m.tab.index[id]
+	if !ok || t.m.tab.flags(row)&rowDeleted != 0 {
 		return nil, nil
 	}
-	return t.m.view(mp), nil
+	return t.m.view(row), nil
 }
 
 func (t *memTx) WaitsOf(person string) ([]*storage.Parked, error) {
@@ -284,9 +279,6 @@ func (t *memTx) Apply(c *storage.Commit) error {
 		c.Run.ID = t.m.nextID
 	}
 	t.m.mu.Unlock()
-	if c.Person != nil || len(c.Activities) > 0 {
-		t.packed = nil
-	}
 	// The store keeps each person's log itself: a person's state comes
 	// from the commit, its log from what was committed and applied before,
 	// plus this commit's activities.
@@ -339,8 +331,8 @@ func (t *memTx) logOf(id string) []*storage.Activity {
 	}
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
-	if mp := t.m.people[id]; mp != nil {
-		return mp.log
+	if row, ok := t.m.tab.index[id]; ok {
+		return t.m.tab.rowChunk(row).log[row&chunkMask]
 	}
 	return nil
 }
@@ -350,8 +342,8 @@ func (t *memTx) logOf(id string) []*storage.Activity {
 func (t *memTx) committed(id string) *storage.Person {
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
-	if mp := t.m.people[id]; mp != nil {
-		return t.m.view(mp)
+	if row, ok := t.m.tab.index[id]; ok {
+		return t.m.view(row)
 	}
 	return nil
 }
@@ -363,34 +355,17 @@ func (t *memTx) Commit() error {
 	t.done = true
 	defer t.unlockAll()
 	m := t.m
-	// Pack first, outside the store's lock, so that other transactions'
-	// reads wait only for the installing below.
-	packed := t.packed
-	if packed == nil {
-		packed = t.pack()
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	added := false
-	for _, in := range packed {
-		id := in.p.ID
-		if _, ok := m.people[id]; !ok {
-			m.ids = append(m.ids, id)
-			added = true
+	for id, p := range t.people {
+		if p.View != nil {
+			added = m.installView(p) || added
+			continue
 		}
-		mp, log := in.mp, slices.Clip(in.p.Log)
-		if len(log) == 0 {
-			log = nil
-		}
-		// A log only grows: the same length from the same start is the same.
-		if len(log) != len(mp.log) || (len(log) > 0 && &log[0] != &mp.log[0]) {
-			if mp == m.people[id] { // a lent person's stored form (unchanged): shared
-				cp := *mp
-				mp = &cp
-			}
-			mp.log = log
-		}
-		m.people[id] = mp
+		row, fresh := m.rowOf(id)
+		m.writePerson(row, p, fresh)
+		added = added || fresh
 	}
 	if added {
 		slices.Sort(m.ids)
@@ -444,30 +419,6 @@ func (t *memTx) Commit() error {
 			}
 		}
 	}
-	return nil
-}
-
-// memInstall is a person of a transaction and its packed form.
-type memInstall struct {
-	p  *storage.Person
-	mp *memPerson
-}
-
-func (t *memTx) pack() []memInstall {
-	packed := make([]memInstall, 0, len(t.people))
-	for _, p := range t.people {
-		packed = append(packed, memInstall{p, t.m.pack(p)})
-	}
-	return packed
-}
-
-// prepare packs the transaction's people before Commit; an Apply after it
-// (of a person or an activity) drops the work.
-func (t *memTx) Prepare() error {
-	if t.done {
-		return storage.ErrTxDone
-	}
-	t.packed = t.pack()
 	return nil
 }
 

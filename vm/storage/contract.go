@@ -245,13 +245,6 @@ var ErrTaken = errors.New("already taken by another process")
 // ErrTxDone is returned when a finished transaction is used again.
 var ErrTxDone = errors.New("vm: transaction already committed or rolled back")
 
-// Preparer is an optional Tx method: a Tx that can do the work of its
-// commit that needs no lock ahead (the in-memory store packs its people).
-// A parallel batch worker calls it before it waits for its turn to commit.
-type Preparer interface {
-	Prepare() error
-}
-
 // ViewLoader is an optional Tx method: LoadPerson for the engine, which
 // may lend the person in the store's own form (Person.View). The engine
 // reads and writes such a person only through its methods.

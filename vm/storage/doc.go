@@ -4,7 +4,7 @@
 // store keeps (Person, Activity, Parked, Queued, BatchRun, Message).
 //
 // A store implements Store and Tx and may implement the optional
-// interfaces (Prefetcher, ViewLoader, Preparer, QueueReader,
+// interfaces (Prefetcher, ViewLoader, QueueReader,
 // HistoryEnder, ChunkStore). The package also holds the single text form
 // of each record that leaves a store (field values, the JSON log) and
 // the checks every value passes at the door, so that every store accepts
