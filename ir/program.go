@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ type Program struct {
 	Campaigns  []*Campaign  // every campaign; Campaign.ID indexes this slice
 
 	callers   [][]Call // by callee ID, made by Index
+	lay       *Layout
 	exec      execGraph
 	readsLogs bool
 }
@@ -59,24 +61,40 @@ type Workspace struct {
 	campaigns map[string]*Campaign
 }
 
-// Field is a person field; Slot is its index in Workspace.Fields.
+// Field is a person field; Slot is its index in Workspace.Fields, Col its
+// column in the program's person layout (Layout.Fields).
 type Field struct {
 	Name    string
 	Type    stdlib.FieldType
 	Slot    int
+	Col     int
+	Layout  *Layout
 	Builtin bool
 	Pos     Position
 	Display string // the heading a people file may use instead of Name; "" if none
+}
+
+// Layout is the person layout of a program: every field name of every
+// workspace and every list key, each with a column (Field.Col,
+// List.Col). A person is shared by the workspaces, so a field of the
+// same name is one column. A store that keeps people in columns maps the
+// layout to its own once, and the engine then reaches a value by number
+// (storage.Person.FieldOf, InListOf) instead of by name.
+type Layout struct {
+	Fields []string // in name order
+	Lists  []string // keys, in order
 }
 
 // List is a static list. Key names it uniquely (see Key: "W/P/List" for
 // list "List" of program "P" of workspace "W"); people's memberships use
 // the key.
 type List struct {
-	Name string
-	Key  string
-	ID   int
-	Pos  Position
+	Name   string
+	Key    string
+	ID     int
+	Col    int     // column in Layout.Lists
+	Layout *Layout // the program's
+	Pos    Position
 }
 
 // Folder is a folder; folders nest.
@@ -531,6 +549,7 @@ func (p *Program) Index() {
 	}
 	p.analyzeExec()
 	p.readsLogs = readsLogs(p)
+	p.layout()
 	for _, ws := range p.Workspaces {
 		ws.fields = make(map[string]*Field, len(ws.Fields))
 		for _, f := range ws.Fields {
@@ -552,6 +571,40 @@ func (p *Program) Index() {
 		}
 	}
 }
+
+// layout gives every field and list its column of the person layout.
+func (p *Program) layout() {
+	lay := &Layout{}
+	fields, lists := map[string]int{}, map[string]int{}
+	for _, ws := range p.Workspaces {
+		for _, f := range ws.Fields {
+			fields[f.Name] = 0
+		}
+		for _, l := range ws.Lists {
+			lists[l.Key] = 0
+		}
+	}
+	lay.Fields = slices.Sorted(maps.Keys(fields))
+	lay.Lists = slices.Sorted(maps.Keys(lists))
+	for i, n := range lay.Fields {
+		fields[n] = i
+	}
+	for i, k := range lay.Lists {
+		lists[k] = i
+	}
+	for _, ws := range p.Workspaces {
+		for _, f := range ws.Fields {
+			f.Col, f.Layout = fields[f.Name], lay
+		}
+		for _, l := range ws.Lists {
+			l.Col, l.Layout = lists[l.Key], lay
+		}
+	}
+	p.lay = lay
+}
+
+// Layout is the program's person layout.
+func (p *Program) Layout() *Layout { return p.lay }
 
 // Field finds a field of the workspace.
 func (ws *Workspace) Field(name string) *Field { return ws.fields[name] }

@@ -107,7 +107,7 @@ func (e *Engine) ChangePerson(ctx context.Context, ch PersonChange) (*Report, er
 		}
 		for i, f := range ch.Fields {
 			fd, v := ws.Field(f.Field), vals[i]
-			old := ps.p.Field(fd.Name)
+			old, _ := ps.p.FieldOf(fd)
 			if storage.SameValue(old, v) {
 				continue
 			}

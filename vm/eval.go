@@ -97,7 +97,7 @@ func (ps *pass) condRaw(c ir.Cond, ws *ir.Workspace, depth int) bool {
 	p := ps.p
 	switch c := c.(type) {
 	case *ir.MemberList:
-		return c.List != nil && p.InList(c.List.Key)
+		return c.List != nil && p.InListOf(c.List)
 	case *ir.MemberSmartList:
 		if c.SmartList == nil || c.SmartList.List == nil {
 			return false
@@ -131,7 +131,7 @@ func (ps *pass) fieldCond(c *ir.FieldCond) bool {
 	if c.Field == nil {
 		return false
 	}
-	v, has := p.LookupField(c.Field.Name)
+	v, has := p.FieldOf(c.Field)
 	has = has && !v.Null
 	switch c.Cmp {
 	case stdlib.FilterEmpty:

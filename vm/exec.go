@@ -480,7 +480,7 @@ func (ps *pass) pop() {
 
 func (ps *pass) changeScore(st *ir.ChangeScore, cur *cursor) error {
 	f := st.Field
-	old := ps.p.Field(f.Name)
+	old, _ := ps.p.FieldOf(f)
 	oldN := old.Num
 	sc := st.Score
 	if sc.Token != nil {
@@ -545,7 +545,7 @@ func (ps *pass) changeData(st *ir.ChangeData, cur *cursor) error {
 // (with extra attributes after the old and new value) and raises "data
 // value changes".
 func (ps *pass) setData(st ir.Step, f *ir.Field, v ir.Value, cur *cursor, extra storage.Attrs) {
-	old := ps.p.Field(f.Name)
+	old, _ := ps.p.FieldOf(f)
 	if storage.SameValue(old, v) {
 		// The value it already has: nothing is written and no event is
 		// raised, so "data value changed" filters do not see it.

@@ -383,7 +383,7 @@ func (r *run) applyEvent(p *storage.Person, ev *storage.Event) error {
 		if err != nil {
 			return fmt.Errorf("field %s: %v", f.Name, err)
 		}
-		old := p.Field(f.Name)
+		old, _ := p.FieldOf(f)
 		if storage.SameValue(old, v) {
 			return nil // no change, so no event
 		}
@@ -489,7 +489,7 @@ func (ps *pass) unsubscribe(ws *ir.Workspace, ev *storage.Event) {
 	if f == nil || f.Type != stdlib.Boolean {
 		return
 	}
-	old := ps.p.Field(f.Name)
+	old, _ := ps.p.FieldOf(f)
 	if !old.Null && old.Type == stdlib.Boolean && old.Bool {
 		return // already unsubscribed: nothing changes
 	}

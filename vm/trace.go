@@ -105,7 +105,7 @@ func (ps *pass) saw(c ir.Cond, ws *ir.Workspace) string {
 	p := ps.p
 	switch c := c.(type) {
 	case *ir.MemberList:
-		if c.List != nil && p.InList(c.List.Key) {
+		if c.List != nil && p.InListOf(c.List) {
 			return "a member"
 		}
 		return "not a member"
@@ -135,7 +135,7 @@ func (ps *pass) saw(c ir.Cond, ws *ir.Workspace) string {
 		if c.Field == nil {
 			return ""
 		}
-		v, ok := p.LookupField(c.Field.Name)
+		v, ok := p.FieldOf(c.Field)
 		if !ok || v.Null {
 			return c.Field.Name + " is empty"
 		}

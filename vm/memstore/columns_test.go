@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -183,5 +184,57 @@ func TestColumnsConcurrentViews(t *testing.T) {
 	ids, _ := s.PersonIDs(ctx)
 	if len(ids) != base+chunkRows+100 {
 		t.Fatalf("%d people, want %d", len(ids), base+chunkRows+100)
+	}
+}
+
+// TestFieldOfThroughLayout reads a lent row through a program layout's
+// columns (FieldOf, InListOf): the same values as by name, the pass's
+// own writes first, a field the store has never held (and then holds,
+// after another person's commit) and a layout swapped for another.
+func TestFieldOfThroughLayout(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	s.PutPeople(columnsPerson(7), columnsPerson(8))
+	lay := &ir.Layout{Fields: []string{"Country", "Email", "Later", "Score"}, Lists: []string{"W/L1", "W/L2", "W/L9"}}
+	field := func(l *ir.Layout, name string) *ir.Field {
+		return &ir.Field{Name: name, Col: slices.Index(l.Fields, name), Layout: l}
+	}
+	list := func(l *ir.Layout, key string) *ir.List {
+		return &ir.List{Key: key, Col: slices.Index(l.Lists, key), Layout: l}
+	}
+	tx, _ := s.Begin(ctx)
+	p, _ := tx.(storage.ViewLoader).LoadView("p00007")
+	for _, name := range []string{"Country", "Email", "Score", "Later"} {
+		gotV, gotOK := p.FieldOf(field(lay, name))
+		wantV, wantOK := p.LookupField(name)
+		if gotOK != wantOK || !storage.SameValue(gotV, wantV) {
+			t.Errorf("FieldOf(%s) = %v %v, LookupField %v %v", name, gotV, gotOK, wantV, wantOK)
+		}
+	}
+	if !p.InListOf(list(lay, "W/L1")) || !p.InListOf(list(lay, "W/L2")) || p.InListOf(list(lay, "W/L9")) {
+		t.Error("InListOf reads wrong")
+	}
+	p.SetField("Score", ir.NewNumber(stdlib.Score, 99))
+	p.SetInList("W/L9", true)
+	if v, _ := p.FieldOf(field(lay, "Score")); v.Num != 99 || !p.InListOf(list(lay, "W/L9")) {
+		t.Errorf("the pass's writes do not read first: %v", v)
+	}
+	tx.Rollback()
+
+	// Another person's commit makes the column "Later" the binding had
+	// not seen: a new layout, and the old one, both read it.
+	q := columnsPerson(8)
+	q.Fields["Later"] = ir.NewText(stdlib.Text, "now")
+	tx, _ = s.Begin(ctx)
+	tx.Apply(&storage.Commit{Person: q})
+	tx.Commit()
+	lay2 := &ir.Layout{Fields: []string{"Later"}}
+	for _, l := range []*ir.Layout{lay, lay2, lay} {
+		tx, _ = s.Begin(ctx)
+		p, _ = tx.(storage.ViewLoader).LoadView("p00008")
+		if v, ok := p.FieldOf(field(l, "Later")); !ok || v.Text != "now" {
+			t.Errorf("FieldOf(Later) through %v = %v %v", l.Fields, v, ok)
+		}
+		tx.Rollback()
 	}
 }

@@ -303,6 +303,98 @@ func (v *memView) Field(id, name string) (ir.Value, bool) {
 	return tb.value(tb.column(n), v.row)
 }
 
+// FieldOf implements PersonView: the field's column of the program's
+// layout, mapped once to the store's (binding), then read by number.
+func (v *memView) FieldOf(f *ir.Field) (ir.Value, bool) {
+	for i := range v.fields {
+		if w := &v.fields[i]; w.name == f.Name {
+			return w.v, !w.gone
+		}
+	}
+	tb := &v.m.tab
+	if f.Name == "Id" && tb.flags(v.row)&rowIDField != 0 {
+		return ir.Value{Type: stdlib.Text, Text: v.id}, true
+	}
+	n := v.m.binding(f.Layout).field(f.Col)
+	if n < 0 {
+		nn, ok := v.m.strs.lookup(f.Name)
+		if !ok {
+			return ir.Value{}, false
+		}
+		n = int32(nn)
+	}
+	return tb.value(tb.column(uint32(n)), v.row)
+}
+
+// InListOf implements PersonView, as FieldOf does.
+func (v *memView) InListOf(l *ir.List) bool {
+	for _, w := range v.lists {
+		if w.key == l.Key {
+			return w.in
+		}
+	}
+	n := v.m.binding(l.Layout).list(l.Col)
+	if n < 0 {
+		nn, ok := v.m.strs.lookup(l.Key)
+		if !ok {
+			return false
+		}
+		n = int32(nn)
+	}
+	return v.m.tab.list(uint32(n)).has(v.row)
+}
+
+// binding maps a program's layout to the store's numbers of its field
+// names and list keys (-1 for one the store has not numbered yet: the
+// caller then looks it up by name, as it may have been numbered since).
+// The store keeps the binding of the last layout used: a service swaps
+// programs only at a deploy.
+type binding struct {
+	lay    *ir.Layout
+	fields []int32
+	lists  []int32
+}
+
+func (b *binding) field(col int) int32 {
+	if b == nil || col >= len(b.fields) {
+		return -1
+	}
+	return b.fields[col]
+}
+
+func (b *binding) list(col int) int32 {
+	if b == nil || col >= len(b.lists) {
+		return -1
+	}
+	return b.lists[col]
+}
+
+// binding returns the binding of a layout (nil for none: a field or list
+// made outside a compiled program).
+func (m *Store) binding(lay *ir.Layout) *binding {
+	if lay == nil {
+		return nil
+	}
+	if b := m.bound.Load(); b != nil && b.lay == lay {
+		return b
+	}
+	b := &binding{lay: lay, fields: make([]int32, len(lay.Fields)), lists: make([]int32, len(lay.Lists))}
+	for i, name := range lay.Fields {
+		b.fields[i] = -1
+		if n, ok := m.strs.lookup(name); ok {
+			b.fields[i] = int32(n)
+		}
+	}
+	for i, key := range lay.Lists {
+		b.lists[i] = -1
+		if n, ok := m.strs.lookup(key); ok {
+			b.lists[i] = int32(n)
+		}
+	}
+	m.bound.Store(b)
+	return b
+}
+
 func (v *memView) SetField(name string, val ir.Value, gone bool) {
 	for i := range v.fields {
 		if f := &v.fields[i]; f.name == name {

@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/campc/campc/vm/storage"
@@ -37,10 +38,11 @@ type Store struct {
 	held   map[string]chan struct{}
 	txMaps sync.Pool // *txMaps of finished transactions, cleared
 	mu     sync.RWMutex
-	tab    table    // the people, in columns (columns.go)
-	strs   interner // field names, keys, statuses and partitions
-	ids    []string // sorted (the strings are the arena's)
-	log    memLog   // every activity, in sequence order, with the batch run that wrote it
+	tab    table                   // the people, in columns (columns.go)
+	strs   interner                // field names, keys, statuses and partitions
+	bound  atomic.Pointer[binding] // the last program layout used, bound to strs
+	ids    []string                // sorted (the strings are the arena's)
+	log    memLog                  // every activity, in sequence order, with the batch run that wrote it
 	seq    int64
 	parked map[int64]*storage.Parked
 	// byPerson indexes parked by person: WaitsOf runs on every resume and

@@ -46,6 +46,10 @@ type PersonView interface {
 	SetProgram(key, status string)
 	Run(key string) (time.Time, bool)
 	SetRun(key string, at time.Time)
+	// FieldOf and InListOf read a declared field or list through its
+	// column of the program's layout (ir.Layout).
+	FieldOf(f *ir.Field) (ir.Value, bool)
+	InListOf(l *ir.List) bool
 	// Clone is a copy whose writes do not touch this view.
 	Clone() PersonView
 }
@@ -66,6 +70,26 @@ func (p *Person) LookupField(name string) (ir.Value, bool) {
 	}
 	v, ok := p.Fields[name]
 	return v, ok
+}
+
+// FieldOf is the value of a declared field and whether the person has
+// it: LookupField(f.Name), which a person lent in a store's own form
+// reads through the field's column (f.Col).
+func (p *Person) FieldOf(f *ir.Field) (ir.Value, bool) {
+	if p.View != nil {
+		return p.View.FieldOf(f)
+	}
+	v, ok := p.Fields[f.Name]
+	return v, ok
+}
+
+// InListOf reports whether the person is a member of a declared list:
+// InList(l.Key), through the list's column (l.Col) for a lent person.
+func (p *Person) InListOf(l *ir.List) bool {
+	if p.View != nil {
+		return p.View.InListOf(l)
+	}
+	return p.Lists[l.Key]
 }
 
 // SetField sets a field's value.
