@@ -139,6 +139,9 @@ func decodePersonJSON(id string, data []byte) (*storage.Person, error) {
 const binVersion = 2
 
 func encodePerson(p *storage.Person) ([]byte, error) {
+	if s, ok := p.View.(*storage.Slots); ok {
+		return encodeSlots(p, s), nil
+	}
 	b := make([]byte, 0, 64+32*len(p.Fields))
 	b = append(b, binVersion)
 	b = appendStr(b, p.Partition)
@@ -150,22 +153,8 @@ func encodePerson(p *storage.Person) ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, uint64(n))
 	for _, name := range sortedKeys(p.Fields) {
-		v := p.Fields[name]
-		if v.Null {
-			continue
-		}
-		b = appendStr(b, name)
-		b = append(b, typeCode(v.Type))
-		switch {
-		case v.Type.IsText():
-			b = appendStr(b, v.Text)
-		case v.Type.IsNumeric():
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v.Num))
-		case v.Type == stdlib.Boolean:
-			b = append(b, boolByte(v.Bool))
-		default:
-			b = binary.AppendVarint(b, v.Time.Unix())
-			b = binary.AppendUvarint(b, uint64(v.Time.Nanosecond()))
+		if v := p.Fields[name]; !v.Null {
+			b = appendField(b, name, v)
 		}
 	}
 	var lists []string
@@ -175,21 +164,57 @@ func encodePerson(p *storage.Person) ([]byte, error) {
 		}
 	}
 	sortStrings(lists)
+	return appendTail(b, lists, p.Programs, p.Runs), nil
+}
+
+// encodeSlots is encodePerson of a person decoded into slots: the same
+// bytes as its map form gives.
+func encodeSlots(p *storage.Person, s *storage.Slots) []byte {
+	b := make([]byte, 0, 64+32*s.FieldCount())
+	b = append(b, binVersion)
+	b = appendStr(b, p.Partition)
+	b = binary.AppendUvarint(b, uint64(s.FieldCount()))
+	s.EachField(func(name string, v ir.Value) { b = appendField(b, name, v) })
+	var lists []string
+	s.EachList(func(key string) { lists = append(lists, key) })
+	return appendTail(b, lists, s.Programs(), s.Runs())
+}
+
+func appendField(b []byte, name string, v ir.Value) []byte {
+	b = appendStr(b, name)
+	b = append(b, typeCode(v.Type))
+	switch {
+	case v.Type.IsText():
+		b = appendStr(b, v.Text)
+	case v.Type.IsNumeric():
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v.Num))
+	case v.Type == stdlib.Boolean:
+		b = append(b, boolByte(v.Bool))
+	default:
+		b = binary.AppendVarint(b, v.Time.Unix())
+		b = binary.AppendUvarint(b, uint64(v.Time.Nanosecond()))
+	}
+	return b
+}
+
+// appendTail writes the lists (sorted), program statuses and
+// qualification times.
+func appendTail(b []byte, lists []string, programs map[string]string, runs map[string]time.Time) []byte {
 	b = binary.AppendUvarint(b, uint64(len(lists)))
 	for _, k := range lists {
 		b = appendStr(b, k)
 	}
-	b = binary.AppendUvarint(b, uint64(len(p.Programs)))
-	for _, k := range sortedKeys(p.Programs) {
-		b = appendStr(appendStr(b, k), p.Programs[k])
+	b = binary.AppendUvarint(b, uint64(len(programs)))
+	for _, k := range sortedKeys(programs) {
+		b = appendStr(appendStr(b, k), programs[k])
 	}
-	b = binary.AppendUvarint(b, uint64(len(p.Runs)))
-	for _, k := range sortedKeys(p.Runs) {
-		t := p.Runs[k]
+	b = binary.AppendUvarint(b, uint64(len(runs)))
+	for _, k := range sortedKeys(runs) {
+		t := runs[k]
 		b = binary.AppendVarint(appendStr(b, k), t.Unix())
 		b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
 	}
-	return b, nil
+	return b
 }
 
 func decodePerson(id string, data []byte) (*storage.Person, error) {
@@ -206,20 +231,7 @@ func decodePerson(id string, data []byte) (*storage.Person, error) {
 	p.Fields = make(map[string]ir.Value, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		name := d.str()
-		t := fieldType(d.byte())
-		v := ir.Value{Type: t}
-		switch {
-		case t.IsText():
-			v.Text = d.str()
-		case t.IsNumeric():
-			v.Num = math.Float64frombits(d.uint64())
-		case t == stdlib.Boolean:
-			v.Bool = d.byte() != 0
-		default:
-			sec := d.varint()
-			v.Time = time.Unix(sec, int64(d.uvarint())).UTC()
-		}
-		p.Fields[name] = v
+		p.Fields[name] = d.value()
 	}
 	if n := d.count(); n > 0 {
 		p.Lists = make(map[string]bool, n)
@@ -252,6 +264,74 @@ func decodePerson(id string, data []byte) (*storage.Person, error) {
 	if v == 1 {
 		rekeyV1(p)
 	}
+	return p, nil
+}
+
+// value reads a field's type and value.
+func (d *binReader) value() ir.Value {
+	t := fieldType(d.byte())
+	v := ir.Value{Type: t}
+	switch {
+	case t.IsText():
+		v.Text = d.str()
+	case t.IsNumeric():
+		v.Num = math.Float64frombits(d.uint64())
+	case t == stdlib.Boolean:
+		v.Bool = d.byte() != 0
+	default:
+		sec := d.varint()
+		v.Time = time.Unix(sec, int64(d.uvarint())).UTC()
+	}
+	return v
+}
+
+// decodeSlots is decodePerson straight into the columns of a program's
+// layout (storage.Slots): the fields, stored in name order, are matched
+// to the layout's, also in name order, by walking both. Older stored
+// forms go through the map form.
+func decodeSlots(id string, data []byte, lay *ir.Layout) (*storage.Person, error) {
+	if len(data) == 0 || data[0] != binVersion {
+		p, err := decodePerson(id, data)
+		if err != nil {
+			return nil, err
+		}
+		return storage.SlotsOf(p, lay), nil
+	}
+	d := binReader{s: string(data)}
+	d.byte()
+	p := &storage.Person{ID: id, Partition: d.str()}
+	s := storage.NewSlots(lay)
+	n := d.count()
+	for i, from := uint64(0), 0; i < n && d.err == nil; i++ {
+		name := d.str()
+		var col int
+		col, from = s.NextCol(from, name)
+		s.SetFieldAt(col, name, d.value())
+	}
+	for i, n := uint64(0), d.count(); i < n && d.err == nil; i++ {
+		s.AddList(d.str())
+	}
+	if n := d.count(); n > 0 {
+		progs := make(map[string]string, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			k := d.str()
+			progs[k] = d.str()
+		}
+		s.SetPrograms(progs)
+	}
+	if n := d.count(); n > 0 {
+		runs := make(map[string]time.Time, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			k := d.str()
+			sec := d.varint()
+			runs[k] = time.Unix(sec, int64(d.uvarint())).UTC()
+		}
+		s.SetRuns(runs)
+	}
+	if d.err != nil {
+		return nil, damaged("person %q: %v", id, d.err)
+	}
+	p.View = s
 	return p, nil
 }
 

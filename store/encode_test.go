@@ -50,14 +50,86 @@ func TestPersonEncoding(t *testing.T) {
 	}
 }
 
-// FuzzDecodePerson: a damaged stored person is an error, never a panic.
+// A person decoded straight into a layout's slots (decodeSlots, what the
+// engine loads) reads as the map form does, keeps what the layout has no
+// column for, and is stored again as the same bytes; written through its
+// slots, it stores what the map form written the same way stores.
+func TestPersonSlots(t *testing.T) {
+	// "Born" and "W/P/Cold" are outside the layout; "Aaa" and "W/None"
+	// are columns the person has no value in.
+	lay := &ir.Layout{Fields: []string{"Aaa", "Email", "Gone", "LeadScore", "Seen", "Vip"}, Lists: []string{"W/Hot", "W/None"}}
+	p := samplePerson()
+	b, _ := encodePerson(p)
+	got, err := decodeSlots("7", b, lay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.View.(*storage.Slots); !ok {
+		t.Fatalf("decodeSlots gave %T", got.View)
+	}
+	mapForm, _ := decodePerson("7", b)
+	for _, name := range []string{"Aaa", "Email", "Gone", "LeadScore", "Seen", "Vip", "Born", "Nope"} {
+		gv, gok := got.LookupField(name)
+		mv, mok := mapForm.LookupField(name)
+		if gok != mok || !storage.SameValue(gv, mv) {
+			t.Errorf("%s: slots %v %v, map form %v %v", name, gv, gok, mv, mok)
+		}
+	}
+	for _, key := range []string{"W/Hot", "W/None", "W/P/Cold"} {
+		if got.InList(key) != mapForm.InList(key) {
+			t.Errorf("list %s: slots %v", key, got.InList(key))
+		}
+	}
+	again, _ := encodePerson(got)
+	if string(again) != string(b) {
+		t.Errorf("stored again as other bytes:\n%x\n%x", again, b)
+	}
+	write := func(p *storage.Person) {
+		p.SetField("Aaa", ir.NewText(stdlib.Text, "new"))
+		p.DeleteField("Vip")
+		p.DeleteField("Born")
+		p.SetField("Zzz", ir.NewNumber(stdlib.Number, 3))
+		p.SetInList("W/Hot", false)
+		p.SetInList("W/None", true)
+		p.SetInList("W/Other", true)
+		p.SetProgramStatus("W/Webinar", "Attended")
+		p.SetRunAt("W/Batch", time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
+	}
+	write(got)
+	write(mapForm)
+	viaSlots, _ := encodePerson(got)
+	viaMap, _ := encodePerson(mapForm)
+	if string(viaSlots) != string(viaMap) {
+		t.Errorf("written through slots, stored differently:\n%x\n%x", viaSlots, viaMap)
+	}
+	// A legacy stored form goes through the map form.
+	j, _ := encodePersonJSON(samplePerson())
+	if old, err := decodeSlots("7", j, lay); err != nil || old.Field("Email").Text != "ü@x.example" || !old.InList("W/P/Cold") {
+		t.Errorf("JSON form into slots: %v %v", old, err)
+	}
+}
+
+// FuzzDecodePerson: a damaged stored person is an error, never a panic,
+// in the map form and in slots.
 func FuzzDecodePerson(f *testing.F) {
 	b, _ := encodePerson(samplePerson())
 	f.Add(b)
 	j, _ := encodePersonJSON(samplePerson())
 	f.Add(j)
+	lay := &ir.Layout{Fields: []string{"Email", "LeadScore"}, Lists: []string{"W/Hot"}}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		decodePerson("x", data)
+		p, err := decodePerson("x", data)
+		q, serr := decodeSlots("x", data, lay)
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("map form error %v, slots error %v", err, serr)
+		}
+		if err == nil {
+			pb, _ := encodePerson(p)
+			qb, _ := encodePerson(q)
+			if string(pb) != string(qb) {
+				t.Fatalf("map form and slots store differently:\n%x\n%x", pb, qb)
+			}
+		}
 	})
 }
 
@@ -107,5 +179,28 @@ func TestPersonEncodingRekeysOldForms(t *testing.T) {
 		if err != nil || !cmp.Equal(again.Programs, got.Programs) || !cmp.Equal(again.Lists, got.Lists) || !cmp.Equal(again.Runs, got.Runs) {
 			t.Errorf("%s: written back and read again: %v, %v", name, again, err)
 		}
+	}
+}
+
+// A damaged stored form that names a field twice, or out of order, reads
+// the same in slots as in the map form (the last value wins).
+func TestPersonSlotsDuplicateNames(t *testing.T) {
+	b := []byte{binVersion}
+	b = appendStr(b, "")
+	b = binary.AppendUvarint(b, 3)
+	b = appendField(b, "Email", ir.NewText(stdlib.Email, "a@x.example"))
+	b = appendField(b, "Aaa", ir.NewText(stdlib.Text, "late"))
+	b = appendField(b, "Email", ir.NewText(stdlib.Email, "b@x.example"))
+	b = appendTail(b, nil, nil, nil)
+	lay := &ir.Layout{Fields: []string{"Aaa", "Email"}}
+	p, err := decodePerson("x", b)
+	q, serr := decodeSlots("x", b, lay)
+	if err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	pb, _ := encodePerson(p)
+	qb, _ := encodePerson(q)
+	if string(pb) != string(qb) || q.Field("Email").Text != "b@x.example" || q.Field("Aaa").Text != "late" {
+		t.Errorf("slots %v / %v; stored\n%x\n%x", q.Field("Email"), q.Field("Aaa"), qb, pb)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/vm/storage"
 )
 
@@ -347,6 +348,16 @@ func (t *sqlTx) stmt(name string) *sql.Stmt {
 }
 
 func (t *sqlTx) LoadPerson(id string) (*storage.Person, error) {
+	return t.load(id, decodePerson)
+}
+
+// LoadSlots implements storage.SlotLoader: LoadPerson, the person decoded
+// straight into the columns of the program's layout.
+func (t *sqlTx) LoadSlots(lay *ir.Layout, id string) (*storage.Person, error) {
+	return t.load(id, func(id string, data []byte) (*storage.Person, error) { return decodeSlots(id, data, lay) })
+}
+
+func (t *sqlTx) load(id string, decode func(id string, data []byte) (*storage.Person, error)) (*storage.Person, error) {
 	var row personRow
 	if w, ok := t.people[id]; ok {
 		row = w
@@ -364,7 +375,7 @@ func (t *sqlTx) LoadPerson(id string) (*storage.Person, error) {
 	if row.deleted != 0 {
 		return nil, nil
 	}
-	p, err := decodePerson(id, row.data)
+	p, err := decode(id, row.data)
 	if err != nil {
 		return nil, err
 	}

@@ -83,11 +83,15 @@ func (r *run) inTx(fn func() error) error {
 	return nil
 }
 
-// load reads a person in the current transaction: lent packed when the
-// store can (the in-memory store), else a private copy.
+// load reads a person in the current transaction: lent in the store's
+// own form when it can (the in-memory store's rows), else decoded into
+// the program's layout (the SQL stores), else a private copy.
 func (r *run) load(id string) (*storage.Person, error) {
 	if v, ok := r.tx.(storage.ViewLoader); ok {
 		return v.LoadView(id)
+	}
+	if v, ok := r.tx.(storage.SlotLoader); ok && r.e.prog.Layout() != nil {
+		return v.LoadSlots(r.e.prog.Layout(), id)
 	}
 	return r.tx.LoadPerson(id)
 }
