@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 
+	"github.com/campc/campc/ir"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm/storage"
 )
@@ -42,3 +43,9 @@ func (n nestedTx) WaitsOf(person string) ([]*storage.Parked, error) { return n.t
 func (n nestedTx) Apply(c *storage.Commit) error                    { return n.tx.Apply(c) }
 func (n nestedTx) Commit() error                                    { return nil }
 func (n nestedTx) Rollback() error                                  { return nil }
+
+// LoadSlots implements storage.SlotLoader: a call's passes read people
+// decoded into the program's layout, as the engine's own transactions do.
+func (n nestedTx) LoadSlots(lay *ir.Layout, id string) (*storage.Person, error) {
+	return n.tx.LoadSlots(lay, id)
+}
