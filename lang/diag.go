@@ -75,6 +75,9 @@ const (
 	// Program templates (issue 11): a program cloned from itself, directly
 	// or through a chain of clones.
 	CodeCloneCycle Code = "clone_cycle"
+	// CodePeople: a problem in a people file (campc import, --people),
+	// at its line and column; not a .camp diagnostic.
+	CodePeople Code = "people"
 )
 
 // Position is a point in a source file (see ir.Position). The IR owns the

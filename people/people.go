@@ -14,11 +14,13 @@ import (
 
 	"github.com/campc/campc/internal/textutil"
 	"github.com/campc/campc/ir"
+	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm/storage"
 )
 
-// Error is a problem in a people file, with its place.
+// Error is a problem in a people file, with its place. It is reported
+// as a lang diagnostic (Diagnostic) of code people, and reads as one.
 type Error struct {
 	File   string
 	Line   int
@@ -26,9 +28,14 @@ type Error struct {
 	Msg    string
 }
 
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+// Diagnostic is the error as a lang diagnostic, spanning the character
+// at its place.
+func (e *Error) Diagnostic() *lang.Diagnostic {
+	at := lang.Position{Filename: e.File, Line: e.Line, Column: e.Column}
+	return lang.Errorf(lang.CodePeople, at, at.Advance(1), "%s", e.Msg)
 }
+
+func (e *Error) Error() string { return e.Diagnostic().Error() }
 
 // Schema is what a people file may contain: the fields of every workspace
 // (by name or display name), and the lists, programs (with their statuses)

@@ -2,10 +2,12 @@ package people
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -134,8 +136,16 @@ func TestPeopleErrors(t *testing.T) {
 		} else {
 			_, err = ParseJSONL(tc.file, []byte(tc.data), s)
 		}
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: got %v, want %q", tc.data, err, tc.want)
+		// Reported as a lang diagnostic: file:line:col: error[people]: message.
+		want := placed.ReplaceAllString(tc.want, "${1}error[people]: ")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", tc.data, err, want)
+		}
+		var pe *Error
+		if errors.As(err, &pe) {
+			if d := pe.Diagnostic(); d.Code != lang.CodePeople || d.Start.Filename != tc.file || d.Start.Line < 1 || d.Start.Column < 1 {
+				t.Errorf("%q: diagnostic %+v", tc.data, d)
+			}
 		}
 	}
 }
@@ -384,13 +394,21 @@ func TestPeopleHeadingErrors(t *testing.T) {
 		} else {
 			_, err = ParseJSONL(tc.file, []byte(tc.data), s)
 		}
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: got %v, want %q", tc.data, err, tc.want)
+		// Reported as a lang diagnostic: file:line:col: error[people]: message.
+		want := placed.ReplaceAllString(tc.want, "${1}error[people]: ")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", tc.data, err, want)
+		}
+		var pe *Error
+		if errors.As(err, &pe) {
+			if d := pe.Diagnostic(); d.Code != lang.CodePeople || d.Start.Filename != tc.file || d.Start.Line < 1 || d.Start.Column < 1 {
+				t.Errorf("%q: diagnostic %+v", tc.data, d)
+			}
 		}
 	}
 	// "Default" is a partition only where a workspace sees it.
 	s2 := schemaOf(t, "workspace \"V\"\npartition \"EMEA\"\n")
-	if _, err := ParseCSV("b.csv", []byte("Id,Partition\n1,EMEA\n2,Default\n3,\n"), s2); err == nil || !strings.Contains(err.Error(), `b.csv:3:3: unknown partition "Default": no workspace sees it (the project's partitions: EMEA)`) {
+	if _, err := ParseCSV("b.csv", []byte("Id,Partition\n1,EMEA\n2,Default\n3,\n"), s2); err == nil || !strings.Contains(err.Error(), `b.csv:3:3: error[people]: unknown partition "Default": no workspace sees it (the project's partitions: EMEA)`) {
 		t.Errorf("Default where no workspace sees it: %v", err)
 	}
 }
@@ -466,3 +484,6 @@ func TestMergeImport(t *testing.T) {
 		t.Errorf("MergeImport changed the old person")
 	}
 }
+
+// placed matches the place at the start of an expected message.
+var placed = regexp.MustCompile(`^([^ ]+:[0-9]+:[0-9]+: )`)

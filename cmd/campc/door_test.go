@@ -45,12 +45,12 @@ func TestDoorBytes(t *testing.T) {
 	camp := write("p.camp", doorProject)
 	good := write("good.csv", "Id,Email,FirstName\n1,a@x.example,Ann\n")
 	bad := []struct{ file, text, want string }{
-		{"nul.csv", "Id,Email,FirstName\n1,a@x.example,Bea\n2,b@x.example,B\x00b\n", "nul.csv:3:15: field FirstName: a NUL byte at byte 2"},
-		{"utf8.csv", "Id,Email,FirstName\n1,a@x.example,Bea\n2,b@x.example,B\xc3\n", "utf8.csv:3:15: field FirstName: invalid UTF-8 (byte 0xc3 at byte 2)"},
-		{"nulid.csv", "Id,Email,FirstName\n1,a@x.example,Bea\n2\x00,b@x.example,Bob\n", "nulid.csv:3:1: Id a NUL byte at byte 2"},
-		{"nul.jsonl", "{\"Id\": \"1\", \"Email\": \"a@x.example\", \"FirstName\": \"Bea\"}\n{\"Id\": \"2\", \"FirstName\": \"B\\u0000b\"}\n", "nul.jsonl:2:26: field FirstName: a NUL byte at byte 2"},
-		{"rawnul.jsonl", "{\"Id\": \"1\", \"Email\": \"a@x.example\", \"FirstName\": \"Bea\"}\n{\"Id\": \"2\", \"FirstName\": \"B\x00b\"}\n", "rawnul.jsonl:2:28: a NUL byte at byte 28"},
-		{"utf8.jsonl", "{\"Id\": \"1\", \"Email\": \"a@x.example\", \"FirstName\": \"Bea\"}\n{\"Id\": \"2\xff\"}\n", "utf8.jsonl:2:10: invalid UTF-8 (byte 0xff at byte 10)"},
+		{"nul.csv", "Id,Email,FirstName\n1,a@x.example,Bea\n2,b@x.example,B\x00b\n", "nul.csv:3:15: error[people]: field FirstName: a NUL byte at byte 2"},
+		{"utf8.csv", "Id,Email,FirstName\n1,a@x.example,Bea\n2,b@x.example,B\xc3\n", "utf8.csv:3:15: error[people]: field FirstName: invalid UTF-8 (byte 0xc3 at byte 2)"},
+		{"nulid.csv", "Id,Email,FirstName\n1,a@x.example,Bea\n2\x00,b@x.example,Bob\n", "nulid.csv:3:1: error[people]: Id a NUL byte at byte 2"},
+		{"nul.jsonl", "{\"Id\": \"1\", \"Email\": \"a@x.example\", \"FirstName\": \"Bea\"}\n{\"Id\": \"2\", \"FirstName\": \"B\\u0000b\"}\n", "nul.jsonl:2:26: error[people]: field FirstName: a NUL byte at byte 2"},
+		{"rawnul.jsonl", "{\"Id\": \"1\", \"Email\": \"a@x.example\", \"FirstName\": \"Bea\"}\n{\"Id\": \"2\", \"FirstName\": \"B\x00b\"}\n", "rawnul.jsonl:2:28: error[people]: a NUL byte at byte 28"},
+		{"utf8.jsonl", "{\"Id\": \"1\", \"Email\": \"a@x.example\", \"FirstName\": \"Bea\"}\n{\"Id\": \"2\xff\"}\n", "utf8.jsonl:2:10: error[people]: invalid UTF-8 (byte 0xff at byte 10)"},
 	}
 	for i := range bad {
 		bad[i].file = write(bad[i].file, bad[i].text)
