@@ -1,4 +1,4 @@
-package store
+package storage
 
 import (
 	"encoding/binary"
@@ -7,13 +7,12 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/stdlib"
-	"github.com/campc/campc/vm/storage"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-func samplePerson() *storage.Person {
-	return &storage.Person{ID: "7", Partition: "EMEA",
+func samplePerson() *Person {
+	return &Person{ID: "7", Partition: "EMEA",
 		Fields: map[string]ir.Value{
 			"Email":     ir.NewText(stdlib.Email, "ü@x.example"),
 			"LeadScore": ir.NewNumber(stdlib.Score, -12.5),
@@ -35,12 +34,12 @@ func TestPersonEncoding(t *testing.T) {
 	want := samplePerson()
 	delete(want.Fields, "Gone") // null fields are not stored
 	opts := cmp.Options{cmpopts.IgnoreFields(ir.Value{}, "Fold"), cmpopts.EquateEmpty()}
-	for name, enc := range map[string]func(*storage.Person) ([]byte, error){"binary": encodePerson, "json": encodePersonJSON} {
+	for name, enc := range map[string]func(*Person) ([]byte, error){"binary": EncodePerson, "json": encodePersonJSON} {
 		b, err := enc(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := decodePerson("7", b)
+		got, err := DecodePerson("7", b)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -59,19 +58,19 @@ func TestPersonSlots(t *testing.T) {
 	// are columns the person has no value in.
 	lay := &ir.Layout{Fields: []string{"Aaa", "Email", "Gone", "LeadScore", "Seen", "Vip"}, Lists: []string{"W/Hot", "W/None"}}
 	p := samplePerson()
-	b, _ := encodePerson(p)
-	got, err := decodeSlots("7", b, lay)
+	b, _ := EncodePerson(p)
+	got, err := DecodeSlots("7", b, lay)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := got.View.(*storage.Slots); !ok {
+	if _, ok := got.View.(*Slots); !ok {
 		t.Fatalf("decodeSlots gave %T", got.View)
 	}
-	mapForm, _ := decodePerson("7", b)
+	mapForm, _ := DecodePerson("7", b)
 	for _, name := range []string{"Aaa", "Email", "Gone", "LeadScore", "Seen", "Vip", "Born", "Nope"} {
 		gv, gok := got.LookupField(name)
 		mv, mok := mapForm.LookupField(name)
-		if gok != mok || !storage.SameValue(gv, mv) {
+		if gok != mok || !SameValue(gv, mv) {
 			t.Errorf("%s: slots %v %v, map form %v %v", name, gv, gok, mv, mok)
 		}
 	}
@@ -80,11 +79,11 @@ func TestPersonSlots(t *testing.T) {
 			t.Errorf("list %s: slots %v", key, got.InList(key))
 		}
 	}
-	again, _ := encodePerson(got)
+	again, _ := EncodePerson(got)
 	if string(again) != string(b) {
 		t.Errorf("stored again as other bytes:\n%x\n%x", again, b)
 	}
-	write := func(p *storage.Person) {
+	write := func(p *Person) {
 		p.SetField("Aaa", ir.NewText(stdlib.Text, "new"))
 		p.DeleteField("Vip")
 		p.DeleteField("Born")
@@ -97,14 +96,14 @@ func TestPersonSlots(t *testing.T) {
 	}
 	write(got)
 	write(mapForm)
-	viaSlots, _ := encodePerson(got)
-	viaMap, _ := encodePerson(mapForm)
+	viaSlots, _ := EncodePerson(got)
+	viaMap, _ := EncodePerson(mapForm)
 	if string(viaSlots) != string(viaMap) {
 		t.Errorf("written through slots, stored differently:\n%x\n%x", viaSlots, viaMap)
 	}
 	// A legacy stored form goes through the map form.
 	j, _ := encodePersonJSON(samplePerson())
-	if old, err := decodeSlots("7", j, lay); err != nil || old.Field("Email").Text != "ü@x.example" || !old.InList("W/P/Cold") {
+	if old, err := DecodeSlots("7", j, lay); err != nil || old.Field("Email").Text != "ü@x.example" || !old.InList("W/P/Cold") {
 		t.Errorf("JSON form into slots: %v %v", old, err)
 	}
 }
@@ -112,20 +111,20 @@ func TestPersonSlots(t *testing.T) {
 // FuzzDecodePerson: a damaged stored person is an error, never a panic,
 // in the map form and in slots.
 func FuzzDecodePerson(f *testing.F) {
-	b, _ := encodePerson(samplePerson())
+	b, _ := EncodePerson(samplePerson())
 	f.Add(b)
 	j, _ := encodePersonJSON(samplePerson())
 	f.Add(j)
 	lay := &ir.Layout{Fields: []string{"Email", "LeadScore"}, Lists: []string{"W/Hot"}}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := decodePerson("x", data)
-		q, serr := decodeSlots("x", data, lay)
+		p, err := DecodePerson("x", data)
+		q, serr := DecodeSlots("x", data, lay)
 		if (err == nil) != (serr == nil) {
 			t.Fatalf("map form error %v, slots error %v", err, serr)
 		}
 		if err == nil {
-			pb, _ := encodePerson(p)
-			qb, _ := encodePerson(q)
+			pb, _ := EncodePerson(p)
+			qb, _ := EncodePerson(q)
 			if string(pb) != string(qb) {
 				t.Fatalf("map form and slots store differently:\n%x\n%x", pb, qb)
 			}
@@ -137,7 +136,7 @@ func FuzzDecodePerson(f *testing.F) {
 // with their keys rewritten as ir.Key makes them: a program or
 // campaign key splits at its first "/", a list key at every "/".
 func TestPersonEncodingRekeysOldForms(t *testing.T) {
-	old := &storage.Person{ID: "7", Fields: map[string]ir.Value{},
+	old := &Person{ID: "7", Fields: map[string]ir.Value{},
 		Lists:    map[string]bool{"W/P/Hot": true, `W/a\b`: true},
 		Programs: map[string]string{"A/Y/Z": "Invited", `W/back\slash`: "Attended", "W/Plain": "Invited"},
 		Runs:     map[string]time.Time{"A/Y/Z": time.Unix(5, 0).UTC()},
@@ -152,7 +151,7 @@ func TestPersonEncodingRekeysOldForms(t *testing.T) {
 	// write them as version 1 did (the runs come last).
 	noRuns := *old
 	noRuns.Runs = nil
-	v1, err := encodePerson(&noRuns)
+	v1, err := EncodePerson(&noRuns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +165,7 @@ func TestPersonEncodingRekeysOldForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, b := range map[string][]byte{"binary 1": v1, "json": js} {
-		got, err := decodePerson("7", b)
+		got, err := DecodePerson("7", b)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -174,8 +173,8 @@ func TestPersonEncodingRekeysOldForms(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", name, d)
 		}
 		// Written back, the keys stay as they are now.
-		b2, _ := encodePerson(got)
-		again, err := decodePerson("7", b2)
+		b2, _ := EncodePerson(got)
+		again, err := DecodePerson("7", b2)
 		if err != nil || !cmp.Equal(again.Programs, got.Programs) || !cmp.Equal(again.Lists, got.Lists) || !cmp.Equal(again.Runs, got.Runs) {
 			t.Errorf("%s: written back and read again: %v, %v", name, again, err)
 		}
@@ -193,13 +192,13 @@ func TestPersonSlotsDuplicateNames(t *testing.T) {
 	b = appendField(b, "Email", ir.NewText(stdlib.Email, "b@x.example"))
 	b = appendTail(b, nil, nil, nil)
 	lay := &ir.Layout{Fields: []string{"Aaa", "Email"}}
-	p, err := decodePerson("x", b)
-	q, serr := decodeSlots("x", b, lay)
+	p, err := DecodePerson("x", b)
+	q, serr := DecodeSlots("x", b, lay)
 	if err != nil || serr != nil {
 		t.Fatal(err, serr)
 	}
-	pb, _ := encodePerson(p)
-	qb, _ := encodePerson(q)
+	pb, _ := EncodePerson(p)
+	qb, _ := EncodePerson(q)
 	if string(pb) != string(qb) || q.Field("Email").Text != "b@x.example" || q.Field("Aaa").Text != "late" {
 		t.Errorf("slots %v / %v; stored\n%x\n%x", q.Field("Email"), q.Field("Aaa"), qb, pb)
 	}
