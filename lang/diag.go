@@ -78,6 +78,8 @@ const (
 	// CodePeople: a problem in a people file (campc import, --people),
 	// at its line and column; not a .camp diagnostic.
 	CodePeople Code = "people"
+	// CodeEvents: a problem in an events file (campc run --events).
+	CodeEvents Code = "events"
 )
 
 // Position is a point in a source file (see ir.Position). The IR owns the

@@ -3,6 +3,7 @@ package people
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -26,13 +27,14 @@ type Error struct {
 	Line   int
 	Column int
 	Msg    string
+	Code   lang.Code // lang.CodePeople when empty; lang.CodeEvents for an events file
 }
 
 // Diagnostic is the error as a lang diagnostic, spanning the character
 // at its place.
 func (e *Error) Diagnostic() *lang.Diagnostic {
 	at := lang.Position{Filename: e.File, Line: e.Line, Column: e.Column}
-	return lang.Errorf(lang.CodePeople, at, at.Advance(1), "%s", e.Msg)
+	return lang.Errorf(cmp.Or(e.Code, lang.CodePeople), at, at.Advance(1), "%s", e.Msg)
 }
 
 func (e *Error) Error() string { return e.Diagnostic().Error() }
@@ -295,19 +297,19 @@ func NewCSVReader(file string, r io.Reader, s *Schema) (*PeopleReader, error) {
 	for i, h := range header {
 		line, col := pr.csv.FieldPos(i)
 		if err := storage.CheckText(h); err != nil {
-			return nil, &Error{file, line, col, "column name: " + err.Error()}
+			return nil, &Error{File: file, Line: line, Column: col, Msg: "column name: " + err.Error()}
 		}
 		h = strings.TrimSpace(strings.TrimPrefix(h, bom))
 		if h == "" {
-			return nil, &Error{file, line, col, "empty column name in the header"}
+			return nil, &Error{File: file, Line: line, Column: col, Msg: "empty column name in the header"}
 		}
 		c, err := s.column(h, false)
 		if err != nil {
-			return nil, &Error{file, line, col, err.Error()}
+			return nil, &Error{File: file, Line: line, Column: col, Msg: err.Error()}
 		}
 		if j := slices.Index(pr.cols, c); j >= 0 {
 			_, first := pr.csv.FieldPos(j)
-			return nil, &Error{file, line, col, fmt.Sprintf("column %q names %s, as the column at column %d does", h, c, first)}
+			return nil, &Error{File: file, Line: line, Column: col, Msg: fmt.Sprintf("column %q names %s, as the column at column %d does", h, c, first)}
 		}
 		if c == (column{kind: colField, name: "Id"}) {
 			pr.idCol = i
@@ -315,7 +317,7 @@ func NewCSVReader(file string, r io.Reader, s *Schema) (*PeopleReader, error) {
 		pr.cols = append(pr.cols, c)
 	}
 	if pr.idCol < 0 {
-		return nil, &Error{file, 1, 1, "the header has no Id column"}
+		return nil, &Error{File: file, Line: 1, Column: 1, Msg: "the header has no Id column"}
 	}
 	return pr, nil
 }
@@ -354,13 +356,13 @@ func (pr *PeopleReader) nextCSV() (*storage.Person, error) {
 func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*storage.Person, error) {
 	if len(rec) != len(pr.cols) {
 		line, _ := pos(0)
-		return nil, &Error{pr.file, line, 1, fmt.Sprintf("row has %d cells; the header has %d", len(rec), len(pr.cols))}
+		return nil, &Error{File: pr.file, Line: line, Column: 1, Msg: fmt.Sprintf("row has %d cells; the header has %d", len(rec), len(pr.cols))}
 	}
 	// The Id is cloned: a cell shares the memory of its whole row.
 	id := strings.Clone(strings.TrimSpace(rec[pr.idCol]))
 	if err := storage.CheckID(id); err != nil {
 		l, c := pos(pr.idCol)
-		return nil, &Error{pr.file, l, c, err.Error()}
+		return nil, &Error{File: pr.file, Line: l, Column: c, Msg: err.Error()}
 	}
 	p := newPerson(id)
 	for i, cell := range rec {
@@ -380,7 +382,7 @@ func (pr *PeopleReader) csvPerson(rec []string, pos func(int) (int, int)) (*stor
 		}
 		if err != nil {
 			l, c := pos(i)
-			return nil, &Error{pr.file, l, c, err.Error()}
+			return nil, &Error{File: pr.file, Line: l, Column: c, Msg: err.Error()}
 		}
 	}
 	return p, nil
@@ -433,7 +435,7 @@ func readAll(pr *PeopleReader) ([]*storage.Person, error) {
 		}
 		rec := pr.Record()
 		if first, dup := seen[p.ID]; dup {
-			return nil, &Error{pr.file, rec.Line, rec.Column, fmt.Sprintf("Id %q already appears on line %d", p.ID, first)}
+			return nil, &Error{File: pr.file, Line: rec.Line, Column: rec.Column, Msg: fmt.Sprintf("Id %q already appears on line %d", p.ID, first)}
 		}
 		seen[p.ID] = rec.Line
 		out = append(out, p)
@@ -443,12 +445,12 @@ func readAll(pr *PeopleReader) ([]*storage.Person, error) {
 func csvErr(file string, err error, empty string) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &Error{file, pe.Line, pe.Column, pe.Err.Error()}
+		return &Error{File: file, Line: pe.Line, Column: pe.Column, Msg: pe.Err.Error()}
 	}
 	if err == io.EOF && empty != "" {
-		return &Error{file, 1, 1, empty}
+		return &Error{File: file, Line: 1, Column: 1, Msg: empty}
 	}
-	return &Error{file, 1, 1, err.Error()}
+	return &Error{File: file, Line: 1, Column: 1, Msg: err.Error()}
 }
 
 // NewJSONLReader reads people from JSON Lines: one object per line with an
@@ -467,7 +469,7 @@ func (pr *PeopleReader) nextJSONL() (*storage.Person, error) {
 			return nil, io.EOF
 		}
 		if err != nil && err != io.EOF {
-			return nil, &Error{pr.file, pr.line + 1, 1, err.Error()}
+			return nil, &Error{File: pr.file, Line: pr.line + 1, Column: 1, Msg: err.Error()}
 		}
 		start := pr.off
 		pr.off += int64(len(b))
@@ -491,15 +493,15 @@ func (pr *PeopleReader) jsonLine(line string) (*storage.Person, error) {
 	line = strings.TrimSuffix(line, "\n")
 	// encoding/json turns invalid UTF-8 into U+FFFD without a word.
 	if err := storage.CheckText(line); err != nil {
-		return nil, &Error{pr.file, pr.line, err.(*storage.TextError).Offset + 1, err.Error()}
+		return nil, &Error{File: pr.file, Line: pr.line, Column: err.(*storage.TextError).Offset + 1, Msg: err.Error()}
 	}
 	p, idCol, err := pr.s.jsonPerson(line)
 	if err != nil {
 		var je *jsonErr
 		if errors.As(err, &je) {
-			return nil, &Error{pr.file, pr.line, je.col, je.msg}
+			return nil, &Error{File: pr.file, Line: pr.line, Column: je.col, Msg: je.msg}
 		}
-		return nil, &Error{pr.file, pr.line, 1, err.Error()}
+		return nil, &Error{File: pr.file, Line: pr.line, Column: 1, Msg: err.Error()}
 	}
 	pr.rec.Column = idCol
 	return p, nil

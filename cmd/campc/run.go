@@ -270,7 +270,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			start = events[0].Time // the timeline starts with its first event
 		}
 		if len(events) > 0 && events[0].Time.Before(start) {
-			fmt.Fprintf(stderr, "campc run: %s: the event at %s is before --now, %s; nothing ran\n", events[0].Pos(),
+			fmt.Fprintf(stderr, "campc run: %s: error[events]: the event at %s is before --now, %s; nothing ran\n", events[0].Pos(),
 				events[0].Time.Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
 			return exitUsage
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/people"
 	"github.com/campc/campc/vm"
 	"github.com/campc/campc/vm/storage"
 )
@@ -94,7 +95,7 @@ func readEventsFile(path string, prog *ir.Program) ([]*vm.TimedEvent, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return vm.ReadEvents(path, f, prog)
+	return people.ReadEvents(path, f, prog)
 }
 
 // runTimeline applies events in order on the virtual clock, from start:
@@ -157,7 +158,7 @@ func eventPeopleExist(ctx context.Context, st storage.Store, people *checkedPeop
 			return err
 		}
 		if p == nil {
-			return fmt.Errorf("%s: no person with Id %s (give them in --people, or import them into --db)", te.PersonPos(), lang.QuoteIfNeeded(id))
+			return fmt.Errorf("%s: error[events]: no person with Id %s (give them in --people, or import them into --db)", te.PersonPos(), lang.QuoteIfNeeded(id))
 		}
 		known[id] = true
 	}

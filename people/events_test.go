@@ -1,7 +1,8 @@
-package vm_test
+package people_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/campc/campc/compiler"
 	"github.com/campc/campc/ir"
 	"github.com/campc/campc/lang"
+	"github.com/campc/campc/people"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/vm"
 	"github.com/campc/campc/vm/memstore"
@@ -56,12 +58,12 @@ func TestReadEventsKinds(t *testing.T) {
 {"time": "2026-12-01T09:00:00Z", "person": "1", "event": "email bounces", "email": "E"}
 {"time": "2026-12-01T10:00:00Z", "person": "1", "event": "unsubscribes from email", "email": "E"}
 `
-	evs, err := vm.ReadEvents("e.jsonl", strings.NewReader(file), prog)
+	evs, err := people.ReadEvents("e.jsonl", strings.NewReader(file), prog)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != len(vm.EventKindNames()) {
-		t.Fatalf("read %d events, want one of each of the %d kinds", len(evs), len(vm.EventKindNames()))
+	if len(evs) != len(people.EventKindNames()) {
+		t.Fatalf("read %d events, want one of each of the %d kinds", len(evs), len(people.EventKindNames()))
 	}
 	store := memstore.New()
 	store.PutPeople(&storage.Person{ID: "1", Fields: map[string]ir.Value{"Email": ir.NewText(stdlib.Email, "a@example.com")}})
@@ -119,7 +121,30 @@ func TestSpecEventKinds(t *testing.T) {
 			got = append(got, name)
 		}
 	}
-	if g, w := strings.Join(got, ", "), strings.Join(vm.EventKindNames(), ", "); g != w {
+	if g, w := strings.Join(got, ", "), strings.Join(people.EventKindNames(), ", "); g != w {
 		t.Errorf("spec §15.8 lists %s\nthe reader takes %s", g, w)
 	}
+}
+
+// FuzzEvents: any events file reads as events or as one error that names
+// its file, line and column; never a panic.
+func FuzzEvents(f *testing.F) {
+	res := compiler.Compile([]lang.Source{{Name: "e.camp", Text: eventsProject}}, compiler.Options{})
+	prog, err := res.Runnable(false)
+	if err != nil {
+		f.Fatal(res)
+	}
+	f.Add([]byte(`{"time": "2026-12-01", "person": "1", "event": "fills out form", "form": "Signup"}` + "\n"))
+	f.Add([]byte(`{"time": "2026-12-01T06:00:00Z", "person": "1", "event": "campaign is requested", "campaign": "Ping", "tokens": {"my.Code": "X"}}`))
+	f.Add([]byte(`{"time": "2026-12-01", "person": "1", "event": "added to list", "list": "VIP"}` + "\n\n[1]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := people.ReadEvents("e.jsonl", strings.NewReader(string(data)), prog)
+		if err == nil {
+			return
+		}
+		var pe *people.Error
+		if !errors.As(err, &pe) || pe.File != "e.jsonl" || pe.Line < 1 || pe.Column < 1 {
+			t.Fatalf("an error without its place: %v", err)
+		}
+	})
 }

@@ -1,10 +1,10 @@
-package vm
+package people
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -13,32 +13,11 @@ import (
 
 	"github.com/campc/campc/internal/textutil"
 	"github.com/campc/campc/ir"
+	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
+	"github.com/campc/campc/vm"
 	"github.com/campc/campc/vm/storage"
 )
-
-// TimedEvent is one line of an events file: something that happens to a
-// person at a time, delivered as the host would deliver it (Deliver), or
-// an API request of a campaign (Request).
-type TimedEvent struct {
-	Time time.Time
-	File string
-	Line int
-	// TimeColumn and PersonColumn place the event's time and person, for
-	// messages about them.
-	TimeColumn, PersonColumn int
-	Event                    storage.Event // Kind TrigRequested: a request of Event.Campaign
-	// Tokens are a request's My Token overrides, by name without "my.".
-	Tokens map[string]string
-}
-
-// Pos is where the event is written, "file:line:col" (its time's column).
-func (te *TimedEvent) Pos() string { return fmt.Sprintf("%s:%d:%d", te.File, te.Line, te.TimeColumn) }
-
-// PersonPos is where the event's person is written, "file:line:col".
-func (te *TimedEvent) PersonPos() string {
-	return fmt.Sprintf("%s:%d:%d", te.File, te.Line, te.PersonColumn)
-}
 
 // eventKey is one key an event kind takes.
 type eventKey struct {
@@ -140,19 +119,6 @@ func newEventNames(prog *ir.Program) *eventNames {
 	return n
 }
 
-// EventsError is a problem in an events file, with its place: the same
-// file:line:col error as a people file's.
-type EventsError struct {
-	File   string
-	Line   int
-	Column int
-	Msg    string
-}
-
-func (e *EventsError) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
-}
-
 // ReadEvents reads an events file: JSON Lines, one object per line (blank
 // lines are skipped), each with "time" (RFC 3339, in the clock's range),
 // "person" (an Id), "event" (a kind of EventKindNames) and the keys of its
@@ -160,10 +126,10 @@ func (e *EventsError) Error() string {
 // not decrease from one line to the next: a file out of order is a
 // mistake in the history it tells, so it is refused rather than sorted.
 // Any bad line rejects the whole file, with its line and column.
-func ReadEvents(file string, r io.Reader, prog *ir.Program) ([]*TimedEvent, error) {
+func ReadEvents(file string, r io.Reader, prog *ir.Program) ([]*vm.TimedEvent, error) {
 	names := newEventNames(prog)
 	br, _ := textutil.SkipBOM(r)
-	var out []*TimedEvent
+	var out []*vm.TimedEvent
 	line := 0
 	for {
 		b, err := br.ReadBytes('\n')
@@ -172,23 +138,24 @@ func ReadEvents(file string, r io.Reader, prog *ir.Program) ([]*TimedEvent, erro
 		}
 		line++
 		if err != nil && err != io.EOF {
-			return nil, &EventsError{file, line, 1, err.Error()}
+			return nil, &Error{Code: lang.CodeEvents, File: file, Line: line, Column: 1, Msg: err.Error()}
 		}
 		text := strings.TrimRight(string(b), "\r\n")
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
 		if err := storage.CheckText(text); err != nil {
-			return nil, &EventsError{file, line, err.(*storage.TextError).Offset + 1, err.Error()}
+			return nil, &Error{Code: lang.CodeEvents, File: file, Line: line, Column: err.(*storage.TextError).Offset + 1, Msg: err.Error()}
 		}
 		te, col, err := names.event(text)
 		if err != nil {
-			return nil, &EventsError{file, line, col, err.Error()}
+			return nil, &Error{Code: lang.CodeEvents, File: file, Line: line, Column: col, Msg: err.Error()}
 		}
 		te.File, te.Line, te.TimeColumn = file, line, col
 		if n := len(out); n > 0 && te.Time.Before(out[n-1].Time) {
-			return nil, &EventsError{file, line, col, fmt.Sprintf("time %s is before the previous event's, %s (line %d): events must be in time order",
+			return nil, &Error{Code: lang.CodeEvents, File: file, Line: line, Column: col, Msg: fmt.Sprintf("time %s is before the previous event's, %s (line %d): events must be in time order",
 				te.Time.Format(time.RFC3339Nano), out[n-1].Time.Format(time.RFC3339Nano), out[n-1].Line)}
+
 		}
 		out = append(out, te)
 	}
@@ -196,10 +163,10 @@ func ReadEvents(file string, r io.Reader, prog *ir.Program) ([]*TimedEvent, erro
 
 // event decodes one line token by token, so that an error names the
 // column of the offending key or value; col is the time's column.
-func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error) {
+func (n *eventNames) event(line string) (te *vm.TimedEvent, timeCol int, err error) {
 	dec := json.NewDecoder(strings.NewReader(line))
 	col := func() int { return int(dec.InputOffset()) + 1 }
-	fail := func(c int, format string, args ...any) (*TimedEvent, int, error) {
+	fail := func(c int, format string, args ...any) (*vm.TimedEvent, int, error) {
 		return nil, c, fmt.Errorf(format, args...)
 	}
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -235,7 +202,7 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 				return fail(vat, "\"tokens\" must be an object of My Token names and text values")
 			}
 			tokens = map[string]string{}
-			for _, name := range sortedKeys(raw) {
+			for _, name := range slices.Sorted(maps.Keys(raw)) {
 				var v string
 				if json.Unmarshal(raw[name], &v) != nil {
 					return fail(vat, "token %q: a token's value is text (a JSON string)", name)
@@ -263,7 +230,7 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 	if dec.More() {
 		return fail(col(), "each line must be one JSON object")
 	}
-	te = &TimedEvent{}
+	te = &vm.TimedEvent{}
 	for _, k := range []string{"time", "person", "event"} {
 		if _, ok := vals[k]; !ok {
 			return fail(1, "missing %q", k)
@@ -301,7 +268,7 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 			return fail(at["event"], "event %q needs %q", kind.name, k.name)
 		}
 	}
-	for _, k := range sortedKeys(at) {
+	for _, k := range slices.Sorted(maps.Keys(at)) {
 		if !allowed[k] {
 			var keys []string
 			for _, k := range kind.keys {
@@ -340,7 +307,7 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 	}
 	if kind.kind == ir.TrigRequested {
 		ev.Source = "api"
-		for _, name := range sortedKeys(tokens) {
+		for _, name := range slices.Sorted(maps.Keys(tokens)) {
 			if err := storage.CheckText(tokens[name]); err != nil {
 				return fail(at["tokens"], "token my.%s: %v", name, err)
 			}
@@ -353,16 +320,6 @@ func (n *eventNames) event(line string) (te *TimedEvent, timeCol int, err error)
 		}
 	}
 	return te, at["time"], nil
-}
-
-// Apply applies one timed event at its time: an API request requests its
-// campaign (Request), any other event is delivered (Deliver). The host's
-// clock should stand at the event's time; the engine reads it.
-func (e *Engine) Apply(ctx context.Context, te *TimedEvent) (*Report, error) {
-	if te.Event.Kind == ir.TrigRequested {
-		return e.Request(ctx, te.Event.Campaign, []string{te.Event.Person}, RunOptions{Workspace: te.Event.Workspace, Tokens: te.Tokens})
-	}
-	return e.Deliver(ctx, te.Event)
 }
 
 // quotedDidYouMean is didYouMean for names with spaces, quoted.
