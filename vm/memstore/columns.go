@@ -58,8 +58,39 @@ type rowChunk struct {
 	id        [chunkRows]uint64 // arena reference of the Id
 	partition [chunkRows]uint32 // interned partition + 1; 0: none
 	flags     [chunkRows]uint8  // rowDeleted, rowIDField
-	log       [chunkRows][]*storage.Activity
-	tags      [chunkRows][]memTag // program statuses and qualification times
+	// extra holds the activity log and the tags (program statuses and
+	// qualification times) of a row that has any: nil for most people
+	// as loaded, 8 bytes where two slices would take 48.
+	extra [chunkRows]*rowExtra
+}
+
+type rowExtra struct {
+	log  []*storage.Activity
+	tags []memTag
+}
+
+func (rc *rowChunk) log(i int32) []*storage.Activity {
+	if x := rc.extra[i]; x != nil {
+		return x.log
+	}
+	return nil
+}
+
+func (rc *rowChunk) tags(i int32) []memTag {
+	if x := rc.extra[i]; x != nil {
+		return x.tags
+	}
+	return nil
+}
+
+// set replaces a row's log and tags. A new rowExtra each time: a lent
+// view of the row may still be reading the old one's slices.
+func (rc *rowChunk) set(i int32, log []*storage.Activity, tags []memTag) {
+	if len(log) == 0 && len(tags) == 0 {
+		rc.extra[i] = nil
+		return
+	}
+	rc.extra[i] = &rowExtra{log: log, tags: tags}
 }
 
 const (

@@ -181,10 +181,9 @@ func (m *Store) writePerson(row int32, p *storage.Person, fresh bool) {
 		tags = append(tags, memTag{kind: tagRun, key: m.strs.id(k), val: t.UnixMicro()})
 	}
 	rc, i := tb.rowChunk(row), row&chunkMask
-	rc.tags[i] = tags
+	rc.set(i, logOrNil(p.Log), tags)
 	rc.partition[i] = m.partitionID(p.Partition)
 	rc.flags[i] = flags
-	rc.log[i] = logOrNil(p.Log)
 }
 
 func logOrNil(log []*storage.Activity) []*storage.Activity {
@@ -202,7 +201,7 @@ func (m *Store) unpack(row int32) *storage.Person {
 	id := tb.id(row)
 	flags := rc.flags[i]
 	p := &storage.Person{ID: id, Partition: m.partitionName(rc.partition[i]), Deleted: flags&rowDeleted != 0,
-		Fields: map[string]ir.Value{}, Log: rc.log[i]}
+		Fields: map[string]ir.Value{}, Log: rc.log(i)}
 	if flags&rowIDField != 0 {
 		p.Fields["Id"] = ir.Value{Type: stdlib.Text, Text: id}
 	}
@@ -224,7 +223,7 @@ func (m *Store) unpack(row int32) *storage.Person {
 			}
 		}
 	}
-	for _, tg := range rc.tags[i] {
+	for _, tg := range rc.tags(i) {
 		switch tg.kind {
 		case tagProgram:
 			if p.Programs == nil {
@@ -435,7 +434,7 @@ func (v *memView) tag(kind uint8, key string) (memTag, bool) {
 		return memTag{}, false
 	}
 	tb := &v.m.tab
-	for _, tg := range tb.rowChunk(v.row).tags[v.row&chunkMask] {
+	for _, tg := range tb.rowChunk(v.row).tags(v.row & chunkMask) {
 		if tg.kind == kind && tg.key == n {
 			return tg, true
 		}
@@ -497,7 +496,7 @@ func (m *Store) view(row int32) *storage.Person {
 	l := &struct {
 		p storage.Person
 		v memView
-	}{storage.Person{ID: id, Partition: m.partitionName(rc.partition[i]), Deleted: rc.flags[i]&rowDeleted != 0, Log: rc.log[i]},
+	}{storage.Person{ID: id, Partition: m.partitionName(rc.partition[i]), Deleted: rc.flags[i]&rowDeleted != 0, Log: rc.log(i)},
 		memView{m: m, row: row, id: id}}
 	l.p.View = &l.v
 	return &l.p
@@ -540,8 +539,9 @@ func (m *Store) installView(p *storage.Person) bool {
 			}
 		}
 	}
+	newTags := rc.tags(i)
 	if len(v.progs) > 0 || len(v.runs) > 0 {
-		old := rc.tags[i]
+		old := rc.tags(i)
 		tags := make([]memTag, 0, len(old)+len(v.progs)+len(v.runs))
 		strs := m.strs.list()
 		for _, tg := range old {
@@ -560,7 +560,7 @@ func (m *Store) installView(p *storage.Person) bool {
 		for _, r := range v.runs {
 			tags = append(tags, memTag{kind: tagRun, key: m.strs.id(r.key), val: r.at.UnixMicro()})
 		}
-		rc.tags[i] = tags
+		newTags = tags
 	}
 	rc.partition[i] = m.partitionID(p.Partition)
 	if p.Deleted {
@@ -568,7 +568,7 @@ func (m *Store) installView(p *storage.Person) bool {
 	} else {
 		rc.flags[i] &^= rowDeleted
 	}
-	rc.log[i] = logOrNil(p.Log)
+	rc.set(i, logOrNil(p.Log), newTags)
 	return false
 }
 

@@ -332,7 +332,7 @@ func (t *memTx) logOf(id string) []*storage.Activity {
 	t.m.mu.RLock()
 	defer t.m.mu.RUnlock()
 	if row, ok := t.m.tab.index[id]; ok {
-		return t.m.tab.rowChunk(row).log[row&chunkMask]
+		return t.m.tab.rowChunk(row).log(row & chunkMask)
 	}
 	return nil
 }
