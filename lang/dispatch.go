@@ -9,22 +9,24 @@ import (
 )
 
 // participle parses a union (Step, Decl, …) by trying its alternatives in
-// order, each on a branch of its own with a node allocated for it, so that
-// most of a parse went into alternatives that fail on their first word.
-// The hot unions below implement participle.Parseable instead: they look
-// at the first word and hand the alternatives that can start with it, in
-// the union's order, to a participle parser of their own, so participle
-// still does the parsing and the choosing among what is left.
+// order, each on a heap branch with a node allocated for it, so that most
+// of a parse went into alternatives that fail on their first word. The hot
+// unions below implement participle.Parseable instead: they look at the
+// first word and hand the alternatives that can start with it, in the
+// union's order, to a participle parser of their own; participle still
+// does the parsing, and the choosing among what is left.
 //
-// This is exact for every file that parses: an alternative left out
-// fails on its first token, without consuming, and such a failure changes
-// no outcome of participle's (only its bookkeeping of which error to
-// report). It is not exact for errors, which participle reports from that
-// bookkeeping, so on any error Parse parses the file again with the
-// reference grammar (refgrammar), which has no Parse methods, and reports
-// what it reports.
+// For a file that parses this is exact: an alternative left out would
+// have failed on the first token without consuming it, and such a failure
+// (like the no-match a union now reports for a token none can start with)
+// changes no outcome of participle's, only its bookkeeping of which error
+// to report. So errors are not exact, and on any error Parse parses the
+// file again with the reference grammar (internal/refgrammar: ast.go's
+// types without these methods) and reports what participle reports there.
+// TestDispatchTags checks the tables below against the grammar,
+// TestDispatchMatchesReference and FuzzDispatch the trees.
 
-// parserLookahead is participle's parserLookahead for this grammar.
+// parserLookahead is participle's lookahead for this grammar.
 const parserLookahead = 6
 
 var (
@@ -34,8 +36,8 @@ var (
 
 // subParse parses one T at lex's position. On an error it leaves lex where
 // participle's disjunction would: past the error if the failed branch got
-// further than the parserLookahead (participle then gives up on the union),
-// else where it started.
+// further than the lookahead (participle then gives up on the union), else
+// where it started.
 func subParse[T any](p *participle.Parser[T], lex *lexer.PeekingLexer) (*T, error) {
 	start := lex.MakeCheckpoint()
 	v, err := p.ParseFromLexer(lex, allowTrailing)
@@ -60,11 +62,9 @@ type alt struct {
 // node is an alternative that is a node of its own: the union's field of
 // that name (tagged @@) gets it.
 func node[T any](field string) alt {
-	p := participle.MustBuild[T](parserOpts...)
-	return alt{typ: reflect.TypeFor[T](), field: field, parse: func(lex *lexer.PeekingLexer) (reflect.Value, error) {
-		v, err := subParse(p, lex)
-		return reflect.ValueOf(v), err
-	}}
+	a := group[T]()
+	a.field = field
+	return a
 }
 
 // group is several alternatives, or one that is no node of its own: T's
@@ -145,6 +145,7 @@ func (c *choice) parse(u any, pos, end *lexer.Position, lex *lexer.PeekingLexer)
 	return nil
 }
 
+// onWords is a for each of several first words.
 func onWords(a alt, ws ...string) map[string]alt {
 	m := map[string]alt{}
 	for _, w := range ws {
@@ -153,6 +154,7 @@ func onWords(a alt, ws ...string) map[string]alt {
 	return m
 }
 
+// merge joins tables of first words.
 func merge(ms ...map[string]alt) map[string]alt {
 	out := map[string]alt{}
 	for _, m := range ms {
@@ -166,6 +168,8 @@ func merge(ms ...map[string]alt) map[string]alt {
 // The groups: the alternatives that share a first word, with the union's
 // field names and tags (TestDispatchTags keeps them in step).
 
+// declOther is what any other identifier starts: a campaign (batch,
+// trigger, executable, …) or an unknown word.
 type declOther struct {
 	Campaign *CampaignDecl `parser:"  @@"`
 	Unknown  *UnknownDecl  `parser:"| @@"`
@@ -297,6 +301,7 @@ var (
 	}, ptr(node[UnknownStep]("Unknown")))
 )
 
+// ptr is a pointer to a copy of v.
 func ptr[T any](v T) *T { return &v }
 
 // Parse implements participle.Parseable (see the top of this file).
