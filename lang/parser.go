@@ -37,8 +37,9 @@ var (
 	refParser = participle.MustBuild[ref.File](parserOpts...)
 )
 
-// Grammar returns the EBNF of the language as the parser sees it; spec.md
-// carries a copy that a test keeps in step.
+// Grammar returns the EBNF of the language, the reference grammar's (the
+// dispatching parser accepts the same files); spec.md carries a copy that
+// a test keeps in step.
 func Grammar() string { return refParser.String() }
 
 // Source is one file's name and text.
@@ -260,6 +261,8 @@ func fromRef(rf *ref.File) *File {
 	return f
 }
 
+// copyTree copies src into dst, a value of the same shape in the other
+// package's types.
 func copyTree(dst, src reflect.Value) {
 	switch src.Kind() {
 	case reflect.Pointer:
