@@ -8,6 +8,10 @@ import (
 
 // Every node that a diagnostic can point at carries Pos and EndPos, which
 // participle fills in. EndPos is the position just after the node's last token.
+//
+// These types are also the reference grammar, copied into internal/refgrammar
+// (see dispatch.go); after changing them, run
+// go test ./lang -run TestRefGrammar -update-refgrammar.
 
 // Ident is a bare identifier: a person field or a keyword-like word such as a
 // field type or a duration unit (kept as an identifier so that a typo gets a

@@ -3,10 +3,13 @@ package lang
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
+
+	ref "github.com/campc/campc/lang/internal/refgrammar"
 )
 
 // MaxNesting bounds how deeply braces, brackets and parentheses may nest.
@@ -27,15 +30,17 @@ const (
 	MaxTokens = 1000000
 )
 
-var parser = participle.MustBuild[File](
-	participle.Lexer(campLexer),
-	participle.Elide("Comment", "Whitespace"),
-	participle.UseLookahead(6),
+// parser dispatches its hot unions on their first word (dispatch.go);
+// refParser is the grammar as ast.go states it, whose errors Parse reports.
+var (
+	parser    = participle.MustBuild[File](parserOpts...)
+	refParser = participle.MustBuild[ref.File](parserOpts...)
 )
 
-// Grammar returns the EBNF of the language as the parser sees it; spec.md
-// carries a copy that a test keeps in step.
-func Grammar() string { return parser.String() }
+// Grammar returns the EBNF of the language, the reference grammar's (the
+// dispatching parser accepts the same files); spec.md carries a copy that
+// a test keeps in step.
+func Grammar() string { return refParser.String() }
 
 // Source is one file's name and text.
 type Source struct {
@@ -57,7 +62,13 @@ func Parse(filename, src string) (*File, []*Diagnostic) {
 	}
 	f, err := parser.ParseString(filename, src)
 	if err != nil {
-		return nil, []*Diagnostic{syntaxDiag(filename, src, refineSyntax(src, filename, err))}
+		// The error of the reference grammar, which the dispatching parser
+		// does not reproduce (dispatch.go).
+		var rf *ref.File
+		if rf, err = refParser.ParseString(filename, src); err != nil {
+			return nil, []*Diagnostic{syntaxDiag(filename, src, refineSyntax(src, filename, err))}
+		}
+		f = fromRef(rf)
 	}
 	if d := countDecls(filename, f.Decls, new(int)); d != nil {
 		return nil, []*Diagnostic{d}
@@ -239,3 +250,44 @@ var friendlyExpect = strings.NewReplacer(
 	"TimeOfDay", "a time of day and a zone (09:00 \"Europe/Berlin\")", "<timeofday>", "a time of day (09:00)",
 	"<string>", "a quoted name", "<number>", "a number",
 )
+
+// fromRef copies a reference tree into lang's node types, which have the
+// same fields in the same order (TestRefGrammar). Parse needs it only if
+// the two parsers disagreed on a file, which TestDispatchMatchesReference
+// and FuzzDispatch look for.
+func fromRef(rf *ref.File) *File {
+	f := new(File)
+	copyTree(reflect.ValueOf(f).Elem(), reflect.ValueOf(rf).Elem())
+	return f
+}
+
+// copyTree copies src into dst, a value of the same shape in the other
+// package's types.
+func copyTree(dst, src reflect.Value) {
+	switch src.Kind() {
+	case reflect.Pointer:
+		if !src.IsNil() {
+			n := reflect.New(dst.Type().Elem())
+			copyTree(n.Elem(), src.Elem())
+			dst.Set(n)
+		}
+	case reflect.Slice:
+		if !src.IsNil() {
+			s := reflect.MakeSlice(dst.Type(), src.Len(), src.Len())
+			for i := range src.Len() {
+				copyTree(s.Index(i), src.Index(i))
+			}
+			dst.Set(s)
+		}
+	case reflect.Struct:
+		if src.Type() == dst.Type() { // lexer.Position
+			dst.Set(src)
+			return
+		}
+		for i := range src.NumField() {
+			copyTree(dst.Field(i), src.Field(i))
+		}
+	default:
+		dst.Set(src)
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
+
+	ref "github.com/campc/campc/lang/internal/refgrammar"
 )
 
 // participle backtracks up to its lookahead when a branch fails, and the
@@ -28,17 +30,13 @@ const (
 	kindStep               // a flow, or an if/else block inside one
 )
 
-var itemOpts = []participle.Option{
-	participle.Lexer(campLexer),
-	participle.Elide("Comment", "Whitespace"),
-	participle.UseLookahead(6),
-}
-
+// The item parsers are the reference grammar's, as the error they refine
+// is (see dispatch.go).
 var (
-	declParser     = participle.MustBuild[Decl](itemOpts...)
-	campaignParser = participle.MustBuild[CampaignItem](itemOpts...)
-	smartParser    = participle.MustBuild[SmartListItem](itemOpts...)
-	stepParser     = participle.MustBuild[Step](itemOpts...)
+	declParser     = participle.MustBuild[ref.Decl](parserOpts...)
+	campaignParser = participle.MustBuild[ref.CampaignItem](parserOpts...)
+	smartParser    = participle.MustBuild[ref.SmartListItem](parserOpts...)
+	stepParser     = participle.MustBuild[ref.Step](parserOpts...)
 )
 
 // maxRefineItems bounds the work spent placing one error.
@@ -278,22 +276,22 @@ func (r *refiner) parseWithin(kind blockKind, i, end int) (int, error) {
 	var endPos lexer.Position
 	switch kind {
 	case kindDecl:
-		var v *Decl
+		var v *ref.Decl
 		if v, err = declParser.ParseFromLexer(peek, participle.AllowTrailing(true)); err == nil {
 			endPos = v.EndPos
 		}
 	case kindCampaign:
-		var v *CampaignItem
+		var v *ref.CampaignItem
 		if v, err = campaignParser.ParseFromLexer(peek, participle.AllowTrailing(true)); err == nil {
 			endPos = v.EndPos
 		}
 	case kindSmart:
-		var v *SmartListItem
+		var v *ref.SmartListItem
 		if v, err = smartParser.ParseFromLexer(peek, participle.AllowTrailing(true)); err == nil {
 			endPos = v.EndPos
 		}
 	case kindStep:
-		var v *Step
+		var v *ref.Step
 		if v, err = stepParser.ParseFromLexer(peek, participle.AllowTrailing(true)); err == nil {
 			endPos = v.EndPos
 		}
