@@ -83,11 +83,16 @@ func (rc *rowChunk) tags(i int32) []memTag {
 	return nil
 }
 
-// set replaces a row's log and tags. A new rowExtra each time: a lent
-// view of the row may still be reading the old one's slices.
+// set replaces a row's log and tags. Only the writer of the row reads
+// its rowExtra without the store's lock (see columns.go), so it is
+// changed in place.
 func (rc *rowChunk) set(i int32, log []*storage.Activity, tags []memTag) {
 	if len(log) == 0 && len(tags) == 0 {
 		rc.extra[i] = nil
+		return
+	}
+	if x := rc.extra[i]; x != nil {
+		x.log, x.tags = log, tags
 		return
 	}
 	rc.extra[i] = &rowExtra{log: log, tags: tags}
