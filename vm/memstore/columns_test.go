@@ -70,7 +70,12 @@ func TestColumnsRoundTrip(t *testing.T) {
 	}
 	check := func(stage string) {
 		t.Helper()
-		for _, w := range want {
+		for i, w := range want {
+			// A sample (go-cmp is slow under -race): the special people,
+			// both sides of each chunk edge, and every 13th.
+			if i%13 != 0 && i != 5 && i != 17 && i != 4321 && i&chunkMask != 0 && i&chunkMask != chunkMask && i != len(want)-1 {
+				continue
+			}
 			got, err := s.LoadPerson(ctx, w.ID)
 			if w.Deleted {
 				if got != nil || err != nil {
