@@ -39,6 +39,13 @@ func IsCorrupt(err error) bool {
 	return false
 }
 
+// isSQLiteBusy reports whether err is SQLite refusing a lock another
+// connection holds (SQLITE_BUSY, after the busy timeout where it applies).
+func isSQLiteBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 5
+}
+
 // IsRetryable reports whether err is PostgreSQL giving up a transaction
 // that would succeed if done again: a deadlock between two transactions
 // that lock the same people in different orders (40P01), or a

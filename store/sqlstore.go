@@ -148,8 +148,22 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 // runs once.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	from := -1
+	busy := 0
 	for {
 		v, done, err := s.migrateOne(ctx)
+		// Processes opening one new SQLite file at once: the first
+		// connection's switch to WAL takes the file exclusively without
+		// waiting for the busy timeout, so another may be refused
+		// outright. Nothing was written; wait and do it again.
+		if err != nil && isSQLiteBusy(err) && busy < 100 {
+			busy++
+			select {
+			case <-ctx.Done():
+				return from, ctx.Err()
+			case <-time.After(time.Duration(busy) * 5 * time.Millisecond):
+			}
+			continue
+		}
 		if from < 0 {
 			from = v
 		}

@@ -300,6 +300,7 @@ func DecodeSlots(id string, data []byte, lay *ir.Layout) (*Person, error) {
 	p := &Person{ID: id, Partition: d.str()}
 	s := NewSlots(lay)
 	n := d.count()
+	s.Grow(int(min(n, uint64(len(data))))) // a count past the data is damage, found below
 	for i, from := uint64(0), 0; i < n && d.err == nil; i++ {
 		name := d.str()
 		var col int

@@ -18,8 +18,12 @@ import (
 // back unchanged. Programs and qualification times stay keyed by name.
 type Slots struct {
 	lay        *ir.Layout
-	vals       []ir.Value // by Layout.Fields column
-	has        []bool     // by Layout.Fields column: whether vals holds a value (which may be null, as in the map form)
+	// at is, by Layout.Fields column, the index in vals of the person's
+	// value (which may be null, as in the map form), -1 for none: the
+	// values a person has, not a value's room for every field of the
+	// program (an ir.Value is near 100 bytes).
+	at   []int32
+	vals []ir.Value
 	lists      []bool     // by Layout.Lists column
 	otherVals  map[string]ir.Value
 	otherLists map[string]bool
@@ -29,14 +33,37 @@ type Slots struct {
 
 // NewSlots makes an empty person in a layout's columns.
 func NewSlots(lay *ir.Layout) *Slots {
-	return &Slots{lay: lay, vals: make([]ir.Value, len(lay.Fields)), has: make([]bool, len(lay.Fields)), lists: make([]bool, len(lay.Lists))}
+	s := &Slots{lay: lay, at: make([]int32, len(lay.Fields)), lists: make([]bool, len(lay.Lists))}
+	for i := range s.at {
+		s.at[i] = -1
+	}
+	return s
 }
+
+// Grow makes room for n more values (a decoder knows how many it reads).
+func (s *Slots) Grow(n int) { s.vals = slices.Grow(s.vals, n) }
 
 // SlotLoader is an optional Tx method: LoadPerson for the engine, the
 // person decoded into the columns of the program's layout (Person.View a
 // *Slots).
 type SlotLoader interface {
 	LoadSlots(lay *ir.Layout, id string) (*Person, error)
+}
+
+func (s *Slots) get(col int) (ir.Value, bool) {
+	if k := s.at[col]; k >= 0 {
+		return s.vals[k], true
+	}
+	return ir.Value{}, false
+}
+
+func (s *Slots) put(col int, v ir.Value) {
+	if k := s.at[col]; k >= 0 {
+		s.vals[k] = v
+		return
+	}
+	s.at[col] = int32(len(s.vals))
+	s.vals = append(s.vals, v)
 }
 
 func (s *Slots) fieldCol(name string) int {
@@ -65,7 +92,7 @@ func (s *Slots) SetFieldAt(col int, name string, v ir.Value) {
 		col = s.fieldCol(name)
 	}
 	if col >= 0 {
-		s.vals[col], s.has[col] = v, true
+		s.put(col, v)
 		return
 	}
 	if s.otherVals == nil {
@@ -101,8 +128,8 @@ func (s *Slots) EachField(fn func(name string, v ir.Value)) {
 				fn(other[j], v)
 			}
 		}
-		if s.has[i] && !s.vals[i].Null {
-			fn(name, s.vals[i])
+		if k := s.at[i]; k >= 0 && !s.vals[k].Null {
+			fn(name, s.vals[k])
 		}
 	}
 	for ; j < len(other); j++ {
@@ -120,8 +147,8 @@ func (s *Slots) FieldCount() int {
 			n++
 		}
 	}
-	for i, v := range s.vals {
-		if s.has[i] && !v.Null {
+	for _, k := range s.at {
+		if k >= 0 && !s.vals[k].Null {
 			n++
 		}
 	}
@@ -172,7 +199,7 @@ func (s *Slots) MapForm(p *Person) *Person {
 
 func (s *Slots) Field(id, name string) (ir.Value, bool) {
 	if i := s.fieldCol(name); i >= 0 {
-		return s.vals[i], s.has[i]
+		return s.get(i)
 	}
 	v, ok := s.otherVals[name]
 	return v, ok
@@ -180,7 +207,7 @@ func (s *Slots) Field(id, name string) (ir.Value, bool) {
 
 func (s *Slots) FieldOf(f *ir.Field) (ir.Value, bool) {
 	if f.Layout == s.lay {
-		return s.vals[f.Col], s.has[f.Col]
+		return s.get(f.Col)
 	}
 	return s.Field("", f.Name)
 }
@@ -188,9 +215,9 @@ func (s *Slots) FieldOf(f *ir.Field) (ir.Value, bool) {
 func (s *Slots) SetField(name string, v ir.Value, gone bool) {
 	if i := s.fieldCol(name); i >= 0 {
 		if gone {
-			s.vals[i], s.has[i] = ir.Value{}, false
+			s.at[i] = -1
 		} else {
-			s.vals[i], s.has[i] = v, true
+			s.put(i, v)
 		}
 		return
 	}
@@ -256,8 +283,8 @@ func (s *Slots) SetRun(key string, at time.Time) {
 
 func (s *Slots) Clone() PersonView {
 	c := *s
+	c.at = slices.Clone(s.at)
 	c.vals = slices.Clone(s.vals)
-	c.has = slices.Clone(s.has)
 	c.lists = slices.Clone(s.lists)
 	c.otherVals = maps.Clone(s.otherVals)
 	c.otherLists = maps.Clone(s.otherLists)
