@@ -17,14 +17,14 @@ import (
 // declared, a list key it lacks) is kept beside the slots and written
 // back unchanged. Programs and qualification times stay keyed by name.
 type Slots struct {
-	lay        *ir.Layout
+	lay *ir.Layout
 	// at is, by Layout.Fields column, the index in vals of the person's
 	// value (which may be null, as in the map form), -1 for none: the
 	// values a person has, not a value's room for every field of the
 	// program (an ir.Value is near 100 bytes).
-	at   []int32
-	vals []ir.Value
-	lists      []bool     // by Layout.Lists column
+	at         []int32
+	vals       []ir.Value
+	lists      []bool // by Layout.Lists column
 	otherVals  map[string]ir.Value
 	otherLists map[string]bool
 	programs   map[string]string
