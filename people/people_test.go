@@ -130,23 +130,7 @@ func TestPeopleErrors(t *testing.T) {
 		{"a.jsonl", `{"Id": true}`, `a.jsonl:1:8: Id must be a string`},
 		{"a.jsonl", `{"Id": ""}`, `a.jsonl:1:8: missing Id`},
 	} {
-		var err error
-		if strings.HasSuffix(tc.file, ".csv") {
-			_, err = ParseCSV(tc.file, []byte(tc.data), s)
-		} else {
-			_, err = ParseJSONL(tc.file, []byte(tc.data), s)
-		}
-		// Reported as a lang diagnostic: file:line:col: error[people]: message.
-		want := placed.ReplaceAllString(tc.want, "${1}error[people]: ")
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q: got %v, want %q", tc.data, err, want)
-		}
-		var pe *Error
-		if errors.As(err, &pe) {
-			if d := pe.Diagnostic(); d.Code != lang.CodePeople || d.Start.Filename != tc.file || d.Start.Line < 1 || d.Start.Column < 1 {
-				t.Errorf("%q: diagnostic %+v", tc.data, d)
-			}
-		}
+		checkPeopleError(t, s, tc.file, tc.data, tc.want)
 	}
 }
 
@@ -388,23 +372,7 @@ func TestPeopleHeadingErrors(t *testing.T) {
 		{"a.jsonl", `{"Id": "1", "Partition": "APAC"}`, `a.jsonl:1:26: unknown partition "APAC"`},
 		{"a.csv", "Id,Person Partition\n1,Nowhere\n", `a.csv:2:3: unknown partition "Nowhere"`},
 	} {
-		var err error
-		if strings.HasSuffix(tc.file, ".csv") {
-			_, err = ParseCSV(tc.file, []byte(tc.data), s)
-		} else {
-			_, err = ParseJSONL(tc.file, []byte(tc.data), s)
-		}
-		// Reported as a lang diagnostic: file:line:col: error[people]: message.
-		want := placed.ReplaceAllString(tc.want, "${1}error[people]: ")
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q: got %v, want %q", tc.data, err, want)
-		}
-		var pe *Error
-		if errors.As(err, &pe) {
-			if d := pe.Diagnostic(); d.Code != lang.CodePeople || d.Start.Filename != tc.file || d.Start.Line < 1 || d.Start.Column < 1 {
-				t.Errorf("%q: diagnostic %+v", tc.data, d)
-			}
-		}
+		checkPeopleError(t, s, tc.file, tc.data, tc.want)
 	}
 	// "Default" is a partition only where a workspace sees it.
 	s2 := schemaOf(t, "workspace \"V\"\npartition \"EMEA\"\n")
@@ -482,6 +450,29 @@ func TestMergeImport(t *testing.T) {
 	}
 	if old.Fields["Region"].Text != "South" || !old.Lists["W/Hot"] {
 		t.Errorf("MergeImport changed the old person")
+	}
+}
+
+// checkPeopleError parses a people file that is wrong and checks the
+// error: reported as a lang diagnostic, file:line:col: error[people]:
+// message, of code people, whose message holds want.
+func checkPeopleError(t *testing.T, s *Schema, file, data, want string) {
+	t.Helper()
+	var err error
+	if strings.HasSuffix(file, ".csv") {
+		_, err = ParseCSV(file, []byte(data), s)
+	} else {
+		_, err = ParseJSONL(file, []byte(data), s)
+	}
+	want = placed.ReplaceAllString(want, "${1}error[people]: ")
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("%q: got %v, want %q", data, err, want)
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		if d := pe.Diagnostic(); d.Code != lang.CodePeople || d.Start.Filename != file || d.Start.Line < 1 || d.Start.Column < 1 {
+			t.Errorf("%q: diagnostic %+v", data, d)
+		}
 	}
 }
 

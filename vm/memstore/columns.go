@@ -119,8 +119,11 @@ type columnChunk struct {
 
 // bitset is one list's members, by row chunk.
 type bitset struct {
-	chunks atomic.Pointer[[]*[chunkRows / 64]atomic.Uint64]
+	chunks atomic.Pointer[[]*bitWords]
 }
+
+// bitWords are a bitset's words for one chunk of rows.
+type bitWords [chunkRows / 64]atomic.Uint64
 
 // memTag is a program status or a qualification time of a row.
 type memTag struct {
@@ -153,15 +156,7 @@ func (tb *table) rowChunk(row int32) *rowChunk { return (*tb.rows.Load())[row>>c
 func (tb *table) newRow(id string) int32 {
 	row := tb.n
 	tb.n++
-	rows := tb.rows.Load()
-	if rows == nil || int(row>>chunkBits) >= len(*rows) {
-		var grown []*rowChunk
-		if rows != nil {
-			grown = append(grown, *rows...)
-		}
-		grown = append(grown, new(rowChunk))
-		tb.rows.Store(&grown)
-	}
+	atFor(&tb.rows, int(row>>chunkBits), func() *rowChunk { return new(rowChunk) })
 	ref := tb.put(id)
 	tb.rowChunk(row).id[row&chunkMask] = ref
 	if tb.index == nil {
@@ -210,58 +205,50 @@ func (tb *table) id(row int32) string { return tb.text(tb.rowChunk(row).id[row&c
 
 func (tb *table) flags(row int32) uint8 { return tb.rowChunk(row).flags[row&chunkMask] }
 
-// column returns a field's column, or nil when no row ever had the field.
-func (tb *table) column(name uint32) *column {
-	cols := tb.cols.Load()
-	if cols == nil || int(name) >= len(*cols) {
+// at is the i-th entry of a directory published by p, or nil.
+func at[T any](p *atomic.Pointer[[]*T], i int) *T {
+	d := p.Load()
+	if d == nil || i >= len(*d) {
 		return nil
 	}
-	return (*cols)[name]
+	return (*d)[i]
 }
+
+// atFor is at, making the entry (and growing the directory) when it has
+// none. A directory is never changed in place: a grown copy is published,
+// so that readers holding no lock see one or the other. The caller holds
+// the store's mu (write).
+func atFor[T any](p *atomic.Pointer[[]*T], i int, make func() *T) *T {
+	if x := at(p, i); x != nil {
+		return x
+	}
+	var grown []*T
+	if d := p.Load(); d != nil {
+		grown = append(grown, *d...)
+	}
+	for len(grown) <= i {
+		grown = append(grown, nil)
+	}
+	x := make()
+	grown[i] = x
+	p.Store(&grown)
+	return x
+}
+
+// column returns a field's column, or nil when no row ever had the field.
+func (tb *table) column(name uint32) *column { return at(&tb.cols, int(name)) }
 
 // columnFor returns a field's column, making it. The caller holds mu (write).
 func (tb *table) columnFor(name uint32) *column {
-	if c := tb.column(name); c != nil {
-		return c
-	}
-	var grown []*column
-	if cols := tb.cols.Load(); cols != nil {
-		grown = append(grown, *cols...)
-	}
-	for len(grown) <= int(name) {
-		grown = append(grown, nil)
-	}
-	c := &column{dict: map[string]uint32{}}
-	grown[name] = c
-	tb.cols.Store(&grown)
-	return c
+	return atFor(&tb.cols, int(name), func() *column { return &column{dict: map[string]uint32{}} })
 }
 
 // cell returns the chunk holding a row's cell of the column, or nil.
-func (c *column) cell(row int32) *columnChunk {
-	chunks := c.chunks.Load()
-	if chunks == nil || int(row>>chunkBits) >= len(*chunks) {
-		return nil
-	}
-	return (*chunks)[row>>chunkBits]
-}
+func (c *column) cell(row int32) *columnChunk { return at(&c.chunks, int(row>>chunkBits)) }
 
 // cellFor returns the chunk for a row's cell, making it. The caller holds mu (write).
 func (c *column) cellFor(row int32) *columnChunk {
-	if ch := c.cell(row); ch != nil {
-		return ch
-	}
-	var grown []*columnChunk
-	if chunks := c.chunks.Load(); chunks != nil {
-		grown = append(grown, *chunks...)
-	}
-	for len(grown) <= int(row>>chunkBits) {
-		grown = append(grown, nil)
-	}
-	ch := new(columnChunk)
-	grown[row>>chunkBits] = ch
-	c.chunks.Store(&grown)
-	return ch
+	return atFor(&c.chunks, int(row>>chunkBits), func() *columnChunk { return new(columnChunk) })
 }
 
 // value reads a row's cell of a column.
@@ -354,63 +341,31 @@ func (tb *table) setValue(c *column, row int32, v ir.Value) {
 }
 
 // list returns a list's bitset, or nil when nobody was ever on it.
-func (tb *table) list(key uint32) *bitset {
-	ls := tb.lists.Load()
-	if ls == nil || int(key) >= len(*ls) {
-		return nil
-	}
-	return (*ls)[key]
-}
+func (tb *table) list(key uint32) *bitset { return at(&tb.lists, int(key)) }
 
 // listFor returns a list's bitset, making it. The caller holds mu (write).
 func (tb *table) listFor(key uint32) *bitset {
-	if b := tb.list(key); b != nil {
-		return b
-	}
-	var grown []*bitset
-	if ls := tb.lists.Load(); ls != nil {
-		grown = append(grown, *ls...)
-	}
-	for len(grown) <= int(key) {
-		grown = append(grown, nil)
-	}
-	b := new(bitset)
-	grown[key] = b
-	tb.lists.Store(&grown)
-	return b
+	return atFor(&tb.lists, int(key), func() *bitset { return new(bitset) })
 }
 
 func (b *bitset) has(row int32) bool {
 	if b == nil {
 		return false
 	}
-	chunks := b.chunks.Load()
-	if chunks == nil || int(row>>chunkBits) >= len(*chunks) || (*chunks)[row>>chunkBits] == nil {
-		return false
-	}
-	w := (*chunks)[row>>chunkBits][(row&chunkMask)>>6].Load()
-	return w&(1<<(row&63)) != 0
+	words := at(&b.chunks, int(row>>chunkBits))
+	return words != nil && words[(row&chunkMask)>>6].Load()&(1<<(row&63)) != 0
 }
 
 // set adds or removes a row. The caller holds mu (write).
 func (b *bitset) set(row int32, in bool) {
-	chunks := b.chunks.Load()
-	if chunks == nil || int(row>>chunkBits) >= len(*chunks) || (*chunks)[row>>chunkBits] == nil {
+	words := at(&b.chunks, int(row>>chunkBits))
+	if words == nil {
 		if !in {
 			return
 		}
-		var grown []*[chunkRows / 64]atomic.Uint64
-		if chunks != nil {
-			grown = append(grown, *chunks...)
-		}
-		for len(grown) <= int(row>>chunkBits) {
-			grown = append(grown, nil)
-		}
-		grown[row>>chunkBits] = new([chunkRows / 64]atomic.Uint64)
-		b.chunks.Store(&grown)
-		chunks = &grown
+		words = atFor(&b.chunks, int(row>>chunkBits), func() *bitWords { return new(bitWords) })
 	}
-	w := &(*chunks)[row>>chunkBits][(row&chunkMask)>>6]
+	w := &words[(row&chunkMask)>>6]
 	if in {
 		w.Or(1 << (row & 63))
 	} else {

@@ -134,11 +134,7 @@ func TestColumnsConcurrentViews(t *testing.T) {
 				p.SetField(fmt.Sprintf("New%d", g), ir.NewText(stdlib.Text, id))
 				p.SetInList(fmt.Sprintf("W/G%d", g), true)
 				p.SetRunAt("W/C2", time.Unix(int64(i), 0).UTC())
-				if err := tx.Apply(&storage.Commit{Person: p}); err != nil {
-					errs <- err
-					return
-				}
-				if err := tx.Commit(); err != nil {
+				if err := applyCommit(tx, p); err != nil {
 					errs <- err
 					return
 				}
@@ -153,11 +149,7 @@ func TestColumnsConcurrentViews(t *testing.T) {
 			p.Fields[fmt.Sprintf("F%d", i%50)] = ir.NewText(stdlib.Text, p.ID)
 			p.Lists = map[string]bool{fmt.Sprintf("W/N%d", i%30): true}
 			tx, _ := s.Begin(ctx)
-			if err := tx.Apply(&storage.Commit{Person: p}); err != nil {
-				errs <- err
-				return
-			}
-			if err := tx.Commit(); err != nil {
+			if err := applyCommit(tx, p); err != nil {
 				errs <- err
 				return
 			}
@@ -242,4 +234,12 @@ func TestFieldOfThroughLayout(t *testing.T) {
 		}
 		tx.Rollback()
 	}
+}
+
+// applyCommit commits a person's new state in tx.
+func applyCommit(tx storage.Tx, p *storage.Person) error {
+	if err := tx.Apply(&storage.Commit{Person: p}); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

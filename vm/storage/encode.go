@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -148,7 +150,7 @@ func EncodePerson(p *Person) ([]byte, error) {
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(n))
-	for _, name := range sortedKeys(p.Fields) {
+	for _, name := range slices.Sorted(maps.Keys(p.Fields)) {
 		if v := p.Fields[name]; !v.Null {
 			b = appendField(b, name, v)
 		}
@@ -201,11 +203,11 @@ func appendTail(b []byte, lists []string, programs map[string]string, runs map[s
 		b = appendStr(b, k)
 	}
 	b = binary.AppendUvarint(b, uint64(len(programs)))
-	for _, k := range sortedKeys(programs) {
+	for _, k := range slices.Sorted(maps.Keys(programs)) {
 		b = appendStr(appendStr(b, k), programs[k])
 	}
 	b = binary.AppendUvarint(b, uint64(len(runs)))
-	for _, k := range sortedKeys(runs) {
+	for _, k := range slices.Sorted(maps.Keys(runs)) {
 		t := runs[k]
 		b = binary.AppendVarint(appendStr(b, k), t.Unix())
 		b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
@@ -469,13 +471,4 @@ func (d *binReader) str() string {
 	s := d.s[d.i : d.i+int(n)]
 	d.i += int(n)
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
