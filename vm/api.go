@@ -112,9 +112,9 @@ func (e *Engine) ChangePerson(ctx context.Context, ch PersonChange) (*Report, er
 				continue
 			}
 			if v.Null {
-				ps.p.DeleteField(fd.Name)
+				ps.p.DeleteFieldOf(fd)
 			} else {
-				ps.p.SetField(fd.Name, v)
+				ps.p.SetFieldOf(fd, v)
 			}
 			ps.touch()
 			if fd.Type == stdlib.Score {

@@ -507,7 +507,7 @@ func (ps *pass) changeScore(st *ir.ChangeScore, cur *cursor) error {
 		// so "data value changed" filters and score triggers do not see it.
 		return nil
 	}
-	ps.p.SetField(f.Name, ir.Value{Type: f.Type, Num: newN})
+	ps.p.SetFieldOf(f, ir.Value{Type: f.Type, Num: newN})
 	if newN != oldN {
 		ps.touch()
 	}
@@ -552,9 +552,9 @@ func (ps *pass) setData(st ir.Step, f *ir.Field, v ir.Value, cur *cursor, extra 
 		return
 	}
 	if v.Null {
-		ps.p.DeleteField(f.Name)
+		ps.p.DeleteFieldOf(f)
 	} else {
-		ps.p.SetField(f.Name, v)
+		ps.p.SetFieldOf(f, v)
 	}
 	ps.touch()
 	ps.add(&storage.Activity{Type: stdlib.ActChangeDataValue, Primary: f.Name, Attributes: append(storage.Attrs{{Key: "Old Value", Value: storage.AttrOf(old)}, {Key: "New Value", Value: storage.AttrOf(v)}}, extra...)}, st, cur)

@@ -392,7 +392,7 @@ func (r *run) applyEvent(p *storage.Person, ev *storage.Event) error {
 			return nil // no change, so no event
 		}
 		ev.Old = storage.FormatValue(old)
-		p.SetField(f.Name, v)
+		p.SetFieldOf(f, v)
 		ps.touch()
 		act.Type, act.Primary = stdlib.ActChangeDataValue, f.Name
 		act.Attributes = storage.Attrs{{Key: "Old Value", Value: storage.AttrOf(old)}, {Key: "New Value", Value: storage.AttrOf(v)}}
@@ -498,7 +498,7 @@ func (ps *pass) unsubscribe(ws *ir.Workspace, ev *storage.Event) {
 		return // already unsubscribed: nothing changes
 	}
 	v := ir.NewBool(true)
-	ps.p.SetField(f.Name, v)
+	ps.p.SetFieldOf(f, v)
 	ps.add(&storage.Activity{Type: stdlib.ActChangeDataValue, Workspace: ws.Name, Primary: f.Name,
 		Attributes: storage.Attrs{{Key: "Old Value", Value: storage.AttrOf(old)}, {Key: "New Value", Value: storage.AttrOf(v)}, {Key: "Reason", Value: storage.AttrStr("Unsubscribe Email " + ev.Email)}}}, nil, nil)
 	ps.events = append(ps.events, storage.Event{Kind: ir.TrigDataChanges, Person: ps.p.ID, Field: f.Name,

@@ -216,7 +216,24 @@ func TestFieldOfThroughLayout(t *testing.T) {
 	if v, _ := p.FieldOf(field(lay, "Score")); v.Num != 99 || !p.InListOf(list(lay, "W/L9")) {
 		t.Errorf("the pass's writes do not read first: %v", v)
 	}
-	tx.Rollback()
+	// Writes through the layout land in the right columns at commit,
+	// "Later" (not a column yet) included.
+	p.SetFieldOf(field(lay, "Country"), ir.NewText(stdlib.Text, "AT"))
+	p.DeleteFieldOf(field(lay, "Email"))
+	p.SetFieldOf(field(lay, "Later"), ir.NewText(stdlib.Text, "soon"))
+	if v, ok := p.LookupField("Country"); !ok || v.Text != "AT" {
+		t.Errorf("SetFieldOf does not read back by name: %v %v", v, ok)
+	}
+	if err := applyCommit(tx, p); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.LoadPerson(ctx, "p00007")
+	if got.Fields["Country"].Text != "AT" || got.Fields["Later"].Text != "soon" || got.Fields["Score"].Num != 99 {
+		t.Errorf("after commit: %v", got.Fields)
+	}
+	if _, ok := got.Fields["Email"]; ok {
+		t.Error("DeleteFieldOf left the value")
+	}
 
 	// Another person's commit makes the column "Later" the binding had
 	// not seen: a new layout, and the old one, both read it.

@@ -257,6 +257,7 @@ type memView struct {
 
 type viewField struct {
 	name string
+	n    int32 // the name's number in the store (its column), -1 when not known yet
 	v    ir.Value
 	gone bool // deleted
 }
@@ -394,7 +395,15 @@ func (m *Store) binding(lay *ir.Layout) *binding {
 	return b
 }
 
-func (v *memView) SetField(name string, val ir.Value, gone bool) {
+func (v *memView) SetField(name string, val ir.Value, gone bool) { v.write(name, -1, val, gone) }
+
+// SetFieldOf implements PersonView: the write keeps the field's column,
+// found through the layout's binding, so the commit need not look it up.
+func (v *memView) SetFieldOf(f *ir.Field, val ir.Value, gone bool) {
+	v.write(f.Name, v.m.binding(f.Layout).field(f.Col), val, gone)
+}
+
+func (v *memView) write(name string, n int32, val ir.Value, gone bool) {
 	for i := range v.fields {
 		if f := &v.fields[i]; f.name == name {
 			f.v, f.gone = val, gone
@@ -404,7 +413,7 @@ func (v *memView) SetField(name string, val ir.Value, gone bool) {
 	if v.fields == nil {
 		v.fields = make([]viewField, 0, 4) // a pass writes a few: one allocation
 	}
-	v.fields = append(v.fields, viewField{name: name, v: val, gone: gone})
+	v.fields = append(v.fields, viewField{name: name, n: n, v: val, gone: gone})
 }
 
 func (v *memView) InList(key string) bool {
@@ -523,7 +532,11 @@ func (m *Store) installView(p *storage.Person) bool {
 				w.gone = true // not stored twice
 			}
 		}
-		c := tb.columnFor(m.strs.id(w.name))
+		n := w.n
+		if n < 0 {
+			n = int32(m.strs.id(w.name))
+		}
+		c := tb.columnFor(uint32(n))
 		if w.gone {
 			tb.setValue(c, row, ir.Value{Null: true})
 		} else {

@@ -228,6 +228,18 @@ func (s *Slots) SetField(name string, v ir.Value, gone bool) {
 	s.SetFieldAt(-1, name, v)
 }
 
+func (s *Slots) SetFieldOf(f *ir.Field, v ir.Value, gone bool) {
+	if f.Layout != s.lay {
+		s.SetField(f.Name, v, gone)
+		return
+	}
+	if gone {
+		s.at[f.Col] = -1
+	} else {
+		s.put(f.Col, v)
+	}
+}
+
 func (s *Slots) InList(key string) bool {
 	if i := s.listCol(key); i >= 0 {
 		return s.lists[i]

@@ -31,7 +31,7 @@ func TestSlotsLikeMapForm(t *testing.T) {
 			if i := indexOf(lay.Fields, name); i >= 0 {
 				f.Col, f.Layout = i, lay
 			}
-			switch r.IntN(8) {
+			switch r.IntN(9) {
 			case 0:
 				v := ir.NewNumber(stdlib.Number, float64(r.IntN(5)))
 				m.SetField(name, v)
@@ -57,6 +57,15 @@ func TestSlotsLikeMapForm(t *testing.T) {
 				s.SetRunAt(key, at)
 			case 6:
 				s = s.Clone() // a clone reads and writes as its original
+			case 7:
+				v := ir.NewNumber(stdlib.Number, float64(r.IntN(5)))
+				if r.IntN(2) == 0 {
+					m.SetField(name, v)
+					s.SetFieldOf(f, v)
+				} else {
+					m.DeleteField(name)
+					s.DeleteFieldOf(f)
+				}
 			}
 			mv, mok := m.LookupField(name)
 			sv, sok := s.LookupField(name)

@@ -50,6 +50,8 @@ type PersonView interface {
 	// column of the program's layout (ir.Layout).
 	FieldOf(f *ir.Field) (ir.Value, bool)
 	InListOf(l *ir.List) bool
+	// SetFieldOf is SetField of a declared field, through its column.
+	SetFieldOf(f *ir.Field, v ir.Value, gone bool)
 	// Clone is a copy whose writes do not touch this view.
 	Clone() PersonView
 }
@@ -81,6 +83,25 @@ func (p *Person) FieldOf(f *ir.Field) (ir.Value, bool) {
 	}
 	v, ok := p.Fields[f.Name]
 	return v, ok
+}
+
+// SetFieldOf sets a declared field's value: SetField(f.Name, v), through
+// the field's column for a lent person.
+func (p *Person) SetFieldOf(f *ir.Field, v ir.Value) {
+	if p.View != nil {
+		p.View.SetFieldOf(f, v, false)
+		return
+	}
+	made(&p.Fields)[f.Name] = v
+}
+
+// DeleteFieldOf removes a declared field's value: DeleteField(f.Name).
+func (p *Person) DeleteFieldOf(f *ir.Field) {
+	if p.View != nil {
+		p.View.SetFieldOf(f, ir.Value{}, true)
+		return
+	}
+	delete(p.Fields, f.Name)
 }
 
 // InListOf reports whether the person is a member of a declared list:
