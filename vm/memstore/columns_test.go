@@ -260,3 +260,37 @@ func applyCommit(tx storage.Tx, p *storage.Person) error {
 	}
 	return tx.Commit()
 }
+
+// TestPutPeopleWaitsForTransaction: PutPeople of a person a transaction
+// holds (lent as a row that is read without the store's lock) waits for
+// the transaction to end, and then writes. Under -race this is also the
+// check that the import does not write the row under the reader.
+func TestPutPeopleWaitsForTransaction(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	s.PutPeople(columnsPerson(1))
+	tx, _ := s.Begin(ctx)
+	p, _ := tx.(storage.ViewLoader).LoadView("p00001")
+	done := make(chan struct{})
+	go func() {
+		q := columnsPerson(1)
+		q.Fields["Score"] = ir.NewNumber(stdlib.Score, -5)
+		s.PutPeople(q)
+		close(done)
+	}()
+	for range 50 { // the lent row reads as loaded while the import waits
+		if v := p.Field("Score"); v.Num != columnsPerson(1).Fields["Score"].Num {
+			t.Fatalf("the row changed under its transaction: %v", v)
+		}
+		select {
+		case <-done:
+			t.Fatal("PutPeople did not wait for the transaction")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	tx.Rollback()
+	<-done
+	if got, _ := s.LoadPerson(ctx, "p00001"); got.Fields["Score"].Num != -5 {
+		t.Errorf("after the transaction, Score %v", got.Fields["Score"])
+	}
+}

@@ -35,8 +35,15 @@ func New() *Store {
 // the Id order; what a people file gives empty is simply not stored. It is
 // meant for loading before a run.
 func (m *Store) PutPeople(ps ...*storage.Person) {
+	m.idle(ps)
+	defer m.lk.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.put(ps)
+}
+
+// put writes people whole. The caller holds m.lk (from idle) and mu.
+func (m *Store) put(ps []*storage.Person) {
 	added := false
 	for _, p := range ps {
 		row, fresh := m.rowOf(p.ID)
@@ -45,6 +52,33 @@ func (m *Store) PutPeople(ps ...*storage.Person) {
 	}
 	if added {
 		slices.Sort(m.ids)
+	}
+}
+
+// idle waits until no transaction holds any of the people, and returns
+// holding m.lk, so that none takes one until the caller has written them
+// and released it. A row is written in place, and a transaction reads
+// the rows it holds without the store's lock. Waiting holds no person,
+// so it cannot deadlock with a transaction.
+func (m *Store) idle(ps []*storage.Person) {
+	for {
+		m.lk.Lock()
+		var ch chan struct{}
+		for _, p := range ps {
+			if c, busy := m.held[p.ID]; busy {
+				if c == nil {
+					c = make(chan struct{})
+					m.held[p.ID] = c
+				}
+				ch = c
+				break
+			}
+		}
+		if ch == nil {
+			return
+		}
+		m.lk.Unlock()
+		<-ch
 	}
 }
 
@@ -537,13 +571,17 @@ func (m *Store) Import(ctx context.Context, people []*storage.Person, progress f
 			return fmt.Errorf("import person %q: %w", p.ID, err)
 		}
 	}
+	// Read, merge and write with nobody holding the people, in one turn
+	// of the store's lock, so that no pass commits between.
 	merged := make([]*storage.Person, len(people))
-	m.mu.RLock()
+	m.idle(people)
+	m.mu.Lock()
 	for i, p := range people {
 		merged[i] = storage.MergeImport(m.load(p.ID), p)
 	}
-	m.mu.RUnlock()
-	m.PutPeople(merged...)
+	m.put(merged)
+	m.mu.Unlock()
+	m.lk.Unlock()
 	if progress != nil {
 		progress(len(people))
 	}
