@@ -239,25 +239,7 @@ func DecodePerson(id string, data []byte) (*Person, error) {
 			p.Lists[d.str()] = true
 		}
 	}
-	if n := d.count(); n > 0 {
-		p.Programs = make(map[string]string, n)
-		for i := uint64(0); i < n && d.err == nil; i++ {
-			k := d.str()
-			p.Programs[k] = d.str()
-		}
-	}
-	if n := d.count(); n > 0 {
-		p.Runs = make(map[string]time.Time, n)
-		for i := uint64(0); i < n && d.err == nil; i++ {
-			k := d.str()
-			if v == 1 {
-				p.Runs[k] = time.Unix(0, d.varint()).UTC()
-			} else {
-				sec := d.varint()
-				p.Runs[k] = time.Unix(sec, int64(d.uvarint())).UTC()
-			}
-		}
-	}
+	p.Programs, p.Runs = d.tail(v)
 	if d.err != nil {
 		return nil, fmt.Errorf("person %q: %v", id, d.err)
 	}
@@ -265,6 +247,33 @@ func DecodePerson(id string, data []byte) (*Person, error) {
 		rekeyV1(p)
 	}
 	return p, nil
+}
+
+// tail reads the program statuses and the qualification times (nil
+// maps when there are none), as form v stores them.
+func (d *binReader) tail(v byte) (map[string]string, map[string]time.Time) {
+	var progs map[string]string
+	if n := d.count(); n > 0 {
+		progs = make(map[string]string, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			k := d.str()
+			progs[k] = d.str()
+		}
+	}
+	var runs map[string]time.Time
+	if n := d.count(); n > 0 {
+		runs = make(map[string]time.Time, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			k := d.str()
+			if v == 1 {
+				runs[k] = time.Unix(0, d.varint()).UTC()
+			} else {
+				sec := d.varint()
+				runs[k] = time.Unix(sec, int64(d.uvarint())).UTC()
+			}
+		}
+	}
+	return progs, runs
 }
 
 // value reads a field's type and value.
@@ -302,7 +311,7 @@ func DecodeSlots(id string, data []byte, lay *ir.Layout) (*Person, error) {
 	p := &Person{ID: id, Partition: d.str()}
 	s := NewSlots(lay)
 	n := d.count()
-	s.Grow(int(min(n, uint64(len(data))))) // a count past the data is damage, found below
+	s.Grow(int(n)) // count bounds n by the bytes left
 	for i, from := uint64(0), 0; i < n && d.err == nil; i++ {
 		name := d.str()
 		var col int
@@ -312,23 +321,9 @@ func DecodeSlots(id string, data []byte, lay *ir.Layout) (*Person, error) {
 	for i, n := uint64(0), d.count(); i < n && d.err == nil; i++ {
 		s.AddList(d.str())
 	}
-	if n := d.count(); n > 0 {
-		progs := make(map[string]string, n)
-		for i := uint64(0); i < n && d.err == nil; i++ {
-			k := d.str()
-			progs[k] = d.str()
-		}
-		s.SetPrograms(progs)
-	}
-	if n := d.count(); n > 0 {
-		runs := make(map[string]time.Time, n)
-		for i := uint64(0); i < n && d.err == nil; i++ {
-			k := d.str()
-			sec := d.varint()
-			runs[k] = time.Unix(sec, int64(d.uvarint())).UTC()
-		}
-		s.SetRuns(runs)
-	}
+	progs, runs := d.tail(binVersion)
+	s.SetPrograms(progs)
+	s.SetRuns(runs)
 	if d.err != nil {
 		return nil, fmt.Errorf("person %q: %v", id, d.err)
 	}

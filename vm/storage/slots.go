@@ -185,16 +185,6 @@ func (s *Slots) Runs() map[string]time.Time  { return s.runs }
 func (s *Slots) SetPrograms(m map[string]string) { s.programs = m }
 func (s *Slots) SetRuns(m map[string]time.Time)  { s.runs = m }
 
-// MapForm is the person's values in the map form of Person.
-func (s *Slots) MapForm(p *Person) *Person {
-	q := &Person{ID: p.ID, Partition: p.Partition, Deleted: p.Deleted, Log: slices.Clip(p.Log),
-		Fields: map[string]ir.Value{}, Lists: map[string]bool{},
-		Programs: maps.Clone(s.programs), Runs: maps.Clone(s.runs)}
-	s.EachField(func(name string, v ir.Value) { q.Fields[name] = v })
-	s.EachList(func(key string) { q.Lists[key] = true })
-	return q
-}
-
 // PersonView.
 
 func (s *Slots) Field(id, name string) (ir.Value, bool) {

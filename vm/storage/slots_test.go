@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,10 +87,10 @@ func TestSlotsLikeMapForm(t *testing.T) {
 				t.Fatalf("seed %d op %d: program %s: %q %v, slots %q %v", seed, op, key, ms, mok2, ss, sok2)
 			}
 		}
-		got := s.View.(*Slots).MapForm(s)
+		got := mapForm(s.View.(*Slots), s)
 		want := m.Clone()
 		for name, v := range want.Fields {
-			if v.Null { // the map form keeps a null value; MapForm, as a store, does not
+			if v.Null { // the map form keeps a null value; mapForm, as a store, does not
 				delete(want.Fields, name)
 			}
 		}
@@ -105,4 +107,14 @@ func indexOf(xs []string, x string) int {
 		}
 	}
 	return -1
+}
+
+// mapForm is a person in slots in the map form of Person.
+func mapForm(s *Slots, p *Person) *Person {
+	q := &Person{ID: p.ID, Partition: p.Partition, Deleted: p.Deleted, Log: slices.Clip(p.Log),
+		Fields: map[string]ir.Value{}, Lists: map[string]bool{},
+		Programs: maps.Clone(s.programs), Runs: maps.Clone(s.runs)}
+	s.EachField(func(name string, v ir.Value) { q.Fields[name] = v })
+	s.EachList(func(key string) { q.Lists[key] = true })
+	return q
 }
