@@ -79,20 +79,28 @@ func TestScaleOutKillPostgres(t *testing.T) {
 	if out, errOut, code := campcBin(t, bin, "migrate", "--db", db); code != 0 {
 		t.Fatalf("migrate: %s%s", out, errOut)
 	}
+	began := time.Now()
 	if out, errOut, code := campcBin(t, bin, "import", "--db", db, people, proj); code != 0 {
 		t.Fatalf("import: %s%s", out, errOut)
 	}
+	t.Logf("imported %d people in %v", n, time.Since(began).Round(time.Millisecond))
 	// The batch's time is set once the people are in (an import of 100,000
-	// takes a while, and a first start runs no schedule from before it).
-	at = time.Now().Add(12*time.Second + time.Duration(n)*100*time.Microsecond).Truncate(time.Second)
+	// takes a while), far enough ahead for three starts on a loaded
+	// machine: a first start runs no schedule from before it.
+	at = time.Now().Add(20*time.Second + time.Duration(n)*200*time.Microsecond).Add(time.Second).Truncate(time.Second)
 	os.WriteFile(filepath.Join(proj, "p.camp"), []byte(scaleOutProject(at)), 0o666)
 	relay := smtptest.Start(t)
 	env := []string{"CAMPC_CLIENT_ID=demo", "CAMPC_CLIENT_SECRET=s3cret"}
 	args := []string{"--db", db, "--smtp", "smtp://" + relay.Addr, "--smtp-timeout", "5s", proj}
 	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
 	procs := make([]*serveProcess, 3)
+	began = time.Now()
 	for i, a := range addrs {
 		procs[i] = startServe(t, bin, a, env, args...)
+	}
+	t.Logf("three services ready in %v, %v before the batch's time", time.Since(began).Round(time.Millisecond), time.Until(at).Round(time.Millisecond))
+	if time.Now().After(at) {
+		t.Fatalf("the services were ready only after the batch's time %s: a first start runs no schedule from before it", at.Format(time.RFC3339))
 	}
 	conn, err := sql.Open("pgx", db)
 	if err != nil {
@@ -110,7 +118,7 @@ func TestScaleOutKillPostgres(t *testing.T) {
 	// Kill a process that runs a chunk of the batch (the run is shared:
 	// its chunks are River jobs), in the middle of the run: once a tenth
 	// of the people are scored.
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := at.Add(60*time.Second + time.Duration(n)*time.Millisecond)
 	victim := -1
 	for victim < 0 && time.Now().Before(deadline) {
 		var owner string
@@ -128,8 +136,14 @@ ORDER BY c.run_id, c.chunk LIMIT 1`, n/10).Scan(&owner)
 		time.Sleep(20 * time.Millisecond)
 	}
 	if victim < 0 {
-		done := count(`SELECT count(*) FROM batch_runs WHERE done <> 0`)
-		t.Fatalf("saw no batch run in progress (%d done):\n%s", done, procs[0].stderr)
+		var logs strings.Builder
+		for i, p := range procs {
+			fmt.Fprintf(&logs, "process %d:\n%s", i, p.stderr)
+		}
+		t.Fatalf("saw no batch run in progress by %s (batch time %s): %d runs, %d done, %d chunks, %d done, %d people scored:\n%s",
+			deadline.Format(time.RFC3339), at.Format(time.RFC3339), count(`SELECT count(*) FROM batch_runs`), count(`SELECT count(*) FROM batch_runs WHERE done <> 0`),
+			count(`SELECT count(*) FROM batch_chunks`), count(`SELECT count(*) FROM batch_chunks WHERE done <> 0`),
+			count(`SELECT count(*) FROM activities WHERE type = 'Change Score'`), logs.String())
 	}
 	if err := procs[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
