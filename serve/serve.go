@@ -243,7 +243,8 @@ type objectIDs struct {
 }
 
 // giveIDs gives every campaign, list, program and form of the program
-// its id, and every person the database holds a lead id.
+// its id, and every person the database holds a lead id (reading only
+// the people who have none: a start costs nothing per person).
 func (s *Service) giveIDs(ctx context.Context) error {
 	return s.inTx(ctx, func(ctx context.Context, tx *store.ServeTx) error {
 		o, err := programIDs(tx, s.prog)
@@ -251,7 +252,7 @@ func (s *Service) giveIDs(ctx context.Context) error {
 			return err
 		}
 		s.setIDs(o)
-		people, err := tx.PersonIDs()
+		people, err := tx.PeopleWithoutLeadID()
 		if err != nil {
 			return err
 		}

@@ -79,41 +79,120 @@ func (t *ServeTx) IDs(kind string, keys []string, prefer func(key string) int64)
 		}
 		rest = rest[n:]
 	}
-	var next int64 = -1
+	var missing []string
 	for _, k := range keys {
-		if _, ok := out[k]; ok {
-			continue
+		if _, ok := out[k]; !ok {
+			missing = append(missing, k)
 		}
-		if prefer != nil {
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	// The ids given here are written at the end, many to a statement (a
+	// first start gives every stored person a lead id): taken holds the
+	// ids asked for that the kind already has, and those given since.
+	taken := map[int64]bool{}
+	if prefer != nil {
+		var wants []int64
+		for _, k := range missing {
 			if want := prefer(k); want > 0 {
-				var n int
-				if err := t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT count(*) FROM serve_ids WHERE kind = ? AND id = ?`), kind, want).Scan(&n); err != nil {
-					return nil, err
-				}
-				if n == 0 {
-					if _, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(`INSERT INTO serve_ids (kind, key, id) VALUES (?, ?, ?)`), kind, k, want); err != nil {
-						return nil, fmt.Errorf("give %s %q an id: %w", kind, k, err)
-					}
-					out[k] = want
-					if next > 0 && want >= next {
-						next = want + 1
-					}
-					continue
-				}
+				wants = append(wants, want)
 			}
 		}
-		if next < 0 {
-			if err := t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT COALESCE(MAX(id), 0) + 1 FROM serve_ids WHERE kind = ?`), kind).Scan(&next); err != nil {
+		for rest := wants; len(rest) > 0; {
+			n := min(len(rest), maxIDKeys)
+			if err := t.takenIDs(kind, rest[:n], taken); err != nil {
 				return nil, err
 			}
+			rest = rest[n:]
 		}
-		if _, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(`INSERT INTO serve_ids (kind, key, id) VALUES (?, ?, ?)`), kind, k, next); err != nil {
-			return nil, fmt.Errorf("give %s %q an id: %w", kind, k, err)
+	}
+	var next, given int64 = -1, 0 // given: the largest id given here
+	var added []string
+	for _, k := range missing {
+		if _, ok := out[k]; ok {
+			continue // a key named twice
 		}
-		out[k] = next
-		next++
+		id := int64(0)
+		if prefer != nil {
+			if want := prefer(k); want > 0 && !taken[want] {
+				id = want
+				if next > 0 && want >= next {
+					next = want + 1
+				}
+			}
+		}
+		if id == 0 {
+			if next < 0 {
+				if err := t.tx.QueryRowContext(t.ctx, t.s.d.rebind(`SELECT COALESCE(MAX(id), 0) + 1 FROM serve_ids WHERE kind = ?`), kind).Scan(&next); err != nil {
+					return nil, err
+				}
+				next = max(next, given+1)
+			}
+			id = next
+			next++
+		}
+		taken[id], out[k], given = true, id, max(given, id)
+		added = append(added, k)
+	}
+	for rest := added; len(rest) > 0; {
+		n := min(len(rest), maxIDKeys)
+		q := `INSERT INTO serve_ids (kind, key, id) VALUES `
+		args := make([]any, 0, 3*n)
+		for i, k := range rest[:n] {
+			if i > 0 {
+				q += ", "
+			}
+			q += "(?, ?, ?)"
+			args = append(args, kind, k, out[k])
+		}
+		if _, err := t.tx.ExecContext(t.ctx, t.s.d.rebind(q), args...); err != nil {
+			if n == 1 {
+				return nil, fmt.Errorf("give %s %q an id: %w", kind, rest[0], err)
+			}
+			return nil, fmt.Errorf("give %d %ss ids (%q to %q): %w", n, kind, rest[0], rest[n-1], err)
+		}
+		rest = rest[n:]
 	}
 	return out, nil
+}
+
+// takenIDs adds to taken those of ids the kind has given.
+func (t *ServeTx) takenIDs(kind string, ids []int64, taken map[int64]bool) error {
+	q := `SELECT id FROM serve_ids WHERE kind = ? AND id IN (`
+	args := []any{kind}
+	for i, id := range ids {
+		if i > 0 {
+			q += ", "
+		}
+		q += "?"
+		args = append(args, id)
+	}
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q+")"), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		taken[id] = true
+	}
+	return rows.Err()
+}
+
+// PeopleWithoutLeadID lists the Ids of the stored people (deleted ones
+// left out) who have no lead id yet, in ascending order: a start gives
+// them theirs without reading everyone's.
+func (t *ServeTx) PeopleWithoutLeadID() ([]string, error) {
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(`SELECT id FROM people p WHERE deleted = 0
+AND NOT EXISTS (SELECT 1 FROM serve_ids s WHERE s.kind = 'lead' AND s.key = p.id) ORDER BY id`))
+	if err != nil {
+		return nil, err
+	}
+	return scanIDs(rows)
 }
 
 func (t *ServeTx) readIDs(kind string, keys []string, out map[string]int64) error {

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +97,88 @@ func TestSQLiteServeIDs(t *testing.T) { testServeIDs(t, newSQLite(t).(*Store)) }
 func TestPostgresServeIDs(t *testing.T) {
 	postgresURL(t)
 	testServeIDs(t, newPostgres(t).(*Store))
+}
+
+// Many keys at once (a first start gives every stored person a lead id,
+// many to a statement): each gets the id it asks for when no key has it,
+// including one given earlier in the same call, else the next; the
+// people who have an id are not listed again.
+func testManyIDs(t *testing.T, s *Store) {
+	ctx := context.Background()
+	var people []*storage.Person
+	for i := range 1203 {
+		people = append(people, &storage.Person{ID: fmt.Sprintf("%d", i+1)}, &storage.Person{ID: fmt.Sprintf("p%04d", i)})
+	}
+	if err := s.Import(ctx, people, nil); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.BeginServe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Before: lead 3 is taken by a key that is not a person's. Person "3"
+	// comes after "1203" in Id order: the ids given before it are larger
+	// than any the database held.
+	if _, err := tx.IDs("lead", []string{"other"}, func(string) int64 { return 3 }); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ = s.BeginServe(ctx)
+	missing, err := tx.PeopleWithoutLeadID()
+	if err != nil || len(missing) != len(people) {
+		t.Fatalf("people without a lead id: %d, %v; want %d", len(missing), err, len(people))
+	}
+	if !slices.IsSorted(missing) {
+		t.Fatal("people without a lead id: not in Id order")
+	}
+	prefer := func(k string) int64 {
+		n, err := strconv.ParseInt(k, 10, 64)
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	ids, err := tx.IDs("lead", missing, prefer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the ids must be, given one at a time in the order of the keys.
+	taken := map[int64]bool{3: true}
+	next := int64(4)
+	for _, k := range missing {
+		want := prefer(k)
+		if want == 0 || taken[want] {
+			want = next
+			next++
+		}
+		if want >= next {
+			next = want + 1
+		}
+		taken[want] = true
+		if ids[k] != want {
+			t.Fatalf("lead id of %q: %d, want %d", k, ids[k], want)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ = s.BeginServe(ctx)
+	defer tx.Rollback()
+	if missing, err := tx.PeopleWithoutLeadID(); len(missing) != 0 || err != nil {
+		t.Fatalf("people without a lead id after: %d, %v", len(missing), err)
+	}
+	again, err := tx.IDs("lead", []string{"p0000", "1203", "3"}, prefer)
+	if err != nil || again["p0000"] != ids["p0000"] || again["1203"] != 1203 || again["3"] != ids["3"] || ids["3"] == 3 {
+		t.Fatalf("ids read again: %v %v (first %d, %d)", again, err, ids["p0000"], ids["3"])
+	}
+}
+
+func TestSQLiteManyIDs(t *testing.T) { testManyIDs(t, newSQLite(t).(*Store)) }
+func TestPostgresManyIDs(t *testing.T) {
+	postgresURL(t)
+	testManyIDs(t, newPostgres(t).(*Store))
 }
 
 // The activity pages of the API.
