@@ -106,6 +106,12 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 	defer s.work()()
 	rep, fin, err := s.eng.RunChunk(ctx, job.Args.Run, job.Args.Chunk)
 	s.record(rep)
+	if errors.Is(err, vm.ErrCampaignGone) {
+		// A deploy removed the campaign while its run was in progress:
+		// the run ends where it is, and the job has nothing to retry.
+		s.log.Warn("batch run stopped: its campaign is no longer deployed", "run", job.Args.Run, "chunk", job.Args.Chunk, "error", err.Error())
+		err = nil
+	}
 	if err != nil {
 		return err
 	}

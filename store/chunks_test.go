@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -213,5 +214,78 @@ func TestPostgresSharedRunChunks(t *testing.T) {
 	var workers int
 	if err := s1.DB().QueryRowContext(ctx, `SELECT count(DISTINCT worker) FROM batch_chunks WHERE run_id = $1 AND worker <> ''`, run).Scan(&workers); err != nil || workers == 0 {
 		t.Errorf("chunks record no worker: %d, %v", workers, err)
+	}
+}
+
+// A deploy removes the campaign while its shared run is in progress: the
+// chunks left end where they are (vm.ErrCampaignGone), running nobody, the
+// last of them finishes the run with what ran before, and a job run again
+// has nothing to do.
+func TestPostgresSharedRunCampaignGone(t *testing.T) {
+	ctx := context.Background()
+	compile := func(text string) *ir.Program {
+		t.Helper()
+		res := compiler.Compile([]lang.Source{{Name: "c.camp", Text: text}}, compiler.Options{})
+		prog, err := res.Runnable(false)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, res)
+		}
+		return prog
+	}
+	prog := compile(sharedProject)
+	without := compile(strings.Replace(sharedProject, `"Bump"`, `"Other"`, 1))
+	s, _ := postgresPair(t)
+	hook := &chunkHook{}
+	s.SetJobHook(hook)
+	const people = 1000
+	var ps []*storage.Person
+	for i := range people {
+		id := fmt.Sprintf("p%04d", i)
+		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{
+			"Id":    ir.NewText(stdlib.Text, id),
+			"Email": ir.NewText(stdlib.Email, id+"@x.example"),
+		}, Lists: map[string]bool{}, Programs: map[string]string{}})
+	}
+	if err := s.Import(ctx, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	clock := vm.NewManualClock(at)
+	before, err := vm.New(prog, vm.Options{Store: s, Clock: clock, BatchGroup: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := vm.New(without, vm.Options{Store: s, Clock: clock, BatchGroup: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := before.StartShared(ctx, prog.Campaign("W", "Bump"), at, vm.RunOptions{Workspace: "W"}, 300)
+	if err != nil || len(hook.jobs) != 4 {
+		t.Fatalf("start: %v, %d jobs", err, len(hook.jobs))
+	}
+	run := st.Run.ID
+	if _, fin, err := before.RunChunk(ctx, run, 0); err != nil || fin != nil {
+		t.Fatalf("chunk 0: finished %v, %v", fin != nil, err)
+	}
+	for k := 1; k < 4; k++ {
+		rep, fin, err := after.RunChunk(ctx, run, k)
+		if !errors.Is(err, vm.ErrCampaignGone) || len(rep.Activities) != 0 || (fin != nil) != (k == 3) {
+			t.Fatalf("chunk %d after the deploy: %d activities, finished %v, %v; want vm.ErrCampaignGone, the last finishing the run", k, len(rep.Activities), fin != nil, err)
+		}
+		if !strings.Contains(err.Error(), `"Bump"`) {
+			t.Errorf("chunk %d: the error does not name the campaign: %v", k, err)
+		}
+		if k == 3 && (!fin.Finished.Done || fin.RunActivities != 2*300 || len(fin.Finished.Summary.Entered) != 1 || fin.Finished.Summary.Entered[0].People != 300) {
+			t.Errorf("the finished run: done %v, %d activities, summary %+v; want done, 600 activities, 300 people entered", fin.Finished.Done, fin.RunActivities, fin.Finished.Summary)
+		}
+	}
+	for k := range 4 {
+		if _, fin, err := after.RunChunk(ctx, run, k); err != nil || fin != nil {
+			t.Fatalf("chunk %d again: finished %v, %v; want nothing to do", k, fin != nil, err)
+		}
+	}
+	acts, err := s.Activities(ctx, "")
+	if err != nil || len(acts) != 2*300 {
+		t.Fatalf("%d activities (%v), want chunk 0's 600", len(acts), err)
 	}
 }

@@ -76,6 +76,13 @@ func (e *Engine) StartShared(ctx context.Context, c *ir.Campaign, at time.Time, 
 // still ran) committed its next group.
 var errChunkMoved = errors.New("vm: the chunk moved on")
 
+// ErrCampaignGone is RunChunk's error for a chunk of a run whose batch
+// campaign the program no longer has (a deploy removed it while the run
+// was in progress): the chunk is marked done with nobody more run, so the
+// run ends where it was; the call that marks the last chunk finishes it
+// (finished is set beside the error). Nothing is left to retry.
+var ErrCampaignGone = errors.New("the program no longer has the run's batch campaign")
+
 // RunChunk runs chunk index of shared batch run runID: its people after
 // its cursor, in groups (Options.BatchGroup), each group one transaction
 // that locks the chunk, checks that its cursor is where this call left it
@@ -99,7 +106,11 @@ func (e *Engine) RunChunk(ctx context.Context, runID int64, index int) (rep *Rep
 	}
 	c := e.prog.Campaign(br.Workspace, br.Campaign)
 	if c == nil || c.Kind != ir.Batch {
-		return r.report, nil, fmt.Errorf("batch run %d, chunk %d: the program has no batch campaign %q in workspace %q (a deploy removed it?)", runID, index, br.Campaign, br.Workspace)
+		finished, err := r.endChunk(runID, index)
+		if err == nil {
+			err = ErrCampaignGone
+		}
+		return r.report, finished, fmt.Errorf("batch run %d of %q in workspace %q, chunk %d: %w", runID, br.Campaign, br.Workspace, index, err)
 	}
 	r.now = br.Started.UTC()
 	ids, err := cs.PersonIDsIn(ctx, ch.First, ch.Last)
@@ -171,4 +182,27 @@ func (e *Engine) RunChunk(ctx context.Context, runID int64, index int) (rep *Rep
 		}
 		cursor = people[len(people)-1]
 	}
+}
+
+// endChunk marks chunk index of run runID done where its cursor is,
+// running nobody; finished is the run when that finished it.
+func (r *run) endChunk(runID int64, index int) (finished *storage.Chunk, err error) {
+	var cur *storage.Chunk
+	err = r.inTx(func() error {
+		ct, ok := r.tx.(storage.ChunkTx)
+		if !ok {
+			return errors.New("vm: the store's transaction keeps no chunks")
+		}
+		var err error
+		if cur, err = ct.LockChunk(runID, index); err != nil || cur.Done {
+			cur = nil
+			return err
+		}
+		cur.Done = true
+		return ct.MoveChunk(cur)
+	})
+	if err == nil && cur != nil && cur.Finished != nil {
+		finished = cur // set by the commit
+	}
+	return finished, err
 }
