@@ -37,6 +37,25 @@ func (h *chunkHook) InsertChunkJobs(ctx context.Context, tx *sql.Tx, run int64, 
 	return nil
 }
 
+// sharedPeople imports n people p0000, p0001, … with an e-mail address
+// and a score of 0 into s.
+func sharedPeople(t *testing.T, s *Store, n int) []*storage.Person {
+	t.Helper()
+	var ps []*storage.Person
+	for i := range n {
+		id := fmt.Sprintf("p%04d", i)
+		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{
+			"Id":        ir.NewText(stdlib.Text, id),
+			"Email":     ir.NewText(stdlib.Email, id+"@x.example"),
+			"LeadScore": ir.NewNumber(stdlib.Score, 0),
+		}, Lists: map[string]bool{}, Programs: map[string]string{}})
+	}
+	if err := s.Import(context.Background(), ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
 // sharedProject qualifies people every time, so that a pass run twice
 // would show in the log (qualification history would hide it otherwise).
 const sharedProject = `workspace "W"
@@ -71,18 +90,7 @@ func TestPostgresSharedRunChunks(t *testing.T) {
 	s1.SetLease(Lease{Owner: "one"})
 	s2.SetLease(Lease{Owner: "two"})
 	const people = 1000
-	var ps []*storage.Person
-	for i := range people {
-		id := fmt.Sprintf("p%04d", i)
-		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{
-			"Id":        ir.NewText(stdlib.Text, id),
-			"Email":     ir.NewText(stdlib.Email, id+"@x.example"),
-			"LeadScore": ir.NewNumber(stdlib.Score, 0),
-		}, Lists: map[string]bool{}, Programs: map[string]string{}})
-	}
-	if err := s1.Import(ctx, ps, nil); err != nil {
-		t.Fatal(err)
-	}
+	ps := sharedPeople(t, s1, people)
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	clock := vm.NewManualClock(at)
 	e1, err := vm.New(prog, vm.Options{Store: s1, Clock: clock, BatchGroup: 50})
@@ -237,18 +245,7 @@ func TestPostgresSharedRunCampaignGone(t *testing.T) {
 	s, _ := postgresPair(t)
 	hook := &chunkHook{}
 	s.SetJobHook(hook)
-	const people = 1000
-	var ps []*storage.Person
-	for i := range people {
-		id := fmt.Sprintf("p%04d", i)
-		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{
-			"Id":    ir.NewText(stdlib.Text, id),
-			"Email": ir.NewText(stdlib.Email, id+"@x.example"),
-		}, Lists: map[string]bool{}, Programs: map[string]string{}})
-	}
-	if err := s.Import(ctx, ps, nil); err != nil {
-		t.Fatal(err)
-	}
+	sharedPeople(t, s, 1000)
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	clock := vm.NewManualClock(at)
 	before, err := vm.New(prog, vm.Options{Store: s, Clock: clock, BatchGroup: 50})

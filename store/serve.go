@@ -72,12 +72,8 @@ const maxIDKeys = 500
 // given to another key.
 func (t *ServeTx) IDs(kind string, keys []string, prefer func(key string) int64) (map[string]int64, error) {
 	out := make(map[string]int64, len(keys))
-	for rest := keys; len(rest) > 0; {
-		n := min(len(rest), maxIDKeys)
-		if err := t.readIDs(kind, rest[:n], out); err != nil {
-			return nil, err
-		}
-		rest = rest[n:]
+	if err := idRows(t, kind, "key", keys, func(k string, id int64) { out[k] = id }); err != nil {
+		return nil, err
 	}
 	var missing []string
 	for _, k := range keys {
@@ -99,12 +95,8 @@ func (t *ServeTx) IDs(kind string, keys []string, prefer func(key string) int64)
 				wants = append(wants, want)
 			}
 		}
-		for rest := wants; len(rest) > 0; {
-			n := min(len(rest), maxIDKeys)
-			if err := t.takenIDs(kind, rest[:n], taken); err != nil {
-				return nil, err
-			}
-			rest = rest[n:]
+		if err := idRows(t, kind, "id", wants, func(_ string, id int64) { taken[id] = true }); err != nil {
+			return nil, err
 		}
 	}
 	var next, given int64 = -1, 0 // given: the largest id given here
@@ -157,32 +149,6 @@ func (t *ServeTx) IDs(kind string, keys []string, prefer func(key string) int64)
 	return out, nil
 }
 
-// takenIDs adds to taken those of ids the kind has given.
-func (t *ServeTx) takenIDs(kind string, ids []int64, taken map[int64]bool) error {
-	q := `SELECT id FROM serve_ids WHERE kind = ? AND id IN (`
-	args := []any{kind}
-	for i, id := range ids {
-		if i > 0 {
-			q += ", "
-		}
-		q += "?"
-		args = append(args, id)
-	}
-	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q+")"), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		taken[id] = true
-	}
-	return rows.Err()
-}
-
 // PeopleWithoutLeadID lists the Ids of the stored people (deleted ones
 // left out) who have no lead id yet, in ascending order: a start gives
 // them theirs without reading everyone's.
@@ -195,17 +161,30 @@ AND NOT EXISTS (SELECT 1 FROM serve_ids s WHERE s.kind = 'lead' AND s.key = p.id
 	return scanIDs(rows)
 }
 
-func (t *ServeTx) readIDs(kind string, keys []string, out map[string]int64) error {
-	q := `SELECT key, id FROM serve_ids WHERE kind = ? AND key IN (`
-	args := []any{kind}
-	for i, k := range keys {
-		if i > 0 {
-			q += ", "
+// idRows reads the rows of serve_ids of a kind whose column col ("key"
+// or "id") is one of vals, maxIDKeys to a statement, handing each to row.
+func idRows[T string | int64](t *ServeTx, kind, col string, vals []T, row func(key string, id int64)) error {
+	for rest := vals; len(rest) > 0; {
+		n := min(len(rest), maxIDKeys)
+		q := `SELECT key, id FROM serve_ids WHERE kind = ? AND ` + col + ` IN (`
+		args := []any{kind}
+		for i, v := range rest[:n] {
+			if i > 0 {
+				q += ", "
+			}
+			q += "?"
+			args = append(args, v)
 		}
-		q += "?"
-		args = append(args, k)
+		if err := scanIDRows(t, q+")", args, row); err != nil {
+			return err
+		}
+		rest = rest[n:]
 	}
-	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q+")"), args...)
+	return nil
+}
+
+func scanIDRows(t *ServeTx, q string, args []any, row func(key string, id int64)) error {
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q), args...)
 	if err != nil {
 		return err
 	}
@@ -216,7 +195,7 @@ func (t *ServeTx) readIDs(kind string, keys []string, out map[string]int64) erro
 		if err := rows.Scan(&k, &id); err != nil {
 			return err
 		}
-		out[k] = id
+		row(k, id)
 	}
 	return rows.Err()
 }
@@ -225,35 +204,8 @@ func (t *ServeTx) readIDs(kind string, keys []string, out map[string]int64) erro
 // left out.
 func (t *ServeTx) KeysOf(kind string, ids []int64) (map[int64]string, error) {
 	out := make(map[int64]string, len(ids))
-	for rest := ids; len(rest) > 0; {
-		n := min(len(rest), maxIDKeys)
-		q := `SELECT key, id FROM serve_ids WHERE kind = ? AND id IN (`
-		args := []any{kind}
-		for i, id := range rest[:n] {
-			if i > 0 {
-				q += ", "
-			}
-			q += "?"
-			args = append(args, id)
-		}
-		rows, err := t.tx.QueryContext(t.ctx, t.s.d.rebind(q+")"), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var k string
-			var id int64
-			if err := rows.Scan(&k, &id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = k
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		rest = rest[n:]
+	if err := idRows(t, kind, "id", ids, func(k string, id int64) { out[id] = k }); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

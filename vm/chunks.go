@@ -122,11 +122,10 @@ func (e *Engine) RunChunk(ctx context.Context, runID int64, index int) (rep *Rep
 		failed = -1
 		var cur *storage.Chunk
 		err = r.inTx(func() error {
-			ct, ok := r.tx.(storage.ChunkTx)
-			if !ok {
-				return errors.New("vm: the store's transaction keeps no chunks")
+			ct, err := r.chunkTx()
+			if err != nil {
+				return err
 			}
-			var err error
 			if cur, err = ct.LockChunk(runID, index); err != nil {
 				return err
 			}
@@ -189,11 +188,10 @@ func (e *Engine) RunChunk(ctx context.Context, runID int64, index int) (rep *Rep
 func (r *run) endChunk(runID int64, index int) (finished *storage.Chunk, err error) {
 	var cur *storage.Chunk
 	err = r.inTx(func() error {
-		ct, ok := r.tx.(storage.ChunkTx)
-		if !ok {
-			return errors.New("vm: the store's transaction keeps no chunks")
+		ct, err := r.chunkTx()
+		if err != nil {
+			return err
 		}
-		var err error
 		if cur, err = ct.LockChunk(runID, index); err != nil || cur.Done {
 			cur = nil
 			return err
@@ -205,4 +203,13 @@ func (r *run) endChunk(runID int64, index int) (finished *storage.Chunk, err err
 		finished = cur // set by the commit
 	}
 	return finished, err
+}
+
+// chunkTx is the run's transaction as one that keeps chunks.
+func (r *run) chunkTx() (storage.ChunkTx, error) {
+	ct, ok := r.tx.(storage.ChunkTx)
+	if !ok {
+		return nil, errors.New("vm: the store's transaction keeps no chunks")
+	}
+	return ct, nil
 }
