@@ -109,7 +109,10 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 	if errors.Is(err, vm.ErrCampaignGone) {
 		// A deploy removed the campaign while its run was in progress:
 		// the run ends where it is, and the job has nothing to retry.
-		s.log.Warn("batch run stopped: its campaign is no longer deployed", "run", job.Args.Run, "chunk", job.Args.Chunk, "error", err.Error())
+		// Said once, by the chunk that ends the run.
+		if fin != nil {
+			s.log.Warn("batch run stopped: its campaign is no longer deployed", "campaign", fin.Finished.Campaign, "workspace", fin.Finished.Workspace, "run", job.Args.Run)
+		}
 		err = nil
 	}
 	if err != nil {

@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/campc/campc/ir"
+	"github.com/campc/campc/lang"
 	"github.com/campc/campc/stdlib"
 	"github.com/campc/campc/store"
 	"github.com/campc/campc/vm"
 	"github.com/campc/campc/vm/storage"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 const sharedBatch = `workspace "Acme"
@@ -30,15 +33,15 @@ program "P" {
 }
 `
 
+// patience is how long TestRiverSharedBatch waits for the run, and then
+// for the waits.
+const patience = 4 * time.Minute
+
 // Three services on one PostgreSQL share one scheduled batch run over
 // 3,000 people: its chunks (200 people each) are River jobs that more than
 // one service works; every person has one activity per step, the run
 // completes once with the summary of everyone, and chunk jobs run again
 // after it (River retrying) write nothing.
-// patience is how long TestRiverSharedBatch waits for the run, and then
-// for the waits.
-const patience = 4 * time.Minute
-
 func TestRiverSharedBatch(t *testing.T) {
 	dsn := riverDSN(t)
 	ctx := context.Background()
@@ -363,4 +366,65 @@ func riverService(t *testing.T, dsn string, prog *ir.Program, clock vm.Clock, ch
 		t.Fatal(err)
 	}
 	return svc, st
+}
+
+// A deploy removes the campaign while its shared run is in progress: the
+// chunk jobs left complete (no error for River to retry until it
+// discards them), running nobody; the last one finishes the run and says
+// once that it stopped.
+func TestRiverChunksOfRemovedCampaign(t *testing.T) {
+	dsn := riverDSN(t)
+	ctx := context.Background()
+	prog := compileText(t, sharedBatch)
+	svc, st := riverService(t, dsn, prog, vm.NewManualClock(t0), 10)
+	var logs strings.Builder
+	svc.log = slog.New(slog.NewTextHandler(&logs, nil))
+	var ps []*storage.Person
+	for i := range 40 {
+		id := fmt.Sprintf("p%03d", i)
+		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
+			Lists: map[string]bool{}, Programs: map[string]string{}})
+	}
+	if err := st.Import(ctx, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The River client is not started: the test works the chunk jobs.
+	if _, shared, err := svc.startBatch(ctx, prog.Campaign("Acme", "Nurture"), t0.Add(time.Minute), vm.RunOptions{Workspace: "Acme"}); err != nil || !shared {
+		t.Fatalf("start: shared %v, %v", shared, err)
+	}
+	db := st.DB()
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	run := int64(count(`SELECT id FROM batch_runs`))
+	w := &batchWorker{s: svc}
+	work := func(chunk int) error {
+		return w.Work(ctx, &river.Job[BatchArgs]{JobRow: &rivertype.JobRow{}, Args: BatchArgs{Run: run, Chunk: chunk}})
+	}
+	if err := work(0); err != nil {
+		t.Fatal(err)
+	}
+	other := &Project{Sources: []lang.Source{{Name: "acme.camp", Text: strings.Replace(sharedBatch, `"Nurture"`, `"Other"`, 1)}}}
+	if _, err := svc.Deploy(ctx, deployProg(t, other), other, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for k := 1; k < 4; k++ {
+		if err := work(k); err != nil {
+			t.Fatalf("chunk %d after the deploy: %v, want nothing to retry", k, err)
+		}
+		if done := count(`SELECT count(*) FROM batch_runs WHERE done <> 0`); done != map[bool]int{true: 1, false: 0}[k == 3] {
+			t.Fatalf("after chunk %d: %d runs done", k, done)
+		}
+	}
+	if n := count(`SELECT count(*) FROM activities WHERE type = 'Change Score'`); n != 10 {
+		t.Errorf("%d people scored, want chunk 0's 10", n)
+	}
+	if n := strings.Count(logs.String(), "batch run stopped: its campaign is no longer deployed"); n != 1 || !strings.Contains(logs.String(), "campaign=Nurture") {
+		t.Errorf("the stop is logged %d times, want once, naming the campaign:\n%s", n, logs.String())
+	}
 }
