@@ -86,8 +86,9 @@ func TestScaleOutKillPostgres(t *testing.T) {
 	t.Logf("imported %d people in %v", n, time.Since(began).Round(time.Millisecond))
 	// The batch's time is set once the people are in (an import of 100,000
 	// takes a while), far enough ahead for three starts on a loaded
-	// machine: a first start runs no schedule from before it.
-	at = time.Now().Add(20*time.Second + time.Duration(n)*200*time.Microsecond).Add(time.Second).Truncate(time.Second)
+	// machine (about 2.3 s here at 100,000 people): a first start runs no
+	// schedule from before it.
+	at = time.Now().Add(15*time.Second + time.Duration(n)*100*time.Microsecond).Add(time.Second).Truncate(time.Second)
 	os.WriteFile(filepath.Join(proj, "p.camp"), []byte(scaleOutProject(at)), 0o666)
 	relay := smtptest.Start(t)
 	env := []string{"CAMPC_CLIENT_ID=demo", "CAMPC_CLIENT_SECRET=s3cret"}
@@ -150,17 +151,30 @@ ORDER BY c.run_id, c.chunk LIMIT 1`, n/10).Scan(&owner)
 	}
 	<-procs[victim].done
 	killedAt := count(`SELECT count(*) FROM activities WHERE type = 'Change Score'`)
-	t.Logf("killed process %d with %d of %d people scored", victim, killedAt, n)
+	t.Logf("killed process %d with %d of %d people scored, %v after the batch's time", victim, killedAt, n, time.Since(at).Round(time.Second))
 	time.Sleep(3 * time.Second)
 	// Its start may finish the batch run first (a schedule missed while it
 	// was down runs once): it is ready after that.
 	procs[victim] = startServeWithin(t, 30*time.Second+time.Duration(n)*2*time.Millisecond, bin, addrs[victim], env, args...)
+	t.Logf("restarted it, %v after the batch's time", time.Since(at).Round(time.Second))
 
 	// Everyone's wait resumes a minute after their pass, and their email goes.
 	deadline = time.Now().Add(150*time.Second + time.Duration(n)*5*time.Millisecond)
+	var scored, resumed, mailed bool // each phase's end, logged once
 	for time.Now().Before(deadline) {
-		if count(`SELECT count(*) FROM activities WHERE type = 'Interesting Moment'`) >= n &&
-			len(relay.Messages()) >= n && count(`SELECT count(*) FROM outbox WHERE state <> 'sent'`) == 0 {
+		if !scored && count(`SELECT count(*) FROM batch_runs WHERE done <> 0`) > 0 {
+			scored = true
+			t.Logf("the batch run finished %v after its time", time.Since(at).Round(time.Second))
+		}
+		if !resumed && count(`SELECT count(*) FROM activities WHERE type = 'Interesting Moment'`) >= n {
+			resumed = true
+			t.Logf("every wait resumed %v after the batch's time", time.Since(at).Round(time.Second))
+		}
+		if !mailed && len(relay.Messages()) >= n {
+			mailed = true
+			t.Logf("the SMTP server had every email %v after the batch's time", time.Since(at).Round(time.Second))
+		}
+		if resumed && mailed && count(`SELECT count(*) FROM outbox WHERE state <> 'sent'`) == 0 {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
