@@ -154,15 +154,7 @@ func TestRiverRequeueChunks(t *testing.T) {
 	ctx := context.Background()
 	prog := compileText(t, sharedBatch)
 	svc, st := riverService(t, dsn, prog, vm.NewManualClock(t0), 10)
-	var ps []*storage.Person
-	for i := range 40 {
-		id := fmt.Sprintf("p%03d", i)
-		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
-			Lists: map[string]bool{}, Programs: map[string]string{}})
-	}
-	if err := st.Import(ctx, ps, nil); err != nil {
-		t.Fatal(err)
-	}
+	importForty(t, st)
 	// The River client is not started: the jobs stay as this test sets them.
 	c := prog.Campaign("Acme", "Nurture")
 	if _, shared, err := svc.startBatch(ctx, c, t0.Add(time.Minute), vm.RunOptions{Workspace: "Acme"}); err != nil || !shared {
@@ -349,6 +341,20 @@ func TestRiverRescueDead(t *testing.T) {
 // riverService is a service in River mode on dsn whose River client is
 // not started, so that the jobs stay as the test sets them; chunk is its
 // BatchChunk (0: the default).
+// importForty imports people p000 to p039, each with an e-mail address.
+func importForty(t *testing.T, st *store.Store) {
+	t.Helper()
+	var ps []*storage.Person
+	for i := range 40 {
+		id := fmt.Sprintf("p%03d", i)
+		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
+			Lists: map[string]bool{}, Programs: map[string]string{}})
+	}
+	if err := st.Import(context.Background(), ps, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func riverService(t *testing.T, dsn string, prog *ir.Program, clock vm.Clock, chunk int) (*Service, *store.Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -379,15 +385,7 @@ func TestRiverChunksOfRemovedCampaign(t *testing.T) {
 	svc, st := riverService(t, dsn, prog, vm.NewManualClock(t0), 10)
 	var logs strings.Builder
 	svc.log = slog.New(slog.NewTextHandler(&logs, nil))
-	var ps []*storage.Person
-	for i := range 40 {
-		id := fmt.Sprintf("p%03d", i)
-		ps = append(ps, &storage.Person{ID: id, Fields: map[string]ir.Value{"Id": ir.NewText(stdlib.Text, id), "Email": ir.NewText(stdlib.Email, id+"@example.com")},
-			Lists: map[string]bool{}, Programs: map[string]string{}})
-	}
-	if err := st.Import(ctx, ps, nil); err != nil {
-		t.Fatal(err)
-	}
+	importForty(t, st)
 	// The River client is not started: the test works the chunk jobs.
 	if _, shared, err := svc.startBatch(ctx, prog.Campaign("Acme", "Nurture"), t0.Add(time.Minute), vm.RunOptions{Workspace: "Acme"}); err != nil || !shared {
 		t.Fatalf("start: shared %v, %v", shared, err)
