@@ -142,7 +142,7 @@ func (t *ServeTx) IDs(kind string, keys []string, prefer func(key string) int64)
 			if n == 1 {
 				return nil, fmt.Errorf("give %s %q an id: %w", kind, rest[0], err)
 			}
-			return nil, fmt.Errorf("give %d %ss ids (%q to %q): %w", n, kind, rest[0], rest[n-1], err)
+			return nil, fmt.Errorf("give ids to %d %ss (%q to %q): %w", n, kind, rest[0], rest[n-1], err)
 		}
 		rest = rest[n:]
 	}
